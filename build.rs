@@ -1,0 +1,58 @@
+//! Embeds `example-pipeline/` (less its pipeline.yaml) for `deal init --example`.
+
+use std::fmt::Write;
+use std::path::Path;
+
+fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name != ".gitkeep" {
+            continue;
+        }
+        if p.is_dir() {
+            if name == "report" {
+                continue;
+            }
+            walk(&p, base, out);
+        } else if let Ok(rel) = p.strip_prefix(base) {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if rel != "pipeline.yaml" {
+                out.push(rel);
+            }
+        }
+    }
+}
+
+fn main() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("example-pipeline");
+    println!("cargo:rerun-if-changed=example-pipeline");
+    let mut files = Vec::new();
+    walk(&base, &base, &mut files);
+    let mut src = String::from(
+        "/// Files of example-pipeline/, by path relative to it.\npub const FILES: &[(&str, &str)] = &[\n",
+    );
+    for f in &files {
+        let abs = base.join(f);
+        writeln!(
+            src,
+            "    ({f:?}, include_str!({:?})),",
+            abs.to_string_lossy()
+        )
+        .unwrap();
+    }
+    src.push_str("];\n");
+    writeln!(
+        src,
+        "/// example-pipeline/pipeline.yaml.\npub const PIPELINE: &str = include_str!({:?});",
+        base.join("pipeline.yaml").to_string_lossy()
+    )
+    .unwrap();
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("example_files.rs");
+    std::fs::write(out, src).unwrap();
+}

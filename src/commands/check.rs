@@ -1,0 +1,97 @@
+//! `deal check [PATH...]`: validate the pipeline.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::check::{self, Scope};
+use crate::cli::{CheckArgs, CheckFormat};
+use crate::commands::Ctx;
+use crate::criteria::Evaluator;
+use crate::error::Error;
+use crate::output;
+use crate::pipeline::Pipeline;
+
+/// Makes `p` absolute against `base` and removes `.`/`..` lexically, without
+/// following a symlink in the last component.
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    let joined = base.join(p);
+    let (parent, name) = (joined.parent(), joined.file_name());
+    match (parent.and_then(|d| std::fs::canonicalize(d).ok()), name) {
+        (Some(d), Some(n)) if n != ".." && n != "." => d.join(n),
+        _ => std::fs::canonicalize(&joined).unwrap_or(joined),
+    }
+}
+
+/// The files (root-relative) that PATH arguments select.
+fn scope_of(p: &Pipeline, start: &Path, paths: &[PathBuf]) -> Result<Scope, Error> {
+    if paths.is_empty() {
+        return Ok(Scope::All);
+    }
+    let known: Vec<&Path> = p
+        .deals
+        .iter()
+        .map(|d| d.rel.as_path())
+        .chain(p.problems.iter().map(|x| x.rel.as_path()))
+        .collect();
+    let mut set = HashSet::new();
+    for arg in paths {
+        let abs = absolute(start, arg);
+        if std::fs::symlink_metadata(&abs).is_err() {
+            return Err(Error::usage(
+                format!("{}: no such file or folder", arg.display()),
+                "give paths to deal files or stage folders",
+            ));
+        }
+        let Ok(rel) = abs.strip_prefix(&p.root) else {
+            return Err(Error::usage(
+                format!(
+                    "{} is outside the pipeline at {}",
+                    arg.display(),
+                    crate::diag::display_path(&p.root)
+                ),
+                "give paths inside the pipeline",
+            ));
+        };
+        for k in &known {
+            if k.starts_with(rel) {
+                set.insert(k.to_path_buf());
+            }
+        }
+    }
+    Ok(Scope::Files(set))
+}
+
+pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
+    let p = Pipeline::open(&ctx.start)?;
+    let ev = Evaluator::worktree(&p.cfg, &p.root);
+    let scope = scope_of(&p, &ctx.start, &a.paths)?;
+    let findings = check::run(&p, &ev, &scope, ctx.now);
+    let (errors, warnings) = check::counts(&findings);
+    match a.format {
+        CheckFormat::Human => {
+            let shown: Vec<_> = findings
+                .iter()
+                .filter(|f| !ctx.quiet || f.severity == check::Severity::Error)
+                .cloned()
+                .collect();
+            print!("{}", output::human(&shown, &p.root, ctx.style));
+            if !ctx.quiet {
+                let n = match &scope {
+                    Scope::All => p.deals.len() + p.problems.len(),
+                    Scope::Files(s) => s.len(),
+                };
+                print!("{}", output::summary(errors, warnings, n, ctx.style));
+            }
+        }
+        CheckFormat::Json => print!("{}", output::json(&findings)),
+        CheckFormat::Github => print!(
+            "{}",
+            output::github(&findings, &crate::repo::prefix_in_repo(&p.root))
+        ),
+    }
+    Ok(if errors > 0 || (a.deny_warnings && warnings > 0) {
+        1
+    } else {
+        0
+    })
+}

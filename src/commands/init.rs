@@ -1,0 +1,117 @@
+//! `deal init [DIR]`: create a pipeline.
+
+use std::path::Path;
+
+use crate::cli::InitArgs;
+use crate::commands::Ctx;
+use crate::config::{self, Qualification};
+use crate::error::Error;
+
+/// A team handle from a git identity: the email's local part as a slug.
+pub fn handle_for(name: &str, email: &str) -> String {
+    let local = email.split('@').next().unwrap_or("");
+    let h = crate::slug::slugify(local);
+    if h.is_empty() {
+        crate::slug::slugify(name)
+    } else {
+        h
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
+    let dir = match &a.path {
+        Some(p) => ctx.start.join(p),
+        None => ctx.start.clone(),
+    };
+    let cfg_path = dir.join(config::FILE);
+    if cfg_path.exists() {
+        return Err(Error::usage(
+            format!(
+                "{} exists already; nothing was changed",
+                crate::diag::display_path(&cfg_path)
+            ),
+            "edit it, or run `deal init` in another folder",
+        ));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let identity = crate::repo::identity(&dir);
+    let mut team: Vec<(String, String, String)> = identity
+        .iter()
+        .map(|(n, e)| (handle_for(n, e), n.clone(), e.clone()))
+        .collect();
+    if a.example {
+        // The sample deals name the example's team as owners.
+        for t in crate::example::team() {
+            if !team.iter().any(|x| x.0 == t.0) {
+                team.push(t);
+            }
+        }
+    }
+    let q: Qualification = a.qualification.into();
+    let yaml = config::default_yaml(&team, q);
+    // Validate before writing anything, so a bad built-in never half-creates a pipeline.
+    let cfg = config::parse(&yaml, &cfg_path, &crate::notes::Templates::builtin_only())?;
+    let had_repo = crate::repo::discover(&dir).is_some();
+    write(&cfg_path, &yaml)?;
+    let deals = dir.join(&cfg.deals_dir);
+    let mut folders: Vec<String> = cfg.stages.iter().map(|s| s.dir.clone()).collect();
+    folders.push(config::WON.into());
+    folders.push(config::LOST.into());
+    for f in &folders {
+        let d = deals.join(f);
+        std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+        write(&d.join(".gitkeep"), "")?;
+    }
+    let gi = dir.join(".gitignore");
+    let existing = std::fs::read_to_string(&gi).unwrap_or_default();
+    if !existing
+        .lines()
+        .any(|l| l.trim() == "report/" || l.trim() == "/report/")
+    {
+        let sep = if existing.is_empty() || existing.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        write(
+            &gi,
+            &format!("{existing}{sep}# deal report output\n/report/\n"),
+        )?;
+    }
+    if a.example {
+        crate::example::write_into(&dir, &cfg)?;
+    }
+    if !had_repo {
+        crate::repo::init(&dir)
+            .map_err(|e| Error::git(format!("git init failed: {}", e.message()), ""))?;
+    }
+    if !ctx.quiet {
+        let shown = crate::diag::display_path(&dir);
+        println!("Created a pipeline in {shown}:");
+        println!(
+            "  {}            the process: 7 stages, exit criteria, team",
+            config::FILE
+        );
+        println!(
+            "  {}/<stage>/        one folder per stage, plus won/ and lost/",
+            cfg.deals_dir
+        );
+        if !had_repo {
+            println!("  .git/                    a new git repository");
+        }
+        match team.first() {
+            Some((h, n, e)) => println!("Team: {h} ({n} <{e}>) with every role."),
+            None => println!(
+                "No git identity found: add yourself under `team:` in pipeline.yaml\n  (and run `git config --global user.name/user.email`)."
+            ),
+        }
+        println!(
+            "Next: `deal check` validates it; `deal show <slug>` lists a deal's exit checklist."
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,52 @@
+//! One module per command. Each takes its parsed arguments and a [`Ctx`],
+//! prints its output, and returns the exit code (0 or 1) or an [`Error`].
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::output::Style;
+
+pub mod check;
+pub mod init;
+pub mod list;
+pub mod show;
+
+/// What every command shares.
+pub struct Ctx {
+    /// Where the pipeline root is searched from (`-C`, else the current folder).
+    pub start: PathBuf,
+    pub style: Style,
+    pub quiet: bool,
+    pub verbose: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32, Error> {
+    let start = match &cli.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
+    };
+    let ctx = Ctx {
+        start,
+        style: Style::new(cli.color),
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        now: crate::time::now(),
+    };
+    match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Check(a) => check::run(&ctx, a),
+        Command::List(a) => list::run(&ctx, a),
+        Command::Show(a) => show::run(&ctx, a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "deal", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}

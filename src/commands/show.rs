@@ -1,0 +1,223 @@
+//! `deal show DEAL`: stage, owner, age, the exit checklist, next step, history.
+
+use crate::board::money;
+use crate::cli::ShowArgs;
+use crate::commands::Ctx;
+use crate::criteria::{self, Evaluator};
+use crate::deal::{Place, lookup, scalar_text};
+use crate::error::Error;
+use crate::pipeline::Pipeline;
+use crate::time::{days_between, format_date};
+
+/// Front-matter keys `deal show` prints in its own lines.
+const SHOWN: &[&str] = &[
+    "title",
+    "company",
+    "owner",
+    "value",
+    "currency",
+    "created",
+    "contact",
+    "next_step",
+    "stages",
+    "waived",
+    "lost",
+];
+
+pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
+    let p = Pipeline::open(&ctx.start)?;
+    let cfg = &p.cfg;
+    let d = p.resolve(&a.deal)?;
+    let f = &d.fields;
+    let s = ctx.style;
+    let ev = Evaluator::worktree(cfg, &p.root);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{}  {}\n",
+        s.bold(&d.slug),
+        f.title.as_deref().unwrap_or("(no title)")
+    ));
+    let row = |k: &str, v: String| format!("  {k:<9} {v}\n");
+    out.push_str(&row(
+        "file",
+        crate::diag::display_path(&p.root.join(&d.rel)),
+    ));
+    let since = d
+        .entered_current(cfg)
+        .map(|t| {
+            format!(
+                ", for {:.1} days (since {})",
+                days_between(t, ctx.now),
+                format_date(t)
+            )
+        })
+        .unwrap_or_default();
+    let stage_line = match d.place {
+        Place::Stage(i) => {
+            let next = cfg
+                .stages
+                .get(i + 1)
+                .map(|s| s.id.as_str())
+                .unwrap_or("won");
+            format!("{}{since} → next: {next}", cfg.stages[i].id)
+        }
+        Place::Won => format!("won{since}"),
+        Place::Lost => format!(
+            "lost{since}{}",
+            f.lost_reason
+                .as_deref()
+                .map(|r| format!(" — {r}"))
+                .unwrap_or_default()
+        ),
+    };
+    out.push_str(&row("stage", stage_line));
+    if let Some(o) = &f.owner {
+        let name = cfg
+            .team
+            .get(o)
+            .and_then(|m| m.name.clone())
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        out.push_str(&row("owner", format!("{o}{name}")));
+    }
+    if let Some(v) = f.value {
+        out.push_str(&row(
+            "value",
+            format!(
+                "{} {}",
+                money(v),
+                f.currency.as_deref().unwrap_or(&cfg.currency)
+            ),
+        ));
+    }
+    if let Some(c) = f.company.as_deref() {
+        out.push_str(&row("company", c.to_string()));
+    }
+    let start = [f.created]
+        .into_iter()
+        .flatten()
+        .chain(f.stages.values().copied())
+        .min();
+    if let Some(t) = start {
+        out.push_str(&row(
+            "age",
+            format!(
+                "{:.1} days (since {})",
+                days_between(t, ctx.now),
+                format_date(t)
+            ),
+        ));
+    }
+    let contact: Vec<String> = ["name", "role", "email", "phone"]
+        .iter()
+        .filter_map(|k| lookup(&d.fm, &format!("contact.{k}")).and_then(scalar_text))
+        .collect();
+    if !contact.is_empty() {
+        out.push_str(&row("contact", contact.join(", ")));
+    }
+    // The checklist of the current stage.
+    if let Place::Stage(i) = d.place {
+        let st = &cfg.stages[i];
+        out.push_str(&format!(
+            "\n{}\n",
+            s.bold(&format!("Exit criteria of {} ({}):", st.id, st.name))
+        ));
+        if st.exit.is_empty() {
+            out.push_str("  (none: the deal may move on)\n");
+        }
+        for c in &st.exit {
+            let o = ev.eval(c, d);
+            if o.met {
+                out.push_str(&format!("  {} {}\n", s.green("✔"), c.label));
+            } else {
+                let det = o.detail.map(|x| format!(" — {x}")).unwrap_or_default();
+                out.push_str(&format!("  {} {}{}\n", s.red("✖"), c.label, s.dim(&det)));
+                out.push_str(&format!("      fix: {}\n", criteria::fix_hint(c, d)));
+            }
+        }
+    }
+    let gaps = criteria::gaps(&ev, d);
+    if !gaps.is_empty() {
+        out.push_str(&format!("\n{}\n", s.bold("Earlier stages not met:")));
+        for g in gaps {
+            for m in g.missing {
+                let det = m.detail.map(|x| format!(" — {x}")).unwrap_or_default();
+                out.push_str(&format!(
+                    "  {} {}: {}{}\n",
+                    s.red("✖"),
+                    cfg.stages[g.stage].id,
+                    m.label,
+                    s.dim(&det)
+                ));
+                out.push_str(&format!("      fix: {}\n", m.help));
+            }
+        }
+    }
+    if !f.waived.is_empty() {
+        out.push_str(&format!("\n{}\n", s.bold("Waived:")));
+        for (st, why) in &f.waived {
+            out.push_str(&format!("  {st}: {why}\n"));
+        }
+    }
+    if f.next_action.is_some() || f.next_due.is_some() {
+        let overdue = d.place.is_open()
+            && f.next_due
+                .is_some_and(|t| t.date_naive() < ctx.now.date_naive());
+        out.push_str(&format!(
+            "\n{} {}{}{}\n",
+            s.bold("Next step:"),
+            f.next_action.as_deref().unwrap_or("(no action)"),
+            f.next_due
+                .map(|t| format!(", due {}", format_date(t)))
+                .unwrap_or_default(),
+            if overdue {
+                s.red(" (overdue)")
+            } else {
+                String::new()
+            }
+        ));
+    } else if d.place.is_open() {
+        out.push_str(&format!(
+            "\n{} none — `deal set {} next_step.action=\"…\" next_step.due=YYYY-MM-DD`\n",
+            s.bold("Next step:"),
+            d.slug
+        ));
+    }
+    if !f.stages.is_empty() {
+        out.push_str(&format!("\n{}\n", s.bold("History:")));
+        let mut h: Vec<_> = f.stages.iter().collect();
+        h.sort_by_key(|(id, t)| (**t, Place::parse(id, cfg).map(|p| p.ordinal(cfg))));
+        for (id, t) in h {
+            out.push_str(&format!("  {}  {id}\n", t.format("%Y-%m-%d %H:%M")));
+        }
+    }
+    let custom: Vec<String> =
+        d.fm.iter()
+            .filter_map(|(k, v)| {
+                let k = k.as_str()?;
+                if SHOWN.contains(&k) {
+                    return None;
+                }
+                let text = match scalar_text(v) {
+                    Some(t) => t,
+                    None => serde_yaml::to_string(v).ok()?.trim().replace('\n', " "),
+                };
+                Some(format!(
+                    "  {k}: {}",
+                    crate::output::clip(
+                        &text,
+                        crate::output::term_width().saturating_sub(k.len() + 4)
+                    )
+                ))
+            })
+            .collect();
+    if !custom.is_empty() {
+        out.push_str(&format!(
+            "\n{}\n{}\n",
+            s.bold("Other fields:"),
+            custom.join("\n")
+        ));
+    }
+    print!("{out}");
+    Ok(0)
+}

@@ -1,0 +1,811 @@
+//! `pipeline.yaml`: the process — stages, exit criteria, team and settings.
+//!
+//! Loading happens in three passes, each with positions for its errors:
+//! 1. syntax and duplicate keys (serde_yaml, then yaml-rust2 for the line);
+//! 2. shape: unknown keys and criterion kinds, wrong types (serde's
+//!    `deny_unknown_fields`, whose errors carry a line and a key path);
+//! 3. meaning: duplicate stage ids, bad expressions and regexes, folders that
+//!    leave the pipeline root (positions from [`crate::yamlpos`]).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::diag;
+use crate::notes::{self, NoteKind, Templates};
+use crate::yamlpos;
+
+/// The file name of the process definition.
+pub const FILE: &str = "pipeline.yaml";
+
+/// Ids of the two outcome folders that follow the last stage.
+pub const WON: &str = "won";
+pub const LOST: &str = "lost";
+
+/// A malformed `pipeline.yaml` (or a template it depends on).
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+    pub excerpt: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", diag::display_path(&self.path))?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.col {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(k) = &self.key {
+            write!(f, "{k}: ")?;
+        }
+        writeln!(f, "{}", self.message)?;
+        if let Some(e) = &self.excerpt {
+            write!(f, "{e}")?;
+        }
+        if let Some(h) = &self.help {
+            writeln!(f, "   = help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Which qualification framework `deal note X qualification` scaffolds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Qualification {
+    #[default]
+    Bant,
+    Meddic,
+    Meddpicc,
+}
+
+impl Qualification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Qualification::Bant => "bant",
+            Qualification::Meddic => "meddic",
+            Qualification::Meddpicc => "meddpicc",
+        }
+    }
+}
+
+/// A team member, keyed by handle.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// A value format a `field` criterion can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Email,
+    Phone,
+    Date,
+    Url,
+    Number,
+    Bool,
+    File,
+    FileOrUrl,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Email => "email",
+            Format::Phone => "phone",
+            Format::Date => "date",
+            Format::Url => "url",
+            Format::Number => "number",
+            Format::Bool => "bool",
+            Format::File => "file",
+            Format::FileOrUrl => "file-or-url",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Filled {
+    All,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCriterion {
+    label: Option<String>,
+    field: Option<String>,
+    fields: Option<Vec<String>>,
+    format: Option<Format>,
+    matches: Option<String>,
+    section: Option<String>,
+    filled: Option<Filled>,
+    any: Option<Vec<RawCriterion>>,
+    expr: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    id: String,
+    name: Option<String>,
+    dir: Option<String>,
+    action: Option<String>,
+    owner_role: Option<String>,
+    probability: Option<f64>,
+    rot_after_days: Option<f64>,
+    #[serde(default)]
+    exit: Vec<RawCriterion>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    version: Option<u32>,
+    currency: Option<String>,
+    deals_dir: Option<String>,
+    qualification: Option<Qualification>,
+    commit: Option<bool>,
+    enforce_from: Option<String>,
+    speed_to_lead_minutes: Option<u32>,
+    #[serde(default)]
+    inbound_sources: Vec<String>,
+    #[serde(default)]
+    lost_reasons: Vec<String>,
+    #[serde(default)]
+    team: IndexMap<String, Member>,
+    #[serde(default)]
+    stages: Vec<RawStage>,
+    icp: Option<serde_yaml::Value>,
+    routing: Option<serde_yaml::Value>,
+    intake: Option<serde_yaml::Value>,
+}
+
+/// What a criterion checks.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// Every field present and not empty, optionally in a format and matching a regex.
+    Field {
+        fields: Vec<String>,
+        format: Option<Format>,
+        matches: Option<Regex>,
+    },
+    /// A body section with real content.
+    Section {
+        heading: String,
+        /// `filled: all`: every sub-heading of the note template, each with content.
+        required: Option<Vec<String>>,
+        /// The note that scaffolds this section, if one does.
+        note: Option<NoteKind>,
+    },
+    /// At least one holds.
+    Any(Vec<Criterion>),
+    /// A minijinja expression over the front-matter, truthy.
+    Expr(String),
+}
+
+/// One exit criterion: a completion signal with its label.
+#[derive(Debug, Clone)]
+pub struct Criterion {
+    pub label: String,
+    pub kind: Kind,
+}
+
+/// A stage of the process.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub id: String,
+    pub name: String,
+    /// Folder under `deals_dir`.
+    pub dir: String,
+    pub action: Option<String>,
+    pub owner_role: Option<String>,
+    pub probability: f64,
+    pub rot_after_days: Option<f64>,
+    pub exit: Vec<Criterion>,
+}
+
+/// The loaded, validated `pipeline.yaml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub version: u32,
+    pub currency: String,
+    pub deals_dir: String,
+    pub qualification: Qualification,
+    pub commit: bool,
+    pub enforce_from: Option<DateTime<Utc>>,
+    pub speed_to_lead_minutes: u32,
+    pub inbound_sources: Vec<String>,
+    pub lost_reasons: Vec<String>,
+    pub team: IndexMap<String, Member>,
+    pub stages: Vec<Stage>,
+    pub icp: Option<serde_yaml::Value>,
+    pub routing: Option<serde_yaml::Value>,
+    pub intake: Option<serde_yaml::Value>,
+    /// Text blocks of the note templates (prompts), which never count as content.
+    pub prompts: HashSet<String>,
+}
+
+impl Config {
+    /// The index of stage `id`, if it is a stage (not an outcome).
+    pub fn stage_index(&self, id: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.id == id)
+    }
+
+    /// The team member whose email is `email`.
+    pub fn member_by_email(&self, email: &str) -> Option<&str> {
+        self.team
+            .iter()
+            .find(|(_, m)| {
+                m.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+            .map(|(h, _)| h.as_str())
+    }
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    src: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: &str, message: impl Into<String>, help: impl Into<String>) -> ConfigError {
+        let pos = yamlpos::locate(self.src, &yamlpos::parse_path(key));
+        self.at(pos, Some(key), message, help)
+    }
+
+    fn at(
+        &self,
+        pos: Option<yamlpos::Pos>,
+        key: Option<&str>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> ConfigError {
+        let help = help.into();
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line: pos.map(|p| p.line),
+            col: pos.map(|p| p.col),
+            key: key.map(str::to_string),
+            message: message.into(),
+            help: (!help.is_empty()).then_some(help),
+            excerpt: pos.and_then(|p| {
+                diag::line_of(self.src, p.line).map(|l| diag::excerpt(p.line, l, p.col))
+            }),
+        }
+    }
+}
+
+/// Whether `p` is a relative path that stays inside the folder it is joined to.
+pub fn stays_inside(p: &str) -> bool {
+    let path = Path::new(p);
+    !p.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        && path.components().any(|c| matches!(c, Component::Normal(_)))
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Splits serde_yaml's "path: message at line L column C" into parts.
+fn split_serde_message(msg: &str) -> (Option<String>, String) {
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    if let Some((k, rest)) = msg.split_once(": ")
+        && !k.contains(' ')
+    {
+        return (Some(k.to_string()), rest.to_string());
+    }
+    (None, msg.to_string())
+}
+
+/// Loads `pipeline.yaml` from `root`.
+pub fn load(root: &Path) -> Result<Config, ConfigError> {
+    let path = root.join(FILE);
+    let bytes = std::fs::read(&path).map_err(|e| ConfigError {
+        path: path.clone(),
+        line: None,
+        col: None,
+        key: None,
+        message: format!("cannot read: {e}"),
+        help: Some("run `deal init` to create one".into()),
+        excerpt: None,
+    })?;
+    let src = String::from_utf8(bytes).map_err(|_| ConfigError {
+        path: path.clone(),
+        line: None,
+        col: None,
+        key: None,
+        message: "not valid UTF-8".into(),
+        help: Some("re-save the file as UTF-8".into()),
+        excerpt: None,
+    })?;
+    let templates = Templates::new(root);
+    parse(&src, &path, &templates)
+}
+
+/// Parses and validates the text of a `pipeline.yaml` found at `path`.
+pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, ConfigError> {
+    let cx = Ctx { path, src };
+    // Pass 1: syntax and duplicate keys.
+    if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
+        if let Some((key, pos, first)) = yamlpos::first_duplicate_key(src) {
+            return Err(cx.at(
+                Some(pos),
+                Some(&key),
+                format!("duplicate key (first defined on line {first})"),
+                "keep one of the two",
+            ));
+        }
+        let pos = e.location().map(|l| yamlpos::Pos {
+            line: l.line(),
+            col: l.column(),
+        });
+        let (_, msg) = split_serde_message(&e.to_string());
+        return Err(cx.at(pos, None, format!("invalid YAML: {msg}"), ""));
+    }
+    // Pass 2: shape.
+    let raw: RawConfig = serde_yaml::from_str(src).map_err(|e| {
+        let pos = e.location().map(|l| yamlpos::Pos {
+            line: l.line(),
+            col: l.column(),
+        });
+        let (key, msg) = split_serde_message(&e.to_string());
+        let help = if msg.contains("unknown field")
+            && key.as_deref().is_some_and(|k| k.contains("exit"))
+        {
+            "criterion kinds are `field`, `fields`, `section`, `any` and `expr`; see SPEC §3"
+        } else if msg.contains("unknown field") {
+            "check the spelling; the keys are listed in the README under \"pipeline.yaml\""
+        } else {
+            ""
+        };
+        cx.at(pos, key.as_deref(), msg, help)
+    })?;
+    // Pass 3: meaning.
+    validate(raw, &cx, templates)
+}
+
+fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, ConfigError> {
+    let version = raw.version.unwrap_or(1);
+    if version != 1 {
+        return Err(cx.err(
+            "version",
+            format!("unsupported version {version}"),
+            "this deal understands `version: 1`",
+        ));
+    }
+    let deals_dir = raw.deals_dir.unwrap_or_else(|| "deals".into());
+    if !stays_inside(&deals_dir) {
+        return Err(cx.err(
+            "deals_dir",
+            format!("`{deals_dir}` leaves the pipeline root"),
+            "use a relative folder inside the pipeline, such as `deals`",
+        ));
+    }
+    let enforce_from = match &raw.enforce_from {
+        None => None,
+        Some(s) => Some(crate::time::parse_timestamp(s).ok_or_else(|| {
+            cx.err(
+                "enforce_from",
+                format!("`{s}` is not a date"),
+                "write a date such as `2026-11-01` or an RFC 3339 timestamp",
+            )
+        })?),
+    };
+    if raw.stages.is_empty() {
+        return Err(cx.err(
+            "stages",
+            "no stages are defined",
+            "run `deal init` in an empty folder to see the default seven stages",
+        ));
+    }
+    let env = crate::expr::environment();
+    let qualification = raw.qualification.unwrap_or_default();
+    let mut seen_ids: Vec<&str> = Vec::new();
+    let mut seen_dirs: Vec<String> = Vec::new();
+    let mut stages = Vec::new();
+    for (i, st) in raw.stages.iter().enumerate() {
+        let key = format!("stages[{i}]");
+        if !is_id(&st.id) {
+            return Err(cx.err(
+                &format!("{key}.id"),
+                format!("`{}` is not a valid stage id", st.id),
+                "stage ids are lower-case letters, digits and `-`",
+            ));
+        }
+        if st.id == WON || st.id == LOST {
+            return Err(cx.err(
+                &format!("{key}.id"),
+                format!("`{}` is an outcome, not a stage", st.id),
+                "`won` and `lost` follow the last stage by themselves; remove this stage",
+            ));
+        }
+        if let Some(j) = seen_ids.iter().position(|s| *s == st.id) {
+            return Err(cx.err(
+                &format!("{key}.id"),
+                format!("duplicate stage id `{}` (also stages[{j}])", st.id),
+                "give each stage its own id",
+            ));
+        }
+        seen_ids.push(&st.id);
+        let dir = st
+            .dir
+            .clone()
+            .unwrap_or_else(|| format!("{:02}-{}", i + 1, st.id));
+        if !stays_inside(&dir) {
+            return Err(cx.err(
+                &format!("{key}.dir"),
+                format!("`{dir}` leaves the pipeline root"),
+                format!(
+                    "use a folder name inside `{deals_dir}`, such as `{:02}-{}`",
+                    i + 1,
+                    st.id
+                ),
+            ));
+        }
+        if dir == WON || dir == LOST || seen_dirs.contains(&dir) {
+            return Err(cx.err(
+                &format!("{key}.dir"),
+                format!("the folder `{dir}` is already used"),
+                "give each stage its own folder",
+            ));
+        }
+        seen_dirs.push(dir.clone());
+        let probability = st.probability.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&probability) {
+            return Err(cx.err(
+                &format!("{key}.probability"),
+                format!("{probability} is not between 0 and 1"),
+                "write the probability as a fraction, such as `0.25`",
+            ));
+        }
+        if let Some(r) = st.rot_after_days
+            && !(r > 0.0)
+        {
+            return Err(cx.err(
+                &format!("{key}.rot_after_days"),
+                format!("{r} is not a positive number of days"),
+                "remove the key if the stage never rots",
+            ));
+        }
+        let mut exit = Vec::new();
+        for (j, c) in st.exit.iter().enumerate() {
+            exit.push(criterion(
+                c,
+                &format!("{key}.exit[{j}]"),
+                cx,
+                &env,
+                templates,
+                qualification,
+            )?);
+        }
+        stages.push(Stage {
+            id: st.id.clone(),
+            name: st.name.clone().unwrap_or_else(|| title_case(&st.id)),
+            dir,
+            action: st.action.clone(),
+            owner_role: st.owner_role.clone(),
+            probability,
+            rot_after_days: st.rot_after_days,
+            exit,
+        });
+    }
+    Ok(Config {
+        version,
+        currency: raw.currency.unwrap_or_else(|| "EUR".into()),
+        deals_dir,
+        qualification,
+        commit: raw.commit.unwrap_or(true),
+        enforce_from,
+        speed_to_lead_minutes: raw.speed_to_lead_minutes.unwrap_or(5),
+        inbound_sources: raw.inbound_sources,
+        lost_reasons: raw.lost_reasons,
+        team: raw.team,
+        stages,
+        icp: raw.icp,
+        routing: raw.routing,
+        intake: raw.intake,
+        prompts: templates.prompts(qualification),
+    })
+}
+
+fn title_case(id: &str) -> String {
+    let s = id.replace(['-', '_'], " ");
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => s,
+    }
+}
+
+fn criterion(
+    c: &RawCriterion,
+    key: &str,
+    cx: &Ctx,
+    env: &minijinja::Environment<'static>,
+    templates: &Templates,
+    q: Qualification,
+) -> Result<Criterion, ConfigError> {
+    let kinds = [
+        c.field.is_some(),
+        c.fields.is_some(),
+        c.section.is_some(),
+        c.any.is_some(),
+        c.expr.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    if kinds != 1 {
+        return Err(cx.err(
+            key,
+            if kinds == 0 {
+                "the criterion has no kind".to_string()
+            } else {
+                "the criterion has more than one kind".to_string()
+            },
+            "give it exactly one of `field`, `fields`, `section`, `any` or `expr`",
+        ));
+    }
+    let field_only = |what: &str, present: bool| -> Result<(), ConfigError> {
+        if present && c.field.is_none() && c.fields.is_none() {
+            return Err(cx.err(
+                &format!("{key}.{what}"),
+                format!("`{what}` applies to `field` and `fields` criteria only"),
+                "move it next to a `field:`",
+            ));
+        }
+        Ok(())
+    };
+    field_only("format", c.format.is_some())?;
+    field_only("matches", c.matches.is_some())?;
+    if c.filled.is_some() && c.section.is_none() {
+        return Err(cx.err(
+            &format!("{key}.filled"),
+            "`filled` applies to `section` criteria only",
+            "move it next to a `section:`",
+        ));
+    }
+    let (kind, default_label) = if let Some(f) =
+        c.field.clone().map(|f| vec![f]).or(c.fields.clone())
+    {
+        if f.is_empty() || f.iter().any(|p| p.trim().is_empty()) {
+            return Err(cx.err(
+                key,
+                "an empty field name",
+                "name a front-matter key, such as `contact.email`",
+            ));
+        }
+        let matches = match &c.matches {
+            None => None,
+            Some(m) => Some(Regex::new(m).map_err(|e| {
+                cx.err(
+                    &format!("{key}.matches"),
+                    format!(
+                        "invalid regex: {}",
+                        e.to_string().lines().last().unwrap_or("")
+                    ),
+                    "fix the pattern; it is a Rust `regex` (no look-around)",
+                )
+            })?),
+        };
+        let label = match c.format {
+            Some(fmt) => format!("{} is a valid {}", f.join(", "), fmt.as_str()),
+            None => format!("{} filled in", f.join(", ")),
+        };
+        (
+            Kind::Field {
+                fields: f,
+                format: c.format,
+                matches,
+            },
+            label,
+        )
+    } else if let Some(h) = &c.section {
+        if h.trim().is_empty() {
+            return Err(cx.err(
+                &format!("{key}.section"),
+                "an empty heading",
+                "name the section heading",
+            ));
+        }
+        let note = NoteKind::for_section(h);
+        let required = match (c.filled, note) {
+            (None, _) => None,
+            (Some(Filled::All), Some(n)) => Some(templates.required_headings(n, q)?),
+            (Some(Filled::All), None) => Some(Vec::new()),
+        };
+        (
+            Kind::Section {
+                heading: h.clone(),
+                required,
+                note,
+            },
+            format!("section \"{h}\" written"),
+        )
+    } else if let Some(list) = &c.any {
+        if list.is_empty() {
+            return Err(cx.err(
+                &format!("{key}.any"),
+                "`any` needs at least one criterion",
+                "",
+            ));
+        }
+        let mut subs = Vec::new();
+        for (i, s) in list.iter().enumerate() {
+            subs.push(criterion(
+                s,
+                &format!("{key}.any[{i}]"),
+                cx,
+                env,
+                templates,
+                q,
+            )?);
+        }
+        let label = subs
+            .iter()
+            .map(|s| s.label.clone())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        (Kind::Any(subs), label)
+    } else {
+        let e = c.expr.clone().unwrap_or_default();
+        crate::expr::check_syntax(env, &e).map_err(|m| {
+            cx.err(
+                &format!("{key}.expr"),
+                format!("invalid expression: {m}"),
+                "expressions are minijinja, e.g. `objections | rejectattr('resolved') | list | length == 0`",
+            )
+        })?;
+        (Kind::Expr(e.clone()), format!("`{e}` holds"))
+    };
+    Ok(Criterion {
+        label: c.label.clone().unwrap_or(default_label),
+        kind,
+    })
+}
+
+/// The default `pipeline.yaml` written by `deal init`.
+pub fn default_yaml(team: &[(String, String, String)], q: Qualification) -> String {
+    let mut team_yaml = String::new();
+    if team.is_empty() {
+        team_yaml.push_str(
+            "team: {}   # add members: handle: { name: …, email: …, roles: [sdr, ae, delivery] }\n",
+        );
+    } else {
+        team_yaml.push_str("team:\n");
+        for (handle, name, email) in team {
+            team_yaml.push_str(&format!(
+                "  {handle}: {{ name: {}, email: {}, roles: [sdr, ae, delivery] }}\n",
+                yaml_scalar(name),
+                yaml_scalar(email)
+            ));
+        }
+    }
+    notes::builtin("pipeline.yaml")
+        .unwrap_or_default()
+        .replace("{{ team }}\n", &team_yaml)
+        .replace("{{ qualification }}", q.as_str())
+}
+
+/// Quotes a string for YAML when it would not survive as a plain scalar.
+pub fn yaml_scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || " .-_@+".contains(c))
+        && !s.starts_with([' ', '-', '@'])
+        && !s.ends_with(' ')
+        && serde_yaml::from_str::<serde_yaml::Value>(s)
+            .ok()
+            .is_some_and(|v| v.as_str() == Some(s));
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(src: &str) -> Result<Config, ConfigError> {
+        parse(src, Path::new("pipeline.yaml"), &Templates::builtin_only())
+    }
+
+    #[test]
+    fn default_config_loads() {
+        let y = default_yaml(
+            &[("ann".into(), "Ann O'Neil".into(), "ann@example.com".into())],
+            Qualification::Meddic,
+        );
+        let c = parse_str(&y).unwrap_or_else(|e| panic!("{e}\n{y}"));
+        assert_eq!(c.stages.len(), 7);
+        assert_eq!(c.stages[0].dir, "01-prospecting");
+        assert_eq!(c.qualification, Qualification::Meddic);
+        assert_eq!(c.team["ann"].name.as_deref(), Some("Ann O'Neil"));
+    }
+
+    #[test]
+    fn malformed_configs_name_line_and_key() {
+        let cases = [
+            (
+                "stages:\n  - id: a\n    exit:\n      - fieldz: x\n",
+                4,
+                "unknown field `fieldz`",
+            ),
+            ("stages:\n  - id: a\n  - id: a\n", 3, "duplicate stage id"),
+            (
+                "stages:\n  - id: a\n    exit:\n      - expr: \"x |\"\n",
+                4,
+                "invalid expression",
+            ),
+            (
+                "stages:\n  - id: a\n    exit:\n      - field: x\n        matches: \"(\"\n",
+                5,
+                "invalid regex",
+            ),
+            (
+                "stages:\n  - id: a\n    dir: ../../etc\n",
+                3,
+                "leaves the pipeline root",
+            ),
+            (
+                "colour: red\nstages:\n  - id: a\n",
+                1,
+                "unknown field `colour`",
+            ),
+            (
+                "stages:\n  - id: a\ncurrency: EUR\ncurrency: USD\n",
+                4,
+                "duplicate key",
+            ),
+        ];
+        for (src, line, msg) in cases {
+            let e = parse_str(src).unwrap_err();
+            assert_eq!(e.line, Some(line), "{src}: {e}");
+            assert!(e.message.contains(msg), "{src}: {e}");
+        }
+    }
+
+    #[test]
+    fn yaml_scalars_round_trip() {
+        for s in ["Alice", "a: b", "yes", "O'Neil", "", "- x", "123", "x@y.z"] {
+            let y = format!("k: {}\n", yaml_scalar(s));
+            let v: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
+            assert_eq!(v["k"].as_str(), Some(s), "{y}");
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The exit-criteria engine: evaluating a criterion against a deal, and
+//! deciding which stages' criteria a deal must meet (SPEC §3, "When criteria
+//! apply").
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde_yaml::Value;
+
+use crate::body::check_section;
+use crate::config::{Config, Criterion, Format, Kind};
+use crate::deal::{Deal, Place, is_filled, lookup, scalar_text};
+
+/// The result of one criterion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub met: bool,
+    /// Why it is not met (or the evaluation error).
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    fn ok() -> Outcome {
+        Outcome {
+            met: true,
+            detail: None,
+        }
+    }
+    fn no(detail: String) -> Outcome {
+        Outcome {
+            met: false,
+            detail: Some(detail),
+        }
+    }
+}
+
+/// What evaluation needs beyond the deal.
+pub struct Evaluator<'a> {
+    pub cfg: &'a Config,
+    pub env: minijinja::Environment<'static>,
+    /// Whether a path relative to the pipeline root is a regular file inside it.
+    pub file_exists: Box<dyn Fn(&str) -> bool + Sync + 'a>,
+}
+
+fn email_re() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$").expect("valid regex"))
+}
+
+fn phone_ok(s: &str) -> bool {
+    let digits = s.chars().filter(|c| c.is_ascii_digit()).count();
+    (7..=15).contains(&digits)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c) || c == '/')
+}
+
+fn is_url(s: &str) -> bool {
+    (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() > 8
+        && !s.contains(char::is_whitespace)
+}
+
+/// Whether a root-relative path is a regular file inside `root` (symlinks that
+/// leave the root do not count).
+pub fn worktree_file_exists(root: &Path, rel: &str) -> bool {
+    if !crate::config::stays_inside(rel) {
+        return false;
+    }
+    let p = root.join(rel);
+    match std::fs::canonicalize(&p) {
+        Ok(c) => c.starts_with(root) && c.is_file(),
+        Err(_) => false,
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluator for the working tree under `root`.
+    pub fn worktree(cfg: &'a Config, root: &'a Path) -> Evaluator<'a> {
+        Evaluator {
+            cfg,
+            env: crate::expr::environment(),
+            file_exists: Box::new(move |rel| worktree_file_exists(root, rel)),
+        }
+    }
+
+    fn format_ok(&self, fmt: Format, v: &Value) -> bool {
+        let s = scalar_text(v).unwrap_or_default();
+        match fmt {
+            Format::Email => email_re().is_match(s.trim()),
+            Format::Phone => phone_ok(s.trim()),
+            Format::Date => {
+                matches!(v, Value::String(s) if crate::time::parse_timestamp(s).is_some())
+            }
+            Format::Url => is_url(&s),
+            Format::Number => v.is_number() || s.trim().parse::<f64>().is_ok(),
+            Format::Bool => v.is_bool(),
+            Format::File => (self.file_exists)(&s),
+            Format::FileOrUrl => is_url(&s) || (self.file_exists)(&s),
+        }
+    }
+
+    /// Evaluates one criterion.
+    pub fn eval(&self, c: &Criterion, deal: &Deal) -> Outcome {
+        match &c.kind {
+            Kind::Field {
+                fields,
+                format,
+                matches,
+            } => {
+                for f in fields {
+                    let Some(v) = lookup(&deal.fm, f).filter(|v| is_filled(v)) else {
+                        return Outcome::no(format!("`{f}` is missing"));
+                    };
+                    if let Some(fmt) = format
+                        && !self.format_ok(*fmt, v)
+                    {
+                        let shown = scalar_text(v).unwrap_or_else(|| "a structure".into());
+                        let what = match fmt {
+                            Format::File => "a file inside the pipeline".to_string(),
+                            Format::FileOrUrl => {
+                                "a file inside the pipeline or an http(s) URL".to_string()
+                            }
+                            other => format!("a valid {}", other.as_str()),
+                        };
+                        return Outcome::no(format!("`{f}` is not {what}: `{shown}`"));
+                    }
+                    if let Some(re) = matches {
+                        let s = scalar_text(v).unwrap_or_default();
+                        if !re.is_match(&s) {
+                            return Outcome::no(format!("`{f}` does not match `{}`", re.as_str()));
+                        }
+                    }
+                }
+                Outcome::ok()
+            }
+            Kind::Section {
+                heading, required, ..
+            } => match check_section(
+                deal.outline(),
+                heading,
+                required.as_deref(),
+                &self.cfg.prompts,
+            ) {
+                Ok(()) => Outcome::ok(),
+                Err(gap) => Outcome::no(gap.describe(heading)),
+            },
+            Kind::Any(subs) => {
+                let mut why = Vec::new();
+                for s in subs {
+                    let o = self.eval(s, deal);
+                    if o.met {
+                        return Outcome::ok();
+                    }
+                    why.extend(o.detail);
+                }
+                Outcome::no(format!("none holds: {}", why.join("; ")))
+            }
+            Kind::Expr(src) => match crate::expr::eval(&self.env, src, &deal.fm) {
+                Ok(true) => Outcome::ok(),
+                Ok(false) => Outcome::no("the expression is false".into()),
+                Err(e) => Outcome::no(format!("expression error: {e}")),
+            },
+        }
+    }
+}
+
+/// The command that fixes an unmet criterion, as shown after `help:`.
+pub fn fix_hint(c: &Criterion, deal: &Deal) -> String {
+    let slug = &deal.slug;
+    match &c.kind {
+        Kind::Field { fields, format, .. } => {
+            let missing = fields
+                .iter()
+                .find(|f| lookup(&deal.fm, f).is_none_or(|v| !is_filled(v)))
+                .unwrap_or(&fields[0]);
+            let example = match format {
+                Some(Format::Date) => "2026-12-01".to_string(),
+                Some(Format::Email) => "name@example.com".to_string(),
+                Some(Format::Phone) => "\"+1 555 0100\"".to_string(),
+                Some(Format::Url) => "https://…".to_string(),
+                Some(Format::File | Format::FileOrUrl) => "contracts/….pdf".to_string(),
+                Some(Format::Bool) => "true".to_string(),
+                Some(Format::Number) => "0".to_string(),
+                None => "…".to_string(),
+            };
+            format!("run `deal set {slug} {missing}={example}`")
+        }
+        Kind::Section { note: Some(n), .. } => {
+            format!("run `deal note {slug} {}`, fill it in", n.as_str())
+        }
+        Kind::Section { heading, .. } => {
+            format!("write a \"{heading}\" section in {}", deal.rel.display())
+        }
+        Kind::Any(subs) => subs.first().map(|s| fix_hint(s, deal)).unwrap_or_default(),
+        Kind::Expr(e) if e.contains("objections") => {
+            format!("settle each objection, then `deal set {slug} objections.N.resolved=true`")
+        }
+        Kind::Expr(e) => format!("edit the front-matter so that `{e}` holds"),
+    }
+}
+
+/// An unmet criterion of a stage the deal has passed.
+#[derive(Debug, Clone)]
+pub struct Missing {
+    pub label: String,
+    pub detail: Option<String>,
+    pub help: String,
+}
+
+/// A stage whose exit criteria a deal does not meet.
+#[derive(Debug, Clone)]
+pub struct StageGap {
+    pub stage: usize,
+    pub missing: Vec<Missing>,
+}
+
+/// The unmet criteria of stage `i` for `deal`.
+pub fn unmet(ev: &Evaluator, i: usize, deal: &Deal) -> Vec<Missing> {
+    ev.cfg.stages[i]
+        .exit
+        .iter()
+        .filter_map(|c| {
+            let o = ev.eval(c, deal);
+            (!o.met).then(|| Missing {
+                label: c.label.clone(),
+                detail: o.detail,
+                help: fix_hint(c, deal),
+            })
+        })
+        .collect()
+}
+
+/// When the deal left stage `i`: the entry time of the next place it entered.
+pub fn exit_time(cfg: &Config, deal: &Deal, i: usize) -> Option<DateTime<Utc>> {
+    let entered_i = deal.fields.stages.get(&cfg.stages[i].id).copied();
+    let later = cfg.stages[i + 1..]
+        .iter()
+        .map(|s| s.id.as_str())
+        .chain([crate::config::WON, crate::config::LOST]);
+    later
+        .filter_map(|id| deal.fields.stages.get(id).copied())
+        .filter(|t| entered_i.is_none_or(|e| *t >= e))
+        .min()
+}
+
+/// The stages whose criteria apply to `deal` where it sits now: every stage
+/// before its current one (all of them in `won`), less waived stages and
+/// stages left before `enforce_from`.
+pub fn applicable_stages(cfg: &Config, deal: &Deal) -> Vec<usize> {
+    let upto = match deal.place {
+        Place::Stage(k) => k,
+        Place::Won => cfg.stages.len(),
+        Place::Lost => 0,
+    };
+    (0..upto)
+        .filter(|&i| !deal.fields.waived.contains_key(&cfg.stages[i].id))
+        .filter(|&i| match (cfg.enforce_from, exit_time(cfg, deal, i)) {
+            (Some(from), Some(left)) => left >= from,
+            _ => true,
+        })
+        .collect()
+}
+
+/// Every stage the deal has passed without meeting its exit criteria.
+pub fn gaps(ev: &Evaluator, deal: &Deal) -> Vec<StageGap> {
+    applicable_stages(ev.cfg, deal)
+        .into_iter()
+        .filter_map(|i| {
+            let missing = unmet(ev, i, deal);
+            (!missing.is_empty()).then_some(StageGap { stage: i, missing })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_and_emails() {
+        assert!(phone_ok("+1 555 0100 22"));
+        assert!(!phone_ok("call me"));
+        assert!(email_re().is_match("jane@acme.example"));
+        assert!(!email_re().is_match("jane@acme"));
+        assert!(!email_re().is_match("jane doe@acme.com"));
+    }
+}

@@ -1,0 +1,591 @@
+//! A deal: one Markdown file with YAML front-matter, in a stage folder.
+//!
+//! The front-matter is kept as a YAML mapping (unknown keys are the users'
+//! custom fields and are kept), and the known fields of SPEC §2 are typed
+//! into [`Fields`]. A wrong type is a [`SchemaIssue`], never a panic.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use serde_yaml::{Mapping, Value};
+
+use crate::body::{self, Outline};
+use crate::config::{Config, LOST, WON};
+use crate::frontmatter::{self, Split, SplitError};
+use crate::time::parse_timestamp;
+
+/// Where a deal sits: a stage (by index) or an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    Stage(usize),
+    Won,
+    Lost,
+}
+
+impl Place {
+    /// The id shown to users: the stage id, `won` or `lost`.
+    pub fn id(self, cfg: &Config) -> &str {
+        match self {
+            Place::Stage(i) => &cfg.stages[i].id,
+            Place::Won => WON,
+            Place::Lost => LOST,
+        }
+    }
+
+    /// Parses a stage id or outcome.
+    pub fn parse(id: &str, cfg: &Config) -> Option<Place> {
+        match id {
+            WON => Some(Place::Won),
+            LOST => Some(Place::Lost),
+            _ => cfg.stage_index(id).map(Place::Stage),
+        }
+    }
+
+    /// The folder, relative to `deals_dir`.
+    pub fn dir(self, cfg: &Config) -> &str {
+        match self {
+            Place::Stage(i) => &cfg.stages[i].dir,
+            Place::Won => WON,
+            Place::Lost => LOST,
+        }
+    }
+
+    /// Position in the process: stages in order, then won, then lost.
+    pub fn ordinal(self, cfg: &Config) -> usize {
+        match self {
+            Place::Stage(i) => i,
+            Place::Won => cfg.stages.len(),
+            Place::Lost => cfg.stages.len() + 1,
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, Place::Stage(_))
+    }
+}
+
+/// A front-matter problem with a known field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaIssue {
+    /// The key path, e.g. `objections[1].resolved`.
+    pub key: String,
+    pub message: String,
+    pub help: String,
+}
+
+/// Why a file could not be read as a deal.
+#[derive(Debug, Clone)]
+pub struct ParseProblem {
+    pub line: usize,
+    pub col: Option<usize>,
+    pub message: String,
+    pub help: String,
+    /// A source excerpt with a caret, when the column is known.
+    pub excerpt: Option<String>,
+}
+
+/// The typed known fields of SPEC §2. Absent or null fields are `None`.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub company: Option<String>,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub source: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub first_contact: Option<DateTime<Utc>>,
+    pub engaged: Option<DateTime<Utc>>,
+    pub kickoff_on: Option<DateTime<Utc>>,
+    pub verbal_agreement_on: Option<DateTime<Utc>>,
+    pub last_activity: Option<DateTime<Utc>>,
+    pub expected_close: Option<DateTime<Utc>>,
+    pub next_action: Option<String>,
+    pub next_due: Option<DateTime<Utc>>,
+    /// Stage id or outcome → when the deal last entered it.
+    pub stages: BTreeMap<String, DateTime<Utc>>,
+    pub lost_reason: Option<String>,
+    pub lost_stage: Option<String>,
+    pub lost_at: Option<DateTime<Utc>>,
+    /// Stage id → reason, written by a forced move.
+    pub waived: BTreeMap<String, String>,
+    pub delivery_owner: Option<String>,
+    pub contract: Option<String>,
+    pub source_id: Option<String>,
+}
+
+/// A parsed deal file.
+#[derive(Debug)]
+pub struct Deal {
+    pub slug: String,
+    /// Path relative to the pipeline root.
+    pub rel: PathBuf,
+    pub place: Place,
+    pub text: String,
+    pub split: Split,
+    pub fm: Mapping,
+    pub fields: Fields,
+    pub issues: Vec<SchemaIssue>,
+    outline: OnceLock<Outline>,
+}
+
+impl Deal {
+    /// Parses a deal file's bytes. `Err` when it has no usable front-matter.
+    pub fn parse(
+        slug: String,
+        rel: PathBuf,
+        place: Place,
+        bytes: Vec<u8>,
+        cfg: &Config,
+    ) -> Result<Deal, ParseProblem> {
+        let problem = |e: SplitError| {
+            let (message, help) = e.describe();
+            ParseProblem {
+                line: e.line(),
+                col: None,
+                message,
+                help: help.into(),
+                excerpt: None,
+            }
+        };
+        frontmatter::as_text(&bytes).map_err(problem)?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| problem(SplitError::NotUtf8 { line: 1 }))?;
+        let split = frontmatter::split(&text).map_err(problem)?;
+        let fm = parse_mapping(&text[split.yaml.clone()], split.yaml_line).map_err(|mut p| {
+            if let Some(c) = p.col {
+                p.excerpt =
+                    crate::diag::line_of(&text, p.line).map(|l| crate::diag::excerpt(p.line, l, c));
+            }
+            p
+        })?;
+        let (fields, issues) = type_fields(&fm, cfg);
+        Ok(Deal {
+            slug,
+            rel,
+            place,
+            text,
+            split,
+            fm,
+            fields,
+            issues,
+            outline: OnceLock::new(),
+        })
+    }
+
+    /// The front-matter's YAML text.
+    pub fn yaml(&self) -> &str {
+        &self.text[self.split.yaml.clone()]
+    }
+
+    /// The Markdown body.
+    pub fn body(&self) -> &str {
+        &self.text[self.split.body..]
+    }
+
+    /// The body's outline, parsed on first use.
+    pub fn outline(&self) -> &Outline {
+        self.outline.get_or_init(|| body::outline(self.body()))
+    }
+
+    /// The file line of a front-matter key, or of the opening fence.
+    pub fn line_of(&self, key: &str) -> (usize, Option<usize>) {
+        match crate::yamlpos::locate(self.yaml(), &crate::yamlpos::parse_path(key)) {
+            Some(p) => (p.line + self.split.yaml_line - 1, Some(p.col)),
+            None => (1, None),
+        }
+    }
+
+    /// A display name: company, else title, else slug.
+    pub fn name(&self) -> &str {
+        self.fields
+            .company
+            .as_deref()
+            .or(self.fields.title.as_deref())
+            .unwrap_or(&self.slug)
+    }
+
+    /// When the deal entered its current place, if recorded.
+    pub fn entered_current(&self, cfg: &Config) -> Option<DateTime<Utc>> {
+        self.fields.stages.get(self.place.id(cfg)).copied()
+    }
+}
+
+/// Parses front-matter YAML into a mapping, with file positions in errors.
+pub fn parse_mapping(yaml: &str, first_line: usize) -> Result<Mapping, ParseProblem> {
+    if yaml.trim().is_empty() {
+        return Ok(Mapping::new());
+    }
+    match serde_yaml::from_str::<Value>(yaml) {
+        Ok(Value::Mapping(m)) => Ok(m),
+        Ok(Value::Null) => Ok(Mapping::new()),
+        Ok(other) => Err(ParseProblem {
+            line: first_line,
+            col: None,
+            message: format!(
+                "the front-matter is a {}, not a mapping of keys to values",
+                kind_name(&other)
+            ),
+            help: "write `key: value` lines, starting with `title:` and `owner:`".into(),
+            excerpt: None,
+        }),
+        Err(e) => {
+            if let Some((key, pos, first)) = crate::yamlpos::first_duplicate_key(yaml) {
+                return Err(ParseProblem {
+                    line: pos.line + first_line - 1,
+                    col: Some(pos.col),
+                    message: format!(
+                        "duplicate key `{key}` (first on line {})",
+                        first + first_line - 1
+                    ),
+                    help: "keep one of the two".into(),
+                    excerpt: None,
+                });
+            }
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            let (line, col) = e
+                .location()
+                .map(|l| (l.line() + first_line - 1, Some(l.column())))
+                .unwrap_or((first_line, None));
+            let help = if msg.contains("repetition limit") || msg.contains("recursion limit") {
+                "the YAML expands too far (aliases or nesting); write the values out"
+            } else {
+                "fix the YAML; quote values that hold `: ` or start with a special character"
+            };
+            Err(ParseProblem {
+                line,
+                col,
+                message: format!("invalid YAML: {msg}"),
+                help: help.into(),
+                excerpt: None,
+            })
+        }
+    }
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Sequence(_) => "list",
+        Value::Mapping(_) => "mapping",
+        Value::Tagged(_) => "tagged value",
+    }
+}
+
+/// Looks up a dotted path (`contact.email`, `objections.0.resolved`) in a
+/// mapping. Null counts as absent.
+pub fn lookup<'a>(m: &'a Mapping, path: &str) -> Option<&'a Value> {
+    let mut cur: Option<&Value> = None;
+    for (i, seg) in path.split('.').enumerate() {
+        let next = if i == 0 {
+            m.get(seg)
+        } else {
+            match cur? {
+                Value::Mapping(mm) => mm.get(seg),
+                Value::Sequence(s) => seg.parse::<usize>().ok().and_then(|n| s.get(n)),
+                _ => None,
+            }
+        };
+        cur = Some(next?);
+    }
+    cur.filter(|v| !v.is_null())
+}
+
+/// A scalar as text, for display.
+pub fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+struct Typer<'a> {
+    m: &'a Mapping,
+    issues: Vec<SchemaIssue>,
+}
+
+impl Typer<'_> {
+    fn issue(&mut self, key: &str, message: String, help: impl Into<String>) {
+        self.issues.push(SchemaIssue {
+            key: key.to_string(),
+            message,
+            help: help.into(),
+        });
+    }
+
+    fn string_at(&mut self, key: &str, v: Option<&Value>) -> Option<String> {
+        match v? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            other => {
+                let k = kind_name(other);
+                self.issue(
+                    key,
+                    format!("`{key}` must be text, not a {k}"),
+                    format!("write `{key}: some text`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, key: &str) -> Option<String> {
+        let v = lookup(self.m, key);
+        self.string_at(key, v)
+    }
+
+    fn ts_at(&mut self, key: &str, v: Option<&Value>) -> Option<DateTime<Utc>> {
+        match v? {
+            Value::String(s) => {
+                let t = parse_timestamp(s);
+                if t.is_none() {
+                    self.issue(
+                        key,
+                        format!("`{key}` is not a valid date: `{s}`"),
+                        format!(
+                            "write a date such as `{key}: 2026-11-30` or an RFC 3339 timestamp"
+                        ),
+                    );
+                }
+                t
+            }
+            other => {
+                let k = kind_name(other);
+                self.issue(
+                    key,
+                    format!("`{key}` must be a date, not a {k}"),
+                    format!("write a date such as `{key}: 2026-11-30`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn ts(&mut self, key: &str) -> Option<DateTime<Utc>> {
+        let v = lookup(self.m, key);
+        self.ts_at(key, v)
+    }
+
+    fn mapping(&mut self, key: &str, fields: &str) -> Option<&Mapping> {
+        match lookup(self.m, key)? {
+            Value::Mapping(mm) => Some(mm),
+            other => {
+                let k = kind_name(other);
+                self.issue(
+                    key,
+                    format!("`{key}` must be a mapping with {fields}, not a {k}"),
+                    format!("write `{key}:` and the keys indented under it"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Types the known fields of a front-matter mapping.
+pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
+    let mut t = Typer {
+        m,
+        issues: Vec::new(),
+    };
+    let mut f = Fields {
+        title: t.string("title"),
+        owner: t.string("owner"),
+        company: t.string("company"),
+        currency: t.string("currency"),
+        source: t.string("source"),
+        created: t.ts("created"),
+        first_contact: t.ts("first_contact"),
+        engaged: t.ts("engaged"),
+        kickoff_on: t.ts("kickoff_on"),
+        verbal_agreement_on: t.ts("verbal_agreement_on"),
+        last_activity: t.ts("last_activity"),
+        expected_close: t.ts("expected_close"),
+        delivery_owner: t.string("delivery_owner"),
+        contract: t.string("contract"),
+        source_id: t.string("source_id"),
+        ..Fields::default()
+    };
+    if f.title.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        t.issue(
+            "title",
+            "missing `title`".into(),
+            "add `title: <what the deal is>` to the front-matter",
+        );
+    }
+    if f.owner.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        t.issue(
+            "owner",
+            "missing `owner`".into(),
+            "add `owner: <team handle>` to the front-matter",
+        );
+    }
+    match lookup(m, "value") {
+        None => {}
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(x) if x >= 0.0 && x.is_finite() => f.value = Some(x),
+            _ => t.issue(
+                "value",
+                format!("`value` must be a number ≥ 0, not {n}"),
+                "write the amount, e.g. `value: 48000`",
+            ),
+        },
+        Some(other) => {
+            let shown = scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
+            t.issue(
+                "value",
+                format!("`value` must be a number, not `{shown}`"),
+                "write the amount without quotes, units or separators, e.g. `value: 48000`",
+            );
+        }
+    }
+    if t.mapping("contact", "name, email, phone and role")
+        .is_some()
+    {
+        for k in ["name", "email", "phone", "role"] {
+            t.string(&format!("contact.{k}"));
+        }
+    }
+    if t.mapping("next_step", "action and due").is_some() {
+        f.next_action = t.string("next_step.action");
+        f.next_due = t.ts("next_step.due");
+    }
+    if let Some(st) = t.mapping("stages", "stage ids and dates").cloned() {
+        for (k, v) in &st {
+            let Some(id) = k.as_str() else { continue };
+            let key = format!("stages.{id}");
+            if Place::parse(id, cfg).is_none() {
+                let known: Vec<&str> = cfg.stages.iter().map(|s| s.id.as_str()).collect();
+                t.issue(
+                    &key,
+                    format!("`{id}` is not a stage of this pipeline"),
+                    format!("stage ids are {}, won and lost", known.join(", ")),
+                );
+                continue;
+            }
+            if let Some(ts) = t.ts_at(&key, (!v.is_null()).then_some(v)) {
+                f.stages.insert(id.to_string(), ts);
+            }
+        }
+    }
+    if t.mapping("lost", "reason, stage and at").is_some() {
+        f.lost_reason = t.string("lost.reason");
+        f.lost_stage = t.string("lost.stage");
+        if let Some(s) = &f.lost_stage
+            && cfg.stage_index(s).is_none()
+        {
+            t.issue(
+                "lost.stage",
+                format!("`{s}` is not a stage of this pipeline"),
+                "name the stage the deal was lost from",
+            );
+        }
+        f.lost_at = t.ts("lost.at");
+    }
+    if let Some(w) = t.mapping("waived", "stage ids and reasons").cloned() {
+        for (k, v) in &w {
+            let Some(id) = k.as_str() else { continue };
+            let key = format!("waived.{id}");
+            if cfg.stage_index(id).is_none() {
+                t.issue(
+                    &key,
+                    format!("`{id}` is not a stage of this pipeline"),
+                    "waivers name the stage whose criteria were waived",
+                );
+                continue;
+            }
+            if let Some(r) = t.string_at(&key, (!v.is_null()).then_some(v)) {
+                f.waived.insert(id.to_string(), r);
+            }
+        }
+    }
+    match lookup(m, "objections") {
+        None => {}
+        Some(Value::Sequence(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let key = format!("objections[{i}]");
+                let Value::Mapping(o) = item else {
+                    t.issue(
+                        &key,
+                        "each objection must be a mapping with objection, response and resolved"
+                            .into(),
+                        "write `- { objection: …, response: …, resolved: false }`",
+                    );
+                    continue;
+                };
+                match o.get("resolved") {
+                    None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+                    Some(other) => {
+                        let shown =
+                            scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
+                        let hint = match shown.to_lowercase().as_str() {
+                            "yes" | "y" | "on" | "true" => {
+                                "write `resolved: true` (yes/no are not booleans here)"
+                            }
+                            "no" | "n" | "off" | "false" => {
+                                "write `resolved: false` (yes/no are not booleans here)"
+                            }
+                            _ => "write `resolved: true` or `resolved: false`",
+                        };
+                        t.issue(
+                            &format!("{key}.resolved"),
+                            format!("`resolved` must be true or false, not `{shown}`"),
+                            hint,
+                        );
+                    }
+                }
+                for k in ["objection", "response"] {
+                    let v = o.get(k).filter(|v| !v.is_null());
+                    t.string_at(&format!("{key}.{k}"), v);
+                }
+            }
+        }
+        Some(other) => {
+            let k = kind_name(other);
+            t.issue(
+                "objections",
+                format!("`objections` must be a list, not a {k}"),
+                "write `objections:` then `- { objection: …, resolved: false }` items",
+            );
+        }
+    }
+    if t.mapping("problem", "confirmed_by and confirmed_on")
+        .is_some()
+    {
+        t.string("problem.confirmed_by");
+        t.ts("problem.confirmed_on");
+    }
+    if t.mapping("proposal", "reviewed_on").is_some() {
+        t.ts("proposal.reviewed_on");
+    }
+    if let Some(c) = &f.contract
+        && !(c.starts_with("http://") || c.starts_with("https://"))
+        && !crate::config::stays_inside(c)
+    {
+        t.issue(
+            "contract",
+            format!("`contract` must be a path inside the pipeline or an http(s) URL, not `{c}`"),
+            "write a relative path such as `contracts/acme.pdf`, or a URL",
+        );
+    }
+    (f, t.issues)
+}
+
+/// Whether a value counts as "present and not empty" for criteria.
+pub fn is_filled(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Sequence(s) => !s.is_empty(),
+        Value::Mapping(m) => !m.is_empty(),
+        _ => true,
+    }
+}

@@ -1,0 +1,78 @@
+//! Shared pieces of error output: source excerpts with a caret, and paths
+//! shown relative to the current folder.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Renders `line_text` as an excerpt in the style of rustc and hledger:
+///
+/// ```text
+///    |
+/// 12 |     expr: "objections |"
+///    |           ^
+/// ```
+pub fn excerpt(line_no: usize, line_text: &str, col: usize) -> String {
+    let num = line_no.to_string();
+    let pad = " ".repeat(num.len());
+    let text = line_text.trim_end_matches(['\r', '\n']);
+    // Columns count characters; tabs are kept so the caret lines up.
+    let lead: String = text
+        .chars()
+        .take(col.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!("{pad} |\n{num} | {text}\n{pad} | {lead}^\n")
+}
+
+/// The text of 1-based line `n` of `src`.
+pub fn line_of(src: &str, n: usize) -> Option<&str> {
+    src.split('\n').nth(n.checked_sub(1)?)
+}
+
+/// `path` relative to `base` when possible (with `..` steps), else `path`.
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let p: Vec<Component> = path.components().collect();
+    let b: Vec<Component> = base.components().collect();
+    if p.first() != b.first() {
+        return path.to_path_buf();
+    }
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c.as_os_str());
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// A path for display, relative to the current folder.
+pub fn display_path(abs: &Path) -> String {
+    match std::env::current_dir() {
+        // Inside the current folder: relative, as git shows paths.
+        Ok(cwd) if abs.starts_with(&cwd) => relative_to(abs, &cwd).display().to_string(),
+        _ => abs.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_points_at_the_column() {
+        let e = excerpt(7, "title: a: b", 9);
+        assert_eq!(e, "  |\n7 | title: a: b\n  |         ^\n");
+    }
+
+    #[test]
+    fn relative_paths() {
+        let r = relative_to(Path::new("/a/b/c.md"), Path::new("/a/x"));
+        assert_eq!(r, PathBuf::from("../b/c.md"));
+        let r = relative_to(Path::new("/a/b/c.md"), Path::new("/a"));
+        assert_eq!(r, PathBuf::from("b/c.md"));
+    }
+}

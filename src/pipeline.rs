@@ -1,0 +1,300 @@
+//! A pipeline: its root, its `pipeline.yaml` and every deal file under
+//! `deals_dir`, loaded from the working tree or from git objects.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::{self, Config, ConfigError};
+use crate::deal::{Deal, ParseProblem, Place};
+use crate::error::Error;
+
+/// Finds the pipeline root: the nearest folder from `start` upwards that
+/// holds `pipeline.yaml`.
+pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
+    let start = std::fs::canonicalize(start).map_err(|e| Error::Usage {
+        message: format!("cannot open folder {}: {e}", start.display()),
+        help: "pass an existing folder to -C".into(),
+    })?;
+    let mut dir = start.as_path();
+    loop {
+        if dir.join(config::FILE).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+        match dir.parent() {
+            Some(p) => dir = p,
+            None => {
+                return Err(Error::Usage {
+                    message: format!(
+                        "no {} in {} or any folder above it",
+                        config::FILE,
+                        crate::diag::display_path(&start)
+                    ),
+                    help: "run `deal init` to create a pipeline here, or pass -C <pipeline folder>"
+                        .into(),
+                });
+            }
+        }
+    }
+}
+
+/// Where a file's bytes come from.
+#[derive(Debug)]
+pub enum Content {
+    /// A file in the working tree, read when the pipeline loads.
+    Path(PathBuf),
+    /// Bytes from a git blob.
+    Bytes(Vec<u8>),
+    /// A symbolic link: never followed or read.
+    Symlink,
+}
+
+/// A file found under `deals_dir`, path relative to the pipeline root.
+#[derive(Debug)]
+pub struct Entry {
+    pub rel: PathBuf,
+    pub content: Content,
+}
+
+/// A deal file that could not be loaded as a deal.
+#[derive(Debug, Clone)]
+pub enum Problem {
+    Parse(ParseProblem),
+    Symlink,
+    UnknownFolder,
+    Unreadable(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FileProblem {
+    pub rel: PathBuf,
+    pub slug: String,
+    pub problem: Problem,
+}
+
+/// A loaded pipeline.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub root: PathBuf,
+    pub cfg: Config,
+    pub deals: Vec<Deal>,
+    pub problems: Vec<FileProblem>,
+}
+
+/// Lists the deal files of the working tree (`*.md` under `deals_dir`,
+/// hidden files skipped), without following symlinks.
+pub fn worktree_entries(root: &Path, cfg: &Config) -> Vec<Entry> {
+    let base = root.join(&cfg.deals_dir);
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(&base)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy();
+        if !name.ends_with(".md") {
+            continue;
+        }
+        let ft = e.file_type();
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(e.path())
+            .to_path_buf();
+        if ft.is_symlink() {
+            out.push(Entry {
+                rel,
+                content: Content::Symlink,
+            });
+        } else if ft.is_file() {
+            out.push(Entry {
+                rel,
+                content: Content::Path(e.path().to_path_buf()),
+            });
+        }
+    }
+    out
+}
+
+/// The place a file path (relative to the root) sits in, if it is a stage or
+/// outcome folder of this pipeline.
+pub fn place_of(rel: &Path, cfg: &Config) -> Option<Place> {
+    let under = rel.strip_prefix(&cfg.deals_dir).ok()?;
+    let parent = under.parent()?;
+    let parent = parent.to_str()?;
+    if parent == config::WON {
+        return Some(Place::Won);
+    }
+    if parent == config::LOST {
+        return Some(Place::Lost);
+    }
+    cfg.stages
+        .iter()
+        .position(|s| Path::new(&s.dir) == Path::new(parent))
+        .map(Place::Stage)
+}
+
+/// The slug of a deal file: its file stem.
+pub fn slug_of(rel: &Path) -> String {
+    rel.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl Pipeline {
+    /// Loads the pipeline whose root is `root`, from the working tree.
+    pub fn load(root: &Path) -> Result<Pipeline, Error> {
+        let cfg = config::load(root)?;
+        let entries = worktree_entries(root, &cfg);
+        Ok(Pipeline::from_entries(root.to_path_buf(), cfg, entries))
+    }
+
+    /// Finds the root from `start` and loads the pipeline.
+    pub fn open(start: &Path) -> Result<Pipeline, Error> {
+        let root = find_root(start)?;
+        Pipeline::load(&root)
+    }
+
+    /// Builds a pipeline from a config and a list of files.
+    pub fn from_entries(root: PathBuf, cfg: Config, entries: Vec<Entry>) -> Pipeline {
+        let results: Vec<Result<Deal, FileProblem>> = entries
+            .into_par_iter()
+            .map(|e| {
+                let slug = slug_of(&e.rel);
+                let fail = |problem| FileProblem {
+                    rel: e.rel.clone(),
+                    slug: slug.clone(),
+                    problem,
+                };
+                let Some(place) = place_of(&e.rel, &cfg) else {
+                    return Err(fail(Problem::UnknownFolder));
+                };
+                let bytes = match e.content {
+                    Content::Symlink => return Err(fail(Problem::Symlink)),
+                    Content::Bytes(b) => b,
+                    Content::Path(ref p) => match read_limited(p) {
+                        Ok(b) => b,
+                        Err(err) => return Err(fail(Problem::Unreadable(err.to_string()))),
+                    },
+                };
+                Deal::parse(slug.clone(), e.rel.clone(), place, bytes, &cfg)
+                    .map_err(|p| fail(Problem::Parse(p)))
+            })
+            .collect();
+        let mut deals = Vec::new();
+        let mut problems = Vec::new();
+        for r in results {
+            match r {
+                Ok(d) => deals.push(d),
+                Err(p) => problems.push(p),
+            }
+        }
+        Pipeline {
+            root,
+            cfg,
+            deals,
+            problems,
+        }
+    }
+
+    /// Slugs that appear more than once, with their files.
+    pub fn duplicate_slugs(&self) -> Vec<(String, Vec<PathBuf>)> {
+        let mut by: HashMap<&str, Vec<PathBuf>> = HashMap::new();
+        for d in &self.deals {
+            by.entry(&d.slug).or_default().push(d.rel.clone());
+        }
+        for p in &self.problems {
+            if !matches!(p.problem, Problem::Symlink) {
+                by.entry(&p.slug).or_default().push(p.rel.clone());
+            }
+        }
+        let mut out: Vec<(String, Vec<PathBuf>)> = by
+            .into_iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(k, mut v)| {
+                v.sort();
+                (k.to_string(), v)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Finds a deal by slug, unique slug prefix, or path.
+    pub fn resolve(&self, arg: &str) -> Result<&Deal, Error> {
+        if let Some(d) = self.deals.iter().find(|d| d.slug == arg) {
+            return Ok(d);
+        }
+        if arg.contains('/') || arg.ends_with(".md") {
+            let abs = std::fs::canonicalize(arg).ok();
+            if let Some(d) = self.deals.iter().find(|d| {
+                abs.as_deref() == Some(&self.root.join(&d.rel)) || d.rel == Path::new(arg)
+            }) {
+                return Ok(d);
+            }
+            if let Some(p) = self.problems.iter().find(|p| {
+                abs.as_deref() == Some(&self.root.join(&p.rel)) || p.rel == Path::new(arg)
+            }) {
+                return Err(unreadable(p));
+            }
+        }
+        let matches: Vec<&Deal> = self
+            .deals
+            .iter()
+            .filter(|d| d.slug.starts_with(arg))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches[0]),
+            0 => {
+                if let Some(p) = self.problems.iter().find(|p| p.slug == arg) {
+                    return Err(unreadable(p));
+                }
+                Err(Error::Usage {
+                    message: format!("no deal `{arg}`"),
+                    help: "give a slug, a unique prefix of one, or a path; `deal list` shows them"
+                        .into(),
+                })
+            }
+            _ => {
+                let mut names: Vec<&str> = matches.iter().map(|d| d.slug.as_str()).collect();
+                names.sort();
+                names.truncate(8);
+                Err(Error::Usage {
+                    message: format!("`{arg}` matches several deals: {}", names.join(", ")),
+                    help: "type more of the slug".into(),
+                })
+            }
+        }
+    }
+}
+
+/// Deal files are small; anything larger than this is refused unread.
+pub const MAX_DEAL_BYTES: u64 = 4 * 1024 * 1024;
+
+fn read_limited(p: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_DEAL_BYTES {
+        return Err(format!(
+            "the file is {:.1} MB; deal files are limited to {} MB",
+            meta.len() as f64 / 1_048_576.0,
+            MAX_DEAL_BYTES / 1_048_576
+        ));
+    }
+    std::fs::read(p).map_err(|e| e.to_string())
+}
+
+fn unreadable(p: &FileProblem) -> Error {
+    Error::Usage {
+        message: format!("{} cannot be read as a deal", p.rel.display()),
+        help: "run `deal check` to see why, and fix the file first".into(),
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::Config(Box::new(e))
+    }
+}

@@ -1,0 +1,70 @@
+//! "Now" and timestamps.
+//!
+//! Every time-dependent figure (days in stage, rotting, overdue, speed-to-lead)
+//! reads [`now`], which honours `SOURCE_DATE_EPOCH` so that tests and
+//! reproducible reports can pin the clock.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+/// The current time, or `SOURCE_DATE_EPOCH` (seconds since the epoch) when set.
+pub fn now() -> DateTime<Utc> {
+    if let Ok(s) = std::env::var("SOURCE_DATE_EPOCH")
+        && let Ok(secs) = s.trim().parse::<i64>()
+        && let Some(t) = Utc.timestamp_opt(secs, 0).single()
+    {
+        return t;
+    }
+    Utc::now()
+}
+
+/// Parses an RFC 3339 timestamp, or a plain `YYYY-MM-DD` date meaning that day
+/// at 00:00 UTC.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if s.len() == 10 {
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Elapsed days between two instants (elapsed seconds / 86,400).
+pub fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_seconds() as f64 / 86_400.0
+}
+
+/// Formats a timestamp as RFC 3339 with a `Z` suffix and whole seconds.
+pub fn format_ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Formats a timestamp as its UTC date.
+pub fn format_date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_dates_are_utc_midnight() {
+        let t = parse_timestamp("2026-11-30").unwrap();
+        assert_eq!(format_ts(t), "2026-11-30T00:00:00Z");
+    }
+
+    #[test]
+    fn offsets_are_converted() {
+        let t = parse_timestamp("2026-11-02T10:14:00+01:00").unwrap();
+        assert_eq!(format_ts(t), "2026-11-02T09:14:00Z");
+    }
+
+    #[test]
+    fn bad_dates_are_refused() {
+        assert!(parse_timestamp("2026-02-30").is_none());
+        assert!(parse_timestamp("soon").is_none());
+        assert!(parse_timestamp("").is_none());
+    }
+}

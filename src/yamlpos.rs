@@ -1,0 +1,200 @@
+//! Positions inside YAML text.
+//!
+//! serde_yaml gives no positions once a document is deserialised, so error
+//! messages that name a key (`stages[2].exit[0].expr`) find its line and
+//! column here, from yaml-rust2's marked event stream. This runs only on error
+//! paths, so its cost never touches a clean `deal check`.
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+/// One step of a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses `a.b[2].c` into segments. Numeric dotted parts (`a.0`) are indices.
+pub fn parse_path(path: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            let (k, idx) = rest.split_at(i);
+            if !k.is_empty() {
+                out.push(Seg::Key(k.to_string()));
+            }
+            rest = idx;
+            while let Some(end) = rest.find(']') {
+                if let Ok(n) = rest[1..end].parse() {
+                    out.push(Seg::Index(n));
+                }
+                rest = &rest[end + 1..];
+            }
+        } else if let Ok(n) = rest.parse::<usize>() {
+            out.push(Seg::Index(n));
+        } else if !rest.is_empty() {
+            out.push(Seg::Key(rest.to_string()));
+        }
+    }
+    out
+}
+
+struct Collect(Vec<(Event, Marker)>);
+
+impl MarkedEventReceiver for Collect {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        self.0.push((ev, mark));
+    }
+}
+
+fn events(src: &str) -> Vec<(Event, Marker)> {
+    let mut c = Collect(Vec::new());
+    // A parse error leaves the events read so far, which is still useful.
+    let _ = Parser::new_from_str(src).load(&mut c, false);
+    c.0
+}
+
+fn pos(m: &Marker) -> Pos {
+    Pos {
+        line: m.line(),
+        col: m.col() + 1,
+    }
+}
+
+/// Skips one node starting at `i`, returning the index after it.
+fn skip(ev: &[(Event, Marker)], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < ev.len() {
+        match ev[i].0 {
+            Event::MappingStart(..) | Event::SequenceStart(..) => depth += 1,
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+        if depth == 0 {
+            break;
+        }
+    }
+    i
+}
+
+fn find(ev: &[(Event, Marker)], i: usize, path: &[Seg]) -> Option<Pos> {
+    let (first, rest) = match path.split_first() {
+        None => return ev.get(i).map(|(_, m)| pos(m)),
+        Some(x) => x,
+    };
+    match (&ev.get(i)?.0, first) {
+        (Event::MappingStart(..), Seg::Key(want)) => {
+            let mut j = i + 1;
+            while j < ev.len() && ev[j].0 != Event::MappingEnd {
+                let key_at = j;
+                let is_match = matches!(&ev[j].0, Event::Scalar(k, ..) if k == want);
+                j = skip(ev, j);
+                if is_match {
+                    if rest.is_empty() {
+                        return Some(pos(&ev[key_at].1));
+                    }
+                    return find(ev, j, rest);
+                }
+                j = skip(ev, j);
+            }
+            None
+        }
+        (Event::SequenceStart(..), Seg::Index(n)) => {
+            let mut j = i + 1;
+            let mut k = 0;
+            while j < ev.len() && ev[j].0 != Event::SequenceEnd {
+                if k == *n {
+                    return find(ev, j, rest);
+                }
+                j = skip(ev, j);
+                k += 1;
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// The position of the key (or item) at `path` in `src`, if it can be found.
+pub fn locate(src: &str, path: &[Seg]) -> Option<Pos> {
+    let ev = events(src);
+    let start = ev
+        .iter()
+        .position(|(e, _)| matches!(e, Event::MappingStart(..) | Event::SequenceStart(..)))?;
+    find(&ev, start, path)
+}
+
+/// The first key that repeats inside one mapping: its name, the position of
+/// the repeat, and the line of the first occurrence.
+pub fn first_duplicate_key(src: &str) -> Option<(String, Pos, usize)> {
+    let ev = events(src);
+    let mut stack: Vec<Option<Vec<(String, usize)>>> = Vec::new();
+    let mut expect_key: Vec<bool> = Vec::new();
+    for (e, m) in &ev {
+        let at_key = expect_key.last().copied().unwrap_or(false);
+        match e {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if let Some(k) = expect_key.last_mut()
+                    && stack.last().is_some_and(|s| s.is_some())
+                {
+                    *k = !*k;
+                }
+                let is_map = matches!(e, Event::MappingStart(..));
+                stack.push(if is_map { Some(Vec::new()) } else { None });
+                expect_key.push(is_map);
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                expect_key.pop();
+            }
+            Event::Scalar(..) | Event::Alias(..) if !stack.is_empty() => {
+                if let Some(Some(keys)) = stack.last_mut() {
+                    if at_key && let Event::Scalar(s, ..) = e {
+                        if let Some((_, line)) = keys.iter().find(|(k, _)| k == s) {
+                            return Some((s.clone(), pos(m), *line));
+                        }
+                        keys.push((s.clone(), m.line()));
+                    }
+                    if let Some(k) = expect_key.last_mut() {
+                        *k = !*k;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nested_keys() {
+        let src = "a: 1\nstages:\n  - id: x\n  - id: y\n    exit:\n      - expr: \"1 +\"\n";
+        let p = locate(src, &parse_path("stages[1].exit[0].expr")).unwrap();
+        assert_eq!(p, Pos { line: 6, col: 9 });
+        let p = locate(src, &parse_path("stages[1].id")).unwrap();
+        assert_eq!(p, Pos { line: 4, col: 5 });
+        assert!(locate(src, &parse_path("stages[5]")).is_none());
+    }
+
+    #[test]
+    fn finds_duplicate_keys() {
+        let src = "a: 1\nb:\n  c: 1\n  d: [1, 2]\n  c: 2\n";
+        let (k, p, first) = first_duplicate_key(src).unwrap();
+        assert_eq!((k.as_str(), p.line, first), ("c", 5, 3));
+        assert!(first_duplicate_key("a: {x: 1}\nb: {x: 2}\n").is_none());
+    }
+}
