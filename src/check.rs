@@ -107,8 +107,8 @@ pub fn run(p: &Pipeline, ev: &Evaluator, scope: &Scope, now: DateTime<Utc>) -> V
             });
         }
     }
-    // Stable order: by path, then as the rules ran.
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    // Stable order: by path and line, then as the rules ran.
+    out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     out
 }
 

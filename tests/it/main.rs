@@ -1,0 +1,238 @@
+//! The integration tests: one binary, a small fluent builder, real files and
+//! real git repositories in temp dirs. "Now" is pinned with SOURCE_DATE_EPOCH.
+
+mod check;
+mod errors;
+mod init;
+mod show_list;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// 2026-11-27T12:00:00Z.
+pub const NOW: &str = "1795780800";
+
+/// A test pipeline: a temp dir with a pipeline.yaml (the default seven
+/// stages, team alice/bob/dana) and whatever deals the test adds.
+pub struct Test {
+    pub dir: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: Option<PathBuf>,
+}
+
+/// What a run printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+pub fn default_config() -> String {
+    let team = [
+        ("alice", "Alice Smith", "alice@example.com"),
+        ("bob", "Bob Jones", "bob@example.com"),
+        ("dana", "Dana Lee", "dana@example.com"),
+    ]
+    .map(|(h, n, e)| (h.to_string(), n.to_string(), e.to_string()));
+    deal::config::default_yaml(&team, deal::config::Qualification::Bant)
+}
+
+impl Test {
+    pub fn new() -> Test {
+        let t = Test::empty();
+        t.file("pipeline.yaml", &default_config())
+    }
+
+    /// A temp dir with nothing in it.
+    pub fn empty() -> Test {
+        Test {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+            env: vec![("SOURCE_DATE_EPOCH".into(), NOW.into())],
+            cwd: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (parents created), relative to the root.
+    pub fn file(self, rel: &str, text: &str) -> Test {
+        self.bytes(rel, text.as_bytes())
+    }
+
+    pub fn bytes(self, rel: &str, data: &[u8]) -> Test {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, data).unwrap();
+        self
+    }
+
+    /// Writes a deal under `deals/`.
+    pub fn deal(self, rel: &str, text: &str) -> Test {
+        self.file(&format!("deals/{rel}"), text)
+    }
+
+    /// Replaces a string in pipeline.yaml.
+    pub fn config_replace(self, from: &str, to: &str) -> Test {
+        let p = self.path().join("pipeline.yaml");
+        let s = std::fs::read_to_string(&p).unwrap();
+        assert!(s.contains(from), "pipeline.yaml has no {from:?}");
+        std::fs::write(&p, s.replacen(from, to, 1)).unwrap();
+        self
+    }
+
+    pub fn args(mut self, a: &[&str]) -> Test {
+        self.args = a.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Test {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    /// Runs from this folder (relative to the root) instead of the root.
+    pub fn cwd(mut self, rel: &str) -> Test {
+        self.cwd = Some(self.path().join(rel));
+        self
+    }
+
+    /// Runs `git` in the root.
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args)
+    }
+
+    pub fn run(&self) -> Output {
+        run_deal(
+            self.cwd.as_deref().unwrap_or(self.path()),
+            &self.args,
+            &self.env,
+        )
+    }
+}
+
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_DATE", "2026-11-27T12:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-11-27T12:00:00Z")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn run_deal(cwd: &Path, args: &[String], env: &[(String, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deal"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .env("COLUMNS", "120");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("deal runs");
+    Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+impl Output {
+    pub fn code(self, c: i32) -> Output {
+        assert_eq!(
+            self.code, c,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn stdout(self, want: &str) -> Output {
+        assert_eq!(
+            self.stdout, want,
+            "stdout differs; stderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn stderr(self, want: &str) -> Output {
+        assert_eq!(
+            self.stderr, want,
+            "stderr differs; stdout:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn stdout_has(self, part: &str) -> Output {
+        assert!(
+            self.stdout.contains(part),
+            "stdout lacks {part:?}:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn stderr_has(self, part: &str) -> Output {
+        assert!(
+            self.stderr.contains(part),
+            "stderr lacks {part:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A deal that meets every criterion up to (and including) `negotiation`'s
+/// entry: contact, engaged, a filled BANT summary, a confirmed problem
+/// statement, a reviewed proposal with a next step.
+pub const GOOD_BODY: &str = "\
+# Acme
+
+## Qualification (BANT)
+### Budget
+50-80k EUR approved for FY27.
+### Authority
+The CTO signs; procurement can veto.
+### Need
+Their clusters are hand-built and fail audits.
+### Timeline
+Go-live before the March audit.
+
+## Problem statement
+### In their words
+\"We cannot pass an audit with what we run today.\"
+### Impact
+Two engineers full time on upkeep.
+### Integration requirements
+GitLab CI and Vault.
+### Compliance constraints
+ISO 27001, EU data residency.
+### Budget approval chain
+CTO, then CFO above 50k.
+";
+
+/// Front-matter of a deal that has passed every stage up to proposal.
+pub fn good_deal(stage_lines: &str, extra: &str) -> String {
+    format!(
+        "---\ntitle: Acme Corp, Kubernetes migration\ncompany: Acme Corp\nowner: bob\nvalue: 48000\n\
+contact:\n  name: Jane Doe\n  email: jane@acme.example\nengaged: 2026-11-03\n\
+problem:\n  confirmed_by: Jane Doe\n  confirmed_on: 2026-11-12\n\
+proposal:\n  reviewed_on: 2026-11-20\nnext_step:\n  action: Send SOW draft\n  due: 2026-11-30\n\
+stages:\n{stage_lines}{extra}---\n{GOOD_BODY}"
+    )
+}

@@ -1,0 +1,76 @@
+//! `deal show` and `deal list`.
+
+use crate::{Test, good_deal};
+
+const STAGES: &str = "  prospecting: 2026-11-02T09:14:00Z\n  outreach: 2026-11-02T09:17:00Z\n  qualification: 2026-11-05\n  discovery: 2026-11-10\n  proposal: 2026-11-20T12:00:00Z\n";
+
+#[test]
+fn show_prints_the_checklist() {
+    let text = good_deal(STAGES, "").replace("proposal:\n  reviewed_on: 2026-11-20\n", "");
+    Test::new()
+        .deal("05-proposal/acme-corp.md", &text)
+        .args(&["show", "acme"])
+        .run()
+        .code(0)
+        .stdout(
+            "acme-corp  Acme Corp, Kubernetes migration
+  file      deals/05-proposal/acme-corp.md
+  stage     proposal, for 7.0 days (since 2026-11-20) → next: negotiation
+  owner     bob (Bob Jones)
+  value     48,000 EUR
+  company   Acme Corp
+  age       25.1 days (since 2026-11-02)
+  contact   Jane Doe, jane@acme.example
+
+Exit criteria of proposal (Proposal):
+  ✖ Proposal reviewed with the prospect — `proposal.reviewed_on` is missing
+      fix: run `deal set acme-corp proposal.reviewed_on=2026-12-01`
+  ✔ Clear next step with a date
+
+Next step: Send SOW draft, due 2026-11-30
+
+History:
+  2026-11-02 09:14  prospecting
+  2026-11-02 09:17  outreach
+  2026-11-05 00:00  qualification
+  2026-11-10 00:00  discovery
+  2026-11-20 12:00  proposal
+
+Other fields:
+  engaged: 2026-11-03
+  problem: confirmed_by: Jane Doe confirmed_on: 2026-11-12
+",
+        );
+}
+
+#[test]
+fn show_unknown_deal_is_exit_2() {
+    Test::new()
+        .args(&["show", "nope"])
+        .run()
+        .code(2)
+        .stderr_has("no deal `nope`");
+}
+
+#[test]
+fn list_table_and_json() {
+    let t = Test::new()
+        .deal("05-proposal/acme-corp.md", &good_deal(STAGES, ""))
+        .deal("01-prospecting/globex.md", "---\ntitle: Globex\nowner: alice\nvalue: 12000\nstages: {prospecting: 2026-11-01}\n---\n");
+    t.args(&["list"]).run().code(0).stdout(
+        "SLUG       STAGE        OWNER  VALUE   DAYS          CRITERIA  NEXT DUE
+globex     prospecting  alice  12,000  26.5 rotting  0/1       -
+acme-corp  proposal     bob    48,000  7.0           2/2       2026-11-30
+",
+    );
+    let out = Test::new()
+        .deal("05-proposal/acme-corp.md", &good_deal(STAGES, ""))
+        .args(&["list", "--format", "json", "--owner", "bob"])
+        .run()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v[0]["slug"], "acme-corp");
+    assert_eq!(v[0]["criteria_met"], 2);
+    assert_eq!(v[0]["days_in_stage"], 7.0);
+    assert_eq!(v.as_array().unwrap().len(), 1);
+}
