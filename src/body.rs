@@ -14,6 +14,8 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 pub struct Heading {
     pub level: u8,
     pub text: String,
+    /// [`normalize_heading`] of `text`, computed once.
+    pub norm: String,
     /// Byte offset in the body.
     pub at: usize,
 }
@@ -65,9 +67,11 @@ pub fn outline(body: &str) -> Outline {
                 start = range.start;
             }
             Event::End(TagEnd::Heading(_)) => {
+                let text = buf.trim().to_string();
                 out.headings.push(Heading {
                     level: in_heading.take().unwrap_or(1),
-                    text: buf.trim().to_string(),
+                    norm: normalize_heading(&text),
+                    text,
                     at: start,
                 });
                 buf.clear();
@@ -107,7 +111,7 @@ impl Outline {
         self.headings
             .iter()
             .enumerate()
-            .filter(|(_, h)| normalize_heading(&h.text) == want)
+            .filter(|(_, h)| h.norm == want)
             .map(|(i, _)| i)
             .collect()
     }
@@ -213,10 +217,7 @@ pub fn check_section(
                 };
                 for name in &names {
                     let want = normalize_heading(name);
-                    match kids
-                        .iter()
-                        .find(|&&k| normalize_heading(&o.headings[k].text) == want)
-                    {
+                    match kids.iter().find(|&&k| o.headings[k].norm == want) {
                         None => missing.push(name.clone()),
                         Some(&k) if !o.has_content(k, prompts) => empty.push(name.clone()),
                         Some(_) => {}

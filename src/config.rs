@@ -492,7 +492,7 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             ));
         }
         if let Some(r) = st.rot_after_days
-            && !(r > 0.0)
+            && (r.is_nan() || r <= 0.0)
         {
             return Err(cx.err(
                 &format!("{key}.rot_after_days"),

@@ -102,5 +102,9 @@ fn init_example_gives_a_pipeline_that_checks() {
     )
     .code(0);
     let out = run_deal(&t.path().join("demo"), &["check".into()], &env).code(0);
-    assert!(out.stdout.contains("deals checked"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("34 deals checked: 0 errors"),
+        "{}",
+        out.stdout
+    );
 }

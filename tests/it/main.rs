@@ -39,6 +39,12 @@ pub fn default_config() -> String {
     deal::config::default_yaml(&team, deal::config::Qualification::Bant)
 }
 
+impl Default for Test {
+    fn default() -> Test {
+        Test::new()
+    }
+}
+
 impl Test {
     pub fn new() -> Test {
         let t = Test::empty();

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmarks SPEC §6's figures against their peers, in one run, and prints ratios.
+#
+#   benches/bench.sh [DIR]     (DIR: where the synthetic pipeline goes; default target/bench-pipeline)
+#
+# Needs hyperfine (Debian: apt-get install hyperfine) and GNU time (/usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${1:-target/bench-pipeline}
+DEALS=${DEALS:-10000}
+COMMITS=${COMMITS:-20000}
+
+command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install hyperfine" >&2; exit 2; }
+cargo build --release --quiet --bin deal --example gen
+DEAL=$PWD/target/release/deal
+if [ ! -f "$DIR/pipeline.yaml" ]; then
+  rm -rf "$DIR"
+  target/release/examples/gen "$DIR" --deals "$DEALS" --commits "$COMMITS"
+fi
+cd "$DIR"
+# Pin "now" near the generated dates, so the run reports few warnings.
+export SOURCE_DATE_EPOCH=1789430400   # 2026-09-15
+echo "pipeline: $(find deals -name '*.md' | wc -l) deals, $(git rev-list --count HEAD 2>/dev/null || echo 0) commits, $(nproc) cores"
+echo
+
+hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-check.json \
+  -n 'deal check' "$DEAL check -q" \
+  -n 'cat (same files)' "bash -c 'cat deals/*/*.md > /dev/null'" | sed 's/^/  /'
+
+rss_kb=$( { /usr/bin/time -f '%M' "$DEAL" check -q >/dev/null; } 2>&1 | tail -1 )
+python3 - "$rss_kb" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open("/tmp/deal-bench-check.json"))["results"]}
+d, c = r["deal check"], r["cat (same files)"]
+rss = int(sys.argv[1]) / 1024
+print()
+print(f"{'figure':<34}{'measured':>12}{'goal':>12}{'peer':>12}{'ratio':>10}")
+print(f"{'deal check, median':<34}{d['median']*1000:>10.0f}ms{'< 300ms':>12}{c['median']*1000:>10.0f}ms{d['median']/c['median']:>9.2f}x")
+print(f"{'deal check, peak RSS':<34}{rss:>10.0f}MB{'< 200MB':>12}{'':>12}{'':>10}")
+ok = d["median"] < 0.300 and rss < 200
+print("\nverdict:", "goals met" if ok else "GOALS NOT MET")
+PY
