@@ -88,6 +88,23 @@ DEAL is a slug, a unique prefix of one, or a path. The checklist shows ✔ or �
 criterion of the current stage, and the command that fixes each ✖.")]
     Show(ShowArgs),
 
+    /// Append a scaffolded note (qualification, problem, proposal, objections, handoff, call)
+    #[command(after_help = "\
+Appends the note's section to the deal's body, from templates/notes/<kind>.md (built in, or
+the pipeline's own templates/ folder), and adds its front-matter signals when missing:
+  qualification  BANT, MEDDIC or MEDDPICC headings (pipeline.yaml `qualification`)
+  problem        problem statement; adds problem.confirmed_by and problem.confirmed_on
+  proposal       scope, pains, price, next step; adds proposal.reviewed_on and next_step
+  objections     prepared responses; seeds `objections: []`
+  handoff        agreed scope for delivery; adds delivery_owner and kickoff_on
+  call           a dated entry that can repeat; sets last_activity
+Where the section exists already it says so, changes nothing and exits 0. Edits are lossless:
+only added lines (and last_activity for `call`). Nothing is committed.
+
+Example:
+  deal note acme qualification && $EDITOR deals/03-qualification/acme.md")]
+    Note(NoteArgs),
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  deal completions bash > ~/.local/share/bash-completion/completions/deal"
@@ -170,6 +187,18 @@ pub struct ListArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
+    /// Which note
+    #[arg(value_enum)]
+    pub kind: crate::notes::NoteKind,
+    /// Print the scaffold without writing anything
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod config;
 pub mod criteria;
 pub mod deal;
 pub mod diag;
+pub mod edit;
 pub mod error;
 pub mod example;
 pub mod expr;

@@ -169,6 +169,12 @@ impl Templates {
         let (text, origin) = self.source(name)?;
         let mut env = minijinja::Environment::new();
         env.set_fuel(Some(1_000_000));
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
         let shown = origin
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("<built-in>/{name}")));

@@ -12,6 +12,7 @@ use crate::output::Style;
 pub mod check;
 pub mod init;
 pub mod list;
+pub mod note;
 pub mod show;
 
 /// What every command shares.
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Check(a) => check::run(&ctx, a),
         Command::List(a) => list::run(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),
+        Command::Note(a) => note::run(&ctx, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -4,6 +4,7 @@
 mod check;
 mod errors;
 mod init;
+mod notes;
 mod show_list;
 
 use std::path::{Path, PathBuf};
@@ -110,6 +111,12 @@ impl Test {
     /// Runs `git` in the root.
     pub fn git(&self, args: &[&str]) -> String {
         git_in(self.path(), args)
+    }
+
+    /// Runs `deal` with `a`, keeping the test for more runs.
+    pub fn cmd(&self, a: &[&str]) -> Output {
+        let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        run_deal(self.cwd.as_deref().unwrap_or(self.path()), &args, &self.env)
     }
 
     pub fn run(&self) -> Output {
