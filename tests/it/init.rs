@@ -108,3 +108,43 @@ fn init_example_gives_a_pipeline_that_checks() {
         out.stdout
     );
 }
+
+#[test]
+fn the_example_pipeline_checks_clean_with_warnings_and_uses_the_note_shapes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example-pipeline");
+    let env = vec![("SOURCE_DATE_EPOCH".to_string(), crate::NOW.to_string())];
+    let out = run_deal(&root, &["check".into()], &env).code(0);
+    assert!(
+        out.stdout
+            .ends_with("34 deals checked: 0 errors, 14 warnings\n"),
+        "{}",
+        out.stdout
+    );
+    for rule in ["rotting", "next-step-overdue", "speed-to-lead"] {
+        assert!(out.stdout.contains(&format!("warning[{rule}]")), "{rule}");
+    }
+    // Notes follow the templates' headings (sections with `filled: all` are
+    // covered by the check above; objections have no such criterion).
+    for e in walkdir::WalkDir::new(root.join("deals"))
+        .into_iter()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        if let Some(i) = text.find("## Objections\n") {
+            let sec = &text[i..];
+            let sec = &sec[..sec[3..].find("\n## ").map(|j| j + 3).unwrap_or(sec.len())];
+            for h in ["### Pricing\n", "### Scope\n", "### Timing\n"] {
+                assert!(sec.contains(h), "{}: {h}", e.path().display());
+            }
+        }
+    }
+    // One forced move, recorded with its waiver.
+    let shown = run_deal(&root, &["show".into(), "orchid-health".into()], &env).code(0);
+    assert!(
+        shown
+            .stdout
+            .contains("Waived:\n  qualification: Referral from their CTO"),
+        "{}",
+        shown.stdout
+    );
+}
