@@ -50,19 +50,8 @@ impl Row {
             }
             _ => (None, None),
         };
-        let rotting = match d.place {
-            Place::Stage(i) => cfg.stages[i].rot_after_days.is_some_and(|rot| {
-                [entered, f.last_activity]
-                    .into_iter()
-                    .flatten()
-                    .max()
-                    .is_some_and(|since| days_between(since, now) > rot)
-            }),
-            _ => false,
-        };
-        let overdue = d.place.is_open()
-            && f.next_due
-                .is_some_and(|due| due.date_naive() < now.date_naive());
+        let rotting = d.rotting(cfg, now).is_some();
+        let overdue = d.next_step_overdue(now);
         Row {
             slug: d.slug.clone(),
             title: f.title.clone().unwrap_or_default(),

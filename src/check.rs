@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::criteria::{self, Evaluator};
 use crate::deal::{Deal, Place};
 use crate::pipeline::{FileProblem, Pipeline, Problem};
-use crate::time::{days_between, format_date};
+use crate::time::format_date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -298,27 +298,18 @@ pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
     }
     if let Place::Stage(k) = d.place {
         let stage = &cfg.stages[k];
-        if let Some(rot) = stage.rot_after_days {
-            let since = [d.entered_current(cfg), f.last_activity]
-                .into_iter()
-                .flatten()
-                .max();
-            if let Some(since) = since {
-                let idle = days_between(since, now);
-                if idle > rot {
-                    out.push(finding(
-                        d,
-                        "rotting",
-                        Severity::Warning,
-                        None,
-                        format!("idle for {idle:.1} days in {} (rots after {rot})", stage.id),
-                        format!(
-                            "log the last touch with `deal note {} call`, or move the deal on",
-                            d.slug
-                        ),
-                    ));
-                }
-            }
+        if let Some((idle, rot)) = d.rotting(cfg, now) {
+            out.push(finding(
+                d,
+                "rotting",
+                Severity::Warning,
+                None,
+                format!("idle for {idle:.1} days in {} (rots after {rot})", stage.id),
+                format!(
+                    "log the last touch with `deal note {} call`, or move the deal on",
+                    d.slug
+                ),
+            ));
         }
         let proposal = cfg.stage_index("proposal");
         if proposal.is_some_and(|p| k >= p) && f.next_action.is_none() && f.next_due.is_none() {
@@ -335,7 +326,7 @@ pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
             ));
         }
         if let Some(due) = f.next_due
-            && due.date_naive() < now.date_naive()
+            && d.next_step_overdue(now)
         {
             let late = (now.date_naive() - due.date_naive()).num_days();
             out.push(finding(

@@ -211,6 +211,31 @@ impl Deal {
     pub fn entered_current(&self, cfg: &Config) -> Option<DateTime<Utc>> {
         self.fields.stages.get(self.place.id(cfg)).copied()
     }
+
+    /// For an open deal whose stage rots and that has gone idle past
+    /// `rot_after_days`: (days idle, rot_after_days). Idle time runs from the
+    /// later of `stages.<current>` and `last_activity`.
+    pub fn rotting(&self, cfg: &Config, now: DateTime<Utc>) -> Option<(f64, f64)> {
+        let Place::Stage(i) = self.place else {
+            return None;
+        };
+        let rot = cfg.stages[i].rot_after_days?;
+        let since = [self.entered_current(cfg), self.fields.last_activity]
+            .into_iter()
+            .flatten()
+            .max()?;
+        let idle = crate::time::days_between(since, now);
+        (idle > rot).then_some((idle, rot))
+    }
+
+    /// Whether an open deal's `next_step.due` is before today.
+    pub fn next_step_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.place.is_open()
+            && self
+                .fields
+                .next_due
+                .is_some_and(|due| due.date_naive() < now.date_naive())
+    }
 }
 
 /// Parses front-matter YAML into a mapping, with file positions in errors.

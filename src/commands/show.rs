@@ -160,9 +160,7 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
         }
     }
     if f.next_action.is_some() || f.next_due.is_some() {
-        let overdue = d.place.is_open()
-            && f.next_due
-                .is_some_and(|t| t.date_naive() < ctx.now.date_naive());
+        let overdue = d.next_step_overdue(ctx.now);
         out.push_str(&format!(
             "\n{} {}{}{}\n",
             s.bold("Next step:"),
