@@ -5,6 +5,8 @@
 //! with what was intended, so no edit can silently change another field (a
 //! mis-indented insertion, say): [`verify`] refuses it instead.
 
+use std::ops::Range;
+
 use serde_yaml::{Mapping, Value};
 
 use crate::deal::{lookup, parse_mapping};
@@ -49,49 +51,52 @@ pub fn append_body(text: &str, section: &str) -> String {
     out
 }
 
-/// Byte offset just after the last line of the top-level block of `key`
-/// (its line and every following line that is indented, blank or a comment
-/// inside it), if the key is a top-level block mapping.
-fn block_end(text: &str, yaml: std::ops::Range<usize>, key: &str) -> Option<(usize, String)> {
-    let fm = &text[yaml.clone()];
-    let mut pos = 0;
-    let mut found: Option<usize> = None;
-    let mut end = None;
-    let mut indent: Option<String> = None;
-    for line in fm.split_inclusive('\n') {
+/// The line of the front-matter (`yaml`, a range of `text`) that defines the
+/// top-level `key`: its byte offset in `text`, its length with the line
+/// ending, and its text after the colon (line ending removed).
+fn top_key_line<'a>(
+    text: &'a str,
+    yaml: Range<usize>,
+    key: &str,
+) -> Option<(usize, usize, &'a str)> {
+    let mut pos = yaml.start;
+    for line in text[yaml].split_inclusive('\n') {
         let bare = line.trim_end_matches(['\n', '\r']);
-        match found {
-            None => {
-                if let Some(rest) = bare.strip_prefix(key)
-                    && let Some(after) = rest.strip_prefix(':')
-                {
-                    let after = after.trim();
-                    if !(after.is_empty() || after.starts_with('#')) {
-                        return None; // a flow mapping or scalar: not a block
-                    }
-                    found = Some(pos);
-                    end = Some(pos + line.len());
-                }
-            }
-            Some(_) => {
-                let is_child = bare.starts_with([' ', '\t']);
-                if is_child {
-                    if indent.is_none()
-                        && !bare.trim().is_empty()
-                        && !bare.trim_start().starts_with('#')
-                    {
-                        indent = Some(bare[..bare.len() - bare.trim_start().len()].to_string());
-                    }
-                    end = Some(pos + line.len());
-                } else if !bare.trim().is_empty() {
-                    break;
-                }
-            }
+        if let Some(after) = bare.strip_prefix(key).and_then(|r| r.strip_prefix(':')) {
+            return Some((pos, line.len(), after));
         }
         pos += line.len();
     }
-    found?;
-    Some((yaml.start + end?, indent.unwrap_or_else(|| "  ".into())))
+    None
+}
+
+/// Byte offset just after the last line of the top-level block of `key`
+/// (its line and every following line that is indented, blank or a comment
+/// inside it), and the indentation of its children, if the key is a
+/// top-level block mapping.
+fn block_end(text: &str, yaml: Range<usize>, key: &str) -> Option<(usize, String)> {
+    let (at, len, after) = top_key_line(text, yaml.clone(), key)?;
+    let after = after.trim();
+    if !(after.is_empty() || after.starts_with('#')) {
+        return None; // a flow mapping or scalar: not a block
+    }
+    let mut end = at + len;
+    let mut pos = end;
+    let mut indent: Option<String> = None;
+    for line in text[pos..yaml.end].split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if bare.starts_with([' ', '\t']) {
+            let content = bare.trim_start();
+            if indent.is_none() && !content.is_empty() && !content.starts_with('#') {
+                indent = Some(bare[..bare.len() - content.len()].to_string());
+            }
+            end = pos + line.len();
+        } else if !bare.trim().is_empty() {
+            break;
+        }
+        pos += line.len();
+    }
+    Some((end, indent.unwrap_or_else(|| "  ".into())))
 }
 
 /// Adds front-matter keys that are missing, with `null` values, as new lines
@@ -130,16 +135,13 @@ pub fn add_missing_keys(text: &str, keys: &[&str]) -> Result<(String, Vec<String
             .collect();
         let split = frontmatter::split(&out).map_err(|e| EditError(e.describe().0))?;
         if !present_top {
-            let mut block = String::new();
+            let mut block = format!("{top}:{nl}");
             if subs.is_empty() {
-                block.push_str(&format!("{top}:{nl}"));
                 added.push(top.to_string());
-            } else {
-                block.push_str(&format!("{top}:{nl}"));
-                for s in &subs {
-                    block.push_str(&format!("  {s}:{nl}"));
-                    added.push(format!("{top}.{s}"));
-                }
+            }
+            for s in &subs {
+                block.push_str(&format!("  {s}:{nl}"));
+                added.push(format!("{top}.{s}"));
             }
             out.insert_str(split.yaml.end, &block);
         } else if !missing.is_empty() {
@@ -170,34 +172,23 @@ pub fn set_top_scalar(text: &str, key: &str, value: &str) -> Result<String, Edit
     let split = frontmatter::split(text).map_err(|e| EditError(e.describe().0))?;
     let nl = eol(text);
     let mut out = text.to_string();
-    let fm = &text[split.yaml.clone()];
-    let mut pos = split.yaml.start;
-    let mut done = false;
-    for line in fm.split_inclusive('\n') {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        if let Some(rest) = bare.strip_prefix(key)
-            && let Some(after) = rest.strip_prefix(':')
-        {
+    match top_key_line(text, split.yaml.clone(), key) {
+        Some((at, _, after)) => {
             let val = after.trim();
             if val.is_empty() || val.starts_with(['|', '>', '[', '{', '&', '*', '!']) {
                 return Err(EditError(format!(
                     "`{key}` is not a one-line value; edit it by hand"
                 )));
             }
-            // Keep a trailing comment, if any.
+            // Keep a trailing comment, with the space before it, if any.
             let comment = after
                 .find(" #")
                 .map(|i| &after[after[..i].trim_end().len()..])
                 .unwrap_or("");
-            let new_line = format!("{key}: {value}{comment}");
-            out.replace_range(pos..pos + bare.len(), &new_line);
-            done = true;
-            break;
+            let old_len = key.len() + 1 + after.len();
+            out.replace_range(at..at + old_len, &format!("{key}: {value}{comment}"));
         }
-        pos += line.len();
-    }
-    if !done {
-        out.insert_str(split.yaml.end, &format!("{key}: {value}{nl}"));
+        None => out.insert_str(split.yaml.end, &format!("{key}: {value}{nl}")),
     }
     let after = mapping_of(&out)?;
     let mut want = before.clone();
