@@ -1,11 +1,20 @@
 //! Lossless edits of a deal file: only the lines meant to change change.
 //!
 //! Comments, key order, quoting, blank lines and the body stay byte for byte.
+//! An edit is a list of [`Op`]s on dotted key paths (`stages.discovery`,
+//! `objections.0.resolved`). Each one finds the lines of its key by
+//! indentation and rewrites, inserts or removes only those lines.
+//!
 //! After every edit the file is parsed again and its front-matter compared
-//! with what was intended, so no edit can silently change another field (a
-//! mis-indented insertion, say): [`verify`] refuses it instead.
-
-use std::ops::Range;
+//! with the intended result (the old front-matter with the ops applied), so
+//! no edit can silently change another field: a mis-indented insertion, a
+//! value that parses to something else, a key written twice. [`apply`]
+//! refuses such an edit instead, and nothing is written.
+//!
+//! Why not the `yaml-edit` crate: its 0.2/0.3 releases insert new nested
+//! mappings at column 0 instead of under their parent, and deal's edits are
+//! few and narrow (set a scalar a few levels deep, remove a block), so a
+//! line editor with a parse-and-compare check is smaller and safer.
 
 use serde_yaml::{Mapping, Value};
 
@@ -22,11 +31,33 @@ impl std::fmt::Display for EditError {
     }
 }
 
-fn eol(text: &str) -> &'static str {
-    match frontmatter::split(text) {
-        Ok(s) if s.crlf => "\r\n",
-        _ => "\n",
+fn err<T>(m: impl Into<String>) -> Result<T, EditError> {
+    Err(EditError(m.into()))
+}
+
+/// One change to the front-matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Sets the key at the path to a value, given as YAML text (a scalar,
+    /// already quoted where needed; empty for null). Missing parents are
+    /// created as block mappings.
+    Set(Vec<String>, String),
+    /// Removes the key at the path, with its whole block. Absent: no-op.
+    Remove(Vec<String>),
+}
+
+impl Op {
+    pub fn set(path: &str, yaml: impl Into<String>) -> Op {
+        Op::Set(split_path(path), yaml.into())
     }
+    pub fn remove(path: &str) -> Op {
+        Op::Remove(split_path(path))
+    }
+}
+
+/// `a.b.0.c` → `["a", "b", "0", "c"]`.
+pub fn split_path(p: &str) -> Vec<String> {
+    p.split('.').map(str::to_string).collect()
 }
 
 fn mapping_of(text: &str) -> Result<Mapping, EditError> {
@@ -34,9 +65,486 @@ fn mapping_of(text: &str) -> Result<Mapping, EditError> {
     parse_mapping(&text[s.yaml.clone()], s.yaml_line).map_err(|p| EditError(p.message))
 }
 
+/// Applies `ops` in order, then re-parses the result and checks that it is
+/// exactly the old front-matter with the ops applied.
+pub fn apply(text: &str, ops: &[Op]) -> Result<String, EditError> {
+    let before = mapping_of(text)?;
+    let mut want = Value::Mapping(before);
+    let mut out = text.to_string();
+    for op in ops {
+        out = apply_one(&out, op)?;
+        expect(&mut want, op)?;
+    }
+    let after = Value::Mapping(mapping_of(&out).map_err(|e| {
+        EditError(format!(
+            "the edit would break the front-matter ({e}); nothing was written"
+        ))
+    })?);
+    if after != want {
+        return err(
+            "the edit would change other front-matter fields (a layout the editor cannot follow?); nothing was written",
+        );
+    }
+    Ok(out)
+}
+
+/// The intended front-matter: `op` applied to the parsed values.
+fn expect(want: &mut Value, op: &Op) -> Result<(), EditError> {
+    match op {
+        Op::Set(path, yaml) => {
+            let v = if yaml.is_empty() {
+                Value::Null
+            } else {
+                serde_yaml::from_str(yaml)
+                    .map_err(|e| EditError(format!("`{yaml}` is not a valid YAML value: {e}")))?
+            };
+            let (last, parents) = path.split_last().ok_or(EditError("empty key".into()))?;
+            let mut cur = want;
+            for seg in parents {
+                cur = match cur {
+                    Value::Sequence(s) => {
+                        let i: usize = seg.parse().map_err(|_| not_index(seg))?;
+                        let n = s.len();
+                        s.get_mut(i).ok_or_else(|| no_item(i, n))?
+                    }
+                    _ => {
+                        if cur.is_null() {
+                            *cur = Value::Mapping(Mapping::new());
+                        }
+                        let Value::Mapping(m) = cur else {
+                            return err(format!("`{seg}` sits under a value that is not a mapping"));
+                        };
+                        m.entry(Value::String(seg.clone()))
+                            .or_insert(Value::Mapping(Mapping::new()))
+                    }
+                };
+            }
+            if cur.is_null() {
+                *cur = Value::Mapping(Mapping::new());
+            }
+            match cur {
+                Value::Mapping(m) => {
+                    m.insert(Value::String(last.clone()), v);
+                }
+                Value::Sequence(s) => {
+                    let i: usize = last.parse().map_err(|_| not_index(last))?;
+                    let n = s.len();
+                    *s.get_mut(i).ok_or_else(|| no_item(i, n))? = v;
+                }
+                _ => return err(format!("`{last}` sits under a value that is not a mapping")),
+            }
+            Ok(())
+        }
+        Op::Remove(path) => {
+            remove_value(want, path, true);
+            Ok(())
+        }
+    }
+}
+
+/// Removes `path`; an emptied nested mapping becomes null, as its text does.
+fn remove_value(cur: &mut Value, path: &[String], top: bool) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let child = match cur {
+        Value::Mapping(m) if rest.is_empty() => {
+            m.remove(first.as_str());
+            None
+        }
+        Value::Mapping(m) => m.get_mut(first.as_str()),
+        Value::Sequence(s) => first.parse::<usize>().ok().and_then(|i| s.get_mut(i)),
+        _ => None,
+    };
+    if let Some(c) = child {
+        remove_value(c, rest, false);
+    }
+    if !top && matches!(cur, Value::Mapping(m) if m.is_empty()) {
+        *cur = Value::Null;
+    }
+}
+
+fn not_index(seg: &str) -> EditError {
+    EditError(format!(
+        "`{seg}` is not a list index; list items are numbered from 0"
+    ))
+}
+
+fn no_item(i: usize, n: usize) -> EditError {
+    EditError(format!("there is no item {i} (the list has {n})"))
+}
+
+/// A run of lines whose keys start at column `col`. For a list item,
+/// `dash_first` says that its first line starts with the item's `- `.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    start: usize,
+    end: usize,
+    col: usize,
+    dash_first: bool,
+}
+
+/// A key found in a region.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    /// Start of the key's line.
+    line: usize,
+    /// Just after the colon.
+    colon: usize,
+    /// End of the line's content (before the line ending).
+    eol: usize,
+    /// Start of the next line.
+    next: usize,
+    /// End of the key's block: its line and every deeper line after it.
+    end: usize,
+    col: usize,
+}
+
+/// What a block key holds, judged by its first content line.
+enum Child {
+    Map(Region),
+    Seq { col: usize, start: usize, end: usize },
+}
+
+fn lines_from(text: &str, start: usize, end: usize) -> impl Iterator<Item = (usize, &str)> {
+    let mut pos = start;
+    text[start..end].split_inclusive('\n').map(move |l| {
+        let at = pos;
+        pos += l.len();
+        (at, l)
+    })
+}
+
+fn bare(line: &str) -> &str {
+    line.trim_end_matches(['\n', '\r'])
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// The text of `line` from column `col`, when a key can start there.
+fn key_at(line: &str, col: usize, dash_first: bool) -> Option<&str> {
+    let prefix = line.get(..col)?;
+    let rest = &line[col..];
+    if rest.starts_with([' ', '\t']) || rest.is_empty() {
+        return None;
+    }
+    let spaces = prefix.bytes().all(|b| b == b' ');
+    let dashed = dash_first
+        && prefix
+            .trim_start_matches(' ')
+            .strip_prefix('-')
+            .is_some_and(|r| r.bytes().all(|b| b == b' '));
+    (spaces || dashed).then_some(rest)
+}
+
+/// Splits a value's text at a trailing comment: `(value, comment)` where the
+/// comment keeps the whitespace before its `#`. Quotes are respected.
+fn split_comment(s: &str) -> (&str, &str) {
+    let b = s.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(b'"') if c == b'\\' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if (c == b'"' || c == b'\'') && (i == 0 || b[i - 1] == b' ') => quote = Some(c),
+            None if c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') => {
+                let v = s[..i].trim_end();
+                return (v, &s[v.len()..]);
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    (s, "")
+}
+
+/// The end of the block that starts after a key at column `col` whose line
+/// ends at `from`: every following line that is deeper, or a `- ` item at
+/// the same column; blank lines only where more of the block follows.
+fn block_end(text: &str, from: usize, limit: usize, col: usize) -> usize {
+    let mut end = from;
+    for (at, line) in lines_from(text, from, limit) {
+        let b = bare(line);
+        let t = b.trim_start_matches(' ');
+        if t.is_empty() {
+            continue;
+        }
+        let ind = b.len() - t.len();
+        if ind > col || (ind == col && (t == "-" || t.starts_with("- "))) {
+            end = at + line.len();
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+fn find_key(text: &str, r: Region, key: &str) -> Option<Found> {
+    let mut first = true;
+    for (at, line) in lines_from(text, r.start, r.end) {
+        let b = bare(line);
+        let dash = first && r.dash_first;
+        first = false;
+        let Some(rest) = key_at(b, r.col, dash) else {
+            continue;
+        };
+        let Some(after) = rest.strip_prefix(key).and_then(|x| x.strip_prefix(':')) else {
+            continue;
+        };
+        if !(after.is_empty() || after.starts_with([' ', '\t'])) {
+            continue;
+        }
+        let next = at + line.len();
+        return Some(Found {
+            line: at,
+            colon: at + b.len() - after.len(),
+            eol: at + b.len(),
+            next,
+            end: block_end(text, next, r.end, r.col),
+            col: r.col,
+        });
+    }
+    None
+}
+
+fn child(text: &str, f: &Found) -> Option<Child> {
+    for (_, line) in lines_from(text, f.next, f.end) {
+        let b = bare(line);
+        let t = b.trim_start_matches(' ');
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let col = indent(b);
+        return Some(if t == "-" || t.starts_with("- ") {
+            Child::Seq {
+                col,
+                start: f.next,
+                end: f.end,
+            }
+        } else {
+            Child::Map(Region {
+                start: f.next,
+                end: f.end,
+                col,
+                dash_first: false,
+            })
+        });
+    }
+    None
+}
+
+/// The region of item `i` of a block list whose dashes sit at `col`.
+fn item(text: &str, col: usize, start: usize, end: usize, i: usize) -> Result<Region, EditError> {
+    let mut starts = Vec::new();
+    for (at, line) in lines_from(text, start, end) {
+        let b = bare(line);
+        let t = b.trim_start_matches(' ');
+        if indent(b) == col && (t == "-" || t.starts_with("- ")) {
+            starts.push((at, b));
+        }
+    }
+    let n = starts.len();
+    let Some(&(at, b)) = starts.get(i) else {
+        return Err(no_item(i, n));
+    };
+    let stop = starts.get(i + 1).map(|s| s.0).unwrap_or(end);
+    let after_dash = &b[col + 1..];
+    let content = after_dash.trim_start_matches(' ');
+    if content.is_empty() || content.starts_with('#') {
+        // `-` alone: the item's keys start on the next line.
+        let next = at + b.len() + 1;
+        let col = lines_from(text, next.min(stop), stop)
+            .map(|(_, l)| bare(l))
+            .find(|l| !l.trim().is_empty())
+            .map(indent)
+            .unwrap_or(col + 2);
+        return Ok(Region {
+            start: next.min(stop),
+            end: stop,
+            col,
+            dash_first: false,
+        });
+    }
+    Ok(Region {
+        start: at,
+        end: stop,
+        col: col + 1 + (after_dash.len() - content.len()),
+        dash_first: true,
+    })
+}
+
+fn eol_of(text: &str) -> &'static str {
+    match frontmatter::split(text) {
+        Ok(s) if s.crlf => "\r\n",
+        _ => "\n",
+    }
+}
+
+fn apply_one(text: &str, op: &Op) -> Result<String, EditError> {
+    let split = frontmatter::split(text).map_err(|e| EditError(e.describe().0))?;
+    let nl = if split.crlf { "\r\n" } else { "\n" };
+    let top = Region {
+        start: split.yaml.start,
+        end: split.yaml.end,
+        col: 0,
+        dash_first: false,
+    };
+    let mut out = text.to_string();
+    match op {
+        Op::Set(path, v) => set_in(&mut out, top, path, v, nl)?,
+        Op::Remove(path) => remove_in(&mut out, top, path)?,
+    }
+    Ok(out)
+}
+
+/// Lines that create `path` with `value`, starting at column `col`.
+fn new_lines(path: &[String], value: &str, col: usize, nl: &str) -> Result<String, EditError> {
+    let mut s = String::new();
+    for (depth, k) in path.iter().enumerate() {
+        if k.parse::<usize>().is_ok() {
+            return err(format!(
+                "`{k}` would be a new list item; add list items by hand"
+            ));
+        }
+        s.push_str(&" ".repeat(col + 2 * depth));
+        s.push_str(k);
+        s.push(':');
+        if depth + 1 == path.len() && !value.is_empty() {
+            s.push(' ');
+            s.push_str(value);
+        }
+        s.push_str(nl);
+    }
+    Ok(s)
+}
+
+/// Whether a value's text means "nothing here yet": empty, null or `{}`.
+fn is_empty_value(v: &str) -> bool {
+    matches!(v, "" | "~" | "null" | "Null" | "NULL" | "{}")
+}
+
+fn set_in(
+    out: &mut String,
+    r: Region,
+    path: &[String],
+    value: &str,
+    nl: &str,
+) -> Result<(), EditError> {
+    let key = &path[0];
+    let Some(f) = find_key(out, r, key) else {
+        let lines = new_lines(path, value, r.col, nl)?;
+        // A region that ends without a line ending can only be the last
+        // line of an item or block: give it one first.
+        let mut at = r.end;
+        if at > 0 && !out[..at].ends_with('\n') {
+            out.insert_str(at, nl);
+            at += nl.len();
+        }
+        out.insert_str(at, &lines);
+        return Ok(());
+    };
+    let after = out[f.colon..f.eol].to_string();
+    let (val, comment) = split_comment(&after);
+    let val = val.trim();
+    if path.len() == 1 {
+        // Replace the value: the rest of the line, and the block under it.
+        let content_end = if f.end > f.next {
+            f.end - if out[..f.end].ends_with("\r\n") { 2 } else { 1 }
+        } else {
+            f.eol
+        };
+        let new = if value.is_empty() {
+            comment.to_string()
+        } else {
+            format!(" {value}{comment}")
+        };
+        out.replace_range(f.colon..content_end, &new);
+        return Ok(());
+    }
+    if is_empty_value(val) {
+        match child(out, &f) {
+            Some(Child::Map(cr)) => return set_in(out, cr, &path[1..], value, nl),
+            Some(Child::Seq { col, start, end }) => {
+                let i: usize = path[1].parse().map_err(|_| {
+                    EditError(format!(
+                        "`{key}` is a list; name an item by number: `{key}.0.{}`",
+                        path[1]
+                    ))
+                })?;
+                let ir = item(out, col, start, end, i)?;
+                if path.len() == 2 {
+                    return err(format!(
+                        "`{key}.{i}` is a list item; set its fields, e.g. `{key}.{i}.resolved`"
+                    ));
+                }
+                return set_in(out, ir, &path[2..], value, nl);
+            }
+            None => {
+                // `key:` with nothing under it, or `key: {}` / `key: ~`.
+                out.replace_range(f.colon..f.eol, comment);
+                let next = f.next - (f.eol - f.colon - comment.len());
+                let lines = new_lines(&path[1..], value, f.col + 2, nl)?;
+                out.insert_str(next, &lines);
+                return Ok(());
+            }
+        }
+    }
+    if val.starts_with('{') || val.starts_with('[') {
+        return err(format!(
+            "`{key}` is written in flow style (`{val}`); rewrite it as an indented block to let deal edit it"
+        ));
+    }
+    err(format!(
+        "`{key}` holds a single value (`{val}`), not a mapping with `{}`",
+        path[1]
+    ))
+}
+
+fn remove_in(out: &mut String, r: Region, path: &[String]) -> Result<(), EditError> {
+    let key = &path[0];
+    let Some(f) = find_key(out, r, key) else {
+        return Ok(());
+    };
+    if path.len() == 1 {
+        if r.dash_first && f.line == r.start {
+            return err(format!(
+                "`{key}` opens a list item; remove the item by hand"
+            ));
+        }
+        out.replace_range(f.line..f.end.max(f.next), "");
+        return Ok(());
+    }
+    let (val, _) = split_comment(&out[f.colon..f.eol]);
+    if !is_empty_value(val.trim()) {
+        return if val.trim().starts_with('{') {
+            err(format!(
+                "`{key}` is written in flow style; rewrite it as an indented block to let deal edit it"
+            ))
+        } else {
+            Ok(()) // a scalar: nothing under it to remove
+        };
+    }
+    match child(out, &f) {
+        Some(Child::Map(cr)) => remove_in(out, cr, &path[1..]),
+        Some(Child::Seq { col, start, end }) => match path[1].parse::<usize>() {
+            Ok(i) if path.len() > 2 => {
+                let ir = item(out, col, start, end, i)?;
+                remove_in(out, ir, &path[2..])
+            }
+            _ => err(format!("`{key}` is a list; remove its items by hand")),
+        },
+        None => Ok(()),
+    }
+}
+
 /// Appends `section` (Markdown, `\n` line ends) to the body, after one blank line.
 pub fn append_body(text: &str, section: &str) -> String {
-    let nl = eol(text);
+    let nl = eol_of(text);
     let mut out = text.to_string();
     if !out.ends_with('\n') {
         out.push_str(nl);
@@ -51,197 +559,28 @@ pub fn append_body(text: &str, section: &str) -> String {
     out
 }
 
-/// The line of the front-matter (`yaml`, a range of `text`) that defines the
-/// top-level `key`: its byte offset in `text`, its length with the line
-/// ending, and its text after the colon (line ending removed).
-fn top_key_line<'a>(
-    text: &'a str,
-    yaml: Range<usize>,
-    key: &str,
-) -> Option<(usize, usize, &'a str)> {
-    let mut pos = yaml.start;
-    for line in text[yaml].split_inclusive('\n') {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        if let Some(after) = bare.strip_prefix(key).and_then(|r| r.strip_prefix(':')) {
-            return Some((pos, line.len(), after));
-        }
-        pos += line.len();
-    }
-    None
-}
-
-/// Byte offset just after the last line of the top-level block of `key`
-/// (its line and every following line that is indented, blank or a comment
-/// inside it), and the indentation of its children, if the key is a
-/// top-level block mapping.
-fn block_end(text: &str, yaml: Range<usize>, key: &str) -> Option<(usize, String)> {
-    let (at, len, after) = top_key_line(text, yaml.clone(), key)?;
-    let after = after.trim();
-    if !(after.is_empty() || after.starts_with('#')) {
-        return None; // a flow mapping or scalar: not a block
-    }
-    let mut end = at + len;
-    let mut pos = end;
-    let mut indent: Option<String> = None;
-    for line in text[pos..yaml.end].split_inclusive('\n') {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        if bare.starts_with([' ', '\t']) {
-            let content = bare.trim_start();
-            if indent.is_none() && !content.is_empty() && !content.starts_with('#') {
-                indent = Some(bare[..bare.len() - content.len()].to_string());
-            }
-            end = pos + line.len();
-        } else if !bare.trim().is_empty() {
-            break;
-        }
-        pos += line.len();
-    }
-    Some((end, indent.unwrap_or_else(|| "  ".into())))
-}
-
 /// Adds front-matter keys that are missing, with `null` values, as new lines
-/// only. `keys` are dotted paths one or two levels deep (`delivery_owner`,
-/// `problem.confirmed_by`). Existing keys are left alone. Returns the new
-/// text and the keys added.
+/// only. Keys under a flow mapping or a scalar are skipped (`deal check`
+/// reports the latter). Returns the new text and the keys added.
 pub fn add_missing_keys(text: &str, keys: &[&str]) -> Result<(String, Vec<String>), EditError> {
     let before = mapping_of(text)?;
-    let nl = eol(text);
     let mut out = text.to_string();
     let mut added = Vec::new();
-    // Group by top-level key, in order.
-    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
     for k in keys {
-        let (top, sub) = match k.split_once('.') {
-            Some((t, s)) => (t, Some(s)),
-            None => (*k, None),
-        };
-        if let Some(g) = groups.iter_mut().find(|g| g.0 == top) {
-            g.1.extend(sub);
-        } else {
-            groups.push((top, sub.into_iter().collect()));
+        if lookup(&before, k).is_some() {
+            continue;
+        }
+        if let Ok(t) = apply(&out, &[Op::set(k, "")]) {
+            out = t;
+            added.push(k.to_string());
         }
     }
-    for (top, subs) in groups {
-        let present_top = before.contains_key(top);
-        let missing: Vec<&str> = subs
-            .iter()
-            .copied()
-            .filter(|s| {
-                !before
-                    .get(top)
-                    .and_then(|v| v.as_mapping())
-                    .is_some_and(|m| m.contains_key(*s))
-            })
-            .collect();
-        let split = frontmatter::split(&out).map_err(|e| EditError(e.describe().0))?;
-        if !present_top {
-            let mut block = format!("{top}:{nl}");
-            if subs.is_empty() {
-                added.push(top.to_string());
-            }
-            for s in &subs {
-                block.push_str(&format!("  {s}:{nl}"));
-                added.push(format!("{top}.{s}"));
-            }
-            out.insert_str(split.yaml.end, &block);
-        } else if !missing.is_empty() {
-            match before.get(top) {
-                Some(Value::Mapping(_)) | Some(Value::Null) => {}
-                _ => continue, // a scalar where a mapping belongs: `deal check` reports it
-            }
-            let Some((at, indent)) = block_end(&out, split.yaml.clone(), top) else {
-                continue; // a flow mapping: leave it to the user rather than rewrite the line
-            };
-            let mut block = String::new();
-            for s in &missing {
-                block.push_str(&format!("{indent}{s}:{nl}"));
-                added.push(format!("{top}.{s}"));
-            }
-            // The last line of the block may lack a newline only at the end of the YAML.
-            out.insert_str(at, &block);
-        }
-    }
-    verify(&before, &out, &added)?;
     Ok((out, added))
 }
 
-/// Sets a top-level scalar key: rewrites its one line when it is a plain
-/// one-line scalar, or adds the line when the key is absent.
+/// Sets a top-level key to a scalar (YAML text), keeping a trailing comment.
 pub fn set_top_scalar(text: &str, key: &str, value: &str) -> Result<String, EditError> {
-    let before = mapping_of(text)?;
-    let split = frontmatter::split(text).map_err(|e| EditError(e.describe().0))?;
-    let nl = eol(text);
-    let mut out = text.to_string();
-    match top_key_line(text, split.yaml.clone(), key) {
-        Some((at, _, after)) => {
-            let val = after.trim();
-            if val.is_empty() || val.starts_with(['|', '>', '[', '{', '&', '*', '!']) {
-                return Err(EditError(format!(
-                    "`{key}` is not a one-line value; edit it by hand"
-                )));
-            }
-            // Keep a trailing comment, with the space before it, if any.
-            let comment = after
-                .find(" #")
-                .map(|i| &after[after[..i].trim_end().len()..])
-                .unwrap_or("");
-            let old_len = key.len() + 1 + after.len();
-            out.replace_range(at..at + old_len, &format!("{key}: {value}{comment}"));
-        }
-        None => out.insert_str(split.yaml.end, &format!("{key}: {value}{nl}")),
-    }
-    let after = mapping_of(&out)?;
-    let mut want = before.clone();
-    want.insert(
-        Value::String(key.into()),
-        serde_yaml::from_str(value).unwrap_or(Value::String(value.into())),
-    );
-    if strip(&after, &[key]) != strip(&want, &[key]) || lookup(&after, key).is_none() {
-        return Err(EditError(format!(
-            "editing `{key}` would change other fields; nothing was written"
-        )));
-    }
-    Ok(out)
-}
-
-fn strip(m: &Mapping, keys: &[&str]) -> Mapping {
-    let mut m = m.clone();
-    for k in keys {
-        m.remove(*k);
-    }
-    m
-}
-
-/// Checks that `after` equals `before` plus exactly the `added` keys (null).
-pub fn verify(before: &Mapping, after_text: &str, added: &[String]) -> Result<(), EditError> {
-    let after = mapping_of(after_text)?;
-    let mut want = before.clone();
-    for k in added {
-        match k.split_once('.') {
-            None => {
-                want.insert(Value::String(k.clone()), Value::Null);
-            }
-            Some((t, s)) => {
-                let entry = want
-                    .entry(Value::String(t.into()))
-                    .or_insert(Value::Mapping(Mapping::new()));
-                if entry.is_null() {
-                    *entry = Value::Mapping(Mapping::new());
-                }
-                if let Value::Mapping(m) = entry {
-                    m.insert(Value::String(s.into()), Value::Null);
-                }
-            }
-        }
-    }
-    // Adding keys under a top-level key that had none (`problem:` → null)
-    // turns it into a mapping; compare on that basis.
-    if after != want {
-        return Err(EditError(
-            "the edit would change other front-matter fields (an indentation the editor cannot follow?); nothing was written".into(),
-        ));
-    }
-    Ok(())
+    apply(text, &[Op::Set(vec![key.to_string()], value.to_string())])
 }
 
 #[cfg(test)]
@@ -273,6 +612,8 @@ mod tests {
         let (out, added) = add_missing_keys(t, &["problem.confirmed_on"]).unwrap();
         assert_eq!(out, t);
         assert!(added.is_empty());
+        let e = apply(t, &[Op::set("problem.confirmed_on", "2026-01-01")]).unwrap_err();
+        assert!(e.0.contains("flow style"), "{e}");
     }
 
     #[test]
@@ -284,6 +625,8 @@ mod tests {
             append_body(&out, "## X\n"),
             "---\r\ntitle: A\r\nkickoff_on:\r\n---\r\nbody\r\n\r\n## X\r\n"
         );
+        let out = apply(&out, &[Op::set("stages.won", "2026-11-27")]).unwrap();
+        assert!(out.contains("stages:\r\n  won: 2026-11-27\r\n---"), "{out:?}");
     }
 
     #[test]
@@ -296,5 +639,108 @@ mod tests {
         );
         let out = set_top_scalar("---\ntitle: A\n---\n", "last_activity", "2026-11-27").unwrap();
         assert_eq!(out, "---\ntitle: A\nlast_activity: 2026-11-27\n---\n");
+    }
+
+    const DEAL: &str = r#"---
+# a deal with comments
+title: "Acme: #1 deal"   # quoted, with a colon
+owner: alice
+tags: [k8s, 'eu-only']
+stages:                      # when it entered each stage
+  prospecting: 2026-11-02T09:14:00Z
+
+  outreach: '2026-11-02T09:17:00Z'  # quoted
+objections:
+- objection: Price
+  resolved: false   # not yet
+-   objection: Timing
+    resolved: true
+waived: {}
+lost:
+  reason: no budget
+  stage: outreach
+custom: keep me
+---
+# Acme
+"#;
+
+    #[test]
+    fn nested_sets_touch_only_their_lines() {
+        let out = apply(
+            DEAL,
+            &[
+                Op::set("stages.qualification", "2026-11-27T12:00:00Z"),
+                Op::set("stages.outreach", "2026-11-27T12:00:00Z"),
+                Op::set("owner", "bob"),
+                Op::set("objections.0.resolved", "true"),
+                Op::set("objections.1.resolved", "false"),
+                Op::set("waived.outreach", "\"signed anyway\""),
+                Op::remove("lost"),
+                Op::set("next_step.action", "Call"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            r#"---
+# a deal with comments
+title: "Acme: #1 deal"   # quoted, with a colon
+owner: bob
+tags: [k8s, 'eu-only']
+stages:                      # when it entered each stage
+  prospecting: 2026-11-02T09:14:00Z
+
+  outreach: 2026-11-27T12:00:00Z  # quoted
+  qualification: 2026-11-27T12:00:00Z
+objections:
+- objection: Price
+  resolved: true   # not yet
+-   objection: Timing
+    resolved: false
+waived:
+  outreach: "signed anyway"
+custom: keep me
+next_step:
+  action: Call
+---
+# Acme
+"#
+        );
+    }
+
+    #[test]
+    fn removing_the_last_nested_key_leaves_null() {
+        let out = apply(DEAL, &[Op::remove("lost.reason"), Op::remove("lost.stage")]).unwrap();
+        assert!(out.contains("lost:\ncustom: keep me\n"), "{out}");
+        assert_eq!(apply(DEAL, &[Op::remove("nothing.here")]).unwrap(), DEAL);
+    }
+
+    #[test]
+    fn refusals_write_nothing() {
+        for (op, want) in [
+            (Op::set("title.x", "1"), "single value"),
+            (Op::set("tags.0", "x"), "flow style"),
+            (Op::set("objections.resolved", "true"), "name an item by number"),
+            (Op::set("objections.5.resolved", "true"), "no item 5"),
+            (Op::set("objections.0", "x"), "set its fields"),
+            (Op::set("custom", "[unclosed"), "not a valid YAML value"),
+        ] {
+            let e = apply(DEAL, &[op.clone()]).unwrap_err();
+            assert!(e.0.contains(want), "{op:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_mis_indented_insertion_is_caught() {
+        // Tabs are not YAML indentation: an insertion under this block
+        // cannot be made to parse as intended, and the check says so.
+        let t = "---\ntitle: A\nstages:\n  prospecting: 2026-01-01\n  - odd\n---\n";
+        assert!(apply(t, &[Op::set("stages.outreach", "2026-01-02")]).is_err());
+    }
+
+    #[test]
+    fn a_value_that_parses_differently_is_caught() {
+        // `value: 1: 2` would not be the scalar the caller meant.
+        assert!(apply(DEAL, &[Op::set("custom", "a: b")]).is_err());
     }
 }
