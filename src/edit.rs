@@ -725,7 +725,7 @@ next_step:
             (Op::set("objections.0", "x"), "set its fields"),
             (Op::set("custom", "[unclosed"), "not a valid YAML value"),
         ] {
-            let e = apply(DEAL, &[op.clone()]).unwrap_err();
+            let e = apply(DEAL, std::slice::from_ref(&op)).unwrap_err();
             assert!(e.0.contains(want), "{op:?}: {e}");
         }
     }
