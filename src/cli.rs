@@ -58,6 +58,69 @@ Example:
   deal init sales && cd sales && deal check")]
     Init(InitArgs),
 
+    /// Capture a lead: create a deal in the first stage, and commit
+    #[command(after_help = "\
+The slug is the title transliterated to ASCII (`Société Générale` → societe-generale); a slug
+that exists already is an error: pass --slug. The owner is --owner, else the team member whose
+email is the git user's. `created` and `stages.<first stage>` are set to now.
+
+Makes one commit, `deal(<slug>): new lead`, holding only the new file, with Deal, To-Stage and
+Owner trailers. Other staged changes stay staged.
+
+Examples:
+  deal new \"Acme Corp, Kubernetes migration\" --company \"Acme Corp\" --value 48000 \\
+      --email jane@acme.example --source inbound-form
+  deal new \"Initech\" --owner erik --set icp.industry=fintech --dry-run")]
+    New(NewArgs),
+
+    /// Update front-matter fields, nested paths too, with a lossless edit, and commit
+    #[command(after_help = "\
+Only the lines of the keys set change: comments, key order, quoting and the body stay byte for
+byte. Values are typed: `value` is a number, `objections.N.resolved` is true or false, dates
+are YYYY-MM-DD or RFC 3339 (`today` and `now` work), owners are team handles. An empty value
+(`key=`) writes null. The file is parsed again after the edit, and refused if any other field
+would change.
+
+Makes one commit, `deal(<slug>): set <keys>`, with Deal and Owner trailers.
+
+Examples:
+  deal set acme next_step.action=\"Send SOW\" next_step.due=2026-12-01
+  deal set acme engaged=today value=52000
+  deal set acme objections.0.resolved=true")]
+    Set(SetArgs),
+
+    /// Move a deal to another stage, won or lost, checking exit criteria, and commit
+    #[command(after_help = "\
+Forward: the exit criteria of the stage being left, and of every stage skipped, must hold;
+otherwise exit 1 with the checklist of what is missing. --force --reason \"…\" waives them,
+recorded as waived.<stage> and a Forced: trailer. Backward: always allowed. Out of lost:
+reopens the deal and removes its `lost` block. Into a stage whose owner_role the owner lacks:
+a handoff, which needs --owner. won: every criterion. lost: --reason, from lost_reasons.
+
+A move writes only stages.<STAGE>, owner (handoff), waived.* (forced), lost (lost; removed on
+reopen) and first_contact (entering outreach, when missing). One commit holds the rename and
+that edit, with Deal, From-Stage, To-Stage, Owner and, where they apply, Previous-Owner,
+Forced, Lost-Reason and Reason trailers.
+
+Exit codes: 0 moved (or already there), 1 criteria not met, 2 unknown deal or stage, bad
+arguments, no git identity, a locked index, HEAD moved meanwhile.
+
+Examples:
+  deal move acme discovery
+  deal move acme proposal --owner bob          a handoff from an SDR to an AE
+  deal move acme proposal --force --reason \"CFO waived the written summary\"
+  deal move acme lost --reason \"no budget\"")]
+    Move(MoveArgs),
+
+    /// Hand a deal to another owner, and commit
+    #[command(after_help = "\
+Makes one commit, `deal(<slug>): assign <old> -> <new>`, with Owner, Previous-Owner and
+(with --reason) Reason trailers.
+
+Example:
+  deal assign acme carol --reason \"Bob is on leave until January\"")]
+    Assign(AssignArgs),
+
     /// Validate every deal against the pipeline's rules and exit criteria
     #[command(after_help = "\
 Rules (errors): parse, schema, unknown-stage-folder, symlink, duplicate-slug, exit-criteria,
@@ -205,4 +268,89 @@ pub struct NoteArgs {
 pub struct ShowArgs {
     /// Slug, unique prefix, or path
     pub deal: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What the deal is, e.g. "Acme Corp, Kubernetes migration"
+    pub title: String,
+    /// The prospect's company
+    #[arg(long)]
+    pub company: Option<String>,
+    /// Team handle of the owner (default: the team member with the git user's email)
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Deal value, a number in the pipeline's currency
+    #[arg(long)]
+    pub value: Option<String>,
+    /// Contact email (contact.email)
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Contact phone (contact.phone)
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Lead source, e.g. inbound-form (speed-to-lead applies to inbound_sources)
+    #[arg(long)]
+    pub source: Option<String>,
+    /// The slug (file name) to use instead of one made from the title
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Any other front-matter field, as for `deal set` (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Create and stage the file, but do not commit
+    #[arg(long)]
+    pub no_commit: bool,
+    /// Print the file that would be created, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
+    /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01)
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub assignments: Vec<String>,
+    /// Edit and stage the file, but do not commit
+    #[arg(long)]
+    pub no_commit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
+    /// Target: a stage id, won or lost (or a stage folder name)
+    pub stage: String,
+    /// New owner, for a handoff into a stage whose owner_role the owner lacks
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Why: required for lost (from lost_reasons) and with --force
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Move although exit criteria are not met, waiving them (needs --reason)
+    #[arg(long)]
+    pub force: bool,
+    /// Move and stage, but do not commit
+    #[arg(long)]
+    pub no_commit: bool,
+    /// A paragraph for the commit message, between the subject and the trailers
+    #[arg(short, long = "message", value_name = "MSG")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
+    /// Team handle of the new owner
+    pub owner: String,
+    /// Why (recorded as a Reason: trailer)
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Edit and stage the file, but do not commit
+    #[arg(long)]
+    pub no_commit: bool,
 }

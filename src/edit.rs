@@ -112,7 +112,9 @@ fn expect(want: &mut Value, op: &Op) -> Result<(), EditError> {
                             *cur = Value::Mapping(Mapping::new());
                         }
                         let Value::Mapping(m) = cur else {
-                            return err(format!("`{seg}` sits under a value that is not a mapping"));
+                            return err(format!(
+                                "`{seg}` sits under a value that is not a mapping"
+                            ));
                         };
                         m.entry(Value::String(seg.clone()))
                             .or_insert(Value::Mapping(Mapping::new()))
@@ -203,7 +205,11 @@ struct Found {
 /// What a block key holds, judged by its first content line.
 enum Child {
     Map(Region),
-    Seq { col: usize, start: usize, end: usize },
+    Seq {
+        col: usize,
+        start: usize,
+        end: usize,
+    },
 }
 
 fn lines_from(text: &str, start: usize, end: usize) -> impl Iterator<Item = (usize, &str)> {
@@ -626,7 +632,10 @@ mod tests {
             "---\r\ntitle: A\r\nkickoff_on:\r\n---\r\nbody\r\n\r\n## X\r\n"
         );
         let out = apply(&out, &[Op::set("stages.won", "2026-11-27")]).unwrap();
-        assert!(out.contains("stages:\r\n  won: 2026-11-27\r\n---"), "{out:?}");
+        assert!(
+            out.contains("stages:\r\n  won: 2026-11-27\r\n---"),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -720,7 +729,10 @@ next_step:
         for (op, want) in [
             (Op::set("title.x", "1"), "single value"),
             (Op::set("tags.0", "x"), "flow style"),
-            (Op::set("objections.resolved", "true"), "name an item by number"),
+            (
+                Op::set("objections.resolved", "true"),
+                "name an item by number",
+            ),
             (Op::set("objections.5.resolved", "true"), "no item 5"),
             (Op::set("objections.0", "x"), "set its fields"),
             (Op::set("custom", "[unclosed"), "not a valid YAML value"),

@@ -25,4 +25,6 @@ pub mod pipeline;
 pub mod repo;
 pub mod slug;
 pub mod time;
+pub mod transition;
+pub mod worktree;
 pub mod yamlpos;

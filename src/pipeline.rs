@@ -158,6 +158,24 @@ impl Pipeline {
         Pipeline::load(&root)
     }
 
+    /// Finds the root from `start` and loads only the deal files that
+    /// `query` (a slug, a prefix of one, or a path) can name: commands that
+    /// touch one deal need not parse ten thousand. Every other file is
+    /// listed by name in `others`, for slug checks.
+    pub fn open_for(start: &Path, query: &str) -> Result<(Pipeline, Vec<PathBuf>), Error> {
+        let root = find_root(start)?;
+        let cfg = config::load(&root)?;
+        let abs = std::fs::canonicalize(query).ok();
+        let (picked, others): (Vec<Entry>, Vec<Entry>) =
+            worktree_entries(&root, &cfg).into_iter().partition(|e| {
+                slug_of(&e.rel).starts_with(query)
+                    || e.rel == Path::new(query)
+                    || abs.as_deref() == Some(&root.join(&e.rel))
+            });
+        let others = others.into_iter().map(|e| e.rel).collect();
+        Ok((Pipeline::from_entries(root, cfg, picked), others))
+    }
+
     /// Builds a pipeline from a config and a list of files.
     pub fn from_entries(root: PathBuf, cfg: Config, entries: Vec<Entry>) -> Pipeline {
         let results: Vec<Result<Deal, FileProblem>> = entries

@@ -1,9 +1,22 @@
-//! Every git2 call lives here: discovery, identity, init, and (later) the
-//! index and commits.
+//! Every git2 call lives here: discovery, identity, init, and recording one
+//! deal's change as one commit.
+//!
+//! A recorded change is built from HEAD's tree, not from the index, so the
+//! commit holds only that deal's rename and edit and whatever else the user
+//! has staged stays staged. The steps run in an order that can be undone:
+//! objects first (harmless if left behind), then HEAD, compare-and-swap,
+//! then the working tree, then the index. If a step fails, the ones before
+//! it are rolled back, so the working tree, the index and HEAD end exactly
+//! as they were.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use git2::Repository;
+use git2::{FileMode, Oid, Repository, Signature, build::TreeUpdateBuilder};
+
+use crate::error::Error;
+use crate::worktree::write_worktree;
 
 /// The repository that contains `path`, if any.
 pub fn discover(path: &Path) -> Option<Repository> {
@@ -34,4 +47,368 @@ pub fn identity(path: &Path) -> Option<(String, String)> {
 /// Runs `git init` in `dir`.
 pub fn init(dir: &Path) -> Result<(), git2::Error> {
     Repository::init(dir).map(|_| ())
+}
+
+fn git_err(what: &str, e: git2::Error) -> Error {
+    Error::git(format!("{what}: {}", e.message()), "")
+}
+
+/// One deal file's change: where it was, where it goes, and its new bytes.
+/// Paths are absolute; both are inside the work tree.
+pub struct Change<'a> {
+    pub old: Option<&'a Path>,
+    pub old_bytes: Option<&'a [u8]>,
+    pub new: &'a Path,
+    pub new_bytes: &'a [u8],
+}
+
+/// The commit to make, or none (`--no-commit`: staged only).
+pub struct Message {
+    pub text: String,
+}
+
+/// Where HEAD pointed when the command started.
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// The ref to update: the branch HEAD names, or `HEAD` when detached.
+    pub refname: String,
+    /// Its commit; `None` on an unborn branch.
+    pub oid: Option<Oid>,
+}
+
+/// A repository opened for recording changes.
+pub struct Repo {
+    repo: Repository,
+    workdir: PathBuf,
+}
+
+/// Author and committer.
+pub struct Ident {
+    pub author: Signature<'static>,
+    pub committer: Signature<'static>,
+}
+
+impl Repo {
+    /// The repository whose work tree holds `root`, if any (a bare
+    /// repository does not count).
+    pub fn open(root: &Path) -> Option<Repo> {
+        let repo = discover(root)?;
+        let workdir = std::fs::canonicalize(repo.workdir()?).ok()?;
+        Some(Repo { repo, workdir })
+    }
+
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// `abs` relative to the work tree, with `/` separators, as git names it.
+    pub fn rel(&self, abs: &Path) -> Result<String, Error> {
+        let r = abs.strip_prefix(&self.workdir).map_err(|_| {
+            Error::git(
+                format!("{} is outside the repository", abs.display()),
+                "run deal inside the repository's work tree",
+            )
+        })?;
+        let s = r.to_str().ok_or_else(|| {
+            Error::git(format!("{} is not a UTF-8 path", r.display()), "rename it")
+        })?;
+        Ok(s.replace('\\', "/"))
+    }
+
+    /// Author and committer from the environment (`GIT_AUTHOR_NAME`, …) and
+    /// git config (`user.name`, `user.email`), as git takes them.
+    pub fn ident(&self) -> Result<Ident, Error> {
+        let cfg = self
+            .repo
+            .config()
+            .and_then(|mut c| c.snapshot())
+            .map_err(|e| git_err("cannot read git config", e))?;
+        let get = |env: &str, key: &str| {
+            std::env::var(env)
+                .ok()
+                .or_else(|| cfg.get_string(key).ok())
+                .filter(|s| !s.trim().is_empty())
+        };
+        let missing = |what: &str| {
+            Error::git(
+                format!("git has no identity: `{what}` is not set, so deal cannot commit"),
+                format!(
+                    "run `git config --global {what} …` (user.name \"Your Name\", user.email you@example.com), or pass --no-commit"
+                ),
+            )
+        };
+        let sig = |name_env: &str, email_env: &str| -> Result<Signature<'static>, Error> {
+            let name = get(name_env, "user.name").ok_or_else(|| missing("user.name"))?;
+            let email = get(email_env, "user.email").ok_or_else(|| missing("user.email"))?;
+            Signature::now(&name, &email).map_err(|e| git_err("bad git identity", e))
+        };
+        Ok(Ident {
+            author: sig("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL")?,
+            committer: sig("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")?,
+        })
+    }
+
+    /// Refuses when another git process holds the index.
+    pub fn check_unlocked(&self) -> Result<(), Error> {
+        let lock = self.repo.path().join("index.lock");
+        if lock.exists() {
+            return Err(Error::git(
+                format!(
+                    "the git index is locked ({} exists): another git process is running, or one crashed",
+                    lock.display()
+                ),
+                "wait for it to finish; if none is running, remove the lock file",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where HEAD points now.
+    pub fn head(&self) -> Result<Head, Error> {
+        let h = self
+            .repo
+            .find_reference("HEAD")
+            .map_err(|e| git_err("cannot read HEAD", e))?;
+        Ok(match h.symbolic_target().ok().flatten() {
+            Some(name) => Head {
+                refname: name.to_string(),
+                oid: self.repo.refname_to_id(name).ok(),
+            },
+            None => Head {
+                refname: "HEAD".into(),
+                oid: h.target(),
+            },
+        })
+    }
+
+    /// Whether the index has an entry at `rel`.
+    pub fn in_index(&self, rel: &str) -> bool {
+        self.repo
+            .index()
+            .ok()
+            .is_some_and(|i| i.get_path(Path::new(rel), 0).is_some())
+    }
+
+    /// Whether `commit.gpgsign` is on.
+    fn gpgsign(&self) -> bool {
+        self.repo
+            .config()
+            .and_then(|c| c.get_bool("commit.gpgsign"))
+            .unwrap_or(false)
+    }
+
+    /// Builds the commit for `change` on top of `head` (not yet on any ref).
+    fn make_commit(
+        &self,
+        change: &Change,
+        head: &Head,
+        msg: &str,
+        ident: &Ident,
+    ) -> Result<Oid, Error> {
+        let r = &self.repo;
+        let parent = match head.oid {
+            Some(o) => Some(
+                r.find_commit(o)
+                    .map_err(|e| git_err("cannot read HEAD", e))?,
+            ),
+            None => None,
+        };
+        let base = match &parent {
+            Some(p) => p
+                .tree()
+                .map_err(|e| git_err("cannot read HEAD's tree", e))?,
+            None => {
+                let empty = r
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .map_err(|e| git_err("cannot write a tree", e))?;
+                r.find_tree(empty)
+                    .map_err(|e| git_err("cannot write a tree", e))?
+            }
+        };
+        let new_rel = self.rel(change.new)?;
+        let blob = r
+            .blob(change.new_bytes)
+            .map_err(|e| git_err("cannot write the deal to git", e))?;
+        let mut up = TreeUpdateBuilder::new();
+        let mut mode = FileMode::Blob;
+        if let Some(old) = change.old {
+            let old_rel = self.rel(old)?;
+            if let Ok(e) = base.get_path(Path::new(&old_rel)) {
+                if e.filemode() == i32::from(FileMode::BlobExecutable) {
+                    mode = FileMode::BlobExecutable;
+                }
+                if old_rel != new_rel {
+                    up.remove(&old_rel);
+                }
+            }
+        }
+        up.upsert(&new_rel, blob, mode);
+        let tree_oid = up
+            .create_updated(r, &base)
+            .map_err(|e| git_err("cannot build the commit's tree", e))?;
+        if self.gpgsign() {
+            return self.commit_tree_signed(tree_oid, head.oid, msg);
+        }
+        let tree = r
+            .find_tree(tree_oid)
+            .map_err(|e| git_err("cannot read the new tree", e))?;
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        r.commit(None, &ident.author, &ident.committer, msg, &tree, &parents)
+            .map_err(|e| git_err("cannot write the commit", e))
+    }
+
+    /// `git commit-tree -S`: git signs the commit as it would sign its own
+    /// (openpgp, ssh or x509, with the user's signing key and program).
+    fn commit_tree_signed(&self, tree: Oid, parent: Option<Oid>, msg: &str) -> Result<Oid, Error> {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C")
+            .arg(&self.workdir)
+            .args(["commit-tree", "-S", &tree.to_string()]);
+        if let Some(p) = parent {
+            cmd.args(["-p", &p.to_string()]);
+        }
+        cmd.args(["-F", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let refuse = |why: String| {
+            Error::git(
+                format!("commit.gpgsign is true, and signing the commit failed: {why}"),
+                "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on",
+            )
+        };
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| refuse(format!("cannot run git: {e}")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(msg.as_bytes())
+                .map_err(|e| refuse(e.to_string()))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| refuse(e.to_string()))?;
+        if !out.status.success() {
+            return Err(refuse(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())
+            .map_err(|_| refuse("git printed no commit id".into()))
+    }
+
+    /// Moves `head.refname` from `from` to `to`, only if it is still at `from`.
+    fn swap_ref(&self, head: &Head, from: Option<Oid>, to: Oid, log: &str) -> Result<(), Error> {
+        let res = match from {
+            Some(f) => self
+                .repo
+                .reference_matching(&head.refname, to, true, f, log)
+                .map(|_| ()),
+            None => self
+                .repo
+                .reference(&head.refname, to, false, log)
+                .map(|_| ()),
+        };
+        res.map_err(|_| {
+            Error::git(
+                format!(
+                    "{} moved while deal was working (another commit?); nothing was changed",
+                    head.refname
+                ),
+                "run the command again",
+            )
+        })
+    }
+
+    /// Records `change`: writes the working tree and the index, and with a
+    /// message commits it and moves HEAD (only if HEAD is still `head`).
+    /// Returns the new commit. On any failure everything is rolled back.
+    pub fn record(
+        &self,
+        change: &Change,
+        message: Option<&Message>,
+        head: &Head,
+        ident: Option<&Ident>,
+    ) -> Result<Option<Oid>, Error> {
+        let commit = match (message, ident) {
+            (Some(m), Some(id)) => Some(self.make_commit(change, head, &m.text, id)?),
+            _ => None,
+        };
+        if let Some(new) = commit {
+            fault_point(&self.workdir);
+            let subject = message
+                .map(|m| m.text.lines().next().unwrap_or(""))
+                .unwrap_or("");
+            self.swap_ref(head, head.oid, new, &format!("deal: {subject}"))?;
+        }
+        let undo_head = |this: &Repo| {
+            if let (Some(new), Some(old)) = (commit, head.oid) {
+                let _ = this
+                    .repo
+                    .reference_matching(&head.refname, old, true, new, "deal: undo");
+            } else if let Some(new) = commit {
+                // An unborn branch: remove the ref we created, if it is ours.
+                if let Ok(mut r) = this.repo.find_reference(&head.refname)
+                    && r.target() == Some(new)
+                {
+                    let _ = r.delete();
+                }
+            }
+        };
+        let wt = match write_worktree(change) {
+            Ok(w) => w,
+            Err(e) => {
+                undo_head(self);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.update_index(change) {
+            wt.undo(change);
+            undo_head(self);
+            return Err(e);
+        }
+        Ok(commit)
+    }
+
+    fn update_index(&self, change: &Change) -> Result<(), Error> {
+        let mut index = self
+            .repo
+            .index()
+            .map_err(|e| git_err("cannot read the git index", e))?;
+        let new_rel = self.rel(change.new)?;
+        if let Some(old) = change.old {
+            let old_rel = self.rel(old)?;
+            if old_rel != new_rel && index.get_path(Path::new(&old_rel), 0).is_some() {
+                index
+                    .remove_path(Path::new(&old_rel))
+                    .map_err(|e| git_err("cannot update the git index", e))?;
+            }
+        }
+        index
+            .add_path(Path::new(&new_rel))
+            .map_err(|e| git_err("cannot update the git index", e))?;
+        index.write().map_err(|e| {
+            git_err(
+                "cannot write the git index (is another git process running?)",
+                e,
+            )
+        })
+    }
+}
+
+/// A test hook: debug builds run `DEAL_TEST_BEFORE_REF_UPDATE` (a shell
+/// command) just before HEAD is moved, so tests can move HEAD under deal's
+/// feet. Release builds have no hook.
+fn fault_point(workdir: &Path) {
+    #[cfg(debug_assertions)]
+    if let Ok(cmd) = std::env::var("DEAL_TEST_BEFORE_REF_UPDATE") {
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(workdir)
+            .status();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = workdir;
 }

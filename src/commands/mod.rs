@@ -9,10 +9,15 @@ use crate::cli::{Cli, Command};
 use crate::error::Error;
 use crate::output::Style;
 
+pub mod assign;
 pub mod check;
 pub mod init;
 pub mod list;
+pub mod mv;
+pub mod new;
 pub mod note;
+pub mod record;
+pub mod set;
 pub mod show;
 
 /// What every command shares.
@@ -40,6 +45,10 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     };
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),
+        Command::New(a) => new::run(&ctx, a),
+        Command::Set(a) => set::run(&ctx, a),
+        Command::Move(a) => mv::run(&ctx, a),
+        Command::Assign(a) => assign::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),
         Command::List(a) => list::run(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),

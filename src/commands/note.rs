@@ -1,7 +1,5 @@
 //! `deal note DEAL KIND [--print]`: append a scaffolded section from a template.
 
-use std::path::Path;
-
 use crate::cli::NoteArgs;
 use crate::commands::Ctx;
 use crate::edit;
@@ -18,23 +16,6 @@ pub fn signal_keys(kind: NoteKind) -> &'static [&'static str] {
         NoteKind::Proposal => &["proposal.reviewed_on", "next_step.action", "next_step.due"],
         NoteKind::Handoff => &["delivery_owner", "kickoff_on"],
     }
-}
-
-/// Writes `text` to `path` through a temporary file and a rename, so a
-/// failure never leaves half a deal.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.deal-tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
 }
 
 pub fn run(ctx: &Ctx, a: NoteArgs) -> Result<i32, Error> {
@@ -88,7 +69,7 @@ pub fn run(ctx: &Ctx, a: NoteArgs) -> Result<i32, Error> {
         text = edit::set_top_scalar(&text, "last_activity", &format_ts(ctx.now)).map_err(refuse)?;
     }
     let text = edit::append_body(&text, &section);
-    write_atomic(&p.root.join(&d.rel), &text)?;
+    crate::worktree::write_atomic(&p.root.join(&d.rel), text.as_bytes())?;
     if !ctx.quiet {
         let heading = section
             .lines()

@@ -4,6 +4,7 @@
 mod check;
 mod errors;
 mod init;
+mod moves;
 mod notes;
 mod show_list;
 
@@ -17,6 +18,9 @@ pub const NOW: &str = "1795780800";
 /// stages, team alice/bob/dana) and whatever deals the test adds.
 pub struct Test {
     pub dir: tempfile::TempDir,
+    /// HOME for deal and git: a `.gitconfig` with Alice's identity, so the
+    /// machine's own git config never leaks into a test.
+    pub home: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
     cwd: Option<PathBuf>,
@@ -54,12 +58,58 @@ impl Test {
 
     /// A temp dir with nothing in it.
     pub fn empty() -> Test {
+        let home = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            home.path().join(".gitconfig"),
+            "[user]\n\tname = Alice Smith\n\temail = alice@example.com\n[init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        let h = home.path().display().to_string();
         Test {
             dir: tempfile::tempdir().expect("temp dir"),
+            env: vec![
+                ("SOURCE_DATE_EPOCH".into(), NOW.into()),
+                ("HOME".into(), h.clone()),
+                ("XDG_CONFIG_HOME".into(), format!("{h}/.config")),
+                ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+            ],
+            home,
             args: Vec::new(),
-            env: vec![("SOURCE_DATE_EPOCH".into(), NOW.into())],
             cwd: None,
         }
+    }
+
+    /// Makes the root a git repository with everything committed.
+    pub fn repo(self) -> Test {
+        self.git(&["init", "-q"]);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", "seed"]);
+        self
+    }
+
+    /// A snapshot of HEAD, the index, `git status` and every file's bytes
+    /// outside `.git`, to show that a failed command changed nothing.
+    pub fn state(&self) -> String {
+        let mut s = format!(
+            "HEAD {}\nindex:\n{}status:\n{}files:\n",
+            self.git(&["rev-parse", "--verify", "-q", "HEAD"]).trim(),
+            self.git(&["ls-files", "-s"]),
+            self.git(&["status", "--porcelain", "--untracked-files=all"]),
+        );
+        let mut files: Vec<_> = walk(self.path())
+            .into_iter()
+            .filter(|p| !p.starts_with(self.path().join(".git")))
+            .collect();
+        files.sort();
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            s.push_str(&format!(
+                "{} {}\n",
+                f.strip_prefix(self.path()).unwrap().display(),
+                String::from_utf8_lossy(&bytes).replace('\n', "\\n")
+            ));
+        }
+        s
     }
 
     pub fn path(&self) -> &Path {
@@ -108,15 +158,62 @@ impl Test {
         self
     }
 
-    /// Runs `git` in the root.
+    /// Runs `git` in the root, with the test's HOME; asserts success.
     pub fn git(&self, args: &[&str]) -> String {
-        git_in(self.path(), args)
+        self.git_in(self.path(), args)
+    }
+
+    /// Runs `git` in `dir` with the test's HOME; asserts success.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.git_cmd(dir, args, None);
+        assert!(out.code == 0, "git {args:?}: {}", out.stderr);
+        out.stdout
+    }
+
+    /// Runs `git` in `dir` with the test's HOME, optionally feeding stdin.
+    pub fn git_cmd(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_DATE", "2026-11-27T12:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-11-27T12:00:00Z")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("git runs");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        Output {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+        }
     }
 
     /// Runs `deal` with `a`, keeping the test for more runs.
     pub fn cmd(&self, a: &[&str]) -> Output {
         let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
         run_deal(self.cwd.as_deref().unwrap_or(self.path()), &args, &self.env)
+    }
+
+    /// Runs `deal` with `a` and extra environment variables.
+    pub fn cmd_env(&self, env: &[(&str, &str)], a: &[&str]) -> Output {
+        let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        let mut all = self.env.clone();
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        run_deal(self.cwd.as_deref().unwrap_or(self.path()), &args, &all)
     }
 
     pub fn run(&self) -> Output {
@@ -126,6 +223,20 @@ impl Test {
             &self.env,
         )
     }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.push(p.join(""));
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 pub fn git_in(dir: &Path, args: &[&str]) -> String {

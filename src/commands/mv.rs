@@ -1,0 +1,162 @@
+//! `deal move DEAL STAGE`: move a deal to another stage folder, won or
+//! lost, as SPEC §4 "Moves" allows, and record it as one commit.
+
+use std::path::PathBuf;
+
+use crate::cli::MoveArgs;
+use crate::commands::Ctx;
+use crate::commands::record::{Recording, person, record, refuse_new_errors};
+use crate::commands::set::{one_deal, outcome};
+use crate::config::Config;
+use crate::criteria::{Evaluator, StageGap};
+use crate::deal::Place;
+use crate::edit;
+use crate::error::Error;
+use crate::pipeline::Pipeline;
+use crate::transition::{self, Refusal, Request};
+
+/// Parses a stage argument: a stage id, `won`, `lost`, or a stage folder.
+pub fn parse_place(cfg: &Config, arg: &str) -> Result<Place, Error> {
+    let a = arg.trim().trim_end_matches('/');
+    if let Some(p) = Place::parse(a, cfg) {
+        return Ok(p);
+    }
+    if let Some(i) = cfg.stages.iter().position(|s| s.dir == a) {
+        return Ok(Place::Stage(i));
+    }
+    Err(Error::usage(
+        format!("no stage `{arg}`"),
+        format!(
+            "stages are: {}, then won or lost",
+            cfg.stages
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
+}
+
+fn checklist(cfg: &Config, gaps: &[StageGap]) -> String {
+    let mut s = String::new();
+    for g in gaps {
+        for m in &g.missing {
+            s.push_str(&format!("\n  ✖ {}: {}", cfg.stages[g.stage].id, m.label));
+            if let Some(d) = &m.detail {
+                s.push_str(&format!(" ({d})"));
+            }
+            s.push_str(&format!("\n      fix: {}", m.help));
+        }
+    }
+    s
+}
+
+pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
+    let (p, _) = Pipeline::open_for(&ctx.start, &a.deal)?;
+    let cfg = &p.cfg;
+    let d = one_deal(&p, &a.deal)?;
+    let to = parse_place(cfg, &a.stage)?;
+    let ev = Evaluator::worktree(cfg, &p.root);
+    let req = Request {
+        to,
+        owner: a.owner.as_deref(),
+        reason: a.reason.as_deref(),
+        force: a.force,
+    };
+    let plan = match transition::plan(cfg, &ev, d, &req, ctx.now) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => {
+            if !ctx.quiet {
+                println!("{} is in {} already; nothing to do", d.slug, to.id(cfg));
+            }
+            return Ok(0);
+        }
+        Err(Refusal::Usage(e)) => return Err(e),
+        Err(Refusal::Criteria(gaps)) => {
+            let n: usize = gaps.iter().map(|g| g.missing.len()).sum();
+            return Err(Error::Refused {
+                message: format!(
+                    "{} cannot move from {} to {}: {n} exit criteri{} not met{}",
+                    d.slug,
+                    d.place.id(cfg),
+                    to.id(cfg),
+                    if n == 1 { "on is" } else { "a are" },
+                    checklist(cfg, &gaps)
+                ),
+                help: format!(
+                    "meet them, or pass --force --reason \"…\" to waive them (recorded as waived.<stage> in {})",
+                    d.rel.display()
+                ),
+            });
+        }
+    };
+    let shown = crate::diag::display_path(&p.root.join(&d.rel));
+    let text = edit::apply(&d.text, &plan.ops).map_err(|e| {
+        Error::usage(
+            format!("{shown}: {e}"),
+            "edit the file by hand, then run the move again",
+        )
+    })?;
+    let file = d.rel.file_name().map(PathBuf::from).unwrap_or_default();
+    let new_rel = PathBuf::from(&cfg.deals_dir).join(to.dir(cfg)).join(file);
+    refuse_new_errors(cfg, &p.root, Some(d), &new_rel, &text, ctx.now)?;
+
+    let old_owner = d.fields.owner.clone().unwrap_or_default();
+    let owner = plan.new_owner.clone().unwrap_or_else(|| old_owner.clone());
+    let mut trailers = vec![
+        ("Deal", d.slug.clone()),
+        ("From-Stage", plan.from.id(cfg).to_string()),
+        ("To-Stage", plan.to.id(cfg).to_string()),
+        ("Owner", person(cfg, &owner)),
+    ];
+    if plan.new_owner.is_some() && !old_owner.is_empty() {
+        trailers.push(("Previous-Owner", person(cfg, &old_owner)));
+    }
+    let reason = a.reason.clone().unwrap_or_default();
+    if !plan.waived.is_empty() {
+        trailers.push(("Forced", reason.clone()));
+    }
+    if let Some(r) = &plan.lost_reason {
+        trailers.push(("Lost-Reason", r.clone()));
+    }
+    if plan.waived.is_empty() && plan.lost_reason.is_none() && !reason.trim().is_empty() {
+        trailers.push(("Reason", reason.clone()));
+    }
+    let done = record(Recording {
+        root: &p.root,
+        cfg,
+        old_rel: Some(&d.rel),
+        old_text: Some(&d.text),
+        new_rel: &new_rel,
+        new_text: &text,
+        subject: format!(
+            "deal({}): {} -> {}",
+            d.slug,
+            plan.from.id(cfg),
+            plan.to.id(cfg)
+        ),
+        body: a.message.clone(),
+        trailers,
+        no_commit: a.no_commit,
+    })?;
+    if !ctx.quiet {
+        let mut line = format!(
+            "Moved {}: {} → {}",
+            d.slug,
+            plan.from.id(cfg),
+            plan.to.id(cfg)
+        );
+        if let Some(o) = &plan.new_owner {
+            line.push_str(&format!("; owner {old_owner} → {o}"));
+        }
+        if !plan.waived.is_empty() {
+            line.push_str(&format!("; waived {}", plan.waived.join(", ")));
+        }
+        if plan.reopened {
+            line.push_str("; reopened");
+        }
+        println!("{line}{}.", outcome(&done));
+        println!("  {}", crate::diag::display_path(&p.root.join(&new_rel)));
+    }
+    Ok(0)
+}

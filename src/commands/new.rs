@@ -1,0 +1,173 @@
+//! `deal new TITLE …`: lead capture. Creates the deal in the first stage,
+//! with `created` and `stages.<first>` set, and commits.
+
+use std::path::PathBuf;
+
+use crate::cli::NewArgs;
+use crate::commands::Ctx;
+use crate::commands::record::{Recording, person, record, refuse_new_errors};
+use crate::commands::set::{outcome, parse_assignment, typed_value};
+use crate::config::{Config, yaml_scalar};
+use crate::edit::{self, Op};
+use crate::error::Error;
+use crate::pipeline::{Pipeline, slug_of};
+use crate::slug::{is_slug, slugify};
+use crate::time::format_ts;
+
+/// The owner of a new lead: `--owner`, else the team member whose email is
+/// the git user's.
+fn owner_of(cfg: &Config, root: &std::path::Path, given: Option<&str>) -> Result<String, Error> {
+    if let Some(o) = given {
+        crate::transition::check_member(cfg, o, "--owner")?;
+        return Ok(o.to_string());
+    }
+    let ident = crate::repo::identity(root);
+    if let Some((_, email)) = &ident
+        && let Some(h) = cfg.member_by_email(email)
+    {
+        return Ok(h.to_string());
+    }
+    let whom = match &ident {
+        Some((_, email)) => format!("no team member has the git user's email ({email})"),
+        None => "git has no user.email to find the owner by".to_string(),
+    };
+    Err(Error::usage(
+        format!("who owns this lead? {whom}"),
+        if cfg.team.is_empty() {
+            "pass --owner <handle>".to_string()
+        } else {
+            format!(
+                "pass --owner with one of: {}",
+                cfg.team.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        },
+    ))
+}
+
+pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
+    let title = a.title.trim().to_string();
+    if title.is_empty() {
+        return Err(Error::usage(
+            "the title is empty",
+            "deal new \"Acme Corp, Kubernetes migration\"",
+        ));
+    }
+    let slug = match &a.slug {
+        Some(s) if is_slug(s) => s.clone(),
+        Some(s) => {
+            return Err(Error::usage(
+                format!("`{s}` is not a slug"),
+                format!(
+                    "slugs are lower-case ASCII letters, digits and `-`, e.g. --slug {}",
+                    slugify(s)
+                ),
+            ));
+        }
+        None => slugify(&title),
+    };
+    if slug.is_empty() {
+        return Err(Error::usage(
+            format!("cannot make a slug from the title \"{title}\""),
+            "pass --slug, e.g. --slug acme-corp",
+        ));
+    }
+    let (p, others) = Pipeline::open_for(&ctx.start, &slug)?;
+    let cfg = &p.cfg;
+    let taken = p
+        .deals
+        .iter()
+        .map(|d| d.rel.clone())
+        .chain(p.problems.iter().map(|x| x.rel.clone()))
+        .chain(others)
+        .find(|r| slug_of(r) == slug);
+    if let Some(r) = taken {
+        return Err(Error::usage(
+            format!(
+                "a deal with the slug `{slug}` exists already: {}",
+                r.display()
+            ),
+            format!("pass --slug to name this one differently, e.g. --slug {slug}-2"),
+        ));
+    }
+    let first = cfg.stages.first().ok_or_else(|| {
+        Error::usage("pipeline.yaml has no stages", "add stages to pipeline.yaml")
+    })?;
+    let owner = owner_of(cfg, &p.root, a.owner.as_deref())?;
+    let now = format_ts(ctx.now);
+    let mut fm = format!("title: {}\n", yaml_scalar(&title));
+    if let Some(c) = a.company.as_deref().filter(|c| !c.trim().is_empty()) {
+        fm.push_str(&format!("company: {}\n", yaml_scalar(c.trim())));
+    }
+    fm.push_str(&format!("owner: {}\n", yaml_scalar(&owner)));
+    if let Some(v) = &a.value {
+        fm.push_str(&format!(
+            "value: {}\n",
+            typed_value(cfg, "value", v, ctx.now)?
+        ));
+    }
+    if let Some(s) = a.source.as_deref().filter(|s| !s.trim().is_empty()) {
+        fm.push_str(&format!("source: {}\n", yaml_scalar(s.trim())));
+    }
+    fm.push_str(&format!("created: {now}\n"));
+    let email = a.email.as_deref().filter(|s| !s.trim().is_empty());
+    let phone = a.phone.as_deref().filter(|s| !s.trim().is_empty());
+    if email.is_some() || phone.is_some() {
+        fm.push_str("contact:\n");
+        if let Some(e) = email {
+            fm.push_str(&format!("  email: {}\n", yaml_scalar(e.trim())));
+        }
+        if let Some(ph) = phone {
+            fm.push_str(&format!("  phone: {}\n", yaml_scalar(ph.trim())));
+        }
+    }
+    fm.push_str(&format!("stages:\n  {}: {now}\n", first.id));
+    let mut text = format!("---\n{fm}---\n\n# {title}\n");
+    if !a.set.is_empty() {
+        let mut ops = Vec::new();
+        for s in &a.set {
+            let (k, v) = parse_assignment(s)?;
+            ops.push(Op::set(&k, typed_value(cfg, &k, &v, ctx.now)?));
+        }
+        text = edit::apply(&text, &ops)
+            .map_err(|e| Error::usage(format!("--set: {e}"), "check the --set keys"))?;
+    }
+    let rel = PathBuf::from(&cfg.deals_dir)
+        .join(&first.dir)
+        .join(format!("{slug}.md"));
+    refuse_new_errors(cfg, &p.root, None, &rel, &text, ctx.now)?;
+    if a.dry_run {
+        print!("{text}");
+        if !ctx.quiet {
+            eprintln!(
+                "(dry run: would create {})",
+                crate::diag::display_path(&p.root.join(&rel))
+            );
+        }
+        return Ok(0);
+    }
+    let done = record(Recording {
+        root: &p.root,
+        cfg,
+        old_rel: None,
+        old_text: None,
+        new_rel: &rel,
+        new_text: &text,
+        subject: format!("deal({slug}): new lead"),
+        body: None,
+        trailers: vec![
+            ("Deal", slug.clone()),
+            ("To-Stage", first.id.clone()),
+            ("Owner", person(cfg, &owner)),
+        ],
+        no_commit: a.no_commit,
+    })?;
+    if !ctx.quiet {
+        println!(
+            "Created {slug} in {}, owned by {owner}{}.",
+            first.id,
+            outcome(&done)
+        );
+        println!("  {}", crate::diag::display_path(&p.root.join(&rel)));
+    }
+    Ok(0)
+}

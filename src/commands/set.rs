@@ -1,0 +1,264 @@
+//! `deal set DEAL KEY=VALUE...`: update front-matter fields, nested paths
+//! included, with a lossless edit, and commit.
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::SetArgs;
+use crate::commands::Ctx;
+use crate::commands::record::{Recording, person, record, refuse_new_errors};
+use crate::config::{Config, yaml_scalar};
+use crate::deal::Deal;
+use crate::edit::{self, Op};
+use crate::error::Error;
+use crate::pipeline::Pipeline;
+use crate::time::{format_date, format_ts, parse_timestamp};
+
+const TIMESTAMPS: &[&str] = &[
+    "created",
+    "first_contact",
+    "engaged",
+    "kickoff_on",
+    "verbal_agreement_on",
+    "last_activity",
+    "expected_close",
+    "next_step.due",
+    "lost.at",
+    "problem.confirmed_on",
+    "proposal.reviewed_on",
+];
+
+const STRINGS: &[&str] = &[
+    "title",
+    "company",
+    "source",
+    "currency",
+    "contact.name",
+    "contact.email",
+    "contact.phone",
+    "contact.role",
+    "next_step.action",
+    "lost.reason",
+    "lost.stage",
+    "problem.confirmed_by",
+    "source_id",
+    "contract",
+];
+
+const BLOCKS: &[&str] = &[
+    "contact",
+    "next_step",
+    "stages",
+    "lost",
+    "waived",
+    "objections",
+    "problem",
+    "proposal",
+    "icp",
+];
+
+/// Splits `KEY=VALUE` and checks the key's form.
+pub fn parse_assignment(arg: &str) -> Result<(String, String), Error> {
+    let Some((k, v)) = arg.split_once('=') else {
+        return Err(Error::usage(
+            format!("`{arg}` is not KEY=VALUE"),
+            "write e.g. `next_step.due=2026-12-01` or `value=48000`",
+        ));
+    };
+    let k = k.trim();
+    let ok = !k.is_empty()
+        && k.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    if !ok {
+        return Err(Error::usage(
+            format!("`{k}` is not a front-matter key path"),
+            "keys are letters, digits, `_` and `-`, nested with dots: `contact.email`, `objections.0.resolved`",
+        ));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// The YAML text to write for `key=raw`, typed by SPEC §2: numbers for
+/// `value`, real booleans for `objections[].resolved`, timestamps where
+/// dates belong (`today` and `now` are accepted), strings where strings
+/// belong (quoted when they would read as something else), team handles
+/// for owners. Other keys are custom fields: numbers and booleans are
+/// kept, anything else is a string. An empty value writes null.
+pub fn typed_value(
+    cfg: &Config,
+    key: &str,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let raw = raw.trim();
+    let bad = |what: &str, example: &str| {
+        Error::usage(
+            format!("`{key}` must be {what}, not `{raw}`"),
+            format!("write e.g. `{key}={example}`"),
+        )
+    };
+    if BLOCKS.contains(&key) {
+        return Err(Error::usage(
+            format!("`{key}` holds several fields; set them one by one"),
+            match key {
+                "objections" => "e.g. `objections.0.resolved=true`".to_string(),
+                "stages" => "e.g. `stages.discovery=2026-11-20`; to move a deal, use `deal move`"
+                    .to_string(),
+                _ => format!("e.g. `{key}.<field>=…`"),
+            },
+        ));
+    }
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    let is_ts = TIMESTAMPS.contains(&key) || (parts.len() == 2 && parts[0] == "stages");
+    if parts.len() == 2
+        && parts[0] == "stages"
+        && crate::deal::Place::parse(parts[1], cfg).is_none()
+    {
+        return Err(Error::usage(
+            format!("`{}` is not a stage of this pipeline", parts[1]),
+            format!(
+                "stages are: {}, won, lost",
+                cfg.stages
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    if is_ts {
+        return match raw {
+            "today" => Ok(format_date(now)),
+            "now" => Ok(format_ts(now)),
+            _ if parse_timestamp(raw).is_some() => Ok(raw.to_string()),
+            _ => Err(bad(
+                "a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+                "2026-12-01",
+            )),
+        };
+    }
+    if key == "value" {
+        return match raw.parse::<f64>() {
+            Ok(n) if n >= 0.0 && n.is_finite() => Ok(raw.to_string()),
+            _ => Err(bad("a number ≥ 0, without units or separators", "48000")),
+        };
+    }
+    if parts.len() == 3 && parts[0] == "objections" && parts[2] == "resolved" {
+        return match raw {
+            "true" | "false" => Ok(raw.to_string()),
+            "yes" | "y" | "on" => Err(bad("true or false", "true")),
+            "no" | "n" | "off" => Err(bad("true or false", "false")),
+            _ => Err(bad("true or false", "true")),
+        };
+    }
+    if key == "owner" || key == "delivery_owner" {
+        crate::transition::check_member(cfg, raw, &format!("{key}="))?;
+        return Ok(yaml_scalar(raw));
+    }
+    let is_string = STRINGS.contains(&key)
+        || (parts.len() == 2 && parts[0] == "waived")
+        || (parts.len() == 3 && parts[0] == "objections");
+    if is_string {
+        return Ok(yaml_scalar(raw));
+    }
+    // A custom field: keep numbers and booleans, quote anything else that
+    // YAML would read as something other than this string.
+    match serde_yaml::from_str::<serde_yaml::Value>(raw) {
+        Ok(serde_yaml::Value::Number(_)) | Ok(serde_yaml::Value::Bool(_)) => Ok(raw.to_string()),
+        _ => Ok(yaml_scalar(raw)),
+    }
+}
+
+/// Resolves DEAL to one parsed deal, refusing a slug that two files share.
+pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
+    let d = p.resolve(query)?;
+    if let Some((_, files)) = p.duplicate_slugs().into_iter().find(|(s, _)| *s == d.slug) {
+        return Err(Error::usage(
+            format!(
+                "the slug `{}` is used by {} files: {}",
+                d.slug,
+                files.len(),
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "rename one of them (`deal check` reports it as duplicate-slug), then run the command again",
+        ));
+    }
+    Ok(d)
+}
+
+pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
+    let (p, _) = Pipeline::open_for(&ctx.start, &a.deal)?;
+    let cfg = &p.cfg;
+    let d = one_deal(&p, &a.deal)?;
+    let shown = crate::diag::display_path(&p.root.join(&d.rel));
+    let mut ops = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for arg in &a.assignments {
+        let (k, v) = parse_assignment(arg)?;
+        let yaml = typed_value(cfg, &k, &v, ctx.now)?;
+        keys.retain(|x| *x != k);
+        keys.push(k.clone());
+        ops.push(Op::set(&k, yaml));
+    }
+    let text = edit::apply(&d.text, &ops).map_err(|e| {
+        Error::usage(
+            format!("{shown}: {e}"),
+            "edit the file by hand, then run `deal check`",
+        )
+    })?;
+    if text == d.text {
+        if !ctx.quiet {
+            println!("{} already has those values; nothing changed", d.slug);
+        }
+        return Ok(0);
+    }
+    refuse_new_errors(cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
+    let old_owner = d.fields.owner.clone().unwrap_or_default();
+    let new_owner = edited_owner(&text).unwrap_or_else(|| old_owner.clone());
+    let mut trailers = vec![("Deal", d.slug.clone()), ("Owner", person(cfg, &new_owner))];
+    if new_owner != old_owner && !old_owner.is_empty() {
+        trailers.push(("Previous-Owner", person(cfg, &old_owner)));
+    }
+    let done = record(Recording {
+        root: &p.root,
+        cfg,
+        old_rel: Some(&d.rel),
+        old_text: Some(&d.text),
+        new_rel: &d.rel,
+        new_text: &text,
+        subject: format!("deal({}): set {}", d.slug, keys.join(", ")),
+        body: None,
+        trailers,
+        no_commit: a.no_commit,
+    })?;
+    if !ctx.quiet {
+        println!("Set {} on {}{}.", keys.join(", "), d.slug, outcome(&done));
+    }
+    Ok(0)
+}
+
+/// The owner written in a deal's text, if it parses.
+pub fn edited_owner(text: &str) -> Option<String> {
+    let s = crate::frontmatter::split(text).ok()?;
+    let m = crate::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line).ok()?;
+    crate::deal::lookup(&m, "owner").and_then(crate::deal::scalar_text)
+}
+
+/// ` (commit abc1234)`, ` (staged, not committed)` or ` (not in git)`.
+pub fn outcome(r: &crate::commands::record::Recorded) -> String {
+    match (&r.commit, r.staged) {
+        (Some(c), _) => format!(" (commit {c})"),
+        (None, true) => " (staged, not committed)".into(),
+        (None, false) => " (written; not a git repository)".into(),
+    }
+}
