@@ -27,16 +27,32 @@ hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-check.json \
   -n 'deal check' "$DEAL check -q" \
   -n 'cat (same files)' "bash -c 'cat deals/*/*.md > /dev/null'" | sed 's/^/  /'
 
+# deal move against git mv + git commit, on the same repository. Each run
+# starts from the same commit (`--prepare` resets; not timed). The deal goes
+# back from negotiation to proposal, which needs no criteria, so both do the
+# same rename; deal also edits stages.proposal and writes trailers.
+BASE=$(git rev-parse HEAD)
+MOVE_FILE=$(basename "$(find deals/06-negotiation -name "*.md" -print -quit)")
+MOVE_SLUG=${MOVE_FILE%.md}
+hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-move.json \
+  --prepare "git reset -q --hard $BASE" \
+  -n 'deal move' "$DEAL move -q $MOVE_SLUG proposal" \
+  -n 'git mv + git commit' "sh -c 'git mv deals/06-negotiation/$MOVE_FILE deals/05-proposal/$MOVE_FILE && git commit -q -m move'" | sed 's/^/  /'
+git reset -q --hard "$BASE"
+
 rss_kb=$( { /usr/bin/time -f '%M' "$DEAL" check -q >/dev/null; } 2>&1 | tail -1 )
 python3 - "$rss_kb" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open("/tmp/deal-bench-check.json"))["results"]}
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-move.json"))["results"]})
 d, c = r["deal check"], r["cat (same files)"]
 rss = int(sys.argv[1]) / 1024
 print()
 print(f"{'figure':<34}{'measured':>12}{'goal':>12}{'peer':>12}{'ratio':>10}")
 print(f"{'deal check, median':<34}{d['median']*1000:>10.0f}ms{'< 300ms':>12}{c['median']*1000:>10.0f}ms{d['median']/c['median']:>9.2f}x")
 print(f"{'deal check, peak RSS':<34}{rss:>10.0f}MB{'< 200MB':>12}{'':>12}{'':>10}")
-ok = d["median"] < 0.300 and rss < 200
+m, g = r["deal move"], r["git mv + git commit"]
+print(f"{'deal move, median':<34}{m['median']*1000:>10.1f}ms{'<= peer':>12}{g['median']*1000:>10.1f}ms{m['median']/g['median']:>9.2f}x")
+ok = d["median"] < 0.300 and rss < 200 and m["median"] <= g["median"]
 print("\nverdict:", "goals met" if ok else "GOALS NOT MET")
 PY

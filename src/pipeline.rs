@@ -119,6 +119,28 @@ pub fn worktree_entries(root: &Path, cfg: &Config) -> Vec<Entry> {
     out
 }
 
+/// The deal files named `<slug>.md` in any stage or outcome folder.
+pub fn files_named(root: &Path, cfg: &Config, slug: &str) -> Vec<Entry> {
+    let dirs = cfg
+        .stages
+        .iter()
+        .map(|s| s.dir.as_str())
+        .chain([config::WON, config::LOST]);
+    dirs.filter_map(|dir| {
+        let rel = Path::new(&cfg.deals_dir).join(dir).join(format!("{slug}.md"));
+        let meta = std::fs::symlink_metadata(root.join(&rel)).ok()?;
+        let content = if meta.file_type().is_symlink() {
+            Content::Symlink
+        } else if meta.is_file() {
+            Content::Path(root.join(&rel))
+        } else {
+            return None;
+        };
+        Some(Entry { rel, content })
+    })
+    .collect()
+}
+
 /// The place a file path (relative to the root) sits in, if it is a stage or
 /// outcome folder of this pipeline.
 pub fn place_of(rel: &Path, cfg: &Config) -> Option<Place> {
@@ -160,20 +182,27 @@ impl Pipeline {
 
     /// Finds the root from `start` and loads only the deal files that
     /// `query` (a slug, a prefix of one, or a path) can name: commands that
-    /// touch one deal need not parse ten thousand. Every other file is
-    /// listed by name in `others`, for slug checks.
-    pub fn open_for(start: &Path, query: &str) -> Result<(Pipeline, Vec<PathBuf>), Error> {
+    /// touch one deal need not parse ten thousand. An exact slug is found
+    /// by looking in each stage folder, without listing any.
+    pub fn open_for(start: &Path, query: &str) -> Result<Pipeline, Error> {
         let root = find_root(start)?;
         let cfg = config::load(&root)?;
+        if crate::slug::is_slug(query) {
+            let hits = files_named(&root, &cfg, query);
+            if !hits.is_empty() {
+                return Ok(Pipeline::from_entries(root, cfg, hits));
+            }
+        }
         let abs = std::fs::canonicalize(query).ok();
-        let (picked, others): (Vec<Entry>, Vec<Entry>) =
-            worktree_entries(&root, &cfg).into_iter().partition(|e| {
+        let picked: Vec<Entry> = worktree_entries(&root, &cfg)
+            .into_iter()
+            .filter(|e| {
                 slug_of(&e.rel).starts_with(query)
                     || e.rel == Path::new(query)
                     || abs.as_deref() == Some(&root.join(&e.rel))
-            });
-        let others = others.into_iter().map(|e| e.rel).collect();
-        Ok((Pipeline::from_entries(root, cfg, picked), others))
+            })
+            .collect();
+        Ok(Pipeline::from_entries(root, cfg, picked))
     }
 
     /// Builds a pipeline from a config and a list of files.

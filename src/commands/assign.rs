@@ -13,7 +13,7 @@ use crate::pipeline::Pipeline;
 use crate::transition::check_member;
 
 pub fn run(ctx: &Ctx, a: AssignArgs) -> Result<i32, Error> {
-    let (p, _) = Pipeline::open_for(&ctx.start, &a.deal)?;
+    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, &a.deal)?;
     check_member(cfg, &a.owner, "OWNER")?;

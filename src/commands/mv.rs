@@ -52,7 +52,7 @@ fn checklist(cfg: &Config, gaps: &[StageGap]) -> String {
 }
 
 pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
-    let (p, _) = Pipeline::open_for(&ctx.start, &a.deal)?;
+    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, &a.deal)?;
     let to = parse_place(cfg, &a.stage)?;

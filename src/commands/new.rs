@@ -10,7 +10,7 @@ use crate::commands::set::{outcome, parse_assignment, typed_value};
 use crate::config::{Config, yaml_scalar};
 use crate::edit::{self, Op};
 use crate::error::Error;
-use crate::pipeline::{Pipeline, slug_of};
+use crate::pipeline::{files_named, find_root};
 use crate::slug::{is_slug, slugify};
 use crate::time::format_ts;
 
@@ -71,16 +71,9 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             "pass --slug, e.g. --slug acme-corp",
         ));
     }
-    let (p, others) = Pipeline::open_for(&ctx.start, &slug)?;
-    let cfg = &p.cfg;
-    let taken = p
-        .deals
-        .iter()
-        .map(|d| d.rel.clone())
-        .chain(p.problems.iter().map(|x| x.rel.clone()))
-        .chain(others)
-        .find(|r| slug_of(r) == slug);
-    if let Some(r) = taken {
+    let root = find_root(&ctx.start)?;
+    let cfg = &crate::config::load(&root)?;
+    if let Some(r) = files_named(&root, cfg, &slug).into_iter().next().map(|e| e.rel) {
         return Err(Error::usage(
             format!(
                 "a deal with the slug `{slug}` exists already: {}",
@@ -92,7 +85,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     let first = cfg.stages.first().ok_or_else(|| {
         Error::usage("pipeline.yaml has no stages", "add stages to pipeline.yaml")
     })?;
-    let owner = owner_of(cfg, &p.root, a.owner.as_deref())?;
+    let owner = owner_of(cfg, &root, a.owner.as_deref())?;
     let now = format_ts(ctx.now);
     let mut fm = format!("title: {}\n", yaml_scalar(&title));
     if let Some(c) = a.company.as_deref().filter(|c| !c.trim().is_empty()) {
@@ -134,19 +127,19 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     let rel = PathBuf::from(&cfg.deals_dir)
         .join(&first.dir)
         .join(format!("{slug}.md"));
-    refuse_new_errors(cfg, &p.root, None, &rel, &text, ctx.now)?;
+    refuse_new_errors(cfg, &root, None, &rel, &text, ctx.now)?;
     if a.dry_run {
         print!("{text}");
         if !ctx.quiet {
             eprintln!(
                 "(dry run: would create {})",
-                crate::diag::display_path(&p.root.join(&rel))
+                crate::diag::display_path(&root.join(&rel))
             );
         }
         return Ok(0);
     }
     let done = record(Recording {
-        root: &p.root,
+        root: &root,
         cfg,
         old_rel: None,
         old_text: None,
@@ -167,7 +160,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             first.id,
             outcome(&done)
         );
-        println!("  {}", crate::diag::display_path(&p.root.join(&rel)));
+        println!("  {}", crate::diag::display_path(&root.join(&rel)));
     }
     Ok(0)
 }

@@ -197,7 +197,7 @@ pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
 }
 
 pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
-    let (p, _) = Pipeline::open_for(&ctx.start, &a.deal)?;
+    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, &a.deal)?;
     let shown = crate::diag::display_path(&p.root.join(&d.rel));
