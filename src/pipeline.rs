@@ -127,7 +127,9 @@ pub fn files_named(root: &Path, cfg: &Config, slug: &str) -> Vec<Entry> {
         .map(|s| s.dir.as_str())
         .chain([config::WON, config::LOST]);
     dirs.filter_map(|dir| {
-        let rel = Path::new(&cfg.deals_dir).join(dir).join(format!("{slug}.md"));
+        let rel = Path::new(&cfg.deals_dir)
+            .join(dir)
+            .join(format!("{slug}.md"));
         let meta = std::fs::symlink_metadata(root.join(&rel)).ok()?;
         let content = if meta.file_type().is_symlink() {
             Content::Symlink

@@ -73,7 +73,11 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     }
     let root = find_root(&ctx.start)?;
     let cfg = &crate::config::load(&root)?;
-    if let Some(r) = files_named(&root, cfg, &slug).into_iter().next().map(|e| e.rel) {
+    if let Some(r) = files_named(&root, cfg, &slug)
+        .into_iter()
+        .next()
+        .map(|e| e.rel)
+    {
         return Err(Error::usage(
             format!(
                 "a deal with the slug `{slug}` exists already: {}",

@@ -271,3 +271,96 @@ proptest! {
         }
     }
 }
+
+fn key_path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("owner".to_string()),
+        Just("stages.outreach".to_string()),
+        Just("stages.won".to_string()),
+        Just("waived.discovery".to_string()),
+        Just("lost".to_string()),
+        Just("lost.reason".to_string()),
+        Just("next_step.due".to_string()),
+        Just("objections.0.resolved".to_string()),
+        Just("objections.1.response".to_string()),
+        Just("contact.email".to_string()),
+        Just("a.b.c".to_string()),
+        "[a-z]{1,3}(\\.[a-z0-9]{1,3}){0,2}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, .. ProptestConfig::default() })]
+
+    /// The front-matter editor never panics, and an edit it accepts re-parses
+    /// to exactly the values set, with the body byte for byte as it was.
+    #[test]
+    fn editor_never_panics_and_keeps_what_it_accepts(
+        lines in proptest::collection::vec(prop_oneof![
+            "[a-z]{1,6}: [a-z0-9 '\"#:{}\\[\\],-]{0,16}",
+            "  [a-z]{1,6}: [a-z0-9 '\"#-]{0,12}",
+            "    [a-z]{1,4}: [a-z0-9]{0,6}",
+            "- [a-z]{1,5}: [a-z0-9]{0,6}",
+            "  - [a-z]{1,5}: [a-z0-9]{0,6}",
+            Just("stages:".to_string()),
+            Just("objections:".to_string()),
+            Just("lost:".to_string()),
+            Just("# a comment".to_string()),
+            Just(String::new()),
+            "[ -~]{0,20}",
+        ], 0..14),
+        ops in proptest::collection::vec((key_path(), prop_oneof![
+            Just(None),
+            Just(Some(String::new())),
+            Just(Some("2026-11-27T12:00:00Z".to_string())),
+            Just(Some("\"quoted: #x\"".to_string())),
+            Just(Some("true".to_string())),
+            "[a-z0-9]{1,6}".prop_map(Some),
+        ]), 1..5),
+        crlf in any::<bool>(),
+    ) {
+        use deal::edit::{Op, apply};
+        let nl = if crlf { "\r\n" } else { "\n" };
+        let body = format!("{nl}# Body{nl}text{nl}");
+        let text = format!("---{nl}{}{nl}---{body}", lines.join(nl));
+        let ops: Vec<Op> = ops
+            .into_iter()
+            .map(|(k, v)| match v {
+                None => Op::remove(&k),
+                Some(v) => Op::set(&k, v),
+            })
+            .collect();
+        if let Ok(out) = apply(&text, &ops) {
+            prop_assert!(out.ends_with(&body));
+            let s = deal::frontmatter::split(&out).unwrap();
+            let m = deal::deal::parse_mapping(&out[s.yaml.clone()], s.yaml_line).unwrap();
+            let mut last = std::collections::HashMap::new();
+            for op in &ops {
+                match op {
+                    Op::Set(p, v) => {
+                        let key = p.join(".");
+                        last.retain(|e: &String, _| !key.starts_with(&format!("{e}.")) && !e.starts_with(&format!("{key}.")));
+                        last.insert(key, Some(v.clone()));
+                    }
+                    Op::Remove(p) => {
+                        let key = p.join(".");
+                        last.retain(|k: &String, _| k != &key && !k.starts_with(&format!("{key}.")));
+                        last.insert(key, None);
+                    }
+                }
+            }
+            for (k, v) in last {
+                let got = deal::deal::lookup(&m, &k);
+                match v {
+                    // `lookup` reads null as absent.
+                    Some(v) if v.is_empty() => prop_assert!(got.is_none(), "{k}"),
+                    Some(v) => {
+                        let want: serde_yaml::Value = serde_yaml::from_str(&v).unwrap();
+                        prop_assert_eq!(got, Some(&want), "{}", k);
+                    }
+                    None => prop_assert!(got.is_none() || k.contains(".0") || k.contains(".1"), "{k} was removed"),
+                }
+            }
+        }
+    }
+}
