@@ -175,7 +175,11 @@ pub fn fix_hint(c: &Criterion, deal: &Deal) -> String {
                 .find(|f| lookup(&deal.fm, f).is_none_or(|v| !is_filled(v)))
                 .unwrap_or(&fields[0]);
             let example = match format {
-                Some(Format::Date) => "2026-12-01".to_string(),
+                // A signal that happened: `today` works; a due date: the user picks it.
+                Some(Format::Date) if missing.contains("due") || missing.contains("expected") => {
+                    "YYYY-MM-DD".to_string()
+                }
+                Some(Format::Date) => "today".to_string(),
                 Some(Format::Email) => "name@example.com".to_string(),
                 Some(Format::Phone) => "\"+1 555 0100\"".to_string(),
                 Some(Format::Url) => "https://…".to_string(),

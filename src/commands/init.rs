@@ -93,12 +93,12 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         let shown = crate::diag::display_path(&dir);
         println!("Created a pipeline in {shown}:");
         println!(
-            "  {}            the process: 7 stages, exit criteria, team",
+            "  {:<25}the process: 7 stages, exit criteria, team",
             config::FILE
         );
         println!(
-            "  {}/<stage>/        one folder per stage, plus won/ and lost/",
-            cfg.deals_dir
+            "  {:<25}one folder per stage, plus won/ and lost/",
+            format!("{}/<stage>/", cfg.deals_dir)
         );
         if !had_repo {
             println!("  .git/                    a new git repository");

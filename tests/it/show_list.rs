@@ -24,7 +24,7 @@ fn show_prints_the_checklist() {
 
 Exit criteria of proposal (Proposal):
   ✖ Proposal reviewed with the prospect — `proposal.reviewed_on` is missing
-      fix: run `deal set acme-corp proposal.reviewed_on=2026-12-01`
+      fix: run `deal set acme-corp proposal.reviewed_on=today`
   ✔ Clear next step with a date
 
 Next step: Send SOW draft, due 2026-11-30
