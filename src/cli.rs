@@ -168,6 +168,32 @@ Example:
   deal note acme qualification && $EDITOR deals/03-qualification/acme.md")]
     Note(NoteArgs),
 
+    /// Write the static HTML pipeline report: board, funnel, velocity, win rate, losses
+    #[command(after_help = "\
+Writes DIR/index.html (default: report/ under the pipeline root) and DIR/deals/<slug>.html.
+The files are self-contained: inline CSS and SVG, no scripts, no network. Every value from a
+deal is escaped; raw HTML in bodies is shown as text; links keep only http(s) and mailto.
+The same input and SOURCE_DATE_EPOCH give byte-identical files.
+
+Templates: report/layout.html, index.html and deal.html are built in; files of the same
+names in the pipeline's templates/report/ override them.
+
+Examples:
+  deal report && xdg-open report/index.html
+  deal report --since main~20               what changed: new, moved, won and lost deals
+  deal report --since 2026-11-01 -o /tmp/r
+  deal report --rev v1.0                    the pipeline as it was at a commit")]
+    Report(ReportArgs),
+
+    /// The report's numbers in the terminal (or JSON)
+    #[command(after_help = "\
+Win rate = won ÷ (won + lost); average won deal; median sales cycle (first record to won);
+weighted pipeline (value × stage probability); velocity = open × win rate × average won ÷
+cycle; per stage: open, value, entered, conversion, median days, lost here; lost reasons by
+stage; per owner: open, value, won, lost, forced moves, waived stages. Sums count only deals
+in the pipeline's currency. `--format json` gives the same numbers as the report.")]
+    Stats(StatsArgs),
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  deal completions bash > ~/.local/share/bash-completion/completions/deal"
@@ -353,4 +379,30 @@ pub struct AssignArgs {
     /// Edit and stage the file, but do not commit
     #[arg(long)]
     pub no_commit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output folder (default: report/ under the pipeline root)
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Render the pipeline as it was at this commit (read from git; the working tree is untouched)
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Show what changed since this revision or date (YYYY-MM-DD)
+    #[arg(long, value_name = "REV|DATE")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum StatsFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
+    pub format: StatsFormat,
 }

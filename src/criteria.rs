@@ -84,6 +84,18 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// An evaluator for a git tree: `files` holds every file path under the
+    /// pipeline root at that commit.
+    pub fn with_files(cfg: &'a Config, files: std::collections::HashSet<String>) -> Evaluator<'a> {
+        Evaluator {
+            cfg,
+            env: crate::expr::environment(),
+            file_exists: Box::new(move |rel| {
+                crate::config::stays_inside(rel) && files.contains(rel.trim_start_matches("./"))
+            }),
+        }
+    }
+
     fn format_ok(&self, fmt: Format, v: &Value) -> bool {
         let s = scalar_text(v).unwrap_or_default();
         match fmt {

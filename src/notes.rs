@@ -44,6 +44,18 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/notes/handoff.md"),
     ),
     ("notes/call.md", include_str!("../templates/notes/call.md")),
+    (
+        "report/layout.html",
+        include_str!("../templates/report/layout.html"),
+    ),
+    (
+        "report/index.html",
+        include_str!("../templates/report/index.html"),
+    ),
+    (
+        "report/deal.html",
+        include_str!("../templates/report/deal.html"),
+    ),
 ];
 
 /// A built-in template's text.

@@ -1,7 +1,7 @@
 //! A pipeline: its root, its `pipeline.yaml` and every deal file under
 //! `deals_dir`, loaded from the working tree or from git objects.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -48,6 +48,8 @@ pub enum Content {
     Bytes(Vec<u8>),
     /// A symbolic link: never followed or read.
     Symlink,
+    /// A git blob over the size limit (its size), never read.
+    TooBig(u64),
 }
 
 /// A file found under `deals_dir`, path relative to the pipeline root.
@@ -207,6 +209,53 @@ impl Pipeline {
         Ok(Pipeline::from_entries(root, cfg, picked))
     }
 
+    /// The pipeline as it was at commit `rev`, read from git objects (the
+    /// working tree is not touched), with every file path under the root at
+    /// that commit, for `file` criteria.
+    pub fn at_rev(root: &Path, rev: &str) -> Result<(Pipeline, HashSet<String>), Error> {
+        let repo = crate::repo::Repo::open(root).ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "{} is not in a git repository",
+                    crate::diag::display_path(root)
+                ),
+                "--rev reads git history; run without it",
+            )
+        })?;
+        let oid = repo.commit_of(rev)?;
+        Pipeline::at_commit(&repo, root, oid)
+    }
+
+    /// The pipeline at a commit.
+    pub fn at_commit(
+        repo: &crate::repo::Repo,
+        root: &Path,
+        oid: git2::Oid,
+    ) -> Result<(Pipeline, HashSet<String>), Error> {
+        let tree = repo.tree_at(oid, root)?;
+        let path = root.join(config::FILE);
+        let src = repo.blob_in(&tree, config::FILE).ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "there is no {} at commit {}",
+                    config::FILE,
+                    &oid.to_string()[..7]
+                ),
+                "give a commit made after the pipeline was created",
+            )
+        })?;
+        let src = String::from_utf8(src).map_err(|_| {
+            Error::usage(format!("{} at that commit is not UTF-8", config::FILE), "")
+        })?;
+        let cfg = config::parse(&src, &path, &crate::notes::Templates::new(root))?;
+        let (all, entries) = repo.files_in(&tree, &cfg.deals_dir, MAX_DEAL_BYTES as usize);
+        let files: HashSet<String> = all.into_iter().collect();
+        Ok((
+            Pipeline::from_entries(root.to_path_buf(), cfg, entries),
+            files,
+        ))
+    }
+
     /// Builds a pipeline from a config and a list of files.
     pub fn from_entries(root: PathBuf, cfg: Config, entries: Vec<Entry>) -> Pipeline {
         let results: Vec<Result<Deal, FileProblem>> = entries
@@ -223,6 +272,9 @@ impl Pipeline {
                 };
                 let bytes = match e.content {
                     Content::Symlink => return Err(fail(Problem::Symlink)),
+                    Content::TooBig(n) => {
+                        return Err(fail(Problem::Unreadable(too_big(n))));
+                    }
                     Content::Bytes(b) => b,
                     Content::Path(ref p) => match read_limited(p) {
                         Ok(b) => b,
@@ -323,14 +375,18 @@ impl Pipeline {
 /// Deal files are small; anything larger than this is refused unread.
 pub const MAX_DEAL_BYTES: u64 = 4 * 1024 * 1024;
 
+fn too_big(n: u64) -> String {
+    format!(
+        "the file is {:.1} MB; deal files are limited to {} MB",
+        n as f64 / 1_048_576.0,
+        MAX_DEAL_BYTES / 1_048_576
+    )
+}
+
 fn read_limited(p: &Path) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
     if meta.len() > MAX_DEAL_BYTES {
-        return Err(format!(
-            "the file is {:.1} MB; deal files are limited to {} MB",
-            meta.len() as f64 / 1_048_576.0,
-            MAX_DEAL_BYTES / 1_048_576
-        ));
+        return Err(too_big(meta.len()));
     }
     std::fs::read(p).map_err(|e| e.to_string())
 }

@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use git2::{FileMode, Oid, Repository, Signature, build::TreeUpdateBuilder};
 
 use crate::error::Error;
+use crate::pipeline::{Content, Entry};
 use crate::worktree::write_worktree;
 
 /// The repository that contains `path`, if any.
@@ -411,4 +412,115 @@ fn fault_point(workdir: &Path) {
     }
     #[cfg(not(debug_assertions))]
     let _ = workdir;
+}
+
+impl Repo {
+    /// The commit `rev` names (any revision git understands).
+    pub fn commit_of(&self, rev: &str) -> Result<Oid, Error> {
+        self.repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|e| {
+                Error::usage(
+                    format!("`{rev}` is not a commit here: {}", e.message()),
+                    "give a branch, tag, commit id or an expression like HEAD~3",
+                )
+            })
+    }
+
+    /// The last commit reachable from HEAD made at or before `t`.
+    pub fn commit_before(&self, t: chrono::DateTime<chrono::Utc>) -> Result<Option<Oid>, Error> {
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| git_err("cannot walk history", e))?;
+        if walk.push_head().is_err() {
+            return Ok(None);
+        }
+        let _ = walk.set_sorting(git2::Sort::TIME);
+        for oid in walk.flatten() {
+            if let Ok(c) = self.repo.find_commit(oid)
+                && c.time().seconds() <= t.timestamp()
+            {
+                return Ok(Some(oid));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The pipeline root's files at `commit`: `pipeline.yaml`'s text, every
+    /// file path under the root (for `file` criteria), and the `.md` files
+    /// under `deals_dir` (read lazily by the caller's choice of `deals_dir`).
+    /// `root` is the pipeline root in the work tree.
+    pub fn tree_at(&self, commit: Oid, root: &Path) -> Result<git2::Tree<'_>, Error> {
+        let c = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| git_err("cannot read the commit", e))?;
+        let tree = c
+            .tree()
+            .map_err(|e| git_err("cannot read the commit's tree", e))?;
+        let prefix = self.rel(root)?;
+        if prefix.is_empty() {
+            return Ok(tree);
+        }
+        let entry = tree.get_path(Path::new(&prefix)).map_err(|_| {
+            Error::usage(
+                format!("the pipeline folder {prefix} does not exist at that commit"),
+                "give a later commit",
+            )
+        })?;
+        self.repo
+            .find_tree(entry.id())
+            .map_err(|e| git_err("cannot read the pipeline's tree", e))
+    }
+
+    /// The bytes of `rel` in `tree`, if it is a blob.
+    pub fn blob_in(&self, tree: &git2::Tree, rel: &str) -> Option<Vec<u8>> {
+        let e = tree.get_path(Path::new(rel)).ok()?;
+        let blob = self.repo.find_blob(e.id()).ok()?;
+        Some(blob.content().to_vec())
+    }
+
+    /// Every file under `tree` (paths relative to it), and the `.md` files
+    /// under `dir` with their bytes (none for symlinks or files over
+    /// `max_bytes`, which the caller reports).
+    pub fn files_in(
+        &self,
+        tree: &git2::Tree,
+        dir: &str,
+        max_bytes: usize,
+    ) -> (Vec<String>, Vec<Entry>) {
+        let mut all = Vec::new();
+        let mut deals = Vec::new();
+        let dir_slash = format!("{}/", dir.trim_end_matches('/'));
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
+            if e.kind() != Some(git2::ObjectType::Blob) {
+                return git2::TreeWalkResult::Ok;
+            }
+            let path = format!("{parent}{}", e.name().unwrap_or(""));
+            if path.starts_with(&dir_slash) && path.ends_with(".md") {
+                let hidden = path.split('/').any(|seg| seg.starts_with('.'));
+                if !hidden {
+                    let content = if e.filemode() == i32::from(FileMode::Link) {
+                        Content::Symlink
+                    } else {
+                        match self.repo.find_blob(e.id()) {
+                            Ok(b) if b.size() > max_bytes => Content::TooBig(b.size() as u64),
+                            Ok(b) => Content::Bytes(b.content().to_vec()),
+                            Err(_) => Content::TooBig(0),
+                        }
+                    };
+                    deals.push(Entry {
+                        rel: PathBuf::from(&path),
+                        content,
+                    });
+                }
+            }
+            all.push(path);
+            git2::TreeWalkResult::Ok
+        });
+        (all, deals)
+    }
 }

@@ -17,6 +17,7 @@ pub mod mv;
 pub mod new;
 pub mod note;
 pub mod record;
+pub mod report;
 pub mod set;
 pub mod show;
 
@@ -53,6 +54,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::List(a) => list::run(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),
         Command::Note(a) => note::run(&ctx, a),
+        Command::Report(a) => report::run_report(&ctx, a),
+        Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -1,0 +1,229 @@
+//! `deal report [-o DIR] [--rev REV] [--since REV|DATE]`: the static HTML
+//! report, and `deal stats`: the same numbers in the terminal.
+
+use std::path::{Path, PathBuf};
+
+use crate::board::money;
+use crate::cli::{ReportArgs, StatsArgs, StatsFormat};
+use crate::commands::Ctx;
+use crate::criteria::Evaluator;
+use crate::error::Error;
+use crate::output;
+use crate::pipeline::{Pipeline, find_root};
+use crate::report::{self, Changes};
+use crate::stats::Stats;
+
+/// The pipeline now, or at `rev`, with the evaluator that fits it.
+fn load(
+    root: &Path,
+    rev: Option<&str>,
+) -> Result<(Pipeline, Option<std::collections::HashSet<String>>), Error> {
+    match rev {
+        Some(r) => {
+            let (p, files) = Pipeline::at_rev(root, r)?;
+            Ok((p, Some(files)))
+        }
+        None => Ok((Pipeline::load(root)?, None)),
+    }
+}
+
+fn evaluator<'a>(
+    p: &'a Pipeline,
+    files: Option<std::collections::HashSet<String>>,
+) -> Evaluator<'a> {
+    match files {
+        Some(f) => Evaluator::with_files(&p.cfg, f),
+        None => Evaluator::worktree(&p.cfg, &p.root),
+    }
+}
+
+/// The pipeline at `--since`: a revision, or a date (the last commit on
+/// HEAD at or before it).
+fn since(root: &Path, arg: &str) -> Result<(Pipeline, String), Error> {
+    if let Some(t) = crate::time::parse_timestamp(arg) {
+        let repo = crate::repo::Repo::open(root).ok_or_else(|| {
+            Error::usage(
+                "--since reads git history, and this is not a git repository",
+                "",
+            )
+        })?;
+        return match repo.commit_before(t)? {
+            Some(oid) => {
+                let (p, _) = Pipeline::at_commit(&repo, root, oid)?;
+                Ok((p, arg.to_string()))
+            }
+            None => Err(Error::usage(
+                format!("no commit on HEAD is as old as {arg}"),
+                "give a later date, or a revision",
+            )),
+        };
+    }
+    let (p, _) = Pipeline::at_rev(root, arg)?;
+    Ok((p, arg.to_string()))
+}
+
+pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
+    let root = find_root(&ctx.start)?;
+    let (p, files) = load(&root, a.rev.as_deref())?;
+    let ev = evaluator(&p, files);
+    let stats = Stats::compute(&p, ctx.now);
+    let changes = match &a.since {
+        Some(s) => {
+            let (old, label) = since(&root, s)?;
+            Some(Changes::between(&old, &p, label))
+        }
+        None => None,
+    };
+    let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref())?;
+    let out = a.output.clone().unwrap_or_else(|| root.join("report"));
+    write_pages(&out, &pages)?;
+    if !ctx.quiet {
+        let index = std::fs::canonicalize(out.join("index.html")).unwrap_or(out.join("index.html"));
+        println!(
+            "Wrote {} and {} deal page{}.",
+            crate::diag::display_path(&out.join("index.html")),
+            pages.len() - 1,
+            if pages.len() == 2 { "" } else { "s" }
+        );
+        println!("Open file://{}", index.display());
+    }
+    Ok(0)
+}
+
+/// Writes the pages, and removes deal pages left from deals that are gone.
+fn write_pages(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
+    let deals_dir = out.join("deals");
+    std::fs::create_dir_all(&deals_dir).map_err(|e| Error::io(&deals_dir, e))?;
+    let keep: std::collections::HashSet<&Path> = pages.iter().map(|(p, _)| p.as_path()).collect();
+    if let Ok(rd) = std::fs::read_dir(&deals_dir) {
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let rel = PathBuf::from("deals").join(&name);
+            if name.to_string_lossy().ends_with(".html") && !keep.contains(rel.as_path()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    for (rel, html) in pages {
+        let path = out.join(rel);
+        std::fs::write(&path, html).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}
+
+fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    x.map(f).unwrap_or_else(|| "–".into())
+}
+
+pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
+    let root = find_root(&ctx.start)?;
+    let (p, _) = load(&root, None)?;
+    let s = Stats::compute(&p, ctx.now);
+    if a.format == StatsFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
+        );
+        return Ok(0);
+    }
+    let cur = &s.currency;
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{} deals: {} open, {} won, {} lost. Win rate {}. Won {} {cur} (average {}).\n",
+        s.deals,
+        s.open,
+        s.won,
+        s.lost,
+        opt(s.win_rate, pct),
+        money(s.won_value),
+        opt(s.avg_won_value, |v| format!("{} {cur}", money(v)))
+    ));
+    out.push_str(&format!(
+        "Open pipeline {} {cur}, weighted {} {cur}. Sales cycle {} (median). Velocity {}.\n",
+        money(s.open_value),
+        money(s.weighted_pipeline),
+        opt(s.cycle_days_median, |d| format!("{d:.1} days")),
+        opt(s.velocity_per_day, |v| format!("{} {cur}/day", money(v)))
+    ));
+    out.push_str(&format!(
+        "Speed to lead: {} inbound, {} contacted within {} min, median {}.\n\n",
+        s.speed_to_lead.inbound,
+        s.speed_to_lead.within_target,
+        s.speed_to_lead.target_minutes,
+        opt(s.speed_to_lead_minutes_median, |m| format!("{m:.1} min"))
+    ));
+    let width = output::term_width();
+    let rows: Vec<Vec<String>> = s
+        .stages
+        .iter()
+        .map(|st| {
+            vec![
+                st.id.clone(),
+                st.open.to_string(),
+                money(st.value),
+                money(st.weighted_value),
+                st.entered.to_string(),
+                opt(st.conversion, pct),
+                opt(st.median_days, |d| format!("{d:.1}")),
+                st.lost_here.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&output::table(
+        &[
+            "STAGE",
+            "OPEN",
+            "VALUE",
+            "WEIGHTED",
+            "ENTERED",
+            "CONVERSION",
+            "MEDIAN DAYS",
+            "LOST HERE",
+        ],
+        &rows,
+        width,
+    ));
+    if !s.lost_reasons.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = s
+            .lost_reasons
+            .iter()
+            .map(|r| vec![r.stage.clone(), r.reason.clone(), r.count.to_string()])
+            .collect();
+        out.push_str(&output::table(
+            &["LOST AT", "REASON", "DEALS"],
+            &rows,
+            width,
+        ));
+    }
+    out.push('\n');
+    let rows: Vec<Vec<String>> = s
+        .owners
+        .iter()
+        .map(|o| {
+            vec![
+                o.owner.clone(),
+                o.open.to_string(),
+                money(o.value),
+                o.won.to_string(),
+                o.lost.to_string(),
+                o.forced.to_string(),
+                o.waivers.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&output::table(
+        &["OWNER", "OPEN", "VALUE", "WON", "LOST", "FORCED", "WAIVERS"],
+        &rows,
+        width,
+    ));
+    if !s.currency_mismatch.is_empty() {
+        out.push_str(&format!(
+            "\nLeft out of the sums (not in {cur}): {}\n",
+            s.currency_mismatch.join(", ")
+        ));
+    }
+    print!("{out}");
+    Ok(0)
+}

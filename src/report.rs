@@ -1,0 +1,558 @@
+//! The static HTML report (SPEC §5): `index.html` and a page per deal,
+//! rendered with minijinja templates (built in, overridable by the
+//! pipeline's `templates/report/`) from the numbers of [`crate::stats`].
+//!
+//! Safety: templates auto-escape every value. Deal bodies are rendered from
+//! Markdown with pulldown-cmark, with raw HTML turned into escaped text,
+//! links kept only for http(s), mailto and in-page anchors, and images
+//! shown as links (so a report never loads anything from the network).
+//!
+//! Reproducible: the only clock is "now" (`SOURCE_DATE_EPOCH`), and every
+//! list is in a fixed order, so the same input gives byte-identical files.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+use crate::board::{Row, money, round1};
+use crate::config::Config;
+use crate::criteria::Evaluator;
+use crate::deal::{Deal, Place, lookup, scalar_text};
+use crate::error::Error;
+use crate::notes::Templates;
+use crate::pipeline::Pipeline;
+use crate::stats::{Column, Stats, board};
+use crate::time::format_date;
+
+/// Whether a link target may be kept: http(s), mailto, or an in-page anchor.
+pub fn safe_href(url: &str) -> bool {
+    let u: String = url
+        .chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    u.starts_with("http://")
+        || u.starts_with("https://")
+        || u.starts_with("mailto:")
+        || u.starts_with('#')
+}
+
+/// Renders a deal's Markdown body as safe HTML.
+pub fn markdown_html(src: &str) -> String {
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    // For each open link or image: whether its start tag was dropped.
+    let mut dropped: Vec<bool> = Vec::new();
+    let events = Parser::new_ext(src, opts).filter_map(|ev| match ev {
+        Event::Html(t) | Event::InlineHtml(t) => Some(Event::Text(t)),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => {
+            let ok = safe_href(&dest_url);
+            dropped.push(!ok);
+            ok.then_some(Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }))
+        }
+        Event::Start(Tag::Image {
+            dest_url, title, ..
+        }) => {
+            let ok = safe_href(&dest_url);
+            dropped.push(!ok);
+            ok.then_some(Event::Start(Tag::Link {
+                link_type: LinkType::Inline,
+                dest_url,
+                title,
+                id: "".into(),
+            }))
+        }
+        Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
+            if dropped.pop().unwrap_or(true) {
+                None
+            } else {
+                Some(Event::End(TagEnd::Link))
+            }
+        }
+        other => Some(other),
+    });
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, events);
+    out
+}
+
+/// New, moved, won and lost deals since an earlier pipeline.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changes {
+    pub since: String,
+    pub new: Vec<Change>,
+    pub moved: Vec<Change>,
+    pub won: Vec<Change>,
+    pub lost: Vec<Change>,
+    pub removed: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub slug: String,
+    pub name: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub owner: String,
+}
+
+impl Changes {
+    pub fn between(old: &Pipeline, new: &Pipeline, since: String) -> Changes {
+        let mut c = Changes {
+            since,
+            ..Changes::default()
+        };
+        let find =
+            |p: &Pipeline, slug: &str| p.deals.iter().find(|d| d.slug == slug).map(|d| d.place);
+        let mut slugs: Vec<&Deal> = new.deals.iter().collect();
+        slugs.sort_by(|a, b| a.slug.cmp(&b.slug));
+        for d in slugs {
+            let before = find(old, &d.slug);
+            let ch = Change {
+                slug: d.slug.clone(),
+                name: d.name().to_string(),
+                from: before.map(|pl| pl.id(&old.cfg).to_string()),
+                to: Some(d.place.id(&new.cfg).to_string()),
+                owner: d.fields.owner.clone().unwrap_or_default(),
+            };
+            match before {
+                None => c.new.push(ch),
+                Some(b) if b == d.place => {}
+                Some(_) if d.place == Place::Won => c.won.push(ch),
+                Some(_) if d.place == Place::Lost => c.lost.push(ch),
+                Some(_) => c.moved.push(ch),
+            }
+        }
+        let mut gone: Vec<&Deal> = old
+            .deals
+            .iter()
+            .filter(|d| find(new, &d.slug).is_none())
+            .collect();
+        gone.sort_by(|a, b| a.slug.cmp(&b.slug));
+        for d in gone {
+            c.removed.push(Change {
+                slug: d.slug.clone(),
+                name: d.name().to_string(),
+                from: Some(d.place.id(&old.cfg).to_string()),
+                to: None,
+                owner: d.fields.owner.clone().unwrap_or_default(),
+            });
+        }
+        c
+    }
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: String,
+    value: String,
+    /// Width in percent of the chart.
+    width: f64,
+    note: String,
+}
+
+#[derive(Serialize)]
+struct CheckItem {
+    stage: String,
+    label: String,
+    met: bool,
+    detail: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Link {
+    text: String,
+    href: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DealPage {
+    card: Row,
+    title: String,
+    stage_name: String,
+    owner_name: String,
+    value_text: String,
+    checklist: Vec<CheckItem>,
+    history: Vec<(String, String)>,
+    waived: Vec<(String, String)>,
+    lost: Option<(String, String, String)>,
+    contact: Vec<(String, Link)>,
+    contract: Option<Link>,
+    fields: Vec<(String, String)>,
+    body_html: minijinja::Value,
+}
+
+fn fmt_days(x: Option<f64>) -> String {
+    x.map(|d| format!("{:.1} d", round1(d)))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn link_for(text: String) -> Link {
+    let href = safe_href(&text).then(|| text.clone());
+    Link { text, href }
+}
+
+/// Keys shown in their own places on a deal page; the rest are listed.
+const SHOWN: &[&str] = &[
+    "title",
+    "company",
+    "owner",
+    "value",
+    "currency",
+    "contact",
+    "next_step",
+    "stages",
+    "waived",
+    "lost",
+    "contract",
+];
+
+fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> DealPage {
+    let f = &d.fields;
+    let card = Row::of(cfg, ev, d, now);
+    let stage_name = match d.place {
+        Place::Stage(i) => cfg.stages[i].name.clone(),
+        Place::Won => "Won".into(),
+        Place::Lost => "Lost".into(),
+    };
+    let owner = f.owner.clone().unwrap_or_default();
+    let owner_name = cfg
+        .team
+        .get(&owner)
+        .and_then(|m| m.name.clone())
+        .unwrap_or_else(|| owner.clone());
+    let value_text = match f.value {
+        Some(v) => format!(
+            "{} {}",
+            money(v),
+            f.currency.clone().unwrap_or_else(|| cfg.currency.clone())
+        ),
+        None => "–".into(),
+    };
+    let checklist = match d.place {
+        Place::Stage(i) => cfg.stages[i]
+            .exit
+            .iter()
+            .map(|c| {
+                let o = ev.eval(c, d);
+                CheckItem {
+                    stage: cfg.stages[i].id.clone(),
+                    label: c.label.clone(),
+                    met: o.met,
+                    detail: o.detail,
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut history: Vec<(DateTime<Utc>, String)> =
+        f.stages.iter().map(|(k, t)| (*t, k.clone())).collect();
+    history.sort();
+    let history = history
+        .into_iter()
+        .map(|(t, k)| (k, crate::time::format_ts(t)))
+        .collect();
+    let waived = f
+        .waived
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let lost = f.lost_reason.as_ref().map(|r| {
+        (
+            r.clone(),
+            f.lost_stage.clone().unwrap_or_default(),
+            f.lost_at.map(format_date).unwrap_or_default(),
+        )
+    });
+    let mut contact = Vec::new();
+    for k in ["name", "role", "email", "phone"] {
+        if let Some(v) = lookup(&d.fm, &format!("contact.{k}")).and_then(scalar_text) {
+            let link = match k {
+                "email" => Link {
+                    href: safe_href(&format!("mailto:{v}")).then(|| format!("mailto:{v}")),
+                    text: v,
+                },
+                _ => Link {
+                    text: v,
+                    href: None,
+                },
+            };
+            contact.push((k.to_string(), link));
+        }
+    }
+    let contract = f.contract.clone().map(link_for);
+    let mut fields: Vec<(String, String)> =
+        d.fm.iter()
+            .filter_map(|(k, v)| {
+                let k = k.as_str()?;
+                if SHOWN.contains(&k) {
+                    return None;
+                }
+                let text =
+                    scalar_text(v).unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default());
+                Some((k.to_string(), text))
+            })
+            .collect();
+    fields.sort();
+    DealPage {
+        title: f.title.clone().unwrap_or_else(|| d.slug.clone()),
+        stage_name,
+        owner_name,
+        value_text,
+        checklist,
+        history,
+        waived,
+        lost,
+        contact,
+        contract,
+        fields,
+        body_html: minijinja::Value::from_safe_string(markdown_html(d.body())),
+        card,
+    }
+}
+
+/// Everything the index page shows.
+#[derive(Serialize)]
+struct IndexPage<'a> {
+    title: String,
+    generated: String,
+    currency: &'a str,
+    stats: &'a Stats,
+    board: Vec<Column>,
+    funnel: Vec<Bar>,
+    velocity: Vec<Bar>,
+    speed: Vec<Bar>,
+    closed: Vec<Row>,
+    changes: Option<&'a Changes>,
+    problems: usize,
+    kpis: Vec<(String, String, String)>,
+}
+
+fn environment(templates: &Templates) -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_fuel(Some(50_000_000));
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    let templates = templates.clone();
+    env.set_loader(
+        move |name| match templates.source(&format!("report/{name}")) {
+            Ok((text, _)) => Ok(Some(text)),
+            Err(_) => Ok(None),
+        },
+    );
+    env.add_filter("money", |v: f64| money(v));
+    env.add_filter("urlencode", |v: String| -> String {
+        v.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    });
+    env.add_filter("pct", |v: Option<f64>| pct(v));
+    env.add_filter("days", |v: Option<f64>| fmt_days(v));
+    env
+}
+
+fn render_err(name: &str, e: minijinja::Error) -> Error {
+    let mut msg = e.kind().to_string();
+    if let Some(d) = e.detail() {
+        msg.push_str(": ");
+        msg.push_str(d);
+    }
+    Error::usage(
+        format!(
+            "template report/{name}{}: {msg}",
+            e.line().map(|l| format!(":{l}")).unwrap_or_default()
+        ),
+        format!("fix templates/report/{name}, or delete it to use the built-in one"),
+    )
+}
+
+/// Renders the report: `(path relative to the output folder, HTML)`.
+pub fn render(
+    p: &Pipeline,
+    ev: &Evaluator,
+    stats: &Stats,
+    now: DateTime<Utc>,
+    changes: Option<&Changes>,
+) -> Result<Vec<(PathBuf, String)>, Error> {
+    let cfg = &p.cfg;
+    let env = environment(&Templates::new(&p.root));
+    let max_entered = stats
+        .stages
+        .iter()
+        .map(|s| s.entered)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let funnel = stats
+        .stages
+        .iter()
+        .map(|s| Bar {
+            label: s.name.clone(),
+            value: s.entered.to_string(),
+            width: (s.entered as f64 / max_entered * 1000.0).round() / 10.0,
+            note: match s.conversion {
+                Some(c) => format!("{} on, {} dropped", pct(Some(c)), pct(Some(1.0 - c))),
+                None => "no deals yet".into(),
+            },
+        })
+        .collect();
+    let max_days = stats
+        .stages
+        .iter()
+        .filter_map(|s| s.median_days)
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let velocity = stats
+        .stages
+        .iter()
+        .map(|s| Bar {
+            label: s.name.clone(),
+            value: fmt_days(s.median_days),
+            width: s
+                .median_days
+                .map(|d| (d / max_days * 1000.0).round() / 10.0)
+                .unwrap_or(0.0),
+            note: format!("{} left this stage", s.entered.saturating_sub(s.open)),
+        })
+        .collect();
+    let max_bucket = stats
+        .speed_to_lead
+        .buckets
+        .iter()
+        .map(|b| b.1)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let speed = stats
+        .speed_to_lead
+        .buckets
+        .iter()
+        .map(|(label, n)| Bar {
+            label: label.clone(),
+            value: n.to_string(),
+            width: (*n as f64 / max_bucket * 1000.0).round() / 10.0,
+            note: String::new(),
+        })
+        .collect();
+    let mut closed: Vec<Row> = p
+        .deals
+        .iter()
+        .filter(|d| !d.place.is_open())
+        .map(|d| Row::of(cfg, ev, d, now))
+        .collect();
+    // Most recently closed first.
+    closed.sort_by(|a, b| {
+        a.days_in_stage
+            .unwrap_or(f64::MAX)
+            .total_cmp(&b.days_in_stage.unwrap_or(f64::MAX))
+            .then(a.slug.cmp(&b.slug))
+    });
+    let cur = &stats.currency;
+    let kpis = vec![
+        (
+            "Open deals".into(),
+            stats.open.to_string(),
+            format!("{} {cur} in pipeline", money(stats.open_value)),
+        ),
+        (
+            "Weighted pipeline".into(),
+            format!("{} {cur}", money(stats.weighted_pipeline)),
+            "value × stage probability".into(),
+        ),
+        (
+            "Win rate".into(),
+            pct(stats.win_rate),
+            format!("{} won, {} lost", stats.won, stats.lost),
+        ),
+        (
+            "Average won deal".into(),
+            stats
+                .avg_won_value
+                .map(|v| format!("{} {cur}", money(v)))
+                .unwrap_or_else(|| "–".into()),
+            format!("{} {cur} won in all", money(stats.won_value)),
+        ),
+        (
+            "Sales cycle".into(),
+            fmt_days(stats.cycle_days_median),
+            "median, first record to won".into(),
+        ),
+        (
+            "Velocity".into(),
+            stats
+                .velocity_per_day
+                .map(|v| format!("{} {cur}/day", money(v.round())))
+                .unwrap_or_else(|| "–".into()),
+            "open × win rate × avg won ÷ cycle".into(),
+        ),
+        (
+            "Speed to lead".into(),
+            stats
+                .speed_to_lead_minutes_median
+                .map(|m| format!("{m:.1} min"))
+                .unwrap_or_else(|| "–".into()),
+            format!("median; target {} min", stats.speed_to_lead.target_minutes),
+        ),
+    ];
+    let index = IndexPage {
+        title: "Pipeline report".into(),
+        generated: crate::time::format_ts(now),
+        currency: cur,
+        stats,
+        board: board(p, ev, stats, now),
+        funnel,
+        velocity,
+        speed,
+        closed,
+        changes,
+        problems: p.problems.len(),
+        kpis,
+    };
+    let tpl = env
+        .get_template("index.html")
+        .map_err(|e| render_err("index.html", e))?;
+    let html = tpl
+        .render(minijinja::Value::from(minijinja::value::Serde(&index)))
+        .map_err(|e| render_err("index.html", e))?;
+    let mut out = vec![(PathBuf::from("index.html"), html)];
+    let tpl = env
+        .get_template("deal.html")
+        .map_err(|e| render_err("deal.html", e))?;
+    let generated = crate::time::format_ts(now);
+    let mut deals: Vec<&Deal> = p.deals.iter().collect();
+    deals.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.rel.cmp(&b.rel)));
+    use rayon::prelude::*;
+    let pages: Result<Vec<(PathBuf, String)>, Error> = deals
+        .par_iter()
+        .map(|d| {
+            let page = deal_page(cfg, ev, d, now);
+            let html = tpl
+                .render(minijinja::context! { deal => minijinja::Value::from(minijinja::value::Serde(&page)), generated => &generated, currency => cur })
+                .map_err(|e| render_err("deal.html", e))?;
+            Ok((PathBuf::from("deals").join(format!("{}.html", d.slug)), html))
+        })
+        .collect();
+    out.extend(pages?);
+    Ok(out)
+}
