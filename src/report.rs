@@ -223,6 +223,11 @@ const SHOWN: &[&str] = &[
     "contract",
 ];
 
+/// A front-matter value as one line of text.
+fn plain(v: &serde_yaml::Value) -> String {
+    scalar_text(v).unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default())
+}
+
 fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> DealPage {
     let f = &d.fields;
     let card = Row::of(cfg, ev, d, now);
@@ -297,18 +302,22 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
         }
     }
     let contract = f.contract.clone().map(link_for);
-    let mut fields: Vec<(String, String)> =
-        d.fm.iter()
-            .filter_map(|(k, v)| {
-                let k = k.as_str()?;
-                if SHOWN.contains(&k) {
-                    return None;
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (k, v) in &d.fm {
+        let Some(k) = k.as_str() else { continue };
+        if SHOWN.contains(&k) {
+            continue;
+        }
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (sk, sv) in m {
+                    let sk = scalar_text(sk).unwrap_or_default();
+                    fields.push((format!("{k}.{sk}"), plain(sv)));
                 }
-                let text =
-                    scalar_text(v).unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default());
-                Some((k.to_string(), text))
-            })
-            .collect();
+            }
+            _ => fields.push((k.to_string(), plain(v))),
+        }
+    }
     fields.sort();
     DealPage {
         title: f.title.clone().unwrap_or_else(|| d.slug.clone()),
