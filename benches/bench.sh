@@ -17,6 +17,7 @@ if [ ! -f "$DIR/pipeline.yaml" ]; then
   rm -rf "$DIR"
   target/release/examples/gen "$DIR" --deals "$DEALS" --commits "$COMMITS"
 fi
+PROJECT=$PWD
 cd "$DIR"
 # Pin "now" near the generated dates, so the run reports few warnings.
 export SOURCE_DATE_EPOCH=1789430400   # 2026-09-15
@@ -40,11 +41,27 @@ hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-move.json \
   -n 'git mv + git commit' "sh -c 'git mv deals/06-negotiation/$MOVE_FILE deals/05-proposal/$MOVE_FILE && git commit -q -m move'" | sed 's/^/  /'
 git reset -q --hard "$BASE"
 
+# deal report against Hugo building the same 10,000 deal files as pages, with
+# layouts that show the same fields (benches/hugo/). Skipped without hugo.
+HUGO_SITE="$PWD/../$(basename "$PWD")-hugo"
+if command -v hugo >/dev/null; then
+  rm -rf "$HUGO_SITE" && mkdir -p "$HUGO_SITE"
+  cp -r "$PROJECT/benches/hugo/." "$HUGO_SITE/"
+  cp -r deals "$HUGO_SITE/content"
+  hyperfine --warmup 1 --runs 10 -N --export-json /tmp/deal-bench-report.json \
+    -n 'deal report' "$DEAL report -q -o /tmp/deal-bench-report" \
+    -n 'hugo (same files)' "hugo --quiet -s $HUGO_SITE -d /tmp/deal-bench-hugo" | sed 's/^/  /'
+else
+  echo "hugo is missing (apt-get install hugo): deal report is not compared" >&2
+  echo '{"results": []}' > /tmp/deal-bench-report.json
+fi
+
 rss_kb=$( { /usr/bin/time -f '%M' "$DEAL" check -q >/dev/null; } 2>&1 | tail -1 )
 python3 - "$rss_kb" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open("/tmp/deal-bench-check.json"))["results"]}
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-move.json"))["results"]})
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-report.json"))["results"]})
 d, c = r["deal check"], r["cat (same files)"]
 rss = int(sys.argv[1]) / 1024
 print()
@@ -54,5 +71,9 @@ print(f"{'deal check, peak RSS':<34}{rss:>10.0f}MB{'< 200MB':>12}{'':>12}{'':>10
 m, g = r["deal move"], r["git mv + git commit"]
 print(f"{'deal move, median':<34}{m['median']*1000:>10.1f}ms{'<= peer':>12}{g['median']*1000:>10.1f}ms{m['median']/g['median']:>9.2f}x")
 ok = d["median"] < 0.300 and rss < 200 and m["median"] <= g["median"]
+if "deal report" in r:
+    rp, h = r["deal report"], r["hugo (same files)"]
+    print(f"{'deal report, median':<34}{rp['median']*1000:>10.0f}ms{'<= peer':>12}{h['median']*1000:>10.0f}ms{rp['median']/h['median']:>9.2f}x")
+    ok = ok and rp["median"] <= h["median"]
 print("\nverdict:", "goals met" if ok else "GOALS NOT MET")
 PY

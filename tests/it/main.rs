@@ -6,6 +6,7 @@ mod errors;
 mod init;
 mod moves;
 mod notes;
+mod report;
 mod show_list;
 
 use std::path::{Path, PathBuf};

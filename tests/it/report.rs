@@ -1,0 +1,560 @@
+//! `deal report` and `deal stats`: metrics worked out by hand, escaping,
+//! reproducibility, `--rev`, and the page as a person sees it in a real
+//! headless browser.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::Test;
+
+/// A pipeline whose every figure is worked out by hand below.
+/// "Now" is 2026-11-27T12:00:00Z; inbound sources are inbound-form, website
+/// and chat; probabilities are 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9.
+fn metrics_test() -> Test {
+    let d = |stages: &str, extra: &str| {
+        format!("---\ntitle: T\n{extra}stages:\n{stages}---\n# Notes\n")
+    };
+    Test::new()
+        // open, prospecting: inbound, contacted after 4 minutes
+        .deal("01-prospecting/a.md", &d("  prospecting: 2026-11-20\n",
+            "company: Alpha\nowner: alice\nvalue: 10000\nsource: inbound-form\ncreated: 2026-11-20T00:00:00Z\nfirst_contact: 2026-11-20T00:04:00Z\n"))
+        // open, outreach: inbound, contacted after 10 minutes
+        .deal("02-outreach/b.md", &d("  prospecting: 2026-11-01\n  outreach: 2026-11-05\n",
+            "company: Beta\nowner: alice\nvalue: 20000\nsource: website\ncreated: 2026-11-01T00:00:00Z\nfirst_contact: 2026-11-01T00:10:00Z\n"))
+        // open, proposal, in USD: counted, left out of every sum
+        .deal("05-proposal/c.md", &d("  prospecting: 2026-10-01\n  qualification: 2026-10-11\n  proposal: 2026-10-21\n",
+            "company: Gamma\nowner: bob\nvalue: 40000\ncurrency: USD\n"))
+        // won after 30 days (created 09-01), with a waiver: a forced move
+        .deal("won/w1.md", &d("  prospecting: 2026-09-01\n  outreach: 2026-09-03\n  qualification: 2026-09-08\n  won: 2026-10-01\n",
+            "company: Won One\nowner: bob\nvalue: 30000\ncreated: 2026-09-01T00:00:00Z\nwaived:\n  discovery: signed early\n"))
+        // won after 50 days (no created: the earliest stage date counts)
+        .deal("won/w2.md", &d("  prospecting: 2026-08-01\n  close: 2026-09-10\n  won: 2026-09-20\n",
+            "company: Won Two\nowner: bob\nvalue: 50000\n"))
+        .deal("lost/l1.md", &d("  prospecting: 2026-10-01\n  outreach: 2026-10-02\n  lost: 2026-10-20\n",
+            "company: Lost One\nowner: alice\nvalue: 15000\nlost:\n  reason: no budget\n  stage: outreach\n  at: 2026-10-20\n"))
+        // inbound, never contacted
+        .deal("lost/l2.md", &d("  prospecting: 2026-10-05\n  lost: 2026-10-06\n",
+            "company: Lost Two\nowner: alice\nvalue: 5000\nsource: chat\ncreated: 2026-10-05T00:00:00Z\nlost:\n  reason: no budget\n  stage: prospecting\n"))
+        .deal("lost/l3.md", &d("  outreach: 2026-10-10\n  lost: 2026-10-12\n",
+            "company: Lost Three\nowner: dana\nlost:\n  reason: competitor\n  stage: outreach\n"))
+}
+
+/// Every key of SPEC §5's JSON, worked out by hand.
+fn expected() -> Value {
+    json!({
+        // a, b, c open; w1, w2 won; l1, l2, l3 lost
+        "deals": 8, "open": 3, "won": 2, "lost": 3,
+        // 2 ÷ (2 + 3)
+        "win_rate": 0.4,
+        // 30,000 + 50,000; ÷ 2
+        "won_value": 80000, "avg_won_value": 40000,
+        // w1: 09-01 → 10-01 = 30 d; w2: 08-01 → 09-20 = 50 d; median 40
+        "cycle_days_median": 40.0,
+        // a 10,000 × 0.05 + b 20,000 × 0.1; c is in USD
+        "weighted_pipeline": 2500,
+        // 3 open × 0.4 × 40,000 ÷ 40
+        "velocity_per_day": 1200,
+        // a 4 min, b 10 min (l2 never contacted): (4 + 10) ÷ 2
+        "speed_to_lead_minutes_median": 7.0,
+        "stages": [
+            // entered: all 8 (l3 is lost at outreach, after prospecting).
+            // went on: b, c, w1, w2, l1, l3 = 6 of 8.
+            // left: b 4 d, c 10 d, w1 2 d, w2 40 d, l1 1 d, l2 1 d → median (2 + 4) ÷ 2 = 3
+            { "id": "prospecting", "open": 1, "value": 10000, "entered": 8, "conversion": 0.75, "median_days": 3.0, "lost_here": 1 },
+            // entered: b, c, w1, w2, l1, l3; went on: c, w1, w2 = 3 of 6.
+            // left: w1 5 d, l1 18 d, l3 2 d → 5
+            { "id": "outreach", "open": 1, "value": 20000, "entered": 6, "conversion": 0.5, "median_days": 5.0, "lost_here": 2 },
+            // entered: c, w1, w2, all went on. left: c 10 d, w1 23 d → 16.5
+            { "id": "qualification", "open": 0, "value": 0, "entered": 3, "conversion": 1.0, "median_days": 16.5, "lost_here": 0 },
+            // nobody has stages.discovery: no median
+            { "id": "discovery", "open": 0, "value": 0, "entered": 3, "conversion": 1.0, "median_days": null, "lost_here": 0 },
+            // c sits here (USD: value 0 in sums); w1, w2 went on: 2 of 3
+            { "id": "proposal", "open": 1, "value": 0, "entered": 3, "conversion": 0.6667, "median_days": null, "lost_here": 0 },
+            { "id": "negotiation", "open": 0, "value": 0, "entered": 2, "conversion": 1.0, "median_days": null, "lost_here": 0 },
+            // w2: close 09-10 → won 09-20
+            { "id": "close", "open": 0, "value": 0, "entered": 2, "conversion": 1.0, "median_days": 10.0, "lost_here": 0 }
+        ],
+        "lost_reasons": [
+            { "stage": "prospecting", "reason": "no budget", "count": 1 },
+            { "stage": "outreach", "reason": "competitor", "count": 1 },
+            { "stage": "outreach", "reason": "no budget", "count": 1 }
+        ],
+        "owners": [
+            { "owner": "alice", "open": 2, "value": 30000, "won": 0, "lost": 2, "forced": 0 },
+            { "owner": "bob", "open": 1, "value": 0, "won": 2, "lost": 0, "forced": 1 },
+            { "owner": "dana", "open": 0, "value": 0, "won": 0, "lost": 1, "forced": 0 }
+        ]
+    })
+}
+
+/// Checks that every key of `want` is in `got` with the same value.
+fn assert_subset(want: &Value, got: &Value, path: &str) {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, v) in w {
+                let gv = g.get(k).unwrap_or_else(|| panic!("{path}.{k} is missing"));
+                assert_subset(v, gv, &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(w), Value::Array(g)) => {
+            assert_eq!(w.len(), g.len(), "{path}: length");
+            for (i, (a, b)) in w.iter().zip(g).enumerate() {
+                assert_subset(a, b, &format!("{path}[{i}]"));
+            }
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            assert!(
+                (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-9,
+                "{path}: want {a}, got {b}"
+            );
+        }
+        _ => assert_eq!(want, got, "{path}"),
+    }
+}
+
+#[test]
+fn stats_json_matches_the_hand_worked_figures() {
+    let t = metrics_test();
+    let out = t.cmd(&["stats", "--format", "json"]).code(0);
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_subset(&expected(), &got, "stats");
+    assert_eq!(got["currency_mismatch"], json!(["c"]));
+}
+
+#[test]
+fn the_null_cases() {
+    // No closed deals: no win rate, no average, no cycle, no velocity, no
+    // speed to lead; no deal left any stage.
+    let t = Test::new().deal(
+        "01-prospecting/a.md",
+        "---\ntitle: A\nowner: alice\nvalue: 100\nstages:\n  prospecting: 2026-11-20\n---\n",
+    );
+    let out = t.cmd(&["stats", "--format", "json"]).code(0);
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    for k in [
+        "win_rate",
+        "avg_won_value",
+        "cycle_days_median",
+        "velocity_per_day",
+        "speed_to_lead_minutes_median",
+    ] {
+        assert_eq!(got[k], Value::Null, "{k}");
+    }
+    assert_eq!(got["stages"][0]["median_days"], Value::Null);
+    assert_eq!(got["stages"][0]["conversion"].as_f64(), Some(0.0));
+    assert_eq!(
+        got["stages"][1]["conversion"],
+        Value::Null,
+        "nobody entered outreach"
+    );
+    // An empty pipeline.
+    let t = Test::new();
+    let got: Value =
+        serde_json::from_str(&t.cmd(&["stats", "--format", "json"]).code(0).stdout).unwrap();
+    assert_eq!(got["deals"], json!(0));
+    assert_eq!(got["weighted_pipeline"], json!(0));
+}
+
+fn read(t: &Test, rel: &str) -> String {
+    std::fs::read_to_string(t.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn the_report_shows_the_same_figures() {
+    let t = metrics_test();
+    t.cmd(&["report"])
+        .code(0)
+        .stdout_has("Wrote report/index.html and 8 deal pages.");
+    let html = read(&t, "report/index.html");
+    for want in [
+        // Key figures
+        r#"data-kpi="Open deals">3<"#,
+        r#"data-kpi="Weighted pipeline">2,500 EUR<"#,
+        r#"data-kpi="Win rate">40.0%<"#,
+        r#"data-kpi="Average won deal">40,000 EUR<"#,
+        r#"data-kpi="Sales cycle">40.0 d<"#,
+        r#"data-kpi="Velocity">1,200 EUR&#x2f;day<"#,
+        r#"data-kpi="Speed to lead">7.0 min<"#,
+        r#"Win rate <strong data-figure="win-rate">40.0%</strong> (2 won, 3 lost)"#,
+        // Stages: open, value, weighted, entered, conversion, median days, lost here
+        r#"<td>Prospecting</td><td class="num">1</td><td class="num">10,000</td><td class="num">500</td><td class="num">8</td><td class="num">75.0%</td><td class="num">3.0 d</td><td class="num">1</td>"#,
+        r#"<td>Outreach</td><td class="num">1</td><td class="num">20,000</td><td class="num">2,000</td><td class="num">6</td><td class="num">50.0%</td><td class="num">5.0 d</td><td class="num">2</td>"#,
+        r#"<td>Qualification</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">100.0%</td><td class="num">16.5 d</td><td class="num">0</td>"#,
+        r#"<td>Discovery</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">100.0%</td><td class="num">–</td><td class="num">0</td>"#,
+        r#"<td>Proposal</td><td class="num">1</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">66.7%</td><td class="num">–</td><td class="num">0</td>"#,
+        r#"<td>Close</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">2</td><td class="num">100.0%</td><td class="num">10.0 d</td><td class="num">0</td>"#,
+        // Lost reasons by stage
+        r#"<tr><td>prospecting</td><td>no budget</td><td class="num">1</td></tr>"#,
+        r#"<tr><td>outreach</td><td>competitor</td><td class="num">1</td></tr>"#,
+        r#"<tr><td>outreach</td><td>no budget</td><td class="num">1</td></tr>"#,
+        // Owners: open, value, won, lost, rotting, forced, waived. Rotting:
+        // b (22 days in outreach, rots after 7) and c (37 days in proposal,
+        // rots after 14); a (7 days in prospecting, 14) is not.
+        r#"<td>Alice Smith <span class="muted">alice</span></td><td class="num">2</td><td class="num">30,000</td><td class="num">0</td><td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">0</td>"#,
+        r#"<td>Bob Jones <span class="muted">bob</span></td><td class="num">1</td><td class="num">0</td><td class="num">2</td><td class="num">0</td><td class="num">1</td><td class="num">1</td><td class="num">1</td>"#,
+        r#"<td>Dana Lee <span class="muted">dana</span></td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">1</td><td class="num">0</td><td class="num">0</td><td class="num">0</td>"#,
+        "Left out of the sums (another currency): c.",
+    ] {
+        assert!(html.contains(want), "index.html lacks {want}");
+    }
+    for slug in ["a", "b", "c", "w1", "w2", "l1", "l2", "l3"] {
+        assert!(t.path().join(format!("report/deals/{slug}.html")).exists());
+    }
+}
+
+#[test]
+fn nothing_from_a_deal_survives_as_markup() {
+    let t = Test::new()
+        .config_replace(
+            "name: Dana Lee",
+            r#"name: "Dana \"the closer\" <b>Lee</b>""#,
+        )
+        .deal(
+            "05-proposal/evil.md",
+            r#"---
+title: "<script>alert('title')</script>"
+company: "<img src=x onerror=alert('company')>"
+owner: dana
+contract: "javascript:alert('contract')"
+contact:
+  email: "\"><script>alert('email')</script>"
+custom: "<svg onload=alert('custom')>"
+stages:
+  proposal: 2026-11-20
+---
+# Body
+
+<img src=x onerror="alert('body img')">
+
+<script>alert('body script')</script>
+
+[click](javascript:alert('link')) and [ok](https://example.com) and
+![pic](javascript:alert('image')) and <a href="javascript:alert('raw')">raw</a>
+"#,
+        );
+    t.cmd(&["report"]).code(0);
+    for page in ["report/index.html", "report/deals/evil.html"] {
+        let html = read(&t, page);
+        // Every tag in the page is one of ours: no script, image, event
+        // handler or javascript: target came through from the data.
+        for tag in tags(&html) {
+            let t = tag.to_lowercase();
+            for bad in [
+                "<script",
+                "<img",
+                "<svg onload",
+                "onerror",
+                "onload",
+                "javascript:",
+                "<b>",
+            ] {
+                assert!(!t.contains(bad), "{page} holds the tag {tag}");
+            }
+        }
+    }
+    let deal = read(&t, "report/deals/evil.html");
+    // Shown as text, escaped.
+    for text in [
+        "&lt;script&gt;alert(&#x27;title&#x27;)&lt;&#x2f;script&gt;",
+        "&lt;img src=x onerror=\"alert('body img')\"&gt;",
+        "&lt;script&gt;alert('body script')&lt;/script&gt;",
+        "Dana &quot;the closer&quot; &lt;b&gt;Lee&lt;&#x2f;b&gt;",
+        r#"<a href="https://example.com">ok</a>"#,
+    ] {
+        assert!(deal.contains(text), "evil.html lacks {text}\n{deal}");
+    }
+    // The unsafe link keeps its text, not its target.
+    assert!(deal.contains("click and"), "{deal}");
+    // The page cannot run or load anything, even if a filter were wrong.
+    assert!(deal.contains("Content-Security-Policy"));
+}
+
+/// The tags of an HTML page: every `<…>`.
+fn tags(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(a) = rest.find('<') {
+        let Some(b) = rest[a..].find('>') else { break };
+        out.push(&rest[a..a + b + 1]);
+        rest = &rest[a + b + 1..];
+    }
+    out
+}
+
+fn hashes(dir: &std::path::Path) -> Vec<(String, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut h);
+            out.push((
+                e.path().strip_prefix(dir).unwrap().display().to_string(),
+                h.finish(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn two_runs_are_byte_identical() {
+    let t = metrics_test();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    t.cmd(&["report", "-o", a.path().to_str().unwrap()]).code(0);
+    t.cmd(&["report", "-o", b.path().to_str().unwrap()]).code(0);
+    let (ha, hb) = (hashes(a.path()), hashes(b.path()));
+    assert_eq!(ha.len(), 9);
+    assert_eq!(ha, hb);
+    // A different "now" changes the output: the comparison can fail.
+    let c = tempfile::tempdir().unwrap();
+    t.cmd_env(
+        &[("SOURCE_DATE_EPOCH", "1795867200")],
+        &["report", "-o", c.path().to_str().unwrap()],
+    )
+    .code(0);
+    assert_ne!(ha, hashes(c.path()));
+}
+
+#[test]
+fn rev_renders_an_older_pipeline_without_touching_the_work_tree() {
+    let deal = |t: &str| {
+        format!(
+            "---\ntitle: {t}\nowner: alice\ncompany: {t}\nstages:\n  prospecting: 2026-11-20\n---\n"
+        )
+    };
+    let t = Test::new()
+        .deal("01-prospecting/one.md", &deal("One Corp"))
+        .repo();
+    for (i, name) in ["two", "three", "four"].iter().enumerate() {
+        std::fs::write(
+            t.path().join(format!("deals/01-prospecting/{name}.md")),
+            deal(name),
+        )
+        .unwrap();
+        t.git(&["add", "-A"]);
+        t.git(&["commit", "-q", "-m", &format!("add {name} ({i})")]);
+    }
+    // Uncommitted work in progress.
+    std::fs::write(t.path().join("deals/01-prospecting/five.md"), deal("five")).unwrap();
+    let before = t.state();
+    let out = tempfile::tempdir().unwrap();
+    t.cmd(&[
+        "report",
+        "--rev",
+        "HEAD~3",
+        "-o",
+        out.path().to_str().unwrap(),
+    ])
+    .code(0);
+    assert_eq!(t.state(), before);
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(
+        html.contains(r#"aria-label="Prospecting: 1 deal""#),
+        "{html}"
+    );
+    assert!(html.contains("One Corp"));
+    let now = tempfile::tempdir().unwrap();
+    t.cmd(&["report", "-o", now.path().to_str().unwrap()])
+        .code(0);
+    let html = std::fs::read_to_string(now.path().join("index.html")).unwrap();
+    assert!(html.contains(r#"aria-label="Prospecting: 5 deals""#));
+    // What changed since then.
+    t.cmd(&[
+        "report",
+        "--since",
+        "HEAD~2",
+        "-o",
+        now.path().to_str().unwrap(),
+    ])
+    .code(0);
+    let html = std::fs::read_to_string(now.path().join("index.html")).unwrap();
+    assert!(html.contains("What changed since HEAD~2"));
+    assert!(html.contains("<h3>New (3)</h3>"), "{html}");
+    t.cmd(&["report", "--rev", "nope"])
+        .code(2)
+        .stderr_has("`nope` is not a commit here");
+}
+
+/// Starts a proxy on loopback that records the first line of every request
+/// sent to it, so the test can see any network access the page makes.
+fn recording_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 512];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let line = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            log.lock().unwrap().push(line);
+        }
+    });
+    (port, seen)
+}
+
+/// Requests Chromium makes on its own (clock, component updates, accounts),
+/// whatever page it shows.
+fn browser_own(line: &str) -> bool {
+    ["google.com", "googleapis.com", "gvt1.com", "gstatic.com"]
+        .iter()
+        .any(|h| {
+            line.contains(&format!(".{h}"))
+                || line.contains(&format!("//{h}"))
+                || line.contains(&format!(" {h}"))
+        })
+}
+
+fn chromium(args: &[String]) -> String {
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+        ])
+        .args(args)
+        .output()
+        .expect("chromium runs (Debian package `chromium`; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The page's DOM, loaded from file:// through a recording proxy; returns
+/// the DOM and the page's own requests.
+fn load(url: &str) -> (String, Vec<String>) {
+    let (port, seen) = recording_proxy();
+    let dom = chromium(&[
+        format!("--proxy-server=http://127.0.0.1:{port}"),
+        "--proxy-bypass-list=<-loopback>".into(),
+        "--virtual-time-budget=3000".into(),
+        "--dump-dom".into(),
+        url.into(),
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let requests = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| !browser_own(l))
+        .cloned()
+        .collect();
+    (dom, requests)
+}
+
+/// The text a person reads: the DOM without tags, styles or scripts,
+/// entities decoded, whitespace collapsed.
+fn visible_text(dom: &str) -> String {
+    let mut s = dom.to_string();
+    for tag in ["style", "script"] {
+        while let (Some(a), Some(b)) = (s.find(&format!("<{tag}")), s.find(&format!("</{tag}>"))) {
+            if b < a {
+                break;
+            }
+            s.replace_range(a..b + tag.len() + 3, " ");
+        }
+    }
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_person_sees_the_board_in_a_real_browser() {
+    let t = metrics_test();
+    t.cmd(&["report"]).code(0);
+    let index = t.path().join("report/index.html");
+    let url = format!("file://{}", index.display());
+    let (dom, requests) = load(&url);
+    assert!(
+        requests.is_empty(),
+        "the report made network requests: {requests:?}"
+    );
+    let text = visible_text(&dom);
+    // Each stage column, with its count.
+    for (name, n) in [
+        ("Prospecting", 1),
+        ("Outreach", 1),
+        ("Qualification", 0),
+        ("Discovery", 0),
+        ("Proposal", 1),
+        ("Negotiation", 0),
+        ("Close", 0),
+    ] {
+        let label = format!(
+            "aria-label=\"{name}: {n} deal{}\"",
+            if n == 1 { "" } else { "s" }
+        );
+        assert!(dom.contains(&label), "no column {label}");
+    }
+    assert!(
+        text.contains("Prospecting 1 10,000 · weighted 500"),
+        "{text}"
+    );
+    // A known deal's card: company, owner, value, days in stage, criteria.
+    assert!(
+        text.contains("Beta alice 20,000 22.5 d in stage ✔ 0/1"),
+        "Beta's card is not shown as expected:\n{text}"
+    );
+    // The win rate figure.
+    assert!(text.contains("Win rate 40.0% (2 won, 3 lost)"), "{text}");
+    // A screenshot, for people.
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
+    chromium(&[
+        "--window-size=1400,1800".into(),
+        format!("--screenshot={}", shot.display()),
+        url,
+    ]);
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+}
+
+#[test]
+fn the_network_check_can_fail() {
+    // A page that loads an image from the network is caught.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("p.html");
+    std::fs::write(
+        &page,
+        "<p>x</p><img src=\"http://example.invalid/pixel.png\">",
+    )
+    .unwrap();
+    let (_, requests) = load(&format!("file://{}", page.display()));
+    assert!(
+        requests.iter().any(|r| r.contains("example.invalid")),
+        "{requests:?}"
+    );
+    let _: HashMap<(), ()> = HashMap::new();
+}
