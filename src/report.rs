@@ -286,19 +286,32 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
         )
     });
     let mut contact = Vec::new();
-    for k in ["name", "role", "email", "phone"] {
-        if let Some(v) = lookup(&d.fm, &format!("contact.{k}")).and_then(scalar_text) {
-            let link = match k {
+    if let Some(serde_yaml::Value::Mapping(m)) = d.fm.get("contact") {
+        let mut keys: Vec<String> = m.keys().filter_map(scalar_text).collect();
+        let rank = |k: &str| {
+            ["name", "role", "email", "phone"]
+                .iter()
+                .position(|x| *x == k)
+                .unwrap_or(9)
+        };
+        keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+        for k in keys {
+            let Some(v) = lookup(&d.fm, &format!("contact.{k}")).and_then(scalar_text) else {
+                continue;
+            };
+            let link = match k.as_str() {
                 "email" => Link {
                     href: safe_href(&format!("mailto:{v}")).then(|| format!("mailto:{v}")),
                     text: v,
                 },
-                _ => Link {
+                "name" | "role" | "phone" => Link {
                     text: v,
                     href: None,
                 },
+                // Anything else (a profile URL, say) is a link only if it is http(s).
+                _ => link_for(v),
             };
-            contact.push((k.to_string(), link));
+            contact.push((k, link));
         }
     }
     let contract = f.contract.clone().map(link_for);

@@ -219,6 +219,8 @@ owner: dana
 contract: "javascript:alert('contract')"
 contact:
   email: "\"><script>alert('email')</script>"
+  url: "javascript:alert('contact url')"
+  profile: "https://example.com/jane"
 custom: "<svg onload=alert('custom')>"
 stages:
   proposal: 2026-11-20
@@ -261,6 +263,8 @@ stages:
         "&lt;script&gt;alert('body script')&lt;/script&gt;",
         "Dana &quot;the closer&quot; &lt;b&gt;Lee&lt;&#x2f;b&gt;",
         r#"<a href="https://example.com">ok</a>"#,
+        r#"<dt>Contact url</dt><dd>javascript:alert(&#x27;contact url&#x27;)</dd>"#,
+        r#"<a href="https:&#x2f;&#x2f;example.com&#x2f;jane">https:&#x2f;&#x2f;example.com&#x2f;jane</a>"#,
     ] {
         assert!(deal.contains(text), "evil.html lacks {text}\n{deal}");
     }
