@@ -132,6 +132,8 @@ Exit codes: 0 no errors, 1 errors found, 2 malformed pipeline.yaml or bad usage.
 Examples:
   deal check                          the whole pipeline
   deal check deals/05-proposal        only the deals under that folder
+  deal check --staged                 what `git commit` would record (the pre-commit hook)
+  deal check --rev origin/main        a commit, read from git objects
   deal check --format github          annotations for a GitHub Actions log")]
     Check(CheckArgs),
 
@@ -194,6 +196,17 @@ stage; per owner: open, value, won, lost, forced moves, waived stages. Sums coun
 in the pipeline's currency. `--format json` gives the same numbers as the report.")]
     Stats(StatsArgs),
 
+    /// Install or remove the git pre-commit hook that runs `deal check --staged`
+    #[command(after_help = "\
+install writes a pre-commit hook into core.hooksPath (or .git/hooks) that runs
+`deal -C <pipeline root> check --staged`, so a commit whose staged deals break their exit
+criteria is refused, with the checklist. It never replaces a hook that is not deal's: it says
+how to chain instead. uninstall removes only deal's own hook.
+
+For the pre-commit framework, use the `deal-check` hook of this repository's
+.pre-commit-hooks.yaml.")]
+    Hook(HookArgs),
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  deal completions bash > ~/.local/share/bash-completion/completions/deal"
@@ -243,7 +256,15 @@ pub enum CheckFormat {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Deal files or folders to check (default: the whole pipeline)
+    #[arg(conflicts_with_all = ["staged", "rev"])]
     pub paths: Vec<PathBuf>,
+    /// Check what is staged in the git index (for a pre-commit hook): only staged deal files,
+    /// plus duplicate slugs and pipeline.yaml errors
+    #[arg(long, conflicts_with = "rev")]
+    pub staged: bool,
+    /// Check the pipeline as it is at a commit
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
@@ -405,4 +426,17 @@ pub struct StatsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum HookAction {
+    Install,
+    Uninstall,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// install or uninstall
+    #[arg(value_enum)]
+    pub action: HookAction,
 }

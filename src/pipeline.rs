@@ -82,6 +82,9 @@ pub struct Pipeline {
     pub cfg: Config,
     pub deals: Vec<Deal>,
     pub problems: Vec<FileProblem>,
+    /// Deal files listed by name only, not parsed (`check --staged` reads
+    /// only staged deals); they count for duplicate slugs.
+    pub unparsed: Vec<PathBuf>,
 }
 
 /// Lists the deal files of the working tree (`*.md` under `deals_dir`,
@@ -226,6 +229,53 @@ impl Pipeline {
         Pipeline::at_commit(&repo, root, oid)
     }
 
+    /// The pipeline as staged in the git index: `pipeline.yaml` and the
+    /// staged deal files are read from the index (unstaged edits neither
+    /// break nor rescue a commit); other deal files are listed by name only,
+    /// for duplicate slugs. Returns the pipeline, every file path under the
+    /// root in the index (for `file` criteria) and the staged deal files.
+    pub fn staged(root: &Path) -> Result<(Pipeline, HashSet<String>, HashSet<PathBuf>), Error> {
+        let repo = crate::repo::Repo::open(root).ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "{} is not in a git repository",
+                    crate::diag::display_path(root)
+                ),
+                "--staged checks the git index; run `deal check` without it",
+            )
+        })?;
+        let probe = repo.index_view(root, None)?;
+        let path = root.join(config::FILE);
+        let src = probe.config.ok_or_else(|| {
+            Error::usage(
+                format!("{} is not in the git index", config::FILE),
+                "stage it: `git add pipeline.yaml`",
+            )
+        })?;
+        let src = String::from_utf8(src)
+            .map_err(|_| Error::usage(format!("the staged {} is not UTF-8", config::FILE), ""))?;
+        let cfg = config::parse(&src, &path, &crate::notes::Templates::new(root))?;
+        let view = repo.index_view(root, Some(&cfg.deals_dir))?;
+        let mut entries = Vec::new();
+        let mut unparsed = Vec::new();
+        for (rel, id, mode) in view.deals {
+            if !view.staged.contains(&rel) {
+                unparsed.push(rel);
+                continue;
+            }
+            let content = if mode == 0o120000 {
+                Content::Symlink
+            } else {
+                repo.blob(id, MAX_DEAL_BYTES as usize)
+            };
+            entries.push(Entry { rel, content });
+        }
+        let mut p = Pipeline::from_entries(root.to_path_buf(), cfg, entries);
+        p.unparsed = unparsed;
+        let staged = view.staged;
+        Ok((p, view.files.into_iter().collect(), staged))
+    }
+
     /// The pipeline at a commit.
     pub fn at_commit(
         repo: &crate::repo::Repo,
@@ -298,6 +348,7 @@ impl Pipeline {
             cfg,
             deals,
             problems,
+            unparsed: Vec::new(),
         }
     }
 
@@ -310,6 +361,13 @@ impl Pipeline {
         for p in &self.problems {
             if !matches!(p.problem, Problem::Symlink) {
                 by.entry(&p.slug).or_default().push(p.rel.clone());
+            }
+        }
+        let names: Vec<(String, &PathBuf)> =
+            self.unparsed.iter().map(|r| (slug_of(r), r)).collect();
+        for (slug, rel) in &names {
+            if place_of(rel, &self.cfg).is_some() {
+                by.entry(slug.as_str()).or_default().push((*rel).clone());
             }
         }
         let mut out: Vec<(String, Vec<PathBuf>)> = by

@@ -524,3 +524,101 @@ impl Repo {
         (all, deals)
     }
 }
+
+impl Repo {
+    /// The pipeline root's files in the index: `pipeline.yaml`'s bytes, every
+    /// path under the root, the deal files (`.md` under `deals_dir`, with
+    /// their blob ids), and which of those are staged: different from HEAD
+    /// (added, modified, renamed; everything on an unborn branch).
+    pub fn index_view(&self, root: &Path, deals_dir: Option<&str>) -> Result<IndexView, Error> {
+        let index = self
+            .repo
+            .index()
+            .map_err(|e| git_err("cannot read the git index", e))?;
+        let prefix = self.rel(root)?;
+        let pre = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        let mut view = IndexView::default();
+        let dir = deals_dir.map(|d| format!("{pre}{}/", d.trim_end_matches('/')));
+        for e in index.iter() {
+            let Ok(path) = String::from_utf8(e.path.clone()) else {
+                continue;
+            };
+            let Some(rel) = path.strip_prefix(&pre) else {
+                continue;
+            };
+            if rel == crate::config::FILE {
+                view.config = self.repo.find_blob(e.id).ok().map(|b| b.content().to_vec());
+            }
+            if let Some(d) = &dir
+                && path.starts_with(d.as_str())
+                && rel.ends_with(".md")
+                && !rel.split('/').any(|s| s.starts_with('.'))
+            {
+                view.deals.push((PathBuf::from(rel), e.id, e.mode));
+            }
+            view.files.push(rel.to_string());
+        }
+        // What differs from HEAD.
+        let head_tree = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+        let mut opts = git2::DiffOptions::new();
+        if let Some(d) = &dir {
+            opts.pathspec(d.trim_end_matches('/'));
+        }
+        let diff = self
+            .repo
+            .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut opts))
+            .map_err(|e| git_err("cannot compare the index with HEAD", e))?;
+        for delta in diff.deltas() {
+            if delta.status() == git2::Delta::Deleted {
+                continue;
+            }
+            if let Some(p) = delta.new_file().path().and_then(|p| p.to_str())
+                && let Some(rel) = p.strip_prefix(&pre)
+            {
+                view.staged.insert(PathBuf::from(rel));
+            }
+        }
+        Ok(view)
+    }
+
+    /// A blob's bytes, unless it is larger than `max`.
+    pub fn blob(&self, id: Oid, max: usize) -> Content {
+        match self.repo.find_blob(id) {
+            Ok(b) if b.size() > max => Content::TooBig(b.size() as u64),
+            Ok(b) => Content::Bytes(b.content().to_vec()),
+            Err(_) => Content::TooBig(0),
+        }
+    }
+}
+
+/// The pipeline as the index holds it (see [`Repo::index_view`]).
+#[derive(Default)]
+pub struct IndexView {
+    pub config: Option<Vec<u8>>,
+    pub files: Vec<String>,
+    /// Root-relative path, blob id, file mode.
+    pub deals: Vec<(PathBuf, Oid, u32)>,
+    pub staged: std::collections::HashSet<PathBuf>,
+}
+
+impl Repo {
+    /// Where git looks for hooks: `core.hooksPath` (relative to the work
+    /// tree when relative), else the repository's `hooks` folder (shared by
+    /// all worktrees).
+    pub fn hooks_dir(&self) -> PathBuf {
+        if let Ok(cfg) = self.repo.config()
+            && let Ok(p) = cfg.get_path("core.hooksPath")
+        {
+            return if p.is_absolute() {
+                p
+            } else {
+                self.workdir.join(p)
+            };
+        }
+        self.repo.commondir().join("hooks")
+    }
+}

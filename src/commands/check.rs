@@ -62,9 +62,24 @@ fn scope_of(p: &Pipeline, start: &Path, paths: &[PathBuf]) -> Result<Scope, Erro
 }
 
 pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
-    let p = Pipeline::open(&ctx.start)?;
-    let ev = Evaluator::worktree(&p.cfg, &p.root);
-    let scope = scope_of(&p, &ctx.start, &a.paths)?;
+    let root = crate::pipeline::find_root(&ctx.start)?;
+    let (p, files, staged) = if a.staged {
+        let (p, files, staged) = Pipeline::staged(&root)?;
+        (p, Some(files), Some(staged))
+    } else if let Some(rev) = &a.rev {
+        let (p, files) = Pipeline::at_rev(&root, rev)?;
+        (p, Some(files), None)
+    } else {
+        (Pipeline::load(&root)?, None, None)
+    };
+    let ev = match files {
+        Some(f) => Evaluator::with_files(&p.cfg, f),
+        None => Evaluator::worktree(&p.cfg, &p.root),
+    };
+    let scope = match staged {
+        Some(s) => Scope::Files(s),
+        None => scope_of(&p, &ctx.start, &a.paths)?,
+    };
     let findings = check::run(&p, &ev, &scope, ctx.now);
     let (errors, warnings) = check::counts(&findings);
     match a.format {

@@ -11,6 +11,7 @@ use crate::output::Style;
 
 pub mod assign;
 pub mod check;
+pub mod hook;
 pub mod init;
 pub mod list;
 pub mod mv;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Note(a) => note::run(&ctx, a),
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
+        Command::Hook(a) => hook::run(&ctx, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

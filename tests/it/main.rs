@@ -8,6 +8,7 @@ mod moves;
 mod notes;
 mod report;
 mod show_list;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -207,6 +208,11 @@ impl Test {
     pub fn cmd(&self, a: &[&str]) -> Output {
         let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
         run_deal(self.cwd.as_deref().unwrap_or(self.path()), &args, &self.env)
+    }
+
+    /// The environment every run gets (HOME, SOURCE_DATE_EPOCH, …).
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        self.env.clone()
     }
 
     /// Runs `deal` with `a` and extra environment variables.
