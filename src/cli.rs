@@ -196,6 +196,25 @@ stage; per owner: open, value, won, lost, forced moves, waived stages. Sums coun
 in the pipeline's currency. `--format json` gives the same numbers as the report.")]
     Stats(StatsArgs),
 
+    /// Judge a pull request's deal changes (moves, wins, losses, criteria edits) by the base's rules
+    #[command(after_help = "\
+Compares HEAD (or the HEAD of BASE..HEAD) with its merge-base with BASE, as a pull request
+does. Deals are paired by slug, so moves made by hand are found, with or without trailers.
+Each change is judged by the base's pipeline.yaml, so a pull request cannot weaken a criterion
+and use the weakening in the same change.
+
+Violations: a move or win that breaks the criteria of a stage it leaves or skips (unless
+waived with a reason); a lost deal without a valid reason; waived or source_id added to an
+existing deal by hand; a pipeline.yaml change that removes or changes a criterion or adds
+enforce_from, unless a commit in the range has a `Criteria-Change: why` trailer.
+
+Exit codes: 0 no violations, 1 violations, 2 bad revisions or configuration.
+
+Examples:
+  deal review origin/main                      the PR's changes, as a Markdown table
+  deal review origin/main..feature --format json")]
+    Review(ReviewArgs),
+
     /// Install or remove the git pre-commit hook that runs `deal check --staged`
     #[command(after_help = "\
 install writes a pre-commit hook into core.hooksPath (or .git/hooks) that runs
@@ -439,4 +458,20 @@ pub struct HookArgs {
     /// install or uninstall
     #[arg(value_enum)]
     pub action: HookAction,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReviewFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// BASE, or BASE..HEAD (HEAD defaults to HEAD)
+    #[arg(value_name = "BASE[..HEAD]")]
+    pub range: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Markdown)]
+    pub format: ReviewFormat,
 }

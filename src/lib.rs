@@ -24,6 +24,7 @@ pub mod output;
 pub mod pipeline;
 pub mod repo;
 pub mod report;
+pub mod review;
 pub mod slug;
 pub mod stats;
 pub mod time;

@@ -282,6 +282,16 @@ impl Pipeline {
         root: &Path,
         oid: git2::Oid,
     ) -> Result<(Pipeline, HashSet<String>), Error> {
+        let cfg = Pipeline::config_at(repo, root, oid)?;
+        Pipeline::at_commit_with(repo, root, oid, cfg)
+    }
+
+    /// `pipeline.yaml` as it was at a commit.
+    pub fn config_at(
+        repo: &crate::repo::Repo,
+        root: &Path,
+        oid: git2::Oid,
+    ) -> Result<Config, Error> {
         let tree = repo.tree_at(oid, root)?;
         let path = root.join(config::FILE);
         let src = repo.blob_in(&tree, config::FILE).ok_or_else(|| {
@@ -297,7 +307,22 @@ impl Pipeline {
         let src = String::from_utf8(src).map_err(|_| {
             Error::usage(format!("{} at that commit is not UTF-8", config::FILE), "")
         })?;
-        let cfg = config::parse(&src, &path, &crate::notes::Templates::new(root))?;
+        Ok(config::parse(
+            &src,
+            &path,
+            &crate::notes::Templates::new(root),
+        )?)
+    }
+
+    /// The deals at a commit, read and judged with `cfg` (which may be
+    /// another commit's: `deal review` judges a change by the base's rules).
+    pub fn at_commit_with(
+        repo: &crate::repo::Repo,
+        root: &Path,
+        oid: git2::Oid,
+        cfg: Config,
+    ) -> Result<(Pipeline, HashSet<String>), Error> {
+        let tree = repo.tree_at(oid, root)?;
         let (all, entries) = repo.files_in(&tree, &cfg.deals_dir, MAX_DEAL_BYTES as usize);
         let files: HashSet<String> = all.into_iter().collect();
         Ok((

@@ -19,6 +19,7 @@ pub mod new;
 pub mod note;
 pub mod record;
 pub mod report;
+pub mod review;
 pub mod set;
 pub mod show;
 
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Hook(a) => hook::run(&ctx, a),
+        Command::Review(a) => review::run(&ctx, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -221,3 +221,135 @@ fn the_pre_commit_framework_runs_the_manifest_hook() {
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("deal check --staged"), "{said}");
 }
+
+/// Replaces commit ids in review output, which differ on every run.
+fn mask_ids(s: &str) -> String {
+    let re = regex::Regex::new(r"`[0-9a-f]{7}`").unwrap();
+    re.replace_all(s, "`<id>`").into_owned()
+}
+
+/// Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it.
+fn golden(name: &str, got: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(got, want, "differs from {}", path.display());
+}
+
+/// A base branch, then a pull request holding every kind of change.
+fn review_test() -> Test {
+    let body = GOOD_BODY;
+    let engaged = "contact:\n  email: x@example.com\nengaged: 2026-11-03\n";
+    let t = Test::new()
+        .deal("02-outreach/fwd.md", &format!("---\ntitle: Forward\nowner: bob\n{engaged}stages:\n  outreach: 2026-11-03\n---\n{body}"))
+        .deal("02-outreach/hand.md", &format!("---\ntitle: By hand\nowner: bob\n{engaged}stages:\n  outreach: 2026-11-03\n---\n{body}"))
+        .deal("01-prospecting/skip.md", "---\ntitle: Skipper\nowner: alice\ncontact:\n  email: s@example.com\nstages:\n  prospecting: 2026-11-01\n---\n# Skipper\n")
+        .deal("02-outreach/forced.md", &format!("---\ntitle: Forced\nowner: bob\n{engaged}stages:\n  outreach: 2026-11-03\n---\n# Forced\n"))
+        .deal("03-qualification/gone.md", &format!("---\ntitle: Gone\nowner: bob\n{engaged}stages:\n  qualification: 2026-11-05\n---\n{body}"))
+        .deal("02-outreach/handover.md", &format!("---\ntitle: Handover\nowner: bob\n{engaged}stages:\n  outreach: 2026-11-03\n---\n# Handover\n"))
+        .repo();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    // A forward move with trailers.
+    t.cmd(&["move", "fwd", "qualification"]).code(0);
+    // A hand `git mv`, no trailers, the file heavily rewritten.
+    std::fs::create_dir_all(t.path().join("deals/03-qualification")).unwrap();
+    t.git(&[
+        "mv",
+        "deals/02-outreach/hand.md",
+        "deals/03-qualification/hand.md",
+    ]);
+    std::fs::write(
+        t.path().join("deals/03-qualification/hand.md"),
+        format!("---\ntitle: By hand, rewritten\nowner: bob\nvalue: 12000\n{engaged}stages:\n  outreach: 2026-11-03\n  qualification: 2026-11-20\n---\n{body}\n## More notes\nLots of new text.\n"),
+    )
+    .unwrap();
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "hand move"]);
+    // A skip with unmet criteria, by hand.
+    std::fs::create_dir_all(t.path().join("deals/04-discovery")).unwrap();
+    t.git(&[
+        "mv",
+        "deals/01-prospecting/skip.md",
+        "deals/04-discovery/skip.md",
+    ]);
+    t.git(&["commit", "-q", "-m", "skip ahead"]);
+    // A forced move with a reason.
+    t.cmd(&[
+        "move",
+        "forced",
+        "qualification",
+        "--force",
+        "--reason",
+        "met at the trade fair",
+    ])
+    .code(0);
+    // A lost deal, and a reassignment.
+    t.cmd(&["move", "gone", "lost", "--reason", "competitor"])
+        .code(0);
+    t.cmd(&["assign", "handover", "dana", "--reason", "territory change"])
+        .code(0);
+    // A weakening: the outreach criterion goes, with no Criteria-Change trailer.
+    let p = t.path().join("pipeline.yaml");
+    let cfg = std::fs::read_to_string(&p).unwrap();
+    let weaker = cfg.replace(
+        "        field: engaged\n        format: date\n",
+        "        field: engaged\n",
+    );
+    assert_ne!(cfg, weaker, "the fixture must change the criterion");
+    std::fs::write(&p, weaker).unwrap();
+    t.git(&["commit", "-q", "-am", "relax outreach"]);
+    t
+}
+
+#[test]
+fn review_judges_every_change_by_the_base_rules() {
+    let t = review_test();
+    let out = t.cmd(&["review", "main"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    golden("review.md", &mask_ids(&out.stdout));
+    let json: serde_json::Value = serde_json::from_str(
+        &t.cmd(&["review", "main", "--format", "json"])
+            .code(1)
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["violations"], 3, "{json:#}");
+    assert_eq!(json["base"].as_str().unwrap().len(), 40);
+    let skip = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slug"] == "skip")
+        .unwrap();
+    assert_eq!(skip["change"], "moved");
+    assert_eq!(skip["from"], "prospecting");
+    assert_eq!(skip["to"], "discovery");
+
+    // A Criteria-Change trailer explains the weakening; undoing the skip
+    // leaves nothing to object to.
+    t.git(&[
+        "mv",
+        "deals/04-discovery/skip.md",
+        "deals/01-prospecting/skip.md",
+    ]);
+    t.git(&["commit", "-q", "-m", "undo the skip"]);
+    t.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "Explain\n\nCriteria-Change: engaged may be any value, not only a date",
+    ]);
+    let out = t.cmd(&["review", "main..HEAD"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("| pipeline.yaml | criteria-change |"),
+        "{}",
+        out.stdout
+    );
+}
