@@ -215,6 +215,19 @@ Examples:
   deal review origin/main..feature --format json")]
     Review(ReviewArgs),
 
+    /// Audit the last N closed deals from git history: stalls, owners, skips, forced moves
+    #[command(after_help = "\
+For each of the last N deals that reached won or lost (newest first): days in each stage,
+the longest stall (the longest gap between commits touching the deal), owner changes, stages
+without a recorded owner, skipped stages and forced moves. Then a summary: the stage where
+most deals stalled, the stage most lost deals left from, forced moves and waivers per owner,
+and a rough split of process gaps (a stall longer than the stage's rot_after_days, 14 days
+when unset) and training gaps (a deal lost within 30 days of a forced or waived stage).
+
+History comes from git (the folder a deal's file entered, with commit times and Owner,
+Previous-Owner and Forced trailers); the `stages` front-matter fills in what git lacks.")]
+    Audit(AuditArgs),
+
     /// Install or remove the git pre-commit hook that runs `deal check --staged`
     #[command(after_help = "\
 install writes a pre-commit hook into core.hooksPath (or .git/hooks) that runs
@@ -474,4 +487,14 @@ pub struct ReviewArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ReviewFormat::Markdown)]
     pub format: ReviewFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// How many closed deals
+    #[arg(long, default_value_t = 30)]
+    pub last: usize,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
+    pub format: StatsFormat,
 }

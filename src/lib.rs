@@ -5,6 +5,7 @@
 // so their size does not matter next to keeping them whole.
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
 pub mod board;
 pub mod body;
 pub mod check;

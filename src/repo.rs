@@ -54,6 +54,32 @@ fn git_err(what: &str, e: git2::Error) -> Error {
     Error::git(format!("{what}: {}", e.message()), "")
 }
 
+/// A date as git takes it in `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE`:
+/// `@<epoch> [±hhmm]`, or RFC 3339 / ISO 8601.
+fn git_date(s: &str) -> Option<git2::Time> {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix('@') {
+        let mut parts = rest.split_whitespace();
+        let secs: i64 = parts.next()?.parse().ok()?;
+        let off = parts
+            .next()
+            .and_then(|z| {
+                let sign = if z.starts_with('-') { -1 } else { 1 };
+                let d = z.trim_start_matches(['+', '-']);
+                let h: i32 = d.get(..2)?.parse().ok()?;
+                let m: i32 = d.get(2..4)?.parse().ok()?;
+                Some(sign * (h * 60 + m))
+            })
+            .unwrap_or(0);
+        return Some(git2::Time::new(secs, off));
+    }
+    let t = chrono::DateTime::parse_from_rfc3339(s).ok()?;
+    Some(git2::Time::new(
+        t.timestamp(),
+        t.offset().local_minus_utc() / 60,
+    ))
+}
+
 /// One deal file's change: where it was, where it goes, and its new bytes.
 /// Paths are absolute; both are inside the work tree.
 pub struct Change<'a> {
@@ -138,14 +164,23 @@ impl Repo {
                 ),
             )
         };
-        let sig = |name_env: &str, email_env: &str| -> Result<Signature<'static>, Error> {
-            let name = get(name_env, "user.name").ok_or_else(|| missing("user.name"))?;
-            let email = get(email_env, "user.email").ok_or_else(|| missing("user.email"))?;
-            Signature::now(&name, &email).map_err(|e| git_err("bad git identity", e))
+        let sig = |who: &str| -> Result<Signature<'static>, Error> {
+            let name =
+                get(&format!("GIT_{who}_NAME"), "user.name").ok_or_else(|| missing("user.name"))?;
+            let email = get(&format!("GIT_{who}_EMAIL"), "user.email")
+                .ok_or_else(|| missing("user.email"))?;
+            match std::env::var(format!("GIT_{who}_DATE"))
+                .ok()
+                .and_then(|d| git_date(&d))
+            {
+                Some(t) => Signature::new(&name, &email, &t),
+                None => Signature::now(&name, &email),
+            }
+            .map_err(|e| git_err("bad git identity", e))
         };
         Ok(Ident {
-            author: sig("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL")?,
-            committer: sig("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")?,
+            author: sig("AUTHOR")?,
+            committer: sig("COMMITTER")?,
         })
     }
 
@@ -644,12 +679,13 @@ impl Repo {
     }
 
     /// The commits reachable from `head` and not from `hide` (newest first),
-    /// with their trailers, and, when `with_paths`, the paths they changed.
+    /// with their trailers, and, with `paths_under` (a repository path, or
+    /// empty for all), the paths under it that they changed.
     pub fn commits(
         &self,
         head: Oid,
         hide: Option<Oid>,
-        with_paths: bool,
+        paths_under: Option<&str>,
     ) -> Result<Vec<CommitInfo>, Error> {
         let mut walk = self
             .repo
@@ -676,11 +712,17 @@ impl Repo {
                 })
                 .unwrap_or_default();
             let mut paths = Vec::new();
-            if with_paths && let Ok(tree) = c.tree() {
+            if let Some(under) = paths_under
+                && let Ok(tree) = c.tree()
+            {
                 let parent = c.parent(0).ok().and_then(|p| p.tree().ok());
-                if let Ok(diff) = self
-                    .repo
-                    .diff_tree_to_tree(parent.as_ref(), Some(&tree), None)
+                let mut opts = git2::DiffOptions::new();
+                if !under.is_empty() {
+                    opts.pathspec(under);
+                }
+                if let Ok(diff) =
+                    self.repo
+                        .diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))
                 {
                     for d in diff.deltas() {
                         for f in [d.old_file(), d.new_file()] {

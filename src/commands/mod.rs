@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::output::Style;
 
 pub mod assign;
+pub mod audit;
 pub mod check;
 pub mod hook;
 pub mod init;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Hook(a) => hook::run(&ctx, a),
+        Command::Audit(a) => audit::run(&ctx, a),
         Command::Review(a) => review::run(&ctx, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let (base_p, _) = Pipeline::at_commit_with(&repo, &root, mb, base_cfg.clone())?;
     let (head_p, files) = Pipeline::at_commit_with(&repo, &root, h, base_cfg.clone())?;
     let ev = Evaluator::with_files(&base_cfg, files);
-    let commits = repo.commits(h, Some(mb), false)?;
+    let commits = repo.commits(h, Some(mb), None)?;
     let r = review::review(
         Sides {
             base_cfg: &base_cfg,

@@ -353,3 +353,249 @@ fn review_judges_every_change_by_the_base_rules() {
         out.stdout
     );
 }
+
+/// Runs `deal` as of `date` (midnight UTC): "now" and the commit dates.
+fn at(t: &Test, date: &str, args: &[&str]) -> Output {
+    let ts = format!("{date}T00:00:00Z");
+    let epoch = chrono::DateTime::parse_from_rfc3339(&ts)
+        .unwrap()
+        .timestamp()
+        .to_string();
+    t.cmd_env(
+        &[
+            ("SOURCE_DATE_EPOCH", &epoch),
+            ("GIT_AUTHOR_DATE", &ts),
+            ("GIT_COMMITTER_DATE", &ts),
+        ],
+        args,
+    )
+}
+
+/// A commit made by hand with git at `date`.
+fn hand_commit(t: &Test, date: &str, msg: &str) {
+    let ts = format!("{date}T00:00:00Z");
+    let mut env = t.env_vars();
+    env.push(("GIT_AUTHOR_DATE".into(), ts.clone()));
+    env.push(("GIT_COMMITTER_DATE".into(), ts));
+    let out = std::process::Command::new("git")
+        .args(["commit", "-q", "-m", msg])
+        .current_dir(t.path())
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn audit_reads_stalls_owners_and_skips_from_history() {
+    let t = Test::new()
+        .config_replace(
+            "Alice Smith, email: alice@example.com, roles: [sdr, ae, delivery]",
+            "Alice Smith, email: alice@example.com, roles: [sdr]",
+        )
+        .repo();
+    // won1: a stall of 20 days in outreach, a handoff, a skip, two forced moves.
+    at(
+        &t,
+        "2026-09-01",
+        &[
+            "new",
+            "Won One",
+            "--slug",
+            "won1",
+            "--owner",
+            "alice",
+            "--email",
+            "a@x.example",
+        ],
+    )
+    .code(0);
+    at(&t, "2026-09-03", &["move", "won1", "outreach"]).code(0);
+    at(&t, "2026-09-04", &["set", "won1", "engaged=2026-09-04"]).code(0);
+    at(
+        &t,
+        "2026-09-24",
+        &[
+            "move",
+            "won1",
+            "discovery",
+            "--owner",
+            "bob",
+            "--force",
+            "--reason",
+            "CTO intro",
+        ],
+    )
+    .code(0);
+    at(
+        &t,
+        "2026-09-30",
+        &["move", "won1", "won", "--force", "--reason", "signed early"],
+    )
+    .code(0);
+    // lost1: 10 days idle in outreach, forced on, lost 3 days later.
+    at(
+        &t,
+        "2026-10-01",
+        &[
+            "new",
+            "Lost One",
+            "--slug",
+            "lost1",
+            "--owner",
+            "bob",
+            "--email",
+            "b@x.example",
+        ],
+    )
+    .code(0);
+    at(&t, "2026-10-02", &["move", "lost1", "outreach"]).code(0);
+    at(
+        &t,
+        "2026-10-12",
+        &[
+            "move",
+            "lost1",
+            "qualification",
+            "--force",
+            "--reason",
+            "hot lead",
+        ],
+    )
+    .code(0);
+    at(
+        &t,
+        "2026-10-15",
+        &["move", "lost1", "lost", "--reason", "no budget"],
+    )
+    .code(0);
+    // lost2: by hand, no trailers: 30 days in prospecting, then lost.
+    std::fs::create_dir_all(t.path().join("deals/01-prospecting")).unwrap();
+    std::fs::write(
+        t.path().join("deals/01-prospecting/lost2.md"),
+        "---\ntitle: Lost Two\nowner: alice\nstages:\n  prospecting: 2026-08-01\n---\n",
+    )
+    .unwrap();
+    t.git(&["add", "-A"]);
+    hand_commit(&t, "2026-08-01", "add lost2");
+    std::fs::create_dir_all(t.path().join("deals/lost")).unwrap();
+    t.git(&["mv", "deals/01-prospecting/lost2.md", "deals/lost/lost2.md"]);
+    std::fs::write(
+        t.path().join("deals/lost/lost2.md"),
+        "---\ntitle: Lost Two\nowner: alice\nstages:\n  prospecting: 2026-08-01\n  lost: 2026-08-31\nlost:\n  reason: went dark\n  stage: prospecting\n---\n",
+    )
+    .unwrap();
+    t.git(&["add", "-A"]);
+    hand_commit(&t, "2026-08-31", "lost2 went dark");
+    // An open deal is not audited.
+    at(
+        &t,
+        "2026-10-20",
+        &["new", "Open One", "--slug", "open1", "--owner", "alice"],
+    )
+    .code(0);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&t.cmd(&["audit", "--format", "json"]).code(0).stdout).unwrap();
+    let deals = json["deals"].as_array().unwrap();
+    // Newest close first.
+    let slugs: Vec<&str> = deals.iter().map(|d| d["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["lost1", "won1", "lost2"]);
+    let (lost1, won1, lost2) = (&deals[0], &deals[1], &deals[2]);
+
+    // won1: prospecting 09-01 → 09-03 (2 d), outreach → 09-24 (21 d),
+    // discovery → 09-30 (6 d). Longest gap between its commits: 09-04 → 09-24.
+    let days = |d: &serde_json::Value| -> Vec<(String, Option<f64>)> {
+        d["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["stage"].as_str().unwrap().to_string(), s["days"].as_f64()))
+            .collect()
+    };
+    assert_eq!(
+        days(won1),
+        [
+            ("prospecting".into(), Some(2.0)),
+            ("outreach".into(), Some(21.0)),
+            ("discovery".into(), Some(6.0)),
+            ("won".into(), None)
+        ]
+    );
+    assert_eq!(won1["longest_stall_days"], 20.0);
+    assert_eq!(won1["stall_stage"], "outreach");
+    assert_eq!(
+        won1["owner_changes"],
+        serde_json::json!(["2026-09-24: alice → bob"])
+    );
+    assert_eq!(won1["skipped"], serde_json::json!(["qualification"]));
+    assert_eq!(won1["unowned_stages"], serde_json::json!([]));
+    assert_eq!(won1["forced"][0], "forced move: CTO intro");
+    assert_eq!(won1["forced"][1], "forced move: signed early");
+    // outreach rots after 7 days: a 20-day stall is a process gap.
+    assert_eq!(won1["process_gap"], true);
+    assert_eq!(won1["training_gap"], false);
+
+    // lost1: 1 d in prospecting, 10 d in outreach, 3 d in qualification;
+    // lost 3 days after a forced move: a training gap; 10 > 7: a process gap.
+    assert_eq!(
+        days(lost1),
+        [
+            ("prospecting".into(), Some(1.0)),
+            ("outreach".into(), Some(10.0)),
+            ("qualification".into(), Some(3.0)),
+            ("lost".into(), None)
+        ]
+    );
+    assert_eq!(lost1["longest_stall_days"], 10.0);
+    assert_eq!(lost1["stall_stage"], "outreach");
+    assert_eq!(lost1["training_gap"], true);
+    assert_eq!(lost1["process_gap"], true);
+    assert_eq!(lost1["lost_stage"], "qualification");
+
+    // lost2: moved by hand, no trailers: 30 days idle in prospecting, and
+    // no recorded owner for it.
+    assert_eq!(
+        days(lost2),
+        [("prospecting".into(), Some(30.0)), ("lost".into(), None)]
+    );
+    assert_eq!(lost2["longest_stall_days"], 30.0);
+    assert_eq!(lost2["unowned_stages"], serde_json::json!(["prospecting"]));
+    assert_eq!(lost2["process_gap"], true);
+    assert_eq!(lost2["training_gap"], false);
+
+    // Summary: outreach holds two of the three longest stalls; lost deals
+    // left from qualification and prospecting, a tie that goes to the
+    // earlier stage; bob forced 3 moves (won1 twice, lost1 once), waiving
+    // qualification, discovery, proposal, negotiation, close on won1 and
+    // outreach on lost1.
+    assert_eq!(json["most_stalled_stage"], "outreach");
+    assert_eq!(json["most_lost_from"], "prospecting");
+    assert_eq!(
+        json["forced_by_owner"],
+        serde_json::json!([
+            { "owner": "alice", "forced": 0, "waivers": 0 },
+            { "owner": "bob", "forced": 3, "waivers": 6 }
+        ])
+    );
+    assert_eq!(json["process_gaps"], 3);
+    assert_eq!(json["training_gaps"], 1);
+
+    let human = t.cmd(&["audit", "--last", "2"]).code(0).stdout;
+    assert!(
+        human.starts_with("The last 2 closed deals (newest first):"),
+        "{human}"
+    );
+    assert!(
+        human.contains("  longest stall: 20.0 days in outreach  [process gap]"),
+        "{human}"
+    );
+    assert!(
+        human.contains("  training gaps: 1 (lost within 30 days of a forced or waived stage)"),
+        "{human}"
+    );
+}

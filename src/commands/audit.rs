@@ -1,0 +1,131 @@
+//! `deal audit [--last N]`: the last N closed deals, from git history.
+
+use crate::audit::{self, TRAINING_WINDOW_DAYS};
+use crate::cli::{AuditArgs, StatsFormat};
+use crate::commands::Ctx;
+use crate::error::Error;
+use crate::pipeline::{Pipeline, find_root};
+use crate::repo::Repo;
+
+pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
+    let root = find_root(&ctx.start)?;
+    let p = Pipeline::load(&root)?;
+    let repo = Repo::open(&root).ok_or_else(|| {
+        Error::usage(
+            format!(
+                "{} is not in a git repository",
+                crate::diag::display_path(&root)
+            ),
+            "deal audit reads git history",
+        )
+    })?;
+    let prefix = repo.rel(&root)?;
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    let history = match repo.commit_of("HEAD") {
+        Ok(head) => repo.commits(head, None, Some(&format!("{prefix}{}", p.cfg.deals_dir)))?,
+        Err(_) => Vec::new(),
+    };
+    let r = audit::audit(&p.cfg, &p.deals, &prefix, &history, a.last);
+    if a.format == StatsFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).unwrap_or_else(|_| "{}".into())
+        );
+        return Ok(0);
+    }
+    let mut out = format!(
+        "The last {} closed deal{} (newest first):\n",
+        r.deals.len(),
+        if r.deals.len() == 1 { "" } else { "s" }
+    );
+    for d in &r.deals {
+        out.push_str(&format!(
+            "\n{} — {}{}, owner {}{}\n",
+            d.slug,
+            d.outcome,
+            d.closed
+                .as_deref()
+                .map(|c| format!(" on {c}"))
+                .unwrap_or_default(),
+            d.owner,
+            match (&d.lost_reason, &d.lost_stage) {
+                (Some(r), Some(s)) => format!(", lost at {s}: {r}"),
+                (Some(r), None) => format!(", lost: {r}"),
+                _ => String::new(),
+            }
+        ));
+        for s in &d.stages {
+            out.push_str(&format!(
+                "  {:<14} {}  {:>8}  {}\n",
+                s.stage,
+                s.entered,
+                s.days.map(|x| format!("{x:.1} d")).unwrap_or_default(),
+                s.owner.as_deref().unwrap_or("(no recorded owner)")
+            ));
+        }
+        if let Some(g) = d.longest_stall_days {
+            out.push_str(&format!(
+                "  longest stall: {g:.1} days in {}{}\n",
+                d.stall_stage.as_deref().unwrap_or("?"),
+                if d.process_gap { "  [process gap]" } else { "" }
+            ));
+        }
+        if !d.owner_changes.is_empty() {
+            out.push_str(&format!(
+                "  owner changes: {}\n",
+                d.owner_changes.join("; ")
+            ));
+        }
+        if !d.skipped.is_empty() {
+            out.push_str(&format!("  skipped: {}\n", d.skipped.join(", ")));
+        }
+        if !d.forced.is_empty() {
+            out.push_str(&format!(
+                "  {}{}\n",
+                d.forced.join("; "),
+                if d.training_gap {
+                    "  [training gap]"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    out.push_str("\nSummary\n");
+    out.push_str(&format!(
+        "  most deals stalled in: {}\n",
+        r.most_stalled_stage.as_deref().unwrap_or("–")
+    ));
+    out.push_str(&format!(
+        "  most lost deals left from: {}\n",
+        r.most_lost_from.as_deref().unwrap_or("–")
+    ));
+    let per: Vec<String> = r
+        .forced_by_owner
+        .iter()
+        .filter(|o| o.forced + o.waivers > 0)
+        .map(|o| format!("{} {} forced, {} waived", o.owner, o.forced, o.waivers))
+        .collect();
+    out.push_str(&format!(
+        "  forced moves and waivers: {}\n",
+        if per.is_empty() {
+            "none".to_string()
+        } else {
+            per.join("; ")
+        }
+    ));
+    out.push_str(&format!(
+        "  process gaps: {} (a stall with no activity longer than the stage's rot_after_days)\n",
+        r.process_gaps
+    ));
+    out.push_str(&format!(
+        "  training gaps: {} (lost within {TRAINING_WINDOW_DAYS:.0} days of a forced or waived stage)\n",
+        r.training_gaps
+    ));
+    print!("{out}");
+    Ok(0)
+}
