@@ -186,8 +186,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
     let stall_stage = stall.and_then(|(_, at)| {
         entries
             .iter()
-            .filter(|e| e.0 <= at)
-            .next_back()
+            .rfind(|e| e.0 <= at)
             .map(|e| e.1.id(cfg).to_string())
     });
     let mut owner_changes = Vec::new();
