@@ -28,6 +28,20 @@ hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-check.json \
   -n 'deal check' "$DEAL check -q" \
   -n 'cat (same files)' "bash -c 'cat deals/*/*.md > /dev/null'" | sed 's/^/  /'
 
+# deal check --staged, against deal check above: one staged deal (a usual
+# commit), and every deal staged (the worst case: all 10,000 read from the index).
+BASE=$(git rev-parse HEAD)
+ONE=$(find deals/05-proposal -name "*.md" -print -quit)
+echo >> "$ONE" && git add "$ONE"
+hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-staged1.json \
+  -n 'deal check --staged (1 deal staged)' "$DEAL check -q --staged" | sed 's/^/  /'
+git reset -q --hard "$BASE"
+find deals -name '*.md' -print0 | xargs -0 -n 1000 sh -c 'for f; do echo >> "$f"; done' _
+git add -A
+hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-stagedall.json \
+  -n 'deal check --staged (all staged)' "$DEAL check -q --staged" | sed 's/^/  /'
+git reset -q --hard "$BASE"
+
 # deal move against git mv + git commit, on the same repository. Each run
 # starts from the same commit (`--prepare` resets; not timed). The deal goes
 # back from negotiation to proposal, which needs no criteria, so both do the
@@ -61,6 +75,8 @@ python3 - "$rss_kb" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open("/tmp/deal-bench-check.json"))["results"]}
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-move.json"))["results"]})
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-staged1.json"))["results"]})
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-stagedall.json"))["results"]})
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-report.json"))["results"]})
 d, c = r["deal check"], r["cat (same files)"]
 rss = int(sys.argv[1]) / 1024
@@ -68,9 +84,12 @@ print()
 print(f"{'figure':<34}{'measured':>12}{'goal':>12}{'peer':>12}{'ratio':>10}")
 print(f"{'deal check, median':<34}{d['median']*1000:>10.0f}ms{'< 300ms':>12}{c['median']*1000:>10.0f}ms{d['median']/c['median']:>9.2f}x")
 print(f"{'deal check, peak RSS':<34}{rss:>10.0f}MB{'< 200MB':>12}{'':>12}{'':>10}")
+s1, sa = r["deal check --staged (1 deal staged)"], r["deal check --staged (all staged)"]
+print(f"{'check --staged, 1 deal staged':<34}{s1['median']*1000:>10.0f}ms{'<= 1.5x':>12}{d['median']*1000:>10.0f}ms{s1['median']/d['median']:>9.2f}x")
+print(f"{'check --staged, all staged':<34}{sa['median']*1000:>10.0f}ms{'<= 1.5x':>12}{d['median']*1000:>10.0f}ms{sa['median']/d['median']:>9.2f}x")
 m, g = r["deal move"], r["git mv + git commit"]
 print(f"{'deal move, median':<34}{m['median']*1000:>10.1f}ms{'<= peer':>12}{g['median']*1000:>10.1f}ms{m['median']/g['median']:>9.2f}x")
-ok = d["median"] < 0.300 and rss < 200 and m["median"] <= g["median"]
+ok = d["median"] < 0.300 and rss < 200 and m["median"] <= g["median"] and sa["median"] <= 1.5 * d["median"]
 if "deal report" in r:
     rp, h = r["deal report"], r["hugo (same files)"]
     print(f"{'deal report, median':<34}{rp['median']*1000:>10.0f}ms{'<= peer':>12}{h['median']*1000:>10.0f}ms{rp['median']/h['median']:>9.2f}x")

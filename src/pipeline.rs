@@ -256,17 +256,35 @@ impl Pipeline {
             .map_err(|_| Error::usage(format!("the staged {} is not UTF-8", config::FILE), ""))?;
         let cfg = config::parse(&src, &path, &crate::notes::Templates::new(root))?;
         let view = repo.index_view(root, Some(&cfg.deals_dir))?;
-        let mut entries = Vec::new();
         let mut unparsed = Vec::new();
+        let mut wanted = Vec::new();
         for (rel, id, mode) in view.deals {
-            if !view.staged.contains(&rel) {
-                unparsed.push(rel);
-                continue;
-            }
-            let content = if mode == 0o120000 {
-                Content::Symlink
+            if view.staged.contains(&rel) {
+                wanted.push((rel, id, mode));
             } else {
-                repo.blob(id, MAX_DEAL_BYTES as usize)
+                unparsed.push(rel);
+            }
+        }
+        // Most staged files are as staged in the working tree too: read those
+        // in parallel and check their blob id; read the others from git.
+        let from_disk: Vec<Option<Vec<u8>>> = wanted
+            .par_iter()
+            .map(|(rel, id, mode)| {
+                if *mode == 0o120000 {
+                    return None;
+                }
+                let bytes = read_limited(&root.join(rel)).ok()?;
+                let same =
+                    git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).is_ok_and(|h| h == *id);
+                same.then_some(bytes)
+            })
+            .collect();
+        let mut entries = Vec::new();
+        for ((rel, id, mode), disk) in wanted.into_iter().zip(from_disk) {
+            let content = match disk {
+                Some(b) => Content::Bytes(b),
+                None if mode == 0o120000 => Content::Symlink,
+                None => repo.blob(id, MAX_DEAL_BYTES as usize),
             };
             entries.push(Entry { rel, content });
         }
