@@ -239,6 +239,36 @@ For the pre-commit framework, use the `deal-check` hook of this repository's
 .pre-commit-hooks.yaml.")]
     Hook(HookArgs),
 
+    /// Import deals from a CRM export (CSV): HubSpot, Pipedrive, or any CSV with --map
+    #[command(after_help = "\
+One deal per row, in its stage folder, with its stage dates; one commit with an
+`Imported: N` trailer. Idempotent: a row whose source_id exists already is skipped.
+
+--map COLUMN=FIELD maps a column to a front-matter path (title, owner, value, company,
+contact.email, stages.outreach, …) or to stage, closed (the won/lost date), lost_reason,
+source_id, slug or body. --stage-map VALUE=STAGE translates the stage column; a value equal
+to a stage id, won or lost needs none. Presets know HubSpot's and Pipedrive's headers and
+default stages; `generic` maps headers that are field names (as `deal export` writes them).
+
+Dates: ISO 8601 or M/D/YYYY. Amounts like $12,400.00. A stage date the row does not give is
+left out, never invented; a lost deal's lost.stage is the last stage the row dates. Owners the
+team does not know are added to team: in pipeline.yaml. When enforce_from is unset, it is set
+to today, so history older than the process is not judged by it.
+
+Problem rows are reported by line and skipped (exit 1); --strict imports nothing if any.
+
+Examples:
+  deal import hubspot-deals.csv --preset hubspot --dry-run
+  deal import pipedrive.csv --preset pipedrive --stage-map \"Demo Scheduled=discovery\"
+  deal import sheet.csv --preset generic --map Name=title --map Rep=owner --map Step=stage")]
+    Import(ImportArgs),
+
+    /// Export every deal: slug, stage, owner, value, front-matter, stage dates (CSV or JSON)
+    #[command(after_help = "\
+CSV columns are slug, stage, the front-matter flattened to dotted paths (stages.<id>, …), and
+body; `deal import --preset generic` reads it back into a pipeline with the same slugs.")]
+    Export(ExportArgs),
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  deal completions bash > ~/.local/share/bash-completion/completions/deal"
@@ -497,4 +527,41 @@ pub struct AuditArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file
+    pub file: PathBuf,
+    /// Which export the headers come from
+    #[arg(long, value_enum, default_value_t = crate::import::Preset::Generic)]
+    pub preset: crate::import::Preset,
+    /// Map a column to a field (repeatable)
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub map: Vec<String>,
+    /// Translate a stage value (repeatable)
+    #[arg(long = "stage-map", value_name = "VALUE=STAGE")]
+    pub stage_map: Vec<String>,
+    /// Show what would be imported, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import nothing if any row has a problem
+    #[arg(long)]
+    pub strict: bool,
+    /// Write and stage the files, but do not commit
+    #[arg(long)]
+    pub no_commit: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
 }

@@ -260,6 +260,15 @@ pub fn exit_time(cfg: &Config, deal: &Deal, i: usize) -> Option<DateTime<Utc>> {
         .min()
 }
 
+/// The deal's earliest recorded date: `created` or any `stages` entry.
+pub fn first_record(deal: &Deal) -> Option<DateTime<Utc>> {
+    deal.fields
+        .created
+        .into_iter()
+        .chain(deal.fields.stages.values().copied())
+        .min()
+}
+
 /// The stages whose criteria apply to `deal` where it sits now: every stage
 /// before its current one (all of them in `won`), less waived stages and
 /// stages left before `enforce_from`.
@@ -273,6 +282,14 @@ pub fn applicable_stages(cfg: &Config, deal: &Deal) -> Vec<usize> {
         .filter(|&i| !deal.fields.waived.contains_key(&cfg.stages[i].id))
         .filter(|&i| match (cfg.enforce_from, exit_time(cfg, deal, i)) {
             (Some(from), Some(left)) => left >= from,
+            // No record of when it left (an import that dates only some
+            // stages): judge by the deal's first record instead.
+            // An imported deal's unknown exits happened in the other CRM:
+            // history. Otherwise judge by the deal's first record.
+            (Some(from), None) => {
+                let imported = deal.fields.source_id.is_some() || deal.fm.contains_key("imported");
+                !imported && first_record(deal).is_none_or(|t| t >= from)
+            }
             _ => true,
         })
         .collect()

@@ -88,6 +88,21 @@ pub fn apply(text: &str, ops: &[Op]) -> Result<String, EditError> {
     Ok(out)
 }
 
+/// [`apply`] for a plain YAML file (`pipeline.yaml`), with the same
+/// guarantees: only the lines meant to change change, checked by re-parsing.
+pub fn apply_yaml(text: &str, ops: &[Op]) -> Result<String, EditError> {
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let missing_nl = !text.is_empty() && !text.ends_with('\n');
+    let doc = format!("---{nl}{text}{}---{nl}", if missing_nl { nl } else { "" });
+    let out = apply(&doc, ops)?;
+    let inner = &out[3 + nl.len()..out.len() - 3 - nl.len()];
+    Ok(if missing_nl {
+        inner.strip_suffix(nl).unwrap_or(inner).to_string()
+    } else {
+        inner.to_string()
+    })
+}
+
 /// The intended front-matter: `op` applied to the parsed values.
 fn expect(want: &mut Value, op: &Op) -> Result<(), EditError> {
     match op {
@@ -636,6 +651,32 @@ mod tests {
             out.contains("stages:\r\n  won: 2026-11-27\r\n---"),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn plain_yaml_files() {
+        let t = "version: 1\nteam:\n  alice: { name: Alice }\nstages: []   # the process\n";
+        let out = apply_yaml(
+            t,
+            &[
+                Op::Set(
+                    vec!["team".into(), "bob".into()],
+                    "{ name: Bob, roles: [ae] }".into(),
+                ),
+                Op::set("enforce_from", "2026-11-27"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "version: 1\nteam:\n  alice: { name: Alice }\n  bob: { name: Bob, roles: [ae] }\nstages: []   # the process\nenforce_from: 2026-11-27\n"
+        );
+        let out = apply_yaml(
+            "team: {}  # none yet",
+            &[Op::set("team.bob", "{ name: Bob }")],
+        )
+        .unwrap();
+        assert_eq!(out, "team:  # none yet\n  bob: { name: Bob }");
     }
 
     #[test]

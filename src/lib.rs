@@ -20,6 +20,7 @@ pub mod error;
 pub mod example;
 pub mod expr;
 pub mod frontmatter;
+pub mod import;
 pub mod notes;
 pub mod output;
 pub mod pipeline;

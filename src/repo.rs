@@ -233,10 +233,10 @@ impl Repo {
             .unwrap_or(false)
     }
 
-    /// Builds the commit for `change` on top of `head` (not yet on any ref).
+    /// Builds the commit for `changes` on top of `head` (not yet on any ref).
     fn make_commit(
         &self,
-        change: &Change,
+        changes: &[Change],
         head: &Head,
         msg: &str,
         ident: &Ident,
@@ -262,24 +262,26 @@ impl Repo {
                     .map_err(|e| git_err("cannot write a tree", e))?
             }
         };
-        let new_rel = self.rel(change.new)?;
-        let blob = r
-            .blob(change.new_bytes)
-            .map_err(|e| git_err("cannot write the deal to git", e))?;
         let mut up = TreeUpdateBuilder::new();
-        let mut mode = FileMode::Blob;
-        if let Some(old) = change.old {
-            let old_rel = self.rel(old)?;
-            if let Ok(e) = base.get_path(Path::new(&old_rel)) {
-                if e.filemode() == i32::from(FileMode::BlobExecutable) {
-                    mode = FileMode::BlobExecutable;
-                }
-                if old_rel != new_rel {
-                    up.remove(&old_rel);
+        for change in changes {
+            let new_rel = self.rel(change.new)?;
+            let blob = r
+                .blob(change.new_bytes)
+                .map_err(|e| git_err("cannot write the deal to git", e))?;
+            let mut mode = FileMode::Blob;
+            if let Some(old) = change.old {
+                let old_rel = self.rel(old)?;
+                if let Ok(e) = base.get_path(Path::new(&old_rel)) {
+                    if e.filemode() == i32::from(FileMode::BlobExecutable) {
+                        mode = FileMode::BlobExecutable;
+                    }
+                    if old_rel != new_rel {
+                        up.remove(&old_rel);
+                    }
                 }
             }
+            up.upsert(&new_rel, blob, mode);
         }
-        up.upsert(&new_rel, blob, mode);
         let tree_oid = up
             .create_updated(r, &base)
             .map_err(|e| git_err("cannot build the commit's tree", e))?;
@@ -367,8 +369,19 @@ impl Repo {
         head: &Head,
         ident: Option<&Ident>,
     ) -> Result<Option<Oid>, Error> {
+        self.record_all(std::slice::from_ref(change), message, head, ident)
+    }
+
+    /// [`Repo::record`] for several files in one commit.
+    pub fn record_all(
+        &self,
+        changes: &[Change],
+        message: Option<&Message>,
+        head: &Head,
+        ident: Option<&Ident>,
+    ) -> Result<Option<Oid>, Error> {
         let commit = match (message, ident) {
-            (Some(m), Some(id)) => Some(self.make_commit(change, head, &m.text, id)?),
+            (Some(m), Some(id)) => Some(self.make_commit(changes, head, &m.text, id)?),
             _ => None,
         };
         if let Some(new) = commit {
@@ -392,26 +405,46 @@ impl Repo {
                 }
             }
         };
-        let wt = match write_worktree(change) {
-            Ok(w) => w,
-            Err(e) => {
-                undo_head(self);
-                return Err(e);
+        let mut done = Vec::new();
+        for change in changes {
+            match write_worktree(change) {
+                Ok(w) => done.push(w),
+                Err(e) => {
+                    for (w, c) in done.iter().zip(changes) {
+                        w.undo(c);
+                    }
+                    undo_head(self);
+                    return Err(e);
+                }
             }
-        };
-        if let Err(e) = self.update_index(change) {
-            wt.undo(change);
+        }
+        if let Err(e) = self.update_index(changes) {
+            for (w, c) in done.iter().zip(changes) {
+                w.undo(c);
+            }
             undo_head(self);
             return Err(e);
         }
         Ok(commit)
     }
 
-    fn update_index(&self, change: &Change) -> Result<(), Error> {
+    fn update_index(&self, changes: &[Change]) -> Result<(), Error> {
         let mut index = self
             .repo
             .index()
             .map_err(|e| git_err("cannot read the git index", e))?;
+        for change in changes {
+            self.index_one(&mut index, change)?;
+        }
+        index.write().map_err(|e| {
+            git_err(
+                "cannot write the git index (is another git process running?)",
+                e,
+            )
+        })
+    }
+
+    fn index_one(&self, index: &mut git2::Index, change: &Change) -> Result<(), Error> {
         let new_rel = self.rel(change.new)?;
         if let Some(old) = change.old {
             let old_rel = self.rel(old)?;
@@ -423,13 +456,7 @@ impl Repo {
         }
         index
             .add_path(Path::new(&new_rel))
-            .map_err(|e| git_err("cannot update the git index", e))?;
-        index.write().map_err(|e| {
-            git_err(
-                "cannot write the git index (is another git process running?)",
-                e,
-            )
-        })
+            .map_err(|e| git_err("cannot update the git index", e))
     }
 }
 

@@ -12,8 +12,9 @@
 //! - `avg_won_value` = `won_value` ÷ the number of won deals that `won_value`
 //!   sums (those in the pipeline's currency); `null` without such wins.
 //! - `cycle_days_median`: over won deals with `stages.won`, the median of the
-//!   days from the earliest recorded date (`created` or any `stages` entry)
-//!   to `stages.won`; `null` without such deals.
+//!   days from the earliest recorded date (`created` or any other `stages`
+//!   entry) to `stages.won`; a deal with no earlier date is left out (its
+//!   cycle is unknown, not zero); `null` without such deals.
 //! - A deal **entered** stage i if it has `stages.<i>`, sits in stage i or a
 //!   later stage or in `won`, or is lost with `lost.stage` at or after i.
 //!   (SPEC §5 says "a later stage"; a deal sitting in i has entered i even
@@ -228,7 +229,13 @@ impl Stats {
                     .fields
                     .created
                     .into_iter()
-                    .chain(d.fields.stages.values().copied())
+                    .chain(
+                        d.fields
+                            .stages
+                            .iter()
+                            .filter(|(k, _)| k.as_str() != crate::config::WON)
+                            .map(|(_, t)| *t),
+                    )
                     .min()?;
                 Some(days_between(start, end))
             })

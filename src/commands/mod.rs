@@ -13,6 +13,7 @@ pub mod assign;
 pub mod audit;
 pub mod check;
 pub mod hook;
+pub mod import;
 pub mod init;
 pub mod list;
 pub mod mv;
@@ -60,6 +61,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Hook(a) => hook::run(&ctx, a),
+        Command::Import(a) => import::run_import(&ctx, a),
+        Command::Export(a) => import::run_export(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::Review(a) => review::run(&ctx, a),
         Command::Completions { shell } => {

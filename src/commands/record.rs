@@ -134,36 +134,93 @@ pub fn refuse_new_errors(
 /// Writes the change, stages it and (unless `--no-commit` or `commit:
 /// false`) commits it. On failure nothing is changed.
 pub fn record(r: Recording) -> Result<Recorded, Error> {
-    let commit = !r.no_commit && r.cfg.commit;
-    let new_abs = r.root.join(r.new_rel);
-    let old_abs = r.old_rel.map(|p| r.root.join(p));
-    let moving = r.old_rel != Some(r.new_rel);
-    if moving && std::fs::symlink_metadata(&new_abs).is_ok() {
-        return Err(Error::usage(
-            format!(
-                "{} exists already; nothing was changed",
-                crate::diag::display_path(&new_abs)
-            ),
-            "rename or remove that file first (two deals cannot share a slug)",
-        ));
-    }
-    let change = Change {
-        old: old_abs.as_deref(),
-        old_bytes: r.old_text.map(str::as_bytes),
-        new: &new_abs,
-        new_bytes: r.new_text.as_bytes(),
+    let file = FileEdit {
+        old_rel: r.old_rel.map(Path::to_path_buf),
+        old_text: r.old_text.map(str::to_string),
+        new_rel: r.new_rel.to_path_buf(),
+        new_text: r.new_text.to_string(),
     };
-    let Some(repo) = Repo::open(r.root) else {
+    record_files(
+        r.root,
+        r.cfg,
+        std::slice::from_ref(&file),
+        &message(&r.subject, r.body.as_deref(), &r.trailers),
+        r.no_commit,
+    )
+}
+
+/// One file of a multi-file change (paths relative to the pipeline root).
+pub struct FileEdit {
+    pub old_rel: Option<std::path::PathBuf>,
+    pub old_text: Option<String>,
+    pub new_rel: std::path::PathBuf,
+    pub new_text: String,
+}
+
+/// Writes, stages and (unless `--no-commit` or `commit: false`) commits
+/// several files as one commit with message `msg`. On failure nothing is
+/// changed.
+pub fn record_files(
+    root: &Path,
+    cfg: &Config,
+    files: &[FileEdit],
+    msg: &str,
+    no_commit: bool,
+) -> Result<Recorded, Error> {
+    let commit = !no_commit && cfg.commit;
+    let abs: Vec<(Option<std::path::PathBuf>, std::path::PathBuf)> = files
+        .iter()
+        .map(|f| {
+            (
+                f.old_rel.as_ref().map(|p| root.join(p)),
+                root.join(&f.new_rel),
+            )
+        })
+        .collect();
+    for (f, (_, new_abs)) in files.iter().zip(&abs) {
+        let moving = f.old_rel.as_deref() != Some(f.new_rel.as_path());
+        if moving && std::fs::symlink_metadata(new_abs).is_ok() {
+            return Err(Error::usage(
+                format!(
+                    "{} exists already; nothing was changed",
+                    crate::diag::display_path(new_abs)
+                ),
+                "rename or remove that file first (two deals cannot share a slug)",
+            ));
+        }
+    }
+    let changes: Vec<Change> = files
+        .iter()
+        .zip(&abs)
+        .map(|(f, (old_abs, new_abs))| Change {
+            old: old_abs.as_deref(),
+            old_bytes: f.old_text.as_deref().map(str::as_bytes),
+            new: new_abs,
+            new_bytes: f.new_text.as_bytes(),
+        })
+        .collect();
+    let Some(repo) = Repo::open(root) else {
         if commit {
             return Err(Error::git(
                 format!(
                     "{} is not in a git repository, so deal cannot commit",
-                    crate::diag::display_path(r.root)
+                    crate::diag::display_path(root)
                 ),
                 "run `git init` there, or pass --no-commit (or set `commit: false` in pipeline.yaml)",
             ));
         }
-        crate::worktree::write_worktree(&change)?;
+        let mut done = Vec::new();
+        for c in &changes {
+            match crate::worktree::write_worktree(c) {
+                Ok(w) => done.push(w),
+                Err(e) => {
+                    for (w, c) in done.iter().zip(&changes) {
+                        w.undo(c);
+                    }
+                    return Err(e);
+                }
+            }
+        }
         return Ok(Recorded {
             commit: None,
             staged: false,
@@ -171,18 +228,21 @@ pub fn record(r: Recording) -> Result<Recorded, Error> {
     };
     let ident = if commit { Some(repo.ident()?) } else { None };
     repo.check_unlocked()?;
-    let new_rel_repo = repo.rel(&new_abs)?;
-    if moving && repo.in_index(&new_rel_repo) {
-        return Err(Error::usage(
-            format!("{new_rel_repo} is in the git index already; nothing was changed"),
-            "unstage it (`git restore --staged`) or remove it first",
-        ));
+    for (f, (_, new_abs)) in files.iter().zip(&abs) {
+        let moving = f.old_rel.as_deref() != Some(f.new_rel.as_path());
+        let new_rel_repo = repo.rel(new_abs)?;
+        if moving && repo.in_index(&new_rel_repo) {
+            return Err(Error::usage(
+                format!("{new_rel_repo} is in the git index already; nothing was changed"),
+                "unstage it (`git restore --staged`) or remove it first",
+            ));
+        }
     }
     let head = repo.head()?;
     let msg = Message {
-        text: message(&r.subject, r.body.as_deref(), &r.trailers),
+        text: msg.to_string(),
     };
-    let oid = repo.record(&change, commit.then_some(&msg), &head, ident.as_ref())?;
+    let oid = repo.record_all(&changes, commit.then_some(&msg), &head, ident.as_ref())?;
     Ok(Recorded {
         commit: oid.map(|o| o.to_string()[..7].to_string()),
         staged: true,

@@ -3,6 +3,7 @@
 
 mod check;
 mod errors;
+mod import;
 mod init;
 mod moves;
 mod notes;
