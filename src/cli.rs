@@ -70,7 +70,13 @@ Owner trailers. Other staged changes stay staged.
 Examples:
   deal new \"Acme Corp, Kubernetes migration\" --company \"Acme Corp\" --value 48000 \\
       --email jane@acme.example --source inbound-form
-  deal new \"Initech\" --owner erik --set icp.industry=fintech --dry-run")]
+  deal new \"Initech\" --owner erik --set icp.industry=fintech --dry-run
+  curl … | deal new --json -                    a web form's payload, mapped by `intake`
+
+With --json, payload keys map to fields by pipeline.yaml's `intake` (default: name, email,
+company, phone, message, source, title, value); keys it does not map are kept under form.*.
+Without --owner, `routing` picks the owner (rules, then round-robin over a role), then the git
+user. With `icp` rules, icp_score is written.")]
     New(NewArgs),
 
     /// Update front-matter fields, nested paths too, with a lossless edit, and commit
@@ -269,6 +275,19 @@ CSV columns are slug, stage, the front-matter flattened to dotted paths (stages.
 body; `deal import --preset generic` reads it back into a pipeline with the same slugs.")]
     Export(ExportArgs),
 
+    /// The follow-up list: overdue and upcoming next steps, missing next steps, rotting deals, uncontacted leads
+    #[command(after_help = "\
+Most urgent first: overdue next steps; inbound leads not contacted within
+speed_to_lead_minutes; open deals at or past proposal with no next step; rotting deals; next
+steps due within --days. Always exits 0, so it can run from cron or CI every morning.
+--format ics writes a calendar of next steps and kickoffs (all-day events) for reminders.
+
+Examples:
+  deal due --owner bob
+  deal due --days 14 --format json
+  deal due --format ics > ~/calendars/deals.ics")]
+    Due(DueArgs),
+
     /// Print shell completions
     #[command(
         after_help = "Example:\n  deal completions bash > ~/.local/share/bash-completion/completions/deal"
@@ -381,8 +400,12 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// What the deal is, e.g. "Acme Corp, Kubernetes migration"
-    pub title: String,
+    /// What the deal is, e.g. "Acme Corp, Kubernetes migration" (with --json: from the payload)
+    #[arg(required_unless_present = "json")]
+    pub title: Option<String>,
+    /// A form or webhook payload (JSON), mapped to fields by pipeline.yaml's intake; - reads stdin
+    #[arg(long, value_name = "FILE|-")]
+    pub json: Option<String>,
     /// The prospect's company
     #[arg(long)]
     pub company: Option<String>,
@@ -564,4 +587,24 @@ pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
     pub format: ExportFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DueFormat {
+    Table,
+    Json,
+    Ics,
+}
+
+#[derive(Debug, Args)]
+pub struct DueArgs {
+    /// How many days ahead count as upcoming
+    #[arg(long, default_value_t = 7)]
+    pub days: i64,
+    /// Only this owner's deals
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DueFormat::Table)]
+    pub format: DueFormat,
 }

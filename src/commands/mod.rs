@@ -12,6 +12,7 @@ use crate::output::Style;
 pub mod assign;
 pub mod audit;
 pub mod check;
+pub mod due;
 pub mod hook;
 pub mod import;
 pub mod init;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Hook(a) => hook::run(&ctx, a),
+        Command::Due(a) => due::run(&ctx, a),
         Command::Import(a) => import::run_import(&ctx, a),
         Command::Export(a) => import::run_export(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),

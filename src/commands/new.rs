@@ -10,7 +10,28 @@ use crate::commands::set::{outcome, parse_assignment, typed_value};
 use crate::config::{Config, yaml_scalar};
 use crate::edit::{self, Op};
 use crate::error::Error;
-use crate::pipeline::{files_named, find_root};
+use crate::pipeline::{Pipeline, files_named, find_root};
+use serde_yaml::{Mapping, Value};
+
+/// Sets a dotted path in a mapping (for routing's look at a lead to be).
+fn insert_path(m: &mut Mapping, path: &str, v: &str) {
+    let mut cur = m;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            cur.insert(Value::String(p.to_string()), Value::String(v.to_string()));
+            return;
+        }
+        let e = cur
+            .entry(Value::String(p.to_string()))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        if !e.is_mapping() {
+            *e = Value::Mapping(Mapping::new());
+        }
+        let Value::Mapping(next) = e else { return };
+        cur = next;
+    }
+}
 use crate::slug::{is_slug, slugify};
 use crate::time::format_ts;
 
@@ -45,7 +66,31 @@ fn owner_of(cfg: &Config, root: &std::path::Path, given: Option<&str>) -> Result
 }
 
 pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
-    let title = a.title.trim().to_string();
+    // A form or webhook payload, read before anything else so that a bad
+    // one is refused before any work.
+    let lead = match &a.json {
+        Some(src) => {
+            let text = if src == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .map_err(|e| Error::io("-", e))?;
+                s
+            } else {
+                std::fs::read_to_string(src).map_err(|e| Error::io(src, e))?
+            };
+            let root = find_root(&ctx.start)?;
+            let cfg = crate::config::load(&root)?;
+            Some(crate::leads::read_payload(&cfg, &text)?)
+        }
+        None => None,
+    };
+    let title = a
+        .title
+        .clone()
+        .or_else(|| lead.as_ref().map(|l| l.title.clone()))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     if title.is_empty() {
         return Err(Error::usage(
             "the title is empty",
@@ -89,7 +134,31 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     let first = cfg.stages.first().ok_or_else(|| {
         Error::usage("pipeline.yaml has no stages", "add stages to pipeline.yaml")
     })?;
-    let owner = owner_of(cfg, &root, a.owner.as_deref())?;
+    // The owner: --owner, else routing, else the git user's team member.
+    let owner = match (&a.owner, &cfg.routing) {
+        (None, Some(_)) => {
+            let mut probe = Mapping::new();
+            if let Some(l) = &lead {
+                for (k, v) in &l.sets {
+                    insert_path(&mut probe, k, v);
+                }
+            }
+            for s in &a.set {
+                if let Ok((k, v)) = parse_assignment(s) {
+                    insert_path(&mut probe, &k, &v);
+                }
+            }
+            if let Some(v) = &a.source {
+                insert_path(&mut probe, "source", v);
+            }
+            let all = Pipeline::load(&root)?;
+            match crate::leads::route(cfg, &probe, &all.deals)? {
+                Some(o) => o,
+                None => owner_of(cfg, &root, None)?,
+            }
+        }
+        _ => owner_of(cfg, &root, a.owner.as_deref())?,
+    };
     let now = format_ts(ctx.now);
     let mut fm = format!("title: {}\n", yaml_scalar(&title));
     if let Some(c) = a.company.as_deref().filter(|c| !c.trim().is_empty()) {
@@ -119,19 +188,60 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     }
     fm.push_str(&format!("stages:\n  {}: {now}\n", first.id));
     let mut text = format!("---\n{fm}---\n\n# {title}\n");
-    if !a.set.is_empty() {
-        let mut ops = Vec::new();
+    if let Some(l) = &lead
+        && let Some(b) = &l.body
+    {
+        text.push_str(&format!("\n## Inbound message\n{}\n", b.trim_end()));
+    }
+    let mut ops = Vec::new();
+    if let Some(l) = &lead {
+        // Flags win over the payload.
+        let flagged = |k: &str| match k {
+            "company" => a.company.is_some(),
+            "value" => a.value.is_some(),
+            "source" => a.source.is_some(),
+            "contact.email" => a.email.is_some(),
+            "contact.phone" => a.phone.is_some(),
+            _ => false,
+        };
+        for (k, v) in &l.sets {
+            if !flagged(k) {
+                ops.push(Op::set(k, typed_value(cfg, k, v, ctx.now)?));
+            }
+        }
+    }
+    {
         for s in &a.set {
             let (k, v) = parse_assignment(s)?;
             ops.push(Op::set(&k, typed_value(cfg, &k, &v, ctx.now)?));
         }
+    }
+    if !ops.is_empty() {
         text = edit::apply(&text, &ops)
             .map_err(|e| Error::usage(format!("--set: {e}"), "check the --set keys"))?;
+    }
+    // The ICP score, when pipeline.yaml sets icp rules.
+    let fm_now = crate::frontmatter::split(&text)
+        .ok()
+        .and_then(|s| crate::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line).ok())
+        .unwrap_or_default();
+    if let Some(score) = crate::leads::icp_score(cfg, &fm_now)? {
+        text = edit::apply(&text, &[Op::set("icp_score", score.to_string())])
+            .map_err(|e| Error::usage(format!("icp_score: {e}"), ""))?;
     }
     let rel = PathBuf::from(&cfg.deals_dir)
         .join(&first.dir)
         .join(format!("{slug}.md"));
     refuse_new_errors(cfg, &root, None, &rel, &text, ctx.now)?;
+    if let Some(l) = &lead
+        && !l.unmapped.is_empty()
+        && !ctx.quiet
+    {
+        eprintln!(
+            "note: payload keys that intake does not map were kept under form: {}",
+            l.unmapped.join(", ")
+        );
+    }
     if a.dry_run {
         print!("{text}");
         if !ctx.quiet {

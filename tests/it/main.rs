@@ -5,6 +5,7 @@ mod check;
 mod errors;
 mod import;
 mod init;
+mod leads;
 mod moves;
 mod notes;
 mod report;

@@ -1,0 +1,326 @@
+//! Lead capture: the `intake` mapping of a form or webhook payload, `icp`
+//! scoring and `routing` of new leads (SPEC §3's reserved keys).
+//!
+//! **intake** maps payload keys to front-matter paths; `body` means the
+//! deal's notes. Without it: `name` → `contact.name`, `email` →
+//! `contact.email`, `company` → `company`, `phone` → `contact.phone`,
+//! `message` → body, `source` → `source`, `title` → `title`, `value` →
+//! `value`. Payload keys the mapping does not name are kept, never dropped,
+//! under `form.<key>`.
+//!
+//! **icp** scores a lead from 0 to 100:
+//! `icp_score = round(100 × Σ weight of the rules that match ÷ Σ weights)`,
+//! over up to four rules, each `{ weight: N, … }`:
+//! - `industry: { weight, in: [..] }` matches `icp.industry` (any case);
+//! - `headcount: { weight, min, max }` matches `icp.headcount` in range;
+//! - `tech: { weight, any: [..] }` matches when `icp.tech` (a list, or a
+//!   comma-separated string) names any of them;
+//! - `budget: { weight, min, max }` matches `value` in range.
+//!
+//! A missing field matches nothing. `deal new` and `deal import` write the
+//! score; `deal list --sort icp_score` ranks leads by it.
+//!
+//! **routing** picks the owner of a new lead without `--owner`:
+//! `rules: [{ field, equals, owner }]` (the first match wins; `equals` is a
+//! value or a list), then `round_robin: ROLE`: the member with that role
+//! who comes after the owner of the most recently created deal owned by
+//! that role's members, in team order. It reads only the pipeline's files,
+//! so it works across machines without a state file.
+
+use serde_yaml::{Mapping, Value};
+
+use crate::config::Config;
+use crate::deal::{Deal, lookup, scalar_text};
+use crate::error::Error;
+
+fn bad(key: &str, msg: impl Into<String>) -> Error {
+    Error::usage(
+        format!("pipeline.yaml: `{key}`: {}", msg.into()),
+        "see `deal new --help` and the README's pipeline.yaml section for its form",
+    )
+}
+
+/// The intake mapping: payload key → front-matter path (or `body`).
+pub fn intake(cfg: &Config) -> Result<Vec<(String, String)>, Error> {
+    let Some(v) = &cfg.intake else {
+        return Ok([
+            ("title", "title"),
+            ("name", "contact.name"),
+            ("email", "contact.email"),
+            ("company", "company"),
+            ("phone", "contact.phone"),
+            ("message", "body"),
+            ("source", "source"),
+            ("value", "value"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect());
+    };
+    let m = v
+        .as_mapping()
+        .ok_or_else(|| bad("intake", "must be a mapping of payload key: field path"))?;
+    let mut out = Vec::new();
+    for (k, p) in m {
+        let (Some(k), Some(p)) = (scalar_text(k), p.as_str()) else {
+            return Err(bad("intake", "each entry is `payload_key: field.path`"));
+        };
+        out.push((k, p.to_string()));
+    }
+    Ok(out)
+}
+
+/// A lead read from a payload: front-matter assignments and the body text.
+pub struct Lead {
+    pub sets: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub title: String,
+    pub unmapped: Vec<String>,
+}
+
+/// Reads a JSON payload through the intake mapping. Refuses, naming the
+/// reason, a payload that is not a JSON object, a structured value where a
+/// field belongs, a bad email, or one with nothing to name the lead by.
+pub fn read_payload(cfg: &Config, text: &str) -> Result<Lead, Error> {
+    let refuse = |m: String| Error::usage(format!("bad payload: {m}"), "nothing was written");
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| refuse(format!("not JSON ({e})")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| refuse("a JSON object of fields is expected".into()))?;
+    let map = intake(cfg)?;
+    let mut sets: Vec<(String, String)> = Vec::new();
+    let mut body = None;
+    let mut unmapped = Vec::new();
+    let text_of = |k: &str, v: &serde_json::Value| -> Result<Option<String>, Error> {
+        match v {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(s) => {
+                Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+            }
+            serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+            serde_json::Value::Bool(b) => Ok(Some(b.to_string())),
+            _ => Err(refuse(format!(
+                "`{k}` holds a list or an object; a single value is expected"
+            ))),
+        }
+    };
+    for (k, val) in obj {
+        match map.iter().find(|(pk, _)| pk == k) {
+            Some((_, path)) => {
+                let Some(t) = text_of(k, val)? else { continue };
+                if path == "body" {
+                    body = Some(t);
+                } else {
+                    sets.push((path.clone(), t));
+                }
+            }
+            None => {
+                let t = match val {
+                    serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                        Some(val.to_string())
+                    }
+                    other => text_of(k, other)?,
+                };
+                let key: String = k
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                if let Some(t) = t {
+                    sets.push((format!("form.{key}"), t));
+                    unmapped.push(k.clone());
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = sets.iter().find(|(p, _)| p == "contact.email") {
+        let ok = e.contains('@')
+            && !e.contains(char::is_whitespace)
+            && e.rsplit('@').next().is_some_and(|d| d.contains('.'));
+        if !ok {
+            return Err(refuse(format!("`{e}` is not an email address")));
+        }
+    }
+    let get = |p: &str| sets.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone());
+    let title = get("title")
+        .or_else(|| get("company"))
+        .or_else(|| get("contact.name"))
+        .or_else(|| get("contact.email"))
+        .ok_or_else(|| refuse("no title, company, name or email to name the lead by".into()))?;
+    sets.retain(|(k, _)| k != "title");
+    Ok(Lead {
+        sets,
+        body,
+        title,
+        unmapped,
+    })
+}
+
+fn num(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The ICP score of a front-matter, if `icp` rules are set.
+pub fn icp_score(cfg: &Config, fm: &Mapping) -> Result<Option<u32>, Error> {
+    let Some(rules) = &cfg.icp else {
+        return Ok(None);
+    };
+    let rules = rules.as_mapping().ok_or_else(|| {
+        bad(
+            "icp",
+            "must be a mapping of rules (industry, headcount, tech, budget)",
+        )
+    })?;
+    let mut total = 0.0;
+    let mut got = 0.0;
+    for (k, r) in rules {
+        let name = scalar_text(k).unwrap_or_default();
+        let r = r
+            .as_mapping()
+            .ok_or_else(|| bad(&format!("icp.{name}"), "must be a mapping with a weight"))?;
+        let weight = r
+            .get("weight")
+            .and_then(num)
+            .filter(|w| *w >= 0.0)
+            .ok_or_else(|| bad(&format!("icp.{name}.weight"), "must be a number ≥ 0"))?;
+        let range = |v: Option<f64>| {
+            let lo = r.get("min").and_then(num).unwrap_or(f64::MIN);
+            let hi = r.get("max").and_then(num).unwrap_or(f64::MAX);
+            v.is_some_and(|v| v >= lo && v <= hi)
+        };
+        let list = |key: &str| -> Vec<String> {
+            r.get(key)
+                .and_then(Value::as_sequence)
+                .map(|s| {
+                    s.iter()
+                        .filter_map(scalar_text)
+                        .map(|x| x.to_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let hit = match name.as_str() {
+            "industry" => lookup(fm, "icp.industry")
+                .and_then(scalar_text)
+                .is_some_and(|i| list("in").contains(&i.to_lowercase())),
+            "headcount" => range(lookup(fm, "icp.headcount").and_then(num)),
+            "budget" => range(lookup(fm, "value").and_then(num)),
+            "tech" => {
+                let have: Vec<String> = match lookup(fm, "icp.tech") {
+                    Some(Value::Sequence(s)) => s.iter().filter_map(scalar_text).collect(),
+                    Some(v) => scalar_text(v)
+                        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                let want = list("any");
+                have.iter().any(|h| want.contains(&h.to_lowercase()))
+            }
+            other => {
+                return Err(bad(
+                    &format!("icp.{other}"),
+                    "unknown rule; the rules are industry, headcount, tech and budget",
+                ));
+            }
+        };
+        total += weight;
+        if hit {
+            got += weight;
+        }
+    }
+    Ok((total > 0.0).then(|| (100.0 * got / total).round() as u32))
+}
+
+/// The owner `routing` picks for a new lead, if any.
+pub fn route(cfg: &Config, fm: &Mapping, deals: &[Deal]) -> Result<Option<String>, Error> {
+    let Some(r) = &cfg.routing else {
+        return Ok(None);
+    };
+    let r = r.as_mapping().ok_or_else(|| {
+        bad(
+            "routing",
+            "must be a mapping with `rules` and/or `round_robin`",
+        )
+    })?;
+    if let Some(rules) = r.get("rules") {
+        let rules = rules.as_sequence().ok_or_else(|| {
+            bad(
+                "routing.rules",
+                "must be a list of { field, equals, owner }",
+            )
+        })?;
+        for (i, rule) in rules.iter().enumerate() {
+            let key = format!("routing.rules[{i}]");
+            let field = rule
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(&key, "needs `field`"))?;
+            let owner = rule
+                .get("owner")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(&key, "needs `owner`"))?;
+            if !cfg.team.is_empty() && !cfg.team.contains_key(owner) {
+                return Err(bad(&key, format!("owner `{owner}` is not in team")));
+            }
+            let wanted: Vec<String> = match rule.get("equals") {
+                Some(Value::Sequence(s)) => s.iter().filter_map(scalar_text).collect(),
+                Some(v) => scalar_text(v).into_iter().collect(),
+                None => return Err(bad(&key, "needs `equals`")),
+            };
+            let have = lookup(fm, field).and_then(scalar_text);
+            if have.is_some_and(|h| wanted.iter().any(|w| w.eq_ignore_ascii_case(&h))) {
+                return Ok(Some(owner.to_string()));
+            }
+        }
+    }
+    if let Some(role) = r.get("round_robin") {
+        let role = role
+            .as_str()
+            .ok_or_else(|| bad("routing.round_robin", "must be a role, e.g. sdr"))?;
+        let members: Vec<&String> = cfg
+            .team
+            .iter()
+            .filter(|(_, m)| m.roles.iter().any(|x| x == role))
+            .map(|(h, _)| h)
+            .collect();
+        if members.is_empty() {
+            return Err(bad(
+                "routing.round_robin",
+                format!("no team member has the role `{role}`"),
+            ));
+        }
+        let last = deals
+            .iter()
+            .filter(|d| {
+                d.fields
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| members.contains(&o))
+            })
+            .filter_map(|d| {
+                d.fields
+                    .created
+                    .map(|c| (c, d.slug.clone(), d.fields.owner.clone()))
+            })
+            .max();
+        let next = match last.and_then(|(_, _, o)| o) {
+            Some(o) => {
+                let i = members.iter().position(|m| **m == o).unwrap_or(0);
+                members[(i + 1) % members.len()]
+            }
+            None => members[0],
+        };
+        return Ok(Some(next.clone()));
+    }
+    Ok(None)
+}
