@@ -70,6 +70,30 @@ else
   echo '{"results": []}' > /tmp/deal-bench-report.json
 fi
 
+# deal import of a 10,000-row HubSpot-style export into a fresh pipeline
+# (goal: under 10 s). Each run starts from a new, committed `deal init`.
+IMPORT_DIR="$PWD/../$(basename "$PWD")-import"
+python3 - "$IMPORT_DIR.csv" <<'PY'
+import csv, random, sys
+random.seed(7)
+stages = ["Appointment Scheduled", "Qualified To Buy", "Presentation Scheduled",
+          "Decision Maker Bought-In", "Contract Sent", "Closed Won", "Closed Lost"]
+owners = ["Alice Smith", "Bob Jones", "Carol Reyes", "Dana Lee", "Erik Sand", "Frank Ocean"]
+with open(sys.argv[1], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["Record ID", "Deal Name", "Deal Stage", "Close Date", "Deal owner", "Amount",
+                "Create Date", "Associated Company", "Closed Lost Reason"])
+    for i in range(10000):
+        st = random.choice(stages)
+        closed = f"{random.randint(1, 12)}/{random.randint(1, 28)}/2026" if st.startswith("Closed") else ""
+        w.writerow([100000 + i, f"Deal {i} for Company {i % 997}", st, closed, random.choice(owners),
+                    f"${random.randint(1, 500) * 100:,}.00", f"2025-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}",
+                    f"Company {i % 997}", "No budget" if st == "Closed Lost" else ""])
+PY
+hyperfine --runs 3 --export-json /tmp/deal-bench-import.json \
+  --prepare "rm -rf '$IMPORT_DIR' && mkdir -p '$IMPORT_DIR' && cd '$IMPORT_DIR' && $DEAL init -q . && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm init" \
+  -n 'deal import (10,000 rows)' "$DEAL -C '$IMPORT_DIR' import -q '$IMPORT_DIR.csv' --preset hubspot" | sed 's/^/  /'
+
 rss_kb=$( { /usr/bin/time -f '%M' "$DEAL" check -q >/dev/null; } 2>&1 | tail -1 )
 python3 - "$rss_kb" <<'PY'
 import json, sys
@@ -78,6 +102,7 @@ r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-move.json"))[
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-staged1.json"))["results"]})
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-stagedall.json"))["results"]})
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-report.json"))["results"]})
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-import.json"))["results"]})
 d, c = r["deal check"], r["cat (same files)"]
 rss = int(sys.argv[1]) / 1024
 print()
@@ -90,6 +115,9 @@ print(f"{'check --staged, all staged':<34}{sa['median']*1000:>10.0f}ms{'<= 1.5x'
 m, g = r["deal move"], r["git mv + git commit"]
 print(f"{'deal move, median':<34}{m['median']*1000:>10.1f}ms{'<= peer':>12}{g['median']*1000:>10.1f}ms{m['median']/g['median']:>9.2f}x")
 ok = d["median"] < 0.300 and rss < 200 and m["median"] <= g["median"] and sa["median"] <= 1.5 * d["median"]
+im = r["deal import (10,000 rows)"]
+print(f"{'deal import, 10,000 rows, median':<34}{im['median']:>11.2f}s{'< 10s':>12}{'':>12}{'':>10}")
+ok = ok and im["median"] < 10
 if "deal report" in r:
     rp, h = r["deal report"], r["hugo (same files)"]
     print(f"{'deal report, median':<34}{rp['median']*1000:>10.0f}ms{'<= peer':>12}{h['median']*1000:>10.0f}ms{rp['median']/h['median']:>9.2f}x")
