@@ -100,6 +100,11 @@ hubspot.csv:8: the row has 10 fields; the header has 9\n"
             .collect::<String>()
     );
     assert_eq!(t.git(&["status", "--porcelain"]), "");
+    // pipeline.yaml gains two lines (the new member, enforce_from), and loses none.
+    assert_eq!(
+        t.git(&["diff", "HEAD~1", "HEAD", "--numstat", "--", "pipeline.yaml"]),
+        "2\t0\tpipeline.yaml\n"
+    );
     // The values, as written.
     let lost = std::fs::read_to_string(t.path().join("deals/lost/globex-renewal.md")).unwrap();
     assert_eq!(
@@ -210,7 +215,7 @@ fn pipedrive_import() {
 
 #[test]
 fn generic_import_with_maps_and_export_round_trip() {
-    let sheet = "Name,Rep,Step,Amount,Email\nSoylent,bob,Demo,\"€4,500\",s@soylent.example\nMassive,dana,won,100,\n";
+    let sheet = "Name,Rep,Step,Amount,Email\nSoylent,bob,Demo,\"€4,500\",s@soylent.example\nMassive,dana,won,100,\nSoylent,bob,prospecting,1,\n";
     let t = Test::new().file("sheet.csv", sheet).repo();
     t.cmd(&[
         "import",
@@ -228,7 +233,7 @@ fn generic_import_with_maps_and_export_round_trip() {
         "--dry-run",
     ])
     .code(1)
-    .stdout_has("Would import 1 deal from sheet.csv; 1 problem row(s), not imported.")
+    .stdout_has("Would import 2 deals from sheet.csv; 1 problem row(s), not imported.")
     .stderr("sheet.csv:2: unknown stage \"Demo\": pass --stage-map \"Demo=<stage id>\"\n");
     let out = t.cmd(&[
         "import",
@@ -249,7 +254,7 @@ fn generic_import_with_maps_and_export_round_trip() {
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("Would import 2 deals"),
+        out.stdout.contains("Would import 3 deals"),
         "{}",
         out.stdout
     );
@@ -270,6 +275,8 @@ fn generic_import_with_maps_and_export_round_trip() {
         "Demo=discovery",
     ])
     .code(0);
+    // Two rows with one title get two slugs.
+    assert!(t.path().join("deals/01-prospecting/soylent-2.md").exists());
     let soylent = std::fs::read_to_string(t.path().join("deals/04-discovery/soylent.md")).unwrap();
     assert!(
         soylent.contains("value: 4500\ncontact:\n  email: s@soylent.example\n"),
@@ -287,13 +294,13 @@ fn generic_import_with_maps_and_export_round_trip() {
     );
     let json: Value =
         serde_json::from_str(&t.cmd(&["export", "--format", "json"]).code(0).stdout).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 7);
-    assert_eq!(json[0]["slug"], "hooli-expansion");
+    assert_eq!(json.as_array().unwrap().len(), 8);
+    assert_eq!(json[0]["slug"], "soylent-2");
     let fresh = Test::new().file("export.csv", &csv).repo();
     fresh
         .cmd(&["import", "export.csv"])
         .code(0)
-        .stdout_has("Imported 7 deals");
+        .stdout_has("Imported 8 deals");
     let list = |t: &Test| t.cmd(&["list", "--format", "json"]).code(0).stdout;
     assert_eq!(list(&fresh), list(&t));
     fresh.cmd(&["check"]).code(0);

@@ -599,3 +599,24 @@ fn audit_reads_stalls_owners_and_skips_from_history() {
         "{human}"
     );
 }
+
+#[test]
+fn review_flags_waivers_and_source_ids_added_by_hand() {
+    let t = Test::new()
+        .deal("02-outreach/acme.md", &early("  outreach: 2026-11-02\n"))
+        .repo();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    let p = t.path().join("deals/02-outreach/acme.md");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(
+        &p,
+        text.replace(
+            "engaged:",
+            "waived:\n  qualification: trust me\nsource_id: \"42\"\nengaged:",
+        ),
+    )
+    .unwrap();
+    t.git(&["commit", "-q", "-am", "edit by hand"]);
+    let out = t.cmd(&["review", "main"]).code(1);
+    assert!(out.stdout.contains("| acme | edited | outreach | outreach | bob | ❌ waived.qualification added by hand, without a forced move (`deal move --force --reason`); source_id added by hand, without an import |"), "{}", out.stdout);
+}
