@@ -11,9 +11,10 @@
 //!
 //! Figures:
 //! - **Days in stage**: from entering a stage to entering the next one.
-//! - **Longest stall**: the longest gap between two consecutive commits that
-//!   touched the deal (the last one being the close), and the stage it sat
-//!   in meanwhile.
+//! - **Longest stall**: the longest gap between two consecutive records of
+//!   activity up to the close: commits that touched the deal, and the stage
+//!   entries (which fill in for history git lacks); and the stage it sat in
+//!   meanwhile.
 //! - **Stages without a recorded owner**: stages entered by a commit with no
 //!   `Owner:` trailer (a move by hand) or known only from the front-matter.
 //! - **Skipped stages**: stages between two consecutive entries that the
@@ -140,12 +141,19 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
     // Stage entries: from history, then the front-matter for the rest.
     let mut entries: Vec<(DateTime<Utc>, Place, Option<String>)> = Vec::new();
     let mut last: Option<Place> = None;
-    for (c, place) in &mine {
+    for (n, (c, place)) in mine.iter().enumerate() {
         if let Some(p) = place
             && Some(*p) != last
         {
-            entries.push((ts(c.time), *p, trailer(c, "Owner").map(handle)));
             last = Some(*p);
+            // The commit that first adds the file says when it was added,
+            // not when the deal entered that stage (an import, a first
+            // commit of an existing pipeline): the front-matter knows better.
+            let when = match d.fields.stages.get(p.id(cfg)) {
+                Some(t) if n == 0 => *t,
+                _ => ts(c.time),
+            };
+            entries.push((when, *p, trailer(c, "Owner").map(handle)));
         }
     }
     for (id, t) in &d.fields.stages {
@@ -171,11 +179,14 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
         })
         .collect();
     // The longest gap between consecutive commits, and where the deal sat.
-    let mut times: Vec<DateTime<Utc>> = mine.iter().map(|(c, _)| ts(c.time)).collect();
-    if times.is_empty() {
-        times = entries.iter().map(|e| e.0).collect();
-    }
+    let mut times: Vec<DateTime<Utc>> = mine
+        .iter()
+        .map(|(c, _)| ts(c.time))
+        .chain(entries.iter().map(|e| e.0))
+        .filter(|t| closed.is_none_or(|c| *t <= c))
+        .collect();
     times.sort();
+    times.dedup();
     let mut stall: Option<(f64, DateTime<Utc>)> = None;
     for w in times.windows(2) {
         let gap = days_between(w[0], w[1]);

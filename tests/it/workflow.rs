@@ -620,3 +620,23 @@ fn review_flags_waivers_and_source_ids_added_by_hand() {
     let out = t.cmd(&["review", "main"]).code(1);
     assert!(out.stdout.contains("| acme | edited | outreach | outreach | bob | ❌ waived.qualification added by hand, without a forced move (`deal move --force --reason`); source_id added by hand, without an import |"), "{}", out.stdout);
 }
+
+#[test]
+fn audit_trusts_front_matter_dates_over_the_commit_that_added_the_file() {
+    // A pipeline committed in one go, long after its deals moved: git only
+    // says when the file was added.
+    let t = Test::new()
+        .deal(
+            "won/old.md",
+            "---\ntitle: Old\nowner: bob\nstages:\n  prospecting: 2026-06-01\n  outreach: 2026-06-04\n  won: 2026-07-04\n---\n",
+        )
+        .repo();
+    let json: serde_json::Value =
+        serde_json::from_str(&t.cmd(&["audit", "--format", "json"]).code(0).stdout).unwrap();
+    let d = &json["deals"][0];
+    assert_eq!(d["closed"], "2026-07-04");
+    assert_eq!(d["stages"][0]["days"], 3.0);
+    assert_eq!(d["stages"][1]["days"], 30.0);
+    assert_eq!(d["longest_stall_days"], 30.0);
+    assert_eq!(d["stall_stage"], "outreach");
+}
