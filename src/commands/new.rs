@@ -187,7 +187,8 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
         }
     }
     fm.push_str(&format!("stages:\n  {}: {now}\n", first.id));
-    let mut text = format!("---\n{fm}---\n\n# {title}\n");
+    let heading = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut text = format!("---\n{fm}---\n\n# {heading}\n");
     if let Some(l) = &lead
         && let Some(b) = &l.body
     {
