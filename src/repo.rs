@@ -87,6 +87,10 @@ pub struct Change<'a> {
     pub old_bytes: Option<&'a [u8]>,
     pub new: &'a Path,
     pub new_bytes: &'a [u8],
+    /// Other places of the same deal that are gone from the working tree
+    /// (a move staged with `--no-commit`, a hand `git mv`): removed from the
+    /// commit and the index too, so the deal is never in two places.
+    pub gone: Vec<PathBuf>,
 }
 
 /// The commit to make, or none (`--no-commit`: staged only).
@@ -281,6 +285,12 @@ impl Repo {
                 }
             }
             up.upsert(&new_rel, blob, mode);
+            for g in &change.gone {
+                let g = self.rel(g)?;
+                if g != new_rel && base.get_path(Path::new(&g)).is_ok() {
+                    up.remove(&g);
+                }
+            }
         }
         let tree_oid = up
             .create_updated(r, &base)
@@ -451,6 +461,14 @@ impl Repo {
             if old_rel != new_rel && index.get_path(Path::new(&old_rel), 0).is_some() {
                 index
                     .remove_path(Path::new(&old_rel))
+                    .map_err(|e| git_err("cannot update the git index", e))?;
+            }
+        }
+        for g in &change.gone {
+            let g = self.rel(g)?;
+            if g != new_rel && index.get_path(Path::new(&g), 0).is_some() {
+                index
+                    .remove_path(Path::new(&g))
                     .map_err(|e| git_err("cannot update the git index", e))?;
             }
         }

@@ -157,6 +157,26 @@ pub struct FileEdit {
     pub new_text: String,
 }
 
+/// The deal's other possible places (same file name in another stage or
+/// outcome folder) that are absent from the working tree.
+fn gone_places(root: &Path, cfg: &Config, f: &FileEdit) -> Vec<std::path::PathBuf> {
+    let Some(name) = f.new_rel.file_name() else {
+        return Vec::new();
+    };
+    if f.old_rel.is_none() || f.new_rel.extension().is_none_or(|e| e != "md") {
+        return Vec::new();
+    }
+    cfg.stages
+        .iter()
+        .map(|s| s.dir.as_str())
+        .chain([crate::config::WON, crate::config::LOST])
+        .map(|d| std::path::Path::new(&cfg.deals_dir).join(d).join(name))
+        .filter(|rel| *rel != f.new_rel && Some(rel.as_path()) != f.old_rel.as_deref())
+        .map(|rel| root.join(rel))
+        .filter(|abs| std::fs::symlink_metadata(abs).is_err())
+        .collect()
+}
+
 /// Writes, stages and (unless `--no-commit` or `commit: false`) commits
 /// several files as one commit with message `msg`. On failure nothing is
 /// changed.
@@ -197,6 +217,7 @@ pub fn record_files(
             old_bytes: f.old_text.as_deref().map(str::as_bytes),
             new: new_abs,
             new_bytes: f.new_text.as_bytes(),
+            gone: gone_places(root, cfg, f),
         })
         .collect();
     let Some(repo) = Repo::open(root) else {
