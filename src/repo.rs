@@ -446,6 +446,7 @@ impl Repo {
         for change in changes {
             self.index_one(&mut index, change)?;
         }
+        smudge_racy(&mut index);
         index.write().map_err(|e| {
             git_err(
                 "cannot write the git index (is another git process running?)",
@@ -475,6 +476,24 @@ impl Repo {
         index
             .add_path(Path::new(&new_rel))
             .map_err(|e| git_err("cannot update the git index", e))
+    }
+}
+
+/// Marks entries modified in the last two seconds as "racily clean" the way
+/// git does (size 0), so that a file edited in the same clock tick as this
+/// index write is re-checked by content, never trusted by its stat data.
+fn smudge_racy(index: &mut git2::Index) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let racy: Vec<git2::IndexEntry> = index
+        .iter()
+        .filter(|e| e.file_size != 0 && i64::from(e.mtime.seconds()) >= now - 2)
+        .collect();
+    for mut e in racy {
+        e.file_size = 0;
+        let _ = index.add(&e);
     }
 }
 

@@ -456,9 +456,10 @@ fn failure_test() -> Test {
     t.git(&["add", "notes.txt"]);
     let p = t.path().join("deals/02-outreach/acme.md");
     let s = std::fs::read_to_string(&p).unwrap();
-    // A different length: an edit within the same clock tick as the seed
-    // commit, at the same size, is invisible to git's stat check (racy git).
-    std::fs::write(&p, s.replace("value: 48000", "value: 500000")).unwrap();
+    // The same length, within milliseconds of the seed commit: git sees it
+    // only if deal's index write keeps such "racily clean" entries smudged
+    // (without that, the status assertions below failed about 1 run in 5).
+    std::fs::write(&p, s.replace("value: 48000", "value: 50000")).unwrap();
     t
 }
 
@@ -641,7 +642,7 @@ fn staged_changes_stay_staged_and_out_of_the_commit() {
     // The deal's own uncommitted edit is included in its move.
     t.cmd(&["move", "acme", "qualification", "--owner", "bob"])
         .code(0);
-    assert!(t.git(&["show", "HEAD"]).contains("+value: 500000"));
+    assert!(t.git(&["show", "HEAD"]).contains("+value: 50000"));
     assert_eq!(t.git(&["status", "--porcelain"]), "A  notes.txt\n");
 }
 
