@@ -216,15 +216,7 @@ impl Pipeline {
     /// working tree is not touched), with every file path under the root at
     /// that commit, for `file` criteria.
     pub fn at_rev(root: &Path, rev: &str) -> Result<(Pipeline, HashSet<String>), Error> {
-        let repo = crate::repo::Repo::open(root).ok_or_else(|| {
-            Error::usage(
-                format!(
-                    "{} is not in a git repository",
-                    crate::diag::display_path(root)
-                ),
-                "--rev reads git history; run without it",
-            )
-        })?;
+        let repo = crate::repo::Repo::require(root, "--rev reads git history; run without it")?;
         let oid = repo.commit_of(rev)?;
         Pipeline::at_commit(&repo, root, oid)
     }
@@ -235,18 +227,12 @@ impl Pipeline {
     /// for duplicate slugs. Returns the pipeline, every file path under the
     /// root in the index (for `file` criteria) and the staged deal files.
     pub fn staged(root: &Path) -> Result<(Pipeline, HashSet<String>, HashSet<PathBuf>), Error> {
-        let repo = crate::repo::Repo::open(root).ok_or_else(|| {
-            Error::usage(
-                format!(
-                    "{} is not in a git repository",
-                    crate::diag::display_path(root)
-                ),
-                "--staged checks the git index; run `deal check` without it",
-            )
-        })?;
-        let probe = repo.index_view(root, None)?;
+        let repo = crate::repo::Repo::require(
+            root,
+            "--staged checks the git index; run `deal check` without it",
+        )?;
         let path = root.join(config::FILE);
-        let src = probe.config.ok_or_else(|| {
+        let src = repo.index_blob(root, config::FILE)?.ok_or_else(|| {
             Error::usage(
                 format!("{} is not in the git index", config::FILE),
                 "stage it: `git add pipeline.yaml`",
@@ -255,7 +241,7 @@ impl Pipeline {
         let src = String::from_utf8(src)
             .map_err(|_| Error::usage(format!("the staged {} is not UTF-8", config::FILE), ""))?;
         let cfg = config::parse(&src, &path, &crate::notes::Templates::new(root))?;
-        let view = repo.index_view(root, Some(&cfg.deals_dir))?;
+        let view = repo.index_view(root, &cfg.deals_dir)?;
         let mut unparsed = Vec::new();
         let mut wanted = Vec::new();
         for (rel, id, mode) in view.deals {

@@ -128,6 +128,20 @@ impl Repo {
         Some(Repo { repo, workdir })
     }
 
+    /// [`Repo::open`], or an error saying the pipeline is not in a git
+    /// repository, with `help` saying why the command needs one.
+    pub fn require(root: &Path, help: &str) -> Result<Repo, Error> {
+        Repo::open(root).ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "{} is not in a git repository",
+                    crate::diag::display_path(root)
+                ),
+                help,
+            )
+        })
+    }
+
     pub fn workdir(&self) -> &Path {
         &self.workdir
     }
@@ -625,11 +639,29 @@ impl Repo {
 }
 
 impl Repo {
-    /// The pipeline root's files in the index: `pipeline.yaml`'s bytes, every
-    /// path under the root, the deal files (`.md` under `deals_dir`, with
-    /// their blob ids), and which of those are staged: different from HEAD
-    /// (added, modified, renamed; everything on an unborn branch).
-    pub fn index_view(&self, root: &Path, deals_dir: Option<&str>) -> Result<IndexView, Error> {
+    /// The staged bytes of `rel` (relative to the pipeline root `root`).
+    pub fn index_blob(&self, root: &Path, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+        let index = self
+            .repo
+            .index()
+            .map_err(|e| git_err("cannot read the git index", e))?;
+        let prefix = self.rel(root)?;
+        let path = if prefix.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{prefix}/{rel}")
+        };
+        Ok(index
+            .get_path(Path::new(&path), 0)
+            .and_then(|e| self.repo.find_blob(e.id).ok())
+            .map(|b| b.content().to_vec()))
+    }
+
+    /// The pipeline root's files in the index: every path under the root,
+    /// the deal files (`.md` under `deals_dir`, with their blob ids), and
+    /// which of those are staged: different from HEAD (added, modified,
+    /// renamed; everything on an unborn branch).
+    pub fn index_view(&self, root: &Path, deals_dir: &str) -> Result<IndexView, Error> {
         let index = self
             .repo
             .index()
@@ -641,7 +673,7 @@ impl Repo {
             format!("{prefix}/")
         };
         let mut view = IndexView::default();
-        let dir = deals_dir.map(|d| format!("{pre}{}/", d.trim_end_matches('/')));
+        let dir = format!("{pre}{}/", deals_dir.trim_end_matches('/'));
         for e in index.iter() {
             let Ok(path) = String::from_utf8(e.path.clone()) else {
                 continue;
@@ -649,11 +681,7 @@ impl Repo {
             let Some(rel) = path.strip_prefix(&pre) else {
                 continue;
             };
-            if rel == crate::config::FILE {
-                view.config = self.repo.find_blob(e.id).ok().map(|b| b.content().to_vec());
-            }
-            if let Some(d) = &dir
-                && path.starts_with(d.as_str())
+            if path.starts_with(dir.as_str())
                 && rel.ends_with(".md")
                 && !rel.split('/').any(|s| s.starts_with('.'))
             {
@@ -664,9 +692,7 @@ impl Repo {
         // What differs from HEAD.
         let head_tree = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
         let mut opts = git2::DiffOptions::new();
-        if let Some(d) = &dir {
-            opts.pathspec(d.trim_end_matches('/'));
-        }
+        opts.pathspec(dir.trim_end_matches('/'));
         let diff = self
             .repo
             .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut opts))
@@ -697,7 +723,6 @@ impl Repo {
 /// The pipeline as the index holds it (see [`Repo::index_view`]).
 #[derive(Default)]
 pub struct IndexView {
-    pub config: Option<Vec<u8>>,
     pub files: Vec<String>,
     /// Root-relative path, blob id, file mode.
     pub deals: Vec<(PathBuf, Oid, u32)>,

@@ -10,15 +10,7 @@ use crate::repo::Repo;
 pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let p = Pipeline::load(&root)?;
-    let repo = Repo::open(&root).ok_or_else(|| {
-        Error::usage(
-            format!(
-                "{} is not in a git repository",
-                crate::diag::display_path(&root)
-            ),
-            "deal audit reads git history",
-        )
-    })?;
+    let repo = Repo::require(&root, "deal audit reads git history")?;
     let prefix = repo.rel(&root)?;
     let prefix = if prefix.is_empty() {
         String::new()

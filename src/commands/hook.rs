@@ -32,15 +32,7 @@ exec \"$deal\" -C {dir} check --staged\n"
 
 pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
-    let repo = Repo::open(&root).ok_or_else(|| {
-        Error::usage(
-            format!(
-                "{} is not in a git repository",
-                crate::diag::display_path(&root)
-            ),
-            "run `git init` first",
-        )
-    })?;
+    let repo = Repo::require(&root, "run `git init` first")?;
     let dir = repo.hooks_dir();
     let hook = dir.join("pre-commit");
     let shown = crate::diag::display_path(&hook);

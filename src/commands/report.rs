@@ -41,12 +41,7 @@ fn evaluator<'a>(
 /// HEAD at or before it).
 fn since(root: &Path, arg: &str) -> Result<(Pipeline, String), Error> {
     if let Some(t) = crate::time::parse_timestamp(arg) {
-        let repo = crate::repo::Repo::open(root).ok_or_else(|| {
-            Error::usage(
-                "--since reads git history, and this is not a git repository",
-                "",
-            )
-        })?;
+        let repo = crate::repo::Repo::require(root, "--since reads git history")?;
         return match repo.commit_before(t)? {
             Some(oid) => {
                 let (p, _) = Pipeline::at_commit(&repo, root, oid)?;

@@ -11,15 +11,7 @@ use crate::review::{self, Sides};
 
 pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
-    let repo = Repo::open(&root).ok_or_else(|| {
-        Error::usage(
-            format!(
-                "{} is not in a git repository",
-                crate::diag::display_path(&root)
-            ),
-            "deal review compares commits",
-        )
-    })?;
+    let repo = Repo::require(&root, "deal review compares commits")?;
     let (base, head) = match a
         .range
         .split_once("...")
