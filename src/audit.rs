@@ -94,13 +94,6 @@ fn ts(t: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(t, 0).single().unwrap_or_default()
 }
 
-fn trailer<'a>(c: &'a CommitInfo, key: &str) -> Option<&'a str> {
-    c.trailers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v.as_str())
-}
-
 /// `bob <bob@example.com>` → `bob`.
 fn handle(v: &str) -> String {
     v.split('<').next().unwrap_or(v).trim().to_string()
@@ -132,7 +125,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
             })
             .map(|p| place_in(cfg, prefix, &d.slug, p))
             .collect();
-        if touched.is_empty() && trailer(c, "Deal") != Some(d.slug.as_str()) {
+        if touched.is_empty() && c.trailer("Deal") != Some(d.slug.as_str()) {
             continue;
         }
         // A rename lists the old path first, then the new one.
@@ -153,7 +146,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
                 Some(t) if n == 0 => *t,
                 _ => ts(c.time),
             };
-            entries.push((when, *p, trailer(c, "Owner").map(handle)));
+            entries.push((when, *p, c.trailer("Owner").map(handle)));
         }
     }
     for (id, t) in &d.fields.stages {
@@ -202,7 +195,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
     });
     let mut owner_changes = Vec::new();
     for (c, _) in &mine {
-        if let (Some(prev), Some(now)) = (trailer(c, "Previous-Owner"), trailer(c, "Owner")) {
+        if let (Some(prev), Some(now)) = (c.trailer("Previous-Owner"), c.trailer("Owner")) {
             owner_changes.push(format!(
                 "{}: {} → {}",
                 crate::time::format_date(ts(c.time)),
@@ -234,7 +227,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
     skipped.dedup();
     let mut forced: Vec<String> = mine
         .iter()
-        .filter_map(|(c, _)| trailer(c, "Forced").map(|r| format!("forced move: {r}")))
+        .filter_map(|(c, _)| c.trailer("Forced").map(|r| format!("forced move: {r}")))
         .collect();
     for (stage, reason) in &d.fields.waived {
         forced.push(format!("waived {stage}: {reason}"));
@@ -249,7 +242,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
     // Training gap: lost within the window after a forced or waived stage.
     let forced_times: Vec<DateTime<Utc>> = mine
         .iter()
-        .filter(|(c, _)| trailer(c, "Forced").is_some())
+        .filter(|(c, _)| c.trailer("Forced").is_some())
         .map(|(c, _)| ts(c.time))
         .chain(d.fields.waived.keys().filter_map(|s| {
             // A waived stage was left by the forced move: its exit time.

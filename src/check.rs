@@ -376,8 +376,7 @@ pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
 
 fn speed_to_lead(cfg: &Config, d: &Deal, now: DateTime<Utc>) -> Option<Finding> {
     let f = &d.fields;
-    let src = f.source.as_deref()?;
-    if !cfg.inbound_sources.iter().any(|s| s == src) {
+    if !cfg.is_inbound(f.source.as_deref()) {
         return None;
     }
     let created = f.created?;

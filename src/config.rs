@@ -254,6 +254,11 @@ impl Config {
         self.stages.iter().position(|s| s.id == id)
     }
 
+    /// Whether a lead from `source` is inbound: speed-to-lead applies.
+    pub fn is_inbound(&self, source: Option<&str>) -> bool {
+        source.is_some_and(|s| self.inbound_sources.iter().any(|i| i == s))
+    }
+
     /// The team member whose email is `email`.
     pub fn member_by_email(&self, email: &str) -> Option<&str> {
         self.team

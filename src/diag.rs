@@ -58,6 +58,12 @@ pub fn display_path(abs: &Path) -> String {
     }
 }
 
+/// Collapses all whitespace, newlines included, into single spaces: for
+/// commit subjects, trailers and headings that must stay on one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,10 +89,7 @@ pub fn items(
                 out.push(item("upcoming", Some(due), action.clone()));
             }
         }
-        let inbound = f
-            .source
-            .as_deref()
-            .is_some_and(|s| cfg.inbound_sources.iter().any(|i| i == s));
+        let inbound = cfg.is_inbound(f.source.as_deref());
         if inbound
             && f.first_contact.is_none()
             && let Some(c) = f.created

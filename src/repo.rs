@@ -756,6 +756,16 @@ pub struct CommitInfo {
     pub paths: Vec<String>,
 }
 
+impl CommitInfo {
+    /// The value of trailer `key` (any case), if the commit has it.
+    pub fn trailer(&self, key: &str) -> Option<&str> {
+        self.trailers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl Repo {
     /// The merge-base of two commits.
     pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Oid, Error> {

@@ -43,13 +43,6 @@ pub struct Review {
     pub changes: Vec<ReviewChange>,
 }
 
-fn has(c: &CommitInfo, key: &str) -> Option<String> {
-    c.trailers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v.clone())
-}
-
 /// A criterion's content, for telling a changed one from an unchanged one.
 fn signature(c: &crate::config::Criterion) -> String {
     format!("{:?}", c.kind)
@@ -180,11 +173,13 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[CommitInfo]) -> Review {
     } = sides;
     let forced: HashSet<String> = commits
         .iter()
-        .filter(|c| has(c, "Forced").is_some())
-        .filter_map(|c| has(c, "Deal"))
+        .filter(|c| c.trailer("Forced").is_some())
+        .filter_map(|c| c.trailer("Deal").map(str::to_string))
         .collect();
-    let imported = commits.iter().any(|c| has(c, "Imported").is_some());
-    let criteria_change = commits.iter().any(|c| has(c, "Criteria-Change").is_some());
+    let imported = commits.iter().any(|c| c.trailer("Imported").is_some());
+    let criteria_change = commits
+        .iter()
+        .any(|c| c.trailer("Criteria-Change").is_some());
     let cfg = base_cfg;
     let slugs: BTreeSet<&str> = base
         .iter()

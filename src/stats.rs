@@ -361,12 +361,7 @@ impl Stats {
 
         let inbound: Vec<&Deal> = deals
             .iter()
-            .filter(|d| {
-                d.fields
-                    .source
-                    .as_deref()
-                    .is_some_and(|s| cfg.inbound_sources.iter().any(|i| i == s))
-            })
+            .filter(|d| cfg.is_inbound(d.fields.source.as_deref()))
             .collect();
         let minutes: Vec<f64> = inbound
             .iter()

@@ -53,10 +53,6 @@ impl From<Error> for Refusal {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// The lost reason, checked against `lost_reasons`.
 pub fn lost_reason(cfg: &Config, reason: Option<&str>) -> Result<String, Error> {
     let list = || {
@@ -66,7 +62,7 @@ pub fn lost_reason(cfg: &Config, reason: Option<&str>) -> Result<String, Error> 
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let Some(r) = reason.map(one_line).filter(|r| !r.is_empty()) else {
+    let Some(r) = reason.map(crate::diag::one_line).filter(|r| !r.is_empty()) else {
         let help = if cfg.lost_reasons.is_empty() {
             "pass --reason \"why the deal was lost\"".to_string()
         } else {
@@ -159,7 +155,11 @@ pub fn plan(
         if !req.force {
             return Err(Refusal::Criteria(gaps));
         }
-        let Some(reason) = req.reason.map(one_line).filter(|r| !r.is_empty()) else {
+        let Some(reason) = req
+            .reason
+            .map(crate::diag::one_line)
+            .filter(|r| !r.is_empty())
+        else {
             return Err(Refusal::Usage(Error::usage(
                 "--force needs --reason: a waiver records why",
                 "pass --reason \"why the criteria do not apply\"",

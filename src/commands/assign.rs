@@ -3,7 +3,7 @@
 
 use crate::cli::AssignArgs;
 use crate::commands::Ctx;
-use crate::commands::record::{Recording, person, record, refuse_new_errors};
+use crate::commands::record::{Recording, owner_trailers, record, refuse_new_errors};
 use crate::commands::set::{one_deal, outcome};
 use crate::config::yaml_scalar;
 use crate::deal::Place;
@@ -28,10 +28,8 @@ pub fn run(ctx: &Ctx, a: AssignArgs) -> Result<i32, Error> {
     let text = edit::apply(&d.text, &[Op::set("owner", yaml_scalar(&a.owner))])
         .map_err(|e| Error::usage(format!("{shown}: {e}"), "edit the file by hand"))?;
     refuse_new_errors(cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
-    let mut trailers = vec![("Deal", d.slug.clone()), ("Owner", person(cfg, &a.owner))];
-    if !old.is_empty() {
-        trailers.push(("Previous-Owner", person(cfg, &old)));
-    }
+    let mut trailers = vec![("Deal", d.slug.clone())];
+    trailers.extend(owner_trailers(cfg, &old, &a.owner));
     if let Some(r) = a.reason.as_deref().filter(|r| !r.trim().is_empty()) {
         trailers.push(("Reason", r.to_string()));
     }

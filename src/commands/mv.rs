@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::cli::MoveArgs;
 use crate::commands::Ctx;
-use crate::commands::record::{Recording, person, record, refuse_new_errors};
+use crate::commands::record::{Recording, owner_trailers, record, refuse_new_errors};
 use crate::commands::set::{one_deal, outcome};
 use crate::config::Config;
 use crate::criteria::{Evaluator, StageGap};
@@ -107,11 +107,8 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
         ("Deal", d.slug.clone()),
         ("From-Stage", plan.from.id(cfg).to_string()),
         ("To-Stage", plan.to.id(cfg).to_string()),
-        ("Owner", person(cfg, &owner)),
     ];
-    if plan.new_owner.is_some() && !old_owner.is_empty() {
-        trailers.push(("Previous-Owner", person(cfg, &old_owner)));
-    }
+    trailers.extend(owner_trailers(cfg, &old_owner, &owner));
     let reason = a.reason.clone().unwrap_or_default();
     if !plan.waived.is_empty() {
         trailers.push(("Forced", reason.clone()));

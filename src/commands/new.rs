@@ -187,7 +187,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
         }
     }
     fm.push_str(&format!("stages:\n  {}: {now}\n", first.id));
-    let heading = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let heading = crate::diag::one_line(&title);
     let mut text = format!("---\n{fm}---\n\n# {heading}\n");
     if let Some(l) = &lead
         && let Some(b) = &l.body

@@ -46,21 +46,27 @@ pub fn person(cfg: &Config, handle: &str) -> String {
     }
 }
 
+/// The `Owner:` trailer and, when the owner changes from someone,
+/// `Previous-Owner:`.
+pub fn owner_trailers(cfg: &Config, old: &str, new: &str) -> Vec<(&'static str, String)> {
+    let mut t = vec![("Owner", person(cfg, new))];
+    if new != old && !old.is_empty() {
+        t.push(("Previous-Owner", person(cfg, old)));
+    }
+    t
+}
+
 /// The commit message: subject, optional body, then git trailers.
 pub fn message(subject: &str, body: Option<&str>, trailers: &[(&str, String)]) -> String {
-    let mut m = format!("{}\n\n", one_line(subject));
+    let mut m = format!("{}\n\n", crate::diag::one_line(subject));
     if let Some(b) = body.map(str::trim).filter(|b| !b.is_empty()) {
         m.push_str(b);
         m.push_str("\n\n");
     }
     for (k, v) in trailers {
-        m.push_str(&format!("{k}: {}\n", one_line(v)));
+        m.push_str(&format!("{k}: {}\n", crate::diag::one_line(v)));
     }
     m
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Refuses an edit that would leave the deal with errors it did not have:

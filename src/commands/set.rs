@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::SetArgs;
 use crate::commands::Ctx;
-use crate::commands::record::{Recording, person, record, refuse_new_errors};
+use crate::commands::record::{Recording, owner_trailers, record, refuse_new_errors};
 use crate::config::{Config, yaml_scalar};
 use crate::deal::Deal;
 use crate::edit::{self, Op};
@@ -225,10 +225,8 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     refuse_new_errors(cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
     let old_owner = d.fields.owner.clone().unwrap_or_default();
     let new_owner = edited_owner(&text).unwrap_or_else(|| old_owner.clone());
-    let mut trailers = vec![("Deal", d.slug.clone()), ("Owner", person(cfg, &new_owner))];
-    if new_owner != old_owner && !old_owner.is_empty() {
-        trailers.push(("Previous-Owner", person(cfg, &old_owner)));
-    }
+    let mut trailers = vec![("Deal", d.slug.clone())];
+    trailers.extend(owner_trailers(cfg, &old_owner, &new_owner));
     let done = record(Recording {
         root: &p.root,
         cfg,
