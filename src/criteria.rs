@@ -84,6 +84,19 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// An evaluator for a git tree's `files` when given, else for the
+    /// working tree under `root`.
+    pub fn for_files(
+        cfg: &'a Config,
+        root: &'a Path,
+        files: Option<std::collections::HashSet<String>>,
+    ) -> Evaluator<'a> {
+        match files {
+            Some(f) => Evaluator::with_files(cfg, f),
+            None => Evaluator::worktree(cfg, root),
+        }
+    }
+
     /// An evaluator for a git tree: `files` holds every file path under the
     /// pipeline root at that commit.
     pub fn with_files(cfg: &'a Config, files: std::collections::HashSet<String>) -> Evaluator<'a> {

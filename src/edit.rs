@@ -60,7 +60,8 @@ pub fn split_path(p: &str) -> Vec<String> {
     p.split('.').map(str::to_string).collect()
 }
 
-fn mapping_of(text: &str) -> Result<Mapping, EditError> {
+/// The parsed front-matter of a deal's text.
+pub fn mapping_of(text: &str) -> Result<Mapping, EditError> {
     let s = frontmatter::split(text).map_err(|e| EditError(e.describe().0))?;
     parse_mapping(&text[s.yaml.clone()], s.yaml_line).map_err(|p| EditError(p.message))
 }

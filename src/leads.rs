@@ -241,6 +241,16 @@ pub fn icp_score(cfg: &Config, fm: &Mapping) -> Result<Option<u32>, Error> {
     Ok((total > 0.0).then(|| (100.0 * got / total).round() as u32))
 }
 
+/// The edit that writes `icp_score` into a deal's text, when `icp` rules
+/// are set (an unparsable front-matter scores as empty).
+pub fn icp_op(cfg: &Config, text: &str) -> Result<Option<crate::edit::Op>, Error> {
+    if cfg.icp.is_none() {
+        return Ok(None);
+    }
+    let fm = crate::edit::mapping_of(text).unwrap_or_default();
+    Ok(icp_score(cfg, &fm)?.map(|s| crate::edit::Op::set("icp_score", s.to_string())))
+}
+
 /// The owner `routing` picks for a new lead, if any.
 pub fn route(cfg: &Config, fm: &Mapping, deals: &[Deal]) -> Result<Option<String>, Error> {
     let Some(r) = &cfg.routing else {

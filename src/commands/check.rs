@@ -72,10 +72,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
     } else {
         (Pipeline::load(&root)?, None, None)
     };
-    let ev = match files {
-        Some(f) => Evaluator::with_files(&p.cfg, f),
-        None => Evaluator::worktree(&p.cfg, &p.root),
-    };
+    let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let scope = match staged {
         Some(s) => Scope::Files(s),
         None => scope_of(&p, &ctx.start, &a.paths)?,

@@ -241,15 +241,8 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         );
         let slug = unique_slug(row.slug_hint.as_deref(), &row.title, &mut taken);
         let mut text = deal_text(&row, &owner, &today);
-        if cfg.icp.is_some() {
-            let fm = crate::frontmatter::split(&text)
-                .ok()
-                .and_then(|s| crate::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line).ok())
-                .unwrap_or_default();
-            if let Some(score) = crate::leads::icp_score(cfg, &fm)? {
-                text =
-                    edit::apply(&text, &[Op::set("icp_score", score.to_string())]).unwrap_or(text);
-            }
+        if let Some(op) = crate::leads::icp_op(cfg, &text)? {
+            text = edit::apply(&text, &[op]).unwrap_or(text);
         }
         let rel = PathBuf::from(&cfg.deals_dir)
             .join(row.place.dir(cfg))

@@ -66,8 +66,10 @@ fn owner_of(cfg: &Config, root: &std::path::Path, given: Option<&str>) -> Result
 }
 
 pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
-    // A form or webhook payload, read before anything else so that a bad
-    // one is refused before any work.
+    let root = find_root(&ctx.start)?;
+    let cfg = &crate::config::load(&root)?;
+    // A form or webhook payload, read first so that a bad one is refused
+    // before any other work.
     let lead = match &a.json {
         Some(src) => {
             let text = if src == "-" {
@@ -78,9 +80,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             } else {
                 std::fs::read_to_string(src).map_err(|e| Error::io(src, e))?
             };
-            let root = find_root(&ctx.start)?;
-            let cfg = crate::config::load(&root)?;
-            Some(crate::leads::read_payload(&cfg, &text)?)
+            Some(crate::leads::read_payload(cfg, &text)?)
         }
         None => None,
     };
@@ -116,8 +116,6 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             "pass --slug, e.g. --slug acme-corp",
         ));
     }
-    let root = find_root(&ctx.start)?;
-    let cfg = &crate::config::load(&root)?;
     if let Some(r) = files_named(&root, cfg, &slug)
         .into_iter()
         .next()
@@ -222,13 +220,9 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             .map_err(|e| Error::usage(format!("--set: {e}"), "check the --set keys"))?;
     }
     // The ICP score, when pipeline.yaml sets icp rules.
-    let fm_now = crate::frontmatter::split(&text)
-        .ok()
-        .and_then(|s| crate::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line).ok())
-        .unwrap_or_default();
-    if let Some(score) = crate::leads::icp_score(cfg, &fm_now)? {
-        text = edit::apply(&text, &[Op::set("icp_score", score.to_string())])
-            .map_err(|e| Error::usage(format!("icp_score: {e}"), ""))?;
+    if let Some(op) = crate::leads::icp_op(cfg, &text)? {
+        text =
+            edit::apply(&text, &[op]).map_err(|e| Error::usage(format!("icp_score: {e}"), ""))?;
     }
     let rel = PathBuf::from(&cfg.deals_dir)
         .join(&first.dir)

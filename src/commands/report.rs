@@ -27,16 +27,6 @@ fn load(
     }
 }
 
-fn evaluator<'a>(
-    p: &'a Pipeline,
-    files: Option<std::collections::HashSet<String>>,
-) -> Evaluator<'a> {
-    match files {
-        Some(f) => Evaluator::with_files(&p.cfg, f),
-        None => Evaluator::worktree(&p.cfg, &p.root),
-    }
-}
-
 /// The pipeline at `--since`: a revision, or a date (the last commit on
 /// HEAD at or before it).
 fn since(root: &Path, arg: &str) -> Result<(Pipeline, String), Error> {
@@ -60,7 +50,7 @@ fn since(root: &Path, arg: &str) -> Result<(Pipeline, String), Error> {
 pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let (p, files) = load(&root, a.rev.as_deref())?;
-    let ev = evaluator(&p, files);
+    let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let stats = Stats::compute(&p, ctx.now);
     let changes = match &a.since {
         Some(s) => {

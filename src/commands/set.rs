@@ -247,8 +247,7 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
 
 /// The owner written in a deal's text, if it parses.
 pub fn edited_owner(text: &str) -> Option<String> {
-    let s = crate::frontmatter::split(text).ok()?;
-    let m = crate::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line).ok()?;
+    let m = edit::mapping_of(text).ok()?;
     crate::deal::lookup(&m, "owner").and_then(crate::deal::scalar_text)
 }
 
