@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::Test;
+use crate::{Test, assert_subset};
 
 /// HubSpot-style: won and lost rows, blank cells, odd amounts, owners by
 /// name, by email and unknown, a bad date and a row with too many fields.
@@ -30,27 +30,6 @@ Deal - ID,Deal - Title,Deal - Value,Deal - Currency,Deal - Stage,Deal - Status,D
 
 fn stats(t: &Test) -> Value {
     serde_json::from_str(&t.cmd(&["stats", "--format", "json"]).code(0).stdout).unwrap()
-}
-
-fn subset(want: &Value, got: &Value, path: &str) {
-    match (want, got) {
-        (Value::Object(w), Value::Object(g)) => {
-            for (k, v) in w {
-                subset(v, g.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"));
-            }
-        }
-        (Value::Array(w), Value::Array(g)) => {
-            assert_eq!(w.len(), g.len(), "{path}: {got}");
-            for (i, (a, b)) in w.iter().zip(g).enumerate() {
-                subset(a, b, &format!("{path}[{i}]"));
-            }
-        }
-        (Value::Number(a), Value::Number(b)) => assert!(
-            (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6,
-            "{path}: want {a}, got {b}"
-        ),
-        _ => assert_eq!(want, got, "{path}"),
-    }
 }
 
 #[test]
@@ -123,7 +102,7 @@ hubspot.csv:8: the row has 10 fields; the header has 9\n"
     );
 
     t.cmd(&["check"]).code(0);
-    subset(
+    assert_subset(
         &json!({
             "deals": 5, "open": 3, "won": 1, "lost": 1,
             "win_rate": 0.5,
@@ -188,7 +167,7 @@ fn pipedrive_import() {
         "{wayne}"
     );
     t.cmd(&["check"]).code(0);
-    subset(
+    assert_subset(
         &json!({
             "deals": 4, "open": 2, "won": 1, "lost": 1,
             "win_rate": 0.5,

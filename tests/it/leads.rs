@@ -21,36 +21,12 @@ fn team() -> Test {
         )
 }
 
-fn with_stdin(t: &Test, args: &[&str], input: &str) -> crate::Output {
-    use std::io::Write;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_deal"));
-    cmd.args(args)
-        .current_dir(t.path())
-        .envs(t.env_vars())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    crate::Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
-
 #[test]
 fn a_good_payload_becomes_a_lead() {
     let t = team().repo();
     let payload = r#"{"name": "Jane Doe", "email": "jane@acme.example", "company": "Acme Corp",
         "phone": "+1 555 0100", "message": "We need help moving to Kubernetes.", "source": "website"}"#;
-    let out = with_stdin(&t, &["new", "--json", "-"], payload);
+    let out = t.cmd_stdin(&["new", "--json", "-"], payload);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout
@@ -108,8 +84,7 @@ fn a_bad_payload_is_refused_and_nothing_is_written() {
             "bad payload: no title, company, name or email",
         ),
     ] {
-        with_stdin(&t, &["new", "--json", "-"], payload);
-        let out = with_stdin(&t, &["new", "--json", "-"], payload);
+        let out = t.cmd_stdin(&["new", "--json", "-"], payload);
         assert_eq!(out.code, 2, "{payload}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{payload}: {}", out.stderr);
         assert!(out.stderr.contains("nothing was written"));
@@ -120,9 +95,7 @@ fn a_bad_payload_is_refused_and_nothing_is_written() {
 #[test]
 fn unmapped_payload_keys_are_kept_under_form() {
     let t = team().repo();
-    let out = with_stdin(
-        &t,
-        &["new", "--json", "-", "--dry-run"],
+    let out = t.cmd_stdin(&["new", "--json", "-", "--dry-run"],
         r#"{"company": "Acme", "email": "a@acme.example", "utm campaign": "spring", "tags": ["k8s"]}"#,
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -139,8 +112,7 @@ company: Acme\ncontact:\n  email: a@acme.example\nform:\n  utm_campaign: spring\
     );
     // A custom intake mapping.
     let t = t.config_replace("version: 1\n", "version: 1\nintake:\n  Full Name: contact.name\n  Work Email: contact.email\n  Org: company\n");
-    let out = with_stdin(
-        &t,
+    let out = t.cmd_stdin(
         &["new", "--json", "-", "--dry-run"],
         r#"{"Full Name": "Jo", "Work Email": "jo@org.example", "Org": "Org Inc"}"#,
     );

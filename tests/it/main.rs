@@ -176,34 +176,22 @@ impl Test {
 
     /// Runs `git` in `dir` with the test's HOME, optionally feeding stdin.
     pub fn git_cmd(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-        use std::io::Write;
         let mut cmd = Command::new("git");
         cmd.args(args)
             .current_dir(dir)
             .env("GIT_AUTHOR_DATE", "2026-11-27T12:00:00Z")
             .env("GIT_COMMITTER_DATE", "2026-11-27T12:00:00Z")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("git runs");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        let out = child.wait_with_output().unwrap();
-        Output {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            code: out.status.code().unwrap_or(-1),
-        }
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        run_with_stdin(cmd, stdin.unwrap_or(""))
+    }
+
+    /// Runs `deal` with `a` in the root, feeding `input` on stdin.
+    pub fn cmd_stdin(&self, a: &[&str], input: &str) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deal"));
+        cmd.args(a)
+            .current_dir(self.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        run_with_stdin(cmd, input)
     }
 
     /// Runs `deal` with `a`, keeping the test for more runs.
@@ -231,6 +219,27 @@ impl Test {
             &self.args,
             &self.env,
         )
+    }
+}
+
+/// Runs `cmd`, writing `input` to its stdin, and collects its output.
+fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    use std::io::Write;
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("the command runs");
+    child
+        .stdin
+        .take()
+        .expect("a stdin pipe")
+        .write_all(input.as_bytes())
+        .expect("stdin takes the input");
+    let out = child.wait_with_output().expect("the command ends");
+    Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
     }
 }
 
@@ -368,4 +377,29 @@ problem:\n  confirmed_by: Jane Doe\n  confirmed_on: 2026-11-12\n\
 proposal:\n  reviewed_on: 2026-11-20\nnext_step:\n  action: Send SOW draft\n  due: 2026-11-30\n\
 stages:\n{stage_lines}{extra}---\n{GOOD_BODY}"
     )
+}
+
+/// Checks that every key of `want` is in `got` with the same value.
+pub fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, path: &str) {
+    match (want, got) {
+        (serde_json::Value::Object(w), serde_json::Value::Object(g)) => {
+            for (k, v) in w {
+                let gv = g.get(k).unwrap_or_else(|| panic!("{path}.{k} is missing"));
+                assert_subset(v, gv, &format!("{path}.{k}"));
+            }
+        }
+        (serde_json::Value::Array(w), serde_json::Value::Array(g)) => {
+            assert_eq!(w.len(), g.len(), "{path}: length");
+            for (i, (a, b)) in w.iter().zip(g).enumerate() {
+                assert_subset(a, b, &format!("{path}[{i}]"));
+            }
+        }
+        (serde_json::Value::Number(a), serde_json::Value::Number(b)) => {
+            assert!(
+                (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-9,
+                "{path}: want {a}, got {b}"
+            );
+        }
+        _ => assert_eq!(want, got, "{path}"),
+    }
 }
