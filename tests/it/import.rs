@@ -28,6 +28,22 @@ Deal - ID,Deal - Title,Deal - Value,Deal - Currency,Deal - Stage,Deal - Status,D
 10,Cyberdyne,900,USD,Demo Scheduled,open,,,,dana,Cyberdyne,2026-10-10 08:00:00
 ";
 
+/// `deal import` of the generic sheet, with its column maps.
+const SHEET_IMPORT: &[&str] = &[
+    "import",
+    "sheet.csv",
+    "--map",
+    "Name=title",
+    "--map",
+    "Rep=owner",
+    "--map",
+    "Step=stage",
+    "--map",
+    "Amount=value",
+    "--map",
+    "Email=contact.email",
+];
+
 fn stats(t: &Test) -> Value {
     serde_json::from_str(&t.cmd(&["stats", "--format", "json"]).code(0).stdout).unwrap()
 }
@@ -196,64 +212,25 @@ fn pipedrive_import() {
 fn generic_import_with_maps_and_export_round_trip() {
     let sheet = "Name,Rep,Step,Amount,Email\nSoylent,bob,Demo,\"€4,500\",s@soylent.example\nMassive,dana,won,100,\nSoylent,bob,prospecting,1,\n";
     let t = Test::new().file("sheet.csv", sheet).repo();
-    t.cmd(&[
-        "import",
-        "sheet.csv",
-        "--map",
-        "Name=title",
-        "--map",
-        "Rep=owner",
-        "--map",
-        "Step=stage",
-        "--map",
-        "Amount=value",
-        "--map",
-        "Email=contact.email",
-        "--dry-run",
-    ])
-    .code(1)
-    .stdout_has("Would import 2 deals from sheet.csv; 1 problem row(s), not imported.")
-    .stderr("sheet.csv:2: unknown stage \"Demo\": pass --stage-map \"Demo=<stage id>\"\n");
-    let out = t.cmd(&[
-        "import",
-        "sheet.csv",
-        "--map",
-        "Name=title",
-        "--map",
-        "Rep=owner",
-        "--map",
-        "Step=stage",
-        "--map",
-        "Amount=value",
-        "--map",
-        "Email=contact.email",
-        "--stage-map",
-        "Demo=discovery",
-        "--dry-run",
-    ]);
+    t.cmd(&[SHEET_IMPORT, &["--dry-run"]].concat())
+        .code(1)
+        .stdout_has("Would import 2 deals from sheet.csv; 1 problem row(s), not imported.")
+        .stderr("sheet.csv:2: unknown stage \"Demo\": pass --stage-map \"Demo=<stage id>\"\n");
+    let out = t.cmd(
+        &[
+            SHEET_IMPORT,
+            &["--stage-map", "Demo=discovery", "--dry-run"],
+        ]
+        .concat(),
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("Would import 3 deals"),
         "{}",
         out.stdout
     );
-    t.cmd(&[
-        "import",
-        "sheet.csv",
-        "--map",
-        "Name=title",
-        "--map",
-        "Rep=owner",
-        "--map",
-        "Step=stage",
-        "--map",
-        "Amount=value",
-        "--map",
-        "Email=contact.email",
-        "--stage-map",
-        "Demo=discovery",
-    ])
-    .code(0);
+    t.cmd(&[SHEET_IMPORT, &["--stage-map", "Demo=discovery"]].concat())
+        .code(0);
     // Two rows with one title get two slugs.
     assert!(t.path().join("deals/01-prospecting/soylent-2.md").exists());
     let soylent = std::fs::read_to_string(t.path().join("deals/04-discovery/soylent.md")).unwrap();
