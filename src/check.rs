@@ -102,7 +102,7 @@ pub fn run(p: &Pipeline, ev: &Evaluator, scope: &Scope, now: DateTime<Utc>) -> V
                 column: None,
                 message: format!("the slug `{slug}` is also used by {}", others.join(", ")),
                 notes: vec![],
-                help: "slugs are unique across the pipeline: rename one file, or delete the stale copy".into(),
+                help: duplicate_help(&p.cfg, &slug, &paths),
                 excerpt: None,
             });
         }
@@ -110,6 +110,21 @@ pub fn run(p: &Pipeline, ev: &Evaluator, scope: &Scope, now: DateTime<Utc>) -> V
     // Stable order: by path and line, then as the rules ran.
     out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     out
+}
+
+/// How to fix a slug that sits in several files.
+pub fn duplicate_help(cfg: &Config, slug: &str, paths: &[PathBuf]) -> String {
+    let places: Vec<String> = paths
+        .iter()
+        .map(|p| match crate::pipeline::place_of(p, cfg) {
+            Some(pl) => pl.id(cfg).to_string(),
+            None => p.display().to_string(),
+        })
+        .collect();
+    format!(
+        "if it is one deal in two places (two branches moved it), keep the right copy with `deal resolve {slug} --keep <{}>`; if they are two deals, rename one file with `git mv`",
+        places.join("|")
+    )
 }
 
 fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
@@ -130,6 +145,10 @@ fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
             column: pp.col,
             excerpt: pp.excerpt.clone(),
             ..base("parse", pp.message.clone(), pp.help.clone())
+        },
+        Problem::Conflict(c) => Finding {
+            line: c.start,
+            ..base("conflict", c.message(), c.help())
         },
         Problem::Unreadable(e) => base(
             "parse",

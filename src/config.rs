@@ -363,6 +363,17 @@ pub fn load(root: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates the text of a `pipeline.yaml` found at `path`.
 pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, ConfigError> {
     let cx = Ctx { path, src };
+    if let Some(c) = crate::conflict::find(src) {
+        return Err(cx.at(
+            Some(yamlpos::Pos {
+                line: c.start,
+                col: 1,
+            }),
+            None,
+            format!("[conflict] {}", c.message()),
+            "edit pipeline.yaml: keep the right side between `<<<<<<<` and `>>>>>>>`, delete the three marker lines, then `git add pipeline.yaml`",
+        ));
+    }
     // Pass 1: syntax and duplicate keys.
     if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
         if let Some((key, pos, first)) = yamlpos::first_duplicate_key(src) {

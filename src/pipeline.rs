@@ -63,6 +63,8 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub enum Problem {
     Parse(ParseProblem),
+    /// Merge-conflict markers: the file is half-merged.
+    Conflict(crate::conflict::Conflict),
     Symlink,
     UnknownFolder,
     Unreadable(String),
@@ -360,6 +362,12 @@ impl Pipeline {
                         Err(err) => return Err(fail(Problem::Unreadable(err.to_string()))),
                     },
                 };
+                if let Some(c) = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(crate::conflict::find)
+                {
+                    return Err(fail(Problem::Conflict(c)));
+                }
                 Deal::parse(slug.clone(), e.rel.clone(), place, bytes, &cfg)
                     .map_err(|p| fail(Problem::Parse(p)))
             })

@@ -142,6 +142,11 @@ impl Repo {
         })
     }
 
+    /// The git2 repository, for the history walks of [`crate::history`].
+    pub fn git(&self) -> &Repository {
+        &self.repo
+    }
+
     pub fn workdir(&self) -> &Path {
         &self.workdir
     }

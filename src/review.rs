@@ -1,28 +1,55 @@
-//! `deal review BASE[..HEAD]` (SPEC §4 "Review"): every stage change in a
+//! `deal review BASE[..HEAD]` (SPEC §4 "Review"): every deal change in a
 //! pull request, judged by the base's `pipeline.yaml`.
 //!
-//! Deals are paired by slug between the merge-base and HEAD, so a move made
-//! by hand (`git mv`, no trailers, the file rewritten) is found like any
-//! other. The rules:
-//! - a forward move (a skip included) or a win must meet the base's exit
-//!   criteria of every stage it leaves or skips, unless the stage is in the
-//!   deal's `waived` with a reason;
-//! - a lost deal needs a reason, from the base's `lost_reasons`;
-//! - `waived` added to an existing deal without a forced move (a commit in
-//!   the range with `Deal: <slug>` and `Forced:` trailers) is a violation, as
-//!   is `source_id` added without an import (`Imported:` trailer);
-//! - a `pipeline.yaml` change that removes or changes a criterion, removes a
-//!   stage, or adds or moves `enforce_from` later is a weakening, and a
-//!   violation unless a commit in the range has a `Criteria-Change:` trailer.
+//! The command reads only what the pull request touched: the deal files
+//! whose paths differ between the merge-base and HEAD (a tree diff), plus
+//! the other files of the same slugs; every other deal is known by name
+//! only, which is enough to find duplicate slugs. Deals are paired by slug
+//! (case folded), so a move made by hand (`git mv`, no trailers, the file
+//! rewritten) is found like any other.
+//!
+//! The rules (each violation is `{rule, message, help}`):
+//! - `exit-criteria`: a forward move (a skip included), a win, or a new deal
+//!   past the first stage (judged as a move from the first stage) must meet
+//!   the base's exit criteria of every stage it leaves or skips, unless the
+//!   stage is in the deal's `waived` with a reason;
+//! - `missing-lost-reason`: a lost deal needs a reason, from the base's
+//!   `lost_reasons` when that list is not empty;
+//! - `hand-waiver` / `hand-source-id`: `waived` or `source_id` added to an
+//!   existing deal, or present in a new one, without a commit in the range
+//!   that carries `Forced:` (with `Deal: <slug>`) or `Imported:`;
+//! - `unreadable` / `conflict`: a deal file at HEAD that cannot be read
+//!   (its change is `unreadable`, never `removed`);
+//! - `duplicate-slug`: a slug in two places at HEAD, however it got there;
+//! - `weakened-criteria`: a `pipeline.yaml` change under which a deal could
+//!   pass that the base would refuse, unless a commit in the range carries a
+//!   `Criteria-Change:` trailer with a reason.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::criteria::{Evaluator, unmet};
 use crate::deal::{Deal, Place};
-use crate::repo::CommitInfo;
+use crate::history::Commit;
+use crate::pipeline::{FileProblem, Problem};
+
+/// One broken rule, with how to fix it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub message: String,
+    pub help: String,
+}
+
+/// A stage waived by a forced move, with its reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiver {
+    pub stage: String,
+    pub reason: String,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewChange {
@@ -32,7 +59,21 @@ pub struct ReviewChange {
     pub to: Option<String>,
     pub owner_from: Option<String>,
     pub owner_to: Option<String>,
-    pub violations: Vec<String>,
+    /// Waivers this change adds (every waiver, for a new deal).
+    pub waived: Vec<Waiver>,
+    /// Whether a commit in the range forced a move of this deal (`Forced:`
+    /// beside `Deal: <slug>`).
+    pub forced: bool,
+    pub lost_reason: Option<String>,
+    pub violations: Vec<Violation>,
+}
+
+/// A deal file at HEAD that cannot be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +82,8 @@ pub struct Review {
     pub head: String,
     pub violations: usize,
     pub changes: Vec<ReviewChange>,
+    /// Deal files at HEAD that cannot be read (each is also a change).
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// A criterion's content, for telling a changed one from an unchanged one.
@@ -48,7 +91,7 @@ fn signature(c: &crate::config::Criterion) -> String {
     format!("{:?}", c.kind)
 }
 
-/// Weakenings of the base's criteria in the head's `pipeline.yaml`.
+/// Weakenings of the base's process in the head's `pipeline.yaml`.
 pub fn weakenings(base: &Config, head: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for bs in &base.stages {
@@ -64,12 +107,19 @@ pub fn weakenings(base: &Config, head: &Config) -> Vec<String> {
             if head_sigs.contains(&signature(c)) {
                 continue;
             }
-            let changed = hs.exit.iter().any(|h| h.label == c.label);
+            let same_label = hs.exit.iter().find(|h| h.label == c.label);
+            let what = match (&c.kind, same_label.map(|h| &h.kind)) {
+                (crate::config::Kind::Any(a), Some(crate::config::Kind::Any(b)))
+                    if b.len() > a.len() =>
+                {
+                    "given another `any:` alternative"
+                }
+                (_, Some(_)) => "changed",
+                (_, None) => "removed",
+            };
             out.push(format!(
-                "the {} criterion \"{}\" was {}",
-                bs.id,
-                c.label,
-                if changed { "changed" } else { "removed" }
+                "the {} criterion \"{}\" was {what}",
+                bs.id, c.label
             ));
         }
     }
@@ -83,6 +133,28 @@ pub fn weakenings(base: &Config, head: &Config) -> Vec<String> {
             crate::time::format_date(b)
         )),
         _ => {}
+    }
+    if !base.lost_reasons.is_empty() {
+        if head.lost_reasons.is_empty() {
+            out.push("`lost_reasons` was emptied: any text now counts as a lost reason".into());
+        } else {
+            let added: Vec<&str> = head
+                .lost_reasons
+                .iter()
+                .filter(|r| !base.lost_reasons.iter().any(|b| b.eq_ignore_ascii_case(r)))
+                .map(String::as_str)
+                .collect();
+            if !added.is_empty() {
+                out.push(format!(
+                    "`lost_reasons` was extended with {}",
+                    added
+                        .iter()
+                        .map(|r| format!("\"{r}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
     }
     out
 }
@@ -101,7 +173,8 @@ fn ordinal(cfg: &Config, d: &Deal) -> usize {
 }
 
 /// The stages `d` (at HEAD) must have met to be where it is, coming from
-/// `from` (None: a new deal), less those waived with a reason.
+/// `from` (None: a new deal, judged from the first stage), less those waived
+/// with a reason.
 fn required(cfg: &Config, from: Option<&Deal>, d: &Deal) -> Vec<usize> {
     let start = from.map(|f| ordinal(cfg, f)).unwrap_or(0);
     let end = match d.place {
@@ -120,28 +193,59 @@ fn required(cfg: &Config, from: Option<&Deal>, d: &Deal) -> Vec<usize> {
         .collect()
 }
 
-fn criteria_violations(ev: &Evaluator, cfg: &Config, from: Option<&Deal>, d: &Deal) -> Vec<String> {
+fn criteria_violations(
+    ev: &Evaluator,
+    cfg: &Config,
+    from: Option<&Deal>,
+    d: &Deal,
+) -> Vec<Violation> {
     let mut out = Vec::new();
+    let to = d.place.id(cfg);
     for i in required(cfg, from, d) {
         let missing = unmet(ev, i, d);
         if missing.is_empty() {
             continue;
         }
         let labels: Vec<String> = missing.iter().map(|m| m.label.clone()).collect();
-        out.push(format!(
-            "{} exit criteria not met: {}",
-            cfg.stages[i].id,
-            labels.join("; ")
-        ));
+        let stage = &cfg.stages[i].id;
+        out.push(Violation {
+            rule: "exit-criteria",
+            message: format!(
+                "{stage} exit criteria not met{}: {}",
+                if from.is_none() && i == 0 {
+                    " (a new deal is judged as a move from the first stage)"
+                } else {
+                    ""
+                },
+                labels.join("; ")
+            ),
+            help: format!(
+                "meet them (`deal show {}` lists what is missing), or record a waiver: `deal move {} {to} --force --reason \"…\"`",
+                d.slug, d.slug
+            ),
+        });
     }
     if d.place == Place::Lost {
+        let listed = if cfg.lost_reasons.is_empty() {
+            "a reason".to_string()
+        } else {
+            format!("one of: {}", cfg.lost_reasons.join(", "))
+        };
         match d.fields.lost_reason.as_deref().map(str::trim) {
-            None | Some("") => out.push("lost without a reason".into()),
+            None | Some("") => out.push(Violation {
+                rule: "missing-lost-reason",
+                message: "lost without a reason".into(),
+                help: format!("`deal set {} lost.reason=\"…\"` with {listed}", d.slug),
+            }),
             Some(r)
                 if !cfg.lost_reasons.is_empty()
                     && !cfg.lost_reasons.iter().any(|l| l.eq_ignore_ascii_case(r)) =>
             {
-                out.push(format!("lost reason \"{r}\" is not in lost_reasons"))
+                out.push(Violation {
+                    rule: "missing-lost-reason",
+                    message: format!("lost reason \"{r}\" is not in lost_reasons"),
+                    help: format!("`deal set {} lost.reason=\"…\"` with {listed}", d.slug),
+                })
             }
             _ => {}
         }
@@ -149,62 +253,191 @@ fn criteria_violations(ev: &Evaluator, cfg: &Config, from: Option<&Deal>, d: &De
     out
 }
 
-/// What a review compares.
+/// What a review compares: the deals the pull request touched, on each side.
 pub struct Sides<'a> {
     pub base_cfg: &'a Config,
-    pub head_cfg: &'a Config,
+    /// HEAD's `pipeline.yaml`, or why it cannot be read.
+    pub head_cfg: Result<&'a Config, String>,
+    /// The touched slugs' deals at the merge-base.
     pub base: &'a [Deal],
-    /// HEAD's deals, read with the base's config.
+    /// The touched slugs' deals at HEAD, read with the base's config.
     pub head: &'a [Deal],
+    /// The touched slugs' files at HEAD that cannot be read.
+    pub head_problems: &'a [FileProblem],
+    /// Slugs (case folded) in two places at HEAD, with their paths.
+    pub duplicates: &'a [(String, Vec<PathBuf>)],
     pub base_id: String,
     pub head_id: String,
 }
 
-/// Judges the changes between two pipelines: `base` (at the merge-base)
-/// and `head` (read with the base's config), with the commits in between.
-pub fn review(sides: Sides, ev: &Evaluator, commits: &[CommitInfo]) -> Review {
-    let Sides {
-        base_cfg,
-        head_cfg,
-        base,
-        head,
-        base_id,
-        head_id,
-    } = sides;
+/// The fold used to pair slugs: `Acme.md` and `acme.md` are one deal.
+pub fn slug_key(slug: &str) -> String {
+    slug.to_lowercase()
+}
+
+fn problem_violation(p: &FileProblem) -> (Violation, usize) {
+    let shown = p.rel.display();
+    match &p.problem {
+        Problem::Conflict(c) => (
+            Violation {
+                rule: "conflict",
+                message: format!("{shown}:{}: {}", c.start, c.message()),
+                help: c.help(),
+            },
+            c.start,
+        ),
+        Problem::Parse(pp) => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown}:{}: {}", pp.line, pp.message),
+                help: format!(
+                    "{}; `deal check {shown}` shows the line",
+                    if pp.help.is_empty() {
+                        "fix the front-matter"
+                    } else {
+                        pp.help.as_str()
+                    }
+                ),
+            },
+            pp.line,
+        ),
+        Problem::Symlink => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown} is a symbolic link; deal never follows one"),
+                help: "replace the link with the file itself".into(),
+            },
+            1,
+        ),
+        Problem::UnknownFolder => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown} is not in a stage or outcome folder"),
+                help: "move it into a stage folder with `git mv`".into(),
+            },
+            1,
+        ),
+        Problem::Unreadable(e) => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown}: {e}"),
+                help: "fix the file so `deal check` reads it".into(),
+            },
+            1,
+        ),
+    }
+}
+
+/// Judges the changes between the merge-base and HEAD, with the commits
+/// in between.
+pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
+    let cfg = sides.base_cfg;
     let forced: HashSet<String> = commits
         .iter()
         .filter(|c| c.trailer("Forced").is_some())
-        .filter_map(|c| c.trailer("Deal").map(str::to_string))
+        .filter_map(|c| c.trailer("Deal").map(slug_key))
         .collect();
     let imported = commits.iter().any(|c| c.trailer("Imported").is_some());
-    let criteria_change = commits
+    let mut base: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
+    for d in sides.base {
+        base.entry(slug_key(&d.slug)).or_default().push(d);
+    }
+    let mut head: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
+    for d in sides.head {
+        head.entry(slug_key(&d.slug)).or_default().push(d);
+    }
+    let mut broken: BTreeMap<String, Vec<&FileProblem>> = BTreeMap::new();
+    for p in sides.head_problems {
+        broken.entry(slug_key(&p.slug)).or_default().push(p);
+    }
+    let dups: BTreeMap<&str, &Vec<PathBuf>> = sides
+        .duplicates
         .iter()
-        .any(|c| c.trailer("Criteria-Change").is_some());
-    let cfg = base_cfg;
-    let slugs: BTreeSet<&str> = base
-        .iter()
-        .chain(head.iter())
-        .map(|d| d.slug.as_str())
+        .map(|(s, v)| (s.as_str(), v))
+        .collect();
+    let keys: BTreeSet<&String> = base
+        .keys()
+        .chain(head.keys())
+        .chain(broken.keys())
+        .chain(sides.duplicates.iter().map(|(s, _)| s))
         .collect();
     let mut changes = Vec::new();
-    for slug in slugs {
-        let b = base.iter().find(|d| d.slug == slug);
-        let h = head.iter().find(|d| d.slug == slug);
+    for key in keys {
+        let b = base.get(key).and_then(|v| v.first().copied());
+        let hs: &[&Deal] = head.get(key).map(|v| v.as_slice()).unwrap_or(&[]);
+        let h = hs.first().copied();
+        let place = |d: Option<&Deal>| d.map(|d| d.place.id(cfg).to_string());
         let owner = |d: Option<&Deal>| d.and_then(|d| d.fields.owner.clone());
-        let place = |d: Option<&Deal>, c: &Config| d.map(|d| d.place.id(c).to_string());
         let mut ch = ReviewChange {
-            slug: slug.to_string(),
+            slug: b
+                .or(h)
+                .map(|d| d.slug.clone())
+                .unwrap_or_else(|| key.clone()),
             change: String::new(),
-            from: place(b, cfg),
-            to: place(h, cfg),
+            from: place(b),
+            to: place(h),
             owner_from: owner(b),
             owner_to: owner(h),
+            waived: Vec::new(),
+            forced: forced.contains(key),
+            lost_reason: h
+                .filter(|d| d.place == Place::Lost)
+                .and_then(|d| d.fields.lost_reason.clone()),
             violations: Vec::new(),
         };
+        if let Some(paths) = dups.get(key.as_str()) {
+            ch.change = "duplicated".into();
+            ch.to = Some(
+                paths
+                    .iter()
+                    .map(|p| match crate::pipeline::place_of(p, cfg) {
+                        Some(pl) => pl.id(cfg).to_string(),
+                        None => p.display().to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            );
+            ch.violations.push(Violation {
+                rule: "duplicate-slug",
+                message: format!(
+                    "the deal sits in {} places at HEAD: {}",
+                    paths.len(),
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                help: crate::check::duplicate_help(cfg, &ch.slug, paths),
+            });
+            for p in broken.get(key).into_iter().flatten() {
+                ch.violations.push(problem_violation(p).0);
+            }
+            changes.push(ch);
+            continue;
+        }
+        if let Some(ps) = broken.get(key) {
+            ch.change = "unreadable".into();
+            if let Some(p) = ps.first() {
+                ch.to = crate::pipeline::place_of(&p.rel, cfg).map(|pl| pl.id(cfg).to_string());
+            }
+            for p in ps {
+                ch.violations.push(problem_violation(p).0);
+            }
+            changes.push(ch);
+            continue;
+        }
         match (b, h) {
             (None, Some(h)) => {
                 ch.change = "added".into();
+                ch.waived = waivers(cfg, h, None);
                 ch.violations = criteria_violations(ev, cfg, None, h);
+                if !h.fields.waived.is_empty() && !forced.contains(key) && !imported {
+                    ch.violations.push(hand_waiver(h, &ch.waived, true));
+                }
+                if h.fields.source_id.is_some() && !imported {
+                    ch.violations.push(hand_source_id(h, true));
+                }
             }
             (Some(_), None) => ch.change = "removed".into(),
             (Some(b), Some(h)) => {
@@ -221,37 +454,26 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[CommitInfo]) -> Review {
                     (Place::Lost, _) => "reopened".into(),
                     _ => "moved".into(),
                 };
-                if b.place != h.place && !matches!(h.place, Place::Lost) {
-                    let forward = h.place == Place::Won
-                        || (ordinal(cfg, h) > ordinal(cfg, b) && b.place != Place::Lost)
-                        || (b.place == Place::Lost && ordinal(cfg, h) > ordinal(cfg, b));
+                ch.waived = waivers(cfg, h, Some(b));
+                if b.place != h.place && h.place != Place::Lost {
+                    let forward = h.place == Place::Won || ordinal(cfg, h) > ordinal(cfg, b);
                     if forward {
                         ch.violations = criteria_violations(ev, cfg, Some(b), h);
                     }
                 } else if h.place == Place::Lost && b.place != Place::Lost {
                     ch.violations = criteria_violations(ev, cfg, Some(b), h);
                 }
-                let added_waivers: Vec<&String> = h
-                    .fields
-                    .waived
-                    .keys()
-                    .filter(|k| !b.fields.waived.contains_key(*k))
-                    .collect();
-                if !added_waivers.is_empty() && !forced.contains(slug) {
-                    ch.violations.push(format!(
-                        "waived.{} added by hand, without a forced move (`deal move --force --reason`)",
-                        added_waivers
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", waived.")
-                    ));
+                if !ch.waived.is_empty() && !forced.contains(key) {
+                    ch.violations.push(hand_waiver(h, &ch.waived, false));
                 }
                 if h.fields.source_id.is_some() && b.fields.source_id.is_none() && !imported {
-                    ch.violations
-                        .push("source_id added by hand, without an import".into());
+                    ch.violations.push(hand_source_id(h, false));
                 }
-                if ch.change == "edited" && ch.violations.is_empty() {
+                if ch.change == "edited"
+                    && ch.violations.is_empty()
+                    && !ch.forced
+                    && ch.waived.is_empty()
+                {
                     continue;
                 }
             }
@@ -259,33 +481,184 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[CommitInfo]) -> Review {
         }
         changes.push(ch);
     }
-    let weak = weakenings(base_cfg, head_cfg);
-    if !weak.is_empty() {
-        changes.push(ReviewChange {
-            slug: crate::config::FILE.into(),
-            change: if criteria_change {
-                "criteria-change".into()
-            } else {
-                "weakened".into()
-            },
-            from: None,
-            to: None,
-            owner_from: None,
-            owner_to: None,
-            violations: if criteria_change { Vec::new() } else { weak },
-        });
+    match sides.head_cfg {
+        Err(why) => changes.push(ReviewChange {
+            violations: vec![Violation {
+                rule: if why.contains("[conflict]") {
+                    "conflict"
+                } else {
+                    "unreadable"
+                },
+                message: why,
+                help: "fix pipeline.yaml so that `deal check` loads it".into(),
+            }],
+            ..config_row("unreadable")
+        }),
+        Ok(head_cfg) => {
+            let weak = weakenings(cfg, head_cfg);
+            let reasons: Vec<&str> = commits
+                .iter()
+                .filter_map(|c| c.trailer("Criteria-Change"))
+                .collect();
+            let explained = reasons.iter().any(|r| !r.trim().is_empty());
+            if !weak.is_empty() {
+                let mut row = config_row(if explained {
+                    "criteria-change"
+                } else {
+                    "weakened"
+                });
+                if !explained {
+                    let empty = if reasons.is_empty() {
+                        ""
+                    } else {
+                        " (a `Criteria-Change:` trailer is there, but empty: it needs a reason)"
+                    };
+                    row.violations = weak
+                        .into_iter()
+                        .map(|w| Violation {
+                            rule: "weakened-criteria",
+                            message: format!("{w}{empty}"),
+                            help: "if the change is meant, say why in the pull request: `git commit --allow-empty -m \"Relax the process\" --trailer \"Criteria-Change: <why>\"`".into(),
+                        })
+                        .collect();
+                }
+                changes.push(row);
+            }
+        }
     }
     let violations = changes.iter().map(|c| c.violations.len()).sum();
+    let unreadable = sides
+        .head_problems
+        .iter()
+        .map(|p| {
+            let (v, line) = problem_violation(p);
+            Unreadable {
+                path: p.rel.display().to_string(),
+                line,
+                message: v.message,
+            }
+        })
+        .collect();
     Review {
-        base: base_id,
-        head: head_id,
+        base: sides.base_id,
+        head: sides.head_id,
         violations,
         changes,
+        unreadable,
     }
 }
 
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+fn config_row(change: &str) -> ReviewChange {
+    ReviewChange {
+        slug: crate::config::FILE.into(),
+        change: change.into(),
+        from: None,
+        to: None,
+        owner_from: None,
+        owner_to: None,
+        waived: Vec::new(),
+        forced: false,
+        lost_reason: None,
+        violations: Vec::new(),
+    }
+}
+
+/// Waivers at HEAD that the base did not have.
+fn waivers(cfg: &Config, h: &Deal, b: Option<&Deal>) -> Vec<Waiver> {
+    let mut out: Vec<Waiver> = h
+        .fields
+        .waived
+        .iter()
+        .filter(|(k, v)| b.is_none_or(|b| b.fields.waived.get(*k) != Some(*v)))
+        .map(|(k, v)| Waiver {
+            stage: k.clone(),
+            reason: v.clone(),
+        })
+        .collect();
+    out.sort_by_key(|w| cfg.stage_index(&w.stage).unwrap_or(usize::MAX));
+    out
+}
+
+fn hand_waiver(d: &Deal, w: &[Waiver], new: bool) -> Violation {
+    Violation {
+        rule: "hand-waiver",
+        message: format!(
+            "waived.{} {} by hand, without a forced move",
+            w.iter()
+                .map(|w| w.stage.as_str())
+                .collect::<Vec<_>>()
+                .join(", waived."),
+            if new {
+                "written into a new deal"
+            } else {
+                "added"
+            }
+        ),
+        help: format!(
+            "remove the `waived` lines and move with `deal move {} <stage> --force --reason \"…\"`, which records who waived what",
+            d.slug
+        ),
+    }
+}
+
+fn hand_source_id(d: &Deal, new: bool) -> Violation {
+    Violation {
+        rule: "hand-source-id",
+        message: format!(
+            "source_id {} by hand, without an import",
+            if new {
+                "written into a new deal"
+            } else {
+                "added"
+            }
+        ),
+        help: format!(
+            "remove `source_id` from {}: it is set by `deal import`, which marks its commit `Imported:`",
+            d.rel.display()
+        ),
+    }
+}
+
+/// Escapes text from a deal for a Markdown table cell: `<`, `>` and `&` as
+/// HTML entities, Markdown punctuation (and `:` and `.`, which autolinks
+/// need) behind a backslash, and line breaks as spaces, so a pull-request
+/// comment never renders an image, a link, HTML, a mention or a broken
+/// table from a deal.
+pub fn md_text(s: &str) -> String {
+    const PUNCT: &str = "\\`*_{}[]()#+!|~:.@";
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        match ch {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if PUNCT.contains(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text as one Markdown code span, fenced by more backticks than it holds,
+/// so nothing in it is read as Markdown or HTML.
+pub fn md_code(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {s} {fence}")
 }
 
 /// The review as a Markdown table, ready for a pull-request comment.
@@ -304,29 +677,68 @@ pub fn markdown(r: &Review) -> String {
         out.push_str("No deal changed.\n");
     } else {
         out.push_str(
-            "| Deal | Change | From | To | Owner | Verdict |\n|---|---|---|---|---|---|\n",
+            "| Deal | Change | From | To | Owner | Notes | Verdict |\n|---|---|---|---|---|---|---|\n",
         );
         for c in &r.changes {
             let owner = match (&c.owner_from, &c.owner_to) {
-                (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
-                (_, Some(b)) => b.clone(),
-                (Some(a), None) => a.clone(),
+                (Some(a), Some(b)) if a != b => format!("{} → {}", md_text(a), md_text(b)),
+                (_, Some(b)) => md_text(b),
+                (Some(a), None) => md_text(a),
                 (None, None) => String::new(),
             };
+            let mut notes = Vec::new();
+            if c.forced {
+                notes.push("**forced**".to_string());
+            }
+            for w in &c.waived {
+                notes.push(format!(
+                    "waived {}: {}",
+                    md_text(&w.stage),
+                    md_text(&w.reason)
+                ));
+            }
+            if let Some(r) = &c.lost_reason {
+                notes.push(format!("lost reason: {}", md_text(r)));
+            }
             let verdict = if c.violations.is_empty() {
                 "✅".to_string()
             } else {
-                format!("❌ {}", c.violations.join("; "))
+                format!(
+                    "❌ {}",
+                    c.violations
+                        .iter()
+                        .map(|v| format!("`{}` {}", v.rule, md_text(&v.message)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                cell(&c.slug),
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                md_text(&c.slug),
                 c.change,
-                cell(c.from.as_deref().unwrap_or("")),
-                cell(c.to.as_deref().unwrap_or("")),
-                cell(&owner),
-                cell(&verdict)
+                md_text(c.from.as_deref().unwrap_or("")),
+                md_text(c.to.as_deref().unwrap_or("")),
+                owner,
+                notes.join("; "),
+                verdict
             ));
+        }
+        let mut helps: Vec<String> = r
+            .changes
+            .iter()
+            .flat_map(|c| {
+                c.violations.iter().map(move |v| {
+                    format!("- {} `{}`: {}", md_text(&c.slug), v.rule, md_code(&v.help))
+                })
+            })
+            .collect();
+        helps.dedup();
+        if !helps.is_empty() {
+            out.push_str("\n**How to fix**\n\n");
+            for h in helps {
+                out.push_str(&h);
+                out.push('\n');
+            }
         }
     }
     out.push_str(&format!(
@@ -335,4 +747,19 @@ pub fn markdown(r: &Review) -> String {
         &r.head[..r.head.len().min(7)]
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md_text;
+
+    #[test]
+    fn deal_text_never_becomes_markup() {
+        assert_eq!(
+            md_text("![x](http://e.x/a.png) <img src=x> | a"),
+            "\\!\\[x\\]\\(http\\://e\\.x/a\\.png\\) &lt;img src=x&gt; \\| a"
+        );
+        assert_eq!(md_text("a\nb"), "a b");
+        assert_eq!(super::md_code("a `b` c"), "`` a `b` c ``");
+    }
 }

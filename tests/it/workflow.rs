@@ -348,7 +348,7 @@ fn review_judges_every_change_by_the_base_rules() {
     let out = t.cmd(&["review", "main..HEAD"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(
-        out.stdout.contains("| pipeline.yaml | criteria-change |"),
+        out.stdout.contains("| pipeline\\.yaml | criteria-change |"),
         "{}",
         out.stdout
     );
@@ -618,7 +618,7 @@ fn review_flags_waivers_and_source_ids_added_by_hand() {
     .unwrap();
     t.git(&["commit", "-q", "-am", "edit by hand"]);
     let out = t.cmd(&["review", "main"]).code(1);
-    assert!(out.stdout.contains("| acme | edited | outreach | outreach | bob | ❌ waived.qualification added by hand, without a forced move (`deal move --force --reason`); source_id added by hand, without an import |"), "{}", out.stdout);
+    assert!(out.stdout.contains("| acme | edited | outreach | outreach | bob | waived qualification: trust me | ❌ `hand-waiver` waived\\.qualification added by hand, without a forced move; `hand-source-id` source\\_id added by hand, without an import |"), "{}", out.stdout);
 }
 
 #[test]
