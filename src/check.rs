@@ -58,13 +58,16 @@ pub enum Scope {
     All,
     /// Only these files (root-relative), plus duplicate slugs involving them.
     Files(HashSet<PathBuf>),
+    /// The staged files (`check --staged`), plus every duplicate slug in
+    /// the index: a commit or merge never leaves a deal in two places.
+    Staged(HashSet<PathBuf>),
 }
 
 impl Scope {
     fn includes(&self, p: &Path) -> bool {
         match self {
             Scope::All => true,
-            Scope::Files(set) => set.contains(p),
+            Scope::Files(set) | Scope::Staged(set) => set.contains(p),
         }
     }
 }
@@ -84,7 +87,7 @@ pub fn run(p: &Pipeline, ev: &Evaluator, scope: &Scope, now: DateTime<Utc>) -> V
         }
     }
     for (slug, paths) in p.duplicate_slugs() {
-        if !paths.iter().any(|x| scope.includes(x)) {
+        if !matches!(scope, Scope::Staged(_)) && !paths.iter().any(|x| scope.includes(x)) {
             continue;
         }
         for (i, path) in paths.iter().enumerate() {

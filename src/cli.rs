@@ -234,12 +234,31 @@ History comes from git (the folder a deal's file entered, with commit times and 
 Previous-Owner and Forced trailers); the `stages` front-matter fills in what git lacks.")]
     Audit(AuditArgs),
 
-    /// Install or remove the git pre-commit hook that runs `deal check --staged`
+    /// Keep one copy of a deal that a merge left in two places, and commit
     #[command(after_help = "\
-install writes a pre-commit hook into core.hooksPath (or .git/hooks) that runs
-`deal -C <pipeline root> check --staged`, so a commit whose staged deals break their exit
-criteria is refused, with the checklist. It never replaces a hook that is not deal's: it says
-how to chain instead. uninstall removes only deal's own hook.
+Two branches that each moved the same deal can merge without a conflict and leave the deal in
+two stage folders (`deal check` reports duplicate-slug). resolve keeps the copy you name,
+removes the others from the working tree and the index, and makes one commit,
+`deal(<slug>): resolve, keep <path>`, with Deal, Resolved: <kept path> and Owner trailers.
+
+--keep takes a stage id (discovery), a stage folder (04-discovery), won, lost, or the path of
+the copy. A slug that is not duplicated exits 2. The copy kept must be readable: if it holds
+merge-conflict markers, edit them out first.
+
+Examples:
+  deal resolve acme --keep proposal
+  deal resolve acme --keep deals/05-proposal/acme.md")]
+    Resolve(ResolveArgs),
+
+    /// Install or remove the git pre-commit and pre-merge-commit hooks that run `deal check --staged`
+    #[command(after_help = "\
+install writes pre-commit and pre-merge-commit hooks into core.hooksPath (or .git/hooks)
+that run `deal -C <pipeline root> check --staged`, so a commit whose staged deals break their
+exit criteria is refused, with the checklist, and so is a merge that leaves a deal in two
+folders or leaves merge-conflict markers (git merges two branches that each moved the same
+deal without a conflict). During a merge, only deals that differ from every parent are
+judged, so merging main never fails over someone else's old deal. It never replaces a hook
+that is not deal's: it says how to chain instead. uninstall removes only deal's own hooks.
 
 For the pre-commit framework, use the `deal-check` hook of this repository's
 .pre-commit-hooks.yaml.")]
@@ -540,6 +559,18 @@ pub struct ReviewArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ReviewFormat::Markdown)]
     pub format: ReviewFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The duplicated slug
+    pub slug: String,
+    /// The copy to keep: a stage id, a stage folder, won, lost, or a path
+    #[arg(long, value_name = "PATH|STAGE")]
+    pub keep: String,
+    /// Remove the other copies and stage that, but do not commit
+    #[arg(long)]
+    pub no_commit: bool,
 }
 
 #[derive(Debug, Args)]

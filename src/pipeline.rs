@@ -243,7 +243,46 @@ impl Pipeline {
         let src = String::from_utf8(src)
             .map_err(|_| Error::usage(format!("the staged {} is not UTF-8", config::FILE), ""))?;
         let cfg = config::parse(&src, &path, &crate::notes::Templates::new(root))?;
-        let view = repo.index_view(root, &cfg.deals_dir)?;
+        let mut view = repo.index_view(root, &cfg.deals_dir)?;
+        // During a merge, a staged deal is one whose blob differs from every
+        // parent's (merging main never fails over someone else's old deal),
+        // and every deal file in the index is scanned for conflict markers.
+        let parents = repo.merge_parents();
+        if !parents.is_empty() {
+            let prefix = repo.rel(root)?;
+            let in_repo = |rel: &Path| {
+                let r = rel.to_string_lossy().replace('\\', "/");
+                if prefix.is_empty() {
+                    r
+                } else {
+                    format!("{prefix}/{r}")
+                }
+            };
+            let ids: HashMap<PathBuf, git2::Oid> = view
+                .deals
+                .iter()
+                .map(|(r, id, _)| (r.clone(), *id))
+                .collect();
+            view.staged.retain(|rel| {
+                let id = ids.get(rel).copied();
+                parents
+                    .iter()
+                    .all(|p| repo.blob_id_at(*p, &in_repo(rel)) != id)
+            });
+            let conflicted: Vec<PathBuf> = view
+                .deals
+                .iter()
+                .filter(|(rel, _, mode)| *mode != 0o120000 && !view.staged.contains(rel))
+                .filter_map(|(rel, id, _)| {
+                    let Content::Bytes(b) = repo.blob(*id, MAX_DEAL_BYTES as usize) else {
+                        return None;
+                    };
+                    let text = std::str::from_utf8(&b).ok()?;
+                    crate::conflict::find(text).map(|_| rel.clone())
+                })
+                .collect();
+            view.staged.extend(conflicted);
+        }
         let mut unparsed = Vec::new();
         let mut wanted = Vec::new();
         for (rel, id, mode) in view.deals {
@@ -422,6 +461,7 @@ impl Pipeline {
     /// Finds a deal by slug, unique slug prefix, or path.
     pub fn resolve(&self, arg: &str) -> Result<&Deal, Error> {
         if let Some(d) = self.deals.iter().find(|d| d.slug == arg) {
+            self.refuse_duplicate(&d.slug)?;
             return Ok(d);
         }
         if arg.contains('/') || arg.ends_with(".md") {
@@ -442,6 +482,10 @@ impl Pipeline {
             .iter()
             .filter(|d| d.slug.starts_with(arg))
             .collect();
+        let one_slug = matches.windows(2).all(|w| w[0].slug == w[1].slug);
+        if matches.len() > 1 && one_slug {
+            self.refuse_duplicate(&matches[0].slug)?;
+        }
         match matches.len() {
             1 => Ok(matches[0]),
             0 => {
@@ -464,6 +508,43 @@ impl Pipeline {
                 })
             }
         }
+    }
+}
+
+impl Pipeline {
+    /// Refuses a slug that sits in several files (a merge of two branches
+    /// that both moved the deal), naming every copy and `deal resolve`.
+    pub fn refuse_duplicate(&self, slug: &str) -> Result<(), Error> {
+        match self.duplicate_slugs().into_iter().find(|(s, _)| s == slug) {
+            Some((_, files)) => Err(duplicated(&self.root, &self.cfg, slug, &files)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The error for a slug that sits in several files.
+pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> Error {
+    let places: Vec<String> = files
+        .iter()
+        .map(|f| match place_of(f, cfg) {
+            Some(p) => p.id(cfg).to_string(),
+            None => f.display().to_string(),
+        })
+        .collect();
+    Error::Usage {
+        message: format!(
+            "the deal `{slug}` sits in {} places: {}",
+            files.len(),
+            files
+                .iter()
+                .map(|f| crate::diag::display_path(&root.join(f)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        help: format!(
+            "keep the right copy with `deal resolve {slug} --keep <{}>` (two branches moved it), or rename one with `git mv` if they are two deals",
+            places.join("|")
+        ),
     }
 }
 

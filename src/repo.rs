@@ -680,6 +680,11 @@ impl Repo {
         let mut view = IndexView::default();
         let dir = format!("{pre}{}/", deals_dir.trim_end_matches('/'));
         for e in index.iter() {
+            // Unmerged entries (stages 1 to 3 of a conflict) are not what a
+            // commit would hold; git refuses to commit while they exist.
+            if (e.flags >> 12) & 3 != 0 {
+                continue;
+            }
             let Ok(path) = String::from_utf8(e.path.clone()) else {
                 continue;
             };
@@ -722,6 +727,36 @@ impl Repo {
             Ok(b) => Content::Bytes(b.content().to_vec()),
             Err(_) => Content::TooBig(0),
         }
+    }
+}
+
+impl Repo {
+    /// The other parents of a merge being committed: `MERGE_HEAD` (a merge
+    /// that stopped, then `git commit`), or the `GITHEAD_<id>` variables
+    /// that `git merge` sets for its `pre-merge-commit` hook, which runs
+    /// before `MERGE_HEAD` is written. Empty outside a merge.
+    pub fn merge_parents(&self) -> Vec<Oid> {
+        let mut out: Vec<Oid> = std::fs::read_to_string(self.repo.path().join("MERGE_HEAD"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| Oid::from_str(l.trim()).ok())
+            .collect();
+        for (k, _) in std::env::vars_os() {
+            if let Some(id) = k.to_str().and_then(|k| k.strip_prefix("GITHEAD_"))
+                && let Ok(oid) = Oid::from_str(id)
+                && !out.contains(&oid)
+                && self.repo.find_commit(oid).is_ok()
+            {
+                out.push(oid);
+            }
+        }
+        out
+    }
+
+    /// The blob id at `path` (repository-relative) in commit `c`'s tree.
+    pub fn blob_id_at(&self, c: Oid, path: &str) -> Option<Oid> {
+        let tree = self.repo.find_commit(c).ok()?.tree().ok()?;
+        tree.get_path(Path::new(path)).ok().map(|e| e.id())
     }
 }
 

@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
     };
     let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let scope = match staged {
-        Some(s) => Scope::Files(s),
+        Some(s) => Scope::Staged(s),
         None => scope_of(&p, &ctx.start, &a.paths)?,
     };
     let findings = check::run(&p, &ev, &scope, ctx.now);
@@ -90,7 +90,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
             if !ctx.quiet {
                 let n = match &scope {
                     Scope::All => p.deals.len() + p.problems.len(),
-                    Scope::Files(s) => s.len(),
+                    Scope::Files(s) | Scope::Staged(s) => s.len(),
                 };
                 print!("{}", output::summary(errors, warnings, n, ctx.style));
             }

@@ -1,5 +1,5 @@
-//! `deal hook install|uninstall`: a git pre-commit hook that runs
-//! `deal -C <pipeline root> check --staged`.
+//! `deal hook install|uninstall`: git `pre-commit` and `pre-merge-commit`
+//! hooks that run `deal -C <pipeline root> check --staged`.
 
 use crate::cli::{HookAction, HookArgs};
 use crate::commands::Ctx;
@@ -19,33 +19,55 @@ fn script(prefix: &str, exe: &str) -> String {
     format!(
         "#!/bin/sh\n\
 {MARK}; `deal hook uninstall` removes it.\n\
-# Refuses a commit whose staged deals break their exit criteria.\n\
+# Refuses a commit or merge whose staged deals break their exit criteria,\n\
+# sit in two places, or hold merge-conflict markers.\n\
 top=$(git rev-parse --show-toplevel) || exit 1\n\
 if command -v deal >/dev/null 2>&1; then deal=deal; else deal='{exe}'; fi\n\
 if ! command -v \"$deal\" >/dev/null 2>&1; then\n\
-  echo \"pre-commit: deal is not installed; install it, or run git commit --no-verify\" >&2\n\
+  echo \"$(basename \"$0\"): deal is not installed; install it, or run git commit --no-verify\" >&2\n\
   exit 1\n\
 fi\n\
 exec \"$deal\" -C {dir} check --staged\n"
     )
 }
 
+/// The hooks deal installs: a commit, and a merge that git completes by
+/// itself (two branches that moved the same deal can merge cleanly and
+/// leave it in two folders).
+const HOOKS: [&str; 2] = ["pre-commit", "pre-merge-commit"];
+
 pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let repo = Repo::require(&root, "run `git init` first")?;
     let dir = repo.hooks_dir();
-    let hook = dir.join("pre-commit");
-    let shown = crate::diag::display_path(&hook);
-    let existing = std::fs::read_to_string(&hook).ok();
-    let ours = existing.as_deref().is_some_and(|s| s.contains(MARK));
     let prefix = repo.rel(&root)?;
+    // Each hook: its path, what it holds now, and whether that is deal's.
+    let hooks: Vec<(std::path::PathBuf, Option<String>, bool)> = HOOKS
+        .iter()
+        .map(|name| {
+            let path = dir.join(name);
+            let existing = std::fs::read_to_string(&path).ok();
+            let ours = existing.as_deref().is_some_and(|s| s.contains(MARK));
+            (path, existing, ours)
+        })
+        .collect();
+    let foreign: Vec<String> = hooks
+        .iter()
+        .filter(|(_, e, ours)| e.is_some() && !ours)
+        .map(|(p, _, _)| crate::diag::display_path(p))
+        .collect();
     match a.action {
         HookAction::Install => {
-            if existing.is_some() && !ours {
+            if !foreign.is_empty() {
                 return Err(Error::usage(
-                    format!("{shown} exists and is not deal's; it was left alone"),
                     format!(
-                        "to chain, add this line to that hook: deal -C \"$(git rev-parse --show-toplevel){}\" check --staged || exit 1",
+                        "{} exist{} and {} not deal's; nothing was changed",
+                        foreign.join(" and "),
+                        if foreign.len() == 1 { "s" } else { "" },
+                        if foreign.len() == 1 { "is" } else { "are" }
+                    ),
+                    format!(
+                        "to chain, add this line to each of them: deal -C \"$(git rev-parse --show-toplevel){}\" check --staged || exit 1",
                         if prefix.is_empty() {
                             String::new()
                         } else {
@@ -59,39 +81,55 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
                 .unwrap_or_else(|_| "deal".into())
                 .replace('\'', "");
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            std::fs::write(&hook, script(&prefix, &exe)).map_err(|e| Error::io(&hook, e))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
-                    .map_err(|e| Error::io(&hook, e))?;
+            for (hook, _, _) in &hooks {
+                std::fs::write(hook, script(&prefix, &exe)).map_err(|e| Error::io(hook, e))?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(hook, std::fs::Permissions::from_mode(0o755))
+                        .map_err(|e| Error::io(hook, e))?;
+                }
             }
             if !ctx.quiet {
+                let updated = hooks.iter().any(|(_, _, ours)| *ours);
+                let shown: Vec<String> = hooks
+                    .iter()
+                    .map(|(p, _, _)| crate::diag::display_path(p))
+                    .collect();
                 println!(
-                    "{} {shown}: each commit now runs `deal check --staged`.",
-                    if ours { "Updated" } else { "Installed" }
+                    "{} {}: each commit and each merge now runs `deal check --staged`.",
+                    if updated { "Updated" } else { "Installed" },
+                    shown.join(" and ")
                 );
             }
             Ok(0)
         }
         HookAction::Uninstall => {
-            match (existing, ours) {
-                (None, _) => {
-                    if !ctx.quiet {
-                        println!("No pre-commit hook at {shown}; nothing to do.");
-                    }
+            if !foreign.is_empty() {
+                return Err(Error::usage(
+                    format!(
+                        "{} {} not deal's; nothing was changed",
+                        foreign.join(" and "),
+                        if foreign.len() == 1 { "is" } else { "are" }
+                    ),
+                    "remove the `deal … check --staged` line from it by hand, if you added one",
+                ));
+            }
+            let mut removed = Vec::new();
+            for (hook, _, ours) in &hooks {
+                if *ours {
+                    std::fs::remove_file(hook).map_err(|e| Error::io(hook, e))?;
+                    removed.push(crate::diag::display_path(hook));
                 }
-                (Some(_), false) => {
-                    return Err(Error::usage(
-                        format!("{shown} is not deal's hook; it was left alone"),
-                        "remove the `deal … check --staged` line from it by hand, if you added one",
-                    ));
-                }
-                (Some(_), true) => {
-                    std::fs::remove_file(&hook).map_err(|e| Error::io(&hook, e))?;
-                    if !ctx.quiet {
-                        println!("Removed {shown}.");
-                    }
+            }
+            if !ctx.quiet {
+                if removed.is_empty() {
+                    println!(
+                        "No deal hook in {}; nothing to do.",
+                        crate::diag::display_path(&dir)
+                    );
+                } else {
+                    println!("Removed {}.", removed.join(" and "));
                 }
             }
             Ok(0)

@@ -259,6 +259,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             old_text: None,
             new_rel: rel,
             new_text: text,
+            gone: Vec::new(),
         });
     }
     if let Some(b) = bar {
@@ -356,6 +357,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             old_text: Some(old),
             new_rel: PathBuf::from(config::FILE),
             new_text: new,
+            gone: Vec::new(),
         });
     }
     let name = a

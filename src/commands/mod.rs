@@ -22,6 +22,7 @@ pub mod new;
 pub mod note;
 pub mod record;
 pub mod report;
+pub mod resolve;
 pub mod review;
 pub mod set;
 pub mod show;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Export(a) => import::run_export(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::Review(a) => review::run(&ctx, a),
+        Command::Resolve(a) => resolve::run(&ctx, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -145,6 +145,7 @@ pub fn record(r: Recording) -> Result<Recorded, Error> {
         old_text: r.old_text.map(str::to_string),
         new_rel: r.new_rel.to_path_buf(),
         new_text: r.new_text.to_string(),
+        gone: Vec::new(),
     };
     record_files(
         r.root,
@@ -161,6 +162,9 @@ pub struct FileEdit {
     pub old_text: Option<String>,
     pub new_rel: std::path::PathBuf,
     pub new_text: String,
+    /// Other copies of the deal (root-relative) that are gone from the
+    /// working tree and leave the commit and the index too (`deal resolve`).
+    pub gone: Vec<std::path::PathBuf>,
 }
 
 /// The deal's other possible places (same file name in another stage or
@@ -177,7 +181,10 @@ fn gone_places(root: &Path, cfg: &Config, f: &FileEdit) -> Vec<std::path::PathBu
         .map(|s| s.dir.as_str())
         .chain([crate::config::WON, crate::config::LOST])
         .map(|d| std::path::Path::new(&cfg.deals_dir).join(d).join(name))
+        .chain(f.gone.iter().cloned())
         .filter(|rel| *rel != f.new_rel && Some(rel.as_path()) != f.old_rel.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .map(|rel| root.join(rel))
         .filter(|abs| std::fs::symlink_metadata(abs).is_err())
         .collect()

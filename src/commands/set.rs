@@ -178,21 +178,7 @@ pub fn typed_value(
 /// Resolves DEAL to one parsed deal, refusing a slug that two files share.
 pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
     let d = p.resolve(query)?;
-    if let Some((_, files)) = p.duplicate_slugs().into_iter().find(|(s, _)| *s == d.slug) {
-        return Err(Error::usage(
-            format!(
-                "the slug `{}` is used by {} files: {}",
-                d.slug,
-                files.len(),
-                files
-                    .iter()
-                    .map(|f| f.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            "rename one of them (`deal check` reports it as duplicate-slug), then run the command again",
-        ));
-    }
+    p.refuse_duplicate(&d.slug)?;
     Ok(d)
 }
 

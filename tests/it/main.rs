@@ -6,6 +6,7 @@ mod errors;
 mod import;
 mod init;
 mod leads;
+mod merges;
 mod moves;
 mod notes;
 mod report;

@@ -93,17 +93,28 @@ fn the_hook_never_clobbers_and_honours_hooks_path() {
     let before = t.state();
     t.cmd(&["hook", "install"])
         .code(2)
-        .stderr_has(".githooks/pre-commit exists and is not deal's; it was left alone")
-        .stderr_has("to chain, add this line to that hook: deal -C \"$(git rev-parse --show-toplevel)\" check --staged || exit 1");
+        .stderr_has(".githooks/pre-commit exists and is not deal's; nothing was changed")
+        .stderr_has("to chain, add this line to each of them: deal -C \"$(git rev-parse --show-toplevel)\" check --staged || exit 1");
     t.cmd(&["hook", "uninstall"])
         .code(2)
-        .stderr_has("is not deal's hook");
+        .stderr_has("is not deal's; nothing was changed");
     assert_eq!(t.state(), before);
     std::fs::remove_file(t.path().join(".githooks/pre-commit")).unwrap();
     t.cmd(&["hook", "install"])
         .code(0)
-        .stdout_has(".githooks/pre-commit");
+        .stdout_has(".githooks/pre-commit")
+        .stdout_has(".githooks/pre-merge-commit");
     assert!(!t.path().join(".git/hooks/pre-commit").exists());
+    assert!(t.path().join(".githooks/pre-merge-commit").exists());
+    // A foreign pre-merge-commit alone blocks the install, and changes nothing.
+    t.cmd(&["hook", "uninstall"]).code(0);
+    std::fs::write(t.path().join(".githooks/pre-merge-commit"), "#!/bin/sh\n").unwrap();
+    let before = t.state();
+    t.cmd(&["hook", "install"])
+        .code(2)
+        .stderr_has("pre-merge-commit exists and is not deal's");
+    assert_eq!(t.state(), before);
+    assert!(!t.path().join(".githooks/pre-commit").exists());
 }
 
 #[test]
