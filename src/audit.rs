@@ -2,12 +2,18 @@
 //! where they stalled, who owned each step, and whether a stall looks like
 //! a process gap or a training gap.
 //!
-//! Sources. A deal's history is every commit that touched a file with its
-//! slug under `deals_dir`, oldest first. The folder the file sits in after
-//! each commit gives the stage it entered and when (commit time); a stage
-//! the history does not show is taken from the `stages` front-matter (the
-//! fallback, e.g. for imported deals). `Owner:`, `Previous-Owner:` and
-//! `Forced:` trailers give owners and forced moves.
+//! Sources. A deal's history is HEAD's first-parent line (SPEC §4 "Audit on
+//! merged history"): each main-line commit whose tree diff of the deals
+//! folder touches the deal's file, oldest first. The folder the file sits
+//! in after each such commit gives the stage it entered; a stage the history
+//! does not show is taken from the `stages` front-matter (the fallback, e.g.
+//! for imported deals). `Owner:`, `Previous-Owner:` and `Forced:` trailers
+//! give owners and forced moves. When the main-line commit is a merge, the
+//! trailers come from the commits it brought in: the one that moved the deal
+//! into the stage the merge left it in supplies the owner and the time, and
+//! a forced move counts only if the merge kept it (its waivers survive in
+//! the merged file). A forced move is credited to the `Owner:` of its own
+//! commit, never to whoever owns the deal when it closes.
 //!
 //! Figures:
 //! - **Days in stage**: from entering a stage to entering the next one.
@@ -29,14 +35,15 @@
 //!   a stage that was forced or waived: the rep skipped a step, and the deal
 //!   died of it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
+use git2::{Oid, Repository};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::deal::{Deal, Place};
-use crate::repo::CommitInfo;
+use crate::history::{self, Commit};
 use crate::time::days_between;
 
 /// Days after a forced or waived stage within which a loss counts as a
@@ -54,6 +61,14 @@ pub struct StageSpan {
     pub owner: Option<String>,
 }
 
+/// A forced move, credited to the owner its own commit records.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForcedMove {
+    pub date: String,
+    pub owner: Option<String>,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DealAudit {
     pub slug: String,
@@ -67,6 +82,7 @@ pub struct DealAudit {
     pub unowned_stages: Vec<String>,
     pub skipped: Vec<String>,
     pub forced: Vec<String>,
+    pub forced_moves: Vec<ForcedMove>,
     pub lost_reason: Option<String>,
     pub lost_stage: Option<String>,
     pub process_gap: bool,
@@ -99,46 +115,188 @@ fn handle(v: &str) -> String {
     v.split('<').next().unwrap_or(v).trim().to_string()
 }
 
-/// The place a repository path names, if it is this deal's file.
-fn place_in(cfg: &Config, prefix: &str, slug: &str, path: &str) -> Option<Place> {
-    let rel = path.strip_prefix(prefix)?;
-    let rel = std::path::Path::new(rel);
-    (crate::pipeline::slug_of(rel) == slug)
-        .then(|| crate::pipeline::place_of(rel, cfg))
-        .flatten()
+/// One main-line event of a deal: a commit that changed its file (with the
+/// place the file sits in after it), or a commit a merge brought in that
+/// carries the deal's trailers.
+#[derive(Debug, Clone, Default)]
+pub struct Touch {
+    pub time: i64,
+    /// Where the file sits after this main-line commit.
+    pub place: Option<Place>,
+    /// The `Owner:` of the commit that made the change.
+    pub owner: Option<String>,
+    pub previous_owner: Option<String>,
+    /// A counted forced move's reason.
+    pub forced: Option<String>,
 }
 
-/// Audits one closed deal. `prefix` is the pipeline root's path in the
-/// repository (with a trailing `/`, or empty); `history` is every commit
-/// touching the deals folder, newest first.
-pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) -> DealAudit {
-    // This deal's commits, oldest first, with the place after each.
-    let mut mine: Vec<(&CommitInfo, Option<Place>)> = Vec::new();
-    for c in history.iter().rev() {
-        let touched: Vec<Option<Place>> = c
-            .paths
-            .iter()
-            .filter(|p| {
-                std::path::Path::new(p)
-                    .file_stem()
-                    .is_some_and(|s| s.to_string_lossy() == d.slug)
+/// `waived` keys of a deal file's front-matter, if it parses.
+fn waived_keys(bytes: &[u8]) -> Option<HashSet<String>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let split = crate::frontmatter::split(text).ok()?;
+    let v: serde_yaml::Value = serde_yaml::from_str(&text[split.yaml]).ok()?;
+    Some(
+        v.get("waived")
+            .and_then(|w| w.as_mapping())
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
             })
-            .map(|p| place_in(cfg, prefix, &d.slug, p))
-            .collect();
-        if touched.is_empty() && c.trailer("Deal") != Some(d.slug.as_str()) {
+            .unwrap_or_default(),
+    )
+}
+
+/// The bytes of the file `slug.md` in any stage folder of `commit`'s deals
+/// folder, preferring `place`'s.
+fn deal_blob(
+    repo: &Repository,
+    commit: Oid,
+    deals: &str,
+    cfg: &Config,
+    slug: &str,
+    place: Option<Place>,
+) -> Option<Vec<u8>> {
+    let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+    let dirs = place
+        .map(|p| p.dir(cfg).to_string())
+        .into_iter()
+        .chain(cfg.stages.iter().map(|s| s.dir.clone()))
+        .chain([
+            crate::config::WON.to_string(),
+            crate::config::LOST.to_string(),
+        ]);
+    for dir in dirs {
+        let path = format!("{deals}{dir}/{slug}.md");
+        if let Ok(e) = tree.get_path(std::path::Path::new(&path))
+            && let Ok(b) = repo.find_blob(e.id())
+        {
+            return Some(b.content().to_vec());
+        }
+    }
+    None
+}
+
+/// Every main-line event of the deals in `slugs`, oldest first: HEAD's
+/// first-parent history, each commit diffed against its first parent
+/// within `deals` (the deals folder's path in the repository, with a
+/// trailing `/`), pruned by subtree id.
+pub fn touches(
+    repo: &Repository,
+    head: Oid,
+    deals: &str,
+    cfg: &Config,
+    slugs: &HashSet<String>,
+) -> HashMap<String, Vec<Touch>> {
+    let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
+    let line = history::first_parent(repo, head);
+    let sub = |id: Option<Oid>| {
+        let tree = repo.find_commit(id?).ok()?.tree().ok()?;
+        history::subtree(repo, &tree, deals)
+    };
+    for c in line.iter().rev() {
+        let new = sub(Some(c.id));
+        let old = sub(c.parents.first().copied());
+        if new.as_ref().map(|t| t.id()) == old.as_ref().map(|t| t.id()) {
             continue;
         }
-        // A rename lists the old path first, then the new one.
-        mine.push((c, touched.last().copied().flatten()));
+        let changed = history::diff(repo, old.as_ref(), new.as_ref());
+        // This commit's deals, each with the place it sits in afterwards.
+        let mut mine: BTreeMap<String, Option<Place>> = BTreeMap::new();
+        for ch in &changed {
+            let rel = std::path::Path::new(&ch.path);
+            let slug = crate::pipeline::slug_of(rel);
+            if !slugs.contains(&slug) || !ch.path.ends_with(".md") {
+                continue;
+            }
+            let full = std::path::Path::new(&cfg.deals_dir).join(rel);
+            let place = ch
+                .new
+                .as_ref()
+                .and_then(|_| crate::pipeline::place_of(&full, cfg));
+            let e = mine.entry(slug).or_insert(None);
+            if place.is_some() {
+                *e = place;
+            }
+        }
+        if mine.is_empty() {
+            continue;
+        }
+        let side: Vec<Commit> = if c.is_merge() {
+            history::brought_in(repo, c)
+        } else {
+            Vec::new()
+        };
+        for (slug, place) in mine {
+            let list = out.entry(slug.clone()).or_default();
+            if !c.is_merge() {
+                list.push(Touch {
+                    time: c.time,
+                    place,
+                    owner: c.trailer("Owner").map(handle),
+                    previous_owner: c.trailer("Previous-Owner").map(handle),
+                    forced: c.trailer("Forced").map(str::to_string),
+                });
+                continue;
+            }
+            let theirs: Vec<&Commit> = side
+                .iter()
+                .filter(|s| s.trailer("Deal") == Some(slug.as_str()))
+                .collect();
+            let merged_waivers = deal_blob(repo, c.id, deals, cfg, &slug, place)
+                .and_then(|b| waived_keys(&b))
+                .unwrap_or_default();
+            for s in &theirs {
+                let kept_force = s.trailer("Forced").filter(|_| {
+                    let to = s.trailer("To-Stage").and_then(|t| Place::parse(t, cfg));
+                    match deal_blob(repo, s.id, deals, cfg, &slug, to).and_then(|b| waived_keys(&b))
+                    {
+                        Some(w) if !w.is_empty() => w.is_subset(&merged_waivers),
+                        _ => to.is_some() && to == place,
+                    }
+                });
+                if kept_force.is_some() || s.trailer("Previous-Owner").is_some() {
+                    list.push(Touch {
+                        time: s.time,
+                        place: None,
+                        owner: s.trailer("Owner").map(handle),
+                        previous_owner: s.trailer("Previous-Owner").map(handle),
+                        forced: kept_force.map(str::to_string),
+                    });
+                }
+            }
+            // The commit that moved the deal where the merge left it.
+            let mover = place.and_then(|p| {
+                theirs
+                    .iter()
+                    .rev()
+                    .find(|s| s.trailer("To-Stage") == Some(p.id(cfg)))
+            });
+            list.push(Touch {
+                time: mover.map_or(c.time, |m| m.time),
+                place,
+                owner: mover.and_then(|m| m.trailer("Owner")).map(handle),
+                previous_owner: None,
+                forced: None,
+            });
+        }
     }
+    for list in out.values_mut() {
+        list.sort_by_key(|t| t.time);
+    }
+    out
+}
+
+/// Audits one closed deal from its main-line events, oldest first.
+pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
     // Stage entries: from history, then the front-matter for the rest.
     let mut entries: Vec<(DateTime<Utc>, Place, Option<String>)> = Vec::new();
     let mut last: Option<Place> = None;
-    for (n, (c, place)) in mine.iter().enumerate() {
-        if let Some(p) = place
-            && Some(*p) != last
+    for (n, c) in mine.iter().enumerate() {
+        if let Some(p) = c.place
+            && Some(p) != last
         {
-            last = Some(*p);
+            last = Some(p);
             // The commit that first adds the file says when it was added,
             // not when the deal entered that stage (an import, a first
             // commit of an existing pipeline): the front-matter knows better.
@@ -146,14 +304,19 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
                 Some(t) if n == 0 => *t,
                 _ => ts(c.time),
             };
-            entries.push((when, *p, c.trailer("Owner").map(handle)));
+            entries.push((when, p, c.owner.clone()));
         }
     }
+    // The front-matter fills in only what git lacks: stages entered before
+    // the main line first saw the deal. A later entry the main line did not
+    // see happened on a merged branch, and stays off the main-line sequence.
+    let first_seen = mine.iter().find(|c| c.place.is_some()).map(|c| ts(c.time));
     for (id, t) in &d.fields.stages {
         let Some(p) = Place::parse(id, cfg) else {
             continue;
         };
-        if !entries.iter().any(|(_, q, _)| *q == p) {
+        let before_history = first_seen.is_none_or(|f| *t <= f);
+        if before_history && !entries.iter().any(|(_, q, _)| *q == p) {
             entries.push((*t, p, None));
         }
     }
@@ -174,7 +337,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
     // The longest gap between consecutive commits, and where the deal sat.
     let mut times: Vec<DateTime<Utc>> = mine
         .iter()
-        .map(|(c, _)| ts(c.time))
+        .map(|c| ts(c.time))
         .chain(entries.iter().map(|e| e.0))
         .filter(|t| closed.is_none_or(|c| *t <= c))
         .collect();
@@ -194,13 +357,11 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
             .map(|e| e.1.id(cfg).to_string())
     });
     let mut owner_changes = Vec::new();
-    for (c, _) in &mine {
-        if let (Some(prev), Some(now)) = (c.trailer("Previous-Owner"), c.trailer("Owner")) {
+    for c in mine {
+        if let (Some(prev), Some(now)) = (&c.previous_owner, &c.owner) {
             owner_changes.push(format!(
-                "{}: {} → {}",
+                "{}: {prev} → {now}",
                 crate::time::format_date(ts(c.time)),
-                handle(prev),
-                handle(now)
             ));
         }
     }
@@ -225,9 +386,19 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
         }
     }
     skipped.dedup();
-    let mut forced: Vec<String> = mine
+    let forced_moves: Vec<ForcedMove> = mine
         .iter()
-        .filter_map(|(c, _)| c.trailer("Forced").map(|r| format!("forced move: {r}")))
+        .filter_map(|c| {
+            c.forced.as_ref().map(|r| ForcedMove {
+                date: crate::time::format_date(ts(c.time)),
+                owner: c.owner.clone(),
+                reason: r.clone(),
+            })
+        })
+        .collect();
+    let mut forced: Vec<String> = forced_moves
+        .iter()
+        .map(|f| format!("forced move: {}", f.reason))
         .collect();
     for (stage, reason) in &d.fields.waived {
         forced.push(format!("waived {stage}: {reason}"));
@@ -242,8 +413,8 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
     // Training gap: lost within the window after a forced or waived stage.
     let forced_times: Vec<DateTime<Utc>> = mine
         .iter()
-        .filter(|(c, _)| c.trailer("Forced").is_some())
-        .map(|(c, _)| ts(c.time))
+        .filter(|c| c.forced.is_some())
+        .map(|c| ts(c.time))
         .chain(d.fields.waived.keys().filter_map(|s| {
             // A waived stage was left by the forced move: its exit time.
             cfg.stage_index(s)
@@ -268,6 +439,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
         unowned_stages,
         skipped,
         forced,
+        forced_moves,
         lost_reason: d.fields.lost_reason.clone(),
         lost_stage: d.fields.lost_stage.clone(),
         process_gap,
@@ -279,14 +451,19 @@ pub fn audit_deal(cfg: &Config, d: &Deal, prefix: &str, history: &[CommitInfo]) 
 pub fn audit(
     cfg: &Config,
     deals: &[Deal],
-    prefix: &str,
-    history: &[CommitInfo],
+    touches: &HashMap<String, Vec<Touch>>,
     n: usize,
 ) -> Audit {
     let mut all: Vec<DealAudit> = deals
         .iter()
         .filter(|d| !d.place.is_open())
-        .map(|d| audit_deal(cfg, d, prefix, history))
+        .map(|d| {
+            audit_deal(
+                cfg,
+                d,
+                touches.get(&d.slug).map(Vec::as_slice).unwrap_or(&[]),
+            )
+        })
         .collect();
     all.sort_by(|a, b| b.closed.cmp(&a.closed).then(a.slug.cmp(&b.slug)));
     all.truncate(n);
@@ -307,15 +484,22 @@ pub fn audit(
     };
     let most_stalled_stage = most(all.iter().filter_map(|a| a.stall_stage.clone()).collect());
     let most_lost_from = most(all.iter().filter_map(|a| a.lost_stage.clone()).collect());
+    // A forced move is credited to the owner its own commit records; the
+    // deal's waivers (front-matter) to the owner of its last forced move,
+    // else to the deal's owner.
     let mut by: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for a in &all {
-        let e = by.entry(a.owner.clone()).or_default();
-        e.0 += a
-            .forced
-            .iter()
-            .filter(|f| f.starts_with("forced move"))
-            .count();
-        e.1 += a.forced.iter().filter(|f| f.starts_with("waived")).count();
+        for f in &a.forced_moves {
+            let who = f.owner.clone().unwrap_or_else(|| a.owner.clone());
+            by.entry(who).or_default().0 += 1;
+        }
+        let waiver_owner = a
+            .forced_moves
+            .last()
+            .and_then(|f| f.owner.clone())
+            .unwrap_or_else(|| a.owner.clone());
+        by.entry(waiver_owner).or_default().1 +=
+            a.forced.iter().filter(|f| f.starts_with("waived")).count();
     }
     let forced_by_owner = by
         .into_iter()

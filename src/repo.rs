@@ -787,25 +787,6 @@ impl Repo {
     }
 }
 
-/// One commit's trailers, as `(key, value)`.
-pub struct CommitInfo {
-    pub id: Oid,
-    pub time: i64,
-    pub trailers: Vec<(String, String)>,
-    /// Paths (repository-relative) the commit changed against its first parent.
-    pub paths: Vec<String>,
-}
-
-impl CommitInfo {
-    /// The value of trailer `key` (any case), if the commit has it.
-    pub fn trailer(&self, key: &str) -> Option<&str> {
-        self.trailers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 impl Repo {
     /// The merge-base of two commits.
     pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Oid, Error> {
@@ -815,70 +796,5 @@ impl Repo {
                 "give a base on the same history as HEAD",
             )
         })
-    }
-
-    /// The commits reachable from `head` and not from `hide` (newest first),
-    /// with their trailers, and, with `paths_under` (a repository path, or
-    /// empty for all), the paths under it that they changed.
-    pub fn commits(
-        &self,
-        head: Oid,
-        hide: Option<Oid>,
-        paths_under: Option<&str>,
-    ) -> Result<Vec<CommitInfo>, Error> {
-        let mut walk = self
-            .repo
-            .revwalk()
-            .map_err(|e| git_err("cannot walk history", e))?;
-        walk.push(head)
-            .map_err(|e| git_err("cannot walk history", e))?;
-        if let Some(h) = hide {
-            walk.hide(h)
-                .map_err(|e| git_err("cannot walk history", e))?;
-        }
-        let _ = walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME);
-        let mut out = Vec::new();
-        for oid in walk.flatten() {
-            let Ok(c) = self.repo.find_commit(oid) else {
-                continue;
-            };
-            let msg = c.message().unwrap_or("");
-            let trailers = git2::message_trailers_strs(msg)
-                .map(|t| {
-                    t.iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut paths = Vec::new();
-            if let Some(under) = paths_under
-                && let Ok(tree) = c.tree()
-            {
-                let parent = c.parent(0).ok().and_then(|p| p.tree().ok());
-                let mut opts = git2::DiffOptions::new();
-                if !under.is_empty() {
-                    opts.pathspec(under);
-                }
-                if let Ok(diff) =
-                    self.repo
-                        .diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))
-                {
-                    for d in diff.deltas() {
-                        for f in [d.old_file(), d.new_file()] {
-                            if let Some(p) = f.path().and_then(|p| p.to_str()) {
-                                paths.push(p.to_string());
-                            }
-                        }
-                    }
-                }
-            }
-            out.push(CommitInfo {
-                id: oid,
-                time: c.time().seconds(),
-                trailers,
-                paths,
-            });
-        }
-        Ok(out)
     }
 }

@@ -17,11 +17,18 @@ pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
     } else {
         format!("{prefix}/")
     };
-    let history = match repo.commit_of("HEAD") {
-        Ok(head) => repo.commits(head, None, Some(&format!("{prefix}{}", p.cfg.deals_dir)))?,
-        Err(_) => Vec::new(),
+    let closed: std::collections::HashSet<String> = p
+        .deals
+        .iter()
+        .filter(|d| !d.place.is_open())
+        .map(|d| d.slug.clone())
+        .collect();
+    let deals = format!("{prefix}{}/", p.cfg.deals_dir.trim_end_matches('/'));
+    let touches = match repo.commit_of("HEAD") {
+        Ok(head) => audit::touches(repo.git(), head, &deals, &p.cfg, &closed),
+        Err(_) => Default::default(),
     };
-    let r = audit::audit(&p.cfg, &p.deals, &prefix, &history, a.last);
+    let r = audit::audit(&p.cfg, &p.deals, &touches, a.last);
     if a.format == StatsFormat::Json {
         println!(
             "{}",

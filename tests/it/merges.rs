@@ -514,3 +514,189 @@ fn text_from_deals_renders_as_text_in_the_pull_request_comment() {
     assert!(!html.contains("<b>"), "{html}");
     assert!(html.contains("&lt;img src=x"), "{html}");
 }
+
+/// Runs `deal` as of `date` (midnight UTC): "now" and the commit dates.
+fn on(t: &Test, date: &str, args: &[&str]) -> crate::Output {
+    let ts = format!("{date}T00:00:00Z");
+    let epoch = chrono::DateTime::parse_from_rfc3339(&ts)
+        .unwrap()
+        .timestamp()
+        .to_string();
+    t.cmd_env(
+        &[
+            ("SOURCE_DATE_EPOCH", &epoch),
+            ("GIT_AUTHOR_DATE", &ts),
+            ("GIT_COMMITTER_DATE", &ts),
+        ],
+        args,
+    )
+}
+
+/// `git` as of `date`.
+fn git_on(t: &Test, date: &str, args: &[&str]) {
+    let ts = format!("{date}T00:00:00Z");
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(t.path())
+        .envs(t.env_vars())
+        .env("GIT_AUTHOR_DATE", &ts)
+        .env("GIT_COMMITTER_DATE", &ts)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
+    let deal = |title: &str| {
+        format!(
+            "---\ntitle: {title}\nowner: bob\ncontact:\n  email: x@example.com\nengaged: 2026-10-02\nstages:\n  prospecting: 2026-10-01\n  outreach: 2026-10-02\n---\n# {title}\n"
+        )
+    };
+    let t = Test::new()
+        .deal("02-outreach/acme.md", &deal("Acme"))
+        .deal("02-outreach/beta.md", &deal("Beta"))
+        .env("GIT_AUTHOR_DATE", "2026-10-03T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-10-03T00:00:00Z")
+        .repo();
+    // A branch moves acme on, then forces it past discovery (bob owns it).
+    git_on(&t, "2026-10-04", &["checkout", "-q", "-b", "fast"]);
+    on(&t, "2026-10-05", &["move", "acme", "qualification"]).code(0);
+    on(
+        &t,
+        "2026-10-08",
+        &[
+            "move",
+            "acme",
+            "proposal",
+            "--force",
+            "--reason",
+            "exec sponsor",
+        ],
+    )
+    .code(0);
+    // Another branch forces beta, and the merge throws that away.
+    git_on(&t, "2026-10-04", &["checkout", "-q", "main"]);
+    git_on(&t, "2026-10-04", &["checkout", "-q", "-b", "discarded"]);
+    on(
+        &t,
+        "2026-10-06",
+        &[
+            "move",
+            "beta",
+            "proposal",
+            "--force",
+            "--reason",
+            "thrown away",
+        ],
+    )
+    .code(0);
+    git_on(&t, "2026-10-07", &["checkout", "-q", "main"]);
+    git_on(
+        &t,
+        "2026-10-09",
+        &["merge", "-q", "--no-ff", "--no-edit", "fast"],
+    );
+    git_on(
+        &t,
+        "2026-10-10",
+        &["merge", "-q", "-s", "ours", "--no-edit", "discarded"],
+    );
+    // On main: acme changes hands, then both are lost.
+    on(&t, "2026-10-12", &["assign", "acme", "dana"]).code(0);
+    on(
+        &t,
+        "2026-10-15",
+        &["move", "acme", "lost", "--reason", "competitor"],
+    )
+    .code(0);
+    on(
+        &t,
+        "2026-10-16",
+        &["move", "beta", "lost", "--reason", "no budget"],
+    )
+    .code(0);
+
+    let j: serde_json::Value = serde_json::from_str(
+        &on(&t, "2026-10-20", &["audit", "--format", "json"])
+            .code(0)
+            .stdout,
+    )
+    .unwrap();
+    let find = |slug: &str| {
+        j["deals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["slug"] == slug)
+            .unwrap_or_else(|| panic!("{j:#}"))
+            .clone()
+    };
+    let acme = find("acme");
+    // The main line saw outreach -> proposal (at the merge) -> lost; the
+    // branch's qualification step is not on it.
+    let stages: Vec<(String, String, serde_json::Value)> = acme["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_string(),
+                s["entered"].as_str().unwrap().to_string(),
+                s["owner"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        vec![
+            (
+                "prospecting".into(),
+                "2026-10-01".into(),
+                serde_json::Value::Null
+            ),
+            (
+                "outreach".into(),
+                "2026-10-02".into(),
+                serde_json::Value::Null
+            ),
+            ("proposal".into(), "2026-10-08".into(), "bob".into()),
+            ("lost".into(), "2026-10-15".into(), "dana".into()),
+        ],
+        "{acme:#}"
+    );
+    assert_eq!(acme["owner"], "dana");
+    assert_eq!(
+        acme["forced_moves"].as_array().unwrap().len(),
+        1,
+        "{acme:#}"
+    );
+    assert_eq!(acme["forced_moves"][0]["owner"], "bob");
+    assert_eq!(acme["forced_moves"][0]["reason"], "exec sponsor");
+    assert_eq!(
+        acme["owner_changes"],
+        serde_json::json!(["2026-10-12: bob → dana"])
+    );
+    // beta's forced move was thrown away by the merge: not counted.
+    let beta = find("beta");
+    assert_eq!(beta["forced_moves"], serde_json::json!([]), "{beta:#}");
+    assert!(!beta["stages"].to_string().contains("proposal"), "{beta:#}");
+    // Forced moves per owner: bob's, not dana's (who owned acme at the close).
+    let by: Vec<(String, u64)> = j["forced_by_owner"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["owner"].as_str().unwrap().to_string(),
+                o["forced"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(by, vec![("bob".to_string(), 1)], "{j:#}");
+}
