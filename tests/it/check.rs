@@ -128,9 +128,9 @@ fn rule_duplicate_slug() {
         .code(1)
         .stdout(
             "error[duplicate-slug]: deals/01-prospecting/acme.md: the slug `acme` is also used by deals/02-outreach/acme.md
-   = help: slugs are unique across the pipeline: rename one file, or delete the stale copy
+   = help: if it is one deal in two places (two branches moved it), keep the right copy with `deal resolve acme --keep <prospecting|outreach>`; if they are two deals, rename one file with `git mv`
 error[duplicate-slug]: deals/02-outreach/acme.md: the slug `acme` is also used by deals/01-prospecting/acme.md
-   = help: slugs are unique across the pipeline: rename one file, or delete the stale copy
+   = help: if it is one deal in two places (two branches moved it), keep the right copy with `deal resolve acme --keep <prospecting|outreach>`; if they are two deals, rename one file with `git mv`
 2 deals checked: 2 errors, 0 warnings
 ",
         );

@@ -500,7 +500,7 @@ fn target_file_exists() {
         &t,
         &["move", "acme", "qualification", "--owner", "bob"],
         2,
-        "the slug `acme` is used by 2 files",
+        "the deal `acme` sits in 2 places",
     );
     std::fs::remove_file(t.path().join("deals/03-qualification/acme.md")).unwrap();
     // Something else in the way at the target path.
