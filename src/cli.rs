@@ -130,7 +130,7 @@ Example:
     /// Validate every deal against the pipeline's rules and exit criteria
     #[command(after_help = "\
 Rules (errors): parse, schema, unknown-stage-folder, symlink, duplicate-slug, exit-criteria,
-missing-lost-reason, unknown-owner. Warnings: rotting, next-step-missing, next-step-overdue,
+missing-lost-reason, unknown-owner, conflict (merge-conflict markers). Warnings: rotting, next-step-missing, next-step-overdue,
 speed-to-lead, currency-mismatch. Warnings fail the run only with --deny-warnings.
 
 Exit codes: 0 no errors, 1 errors found, 2 malformed pipeline.yaml or bad usage.
@@ -209,10 +209,24 @@ does. Deals are paired by slug, so moves made by hand are found, with or without
 Each change is judged by the base's pipeline.yaml, so a pull request cannot weaken a criterion
 and use the weakening in the same change.
 
-Violations: a move or win that breaks the criteria of a stage it leaves or skips (unless
-waived with a reason); a lost deal without a valid reason; waived or source_id added to an
-existing deal by hand; a pipeline.yaml change that removes or changes a criterion or adds
-enforce_from, unless a commit in the range has a `Criteria-Change: why` trailer.
+Violations, each with a rule id and the fix:
+  exit-criteria        a move or win that breaks the criteria of a stage it leaves or skips,
+                       unless waived with a reason; a new deal past the first stage is judged
+                       as a move from the first stage
+  missing-lost-reason  a lost deal without a reason from lost_reasons
+  hand-waiver          waived written by hand (no Forced: commit for the deal in the range)
+  hand-source-id       source_id written by hand (no Imported: commit in the range)
+  unreadable, conflict a deal file at HEAD that cannot be read, or holds conflict markers
+  duplicate-slug       a deal in two places at HEAD (a merge git resolved silently included);
+                       fix with `deal resolve SLUG --keep STAGE`
+  weakened-criteria    a pipeline.yaml change that removes or changes a criterion, adds an
+                       any: alternative, removes a stage, adds or delays enforce_from, or
+                       empties or extends lost_reasons; excused by a commit in the range with
+                       a `Criteria-Change: <why>` trailer (a reason is required)
+
+Rows show forced moves, waived stages with their reasons and lost reasons. Text from deals is
+escaped, so a PR comment never renders an image, link or HTML from a deal. Only the deal files
+the pull request changed are read; the others are known by name.
 
 Exit codes: 0 no violations, 1 violations, 2 bad revisions or configuration.
 
@@ -230,8 +244,11 @@ most deals stalled, the stage most lost deals left from, forced moves and waiver
 and a rough split of process gaps (a stall longer than the stage's rot_after_days, 14 days
 when unset) and training gaps (a deal lost within 30 days of a forced or waived stage).
 
-History comes from git (the folder a deal's file entered, with commit times and Owner,
-Previous-Owner and Forced trailers); the `stages` front-matter fills in what git lacks.")]
+History comes from git, along HEAD's first-parent line, so the stage sequence is the one the
+main branch saw: the folder a deal's file entered, with commit times and Owner,
+Previous-Owner and Forced trailers (for a merge, from the commits it brought in). A forced
+move is credited to the Owner of its own commit; one a merge threw away is not counted. The
+`stages` front-matter fills in only what git lacks (stages before the history begins).")]
     Audit(AuditArgs),
 
     /// Keep one copy of a deal that a merge left in two places, and commit
