@@ -24,6 +24,7 @@ pub mod frontmatter;
 pub mod import;
 pub mod leads;
 pub mod notes;
+pub mod objection;
 pub mod output;
 pub mod pipeline;
 pub mod repo;

@@ -20,6 +20,7 @@ pub mod list;
 pub mod mv;
 pub mod new;
 pub mod note;
+pub mod objection;
 pub mod record;
 pub mod report;
 pub mod review;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Hook(a) => hook::run(&ctx, a),
+        Command::Objection(a) => objection::run(&ctx, a),
         Command::Due(a) => due::run(&ctx, a),
         Command::Import(a) => import::run_import(&ctx, a),
         Command::Export(a) => import::run_export(&ctx, a),

@@ -471,6 +471,13 @@ fn visible_text(dom: &str) -> String {
 
 #[test]
 fn a_person_sees_the_board_in_a_real_browser() {
+    if !crate::have_tool(
+        "chromium",
+        "report::a_person_sees_the_board_in_a_real_browser",
+        "apt-get install chromium",
+    ) {
+        return;
+    }
     let t = metrics_test();
     t.cmd(&["report"]).code(0);
     let index = t.path().join("report/index.html");
@@ -520,6 +527,13 @@ fn a_person_sees_the_board_in_a_real_browser() {
 
 #[test]
 fn the_network_check_can_fail() {
+    if !crate::have_tool(
+        "chromium",
+        "report::the_network_check_can_fail",
+        "apt-get install chromium",
+    ) {
+        return;
+    }
     // A page that loads an image from the network is caught.
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("p.html");
