@@ -37,6 +37,32 @@ pub struct Ctx {
     pub now: DateTime<Utc>,
 }
 
+impl Ctx {
+    /// With `-v`: a line on stderr saying what was read.
+    pub fn trace(&self, what: impl FnOnce() -> String) {
+        if self.verbose {
+            eprintln!("deal: {}", what());
+        }
+    }
+
+    /// With `-v`: the pipeline root, pipeline.yaml and the deal files read.
+    pub fn trace_pipeline(&self, p: &crate::pipeline::Pipeline, source: &str) {
+        self.trace(|| {
+            format!(
+                "pipeline root {}; read {} ({} stages, {} team members, qualification {}); {} deal files from {}/ in the {source}, {} unreadable",
+                crate::diag::display_path(&p.root),
+                crate::config::FILE,
+                p.cfg.stages.len(),
+                p.cfg.team.len(),
+                p.cfg.qualification.as_str(),
+                p.deals.len() + p.problems.len(),
+                p.cfg.deals_dir,
+                p.problems.len(),
+            )
+        });
+    }
+}
+
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32, Error> {
     let start = match &cli.dir {

@@ -245,7 +245,18 @@ pub fn write_deal(
     let cfg = &p.cfg;
     let d = one_deal(&p, query)?;
     let shown = crate::diag::display_path(&p.root.join(&d.rel));
+    ctx.trace_pipeline(&p, "work tree");
     let change = plan(&p, d)?;
+    ctx.trace(|| {
+        let keys: Vec<String> = change
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::Set(path, _) | Op::Remove(path) => path.join("."),
+            })
+            .collect();
+        format!("editing {shown}: {}", keys.join(", "))
+    });
     let text = edit::apply(&d.text, &change.ops).map_err(|e| {
         Error::usage(
             format!("{shown}: {e}"),
