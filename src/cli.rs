@@ -52,10 +52,14 @@ pub enum Command {
 Writes pipeline.yaml (prospecting, outreach, qualification, discovery, proposal, negotiation,
 close, then won or lost), one folder per stage under deals/, and a .gitignore for report/.
 The git user (user.name, user.email) joins the team with every role. Runs `git init` when
-DIR is not inside a repository. Refuses, changing nothing, if pipeline.yaml exists.
+DIR is not inside a repository. Inside one (a monorepo, say), the pipeline joins it and the
+output names that repository; run `git init` in DIR for a repository of its own.
+--example adds 34 sample deals of an IT services company. Refuses, changing nothing, if
+pipeline.yaml exists.
 
-Example:
-  deal init sales && cd sales && deal check")]
+Examples:
+  deal init sales && cd sales && deal check
+  deal init demo --example && cd demo && deal list")]
     Init(InitArgs),
 
     /// Capture a lead: create a deal in the first stage, and commit

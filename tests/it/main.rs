@@ -11,6 +11,7 @@ mod moves;
 mod notes;
 mod report;
 mod show_list;
+mod tour;
 mod workflow;
 
 use std::path::{Path, PathBuf};
