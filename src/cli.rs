@@ -14,7 +14,8 @@ The folder a deal sits in is its stage. Each stage has exit criteria: the observ
 that a deal may move on. `deal check` enforces them; `deal show DEAL` lists what is missing.
 
 Exit codes: 0 ok, 1 findings (check errors, a refused move), 2 usage or configuration error.
-Every time-dependent figure uses SOURCE_DATE_EPOCH when it is set.";
+Every time-dependent figure uses SOURCE_DATE_EPOCH when it is set.
+Reference (pipeline.yaml keys, criteria, deal fields, check rules and fixes): docs/reference.md";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,7 +38,7 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print more detail
+    /// Also print on stderr what was read and, for check, which rules ran
     #[arg(short, long, global = true)]
     pub verbose: bool,
 

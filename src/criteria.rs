@@ -237,9 +237,14 @@ pub fn fix_hint(c: &Criterion, deal: &Deal, prompts: &HashSet<String>) -> String
                     if !missing.is_empty() {
                         todo.push(format!("add the heading {}", quote(&missing)));
                     }
-                    format!("in the \"{heading}\" section of {file}, {}", todo.join(" and "))
+                    format!(
+                        "in the \"{heading}\" section of {file}, {}",
+                        todo.join(" and ")
+                    )
                 }
-                _ => format!("write real content under \"{heading}\" in {file} (prompts, TBD and TODO do not count)"),
+                _ => format!(
+                    "write real content under \"{heading}\" in {file} (prompts, TBD and TODO do not count)"
+                ),
             }
         }
         Kind::Section { note: Some(n), .. } => {

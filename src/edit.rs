@@ -141,9 +141,7 @@ fn expect(want: &mut Value, op: &Op) -> Result<(), EditError> {
                     }
                     Value::Mapping(m) => m.entry(Value::String(seg.clone())).or_insert(fresh(next)),
                     _ => {
-                        return err(format!(
-                            "`{seg}` sits under a value that is not a mapping"
-                        ));
+                        return err(format!("`{seg}` sits under a value that is not a mapping"));
                     }
                 };
             }
@@ -207,7 +205,9 @@ fn index(seg: &str, n: usize) -> Result<usize, EditError> {
         let b: usize = back.parse().map_err(|_| not_index(seg))?;
         return match n.checked_sub(b) {
             Some(i) if b > 0 => Ok(i),
-            _ => Err(EditError(format!("there is no item {seg} (the list has {n})"))),
+            _ => Err(EditError(format!(
+                "there is no item {seg} (the list has {n})"
+            ))),
         };
     }
     let i: usize = seg.parse().map_err(|_| not_index(seg))?;
@@ -714,7 +714,9 @@ fn node_end(s: &[u8], i: usize, depth: usize) -> Result<usize, EditError> {
             while j < s.len() {
                 let c = s[j];
                 if matches!(c, b',' | b'[' | b']' | b'{' | b'}')
-                    || (c == b':' && s.get(j + 1).is_none_or(|&n| is_space(n) || b",[]{}".contains(&n)))
+                    || (c == b':'
+                        && s.get(j + 1)
+                            .is_none_or(|&n| is_space(n) || b",[]{}".contains(&n)))
                     || (c == b'#' && j > i && is_space(s[j - 1]))
                 {
                     break;
@@ -839,7 +841,9 @@ fn flow_set(out: &mut String, open: usize, path: &[String], value: &str) -> Resu
     };
     let target = if f.is_map {
         if is_item(seg) {
-            return err(format!("`{seg}` is not a key: this is a mapping, not a list"));
+            return err(format!(
+                "`{seg}` is not a key: this is a mapping, not a list"
+            ));
         }
         f.entries
             .iter()

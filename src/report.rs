@@ -244,8 +244,10 @@ impl Table {
     /// Columns come in first-seen order, after `first` (the ones always shown).
     fn of(key: &str, v: &serde_yaml::Value, first: &[&str]) -> Option<Table> {
         let items = v.as_sequence().filter(|s| !s.is_empty())?;
-        let maps: Vec<&serde_yaml::Mapping> =
-            items.iter().map(|i| i.as_mapping()).collect::<Option<_>>()?;
+        let maps: Vec<&serde_yaml::Mapping> = items
+            .iter()
+            .map(|i| i.as_mapping())
+            .collect::<Option<_>>()?;
         let mut columns: Vec<String> = first.iter().map(|c| c.to_string()).collect();
         for m in &maps {
             for k in m.keys().filter_map(scalar_text) {
@@ -261,7 +263,9 @@ impl Table {
                     .iter()
                     .map(|c| match m.get(c.as_str()) {
                         None | Some(serde_yaml::Value::Null) => String::new(),
-                        Some(serde_yaml::Value::Bool(b)) => (if *b { "✔ yes" } else { "✖ no" }).into(),
+                        Some(serde_yaml::Value::Bool(b)) => {
+                            (if *b { "✔ yes" } else { "✖ no" }).into()
+                        }
                         Some(v) => plain(v),
                     })
                     .collect()

@@ -46,7 +46,10 @@ fn add(ctx: &Ctx, deal: &str, text: &str, no_commit: bool) -> Result<i32, Error>
         let n = objection::list(&d.fm).len() + 1;
         Ok(Change {
             ops: vec![
-                Op::set(&format!("objections.{APPEND}.objection"), yaml_scalar(&text)),
+                Op::set(
+                    &format!("objections.{APPEND}.objection"),
+                    yaml_scalar(&text),
+                ),
                 Op::set("objections.-1.resolved", "false"),
             ],
             subject: format!("deal({}): add objection {n}", d.slug),
@@ -95,18 +98,17 @@ fn find(items: &[Objection], which: &str, slug: &str) -> Result<usize, Error> {
             format!("{slug} has no objections, so there is no number {n}"),
             format!("add one: `deal objection add {slug} \"…\"`"),
         ),
-        NotFound::Number { n, len } => Error::usage(
-            format!("{slug} has objections 1 to {len}, not {n}"),
-            see,
-        ),
-        NotFound::Text => Error::usage(
-            format!("no objection of {slug} says \"{which}\""),
-            see,
-        ),
+        NotFound::Number { n, len } => {
+            Error::usage(format!("{slug} has objections 1 to {len}, not {n}"), see)
+        }
+        NotFound::Text => Error::usage(format!("no objection of {slug} says \"{which}\""), see),
         NotFound::Ambiguous(ns) => Error::usage(
             format!(
                 "\"{which}\" is in objections {} of {slug}",
-                ns.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+                ns.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "give the number instead",
         ),

@@ -134,7 +134,10 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
             } else {
                 let det = o.detail.map(|x| format!(" — {x}")).unwrap_or_default();
                 out.push_str(&format!("  {} {}{}\n", s.red("✖"), c.label, s.dim(&det)));
-                out.push_str(&format!("      fix: {}\n", criteria::fix_hint(c, d, &cfg.prompts)));
+                out.push_str(&format!(
+                    "      fix: {}\n",
+                    criteria::fix_hint(c, d, &cfg.prompts)
+                ));
             }
         }
     }

@@ -18,7 +18,10 @@ fn changed_lines(t: &Test) -> Vec<String> {
 }
 
 fn commits(t: &Test) -> usize {
-    t.git(&["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
+    t.git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// The README's deal, in flow style (`next_step: { action: …, due: … }`).
@@ -58,7 +61,8 @@ fn set_edits_flow_mappings_and_flow_list_items_in_place() {
             "+next_step: { action: \"Send the SOW, then call\", due: 2026-12-01 }",
         ]
     );
-    t.cmd(&["set", "acme", "objections.0.resolved=true"]).code(0);
+    t.cmd(&["set", "acme", "objections.0.resolved=true"])
+        .code(0);
     assert_eq!(
         changed_lines(&t),
         [
@@ -108,7 +112,11 @@ fn set_edits_flow_mappings_and_flow_list_items_in_place() {
 #[test]
 fn set_help_documents_the_path_syntax() {
     let out = Test::new().cmd(&["set", "--help"]).code(0);
-    for part in ["objections.+.objection", "-1 is the last item", "flow style"] {
+    for part in [
+        "objections.+.objection",
+        "-1 is the last item",
+        "flow style",
+    ] {
         assert!(out.stdout.contains(part), "set --help lacks {part:?}");
     }
 }
@@ -183,7 +191,11 @@ fn objections_are_added_listed_and_resolved_one_commit_each() {
         ["-    resolved: false", "+    resolved: true"]
     );
     assert_eq!(commits(&t), before + 4, "one commit per add and resolve");
-    let log = t.git(&["log", "-4", "--format=%s|%(trailers:key=Deal,valueonly,separator=)"]);
+    let log = t.git(&[
+        "log",
+        "-4",
+        "--format=%s|%(trailers:key=Deal,valueonly,separator=)",
+    ]);
     assert_eq!(
         log,
         "deal(acme): resolve objection 2|acme\ndeal(acme): resolve objection 1|acme\ndeal(acme): add objection 2|acme\ndeal(acme): add objection 1|acme\n"

@@ -600,7 +600,10 @@ fn a_same_minute_win_takes_a_day_and_open_deals_have_not_dropped() {
         html.contains("1 went on (33.3%) · none lost here · 2 still open"),
         "{html}"
     );
-    assert!(!html.contains("% dropped"), "nobody was lost, nobody dropped");
+    assert!(
+        !html.contains("% dropped"),
+        "nobody was lost, nobody dropped"
+    );
 }
 
 #[test]
@@ -619,7 +622,10 @@ fn deal_pages_drop_prompts_and_show_objections_as_a_table() {
     t.cmd(&["report"]).code(0);
     let page = read(&t, "report/deals/acme.html");
     assert!(!page.contains("&lt;!--"), "a prompt shown as text:\n{page}");
-    assert!(!page.contains("is money set aside"), "a prompt's words:\n{page}");
+    assert!(
+        !page.contains("is money set aside"),
+        "a prompt's words:\n{page}"
+    );
     assert!(page.contains("<h3>Budget</h3>"), "{page}");
     // Objections: a table of objection, response, resolved; escaped.
     let table = page
@@ -632,10 +638,15 @@ fn deal_pages_drop_prompts_and_show_objections_as_a_table() {
         "{table}"
     );
     assert!(
-        table.contains("<td>Price &lt;b&gt;high&lt;&#x2f;b&gt;</td><td>Phased plan</td><td>✔ yes</td>"),
+        table.contains(
+            "<td>Price &lt;b&gt;high&lt;&#x2f;b&gt;</td><td>Phased plan</td><td>✔ yes</td>"
+        ),
         "{table}"
     );
-    assert!(table.contains("<td>Timing</td><td></td><td>✖ no</td>"), "{table}");
+    assert!(
+        table.contains("<td>Timing</td><td></td><td>✖ no</td>"),
+        "{table}"
+    );
     // Another list of mappings is a table too; a list of scalars is a line.
     assert!(
         page.contains("<table data-table=\"milestones\"><thead><tr><th>name</th><th>due</th></tr>"),

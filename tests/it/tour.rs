@@ -46,9 +46,7 @@ fn tour() -> Vec<Step> {
         }
         let command = format!("{pending}{}", code_part.trim());
         pending.clear();
-        let code = exit
-            .captures(comment)
-            .map_or(0, |c| c[1].parse().unwrap());
+        let code = exit.captures(comment).map_or(0, |c| c[1].parse().unwrap());
         assert!(
             !comment.is_empty(),
             "README tour line `{command}` has no comment stating its outcome"
@@ -129,7 +127,10 @@ fn the_readme_tour_runs_as_written_in_an_empty_folder() {
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
     let tour = t.home.path().join("deal-tour");
     for repo in ["sales", "demo"] {
-        assert!(tour.join(repo).join(".git").is_dir(), "{repo} has no repository");
+        assert!(
+            tour.join(repo).join(".git").is_dir(),
+            "{repo} has no repository"
+        );
     }
     // What the comments promise, spot-checked.
     let sales = tour.join("sales");
@@ -145,4 +146,101 @@ fn the_readme_tour_runs_as_written_in_an_empty_folder() {
     assert!(sales.join("report/index.html").is_file());
     assert!(sales.join(".git/hooks/pre-commit").is_file());
     assert!(said.contains("granite-bank"), "{said}");
+}
+
+#[test]
+fn help_and_errors_point_at_the_reference_never_at_spec() {
+    use clap::CommandFactory;
+    let t = crate::Test::new();
+    let top = t.cmd(&["--help"]).code(0);
+    assert!(top.stdout.contains("docs/reference.md"), "{}", top.stdout);
+    let mut names: Vec<String> = deal::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    names.push("objection add".into());
+    for name in names {
+        let mut args: Vec<&str> = name.split(' ').collect();
+        args.push("--help");
+        let out = t.cmd(&args).code(0);
+        assert!(
+            !out.stdout.contains("SPEC"),
+            "`deal {name} --help` cites SPEC"
+        );
+    }
+    // A malformed pipeline.yaml's help names the reference.
+    let bad =
+        crate::Test::new().config_replace("        field: engaged\n", "        fieldz: engaged\n");
+    bad.cmd(&["check"]).code(2).stderr_has("docs/reference.md");
+    // The reference documents every rule `deal check` runs.
+    let reference = include_str!("../../docs/reference.md");
+    for rule in deal::check::RULES {
+        assert!(
+            reference.contains(&format!("| `{rule}` |")),
+            "docs/reference.md lacks rule {rule}"
+        );
+    }
+}
+
+#[test]
+fn verbose_says_what_was_read_and_which_rules_ran() {
+    let t = crate::Test::new().deal("02-outreach/acme.md", "---\ntitle: Acme\nowner: bob\n---\n");
+    let out = t.cmd(&["-v", "check"]).code(1);
+    for part in [
+        "read pipeline.yaml (7 stages, 3 team members, qualification bant); 1 deal files from deals/ in the work tree",
+        "rules run: parse, schema,",
+        "findings by rule: exit-criteria 1",
+    ] {
+        assert!(
+            out.stderr.contains(part),
+            "-v lacks {part:?}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(!t.cmd(&["check"]).code(1).stderr.contains("rules run"));
+}
+
+#[test]
+fn init_inside_another_repository_says_where_commits_go() {
+    let t = crate::Test::empty().file("README", "outer\n").repo();
+    let out = t.cmd(&["init", "sales"]).code(0);
+    assert!(
+        out.stdout.contains("sales is inside the git repository at")
+            && out.stdout.contains("`cd sales && git init`"),
+        "{}",
+        out.stdout
+    );
+    assert!(!t.path().join("sales/.git").exists());
+    // Outside any repository, init makes one.
+    let t = crate::Test::empty();
+    let out = t.cmd(&["init", "sales"]).code(0);
+    assert!(t.path().join("sales/.git").is_dir());
+    assert!(!out.stdout.contains("inside the git repository"));
+}
+
+#[test]
+fn an_existing_section_gets_which_headings_to_write_not_the_scaffold() {
+    let t = crate::Test::new().deal(
+        "04-discovery/acme.md",
+        "---\ntitle: Acme\nowner: bob\ncontact:\n  email: j@acme.example\nengaged: 2026-11-03\n---\n# Acme\n\n## Qualification (BANT)\n### Budget\n<!-- Budget: is money set aside? -->\n### Authority\nThe CTO.\n### Need\nAudits.\n",
+    );
+    let out = t.cmd(&["check"]).code(1);
+    assert!(
+        out.stdout.contains("help: in the \"Qualification\" section of deals/04-discovery/acme.md, write under \"Budget\" and add the heading \"Timeline\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("deal note acme qualification"),
+        "{}",
+        out.stdout
+    );
+    // Without the section, the scaffold is the fix.
+    let t = crate::Test::new().deal(
+        "04-discovery/acme.md",
+        "---\ntitle: Acme\nowner: bob\ncontact:\n  email: j@acme.example\nengaged: 2026-11-03\n---\n# Acme\n",
+    );
+    t.cmd(&["check"])
+        .code(1)
+        .stdout_has("run `deal note acme qualification`, fill it in");
 }
