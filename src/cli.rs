@@ -182,7 +182,7 @@ the pipeline's own templates/ folder), and adds its front-matter signals when mi
   qualification  BANT, MEDDIC or MEDDPICC headings (pipeline.yaml `qualification`)
   problem        problem statement; adds problem.confirmed_by and problem.confirmed_on
   proposal       scope, pains, price, next step; adds proposal.reviewed_on and next_step
-  objections     prepared responses; seeds `objections: []`
+  objections     prepared responses; seeds `objections: []` (fill it: `deal objection add`)
   handoff        agreed scope for delivery; adds delivery_owner and kickoff_on
   call           a dated entry that can repeat; sets last_activity
 Where the section exists already it says so, changes nothing and exits 0. Edits are lossless:

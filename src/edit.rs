@@ -766,9 +766,14 @@ fn parse_flow(s: &[u8], open: usize, depth: usize) -> Result<FlowParsed, EditErr
             }
             let v = skip_ws(s, j + 1);
             if matches!(s.get(v), Some(b',' | b'}')) {
+                // `a: ,`: no value; its span is the blanks after the colon.
+                let blanks = s[j + 1..]
+                    .iter()
+                    .take_while(|c| matches!(c, b' ' | b'\t'))
+                    .count();
                 let e = FlowEntry {
                     key: Some((a, b)),
-                    value: (j + 1, j + 1),
+                    value: (j + 1, j + 1 + blanks),
                 };
                 j = v;
                 e
@@ -882,8 +887,8 @@ fn flow_set(out: &mut String, open: usize, path: &[String], value: &str) -> Resu
     let new = flow_value(rest, value)?;
     if !has_colon {
         out.insert_str(vb, &format!(": {new}"));
-    } else if va == vb {
-        out.insert_str(va, &format!(" {new}"));
+    } else if current.trim().is_empty() {
+        out.replace_range(va..vb, &format!(" {new}"));
     } else {
         out.replace_range(va..vb, &new);
     }
@@ -1041,6 +1046,50 @@ mod tests {
             out,
             "---\ntitle: A\ncontact: {\n    name: Jane,  # the CTO\n    email: j@x.example, phone: \"+1 555\"\n  }\n---\n"
         );
+    }
+
+    #[test]
+    fn odd_flow_text_is_edited_or_refused_never_a_panic() {
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        for v in [
+            "{",
+            "[",
+            "{a: [}",
+            "{\"a\\",
+            "{'a'''",
+            "{a: 1} # c",
+            "[a: b]",
+            "{a: b c: d}",
+            "{ ? a : b }",
+            "{a: 1,, b: 2}",
+            "{a:1}",
+            "{\"x\":1, 'y': 2}",
+            "[é, ü]",
+            "{a, b}",
+            "{a: , b: }",
+            deep.as_str(),
+        ] {
+            let t = format!("---\ntitle: A\nk: {v}\n---\n");
+            for op in [
+                Op::set("k.a", "1"),
+                Op::set("k.+", "1"),
+                Op::set("k.0", "1"),
+                Op::set("k.-1.z", "1"),
+                Op::set("k.a.b", "1"),
+            ] {
+                if let Ok(out) = apply(&t, std::slice::from_ref(&op)) {
+                    // Whatever was edited, only the `k:` line changed.
+                    assert!(out.starts_with("---\ntitle: A\nk: "), "{v} {op:?}: {out}");
+                    assert!(out.ends_with("\n---\n"), "{v} {op:?}: {out}");
+                }
+            }
+        }
+        let out = apply(
+            "---\nk: {a: , b: }\n---\n",
+            &[Op::set("k.b", "2"), Op::set("k.a", "1")],
+        )
+        .unwrap();
+        assert_eq!(out, "---\nk: {a: 1, b: 2}\n---\n");
     }
 
     #[test]
