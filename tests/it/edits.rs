@@ -221,3 +221,32 @@ fn objections_are_added_listed_and_resolved_one_commit_each() {
     t.cmd(&["move", "acme", "close", "--owner", "bob"]).code(0);
     t.git(&["fsck", "--no-progress"]);
 }
+
+#[test]
+fn set_edits_the_readme_deal_example_as_written() {
+    let readme = include_str!("../../README.md");
+    let example = readme
+        .split("### A deal\n\n```markdown\n")
+        .nth(1)
+        .and_then(|r| r.split("\n```").next())
+        .expect("README has a deal example");
+    assert!(example.contains("next_step: { action: "), "{example}");
+    let t = Test::new()
+        .deal("05-proposal/acme.md", &format!("{example}\n"))
+        .repo();
+    t.cmd(&[
+        "set",
+        "acme",
+        "next_step.due=2026-12-04",
+        "objections.0.resolved=false",
+    ])
+    .code(0);
+    let changed = changed_lines(&t);
+    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert!(changed[0].starts_with("-next_step: { action: Send SOW draft, due: 2026-11-30 }"));
+    assert_eq!(
+        changed[1],
+        "+next_step: { action: Send SOW draft, due: 2026-12-04 }"
+    );
+    assert!(changed[3].contains("{ objection: Price, response: Phased plan, resolved: false }"));
+}
