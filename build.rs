@@ -31,7 +31,19 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
 
 fn main() {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("example-pipeline");
-    println!("cargo:rerun-if-changed=example-pipeline");
+    // Watch what is embedded, not the folder itself: the README's demo writes
+    // its report into example-pipeline/report/, and that must not rebuild us.
+    if let Ok(rd) = std::fs::read_dir(&base) {
+        let mut top: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+        top.sort();
+        for name in top {
+            let name = name.to_string_lossy();
+            if name == "report" || (name.starts_with('.') && name != ".gitkeep") {
+                continue;
+            }
+            println!("cargo:rerun-if-changed=example-pipeline/{name}");
+        }
+    }
     let mut files = Vec::new();
     walk(&base, &base, &mut files);
     let mut src = String::from(

@@ -1,4 +1,4 @@
-//! `deal check`: every rule of SPEC §4 "Check", producing [`Finding`]s.
+//! `deal check`: every rule (docs/reference.md, "Check rules"), producing [`Finding`]s.
 //!
 //! Rules run per deal file and report every finding in one pass. Output
 //! formats (human, JSON, GitHub annotations) live in [`crate::output`].
@@ -30,6 +30,24 @@ impl Severity {
         }
     }
 }
+
+/// The rule ids `deal check` runs, in the order `-v` lists them.
+pub const RULES: &[&str] = &[
+    "parse",
+    "schema",
+    "unknown-stage-folder",
+    "symlink",
+    "duplicate-slug",
+    "exit-criteria",
+    "missing-lost-reason",
+    "unknown-owner",
+    "rotting",
+    "next-step-missing",
+    "next-step-overdue",
+    "speed-to-lead",
+    "currency-mismatch",
+    "conflict",
+];
 
 /// One finding, with a stable rule id.
 #[derive(Debug, Clone, Serialize)]

@@ -14,7 +14,8 @@ The folder a deal sits in is its stage. Each stage has exit criteria: the observ
 that a deal may move on. `deal check` enforces them; `deal show DEAL` lists what is missing.
 
 Exit codes: 0 ok, 1 findings (check errors, a refused move), 2 usage or configuration error.
-Every time-dependent figure uses SOURCE_DATE_EPOCH when it is set.";
+Every time-dependent figure uses SOURCE_DATE_EPOCH when it is set.
+Reference (pipeline.yaml keys, criteria, deal fields, check rules and fixes): docs/reference.md";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,7 +38,7 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print more detail
+    /// Also print on stderr what was read and, for check, which rules ran
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
@@ -52,10 +53,14 @@ pub enum Command {
 Writes pipeline.yaml (prospecting, outreach, qualification, discovery, proposal, negotiation,
 close, then won or lost), one folder per stage under deals/, and a .gitignore for report/.
 The git user (user.name, user.email) joins the team with every role. Runs `git init` when
-DIR is not inside a repository. Refuses, changing nothing, if pipeline.yaml exists.
+DIR is not inside a repository. Inside one (a monorepo, say), the pipeline joins it and the
+output names that repository; run `git init` in DIR for a repository of its own.
+--example adds 34 sample deals of an IT services company. Refuses, changing nothing, if
+pipeline.yaml exists.
 
-Example:
-  deal init sales && cd sales && deal check")]
+Examples:
+  deal init sales && cd sales && deal check
+  deal init demo --example && cd demo && deal list")]
     Init(InitArgs),
 
     /// Capture a lead: create a deal in the first stage, and commit
@@ -81,18 +86,29 @@ user. With `icp` rules, icp_score is written.")]
 
     /// Update front-matter fields, nested paths too, with a lossless edit, and commit
     #[command(after_help = "\
+KEY is a path into the front-matter:
+  next_step.due           a key inside a mapping (created when missing)
+  objections.0.resolved   an item of a list by number, counted from 0; -1 is the last item
+  objections.+.objection  + appends a new item to the list (created when missing)
+  tags.+=eu               a new plain item
+Block style (one key per line) and flow style (`next_step: { action: …, due: … }`,
+`tags: [a, b]`) are both edited in place; an empty `[]` or `{}` becomes a block.
+
 Only the lines of the keys set change: comments, key order, quoting and the body stay byte for
 byte. Values are typed: `value` is a number, `objections.N.resolved` is true or false, dates
 are YYYY-MM-DD or RFC 3339 (`today` and `now` work), owners are team handles. An empty value
 (`key=`) writes null. The file is parsed again after the edit, and refused if any other field
-would change.
+would change. Assignments apply in order, so `+` then `-1` fills one new item.
 
 Makes one commit, `deal(<slug>): set <keys>`, with Deal and Owner trailers.
+The fields and their types: docs/reference.md.
 
 Examples:
   deal set acme next_step.action=\"Send SOW\" next_step.due=2026-12-01
   deal set acme engaged=today value=52000
-  deal set acme objections.0.resolved=true")]
+  deal set acme objections.0.resolved=true
+  deal set acme objections.+.objection=\"Price\" objections.-1.resolved=false
+  (`deal objection add|resolve|list` does the last two for you)")]
     Set(SetArgs),
 
     /// Move a deal to another stage, won or lost, checking exit criteria, and commit
@@ -166,7 +182,7 @@ the pipeline's own templates/ folder), and adds its front-matter signals when mi
   qualification  BANT, MEDDIC or MEDDPICC headings (pipeline.yaml `qualification`)
   problem        problem statement; adds problem.confirmed_by and problem.confirmed_on
   proposal       scope, pains, price, next step; adds proposal.reviewed_on and next_step
-  objections     prepared responses; seeds `objections: []`
+  objections     prepared responses; seeds `objections: []` (fill it: `deal objection add`)
   handoff        agreed scope for delivery; adds delivery_owner and kickoff_on
   call           a dated entry that can repeat; sets last_activity
 Where the section exists already it says so, changes nothing and exits 0. Edits are lossless:
@@ -280,6 +296,21 @@ that is not deal's: it says how to chain instead. uninstall removes only deal's 
 For the pre-commit framework, use the `deal-check` hook of this repository's
 .pre-commit-hooks.yaml.")]
     Hook(HookArgs),
+
+    /// The negotiation stage's named objections: add, resolve, list
+    #[command(after_help = "\
+Objections live in the front-matter as `objections: [{objection, response, resolved}]`, the
+signal the negotiation stage's exit criterion reads (every named objection resolved). They are
+numbered from 1 in file order. Each add or resolve is one lossless edit and one commit,
+`deal(<slug>): add objection N` or `deal(<slug>): resolve objection N`, with Deal and Objection
+trailers.
+
+Examples:
+  deal objection add acme \"Price is above this year's budget\"
+  deal objection list acme
+  deal objection resolve acme 1 --response \"Phased plan: half now, half in FY27\"
+  deal objection resolve acme budget          a piece of text only one objection contains")]
+    Objection(ObjectionArgs),
 
     /// Import deals from a CRM export (CSV): HubSpot, Pipedrive, or any CSV with --map
     #[command(after_help = "\
@@ -547,6 +578,45 @@ pub struct StatsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ObjectionArgs {
+    #[command(subcommand)]
+    pub action: ObjectionAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ObjectionAction {
+    /// Add a named objection (resolved: false), and commit
+    Add {
+        /// Slug, unique prefix, or path
+        deal: String,
+        /// The objection, in the prospect's words
+        text: String,
+        /// Edit and stage the file, but do not commit
+        #[arg(long)]
+        no_commit: bool,
+    },
+    /// Mark an objection resolved, with the response that settled it, and commit
+    Resolve {
+        /// Slug, unique prefix, or path
+        deal: String,
+        /// Its number in `deal objection list` (from 1), or its text (a unique piece is enough)
+        #[arg(value_name = "N|TEXT")]
+        which: String,
+        /// How it was answered; kept as `response`
+        #[arg(long, value_name = "TEXT")]
+        response: Option<String>,
+        /// Edit and stage the file, but do not commit
+        #[arg(long)]
+        no_commit: bool,
+    },
+    /// List the objections, numbered from 1
+    List {
+        /// Slug, unique prefix, or path
+        deal: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -401,7 +401,7 @@ pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, Co
         let help = if msg.contains("unknown field")
             && key.as_deref().is_some_and(|k| k.contains("exit"))
         {
-            "criterion kinds are `field`, `fields`, `section`, `any` and `expr`; see SPEC §3"
+            "criterion kinds are `field`, `fields`, `section`, `any` and `expr`; see docs/reference.md, \"Criteria\""
         } else if msg.contains("unknown field") {
             "check the spelling; the keys are listed in the README under \"pipeline.yaml\""
         } else {

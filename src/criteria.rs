@@ -2,13 +2,14 @@
 //! deciding which stages' criteria a deal must meet (SPEC §3, "When criteria
 //! apply").
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde_yaml::Value;
 
-use crate::body::check_section;
+use crate::body::{SectionGap, check_section};
 use crate::config::{Config, Criterion, Format, Kind};
 use crate::deal::{Deal, Place, is_filled, lookup, scalar_text};
 
@@ -190,8 +191,10 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-/// The command that fixes an unmet criterion, as shown after `help:`.
-pub fn fix_hint(c: &Criterion, deal: &Deal) -> String {
+/// The command that fixes an unmet criterion, as shown after `help:`. It
+/// looks at the file: a section that exists is to be filled in (naming its
+/// empty or missing headings), not scaffolded again.
+pub fn fix_hint(c: &Criterion, deal: &Deal, prompts: &HashSet<String>) -> String {
     let slug = &deal.slug;
     match &c.kind {
         Kind::Field { fields, format, .. } => {
@@ -215,15 +218,53 @@ pub fn fix_hint(c: &Criterion, deal: &Deal) -> String {
             };
             format!("run `deal set {slug} {missing}={example}`")
         }
+        Kind::Section {
+            heading, required, ..
+        } if !deal.outline().find(heading).is_empty() => {
+            let file = deal.rel.display();
+            match check_section(deal.outline(), heading, required.as_deref(), prompts) {
+                Err(SectionGap::Headings { missing, empty }) => {
+                    let quote = |v: &[String]| {
+                        v.iter()
+                            .map(|s| format!("\"{s}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let mut todo = Vec::new();
+                    if !empty.is_empty() {
+                        todo.push(format!("write under {}", quote(&empty)));
+                    }
+                    if !missing.is_empty() {
+                        todo.push(format!("add the heading {}", quote(&missing)));
+                    }
+                    format!(
+                        "in the \"{heading}\" section of {file}, {}",
+                        todo.join(" and ")
+                    )
+                }
+                _ => format!(
+                    "write real content under \"{heading}\" in {file} (prompts, TBD and TODO do not count)"
+                ),
+            }
+        }
         Kind::Section { note: Some(n), .. } => {
             format!("run `deal note {slug} {}`, fill it in", n.as_str())
         }
         Kind::Section { heading, .. } => {
             format!("write a \"{heading}\" section in {}", deal.rel.display())
         }
-        Kind::Any(subs) => subs.first().map(|s| fix_hint(s, deal)).unwrap_or_default(),
+        Kind::Any(subs) => subs
+            .first()
+            .map(|s| fix_hint(s, deal, prompts))
+            .unwrap_or_default(),
         Kind::Expr(e) if e.contains("objections") => {
-            format!("settle each objection, then `deal set {slug} objections.N.resolved=true`")
+            let open = crate::objection::list(&deal.fm)
+                .iter()
+                .position(|o| !o.resolved)
+                .map_or("N".to_string(), |i| (i + 1).to_string());
+            format!(
+                "settle each objection, then `deal objection resolve {slug} {open} --response \"…\"` (`deal objection list {slug}` numbers them)"
+            )
         }
         Kind::Expr(e) => format!("edit the front-matter so that `{e}` holds"),
     }
@@ -254,7 +295,7 @@ pub fn unmet(ev: &Evaluator, i: usize, deal: &Deal) -> Vec<Missing> {
             (!o.met).then(|| Missing {
                 label: c.label.clone(),
                 detail: o.detail,
-                help: fix_hint(c, deal),
+                help: fix_hint(c, deal, &ev.cfg.prompts),
             })
         })
         .collect()

@@ -115,41 +115,49 @@ fn expect(want: &mut Value, op: &Op) -> Result<(), EditError> {
                     .map_err(|e| EditError(format!("`{yaml}` is not a valid YAML value: {e}")))?
             };
             let (last, parents) = path.split_last().ok_or(EditError("empty key".into()))?;
+            // A new container takes the shape its next segment asks for.
+            let fresh = |next: &str| {
+                if next == APPEND {
+                    Value::Sequence(Vec::new())
+                } else {
+                    Value::Mapping(Mapping::new())
+                }
+            };
             let mut cur = want;
-            for seg in parents {
+            for (k, seg) in parents.iter().enumerate() {
+                if cur.is_null() {
+                    *cur = fresh(seg);
+                }
+                let next = path[k + 1].as_str();
                 cur = match cur {
                     Value::Sequence(s) => {
-                        let i: usize = seg.parse().map_err(|_| not_index(seg))?;
-                        let n = s.len();
-                        s.get_mut(i).ok_or_else(|| no_item(i, n))?
-                    }
-                    _ => {
-                        if cur.is_null() {
-                            *cur = Value::Mapping(Mapping::new());
-                        }
-                        let Value::Mapping(m) = cur else {
-                            return err(format!(
-                                "`{seg}` sits under a value that is not a mapping"
-                            ));
+                        let i = if seg == APPEND {
+                            s.push(fresh(next));
+                            s.len() - 1
+                        } else {
+                            index(seg, s.len())?
                         };
-                        m.entry(Value::String(seg.clone()))
-                            .or_insert(Value::Mapping(Mapping::new()))
+                        &mut s[i]
+                    }
+                    Value::Mapping(m) => m.entry(Value::String(seg.clone())).or_insert(fresh(next)),
+                    _ => {
+                        return err(format!("`{seg}` sits under a value that is not a mapping"));
                     }
                 };
             }
             if cur.is_null() {
-                *cur = Value::Mapping(Mapping::new());
+                *cur = fresh(last);
             }
             match cur {
-                Value::Mapping(m) => {
+                Value::Mapping(m) if last != APPEND => {
                     m.insert(Value::String(last.clone()), v);
                 }
+                Value::Sequence(s) if last == APPEND => s.push(v),
                 Value::Sequence(s) => {
-                    let i: usize = last.parse().map_err(|_| not_index(last))?;
-                    let n = s.len();
-                    *s.get_mut(i).ok_or_else(|| no_item(i, n))? = v;
+                    let i = index(last, s.len())?;
+                    s[i] = v;
                 }
-                _ => return err(format!("`{last}` sits under a value that is not a mapping")),
+                _ => return err(format!("`{last}` sits under a value that is not a list")),
             }
             Ok(())
         }
@@ -184,8 +192,31 @@ fn remove_value(cur: &mut Value, path: &[String], top: bool) {
 
 fn not_index(seg: &str) -> EditError {
     EditError(format!(
-        "`{seg}` is not a list index; list items are numbered from 0"
+        "`{seg}` is not a list index; list items are numbered from 0, `-1` is the last, `+` adds one"
     ))
+}
+
+/// The path segment that appends a new item to a list: `objections.+.objection`.
+pub const APPEND: &str = "+";
+
+/// Item `seg` of a list of `n`: `0`, `1`, … from the start, `-1` the last.
+fn index(seg: &str, n: usize) -> Result<usize, EditError> {
+    if let Some(back) = seg.strip_prefix('-') {
+        let b: usize = back.parse().map_err(|_| not_index(seg))?;
+        return match n.checked_sub(b) {
+            Some(i) if b > 0 => Ok(i),
+            _ => Err(EditError(format!(
+                "there is no item {seg} (the list has {n})"
+            ))),
+        };
+    }
+    let i: usize = seg.parse().map_err(|_| not_index(seg))?;
+    if i < n { Ok(i) } else { Err(no_item(i, n)) }
+}
+
+/// Whether a path segment names a list item (an index or `+`).
+fn is_item(seg: &str) -> bool {
+    seg == APPEND || seg.trim_start_matches('-').parse::<usize>().is_ok()
 }
 
 fn no_item(i: usize, n: usize) -> EditError {
@@ -361,7 +392,8 @@ fn child(text: &str, f: &Found) -> Option<Child> {
 }
 
 /// The region of item `i` of a block list whose dashes sit at `col`.
-fn item(text: &str, col: usize, start: usize, end: usize, i: usize) -> Result<Region, EditError> {
+/// Where each item of a block list whose dashes sit at `col` starts, with its first line.
+fn item_starts(text: &str, col: usize, start: usize, end: usize) -> Vec<(usize, &str)> {
     let mut starts = Vec::new();
     for (at, line) in lines_from(text, start, end) {
         let b = bare(line);
@@ -370,6 +402,41 @@ fn item(text: &str, col: usize, start: usize, end: usize, i: usize) -> Result<Re
             starts.push((at, b));
         }
     }
+    starts
+}
+
+/// Appends an item to a block list: block lines (`- objection: X`), or a
+/// flow item when the last item is one (`- { objection: X }`).
+fn append_item(
+    out: &mut String,
+    starts: &[(usize, String)],
+    col: usize,
+    end: usize,
+    rest: &[String],
+    value: &str,
+    nl: &str,
+) -> Result<(), EditError> {
+    let last_flow = starts
+        .last()
+        .is_some_and(|(_, b)| b[col + 1..].trim_start().starts_with('{'));
+    let lines = if last_flow || rest.is_empty() {
+        format!("{}- {}{nl}", " ".repeat(col), flow_value(rest, value)?)
+    } else {
+        let mut path = vec![APPEND.to_string()];
+        path.extend(rest.iter().cloned());
+        new_lines(&path, value, col, nl)?
+    };
+    let mut at = end;
+    if at > 0 && !out[..at].ends_with('\n') {
+        out.insert_str(at, nl);
+        at += nl.len();
+    }
+    out.insert_str(at, &lines);
+    Ok(())
+}
+
+fn item(text: &str, col: usize, start: usize, end: usize, i: usize) -> Result<Region, EditError> {
+    let starts = item_starts(text, col, start, end);
     let n = starts.len();
     let Some(&(at, b)) = starts.get(i) else {
         return Err(no_item(i, n));
@@ -424,30 +491,51 @@ fn apply_one(text: &str, op: &Op) -> Result<String, EditError> {
     Ok(out)
 }
 
-/// Lines that create `path` with `value`, starting at column `col`.
+/// Lines that create `path` with `value`, starting at column `col`, in
+/// block style: a key per line, `- ` for a new list item (`+`).
 fn new_lines(path: &[String], value: &str, col: usize, nl: &str) -> Result<String, EditError> {
-    let mut s = String::new();
-    for (depth, k) in path.iter().enumerate() {
-        if k.parse::<usize>().is_ok() {
-            return err(format!(
-                "`{k}` would be a new list item; add list items by hand"
-            ));
+    let Some((k, rest)) = path.split_first() else {
+        return Ok(String::new());
+    };
+    let pad = " ".repeat(col);
+    if k == APPEND {
+        if rest.is_empty() {
+            return Ok(format!("{pad}- {}{nl}", or_null(value)));
         }
-        s.push_str(&" ".repeat(col + 2 * depth));
-        s.push_str(k);
-        s.push(':');
-        if depth + 1 == path.len() && !value.is_empty() {
+        // The item's keys sit two columns in; its first line carries the dash.
+        let inner = new_lines(rest, value, col + 2, nl)?;
+        return Ok(format!("{pad}- {}", &inner[col + 2..]));
+    }
+    if is_item(k) {
+        return err(format!(
+            "there is no list here to take item `{k}`; add an item with `+`"
+        ));
+    }
+    let mut s = format!("{pad}{k}:");
+    if rest.is_empty() {
+        if !value.is_empty() {
             s.push(' ');
             s.push_str(value);
         }
         s.push_str(nl);
+    } else {
+        s.push_str(nl);
+        s.push_str(&new_lines(rest, value, col + 2, nl)?);
     }
     Ok(s)
 }
 
-/// Whether a value's text means "nothing here yet": empty, null or `{}`.
+fn or_null(value: &str) -> &str {
+    if value.is_empty() { "null" } else { value }
+}
+
+/// Whether a value's text means "nothing here yet": empty, null, `{}` or `[]`.
 fn is_empty_value(v: &str) -> bool {
-    matches!(v, "" | "~" | "null" | "Null" | "NULL" | "{}")
+    let squeezed: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(
+        squeezed.as_str(),
+        "" | "~" | "null" | "Null" | "NULL" | "{}" | "[]"
+    )
 }
 
 fn set_in(
@@ -492,16 +580,34 @@ fn set_in(
         match child(out, &f) {
             Some(Child::Map(cr)) => return set_in(out, cr, &path[1..], value, nl),
             Some(Child::Seq { col, start, end }) => {
-                let i: usize = path[1].parse().map_err(|_| {
-                    EditError(format!(
-                        "`{key}` is a list; name an item by number: `{key}.0.{}`",
-                        path[1]
-                    ))
-                })?;
+                let seg = &path[1];
+                if !is_item(seg) {
+                    return err(format!(
+                        "`{key}` is a list; name an item by number: `{key}.0.{seg}` (or `+` for a new one)"
+                    ));
+                }
+                let starts: Vec<(usize, String)> = item_starts(out, col, start, end)
+                    .into_iter()
+                    .map(|(at, b)| (at, b.to_string()))
+                    .collect();
+                if seg == APPEND {
+                    return append_item(out, &starts, col, end, &path[2..], value, nl);
+                }
+                let i = index(seg, starts.len())?;
                 let ir = item(out, col, start, end, i)?;
+                let content = ir.start + ir.col;
+                if ir.dash_first && out[content..].starts_with(['{', '[']) {
+                    // `- { objection: Price, resolved: false }`
+                    if path.len() == 2 {
+                        return err(format!(
+                            "`{key}.{seg}` is a list item; set its fields, e.g. `{key}.{seg}.resolved`"
+                        ));
+                    }
+                    return flow_set(out, content, &path[2..], value);
+                }
                 if path.len() == 2 {
                     return err(format!(
-                        "`{key}.{i}` is a list item; set its fields, e.g. `{key}.{i}.resolved`"
+                        "`{key}.{seg}` is a list item; set its fields, e.g. `{key}.{seg}.resolved`"
                     ));
                 }
                 return set_in(out, ir, &path[2..], value, nl);
@@ -517,14 +623,276 @@ fn set_in(
         }
     }
     if val.starts_with('{') || val.starts_with('[') {
-        return err(format!(
-            "`{key}` is written in flow style (`{val}`); rewrite it as an indented block to let deal edit it"
-        ));
+        // A flow collection (`{ action: Call, due: 2026-12-01 }`): edit
+        // inside it, leaving every other entry's text as it is.
+        let open = f.colon + (after.len() - after.trim_start().len());
+        return flow_set(out, open, &path[1..], value);
     }
     err(format!(
         "`{key}` holds a single value (`{val}`), not a mapping with `{}`",
         path[1]
     ))
+}
+
+// Flow collections (`{ action: Call, due: 2026-12-01 }`, `[a, b]`) are
+// edited in place: the edited entry's value is replaced, a new entry goes
+// in before the closing bracket, and every other entry keeps its text.
+
+/// One entry of a flow collection: the key's span (mappings only) and the
+/// value's span, empty where there is no value.
+#[derive(Debug, Clone, Copy)]
+struct FlowEntry {
+    key: Option<(usize, usize)>,
+    value: (usize, usize),
+}
+
+#[derive(Debug)]
+struct Flow {
+    is_map: bool,
+    open: usize,
+    entries: Vec<FlowEntry>,
+}
+
+/// Flow nesting deeper than this is refused rather than recursed into.
+const MAX_FLOW_DEPTH: usize = 64;
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Skips whitespace, line breaks and comments.
+fn skip_ws(s: &[u8], mut i: usize) -> usize {
+    loop {
+        while i < s.len() && is_space(s[i]) {
+            i += 1;
+        }
+        if i < s.len() && s[i] == b'#' && i > 0 && is_space(s[i - 1]) {
+            while i < s.len() && s[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        return i;
+    }
+}
+
+/// The end of the node that starts at `i`: a nested collection, a quoted
+/// scalar, or a plain scalar (trailing spaces not included).
+fn node_end(s: &[u8], i: usize, depth: usize) -> Result<usize, EditError> {
+    match s.get(i) {
+        Some(b'{' | b'[') => {
+            let f = parse_flow(s, i, depth + 1)?;
+            Ok(f.close + 1)
+        }
+        Some(b'"') => {
+            let mut j = i + 1;
+            while j < s.len() {
+                match s[j] {
+                    b'\\' => j += 2,
+                    b'"' => return Ok(j + 1),
+                    _ => j += 1,
+                }
+            }
+            err("a double-quoted value is not closed")
+        }
+        Some(b'\'') => {
+            let mut j = i + 1;
+            while j < s.len() {
+                if s[j] == b'\'' {
+                    if s.get(j + 1) == Some(&b'\'') {
+                        j += 2;
+                        continue;
+                    }
+                    return Ok(j + 1);
+                }
+                j += 1;
+            }
+            err("a single-quoted value is not closed")
+        }
+        _ => {
+            let (mut j, mut last) = (i, i);
+            while j < s.len() {
+                let c = s[j];
+                if matches!(c, b',' | b'[' | b']' | b'{' | b'}')
+                    || (c == b':'
+                        && s.get(j + 1)
+                            .is_none_or(|&n| is_space(n) || b",[]{}".contains(&n)))
+                    || (c == b'#' && j > i && is_space(s[j - 1]))
+                {
+                    break;
+                }
+                if !is_space(c) {
+                    last = j + 1;
+                }
+                j += 1;
+            }
+            Ok(last)
+        }
+    }
+}
+
+/// Parses the flow collection whose opening bracket is at `open`.
+fn parse_flow(s: &[u8], open: usize, depth: usize) -> Result<FlowParsed, EditError> {
+    if depth > MAX_FLOW_DEPTH {
+        return err(format!(
+            "flow collections nested deeper than {MAX_FLOW_DEPTH}; edit the file by hand"
+        ));
+    }
+    let is_map = s[open] == b'{';
+    let close_ch = if is_map { b'}' } else { b']' };
+    let mut entries = Vec::new();
+    let mut i = skip_ws(s, open + 1);
+    loop {
+        match s.get(i) {
+            None => return err("a flow collection (`{…}` or `[…]`) is not closed"),
+            Some(&c) if c == close_ch => {
+                return Ok(FlowParsed {
+                    flow: Flow {
+                        is_map,
+                        open,
+                        entries,
+                    },
+                    close: i,
+                });
+            }
+            _ => {}
+        }
+        let a = i;
+        let b = node_end(s, a, depth)?;
+        let mut j = skip_ws(s, b);
+        let entry = if s.get(j) == Some(&b':') {
+            if !is_map {
+                return err("a `key: value` pair inside a flow list; edit it by hand");
+            }
+            let v = skip_ws(s, j + 1);
+            if matches!(s.get(v), Some(b',' | b'}')) {
+                // `a: ,`: no value; its span is the blanks after the colon.
+                let blanks = s[j + 1..]
+                    .iter()
+                    .take_while(|c| matches!(c, b' ' | b'\t'))
+                    .count();
+                let e = FlowEntry {
+                    key: Some((a, b)),
+                    value: (j + 1, j + 1 + blanks),
+                };
+                j = v;
+                e
+            } else {
+                let ve = node_end(s, v, depth)?;
+                j = skip_ws(s, ve);
+                FlowEntry {
+                    key: Some((a, b)),
+                    value: (v, ve),
+                }
+            }
+        } else if is_map {
+            FlowEntry {
+                key: Some((a, b)),
+                value: (b, b),
+            }
+        } else {
+            FlowEntry {
+                key: None,
+                value: (a, b),
+            }
+        };
+        entries.push(entry);
+        match s.get(j) {
+            Some(b',') => i = skip_ws(s, j + 1),
+            Some(&c) if c == close_ch => i = j,
+            _ => return err("unexpected text in a flow collection; edit it by hand"),
+        }
+    }
+}
+
+/// A parsed flow collection and the offset of its closing bracket.
+struct FlowParsed {
+    flow: Flow,
+    close: usize,
+}
+
+/// A key's text without its quotes.
+fn unquote(k: &str) -> String {
+    if k.starts_with('"') {
+        serde_json::from_str(k).unwrap_or_else(|_| k.to_string())
+    } else if let Some(inner) = k.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
+        inner.replace("''", "'")
+    } else {
+        k.to_string()
+    }
+}
+
+/// `path` set to `value`, written as a flow value: `v`, `{ k: v }`, `[v]`.
+fn flow_value(path: &[String], value: &str) -> Result<String, EditError> {
+    let Some((k, rest)) = path.split_first() else {
+        return Ok(or_null(value).to_string());
+    };
+    if k == APPEND {
+        return Ok(format!("[{}]", flow_value(rest, value)?));
+    }
+    if is_item(k) {
+        return err(format!(
+            "there is no list here to take item `{k}`; add an item with `+`"
+        ));
+    }
+    Ok(format!("{{ {k}: {} }}", flow_value(rest, value)?))
+}
+
+/// Sets `path` inside the flow collection that opens at `open`.
+fn flow_set(out: &mut String, open: usize, path: &[String], value: &str) -> Result<(), EditError> {
+    let f = parse_flow(out.as_bytes(), open, 0)?.flow;
+    let Some((seg, rest)) = path.split_first() else {
+        return err("a flow collection cannot be replaced by a single value here");
+    };
+    let target = if f.is_map {
+        if is_item(seg) {
+            return err(format!(
+                "`{seg}` is not a key: this is a mapping, not a list"
+            ));
+        }
+        f.entries
+            .iter()
+            .find(|e| e.key.is_some_and(|(a, b)| unquote(&out[a..b]) == *seg))
+            .copied()
+    } else if seg == APPEND {
+        None
+    } else {
+        Some(f.entries[index(seg, f.entries.len())?])
+    };
+    let Some(e) = target else {
+        // A new entry, before the closing bracket.
+        let text = if f.is_map {
+            format!("{seg}: {}", flow_value(rest, value)?)
+        } else {
+            flow_value(rest, value)?
+        };
+        match f.entries.last() {
+            Some(last) => out.insert_str(last.value.1, &format!(", {text}")),
+            None => out.insert_str(f.open + 1, &text),
+        }
+        return Ok(());
+    };
+    let (va, vb) = e.value;
+    let has_colon = e.key.is_none_or(|(_, kb)| va > kb);
+    let current = &out[va..vb];
+    if !rest.is_empty() && current.starts_with(['{', '[']) {
+        return flow_set(out, va, rest, value);
+    }
+    if !rest.is_empty() && !is_empty_value(current) {
+        return err(format!(
+            "`{seg}` holds a single value (`{current}`), not a mapping with `{}`",
+            rest[0]
+        ));
+    }
+    let new = flow_value(rest, value)?;
+    if !has_colon {
+        out.insert_str(vb, &format!(": {new}"));
+    } else if current.trim().is_empty() {
+        out.replace_range(va..vb, &format!(" {new}"));
+    } else {
+        out.replace_range(va..vb, &new);
+    }
+    Ok(())
 }
 
 fn remove_in(out: &mut String, r: Region, path: &[String]) -> Result<(), EditError> {
@@ -582,8 +950,8 @@ pub fn append_body(text: &str, section: &str) -> String {
 }
 
 /// Adds front-matter keys that are missing, with `null` values, as new lines
-/// only. Keys under a flow mapping or a scalar are skipped (`deal check`
-/// reports the latter). Returns the new text and the keys added.
+/// (or new entries of a flow mapping) only. Keys under a scalar are skipped
+/// (`deal check` reports it). Returns the new text and the keys added.
 pub fn add_missing_keys(text: &str, keys: &[&str]) -> Result<(String, Vec<String>), EditError> {
     let before = mapping_of(text)?;
     let mut out = text.to_string();
@@ -629,13 +997,148 @@ mod tests {
     }
 
     #[test]
-    fn flow_mappings_are_left_alone() {
-        let t = "---\ntitle: A\nproblem: {confirmed_by: Jane}\n---\n";
+    fn flow_mappings_are_edited_in_place() {
+        let t = "---\ntitle: A\nproblem: {confirmed_by: Jane}   # who\n---\n";
         let (out, added) = add_missing_keys(t, &["problem.confirmed_on"]).unwrap();
-        assert_eq!(out, t);
-        assert!(added.is_empty());
-        let e = apply(t, &[Op::set("problem.confirmed_on", "2026-01-01")]).unwrap_err();
-        assert!(e.0.contains("flow style"), "{e}");
+        assert_eq!(
+            out,
+            "---\ntitle: A\nproblem: {confirmed_by: Jane, confirmed_on: null}   # who\n---\n"
+        );
+        assert_eq!(added, ["problem.confirmed_on"]);
+        let t = "---\ntitle: A\nnext_step: { action: Send SOW draft, due: 2026-11-30 }\nowner: bob\n---\n";
+        let out = apply(
+            t,
+            &[
+                Op::set("next_step.due", "2026-12-01"),
+                Op::set("next_step.action", "\"Call, then mail\""),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nnext_step: { action: \"Call, then mail\", due: 2026-12-01 }\nowner: bob\n---\n"
+        );
+    }
+
+    #[test]
+    fn flow_lists_take_edits_and_new_items() {
+        let t = "---\ntitle: A\nobjections: [{ objection: Price, resolved: false }, {objection: Timing}]\ntags: [k8s]\n---\n";
+        let out = apply(
+            t,
+            &[
+                Op::set("objections.0.resolved", "true"),
+                Op::set("objections.1.response", "\"Q2 start\""),
+                Op::set("objections.+.objection", "Scope"),
+                Op::set("objections.-1.resolved", "false"),
+                Op::set("tags.+", "eu"),
+                Op::set("tags.0", "kubernetes"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nobjections: [{ objection: Price, resolved: true }, {objection: Timing, response: \"Q2 start\"}, { objection: Scope, resolved: false }]\ntags: [kubernetes, eu]\n---\n"
+        );
+        // A multi-line flow mapping with a comment inside.
+        let t = "---\ntitle: A\ncontact: {\n    name: Jane,  # the CTO\n    email: j@x.example\n  }\n---\n";
+        let out = apply(t, &[Op::set("contact.phone", "\"+1 555\"")]).unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\ncontact: {\n    name: Jane,  # the CTO\n    email: j@x.example, phone: \"+1 555\"\n  }\n---\n"
+        );
+    }
+
+    #[test]
+    fn odd_flow_text_is_edited_or_refused_never_a_panic() {
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        for v in [
+            "{",
+            "[",
+            "{a: [}",
+            "{\"a\\",
+            "{'a'''",
+            "{a: 1} # c",
+            "[a: b]",
+            "{a: b c: d}",
+            "{ ? a : b }",
+            "{a: 1,, b: 2}",
+            "{a:1}",
+            "{\"x\":1, 'y': 2}",
+            "[é, ü]",
+            "{a, b}",
+            "{a: , b: }",
+            deep.as_str(),
+        ] {
+            let t = format!("---\ntitle: A\nk: {v}\n---\n");
+            for op in [
+                Op::set("k.a", "1"),
+                Op::set("k.+", "1"),
+                Op::set("k.0", "1"),
+                Op::set("k.-1.z", "1"),
+                Op::set("k.a.b", "1"),
+            ] {
+                if let Ok(out) = apply(&t, std::slice::from_ref(&op)) {
+                    // Whatever was edited, only the `k:` line changed.
+                    assert!(out.starts_with("---\ntitle: A\nk: "), "{v} {op:?}: {out}");
+                    assert!(out.ends_with("\n---\n"), "{v} {op:?}: {out}");
+                }
+            }
+        }
+        let out = apply(
+            "---\nk: {a: , b: }\n---\n",
+            &[Op::set("k.b", "2"), Op::set("k.a", "1")],
+        )
+        .unwrap();
+        assert_eq!(out, "---\nk: {a: 1, b: 2}\n---\n");
+    }
+
+    #[test]
+    fn block_lists_take_new_items() {
+        // Seeded by `deal note … objections`: an empty flow list becomes a block.
+        let t = "---\ntitle: A\nobjections: []   # named objections\nowner: bob\n---\n";
+        let out = apply(
+            t,
+            &[
+                Op::set("objections.+.objection", "Price"),
+                Op::set("objections.-1.resolved", "false"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nobjections:   # named objections\n  - objection: Price\n    resolved: false\nowner: bob\n---\n"
+        );
+        let out = apply(
+            &out,
+            &[
+                Op::set("objections.+.objection", "\"Timing: Q3\""),
+                Op::set("objections.-1.resolved", "false"),
+                Op::set("objections.0.resolved", "true"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nobjections:   # named objections\n  - objection: Price\n    resolved: true\n  - objection: \"Timing: Q3\"\n    resolved: false\nowner: bob\n---\n"
+        );
+        // A missing list is created; flow items get a flow item.
+        let out = apply("---\ntitle: A\n---\n", &[Op::set("tags.+", "k8s")]).unwrap();
+        assert_eq!(out, "---\ntitle: A\ntags:\n  - k8s\n---\n");
+        let t = "---\nobjections:\n- { objection: Price, resolved: true }\n---\n";
+        let out = apply(
+            t,
+            &[
+                Op::set("objections.+.objection", "Scope"),
+                Op::set("objections.-1.resolved", "false"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\nobjections:\n- { objection: Price, resolved: true }\n- { objection: Scope, resolved: false }\n---\n"
+        );
+        assert!(apply(t, &[Op::set("objections.-2.resolved", "true")]).is_err());
+        assert!(apply(t, &[Op::set("objections.x.resolved", "true")]).is_err());
     }
 
     #[test]
@@ -770,7 +1273,7 @@ next_step:
     fn refusals_write_nothing() {
         for (op, want) in [
             (Op::set("title.x", "1"), "single value"),
-            (Op::set("tags.0", "x"), "flow style"),
+            (Op::set("tags.0.x", "1"), "single value"),
             (
                 Op::set("objections.resolved", "true"),
                 "name an item by number",

@@ -26,6 +26,7 @@ pub mod history;
 pub mod import;
 pub mod leads;
 pub mod notes;
+pub mod objection;
 pub mod output;
 pub mod pipeline;
 pub mod repo;

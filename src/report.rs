@@ -44,8 +44,14 @@ pub fn markdown_html(src: &str) -> String {
     let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     // For each open link or image: whether its start tag was dropped.
     let mut dropped: Vec<bool> = Vec::new();
+    let mut in_comment = false;
     let events = Parser::new_ext(src, opts).filter_map(|ev| match ev {
-        Event::Html(t) | Event::InlineHtml(t) => Some(Event::Text(t)),
+        // HTML comments (the prompts `deal note` scaffolds) are dropped;
+        // any other raw HTML is shown as text.
+        Event::Html(t) | Event::InlineHtml(t) => {
+            let kept = strip_comments(&t, &mut in_comment);
+            (!kept.trim().is_empty()).then(|| Event::Text(kept.into()))
+        }
         Event::Start(Tag::Link {
             link_type,
             dest_url,
@@ -85,6 +91,36 @@ pub fn markdown_html(src: &str) -> String {
     let mut out = String::new();
     pulldown_cmark::html::push_html(&mut out, events);
     out
+}
+
+/// `html` without its HTML comments; `in_comment` carries an open comment
+/// from one piece of raw HTML to the next (a comment over several lines).
+fn strip_comments(html: &str, in_comment: &mut bool) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    loop {
+        if *in_comment {
+            match rest.find("-->") {
+                Some(i) => {
+                    rest = &rest[i + 3..];
+                    *in_comment = false;
+                }
+                None => return out,
+            }
+        } else {
+            match rest.find("<!--") {
+                Some(i) => {
+                    out.push_str(&rest[..i]);
+                    rest = &rest[i + 4..];
+                    *in_comment = true;
+                }
+                None => {
+                    out.push_str(rest);
+                    return out;
+                }
+            }
+        }
+    }
 }
 
 /// New, moved, won and lost deals since an earlier pipeline.
@@ -190,7 +226,57 @@ struct DealPage {
     contact: Vec<(String, Link)>,
     contract: Option<Link>,
     fields: Vec<(String, String)>,
+    /// Lists of mappings (`objections`, custom ones), one table each.
+    tables: Vec<Table>,
     body_html: minijinja::Value,
+}
+
+/// A front-matter list of mappings, shown as a table.
+#[derive(Serialize)]
+struct Table {
+    key: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table when `v` is a non-empty list whose items are all mappings.
+    /// Columns come in first-seen order, after `first` (the ones always shown).
+    fn of(key: &str, v: &serde_yaml::Value, first: &[&str]) -> Option<Table> {
+        let items = v.as_sequence().filter(|s| !s.is_empty())?;
+        let maps: Vec<&serde_yaml::Mapping> = items
+            .iter()
+            .map(|i| i.as_mapping())
+            .collect::<Option<_>>()?;
+        let mut columns: Vec<String> = first.iter().map(|c| c.to_string()).collect();
+        for m in &maps {
+            for k in m.keys().filter_map(scalar_text) {
+                if !columns.contains(&k) {
+                    columns.push(k);
+                }
+            }
+        }
+        let rows = maps
+            .iter()
+            .map(|m| {
+                columns
+                    .iter()
+                    .map(|c| match m.get(c.as_str()) {
+                        None | Some(serde_yaml::Value::Null) => String::new(),
+                        Some(serde_yaml::Value::Bool(b)) => {
+                            (if *b { "✔ yes" } else { "✖ no" }).into()
+                        }
+                        Some(v) => plain(v),
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(Table {
+            key: key.to_string(),
+            columns,
+            rows,
+        })
+    }
 }
 
 fn fmt_days(x: Option<f64>) -> String {
@@ -201,6 +287,28 @@ fn fmt_days(x: Option<f64>) -> String {
 fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.1}%", v * 100.0))
         .unwrap_or_else(|| "–".into())
+}
+
+/// A funnel row's words: entered, went on, lost there, still open. Only
+/// lost deals are called dropped: a deal still open in the stage has not
+/// dropped.
+fn funnel_note(s: &crate::stats::StageStats) -> String {
+    if s.entered == 0 {
+        return "no deals yet".into();
+    }
+    let of = |n: usize| pct(Some(n as f64 / s.entered as f64));
+    let mut parts = vec![format!("{} went on ({})", s.went_on, of(s.went_on))];
+    if s.lost_here > 0 {
+        parts.push(format!(
+            "{} lost here ({} dropped)",
+            s.lost_here,
+            of(s.lost_here)
+        ));
+    } else {
+        parts.push("none lost here".into());
+    }
+    parts.push(format!("{} still open", s.open));
+    parts.join(" · ")
 }
 
 fn link_for(text: String) -> Link {
@@ -223,8 +331,18 @@ const SHOWN: &[&str] = &[
     "contract",
 ];
 
-/// A front-matter value as one line of text.
+/// A front-matter value as one line of text: a list of scalars joined with
+/// commas; anything deeper as JSON.
 fn plain(v: &serde_yaml::Value) -> String {
+    if let Some(items) = v.as_sequence()
+        && let Some(texts) = items.iter().map(scalar_text).collect::<Option<Vec<_>>>()
+    {
+        return if texts.is_empty() {
+            "none".into()
+        } else {
+            texts.join(", ")
+        };
+    }
     scalar_text(v).unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default())
 }
 
@@ -316,6 +434,18 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
     }
     let contract = f.contract.clone().map(link_for);
     let mut fields: Vec<(String, String)> = Vec::new();
+    let mut tables: Vec<Table> = Vec::new();
+    let mut field = |key: String, v: &serde_yaml::Value| {
+        let first: &[&str] = if key == "objections" {
+            &["objection", "response", "resolved"]
+        } else {
+            &[]
+        };
+        match Table::of(&key, v, first) {
+            Some(t) => tables.push(t),
+            None => fields.push((key, plain(v))),
+        }
+    };
     for (k, v) in &d.fm {
         let Some(k) = k.as_str() else { continue };
         if SHOWN.contains(&k) {
@@ -325,13 +455,14 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
             serde_yaml::Value::Mapping(m) => {
                 for (sk, sv) in m {
                     let sk = scalar_text(sk).unwrap_or_default();
-                    fields.push((format!("{k}.{sk}"), plain(sv)));
+                    field(format!("{k}.{sk}"), sv);
                 }
             }
-            _ => fields.push((k.to_string(), plain(v))),
+            _ => field(k.to_string(), v),
         }
     }
     fields.sort();
+    tables.sort_by(|a, b| a.key.cmp(&b.key));
     DealPage {
         title: f.title.clone().unwrap_or_else(|| d.slug.clone()),
         stage_name,
@@ -344,6 +475,7 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
         contact,
         contract,
         fields,
+        tables,
         body_html: minijinja::Value::from_safe_string(markdown_html(d.body())),
         card,
     }
@@ -433,10 +565,7 @@ pub fn render(
             label: s.name.clone(),
             value: s.entered.to_string(),
             width: (s.entered as f64 / max_entered * 1000.0).round() / 10.0,
-            note: match s.conversion {
-                Some(c) => format!("{} on, {} dropped", pct(Some(c)), pct(Some(1.0 - c))),
-                None => "no deals yet".into(),
-            },
+            note: funnel_note(s),
         })
         .collect();
     let max_days = stats

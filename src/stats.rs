@@ -13,8 +13,10 @@
 //!   sums (those in the pipeline's currency); `null` without such wins.
 //! - `cycle_days_median`: over won deals with `stages.won`, the median of the
 //!   days from the earliest recorded date (`created` or any other `stages`
-//!   entry) to `stages.won`; a deal with no earlier date is left out (its
-//!   cycle is unknown, not zero); `null` without such deals.
+//!   entry) to `stages.won`, where a cycle shorter than a day counts as one
+//!   day (a deal won the day it was created took a day); a deal with no
+//!   earlier date is left out (its cycle is unknown, not zero); `null`
+//!   without such deals.
 //! - A deal **entered** stage i if it has `stages.<i>`, sits in stage i or a
 //!   later stage or in `won`, or is lost with `lost.stage` at or after i.
 //!   (SPEC §5 says "a later stage"; a deal sitting in i has entered i even
@@ -24,11 +26,15 @@
 //! - `median_days` of stage i: over deals that left i, the median time from
 //!   `stages.<i>` to their next stage entry (the earliest entry of a later
 //!   stage, `won` or `lost` that is not before it); `null` when none left.
-//! - `lost_here`: lost deals whose `lost.stage` is i.
+//! - `went_on` of stage i: deals that entered i and also entered a later
+//!   stage or `won` (the numerator of `conversion`).
+//! - `lost_here`: lost deals whose `lost.stage` is i. Only these "dropped"
+//!   at i: a deal still open in i (`open`) has not dropped.
 //! - `weighted_pipeline` = Σ over open deals of `value` × the stage's
 //!   `probability`.
 //! - `velocity_per_day` = open deals × `win_rate` × `avg_won_value` ÷
-//!   `cycle_days_median`; `null` when any of those is `null` or the cycle is 0.
+//!   `cycle_days_median` (at least a day, as above), so it never exceeds
+//!   open deals × `avg_won_value` per day; `null` when any of those is `null`.
 //! - `speed_to_lead_minutes_median`: over inbound leads (`source` in
 //!   `inbound_sources`) with `created` and `first_contact`, the median of the
 //!   minutes between them; `null` when there are none.
@@ -61,6 +67,7 @@ pub struct StageStats {
     pub conversion: Option<f64>,
     #[serde(serialize_with = "opt_num")]
     pub median_days: Option<f64>,
+    pub went_on: usize,
     pub lost_here: usize,
     #[serde(serialize_with = "num")]
     pub probability: f64,
@@ -237,7 +244,7 @@ impl Stats {
                             .map(|(_, t)| *t),
                     )
                     .min()?;
-                Some(days_between(start, end))
+                Some(days_between(start, end).max(1.0))
             })
             .collect();
         let cycle_days_median = median(cycles);
@@ -285,6 +292,7 @@ impl Stats {
                     conversion: (entered_n > 0)
                         .then(|| round(moved_on as f64 / entered_n as f64, 4)),
                     median_days: median(spans).map(round1),
+                    went_on: moved_on,
                     lost_here: is(Place::Lost)
                         .filter(|d| d.fields.lost_stage.as_deref() == Some(s.id.as_str()))
                         .count(),

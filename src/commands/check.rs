@@ -79,6 +79,32 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
     };
     let findings = check::run(&p, &ev, &scope, ctx.now);
     let (errors, warnings) = check::counts(&findings);
+    ctx.trace_pipeline(
+        &p,
+        match (&a.rev, a.staged) {
+            (_, true) => "index (staged)".to_string(),
+            (Some(r), _) => format!("commit {r}"),
+            _ => "work tree".to_string(),
+        }
+        .as_str(),
+    );
+    ctx.trace(|| {
+        let by_rule: Vec<String> = check::RULES
+            .iter()
+            .map(|r| (r, findings.iter().filter(|f| f.rule == *r).count()))
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        format!(
+            "rules run: {}; findings by rule: {}",
+            check::RULES.join(", "),
+            if by_rule.is_empty() {
+                "none".to_string()
+            } else {
+                by_rule.join(", ")
+            }
+        )
+    });
     match a.format {
         CheckFormat::Human => {
             let shown: Vec<_> = findings

@@ -55,7 +55,12 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     let yaml = config::default_yaml(&team, q);
     // Validate before writing anything, so a bad built-in never half-creates a pipeline.
     let cfg = config::parse(&yaml, &cfg_path, &crate::notes::Templates::builtin_only())?;
-    let had_repo = crate::repo::discover(&dir).is_some();
+    // An enclosing repository (a monorepo, or the clone of deal itself):
+    // the pipeline joins it, and the user is told where commits will go.
+    let enclosing = crate::repo::discover(&dir)
+        .and_then(|r| r.workdir().and_then(|w| std::fs::canonicalize(w).ok()))
+        .filter(|w| std::fs::canonicalize(&dir).is_ok_and(|d| d != *w));
+    let had_repo = enclosing.is_some() || crate::repo::discover(&dir).is_some();
     write(&cfg_path, &yaml)?;
     let deals = dir.join(&cfg.deals_dir);
     let mut folders: Vec<String> = cfg.stages.iter().map(|s| s.dir.clone()).collect();
@@ -102,6 +107,12 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         );
         if !had_repo {
             println!("  .git/                    a new git repository");
+        }
+        if let Some(w) = &enclosing {
+            println!(
+                "  (no git init: {shown} is inside the git repository at {}, and deal's commits go there.\n   For a repository of its own: `cd {shown} && git init`, before your first commit.)",
+                w.display()
+            );
         }
         match team.first() {
             Some((h, n, e)) => println!("Team: {h} ({n} <{e}>) with every role."),

@@ -11,6 +11,7 @@ use crate::pipeline::Pipeline;
 
 pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;
+    ctx.trace_pipeline(&p, "work tree");
     let cfg = &p.cfg;
     let stage = match &a.stage {
         None => None,

@@ -20,6 +20,7 @@ pub mod list;
 pub mod mv;
 pub mod new;
 pub mod note;
+pub mod objection;
 pub mod record;
 pub mod report;
 pub mod resolve;
@@ -35,6 +36,32 @@ pub struct Ctx {
     pub quiet: bool,
     pub verbose: bool,
     pub now: DateTime<Utc>,
+}
+
+impl Ctx {
+    /// With `-v`: a line on stderr saying what was read.
+    pub fn trace(&self, what: impl FnOnce() -> String) {
+        if self.verbose {
+            eprintln!("deal: {}", what());
+        }
+    }
+
+    /// With `-v`: the pipeline root, pipeline.yaml and the deal files read.
+    pub fn trace_pipeline(&self, p: &crate::pipeline::Pipeline, source: &str) {
+        self.trace(|| {
+            format!(
+                "pipeline root {}; read {} ({} stages, {} team members, qualification {}); {} deal files from {}/ in the {source}, {} unreadable",
+                crate::diag::display_path(&p.root),
+                crate::config::FILE,
+                p.cfg.stages.len(),
+                p.cfg.team.len(),
+                p.cfg.qualification.as_str(),
+                p.deals.len() + p.problems.len(),
+                p.cfg.deals_dir,
+                p.problems.len(),
+            )
+        });
+    }
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -63,6 +90,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Hook(a) => hook::run(&ctx, a),
+        Command::Objection(a) => objection::run(&ctx, a),
         Command::Due(a) => due::run(&ctx, a),
         Command::Import(a) => import::run_import(&ctx, a),
         Command::Export(a) => import::run_export(&ctx, a),

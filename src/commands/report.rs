@@ -50,6 +50,12 @@ fn since(root: &Path, arg: &str) -> Result<(Pipeline, String), Error> {
 pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let (p, files) = load(&root, a.rev.as_deref())?;
+    ctx.trace_pipeline(
+        &p,
+        &a.rev
+            .as_ref()
+            .map_or("work tree".to_string(), |r| format!("commit {r}")),
+    );
     let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let stats = Stats::compute(&p, ctx.now);
     let changes = match &a.since {
@@ -103,6 +109,7 @@ fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
 pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let (p, _) = load(&root, None)?;
+    ctx.trace_pipeline(&p, "work tree");
     let s = Stats::compute(&p, ctx.now);
     if a.format == StatsFormat::Json {
         println!(
@@ -149,6 +156,7 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
                 money(st.value),
                 money(st.weighted_value),
                 st.entered.to_string(),
+                st.went_on.to_string(),
                 opt(st.conversion, pct),
                 opt(st.median_days, |d| format!("{d:.1}")),
                 st.lost_here.to_string(),
@@ -162,6 +170,7 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
             "VALUE",
             "WEIGHTED",
             "ENTERED",
+            "WENT ON",
             "CONVERSION",
             "MEDIAN DAYS",
             "LOST HERE",

@@ -66,16 +66,17 @@ pub fn parse_assignment(arg: &str) -> Result<(String, String), Error> {
     };
     let k = k.trim();
     let ok = !k.is_empty()
-        && k.split('.').all(|seg| {
-            !seg.is_empty()
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && k.split('.').enumerate().all(|(i, seg)| {
+            (i > 0 && seg == edit::APPEND)
+                || (!seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         });
     if !ok {
         return Err(Error::usage(
             format!("`{k}` is not a front-matter key path"),
-            "keys are letters, digits, `_` and `-`, nested with dots: `contact.email`, `objections.0.resolved`",
+            "keys are letters, digits, `_` and `-`, nested with dots: `contact.email`, `objections.0.resolved`, `objections.+.objection` (see `deal set --help`)",
         ));
     }
     Ok((k.to_string(), v.to_string()))
@@ -183,20 +184,66 @@ pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
 }
 
 pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
-    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
+    write_deal(ctx, &a.deal, a.no_commit, |p, d| {
+        let mut ops = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        for arg in &a.assignments {
+            let (k, v) = parse_assignment(arg)?;
+            let yaml = typed_value(&p.cfg, &k, &v, ctx.now)?;
+            keys.retain(|x| *x != k);
+            keys.push(k.clone());
+            ops.push(Op::set(&k, yaml));
+        }
+        Ok(Change {
+            ops,
+            subject: format!("deal({}): set {}", d.slug, keys.join(", ")),
+            trailers: Vec::new(),
+            done: format!("Set {} on {}", keys.join(", "), d.slug),
+            unchanged: format!("{} already has those values; nothing changed", d.slug),
+        })
+    })
+}
+
+/// One deal's front-matter change, as a write command plans it.
+pub struct Change {
+    pub ops: Vec<Op>,
+    /// The commit's subject line.
+    pub subject: String,
+    /// Trailers after `Deal:` (and the owner trailers when the owner changes).
+    pub trailers: Vec<(&'static str, String)>,
+    /// Printed when done, before ` (commit …)`.
+    pub done: String,
+    /// Printed when the edit changes nothing (and nothing is committed).
+    pub unchanged: String,
+}
+
+/// The one path every front-matter write to one deal takes (`deal set`,
+/// `deal objection`): open the pipeline, resolve the deal, plan the change
+/// from it, apply it as a lossless edit, refuse new errors, and record one
+/// commit (or stage it, with `no_commit`).
+pub fn write_deal(
+    ctx: &Ctx,
+    query: &str,
+    no_commit: bool,
+    plan: impl FnOnce(&Pipeline, &Deal) -> Result<Change, Error>,
+) -> Result<i32, Error> {
+    let p = Pipeline::open_for(&ctx.start, query)?;
     let cfg = &p.cfg;
-    let d = one_deal(&p, &a.deal)?;
+    let d = one_deal(&p, query)?;
     let shown = crate::diag::display_path(&p.root.join(&d.rel));
-    let mut ops = Vec::new();
-    let mut keys: Vec<String> = Vec::new();
-    for arg in &a.assignments {
-        let (k, v) = parse_assignment(arg)?;
-        let yaml = typed_value(cfg, &k, &v, ctx.now)?;
-        keys.retain(|x| *x != k);
-        keys.push(k.clone());
-        ops.push(Op::set(&k, yaml));
-    }
-    let text = edit::apply(&d.text, &ops).map_err(|e| {
+    ctx.trace_pipeline(&p, "work tree");
+    let change = plan(&p, d)?;
+    ctx.trace(|| {
+        let keys: Vec<String> = change
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::Set(path, _) | Op::Remove(path) => path.join("."),
+            })
+            .collect();
+        format!("editing {shown}: {}", keys.join(", "))
+    });
+    let text = edit::apply(&d.text, &change.ops).map_err(|e| {
         Error::usage(
             format!("{shown}: {e}"),
             "edit the file by hand, then run `deal check`",
@@ -204,7 +251,7 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     })?;
     if text == d.text {
         if !ctx.quiet {
-            println!("{} already has those values; nothing changed", d.slug);
+            println!("{}", change.unchanged);
         }
         return Ok(0);
     }
@@ -212,6 +259,7 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     let old_owner = d.fields.owner.clone().unwrap_or_default();
     let new_owner = edited_owner(&text).unwrap_or_else(|| old_owner.clone());
     let mut trailers = vec![("Deal", d.slug.clone())];
+    trailers.extend(change.trailers);
     trailers.extend(owner_trailers(cfg, &old_owner, &new_owner));
     let done = record(Recording {
         root: &p.root,
@@ -220,13 +268,13 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
         old_text: Some(&d.text),
         new_rel: &d.rel,
         new_text: &text,
-        subject: format!("deal({}): set {}", d.slug, keys.join(", ")),
+        subject: change.subject,
         body: None,
         trailers,
-        no_commit: a.no_commit,
+        no_commit,
     })?;
     if !ctx.quiet {
-        println!("Set {} on {}{}.", keys.join(", "), d.slug, outcome(&done));
+        println!("{}{}.", change.done, outcome(&done));
     }
     Ok(0)
 }

@@ -22,10 +22,12 @@ const SHOWN: &[&str] = &[
     "stages",
     "waived",
     "lost",
+    "objections",
 ];
 
 pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;
+    ctx.trace_pipeline(&p, "work tree");
     let cfg = &p.cfg;
     let d = p.resolve(&a.deal)?;
     let f = &d.fields;
@@ -132,7 +134,10 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
             } else {
                 let det = o.detail.map(|x| format!(" — {x}")).unwrap_or_default();
                 out.push_str(&format!("  {} {}{}\n", s.red("✖"), c.label, s.dim(&det)));
-                out.push_str(&format!("      fix: {}\n", criteria::fix_hint(c, d)));
+                out.push_str(&format!(
+                    "      fix: {}\n",
+                    criteria::fix_hint(c, d, &cfg.prompts)
+                ));
             }
         }
     }
@@ -150,6 +155,29 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
                     s.dim(&det)
                 ));
                 out.push_str(&format!("      fix: {}\n", m.help));
+            }
+        }
+    }
+    let objections = crate::objection::list(&d.fm);
+    if !objections.is_empty() {
+        let open = objections.iter().filter(|o| !o.resolved).count();
+        out.push_str(&format!(
+            "\n{}\n",
+            s.bold(&format!(
+                "Objections ({open} open of {}):",
+                objections.len()
+            ))
+        ));
+        for (i, o) in objections.iter().enumerate() {
+            if o.resolved {
+                out.push_str(&format!("  {} {}. {}\n", s.green("✔"), i + 1, o.objection));
+            } else {
+                out.push_str(&format!("  {} {}. {}\n", s.red("✖"), i + 1, o.objection));
+                out.push_str(&format!(
+                    "      resolve: `deal objection resolve {} {} --response \"…\"`\n",
+                    d.slug,
+                    i + 1
+                ));
             }
         }
     }

@@ -148,7 +148,7 @@ fn rule_exit_criteria() {
         .stdout(
             "error[exit-criteria]: deals/05-proposal/acme-corp.md: in proposal, but the exit criteria of qualification are not met
    = missing: Written qualification summary (no content under \"Authority\")
-   = help: run `deal note acme-corp qualification`, fill it in
+   = help: in the \"Qualification\" section of deals/05-proposal/acme-corp.md, write under \"Authority\"
 1 deal checked: 1 error, 0 warnings
 ",
         );

@@ -2,6 +2,7 @@
 //! real git repositories in temp dirs. "Now" is pinned with SOURCE_DATE_EPOCH.
 
 mod check;
+mod edits;
 mod errors;
 mod import;
 mod init;
@@ -11,6 +12,7 @@ mod moves;
 mod notes;
 mod report;
 mod show_list;
+mod tour;
 mod workflow;
 
 use std::path::{Path, PathBuf};
@@ -403,4 +405,32 @@ pub fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, path: &s
         }
         _ => assert_eq!(want, got, "{path}"),
     }
+}
+
+/// Whether the external `tool` (chromium, pre-commit) can run. When it
+/// cannot, the calling test should return early: this prints a `SKIPPED`
+/// line straight to the process's stderr, which `cargo test` does not
+/// capture, so the notice shows beside `... ok` for a passing test. With
+/// `CI` set the tool is required, and its absence fails the test.
+pub fn have_tool(tool: &str, test: &str, install: &str) -> bool {
+    let found = std::process::Command::new(tool)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if found {
+        return true;
+    }
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{test}: `{tool}` is required when CI is set ({install}; .ci/run installs it)");
+    }
+    use std::io::Write;
+    // Not eprintln!: the test harness captures that for passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: `{tool}` is not on PATH ({install}); set CI=1 to require it"
+    );
+    false
 }

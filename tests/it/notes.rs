@@ -197,7 +197,7 @@ fn the_qualification_criterion_on_three_states() {
     check().code(1).stdout(
         "error[exit-criteria]: deals/04-discovery/acme.md: in discovery, but the exit criteria of qualification are not met
    = missing: Written qualification summary (no content under \"Budget\", \"Authority\", \"Need\", \"Timeline\")
-   = help: run `deal note acme qualification`, fill it in
+   = help: in the \"Qualification\" section of deals/04-discovery/acme.md, write under \"Budget\", \"Authority\", \"Need\", \"Timeline\"
 ",
     );
     // 2. Partly filled: names the empty headings.

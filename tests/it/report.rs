@@ -150,13 +150,13 @@ fn the_report_shows_the_same_figures() {
         r#"data-kpi="Velocity">1,200 EUR&#x2f;day<"#,
         r#"data-kpi="Speed to lead">7.0 min<"#,
         r#"Win rate <strong data-figure="win-rate">40.0%</strong> (2 won, 3 lost)"#,
-        // Stages: open, value, weighted, entered, conversion, median days, lost here
-        r#"<td>Prospecting</td><td class="num">1</td><td class="num">10,000</td><td class="num">500</td><td class="num">8</td><td class="num">75.0%</td><td class="num">3.0 d</td><td class="num">1</td>"#,
-        r#"<td>Outreach</td><td class="num">1</td><td class="num">20,000</td><td class="num">2,000</td><td class="num">6</td><td class="num">50.0%</td><td class="num">5.0 d</td><td class="num">2</td>"#,
-        r#"<td>Qualification</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">100.0%</td><td class="num">16.5 d</td><td class="num">0</td>"#,
-        r#"<td>Discovery</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">100.0%</td><td class="num">–</td><td class="num">0</td>"#,
-        r#"<td>Proposal</td><td class="num">1</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">66.7%</td><td class="num">–</td><td class="num">0</td>"#,
-        r#"<td>Close</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">2</td><td class="num">100.0%</td><td class="num">10.0 d</td><td class="num">0</td>"#,
+        // Stages: open, value, weighted, entered, went on, conversion, median days, lost here
+        r#"<td>Prospecting</td><td class="num">1</td><td class="num">10,000</td><td class="num">500</td><td class="num">8</td><td class="num">6</td><td class="num">75.0%</td><td class="num">3.0 d</td><td class="num">1</td>"#,
+        r#"<td>Outreach</td><td class="num">1</td><td class="num">20,000</td><td class="num">2,000</td><td class="num">6</td><td class="num">3</td><td class="num">50.0%</td><td class="num">5.0 d</td><td class="num">2</td>"#,
+        r#"<td>Qualification</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">3</td><td class="num">100.0%</td><td class="num">16.5 d</td><td class="num">0</td>"#,
+        r#"<td>Discovery</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">3</td><td class="num">100.0%</td><td class="num">–</td><td class="num">0</td>"#,
+        r#"<td>Proposal</td><td class="num">1</td><td class="num">0</td><td class="num">0</td><td class="num">3</td><td class="num">2</td><td class="num">66.7%</td><td class="num">–</td><td class="num">0</td>"#,
+        r#"<td>Close</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">2</td><td class="num">2</td><td class="num">100.0%</td><td class="num">10.0 d</td><td class="num">0</td>"#,
         // Lost reasons by stage
         r#"<tr><td>prospecting</td><td>no budget</td><td class="num">1</td></tr>"#,
         r#"<tr><td>outreach</td><td>competitor</td><td class="num">1</td></tr>"#,
@@ -168,6 +168,9 @@ fn the_report_shows_the_same_figures() {
         r#"<td>Bob Jones <span class="muted">bob</span></td><td class="num">1</td><td class="num">0</td><td class="num">2</td><td class="num">0</td><td class="num">1</td><td class="num">1</td><td class="num">1</td>"#,
         r#"<td>Dana Lee <span class="muted">dana</span></td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">1</td><td class="num">0</td><td class="num">0</td><td class="num">0</td>"#,
         "Left out of the sums (another currency): c.",
+        // The funnel: only lost deals dropped; open ones are still open.
+        "6 went on (75.0%) · 1 lost here (12.5% dropped) · 1 still open",
+        "2 went on (66.7%) · none lost here · 1 still open",
     ] {
         assert!(html.contains(want), "index.html lacks {want}");
     }
@@ -471,6 +474,13 @@ fn visible_text(dom: &str) -> String {
 
 #[test]
 fn a_person_sees_the_board_in_a_real_browser() {
+    if !crate::have_tool(
+        "chromium",
+        "report::a_person_sees_the_board_in_a_real_browser",
+        "apt-get install chromium",
+    ) {
+        return;
+    }
     let t = metrics_test();
     t.cmd(&["report"]).code(0);
     let index = t.path().join("report/index.html");
@@ -520,6 +530,13 @@ fn a_person_sees_the_board_in_a_real_browser() {
 
 #[test]
 fn the_network_check_can_fail() {
+    if !crate::have_tool(
+        "chromium",
+        "report::the_network_check_can_fail",
+        "apt-get install chromium",
+    ) {
+        return;
+    }
     // A page that loads an image from the network is caught.
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("p.html");
@@ -533,4 +550,108 @@ fn the_network_check_can_fail() {
         requests.iter().any(|r| r.contains("example.invalid")),
         "{requests:?}"
     );
+}
+
+#[test]
+fn a_same_minute_win_takes_a_day_and_open_deals_have_not_dropped() {
+    // One deal won three minutes after it was created; two deals open in
+    // proposal, none lost anywhere.
+    let d = |stages: &str, extra: &str| {
+        format!("---\ntitle: T\nowner: bob\n{extra}stages:\n{stages}---\n# Notes\n")
+    };
+    let t = Test::new()
+        .deal(
+            "won/fast.md",
+            &d(
+                "  prospecting: 2026-11-20T12:00:00Z\n  won: 2026-11-20T12:03:00Z\n",
+                "value: 48000\ncreated: 2026-11-20T12:00:00Z\n",
+            ),
+        )
+        .deal(
+            "05-proposal/p1.md",
+            &d("  proposal: 2026-11-10\n", "value: 10000\n"),
+        )
+        .deal(
+            "05-proposal/p2.md",
+            &d("  proposal: 2026-11-12\n", "value: 20000\n"),
+        );
+    let out = t.cmd(&["stats", "--format", "json"]).code(0);
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    // The cycle counts as a day, so velocity is open × win rate × average
+    // won ÷ 1 = 2 × 1.0 × 48,000, not 48,000 ÷ (3 / 1440).
+    assert_subset(
+        &json!({"cycle_days_median": 1.0, "velocity_per_day": 96000.0, "win_rate": 1.0}),
+        &got,
+        "stats",
+    );
+    let proposal = &got["stages"][4];
+    assert_subset(
+        &json!({"id": "proposal", "open": 2, "entered": 3, "went_on": 1, "lost_here": 0}),
+        proposal,
+        "proposal",
+    );
+    t.cmd(&["stats"])
+        .code(0)
+        .stdout_has("Sales cycle 1.0 days (median). Velocity 96,000 EUR/day.");
+    t.cmd(&["report"]).code(0);
+    let html = read(&t, "report/index.html");
+    // Proposal: one went on (the win), two are still open, none dropped.
+    assert!(
+        html.contains("1 went on (33.3%) · none lost here · 2 still open"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("% dropped"),
+        "nobody was lost, nobody dropped"
+    );
+}
+
+#[test]
+fn deal_pages_drop_prompts_and_show_objections_as_a_table() {
+    let t = Test::new()
+        .deal(
+            "06-negotiation/acme.md",
+            "---\ntitle: Acme\nowner: bob\nobjections:\n  - { objection: Price <b>high</b>, response: Phased plan, resolved: true }\n  - objection: Timing\n    resolved: false\nmilestones:\n  - { name: Pilot, due: 2026-12-01 }\n  - { name: Rollout }\ntags: [k8s, eu]\n---\n# Acme\n",
+        )
+        .repo();
+    // A scaffolded note, left unfilled: its prompts are HTML comments.
+    t.cmd(&["note", "acme", "qualification"]).code(0);
+    t.cmd(&["note", "acme", "call"]).code(0);
+    let deal = std::fs::read_to_string(t.path().join("deals/06-negotiation/acme.md")).unwrap();
+    assert!(deal.contains("<!-- "), "the scaffold has prompts: {deal}");
+    t.cmd(&["report"]).code(0);
+    let page = read(&t, "report/deals/acme.html");
+    assert!(!page.contains("&lt;!--"), "a prompt shown as text:\n{page}");
+    assert!(
+        !page.contains("is money set aside"),
+        "a prompt's words:\n{page}"
+    );
+    assert!(page.contains("<h3>Budget</h3>"), "{page}");
+    // Objections: a table of objection, response, resolved; escaped.
+    let table = page
+        .split("<table data-table=\"objections\">")
+        .nth(1)
+        .and_then(|r| r.split("</table>").next())
+        .unwrap_or_else(|| panic!("no objections table:\n{page}"));
+    assert!(
+        table.contains("<th>objection</th><th>response</th><th>resolved</th>"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "<td>Price &lt;b&gt;high&lt;&#x2f;b&gt;</td><td>Phased plan</td><td>✔ yes</td>"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("<td>Timing</td><td></td><td>✖ no</td>"),
+        "{table}"
+    );
+    // Another list of mappings is a table too; a list of scalars is a line.
+    assert!(
+        page.contains("<table data-table=\"milestones\"><thead><tr><th>name</th><th>due</th></tr>"),
+        "{page}"
+    );
+    assert!(page.contains("<dt>tags</dt><dd>k8s, eu</dd>"), "{page}");
+    assert!(!page.contains("{&quot;"), "JSON on the page:\n{page}");
 }

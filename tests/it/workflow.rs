@@ -145,6 +145,13 @@ fn check_staged_reads_the_index_and_rev_reads_a_commit() {
 
 #[test]
 fn the_pre_commit_framework_runs_the_manifest_hook() {
+    if !crate::have_tool(
+        "pre-commit",
+        "workflow::the_pre_commit_framework_runs_the_manifest_hook",
+        "pip install pre-commit",
+    ) {
+        return;
+    }
     // The hook as the manifest declares it, used from a `repo: local`.
     let manifest: serde_yaml::Value = serde_yaml::from_str(
         &std::fs::read_to_string(concat!(

@@ -1,0 +1,252 @@
+//! Everyday edits: `deal set` on flow-style front-matter and list items, and
+//! `deal objection add|resolve|list`; each one commit whose diff holds only
+//! the edited lines.
+
+use crate::Test;
+
+/// The last commit's changed lines, `-old` and `+new`, without hunk headers.
+fn changed_lines(t: &Test) -> Vec<String> {
+    t.git(&["show", "--format=", "-U0", "HEAD"])
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn commits(t: &Test) -> usize {
+    t.git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The README's deal, in flow style (`next_step: { action: …, due: … }`).
+const FLOW_DEAL: &str = "\
+---
+title: Acme Corp, Kubernetes migration     # required
+owner: bob                                 # required: a handle from `team`
+value: 48000
+contact: { name: Jane Doe, email: jane@acme.example, phone: \"+1 555 0100\" }
+engaged: 2026-11-03
+next_step: { action: Send SOW draft, due: 2026-11-30 }
+objections:
+  - { objection: Price, response: Phased plan, resolved: false }   # real booleans
+tags: [k8s, eu-only]
+stages:
+  prospecting: 2026-11-02T09:14:00Z
+---
+# Acme Corp
+";
+
+#[test]
+fn set_edits_flow_mappings_and_flow_list_items_in_place() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let before = commits(&t);
+    t.cmd(&[
+        "set",
+        "acme",
+        "next_step.due=2026-12-01",
+        "next_step.action=Send the SOW, then call",
+    ])
+    .code(0)
+    .stdout_has("Set next_step.due, next_step.action on acme");
+    assert_eq!(
+        changed_lines(&t),
+        [
+            "-next_step: { action: Send SOW draft, due: 2026-11-30 }",
+            "+next_step: { action: \"Send the SOW, then call\", due: 2026-12-01 }",
+        ]
+    );
+    t.cmd(&["set", "acme", "objections.0.resolved=true"])
+        .code(0);
+    assert_eq!(
+        changed_lines(&t),
+        [
+            "-  - { objection: Price, response: Phased plan, resolved: false }   # real booleans",
+            "+  - { objection: Price, response: Phased plan, resolved: true }   # real booleans",
+        ]
+    );
+    t.cmd(&["set", "acme", "tags.+=fintech", "contact.role=CTO"])
+        .code(0);
+    assert_eq!(
+        changed_lines(&t),
+        [
+            "-contact: { name: Jane Doe, email: jane@acme.example, phone: \"+1 555 0100\" }",
+            "+contact: { name: Jane Doe, email: jane@acme.example, phone: \"+1 555 0100\", role: CTO }",
+            "-tags: [k8s, eu-only]",
+            "+tags: [k8s, eu-only, fintech]",
+        ]
+    );
+    assert_eq!(commits(&t), before + 3, "one commit per set");
+    // A new objection in a block list of flow items is a flow item too.
+    t.cmd(&[
+        "set",
+        "acme",
+        "objections.+.objection=Timing",
+        "objections.-1.resolved=false",
+    ])
+    .code(0);
+    assert_eq!(
+        changed_lines(&t),
+        ["+  - { objection: Timing, resolved: false }"]
+    );
+    t.cmd(&["check", "deals/02-outreach/acme.md"]).code(0);
+    // Refusals change nothing.
+    let state = t.state();
+    t.cmd(&["set", "acme", "objections.5.resolved=true"])
+        .code(2)
+        .stderr_has("there is no item 5 (the list has 2)");
+    t.cmd(&["set", "acme", "next_step.due.x=1"])
+        .code(2)
+        .stderr_has("holds a single value");
+    t.cmd(&["set", "acme", "objections.+=loose"])
+        .code(2)
+        .stderr_has("each objection must be a mapping");
+    assert_eq!(t.state(), state);
+}
+
+#[test]
+fn set_help_documents_the_path_syntax() {
+    let out = Test::new().cmd(&["set", "--help"]).code(0);
+    for part in [
+        "objections.+.objection",
+        "-1 is the last item",
+        "flow style",
+    ] {
+        assert!(out.stdout.contains(part), "set --help lacks {part:?}");
+    }
+}
+
+#[test]
+fn objections_are_added_listed_and_resolved_one_commit_each() {
+    let t = Test::new()
+        .deal(
+            "06-negotiation/acme.md",
+            "---\ntitle: Acme\nowner: bob\nverbal_agreement_on: 2026-11-20\n---\n# Acme\n",
+        )
+        .repo();
+    // `deal note … objections` seeds `objections: []`; commit it as a user would.
+    t.cmd(&["note", "acme", "objections"]).code(0);
+    t.git(&["commit", "-qam", "objections note"]);
+    let before = commits(&t);
+    t.cmd(&["objection", "add", "acme", "Price is above budget"])
+        .code(0)
+        .stdout_has("Added objection 1 to acme: Price is above budget (commit ");
+    assert_eq!(
+        changed_lines(&t),
+        [
+            "-objections: []",
+            "+objections:",
+            "+  - objection: Price is above budget",
+            "+    resolved: false",
+        ]
+    );
+    t.cmd(&["objection", "add", "acme", "Timing: go-live in Q3"])
+        .code(0);
+    assert_eq!(
+        changed_lines(&t),
+        [
+            "+  - objection: \"Timing: go-live in Q3\"",
+            "+    resolved: false",
+        ]
+    );
+    t.cmd(&["objection", "list", "acme"])
+        .code(0)
+        .stdout_has("1. ✖ open      Price is above budget")
+        .stdout_has("2. ✖ open      Timing: go-live in Q3");
+    // Open objections: the negotiation exit criterion is not met, and show
+    // names the command that resolves each.
+    t.cmd(&["show", "acme"])
+        .code(0)
+        .stdout_has("Objections (2 open of 2):")
+        .stdout_has("resolve: `deal objection resolve acme 2 --response \"…\"`")
+        .stdout_has("fix: settle each objection, then `deal objection resolve acme 1");
+    t.cmd(&["move", "acme", "close", "--owner", "bob"]).code(1);
+    t.cmd(&[
+        "objection",
+        "resolve",
+        "acme",
+        "1",
+        "--response",
+        "Phased plan: half now",
+    ])
+    .code(0)
+    .stdout_has("Resolved objection 1 of acme: Price is above budget");
+    assert_eq!(
+        changed_lines(&t),
+        [
+            "-    resolved: false",
+            "+    resolved: true",
+            "+    response: \"Phased plan: half now\"",
+        ]
+    );
+    // By a piece of its text.
+    t.cmd(&["objection", "resolve", "acme", "go-live"]).code(0);
+    assert_eq!(
+        changed_lines(&t),
+        ["-    resolved: false", "+    resolved: true"]
+    );
+    assert_eq!(commits(&t), before + 4, "one commit per add and resolve");
+    let log = t.git(&[
+        "log",
+        "-4",
+        "--format=%s|%(trailers:key=Deal,valueonly,separator=)",
+    ]);
+    assert_eq!(
+        log,
+        "deal(acme): resolve objection 2|acme\ndeal(acme): resolve objection 1|acme\ndeal(acme): add objection 2|acme\ndeal(acme): add objection 1|acme\n"
+    );
+    t.cmd(&["objection", "resolve", "acme", "1"])
+        .code(0)
+        .stdout_has("resolved already; nothing changed");
+    let state = t.state();
+    t.cmd(&["objection", "resolve", "acme", "3"])
+        .code(2)
+        .stderr_has("acme has objections 1 to 2, not 3");
+    t.cmd(&["objection", "resolve", "acme", "legal"])
+        .code(2)
+        .stderr_has("no objection of acme says \"legal\"");
+    t.cmd(&["objection", "add", "acme", "  "])
+        .code(2)
+        .stderr_has("the objection is empty");
+    assert_eq!(t.state(), state);
+    // Every objection resolved: the deal may move on.
+    t.cmd(&["show", "acme"])
+        .code(0)
+        .stdout_has("Objections (0 open of 2):");
+    t.cmd(&["move", "acme", "close", "--owner", "bob"]).code(0);
+    t.git(&["fsck", "--no-progress"]);
+}
+
+#[test]
+fn set_edits_the_readme_deal_example_as_written() {
+    let readme = include_str!("../../README.md");
+    let example = readme
+        .split("### A deal\n\n```markdown\n")
+        .nth(1)
+        .and_then(|r| r.split("\n```").next())
+        .expect("README has a deal example");
+    assert!(example.contains("next_step: { action: "), "{example}");
+    let t = Test::new()
+        .deal("05-proposal/acme.md", &format!("{example}\n"))
+        .repo();
+    t.cmd(&[
+        "set",
+        "acme",
+        "next_step.due=2026-12-04",
+        "objections.0.resolved=false",
+    ])
+    .code(0);
+    let changed = changed_lines(&t);
+    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert!(changed[0].starts_with("-next_step: { action: Send SOW draft, due: 2026-11-30 }"));
+    assert_eq!(
+        changed[1],
+        "+next_step: { action: Send SOW draft, due: 2026-12-04 }"
+    );
+    assert!(changed[3].contains("{ objection: Price, response: Phased plan, resolved: false }"));
+}
