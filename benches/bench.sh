@@ -55,6 +55,23 @@ hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-move.json \
   -n 'git mv + git commit' "sh -c 'git mv deals/06-negotiation/$MOVE_FILE deals/05-proposal/$MOVE_FILE && git commit -q -m move'" | sed 's/^/  /'
 git reset -q --hard "$BASE"
 
+# deal review of a 10-deal pull request against `git diff --name-status`
+# between the same commits: a branch with five moves by deal (trailers) and
+# five hand edits, each its own commit.
+BASE=$(git rev-parse HEAD)
+git checkout -q -b bench-pr
+for f in $(find deals/06-negotiation -name '*.md' | sort | head -5); do
+  "$DEAL" move -q "$(basename "$f" .md)" proposal
+done
+for f in $(find deals/03-qualification -name '*.md' | sort | head -5); do
+  echo "- a note from the call" >> "$f"
+  git commit -q -am "notes: $(basename "$f" .md)"
+done
+hyperfine --warmup 3 --runs 30 -N --export-json /tmp/deal-bench-review.json \
+  -n 'deal review (10-deal PR)' "$DEAL review $BASE..bench-pr" \
+  -n 'git diff --name-status' "git diff --name-status $BASE bench-pr" | sed 's/^/  /'
+git checkout -q - && git reset -q --hard "$BASE" && git branch -q -D bench-pr
+
 # deal report against Hugo building the same 10,000 deal files as pages, with
 # layouts that show the same fields (benches/hugo/). Skipped without hugo.
 HUGO_SITE="$PWD/../$(basename "$PWD")-hugo"
@@ -103,6 +120,7 @@ r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-staged1.json"
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-stagedall.json"))["results"]})
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-report.json"))["results"]})
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-import.json"))["results"]})
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-review.json"))["results"]})
 d, c = r["deal check"], r["cat (same files)"]
 rss = int(sys.argv[1]) / 1024
 print()
@@ -118,6 +136,9 @@ ok = d["median"] < 0.300 and rss < 200 and m["median"] <= g["median"] and sa["me
 im = r["deal import (10,000 rows)"]
 print(f"{'deal import, 10,000 rows, median':<34}{im['median']:>11.2f}s{'< 10s':>12}{'':>12}{'':>10}")
 ok = ok and im["median"] < 10
+rv, gd = r["deal review (10-deal PR)"], r["git diff --name-status"]
+print(f"{'deal review, 10-deal PR, median':<34}{rv['median']*1000:>10.1f}ms{'<= 5x':>12}{gd['median']*1000:>10.1f}ms{rv['median']/gd['median']:>9.2f}x")
+ok = ok and rv["median"] <= 5 * gd["median"]
 if "deal report" in r:
     rp, h = r["deal report"], r["hugo (same files)"]
     print(f"{'deal report, median':<34}{rp['median']*1000:>10.0f}ms{'<= peer':>12}{h['median']*1000:>10.0f}ms{rp['median']/h['median']:>9.2f}x")
