@@ -7,8 +7,11 @@
 //!
 //! Deals meet the exit criteria of the stages they passed, so `deal check`
 //! does the full work (bodies parsed for section criteria) and finds no
-//! errors. History is streamed into `git fast-import`: commit 1 adds every
-//! deal, each later commit touches one deal's `last_activity`.
+//! errors. History is streamed into `git fast-import` and made of real
+//! moves: commit 1 adds every deal up to two stages before where it ends,
+//! then each deal is moved forward one stage per commit (a rename, the
+//! `stages` entry written, `deal move`'s trailers), into `won` or `lost` for
+//! closed deals; the remaining commits touch one deal's `last_activity`.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -100,8 +103,35 @@ fn config() -> String {
         .replace("{{ qualification }}", "bant")
 }
 
+/// Places: 0..=6 the stages, 7 won, 8 lost.
+const WON: usize = 7;
+const LOST: usize = 8;
+
+fn folder(place: usize) -> String {
+    match place {
+        WON => "won".to_string(),
+        LOST => "lost".to_string(),
+        p => format!("{:02}-{}", p + 1, STAGES[p]),
+    }
+}
+
+fn place_id(place: usize) -> &'static str {
+    match place {
+        WON => "won",
+        LOST => "lost",
+        p => STAGES[p],
+    }
+}
+
 /// One deal's text with `last_activity` set to `activity` (a day number).
+/// A lost deal (`place` 8) was lost from stage `lost_from`.
 fn deal_text(i: usize, place: usize, start: u64, activity: u64, rng_seed: u64) -> String {
+    let lost_from = (rng_seed % 7) as usize;
+    let (place, lost) = if place == LOST {
+        (lost_from, true)
+    } else {
+        (place, false)
+    };
     let mut r = Rng(rng_seed);
     let company = format!("{} {}", WORDS[i % WORDS.len()], i);
     let owner = OWNERS[r.below(5) as usize];
@@ -157,8 +187,17 @@ fn deal_text(i: usize, place: usize, start: u64, activity: u64, rng_seed: u64) -
     for (k, s) in STAGES.iter().enumerate().take(visited) {
         let _ = writeln!(fm, "  {s}: {}", date(start + 3 * k as u64));
     }
-    if place == 7 {
+    if place == WON {
         let _ = writeln!(fm, "  won: {}", date(start + 25));
+    }
+    if lost {
+        let _ = writeln!(fm, "  lost: {}", date(start + 26));
+        let _ = write!(
+            fm,
+            "lost:\n  reason: no budget\n  stage: {}\n  at: {}\n",
+            STAGES[lost_from],
+            date(start + 26)
+        );
     }
     let mut body = format!("# {company}\n\nNotes on {company}.\n\n");
     if passed(2) {
@@ -197,26 +236,24 @@ fn main() {
     let dir = dir.expect("usage: gen DIR [--deals N] [--commits M]");
     std::fs::create_dir_all(&dir).expect("create DIR");
     let mut rng = Rng(42);
-    // (path, place, start day, seed, last activity day)
-    let mut ds: Vec<(String, usize, u64, u64, u64)> = (0..deals)
-        .map(|i| {
-            let place = rng.below(8) as usize; // 0..=6 stages, 7 won
-            let folder = if place == 7 {
-                "won".to_string()
-            } else {
-                format!("{:02}-{}", place + 1, STAGES[place])
-            };
+    // (final place, start day, seed, last activity day)
+    let mut ds: Vec<(usize, u64, u64, u64)> = (0..deals)
+        .map(|_| {
+            let place = rng.below(9) as usize; // 0..=6 stages, 7 won, 8 lost
             let start = 600 + rng.below(100);
             let seed = rng.next();
-            (
-                format!("deals/{folder}/deal-{i:05}.md"),
-                place,
-                start,
-                seed,
-                start + 20,
-            )
+            (place, start, seed, start + 20)
         })
         .collect();
+    let path = |i: usize, place: usize| format!("deals/{}/deal-{i:05}.md", folder(place));
+    // The path of stages a deal walks to its final place.
+    let walk = |seed: u64, place: usize| -> Vec<usize> {
+        match place {
+            LOST => vec![(seed % 7) as usize, LOST],
+            WON => vec![6, WON],
+            p => (0..=p).collect(),
+        }
+    };
     let cfg = config();
     if commits > 0 {
         let mut gi = Command::new("git")
@@ -235,11 +272,42 @@ fn main() {
         let blob = |w: &mut dyn std::io::Write, path: &str, text: &str| {
             write!(w, "M 100644 inline {path}\ndata {}\n{text}\n", text.len()).expect("write");
         };
-        let mut t = 1_700_000_000u64;
+        // Each deal starts at most two steps before its final place.
+        let mut at: Vec<usize> = ds
+            .iter()
+            .map(|d| {
+                let w = walk(d.2, d.0);
+                w.len().saturating_sub(3)
+            })
+            .collect();
+        // The moves, round by round, so deals move in an interleaved order.
+        let mut moves: Vec<usize> = Vec::new();
+        let mut planned = vec![0usize; ds.len()];
+        for _round in 0..2 {
+            for (i, d) in ds.iter().enumerate() {
+                if at[i] + 1 + planned[i] < walk(d.2, d.0).len() {
+                    planned[i] += 1;
+                    moves.push(i);
+                }
+            }
+        }
+        // Commits start on day 600 (2026-08-24, where deals start) and come
+        // ten minutes apart, so commit times and stage dates share an era.
+        let mut t = 1_735_689_600u64 + 600 * 86_400;
+        let mut next_move = 0usize;
         for c in 0..commits {
-            t += 60;
+            t += 600;
+            let moving = c > 0 && next_move < moves.len();
             let msg = if c == 0 {
                 "pipeline".to_string()
+            } else if moving {
+                let i = moves[next_move];
+                let w = walk(ds[i].2, ds[i].0);
+                let (from, to) = (place_id(w[at[i]]), place_id(w[at[i] + 1]));
+                let owner = OWNERS[(ds[i].2 % 5) as usize];
+                format!(
+                    "deal(deal-{i:05}): {from} -> {to}\n\nDeal: deal-{i:05}\nFrom-Stage: {from}\nTo-Stage: {to}\nOwner: {owner} <{owner}@example.com>"
+                )
             } else {
                 format!("deal(deal-{:05}): activity", c % deals)
             };
@@ -247,13 +315,24 @@ fn main() {
             if c == 0 {
                 blob(&mut w, "pipeline.yaml", &cfg);
                 for (i, d) in ds.iter().enumerate() {
-                    blob(&mut w, &d.0, &deal_text(i, d.1, d.2, d.4, d.3));
+                    let p = walk(d.2, d.0)[at[i]];
+                    blob(&mut w, &path(i, p), &deal_text(i, p, d.1, d.3, d.2));
                 }
+            } else if moving {
+                let i = moves[next_move];
+                next_move += 1;
+                let d = ds[i];
+                let wk = walk(d.2, d.0);
+                writeln!(w, "D {}", path(i, wk[at[i]])).expect("write");
+                at[i] += 1;
+                let p = wk[at[i]];
+                blob(&mut w, &path(i, p), &deal_text(i, p, d.1, d.3, d.2));
             } else {
                 let i = c % deals;
-                ds[i].4 += 1;
-                let d = &ds[i];
-                blob(&mut w, &d.0, &deal_text(i, d.1, d.2, d.4, d.3));
+                ds[i].3 += 1;
+                let d = ds[i];
+                let p = walk(d.2, d.0)[at[i]];
+                blob(&mut w, &path(i, p), &deal_text(i, p, d.1, d.3, d.2));
             }
         }
         writeln!(w, "done").expect("write");
@@ -268,9 +347,9 @@ fn main() {
     } else {
         std::fs::write(dir.join("pipeline.yaml"), &cfg).expect("write");
         for (i, d) in ds.iter().enumerate() {
-            let p = dir.join(&d.0);
+            let p = dir.join(path(i, d.0));
             std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&p, deal_text(i, d.1, d.2, d.4, d.3)).expect("write");
+            std::fs::write(&p, deal_text(i, d.0, d.1, d.3, d.2)).expect("write");
         }
     }
     eprintln!(
