@@ -194,9 +194,13 @@ pub fn touches(
         let tree = repo.find_commit(id?).ok()?.tree().ok()?;
         history::subtree(repo, &tree, deals)
     };
+    // Oldest first: each commit's first parent is the one before it, whose
+    // deals folder was read on the previous turn.
+    let mut prev: Option<git2::Tree> = None;
     for c in line.iter().rev() {
         let new = sub(Some(c.id));
-        let old = sub(c.parents.first().copied());
+        let old = prev.take();
+        prev = new.clone();
         if new.as_ref().map(|t| t.id()) == old.as_ref().map(|t| t.id()) {
             continue;
         }

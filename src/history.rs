@@ -5,8 +5,10 @@
 //! The diff is hand-written rather than `git2::Diff` with a pathspec: libgit2
 //! matches the pathspec against every entry of both trees, while comparing
 //! subtree ids skips the nine unchanged stage folders of a move outright.
-//! It walks two sorted entry lists in step, so its cost follows the size of
-//! the folders that changed.
+//! It reads the two trees' raw objects and walks their entries in step, in
+//! git's stored order, without building libgit2's parsed entry arrays (whose
+//! octal-mode parsing and allocations dominated a profile of `deal audit`),
+//! so its cost follows the size of the folders that changed.
 
 use std::cmp::Ordering;
 
@@ -64,38 +66,93 @@ pub fn subtree<'r>(repo: &'r Repository, tree: &Tree<'r>, path: &str) -> Option<
     repo.find_tree(e.id()).ok()
 }
 
-struct Item {
-    name: Vec<u8>,
-    id: Oid,
-    mode: i32,
-    dir: bool,
+/// Git's order of tree entries (`base_name_compare`): by name, a folder
+/// compared as if its name ended in `/`. Trees are stored in this order, so
+/// two trees are walked in step without sorting or copying.
+fn git_cmp(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
+    let n = a.len().min(b.len());
+    match a[..n].cmp(&b[..n]) {
+        Ordering::Equal => {
+            let next = |s: &[u8], dir: bool| match s.get(n) {
+                Some(c) => *c,
+                None if dir => b'/',
+                None => 0,
+            };
+            next(a, a_dir).cmp(&next(b, b_dir))
+        }
+        o => o,
+    }
 }
 
-fn items(tree: Option<&Tree>) -> Vec<Item> {
-    let Some(t) = tree else {
-        return Vec::new();
-    };
-    let mut v: Vec<Item> = t
-        .iter()
-        .map(|e| Item {
-            name: e.name_bytes().to_vec(),
-            id: e.id(),
-            mode: e.filemode(),
-            dir: e.kind() == Some(ObjectType::Tree),
+/// One entry of a raw tree object: `<octal mode> <name>\0<20-byte id>`.
+#[derive(Clone, Copy)]
+struct RawEntry<'a> {
+    mode: &'a [u8],
+    name: &'a [u8],
+    id: &'a [u8],
+}
+
+impl RawEntry<'_> {
+    fn is_dir(&self) -> bool {
+        self.mode == b"40000"
+    }
+
+    fn mode(&self) -> i32 {
+        self.mode.iter().fold(0i32, |m, d| {
+            m.wrapping_mul(8) + i32::from(d.wrapping_sub(b'0') & 7)
         })
-        .collect();
-    // Git stores a folder as if its name ended in `/`; the walk below pairs
-    // entries by plain name, so sort them that way (a file and a folder of
-    // the same name pair up, and `side` handles both).
-    v.sort_by(|a, b| a.name.cmp(&b.name).then(a.dir.cmp(&b.dir)));
-    v
+    }
+
+    fn oid(&self) -> Option<Oid> {
+        Oid::from_bytes(self.id).ok()
+    }
+}
+
+/// The entries of a raw tree object, in stored order; stops at the first
+/// malformed entry.
+fn raw_entries(data: &[u8]) -> impl Iterator<Item = RawEntry<'_>> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        let sp = rest.iter().position(|&b| b == b' ')?;
+        let nul = sp + rest[sp..].iter().position(|&b| b == 0)?;
+        let end = nul + 1 + 20;
+        if end > rest.len() {
+            return None;
+        }
+        let e = RawEntry {
+            mode: &rest[..sp],
+            name: &rest[sp + 1..nul],
+            id: &rest[nul + 1..end],
+        };
+        rest = &rest[end..];
+        Some(e)
+    })
+}
+
+/// A tree object's raw bytes (empty when it cannot be read).
+fn raw_tree(odb: &git2::Odb, id: Oid) -> Vec<u8> {
+    odb.read(id)
+        .ok()
+        .filter(|o| o.kind() == ObjectType::Tree)
+        .map(|o| o.data().to_vec())
+        .unwrap_or_default()
 }
 
 /// The files that differ between `old` and `new` (either may be absent),
 /// paths relative to them, sorted by path.
 pub fn diff(repo: &Repository, old: Option<&Tree>, new: Option<&Tree>) -> Vec<Changed> {
     let mut out = Vec::new();
-    diff_into(repo, old, new, "", &mut out, 0);
+    let Ok(odb) = repo.odb() else {
+        return out;
+    };
+    diff_ids(
+        &odb,
+        old.map(|t| t.id()),
+        new.map(|t| t.id()),
+        "",
+        &mut out,
+        0,
+    );
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
@@ -103,88 +160,69 @@ pub fn diff(repo: &Repository, old: Option<&Tree>, new: Option<&Tree>) -> Vec<Ch
 /// Depth guard: git refuses trees deeper than this too.
 const MAX_DEPTH: usize = 64;
 
-fn diff_into(
-    repo: &Repository,
-    old: Option<&Tree>,
-    new: Option<&Tree>,
+fn diff_ids(
+    odb: &git2::Odb,
+    old: Option<Oid>,
+    new: Option<Oid>,
     prefix: &str,
     out: &mut Vec<Changed>,
     depth: usize,
 ) {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || old == new {
         return;
     }
-    if let (Some(a), Some(b)) = (old, new)
-        && a.id() == b.id()
-    {
-        return;
-    }
-    let a = items(old);
-    let b = items(new);
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        let ord = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => x.name.cmp(&y.name),
+    let a = old.map(|id| raw_tree(odb, id)).unwrap_or_default();
+    let b = new.map(|id| raw_tree(odb, id)).unwrap_or_default();
+    let mut xs = raw_entries(&a).peekable();
+    let mut ys = raw_entries(&b).peekable();
+    loop {
+        let ord = match (xs.peek(), ys.peek()) {
+            (Some(x), Some(y)) => git_cmp(x.name, x.is_dir(), y.name, y.is_dir()),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => break,
         };
         match ord {
-            Ordering::Less => {
-                side(repo, Some(&a[i]), None, prefix, out, depth);
-                i += 1;
-            }
-            Ordering::Greater => {
-                side(repo, None, Some(&b[j]), prefix, out, depth);
-                j += 1;
-            }
+            Ordering::Less => side(odb, xs.next(), None, prefix, out, depth),
+            Ordering::Greater => side(odb, None, ys.next(), prefix, out, depth),
             Ordering::Equal => {
-                let (x, y) = (&a[i], &b[j]);
-                if x.id != y.id || x.mode != y.mode {
-                    side(repo, Some(x), Some(y), prefix, out, depth);
+                let (x, y) = (xs.next(), ys.next());
+                if let (Some(x), Some(y)) = (x, y)
+                    && (x.id != y.id || x.mode != y.mode)
+                {
+                    side(odb, Some(x), Some(y), prefix, out, depth);
                 }
-                i += 1;
-                j += 1;
             }
         }
     }
 }
 
 fn side(
-    repo: &Repository,
-    old: Option<&Item>,
-    new: Option<&Item>,
+    odb: &git2::Odb,
+    old: Option<RawEntry>,
+    new: Option<RawEntry>,
     prefix: &str,
     out: &mut Vec<Changed>,
     depth: usize,
 ) {
     let name = old
         .or(new)
-        .map(|x| String::from_utf8_lossy(&x.name).into_owned());
+        .map(|x| String::from_utf8_lossy(x.name).into_owned());
     let path = format!("{prefix}{}", name.unwrap_or_default());
-    let file = |x: &Item| TreeFile {
-        path: path.clone(),
-        id: x.id,
-        mode: x.mode,
-    };
-    let old_dir = old
-        .filter(|x| x.dir)
-        .and_then(|x| repo.find_tree(x.id).ok());
-    let new_dir = new
-        .filter(|x| x.dir)
-        .and_then(|x| repo.find_tree(x.id).ok());
+    let old_dir = old.filter(|x| x.is_dir()).and_then(|x| x.oid());
+    let new_dir = new.filter(|x| x.is_dir()).and_then(|x| x.oid());
     if old_dir.is_some() || new_dir.is_some() {
-        diff_into(
-            repo,
-            old_dir.as_ref(),
-            new_dir.as_ref(),
-            &format!("{path}/"),
-            out,
-            depth + 1,
-        );
+        diff_ids(odb, old_dir, new_dir, &format!("{path}/"), out, depth + 1);
     }
-    let old_file = old.filter(|x| !x.dir).map(file);
-    let new_file = new.filter(|x| !x.dir).map(file);
+    let file = |x: RawEntry| {
+        Some(TreeFile {
+            path: path.clone(),
+            id: x.oid()?,
+            mode: x.mode(),
+        })
+    };
+    let old_file = old.filter(|x| !x.is_dir()).and_then(file);
+    let new_file = new.filter(|x| !x.is_dir()).and_then(file);
     if old_file.is_some() || new_file.is_some() {
         out.push(Changed {
             path: path.clone(),
