@@ -241,9 +241,12 @@ pub struct Config {
     pub lost_reasons: Vec<String>,
     pub team: IndexMap<String, Member>,
     pub stages: Vec<Stage>,
-    pub icp: Option<serde_yaml::Value>,
-    pub routing: Option<serde_yaml::Value>,
-    pub intake: Option<serde_yaml::Value>,
+    /// ICP scoring rules (`icp`), checked when pipeline.yaml loads.
+    pub icp: Option<Vec<IcpRule>>,
+    /// Owner assignment for new leads (`routing`).
+    pub routing: Option<Routing>,
+    /// Payload key → front-matter path (or `body`) for `deal new --json`.
+    pub intake: Option<Vec<(String, String)>>,
     /// Text blocks of the note templates (prompts), which never count as content.
     pub prompts: HashSet<String>,
 }
@@ -538,6 +541,13 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             exit,
         });
     }
+    let lead_err = |(key, msg, help): LeadError| cx.err(&key, msg, help);
+    let routing = raw
+        .routing
+        .as_ref()
+        .map(|r| parse_routing(r, &raw.team))
+        .transpose()
+        .map_err(&lead_err)?;
     Ok(Config {
         version,
         currency: raw.currency.unwrap_or_else(|| "EUR".into()),
@@ -550,11 +560,259 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
         lost_reasons: raw.lost_reasons,
         team: raw.team,
         stages,
-        icp: raw.icp,
-        routing: raw.routing,
-        intake: raw.intake,
+        icp: raw.icp.as_ref().map(parse_icp).transpose().map_err(&lead_err)?,
+        routing,
+        intake: raw
+            .intake
+            .as_ref()
+            .map(parse_intake)
+            .transpose()
+            .map_err(&lead_err)?,
         prompts: templates.prompts(qualification),
     })
+}
+
+/// One `icp` rule: its kind and weight, and what it matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IcpRule {
+    pub kind: IcpKind,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IcpKind {
+    /// `icp.industry` is one of these (lower-cased).
+    Industry(Vec<String>),
+    /// `icp.headcount` within the range.
+    Headcount { min: Option<f64>, max: Option<f64> },
+    /// `icp.tech` names any of these (lower-cased).
+    Tech(Vec<String>),
+    /// `value` within the range.
+    Budget { min: Option<f64>, max: Option<f64> },
+}
+
+/// `routing`: rules first, then round robin over a role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routing {
+    pub rules: Vec<RouteRule>,
+    pub round_robin: Option<String>,
+}
+
+/// `{ field, equals, owner }`: the first rule whose field equals (any case)
+/// one of the values picks the owner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteRule {
+    pub field: String,
+    pub equals: Vec<String>,
+    pub owner: String,
+}
+
+/// A key path, a message and a help, for an error at that key.
+type LeadError = (String, String, &'static str);
+
+fn yaml_num(v: &serde_yaml::Value) -> Option<f64> {
+    match v {
+        serde_yaml::Value::Number(n) => n.as_f64(),
+        serde_yaml::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn yaml_text(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+const ICP_HELP: &str = "icp rules are industry { weight, in: [..] }, headcount { weight, min, max }, tech { weight, any: [..] } and budget { weight, min, max }; see docs/reference.md";
+const ROUTING_HELP: &str = "routing is { rules: [{ field, equals, owner }], round_robin: ROLE }; see docs/reference.md";
+const INTAKE_HELP: &str = "intake maps payload keys to field paths: `intake: { email: contact.email, message: body }`";
+
+fn parse_icp(v: &serde_yaml::Value) -> Result<Vec<IcpRule>, LeadError> {
+    let m = v.as_mapping().ok_or_else(|| {
+        (
+            "icp".to_string(),
+            "must be a mapping of rules".to_string(),
+            ICP_HELP,
+        )
+    })?;
+    let mut out = Vec::new();
+    for (k, r) in m {
+        let name = yaml_text(k).unwrap_or_default();
+        let key = format!("icp.{name}");
+        let r = r
+            .as_mapping()
+            .ok_or_else(|| (key.clone(), "must be a mapping with a weight".into(), ICP_HELP))?;
+        let allowed: &[&str] = match name.as_str() {
+            "industry" => &["weight", "in"],
+            "tech" => &["weight", "any"],
+            "headcount" | "budget" => &["weight", "min", "max"],
+            _ => {
+                return Err((
+                    key,
+                    "unknown rule; the rules are industry, headcount, tech and budget".into(),
+                    ICP_HELP,
+                ));
+            }
+        };
+        for k in r.keys() {
+            let k = yaml_text(k).unwrap_or_default();
+            if !allowed.contains(&k.as_str()) {
+                return Err((
+                    format!("{key}.{k}"),
+                    format!("unknown key; `{name}` takes {}", allowed.join(", ")),
+                    ICP_HELP,
+                ));
+            }
+        }
+        let weight = r
+            .get("weight")
+            .and_then(yaml_num)
+            .filter(|w| *w >= 0.0 && w.is_finite())
+            .ok_or_else(|| (format!("{key}.weight"), "must be a number ≥ 0".into(), ICP_HELP))?;
+        let bound = |b: &str| -> Result<Option<f64>, LeadError> {
+            match r.get(b) {
+                None | Some(serde_yaml::Value::Null) => Ok(None),
+                Some(x) => yaml_num(x)
+                    .map(Some)
+                    .ok_or_else(|| (format!("{key}.{b}"), "must be a number".into(), ICP_HELP)),
+            }
+        };
+        let list = |b: &str| -> Result<Vec<String>, LeadError> {
+            match r.get(b) {
+                Some(serde_yaml::Value::Sequence(s)) => s
+                    .iter()
+                    .map(|x| {
+                        yaml_text(x).map(|t| t.to_lowercase()).ok_or_else(|| {
+                            (format!("{key}.{b}"), "must be a list of values".into(), ICP_HELP)
+                        })
+                    })
+                    .collect(),
+                _ => Err((format!("{key}.{b}"), "must be a list of values".into(), ICP_HELP)),
+            }
+        };
+        let kind = match name.as_str() {
+            "industry" => IcpKind::Industry(list("in")?),
+            "tech" => IcpKind::Tech(list("any")?),
+            "headcount" => IcpKind::Headcount {
+                min: bound("min")?,
+                max: bound("max")?,
+            },
+            _ => IcpKind::Budget {
+                min: bound("min")?,
+                max: bound("max")?,
+            },
+        };
+        out.push(IcpRule { kind, weight });
+    }
+    Ok(out)
+}
+
+fn parse_routing(
+    v: &serde_yaml::Value,
+    team: &IndexMap<String, Member>,
+) -> Result<Routing, LeadError> {
+    let m = v.as_mapping().ok_or_else(|| {
+        (
+            "routing".to_string(),
+            "must be a mapping with `rules` and/or `round_robin`".to_string(),
+            ROUTING_HELP,
+        )
+    })?;
+    for k in m.keys() {
+        let k = yaml_text(k).unwrap_or_default();
+        if k != "rules" && k != "round_robin" {
+            return Err((
+                format!("routing.{k}"),
+                "unknown key; routing takes rules and round_robin".into(),
+                ROUTING_HELP,
+            ));
+        }
+    }
+    let mut rules = Vec::new();
+    if let Some(rs) = m.get("rules") {
+        let rs = rs.as_sequence().ok_or_else(|| {
+            (
+                "routing.rules".to_string(),
+                "must be a list of { field, equals, owner }".to_string(),
+                ROUTING_HELP,
+            )
+        })?;
+        for (i, rule) in rs.iter().enumerate() {
+            let key = format!("routing.rules[{i}]");
+            let text = |k: &str| {
+                rule.get(k)
+                    .and_then(serde_yaml::Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| (key.clone(), format!("needs `{k}`"), ROUTING_HELP))
+            };
+            let field = text("field")?;
+            let owner = text("owner")?;
+            if !team.is_empty() && !team.contains_key(&owner) {
+                return Err((
+                    format!("{key}.owner"),
+                    format!("owner `{owner}` is not in team"),
+                    "use a handle from team",
+                ));
+            }
+            let equals: Vec<String> = match rule.get("equals") {
+                Some(serde_yaml::Value::Sequence(s)) => s.iter().filter_map(yaml_text).collect(),
+                Some(v) => yaml_text(v).into_iter().collect(),
+                None => return Err((key, "needs `equals`".into(), ROUTING_HELP)),
+            };
+            rules.push(RouteRule {
+                field,
+                equals,
+                owner,
+            });
+        }
+    }
+    let round_robin = match m.get("round_robin") {
+        None => None,
+        Some(r) => {
+            let role = r.as_str().ok_or_else(|| {
+                (
+                    "routing.round_robin".to_string(),
+                    "must be a role, e.g. sdr".to_string(),
+                    ROUTING_HELP,
+                )
+            })?;
+            if !team.is_empty() && !team.values().any(|m| m.roles.iter().any(|x| x == role)) {
+                return Err((
+                    "routing.round_robin".into(),
+                    format!("no team member has the role `{role}`"),
+                    "give a role that a team member has, or add it to a member's roles",
+                ));
+            }
+            Some(role.to_string())
+        }
+    };
+    Ok(Routing { rules, round_robin })
+}
+
+fn parse_intake(v: &serde_yaml::Value) -> Result<Vec<(String, String)>, LeadError> {
+    let m = v.as_mapping().ok_or_else(|| {
+        (
+            "intake".to_string(),
+            "must be a mapping of payload key: field path".to_string(),
+            INTAKE_HELP,
+        )
+    })?;
+    let mut out = Vec::new();
+    for (k, p) in m {
+        let (Some(k), Some(p)) = (yaml_text(k), p.as_str()) else {
+            return Err((
+                "intake".into(),
+                "each entry is `payload_key: field.path`".into(),
+                INTAKE_HELP,
+            ));
+        };
+        out.push((k, p.to_string()));
+    }
+    Ok(out)
 }
 
 fn title_case(id: &str) -> String {

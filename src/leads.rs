@@ -29,21 +29,15 @@
 
 use serde_yaml::{Mapping, Value};
 
-use crate::config::Config;
+use crate::config::{Config, IcpKind};
 use crate::deal::{Deal, lookup, scalar_text};
 use crate::error::Error;
 
-fn bad(key: &str, msg: impl Into<String>) -> Error {
-    Error::usage(
-        format!("pipeline.yaml: `{key}`: {}", msg.into()),
-        "see `deal new --help` and the README's pipeline.yaml section for its form",
-    )
-}
-
 /// The intake mapping: payload key → front-matter path (or `body`).
-pub fn intake(cfg: &Config) -> Result<Vec<(String, String)>, Error> {
-    let Some(v) = &cfg.intake else {
-        return Ok([
+pub fn intake(cfg: &Config) -> Vec<(String, String)> {
+    match &cfg.intake {
+        Some(m) => m.clone(),
+        None => [
             ("title", "title"),
             ("name", "contact.name"),
             ("email", "contact.email"),
@@ -55,19 +49,8 @@ pub fn intake(cfg: &Config) -> Result<Vec<(String, String)>, Error> {
         ]
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect());
-    };
-    let m = v
-        .as_mapping()
-        .ok_or_else(|| bad("intake", "must be a mapping of payload key: field path"))?;
-    let mut out = Vec::new();
-    for (k, p) in m {
-        let (Some(k), Some(p)) = (scalar_text(k), p.as_str()) else {
-            return Err(bad("intake", "each entry is `payload_key: field.path`"));
-        };
-        out.push((k, p.to_string()));
+        .collect(),
     }
-    Ok(out)
 }
 
 /// A lead read from a payload: front-matter assignments and the body text.
@@ -88,7 +71,7 @@ pub fn read_payload(cfg: &Config, text: &str) -> Result<Lead, Error> {
     let obj = v
         .as_object()
         .ok_or_else(|| refuse("a JSON object of fields is expected".into()))?;
-    let map = intake(cfg)?;
+    let map = intake(cfg);
     let mut sets: Vec<(String, String)> = Vec::new();
     let mut body = None;
     let mut unmapped = Vec::new();
@@ -171,51 +154,23 @@ fn num(v: &Value) -> Option<f64> {
 }
 
 /// The ICP score of a front-matter, if `icp` rules are set.
-pub fn icp_score(cfg: &Config, fm: &Mapping) -> Result<Option<u32>, Error> {
-    let Some(rules) = &cfg.icp else {
-        return Ok(None);
+pub fn icp_score(cfg: &Config, fm: &Mapping) -> Option<u32> {
+    let rules = cfg.icp.as_ref()?;
+    let in_range = |v: Option<f64>, min: Option<f64>, max: Option<f64>| {
+        v.is_some_and(|v| v >= min.unwrap_or(f64::MIN) && v <= max.unwrap_or(f64::MAX))
     };
-    let rules = rules.as_mapping().ok_or_else(|| {
-        bad(
-            "icp",
-            "must be a mapping of rules (industry, headcount, tech, budget)",
-        )
-    })?;
-    let mut total = 0.0;
-    let mut got = 0.0;
-    for (k, r) in rules {
-        let name = scalar_text(k).unwrap_or_default();
-        let r = r
-            .as_mapping()
-            .ok_or_else(|| bad(&format!("icp.{name}"), "must be a mapping with a weight"))?;
-        let weight = r
-            .get("weight")
-            .and_then(num)
-            .filter(|w| *w >= 0.0)
-            .ok_or_else(|| bad(&format!("icp.{name}.weight"), "must be a number ≥ 0"))?;
-        let range = |v: Option<f64>| {
-            let lo = r.get("min").and_then(num).unwrap_or(f64::MIN);
-            let hi = r.get("max").and_then(num).unwrap_or(f64::MAX);
-            v.is_some_and(|v| v >= lo && v <= hi)
-        };
-        let list = |key: &str| -> Vec<String> {
-            r.get(key)
-                .and_then(Value::as_sequence)
-                .map(|s| {
-                    s.iter()
-                        .filter_map(scalar_text)
-                        .map(|x| x.to_lowercase())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let hit = match name.as_str() {
-            "industry" => lookup(fm, "icp.industry")
+    let mut total = 0.0f64;
+    let mut got = 0.0f64;
+    for r in rules {
+        let hit = match &r.kind {
+            IcpKind::Industry(list) => lookup(fm, "icp.industry")
                 .and_then(scalar_text)
-                .is_some_and(|i| list("in").contains(&i.to_lowercase())),
-            "headcount" => range(lookup(fm, "icp.headcount").and_then(num)),
-            "budget" => range(lookup(fm, "value").and_then(num)),
-            "tech" => {
+                .is_some_and(|i| list.contains(&i.to_lowercase())),
+            IcpKind::Headcount { min, max } => {
+                in_range(lookup(fm, "icp.headcount").and_then(num), *min, *max)
+            }
+            IcpKind::Budget { min, max } => in_range(lookup(fm, "value").and_then(num), *min, *max),
+            IcpKind::Tech(want) => {
                 let have: Vec<String> = match lookup(fm, "icp.tech") {
                     Some(Value::Sequence(s)) => s.iter().filter_map(scalar_text).collect(),
                     Some(v) => scalar_text(v)
@@ -223,114 +178,64 @@ pub fn icp_score(cfg: &Config, fm: &Mapping) -> Result<Option<u32>, Error> {
                         .unwrap_or_default(),
                     None => Vec::new(),
                 };
-                let want = list("any");
                 have.iter().any(|h| want.contains(&h.to_lowercase()))
             }
-            other => {
-                return Err(bad(
-                    &format!("icp.{other}"),
-                    "unknown rule; the rules are industry, headcount, tech and budget",
-                ));
-            }
         };
-        total += weight;
+        total += r.weight;
         if hit {
-            got += weight;
+            got += r.weight;
         }
     }
-    Ok((total > 0.0).then(|| (100.0 * got / total).round() as u32))
+    (total > 0.0).then(|| (100.0 * got / total).round() as u32)
 }
 
 /// The edit that writes `icp_score` into a deal's text, when `icp` rules
 /// are set (an unparsable front-matter scores as empty).
-pub fn icp_op(cfg: &Config, text: &str) -> Result<Option<crate::edit::Op>, Error> {
-    if cfg.icp.is_none() {
-        return Ok(None);
-    }
+pub fn icp_op(cfg: &Config, text: &str) -> Option<crate::edit::Op> {
+    cfg.icp.as_ref()?;
     let fm = crate::edit::mapping_of(text).unwrap_or_default();
-    Ok(icp_score(cfg, &fm)?.map(|s| crate::edit::Op::set("icp_score", s.to_string())))
+    icp_score(cfg, &fm).map(|s| crate::edit::Op::set("icp_score", s.to_string()))
 }
 
 /// The owner `routing` picks for a new lead, if any.
-pub fn route(cfg: &Config, fm: &Mapping, deals: &[Deal]) -> Result<Option<String>, Error> {
-    let Some(r) = &cfg.routing else {
-        return Ok(None);
+pub fn route(cfg: &Config, fm: &Mapping, deals: &[Deal]) -> Option<String> {
+    let r = cfg.routing.as_ref()?;
+    for rule in &r.rules {
+        let have = lookup(fm, &rule.field).and_then(scalar_text);
+        if have.is_some_and(|h| rule.equals.iter().any(|w| w.eq_ignore_ascii_case(&h))) {
+            return Some(rule.owner.clone());
+        }
+    }
+    let role = r.round_robin.as_ref()?;
+    let members: Vec<&String> = cfg
+        .team
+        .iter()
+        .filter(|(_, m)| m.roles.iter().any(|x| x == role))
+        .map(|(h, _)| h)
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
+    let last = deals
+        .iter()
+        .filter(|d| {
+            d.fields
+                .owner
+                .as_ref()
+                .is_some_and(|o| members.contains(&o))
+        })
+        .filter_map(|d| {
+            d.fields
+                .created
+                .map(|c| (c, d.slug.clone(), d.fields.owner.clone()))
+        })
+        .max();
+    let next = match last.and_then(|(_, _, o)| o) {
+        Some(o) => {
+            let i = members.iter().position(|m| **m == o).unwrap_or(0);
+            members[(i + 1) % members.len()]
+        }
+        None => members[0],
     };
-    let r = r.as_mapping().ok_or_else(|| {
-        bad(
-            "routing",
-            "must be a mapping with `rules` and/or `round_robin`",
-        )
-    })?;
-    if let Some(rules) = r.get("rules") {
-        let rules = rules.as_sequence().ok_or_else(|| {
-            bad(
-                "routing.rules",
-                "must be a list of { field, equals, owner }",
-            )
-        })?;
-        for (i, rule) in rules.iter().enumerate() {
-            let key = format!("routing.rules[{i}]");
-            let field = rule
-                .get("field")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad(&key, "needs `field`"))?;
-            let owner = rule
-                .get("owner")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad(&key, "needs `owner`"))?;
-            if !cfg.team.is_empty() && !cfg.team.contains_key(owner) {
-                return Err(bad(&key, format!("owner `{owner}` is not in team")));
-            }
-            let wanted: Vec<String> = match rule.get("equals") {
-                Some(Value::Sequence(s)) => s.iter().filter_map(scalar_text).collect(),
-                Some(v) => scalar_text(v).into_iter().collect(),
-                None => return Err(bad(&key, "needs `equals`")),
-            };
-            let have = lookup(fm, field).and_then(scalar_text);
-            if have.is_some_and(|h| wanted.iter().any(|w| w.eq_ignore_ascii_case(&h))) {
-                return Ok(Some(owner.to_string()));
-            }
-        }
-    }
-    if let Some(role) = r.get("round_robin") {
-        let role = role
-            .as_str()
-            .ok_or_else(|| bad("routing.round_robin", "must be a role, e.g. sdr"))?;
-        let members: Vec<&String> = cfg
-            .team
-            .iter()
-            .filter(|(_, m)| m.roles.iter().any(|x| x == role))
-            .map(|(h, _)| h)
-            .collect();
-        if members.is_empty() {
-            return Err(bad(
-                "routing.round_robin",
-                format!("no team member has the role `{role}`"),
-            ));
-        }
-        let last = deals
-            .iter()
-            .filter(|d| {
-                d.fields
-                    .owner
-                    .as_ref()
-                    .is_some_and(|o| members.contains(&o))
-            })
-            .filter_map(|d| {
-                d.fields
-                    .created
-                    .map(|c| (c, d.slug.clone(), d.fields.owner.clone()))
-            })
-            .max();
-        let next = match last.and_then(|(_, _, o)| o) {
-            Some(o) => {
-                let i = members.iter().position(|m| **m == o).unwrap_or(0);
-                members[(i + 1) % members.len()]
-            }
-            None => members[0],
-        };
-        return Ok(Some(next.clone()));
-    }
-    Ok(None)
+    Some(next.clone())
 }

@@ -241,7 +241,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         );
         let slug = unique_slug(row.slug_hint.as_deref(), &row.title, &mut taken);
         let mut text = deal_text(&row, &owner, &today);
-        if let Some(op) = crate::leads::icp_op(cfg, &text)? {
+        if let Some(op) = crate::leads::icp_op(cfg, &text) {
             text = edit::apply(&text, &[op]).unwrap_or(text);
         }
         let rel = PathBuf::from(&cfg.deals_dir)

@@ -150,7 +150,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
                 insert_path(&mut probe, "source", v);
             }
             let all = Pipeline::load(&root)?;
-            match crate::leads::route(cfg, &probe, &all.deals)? {
+            match crate::leads::route(cfg, &probe, &all.deals) {
                 Some(o) => o,
                 None => owner_of(cfg, &root, None)?,
             }
@@ -220,7 +220,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             .map_err(|e| Error::usage(format!("--set: {e}"), "check the --set keys"))?;
     }
     // The ICP score, when pipeline.yaml sets icp rules.
-    if let Some(op) = crate::leads::icp_op(cfg, &text)? {
+    if let Some(op) = crate::leads::icp_op(cfg, &text) {
         text =
             edit::apply(&text, &[op]).map_err(|e| Error::usage(format!("icp_score: {e}"), ""))?;
     }

@@ -178,7 +178,28 @@ fn rule_based_routing_then_round_robin() {
     );
     bad.cmd(&["new", "X"])
         .code(2)
-        .stderr_has("pipeline.yaml: `routing.rules[0]`: owner `zed` is not in team");
+        .stderr_has("pipeline.yaml:5:35: routing.rules[0].owner: owner `zed` is not in team");
+}
+
+#[test]
+fn icp_routing_and_intake_are_checked_when_pipeline_yaml_loads() {
+    // Every command refuses a malformed icp, routing or intake, with the
+    // file, line, column and key: not only `deal new` when it trips on it.
+    for (block, line_col, key) in [
+        ("icp:\n  industry: { weight: -1, in: [x] }\n", "4:15", "icp.industry.weight"),
+        ("icp:\n  size: { weight: 1 }\n", "4:3", "icp.size"),
+        ("icp:\n  headcount: { weight: 1, max: lots }\n", "4:27", "icp.headcount.max"),
+        ("icp:\n  tech: { weight: 1, any: kubernetes }\n", "4:22", "icp.tech.any"),
+        ("routing:\n  round_robin: closer\n", "4:3", "routing.round_robin"),
+        ("routing:\n  rules: [{ field: source, owner: bob }]\n", "4:11", "routing.rules[0]"),
+        ("routing:\n  rule: []\n", "4:3", "routing.rule"),
+        ("intake: [email]\n", "3:1", "intake"),
+    ] {
+        let t = team().config_replace("version: 1\n", &format!("version: 1\n{block}"));
+        t.cmd(&["list"])
+            .code(2)
+            .stderr_has(&format!("pipeline.yaml:{line_col}: {key}:"));
+    }
 }
 
 #[test]
