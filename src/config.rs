@@ -560,7 +560,12 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
         lost_reasons: raw.lost_reasons,
         team: raw.team,
         stages,
-        icp: raw.icp.as_ref().map(parse_icp).transpose().map_err(&lead_err)?,
+        icp: raw
+            .icp
+            .as_ref()
+            .map(parse_icp)
+            .transpose()
+            .map_err(&lead_err)?,
         routing,
         intake: raw
             .intake
@@ -628,8 +633,10 @@ fn yaml_text(v: &serde_yaml::Value) -> Option<String> {
 }
 
 const ICP_HELP: &str = "icp rules are industry { weight, in: [..] }, headcount { weight, min, max }, tech { weight, any: [..] } and budget { weight, min, max }; see docs/reference.md";
-const ROUTING_HELP: &str = "routing is { rules: [{ field, equals, owner }], round_robin: ROLE }; see docs/reference.md";
-const INTAKE_HELP: &str = "intake maps payload keys to field paths: `intake: { email: contact.email, message: body }`";
+const ROUTING_HELP: &str =
+    "routing is { rules: [{ field, equals, owner }], round_robin: ROLE }; see docs/reference.md";
+const INTAKE_HELP: &str =
+    "intake maps payload keys to field paths: `intake: { email: contact.email, message: body }`";
 
 fn parse_icp(v: &serde_yaml::Value) -> Result<Vec<IcpRule>, LeadError> {
     let m = v.as_mapping().ok_or_else(|| {
@@ -643,9 +650,13 @@ fn parse_icp(v: &serde_yaml::Value) -> Result<Vec<IcpRule>, LeadError> {
     for (k, r) in m {
         let name = yaml_text(k).unwrap_or_default();
         let key = format!("icp.{name}");
-        let r = r
-            .as_mapping()
-            .ok_or_else(|| (key.clone(), "must be a mapping with a weight".into(), ICP_HELP))?;
+        let r = r.as_mapping().ok_or_else(|| {
+            (
+                key.clone(),
+                "must be a mapping with a weight".into(),
+                ICP_HELP,
+            )
+        })?;
         let allowed: &[&str] = match name.as_str() {
             "industry" => &["weight", "in"],
             "tech" => &["weight", "any"],
@@ -672,7 +683,13 @@ fn parse_icp(v: &serde_yaml::Value) -> Result<Vec<IcpRule>, LeadError> {
             .get("weight")
             .and_then(yaml_num)
             .filter(|w| *w >= 0.0 && w.is_finite())
-            .ok_or_else(|| (format!("{key}.weight"), "must be a number ≥ 0".into(), ICP_HELP))?;
+            .ok_or_else(|| {
+                (
+                    format!("{key}.weight"),
+                    "must be a number ≥ 0".into(),
+                    ICP_HELP,
+                )
+            })?;
         let bound = |b: &str| -> Result<Option<f64>, LeadError> {
             match r.get(b) {
                 None | Some(serde_yaml::Value::Null) => Ok(None),
@@ -687,11 +704,19 @@ fn parse_icp(v: &serde_yaml::Value) -> Result<Vec<IcpRule>, LeadError> {
                     .iter()
                     .map(|x| {
                         yaml_text(x).map(|t| t.to_lowercase()).ok_or_else(|| {
-                            (format!("{key}.{b}"), "must be a list of values".into(), ICP_HELP)
+                            (
+                                format!("{key}.{b}"),
+                                "must be a list of values".into(),
+                                ICP_HELP,
+                            )
                         })
                     })
                     .collect(),
-                _ => Err((format!("{key}.{b}"), "must be a list of values".into(), ICP_HELP)),
+                _ => Err((
+                    format!("{key}.{b}"),
+                    "must be a list of values".into(),
+                    ICP_HELP,
+                )),
             }
         };
         let kind = match name.as_str() {

@@ -12,26 +12,39 @@ pub struct Conflict {
     pub end: usize,
 }
 
-/// The first complete conflict in `text`, if any.
+/// The length of a marker line made of `c` (7 or more, then a space or the
+/// end of the line), if `line` is one.
+fn marker(line: &str, c: u8) -> Option<usize> {
+    let n = line.bytes().take_while(|&b| b == c).count();
+    (n >= 7 && (n == line.len() || line.as_bytes()[n] == b' ')).then_some(n)
+}
+
+/// The first complete conflict in `text`, if any. git writes markers of 7
+/// characters, and longer ones (8 for a rename/rename conflict, more with
+/// `conflict-marker-size`); the three markers of one conflict have the same
+/// length, and the middle one stands alone on its line.
 pub fn find(text: &str) -> Option<Conflict> {
     // Most files have no `=======` at all: one fast substring search.
     if !text.contains("=======") {
         return None;
     }
-    let mut start = None;
+    let mut start: Option<(usize, usize)> = None;
     let mut middle = None;
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         let n = i + 1;
-        if line.starts_with("<<<<<<< ") || line == "<<<<<<<" {
+        if let Some(len) = marker(line, b'<') {
             // A later opening marker starts over: the conflict is the
             // innermost complete one.
-            start = Some(n);
+            start = Some((n, len));
             middle = None;
-        } else if line == "=======" && start.is_some() {
+        } else if let Some((_, len)) = start
+            && line.len() == len
+            && line.bytes().all(|b| b == b'=')
+        {
             middle = Some(n);
-        } else if (line.starts_with(">>>>>>> ") || line == ">>>>>>>")
-            && let (Some(s), Some(m)) = (start, middle)
+        } else if let (Some((s, len)), Some(m)) = (start, middle)
+            && marker(line, b'>') == Some(len)
         {
             return Some(Conflict {
                 start: s,
@@ -78,6 +91,11 @@ mod tests {
         assert_eq!(find("Title\n=======\n\ntext\n"), None);
         assert_eq!(find("<<<<<<< HEAD\nx\n=======\ny\n"), None);
         assert_eq!(find(">>>>>>> a\n=======\n<<<<<<< b\n"), None);
+        // The 8-character markers of a rename/rename conflict.
+        let t = "<<<<<<<< HEAD:a.md\nx\n========\ny\n>>>>>>>> b:c.md\n";
+        assert_eq!(find(t).map(|c| (c.start, c.end)), Some((1, 5)));
+        // Mismatched lengths are not one conflict.
+        assert_eq!(find("<<<<<<< a\nx\n========\ny\n>>>>>>> b\n"), None);
         // CRLF and diff3 style.
         let t = "<<<<<<< ours\r\na\r\n||||||| base\r\nb\r\n=======\r\nc\r\n>>>>>>> theirs\r\n";
         assert_eq!(find(t).map(|c| c.start), Some(1));

@@ -524,13 +524,19 @@ impl Pipeline {
 
 /// The error for a slug that sits in several files.
 pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> Error {
-    let places: Vec<String> = files
+    let mut places: Vec<String> = files
         .iter()
         .map(|f| match place_of(f, cfg) {
             Some(p) => p.id(cfg).to_string(),
             None => f.display().to_string(),
         })
         .collect();
+    let mut seen = places.clone();
+    seen.sort();
+    seen.dedup();
+    if seen.len() < places.len() {
+        places = files.iter().map(|f| f.display().to_string()).collect();
+    }
     Error::Usage {
         message: format!(
             "the deal `{slug}` sits in {} places: {}",

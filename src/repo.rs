@@ -649,12 +649,29 @@ impl Repo {
 }
 
 impl Repo {
+    /// The index a commit will record: `GIT_INDEX_FILE` when git sets it
+    /// (`git commit -a`, `git commit PATH` and finishing a merge with `-a`
+    /// run their hooks on a temporary index), else the repository's own.
+    fn staged_index(&self) -> Result<git2::Index, Error> {
+        let read = |e| git_err("cannot read the git index", e);
+        match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
+            Some(p) => {
+                let p = PathBuf::from(p);
+                // git sets it relative to the folder the hook runs in.
+                let p = if p.is_absolute() {
+                    p
+                } else {
+                    std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+                };
+                git2::Index::open(&p).map_err(read)
+            }
+            None => self.repo.index().map_err(read),
+        }
+    }
+
     /// The staged bytes of `rel` (relative to the pipeline root `root`).
     pub fn index_blob(&self, root: &Path, rel: &str) -> Result<Option<Vec<u8>>, Error> {
-        let index = self
-            .repo
-            .index()
-            .map_err(|e| git_err("cannot read the git index", e))?;
+        let index = self.staged_index()?;
         let prefix = self.rel(root)?;
         let path = if prefix.is_empty() {
             rel.to_string()
@@ -672,10 +689,7 @@ impl Repo {
     /// which of those are staged: different from HEAD (added, modified,
     /// renamed; everything on an unborn branch).
     pub fn index_view(&self, root: &Path, deals_dir: &str) -> Result<IndexView, Error> {
-        let index = self
-            .repo
-            .index()
-            .map_err(|e| git_err("cannot read the git index", e))?;
+        let index = self.staged_index()?;
         let prefix = self.rel(root)?;
         let pre = if prefix.is_empty() {
             String::new()
@@ -756,6 +770,35 @@ impl Repo {
             }
         }
         out
+    }
+
+    /// Refuses to commit in the middle of a merge, a cherry-pick or a
+    /// revert (or with unmerged paths in the index): a commit of deal's
+    /// would have one parent and leave the operation half done.
+    pub fn check_no_merge(&self) -> Result<(), Error> {
+        let busy = ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"]
+            .iter()
+            .find(|f| self.repo.path().join(f).exists());
+        let unmerged = self.repo.index().is_ok_and(|i| i.has_conflicts());
+        match (busy, unmerged) {
+            (None, false) => Ok(()),
+            (what, _) => Err(Error::git(
+                format!(
+                    "a {} is in progress{}; nothing was changed",
+                    match what.copied() {
+                        Some("CHERRY_PICK_HEAD") => "cherry-pick",
+                        Some("REVERT_HEAD") => "revert",
+                        _ => "merge",
+                    },
+                    if unmerged {
+                        ", with unmerged paths"
+                    } else {
+                        ""
+                    }
+                ),
+                "finish it (resolve, `git add`, `git commit`) or abort it (`git merge --abort`), then run the command again; with --no-commit the change is only staged, into the merge",
+            )),
+        }
     }
 
     /// The blob id at `path` (repository-relative) in commit `c`'s tree.

@@ -123,6 +123,27 @@ pub fn weakenings(base: &Config, head: &Config) -> Vec<String> {
             ));
         }
     }
+    // The relative order of the stages both keep: moving a stage earlier
+    // lets a deal leave the stages now after it without their criteria.
+    let kept: Vec<&str> = base
+        .stages
+        .iter()
+        .map(|s| s.id.as_str())
+        .filter(|id| head.stages.iter().any(|h| h.id == *id))
+        .collect();
+    let head_order: Vec<&str> = head
+        .stages
+        .iter()
+        .map(|s| s.id.as_str())
+        .filter(|id| kept.contains(id))
+        .collect();
+    if kept != head_order {
+        out.push(format!(
+            "the stages were reordered ({} → {}): a deal can now reach a stage without the exit criteria of the stages that came before it",
+            kept.join(", "),
+            head_order.join(", ")
+        ));
+    }
     match (base.enforce_from, head.enforce_from) {
         (None, Some(t)) => out.push(format!(
             "`enforce_from: {}` was added: older stage exits are no longer checked",
@@ -266,6 +287,11 @@ pub struct Sides<'a> {
     pub head_problems: &'a [FileProblem],
     /// Slugs (case folded) in two places at HEAD, with their paths.
     pub duplicates: &'a [(String, Vec<PathBuf>)],
+    /// Whether `pipeline.yaml` differs between the merge-base and HEAD.
+    pub config_changed: bool,
+    /// Changed files under the deals folder at HEAD whose name is not
+    /// `<slug>.md`.
+    pub bad_names: &'a [PathBuf],
     pub base_id: String,
     pub head_id: String,
 }
@@ -481,6 +507,27 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         }
         changes.push(ch);
     }
+    for p in sides.bad_names {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+        let fixed = crate::slug::slugify(stem);
+        let target = p.with_file_name(format!("{fixed}.md"));
+        let mut row = config_row("bad-file-name");
+        row.slug = p.display().to_string();
+        row.to = crate::pipeline::place_of(p, cfg).map(|pl| pl.id(cfg).to_string());
+        row.violations.push(Violation {
+            rule: "bad-file-name",
+            message: format!(
+                "{} is not named `<slug>.md` (lower-case letters, digits and `-`)",
+                p.display()
+            ),
+            help: format!("`git mv {} {}`", p.display(), target.display()),
+        });
+        changes.push(row);
+    }
     match sides.head_cfg {
         Err(why) => changes.push(ReviewChange {
             violations: vec![Violation {
@@ -500,7 +547,8 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                 .iter()
                 .filter_map(|c| c.trailer("Criteria-Change"))
                 .collect();
-            let explained = reasons.iter().any(|r| !r.trim().is_empty());
+            // A reason says something: `""` or `-` does not.
+            let explained = reasons.iter().any(|r| r.chars().any(char::is_alphanumeric));
             if !weak.is_empty() {
                 let mut row = config_row(if explained {
                     "criteria-change"
@@ -511,7 +559,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                     let empty = if reasons.is_empty() {
                         ""
                     } else {
-                        " (a `Criteria-Change:` trailer is there, but empty: it needs a reason)"
+                        " (a `Criteria-Change:` trailer is there, but says nothing: it needs a reason)"
                     };
                     row.violations = weak
                         .into_iter()
@@ -523,6 +571,8 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                         .collect();
                 }
                 changes.push(row);
+            } else if sides.config_changed {
+                changes.push(config_row("edited"));
             }
         }
     }

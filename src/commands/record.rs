@@ -262,6 +262,9 @@ pub fn record_files(
     };
     let ident = if commit { Some(repo.ident()?) } else { None };
     repo.check_unlocked()?;
+    if commit {
+        repo.check_no_merge()?;
+    }
     for (f, (_, new_abs)) in files.iter().zip(&abs) {
         let moving = f.old_rel.as_deref() != Some(f.new_rel.as_path());
         let new_rel_repo = repo.rel(new_abs)?;

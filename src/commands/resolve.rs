@@ -40,10 +40,37 @@ pub fn run(ctx: &Ctx, a: ResolveArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let cfg = crate::config::load(&root)?;
     let key = a.slug.to_lowercase();
-    let entries: Vec<_> = worktree_entries(&root, &cfg)
+    // Every copy, however its name is cased (`Acme.md`, `acme.MD`).
+    let mut entries: Vec<_> = worktree_entries(&root, &cfg)
         .into_iter()
         .filter(|e| slug_of(&e.rel).to_lowercase() == key)
         .collect();
+    for dir in cfg
+        .stages
+        .iter()
+        .map(|s| s.dir.as_str())
+        .chain([crate::config::WON, crate::config::LOST])
+    {
+        let rel_dir = Path::new(&cfg.deals_dir).join(dir);
+        let Ok(list) = std::fs::read_dir(root.join(&rel_dir)) else {
+            continue;
+        };
+        for f in list.flatten() {
+            let name = f.file_name().to_string_lossy().to_lowercase();
+            let rel = rel_dir.join(f.file_name());
+            if name == format!("{key}.md") && !entries.iter().any(|e| e.rel == rel) {
+                let is_link = f.file_type().is_ok_and(|t| t.is_symlink());
+                entries.push(crate::pipeline::Entry {
+                    content: if is_link {
+                        crate::pipeline::Content::Symlink
+                    } else {
+                        crate::pipeline::Content::Path(root.join(&rel))
+                    },
+                    rel,
+                });
+            }
+        }
+    }
     let p = Pipeline::from_entries(root.clone(), cfg, entries);
     let mut files: Vec<PathBuf> = p
         .deals
@@ -102,6 +129,28 @@ pub fn run(ctx: &Ctx, a: ResolveArgs) -> Result<i32, Error> {
         ));
     };
     let others: Vec<&PathBuf> = files.iter().filter(|f| *f != kept).collect();
+    // Like `git rm`, never throw away what is not committed.
+    if let Some(repo) = crate::repo::Repo::open(&root) {
+        let head = repo.commit_of("HEAD").ok();
+        for o in &others {
+            let bytes = std::fs::read(root.join(o)).unwrap_or_default();
+            let id = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).ok();
+            let committed =
+                head.and_then(|h| repo.blob_id_at(h, &repo.rel(&root.join(o)).unwrap_or_default()));
+            if committed.is_none() || committed != id {
+                return Err(Error::usage(
+                    format!(
+                        "{} has changes that are not committed; resolve would lose them, so nothing was changed",
+                        shown(o)
+                    ),
+                    format!(
+                        "commit or stash them first, or copy what you need into {}",
+                        shown(kept)
+                    ),
+                ));
+            }
+        }
+    }
     // Remove the other copies from the working tree; recording then drops
     // them from the commit and the index. Put them back if it fails.
     let mut saved: Vec<(PathBuf, Vec<u8>)> = Vec::new();

@@ -26,6 +26,32 @@ fn deal_name(path: &str, dir_slash: &str) -> bool {
             .any(|s| s.starts_with('.'))
 }
 
+/// A deal folder's file name as `deal` names files: `<slug>.md`, or the
+/// `.gitkeep` that `deal init` writes.
+fn good_name(p: &std::path::Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    name == ".gitkeep" || name.strip_suffix(".md").is_some_and(crate::slug::is_slug)
+}
+
+/// The base's rules with HEAD's folders: `deals_dir` and each stage's `dir`
+/// as HEAD's pipeline.yaml has them, for the stages both have.
+fn head_layout(
+    base: &crate::config::Config,
+    head: &crate::config::Config,
+) -> crate::config::Config {
+    let mut c = base.clone();
+    c.deals_dir = head.deals_dir.clone();
+    for s in &mut c.stages {
+        if let Some(h) = head.stages.iter().find(|h| h.id == s.id) {
+            s.dir = h.dir.clone();
+        }
+    }
+    c
+}
+
 pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let repo = Repo::require(&root, "deal review compares commits")?;
@@ -45,18 +71,26 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let head_cfg = Pipeline::config_at(&repo, &root, h).map_err(|e| e.to_string());
     let base_root = repo.tree_at(mb, &root)?;
     let head_root = repo.tree_at(h, &root)?;
-    let dd = base_cfg.deals_dir.trim_end_matches('/').to_string();
-    let dir_slash = format!("{dd}/");
+    let config_id = |t: &git2::Tree| t.get_name(crate::config::FILE).map(|e| e.id());
+    let config_changed = config_id(&base_root) != config_id(&head_root);
+    // HEAD's files are read where HEAD's pipeline.yaml puts them (its
+    // deals_dir and stage folders), and judged by the base's rules.
+    let layout = match &head_cfg {
+        Ok(hc) => head_layout(&base_cfg, hc),
+        Err(_) => base_cfg.clone(),
+    };
+    let base_dd = format!("{}/", base_cfg.deals_dir.trim_end_matches('/'));
+    let head_dd = format!("{}/", layout.deals_dir.trim_end_matches('/'));
     let changed = history::diff(
         git,
-        history::subtree(git, &base_root, &dd).as_ref(),
-        history::subtree(git, &head_root, &dd).as_ref(),
+        history::subtree(git, &base_root, &base_dd).as_ref(),
+        history::subtree(git, &head_root, &head_dd).as_ref(),
     );
     // Every file at HEAD: names only, for duplicate slugs and `file` criteria.
     let head_files = history::list(&head_root);
     let mut by_slug: BTreeMap<String, Vec<&TreeFile>> = BTreeMap::new();
     for f in &head_files {
-        if deal_name(&f.path, &dir_slash) {
+        if deal_name(&f.path, &head_dd) {
             by_slug
                 .entry(slug_key(&slug_of(std::path::Path::new(&f.path))))
                 .or_default()
@@ -76,9 +110,14 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     // The slugs the pull request touched, and their files on each side.
     let touched: HashSet<String> = changed
         .iter()
-        .map(|c| format!("{dir_slash}{}", c.path))
-        .filter(|p| deal_name(p, &dir_slash))
-        .map(|p| slug_key(&slug_of(std::path::Path::new(&p))))
+        .filter(|c| deal_name(&format!("{head_dd}{}", c.path), &head_dd))
+        .map(|c| slug_key(&slug_of(std::path::Path::new(&c.path))))
+        .collect();
+    let bad_names: Vec<PathBuf> = changed
+        .iter()
+        .filter(|c| c.new.is_some())
+        .map(|c| PathBuf::from(format!("{head_dd}{}", c.path)))
+        .filter(|p| !good_name(p))
         .collect();
     let entry = |f: &TreeFile, path: String| Entry {
         rel: PathBuf::from(path),
@@ -88,31 +127,32 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
             repo.blob(f.id, MAX_DEAL_BYTES as usize)
         },
     };
-    let changed_paths: HashSet<String> = changed
+    let changed_at_head: HashSet<String> = changed
         .iter()
-        .map(|c| format!("{dir_slash}{}", c.path))
+        .map(|c| format!("{head_dd}{}", c.path))
         .collect();
     let mut head_entries = Vec::new();
     let mut base_entries = Vec::new();
     for key in &touched {
         for f in by_slug.get(key).into_iter().flatten() {
             head_entries.push(entry(f, f.path.clone()));
-            if !changed_paths.contains(&f.path) {
+            if !changed_at_head.contains(&f.path) {
                 // Unchanged: the same file is at the merge-base.
-                base_entries.push(entry(f, f.path.clone()));
+                let rel = f.path.strip_prefix(&head_dd).unwrap_or(&f.path);
+                base_entries.push(entry(f, format!("{base_dd}{rel}")));
             }
         }
     }
     for c in &changed {
-        let path = format!("{dir_slash}{}", c.path);
+        let path = format!("{base_dd}{}", c.path);
         if let Some(old) = &c.old
-            && deal_name(&path, &dir_slash)
+            && deal_name(&path, &base_dd)
         {
             base_entries.push(entry(old, path));
         }
     }
     let base_p = Pipeline::from_entries(root.clone(), base_cfg.clone(), base_entries);
-    let head_p = Pipeline::from_entries(root.clone(), base_cfg.clone(), head_entries);
+    let head_p = Pipeline::from_entries(root.clone(), layout, head_entries);
     let files: HashSet<String> = head_files.into_iter().map(|f| f.path).collect();
     let ev = Evaluator::with_files(&base_cfg, files);
     let commits = history::range(git, h, mb);
@@ -124,6 +164,8 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
             head: &head_p.deals,
             head_problems: &head_p.problems,
             duplicates: &duplicates,
+            config_changed,
+            bad_names: &bad_names,
             base_id: mb.to_string(),
             head_id: h.to_string(),
         },

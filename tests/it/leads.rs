@@ -186,12 +186,32 @@ fn icp_routing_and_intake_are_checked_when_pipeline_yaml_loads() {
     // Every command refuses a malformed icp, routing or intake, with the
     // file, line, column and key: not only `deal new` when it trips on it.
     for (block, line_col, key) in [
-        ("icp:\n  industry: { weight: -1, in: [x] }\n", "4:15", "icp.industry.weight"),
+        (
+            "icp:\n  industry: { weight: -1, in: [x] }\n",
+            "4:15",
+            "icp.industry.weight",
+        ),
         ("icp:\n  size: { weight: 1 }\n", "4:3", "icp.size"),
-        ("icp:\n  headcount: { weight: 1, max: lots }\n", "4:27", "icp.headcount.max"),
-        ("icp:\n  tech: { weight: 1, any: kubernetes }\n", "4:22", "icp.tech.any"),
-        ("routing:\n  round_robin: closer\n", "4:3", "routing.round_robin"),
-        ("routing:\n  rules: [{ field: source, owner: bob }]\n", "4:11", "routing.rules[0]"),
+        (
+            "icp:\n  headcount: { weight: 1, max: lots }\n",
+            "4:27",
+            "icp.headcount.max",
+        ),
+        (
+            "icp:\n  tech: { weight: 1, any: kubernetes }\n",
+            "4:22",
+            "icp.tech.any",
+        ),
+        (
+            "routing:\n  round_robin: closer\n",
+            "4:3",
+            "routing.round_robin",
+        ),
+        (
+            "routing:\n  rules: [{ field: source, owner: bob }]\n",
+            "4:11",
+            "routing.rules[0]",
+        ),
         ("routing:\n  rule: []\n", "4:3", "routing.rule"),
         ("intake: [email]\n", "3:1", "intake"),
     ] {

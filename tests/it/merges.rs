@@ -423,7 +423,7 @@ fn weakenings_need_a_criteria_change_with_a_reason() {
         row["violations"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("empty"),
+            .contains("says nothing"),
         "{row}"
     );
     // A real one does.
