@@ -23,6 +23,7 @@ pub mod expr;
 pub mod frontmatter;
 pub mod import;
 pub mod leads;
+pub mod lock;
 pub mod notes;
 pub mod output;
 pub mod pipeline;
