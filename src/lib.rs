@@ -28,6 +28,7 @@ pub mod notes;
 pub mod output;
 pub mod pipeline;
 pub mod repo;
+pub mod safepath;
 pub mod report;
 pub mod review;
 pub mod slug;

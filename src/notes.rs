@@ -147,7 +147,13 @@ impl Templates {
     pub fn source(&self, name: &str) -> Result<(String, Option<PathBuf>), ConfigError> {
         if let Some(dir) = &self.dir {
             let p = dir.join(name);
-            // Overrides must be plain files: a symlink could point outside the root.
+            // Overrides must be plain files in real folders: a symlink
+            // could point outside the root.
+            if let Some(base) = dir.parent()
+                && let Some(link) = crate::safepath::first_link(base, &Path::new("templates").join(name))
+            {
+                return Err(ConfigError::symlink(link));
+            }
             if let Ok(meta) = std::fs::symlink_metadata(&p)
                 && meta.is_file()
             {

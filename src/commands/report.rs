@@ -60,8 +60,14 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
         None => None,
     };
     let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref())?;
-    let out = a.output.clone().unwrap_or_else(|| root.join("report"));
-    write_pages(&out, &pages)?;
+    // Links are refused below the -o folder, or from the root down for the
+    // default report/ (SPEC §4 "Symlinks").
+    let (base, prefix) = match &a.output {
+        Some(o) => (o.clone(), PathBuf::new()),
+        None => (root.clone(), PathBuf::from("report")),
+    };
+    let out = base.join(&prefix);
+    write_pages(&base, &prefix, &pages)?;
     if !ctx.quiet {
         let index = std::fs::canonicalize(out.join("index.html")).unwrap_or(out.join("index.html"));
         println!(
@@ -75,10 +81,14 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// Writes the pages, and removes deal pages left from deals that are gone.
-fn write_pages(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
-    let deals_dir = out.join("deals");
-    std::fs::create_dir_all(&deals_dir).map_err(|e| Error::io(&deals_dir, e))?;
+/// Writes the pages into `base/prefix`, and removes deal pages left from
+/// deals that are gone. No symlink below `base` is followed: one there is
+/// an error, and each page is written to a new file renamed into place.
+fn write_pages(base: &Path, prefix: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
+    for (rel, _) in pages {
+        crate::safepath::check(base, &prefix.join(rel))?;
+    }
+    let deals_dir = crate::safepath::create_dirs(base, &prefix.join("deals"))?;
     let keep: std::collections::HashSet<&Path> = pages.iter().map(|(p, _)| p.as_path()).collect();
     if let Ok(rd) = std::fs::read_dir(&deals_dir) {
         for e in rd.flatten() {
@@ -90,8 +100,7 @@ fn write_pages(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
         }
     }
     for (rel, html) in pages {
-        let path = out.join(rel);
-        std::fs::write(&path, html).map_err(|e| Error::io(&path, e))?;
+        crate::safepath::write_file(base, &prefix.join(rel), html.as_bytes())?;
     }
     Ok(())
 }
