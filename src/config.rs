@@ -378,11 +378,7 @@ pub fn load(root: &Path) -> Result<Config, ConfigError> {
     let cfg = parse(&src, &path, &templates)?;
     // The folders every command reads deals from and writes them into.
     let deals = Path::new(&cfg.deals_dir);
-    let dirs = cfg
-        .stages
-        .iter()
-        .map(|s| s.dir.as_str())
-        .chain([WON, LOST]);
+    let dirs = cfg.stages.iter().map(|s| s.dir.as_str()).chain([WON, LOST]);
     for rel in std::iter::once(deals.to_path_buf()).chain(dirs.map(|d| deals.join(d))) {
         if let Some(link) = crate::safepath::first_link(root, &rel) {
             return Err(ConfigError::symlink(link));
@@ -394,7 +390,18 @@ pub fn load(root: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates the text of a `pipeline.yaml` found at `path`.
 pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, ConfigError> {
     let cx = Ctx { path, src };
-    // Pass 1: syntax and duplicate keys.
+    // Pass 1: syntax and duplicate keys, after a linear bound on nesting.
+    if let Some(pos) = yamlpos::flow_too_deep(src) {
+        return Err(cx.at(
+            Some(pos),
+            None,
+            format!(
+                "YAML flow collections ([…], {{…}}) nest deeper than {} levels",
+                yamlpos::MAX_FLOW_DEPTH
+            ),
+            "write the values as block lists and mappings, or nest less",
+        ));
+    }
     if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
         if let Some((key, pos, first)) = yamlpos::first_duplicate_key(src) {
             return Err(cx.at(

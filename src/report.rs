@@ -374,7 +374,15 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
     env.set_loader(
         move |name| match templates.source(&format!("report/{name}")) {
             Ok((text, _)) => Ok(Some(text)),
-            Err(_) => Ok(None),
+            // A link or a runaway tag is an error naming the file, never
+            // a silent fallback.
+            Err(e) if e.path.starts_with("<built-in>") || e.message == "no such template" => {
+                Ok(None)
+            }
+            Err(e) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                e.to_string().trim_end().to_string(),
+            )),
         },
     );
     env.add_filter("money", |v: f64| money(v));
