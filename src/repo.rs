@@ -707,9 +707,8 @@ impl Repo {
                 return git2::TreeWalkResult::Ok;
             }
             let path = format!("{parent}{}", e.name().unwrap_or(""));
-            if path.starts_with(&dir_slash) && path.ends_with(".md") {
-                let hidden = path.split('/').any(|seg| seg.starts_with('.'));
-                if !hidden {
+            if path.starts_with(&dir_slash) && is_deal_candidate(&path) {
+                {
                     let content = if e.filemode() == i32::from(FileMode::Link) {
                         Content::Symlink
                     } else {
@@ -775,10 +774,7 @@ impl Repo {
             let Some(rel) = path.strip_prefix(&pre) else {
                 continue;
             };
-            if path.starts_with(dir.as_str())
-                && rel.ends_with(".md")
-                && !rel.split('/').any(|s| s.starts_with('.'))
-            {
+            if path.starts_with(dir.as_str()) && is_deal_candidate(rel) {
                 view.deals.push((PathBuf::from(rel), e.id, e.mode));
             }
             view.files.push(rel.to_string());
@@ -812,6 +808,16 @@ impl Repo {
             Err(_) => Content::TooBig(0),
         }
     }
+}
+
+/// Whether a file path under the deals folder is a deal or should be one
+/// (see [`crate::pipeline::name_kind`]): not in a hidden folder, not
+/// `.gitkeep`.
+fn is_deal_candidate(path: &str) -> bool {
+    let mut segs: Vec<&str> = path.split('/').collect();
+    let name = segs.pop().unwrap_or("");
+    !segs.iter().any(|s| s.starts_with('.'))
+        && crate::pipeline::name_kind(name) != crate::pipeline::NameKind::Ignored
 }
 
 /// The pipeline as the index holds it (see [`Repo::index_view`]).

@@ -363,6 +363,8 @@ struct IndexPage<'a> {
     closed: Vec<Row>,
     changes: Option<&'a Changes>,
     problems: usize,
+    /// The deal files left out, for the banner (SPEC §4 "Nothing vanishes silently").
+    unreadable: Vec<crate::pipeline::Unreadable>,
     kpis: Vec<(String, String, String)>,
 }
 
@@ -557,6 +559,7 @@ pub fn render(
         closed,
         changes,
         problems: p.problems.len(),
+        unreadable: p.unreadable(),
         kpis,
     };
     let tpl = env

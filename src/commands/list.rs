@@ -11,6 +11,7 @@ use crate::pipeline::Pipeline;
 
 pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;
+    p.warn_unreadable();
     let cfg = &p.cfg;
     let stage = match &a.stage {
         None => None,

@@ -50,6 +50,7 @@ fn since(root: &Path, arg: &str) -> Result<(Pipeline, String), Error> {
 pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let (p, files) = load(&root, a.rev.as_deref())?;
+    p.warn_unreadable();
     let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let stats = Stats::compute(&p, ctx.now);
     let changes = match &a.since {
@@ -112,11 +113,19 @@ fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
 pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let (p, _) = load(&root, None)?;
+    p.warn_unreadable();
     let s = Stats::compute(&p, ctx.now);
     if a.format == StatsFormat::Json {
+        let mut v = serde_json::to_value(&s).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "unreadable".into(),
+                serde_json::to_value(p.unreadable()).unwrap_or_default(),
+            );
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".into())
         );
         return Ok(0);
     }
