@@ -73,7 +73,7 @@ impl ConfigError {
             line: None,
             col: None,
             key: None,
-            message: "is a symbolic link; deal never reads or writes through a link inside the pipeline".into(),
+            message: "a symbolic link; deal never reads or writes through a link inside the pipeline".into(),
             help: Some("replace it with a real file or folder; a link in a cloned repository could point anywhere".into()),
             excerpt: None,
         }

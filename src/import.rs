@@ -77,7 +77,9 @@ pub enum Preset {
 /// `-` unless it is a number or a phone number, gets a leading `'`, so no
 /// spreadsheet runs it as a formula.
 pub fn csv_guard(cell: &str) -> std::borrow::Cow<'_, str> {
-    if needs_guard(cell) {
+    // A cell that already looks guarded ('=x) gets one more quote, so
+    // that [`csv_unguard`] gives back exactly what was exported.
+    if needs_guard(cell.trim_start_matches('\'')) {
         format!("'{cell}").into()
     } else {
         cell.into()
@@ -106,7 +108,7 @@ fn is_phone(s: &str) -> bool {
 /// Undoes [`csv_guard`]: removes the `'` only where the guard put it.
 pub fn csv_unguard(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if needs_guard(rest) => rest,
+        Some(rest) if needs_guard(rest.trim_start_matches('\'')) => rest,
         _ => cell,
     }
 }
@@ -409,7 +411,11 @@ pub fn read_row(
     let mut owner_raw = None;
     for (i, t) in &plan.columns {
         let cell = rec.get(*i).unwrap_or("");
-        let cell = if plan.unguard { csv_unguard(cell) } else { cell };
+        let cell = if plan.unguard {
+            csv_unguard(cell)
+        } else {
+            cell
+        };
         let cell = cell.trim();
         if cell.is_empty() {
             continue;
@@ -647,6 +653,8 @@ mod tests {
             ("+1 (555) 010-0199", "+1 (555) 010-0199"),
             ("Acme", "Acme"),
             ("'quoted'", "'quoted'"),
+            ("'=", "''="),
+            ("''+x", "'''+x"),
             ("", ""),
         ] {
             assert_eq!(csv_guard(cell), out, "{cell:?}");

@@ -36,7 +36,7 @@ pub fn first_link(base: &Path, rel: &Path) -> Option<PathBuf> {
 pub fn link_error(link: &Path) -> Error {
     Error::usage(
         format!(
-            "{} is a symbolic link; deal never reads or writes through a link inside the pipeline",
+            "{}: a symbolic link; deal never reads or writes through a link inside the pipeline",
             crate::diag::display_path(link)
         ),
         format!(

@@ -33,11 +33,16 @@ pub fn parse_path(path: &str) -> Vec<Seg> {
                 out.push(Seg::Key(k.to_string()));
             }
             rest = idx;
-            while let Some(end) = rest.find(']') {
-                if let Ok(n) = rest[1..end].parse() {
+            // `[` and `]` are ASCII, so these offsets are char boundaries
+            // whatever else the path holds.
+            while let Some(open) = rest.find('[') {
+                let Some(close) = rest[open..].find(']').map(|c| open + c) else {
+                    break;
+                };
+                if let Ok(n) = rest[open + 1..close].parse() {
                     out.push(Seg::Index(n));
                 }
-                rest = &rest[end + 1..];
+                rest = &rest[close + 1..];
             }
         } else if let Ok(n) = rest.parse::<usize>() {
             out.push(Seg::Index(n));

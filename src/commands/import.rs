@@ -421,6 +421,15 @@ fn flatten(prefix: &str, v: &serde_yaml::Value, out: &mut IndexMap<String, Strin
     }
 }
 
+/// A CSV writer's error on stdout, keeping an I/O error's kind (a closed
+/// pipe ends the command quietly).
+fn csv_out_err(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io("-", io),
+        other => Error::io("-", std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
 pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let p = Pipeline::load(&root)?;
@@ -498,14 +507,12 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
                     .map(|c| crate::import::csv_guard(c).into_owned())
                     .collect()
             };
-            w.write_record(guard(&header))
-                .map_err(|e| Error::io("-", e.into()))?;
+            w.write_record(guard(&header)).map_err(csv_out_err)?;
             for (d, m) in deals.iter().zip(&flat) {
                 let mut row = vec![d.slug.clone(), d.place.id(cfg).to_string()];
                 row.extend(cols.iter().map(|c| m.get(c).cloned().unwrap_or_default()));
                 row.push(d.body().trim_start_matches('\n').to_string());
-                w.write_record(guard(&row))
-                    .map_err(|e| Error::io("-", e.into()))?;
+                w.write_record(guard(&row)).map_err(csv_out_err)?;
             }
             w.flush().map_err(|e| Error::io("-", e))?;
         }

@@ -35,10 +35,10 @@ fn refuse_git_dir(dir: &Path) -> Result<(), Error> {
             format!(
                 "{} is {}, which has no work tree; nothing was changed",
                 crate::diag::display_path(dir),
-                if dir.starts_with(&git_dir) {
-                    "inside a git directory"
-                } else {
+                if repo.is_bare() {
                     "a bare git repository"
+                } else {
+                    "inside a git directory"
                 }
             ),
             "clone it (`git clone <repo> sales`) and run `deal init` in the clone",

@@ -9,6 +9,7 @@ mod leads;
 mod moves;
 mod notes;
 mod report;
+mod safety;
 mod show_list;
 mod workflow;
 
