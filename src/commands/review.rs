@@ -27,6 +27,7 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let head_cfg = Pipeline::config_at(&repo, &root, h)?;
     let (base_p, _) = Pipeline::at_commit_with(&repo, &root, mb, base_cfg.clone())?;
     let (head_p, files) = Pipeline::at_commit_with(&repo, &root, h, base_cfg.clone())?;
+    head_p.warn_unreadable();
     let ev = Evaluator::with_files(&base_cfg, files);
     let commits = repo.commits(h, Some(mb), None)?;
     let r = review::review(

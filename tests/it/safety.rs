@@ -630,6 +630,8 @@ fn unreadable_deals_are_named_by_every_reader() {
         &["stats"],
         &["due"],
         &["report"],
+        &["audit"],
+        &["review", "HEAD"],
     ] {
         t.cmd(args).code(0).stderr_has(warn);
     }
