@@ -729,6 +729,16 @@ fn bad_file_names_are_reported_with_the_git_mv_that_fixes_them() {
 }
 
 #[test]
+fn new_refuses_a_case_twin() {
+    let t = Test::new().deal("02-outreach/Acme.md", LEAD).repo();
+    let before = t.state();
+    t.cmd(&["new", "acme", "--owner", "bob"])
+        .code(2)
+        .stderr_has("a deal with the slug `acme` exists already: deals/02-outreach/Acme.md");
+    assert_eq!(t.state(), before);
+}
+
+#[test]
 fn windows_reserved_names_get_a_suffix() {
     let t = Test::new().repo();
     t.cmd(&["new", "CON", "--owner", "bob"]).code(0);
