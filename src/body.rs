@@ -26,6 +26,10 @@ pub struct Outline {
     pub headings: Vec<Heading>,
     /// (byte offset, trimmed text) of each non-heading block with text.
     pub blocks: Vec<(usize, String)>,
+    /// For each heading, where its section ends: the byte offset of the
+    /// next heading of the same or a higher level (`usize::MAX`: the end).
+    /// Computed once, so every section query is linear overall.
+    ends: Vec<usize>,
 }
 
 /// Normalises a heading for matching: trimmed, a trailing parenthesised part
@@ -93,7 +97,26 @@ pub fn outline(body: &str) -> Outline {
         }
     }
     flush(&mut out, &mut buf, start);
+    out.ends = span_ends(&out.headings);
     out
+}
+
+/// [`Outline::ends`] in one pass, with a stack of open headings.
+fn span_ends(headings: &[Heading]) -> Vec<usize> {
+    let mut ends = vec![usize::MAX; headings.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    for (j, h) in headings.iter().enumerate() {
+        while let Some(&top) = stack.last() {
+            if h.level <= headings[top].level {
+                ends[top] = h.at;
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        stack.push(j);
+    }
+    ends
 }
 
 fn flush(out: &mut Outline, buf: &mut String, at: usize) {
@@ -119,32 +142,29 @@ impl Outline {
     /// Byte range covered by heading `i`: up to the next heading of the same
     /// or a higher level.
     fn span(&self, i: usize) -> (usize, usize) {
-        let h = &self.headings[i];
-        let end = self.headings[i + 1..]
-            .iter()
-            .find(|n| n.level <= h.level)
-            .map(|n| n.at)
-            .unwrap_or(usize::MAX);
-        (h.at, end)
+        let end = self.ends.get(i).copied().unwrap_or(usize::MAX);
+        (self.headings[i].at, end)
     }
 
     /// Whether heading `i` has real content under it (sub-sections included).
+    /// Blocks are in order, so only those inside the span are looked at;
+    /// same-level spans are disjoint and there are six levels, so asking
+    /// every heading costs at most six passes over the blocks.
     pub fn has_content(&self, i: usize, prompts: &HashSet<String>) -> bool {
         let (from, to) = self.span(i);
-        self.blocks
+        let first = self.blocks.partition_point(|(at, _)| *at <= from);
+        self.blocks[first..]
             .iter()
-            .filter(|(at, _)| *at > from && *at < to)
+            .take_while(|(at, _)| *at < to)
             .any(|(_, t)| !is_placeholder(t) && !prompts.contains(t))
     }
 
-    /// Sub-headings directly or indirectly under heading `i`.
+    /// Sub-headings directly or indirectly under heading `i`: the headings
+    /// after it up to its span's end.
     pub fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        let (from, to) = self.span(i);
-        self.headings
-            .iter()
-            .enumerate()
-            .filter(move |(_, h)| h.at > from && h.at < to)
-            .map(|(j, _)| j)
+        let (_, to) = self.span(i);
+        let last = self.headings.partition_point(|h| h.at < to);
+        (i + 1)..last.max(i + 1)
     }
 }
 
@@ -208,6 +228,11 @@ pub fn check_section(
             }
             Some(req) => {
                 let kids: Vec<usize> = o.children(i).collect();
+                let mut first_kid: std::collections::HashMap<&str, usize> =
+                    std::collections::HashMap::new();
+                for &k in &kids {
+                    first_kid.entry(o.headings[k].norm.as_str()).or_insert(k);
+                }
                 let mut missing = Vec::new();
                 let mut empty = Vec::new();
                 let names: Vec<String> = if req.is_empty() {
@@ -217,7 +242,7 @@ pub fn check_section(
                 };
                 for name in &names {
                     let want = normalize_heading(name);
-                    match kids.iter().find(|&&k| o.headings[k].norm == want) {
+                    match first_kid.get(want.as_str()) {
                         None => missing.push(name.clone()),
                         Some(&k) if !o.has_content(k, prompts) => empty.push(name.clone()),
                         Some(_) => {}

@@ -104,6 +104,12 @@ pub fn run(p: &Pipeline, ev: &Evaluator, scope: &Scope, now: DateTime<Utc>) -> V
             out.push(problem_finding(fp, &p.cfg));
         }
     }
+    // A deal read from `Acme.md` or `a b.md`: readable, but misnamed.
+    for d in &p.deals {
+        if scope.includes(&d.rel) && !crate::slug::is_slug(&d.slug) {
+            out.push(bad_name_finding(&d.rel));
+        }
+    }
     for (slug, paths) in p.duplicate_slugs() {
         if !matches!(scope, Scope::Staged(_)) && !paths.iter().any(|x| scope.includes(x)) {
             continue;
@@ -155,6 +161,38 @@ pub fn duplicate_help(cfg: &Config, slug: &str, paths: &[PathBuf]) -> String {
     )
 }
 
+/// `bad-file-name`: a file under `deals_dir` whose name is not `<slug>.md`.
+fn bad_name_finding(rel: &Path) -> Finding {
+    let name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".md").unwrap_or(&name);
+    let why = if !name.ends_with(".md") {
+        "its extension is not `.md`".to_string()
+    } else if name.starts_with('.') {
+        "a hidden file (leading dot) is not read as a deal".to_string()
+    } else if crate::slug::is_reserved(stem) {
+        format!("`{stem}` is a name Windows reserves; the file cannot be checked out there")
+    } else {
+        "a slug is lower-case letters, digits and `-`".to_string()
+    };
+    Finding {
+        rule: "bad-file-name",
+        severity: Severity::Error,
+        path: rel.to_path_buf(),
+        line: 1,
+        column: None,
+        message: format!("`{name}` is not a deal file name (<slug>.md): {why}"),
+        notes: vec![],
+        help: format!(
+            "rename it: `{}` (or move it out of the deals folder if it is not a deal)",
+            crate::pipeline::rename_fix(rel)
+        ),
+        excerpt: None,
+    }
+}
+
 fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
     let base = |rule, message: String, help: String| Finding {
         rule,
@@ -183,6 +221,7 @@ fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
             format!("cannot read the file: {e}"),
             "keep notes short and attachments outside the deal file; check its permissions".into(),
         ),
+        Problem::BadName => bad_name_finding(&fp.rel),
         Problem::Symlink => base(
             "symlink",
             "the deal file is a symbolic link; it is not followed".into(),

@@ -65,6 +65,21 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// A symbolic link inside the pipeline, which deal never follows.
+    pub fn symlink(link: PathBuf) -> ConfigError {
+        ConfigError {
+            path: link,
+            line: None,
+            col: None,
+            key: None,
+            message: "a symbolic link; deal never reads or writes through a link inside the pipeline".into(),
+            help: Some("replace it with a real file or folder; a link in a cloned repository could point anywhere".into()),
+            excerpt: None,
+        }
+    }
+}
+
 /// Which qualification framework `deal note X qualification` scaffolds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -341,6 +356,9 @@ fn split_serde_message(msg: &str) -> (Option<String>, String) {
 /// Loads `pipeline.yaml` from `root`.
 pub fn load(root: &Path) -> Result<Config, ConfigError> {
     let path = root.join(FILE);
+    if let Some(link) = crate::safepath::first_link(root, Path::new(FILE)) {
+        return Err(ConfigError::symlink(link));
+    }
     let bytes = std::fs::read(&path).map_err(|e| ConfigError {
         path: path.clone(),
         line: None,
@@ -360,7 +378,16 @@ pub fn load(root: &Path) -> Result<Config, ConfigError> {
         excerpt: None,
     })?;
     let templates = Templates::new(root);
-    parse(&src, &path, &templates)
+    let cfg = parse(&src, &path, &templates)?;
+    // The folders every command reads deals from and writes them into.
+    let deals = Path::new(&cfg.deals_dir);
+    let dirs = cfg.stages.iter().map(|s| s.dir.as_str()).chain([WON, LOST]);
+    for rel in std::iter::once(deals.to_path_buf()).chain(dirs.map(|d| deals.join(d))) {
+        if let Some(link) = crate::safepath::first_link(root, &rel) {
+            return Err(ConfigError::symlink(link));
+        }
+    }
+    Ok(cfg)
 }
 
 /// Parses and validates the text of a `pipeline.yaml` found at `path`.
@@ -377,7 +404,18 @@ pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, Co
             "edit pipeline.yaml: keep the right side between `<<<<<<<` and `>>>>>>>`, delete the three marker lines, then `git add pipeline.yaml`",
         ));
     }
-    // Pass 1: syntax and duplicate keys.
+    // Pass 1: syntax and duplicate keys, after a linear bound on nesting.
+    if let Some(pos) = yamlpos::flow_too_deep(src) {
+        return Err(cx.at(
+            Some(pos),
+            None,
+            format!(
+                "YAML flow collections ([…], {{…}}) nest deeper than {} levels",
+                yamlpos::MAX_FLOW_DEPTH
+            ),
+            "write the values as block lists and mappings, or nest less",
+        ));
+    }
     if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
         if let Some((key, pos, first)) = yamlpos::first_duplicate_key(src) {
             return Err(cx.at(

@@ -243,6 +243,18 @@ pub fn parse_mapping(yaml: &str, first_line: usize) -> Result<Mapping, ParseProb
     if yaml.trim().is_empty() {
         return Ok(Mapping::new());
     }
+    if let Some(pos) = crate::yamlpos::flow_too_deep(yaml) {
+        return Err(ParseProblem {
+            line: pos.line + first_line - 1,
+            col: Some(pos.col),
+            message: format!(
+                "invalid YAML: flow collections ([…], {{…}}) nest deeper than {} levels",
+                crate::yamlpos::MAX_FLOW_DEPTH
+            ),
+            help: "write the values as block lists and mappings, or nest less".into(),
+            excerpt: None,
+        });
+    }
     match serde_yaml::from_str::<Value>(yaml) {
         Ok(Value::Mapping(m)) => Ok(m),
         Ok(Value::Null) => Ok(Mapping::new()),

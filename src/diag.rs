@@ -14,6 +14,18 @@ pub fn excerpt(line_no: usize, line_text: &str, col: usize) -> String {
     let num = line_no.to_string();
     let pad = " ".repeat(num.len());
     let text = line_text.trim_end_matches(['\r', '\n']);
+    // A long line is shown as a window around the column, so an excerpt
+    // never prints a 100,000-character line.
+    const WIDTH: usize = 100;
+    let (text, col) = if text.len() > WIDTH {
+        let start = col.saturating_sub(WIDTH / 2);
+        let window: String = text.chars().skip(start).take(WIDTH).collect();
+        let cut = if start > 0 { "…" } else { "" };
+        (format!("{cut}{window}…"), col - start + cut.chars().count())
+    } else {
+        (text.to_string(), col)
+    };
+    let text = text.as_str();
     // Columns count characters; tabs are kept so the caret lines up.
     let lead: String = text
         .chars()

@@ -36,6 +36,29 @@ impl Error {
         }
     }
 
+    /// Whether this is a write to a closed pipe (`deal list | head -1`),
+    /// which ends the command quietly with exit 0.
+    pub fn is_broken_pipe(&self) -> bool {
+        let Error::Io { source, .. } = self else {
+            return false;
+        };
+        // Also through wrappers (a csv writer's error inside an io::Error).
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(source);
+        while let Some(e) = cur {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return true;
+                }
+                if let Some(inner) = io.get_ref() {
+                    cur = Some(inner);
+                    continue;
+                }
+            }
+            cur = e.source();
+        }
+        false
+    }
+
     pub fn usage(message: impl Into<String>, help: impl Into<String>) -> Error {
         Error::Usage {
             message: message.into(),

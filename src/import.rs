@@ -66,6 +66,51 @@ pub enum Preset {
     Hubspot,
     Pipedrive,
     Generic,
+    /// `deal export`'s own CSV: its columns are front-matter paths and
+    /// `slug`, `stage`, `body`; the formula guard is removed; rows are
+    /// matched to deals by slug, then source_id.
+    Deal,
+}
+
+/// A CSV cell made safe for a spreadsheet (SPEC §4 "CSV export"): a cell
+/// that begins with `=`, `@`, a tab or a carriage return, or with `+` or
+/// `-` unless it is a number or a phone number, gets a leading `'`, so no
+/// spreadsheet runs it as a formula.
+pub fn csv_guard(cell: &str) -> std::borrow::Cow<'_, str> {
+    // A cell that already looks guarded ('=x) gets one more quote, so
+    // that [`csv_unguard`] gives back exactly what was exported.
+    if needs_guard(cell.trim_start_matches('\'')) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+fn needs_guard(cell: &str) -> bool {
+    match cell.chars().next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => !(is_number(cell) || is_phone(cell)),
+        _ => false,
+    }
+}
+
+fn is_number(s: &str) -> bool {
+    s.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// Digits, spaces, `+`, `-`, `.` and parentheses, with at least one digit.
+fn is_phone(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
+}
+
+/// Undoes [`csv_guard`]: removes the `'` only where the guard put it.
+pub fn csv_unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_guard(rest.trim_start_matches('\'')) => rest,
+        _ => cell,
+    }
 }
 
 /// Lower-case letters and digits only: how headers and stage values compare.
@@ -119,7 +164,7 @@ impl Preset {
                 ("Deal - Next activity date", f("next_step.due")),
                 ("Deal - Source channel", f("source")),
             ],
-            Preset::Generic => Vec::new(),
+            Preset::Generic | Preset::Deal => Vec::new(),
         }
     }
 
@@ -144,7 +189,7 @@ impl Preset {
                 ("proposalmade", "proposal"),
                 ("negotiationsstarted", "negotiation"),
             ],
-            Preset::Generic => Vec::new(),
+            Preset::Generic | Preset::Deal => Vec::new(),
         }
     }
 }
@@ -235,6 +280,8 @@ pub struct RowDeal {
 pub struct Plan {
     pub columns: Vec<(usize, Target)>,
     pub stage_map: HashMap<String, String>,
+    /// Remove [`csv_guard`]'s `'` from cells (`--preset deal`).
+    pub unguard: bool,
 }
 
 impl Plan {
@@ -261,7 +308,7 @@ impl Plan {
                         .map(|(_, t)| t.clone())
                 })
                 .or_else(|| {
-                    (preset == Preset::Generic)
+                    matches!(preset, Preset::Generic | Preset::Deal)
                         .then(|| Target::parse(h.trim()).ok())
                         .flatten()
                 });
@@ -277,7 +324,11 @@ impl Plan {
         for (k, v) in stage_maps {
             stage_map.insert(norm(k), v.clone());
         }
-        Plan { columns, stage_map }
+        Plan {
+            columns,
+            stage_map,
+            unguard: preset == Preset::Deal,
+        }
     }
 
     fn stage_of(&self, cfg: &Config, raw: &str) -> Option<Place> {
@@ -359,7 +410,13 @@ pub fn read_row(
     let mut body = None;
     let mut owner_raw = None;
     for (i, t) in &plan.columns {
-        let cell = rec.get(*i).unwrap_or("").trim();
+        let cell = rec.get(*i).unwrap_or("");
+        let cell = if plan.unguard {
+            csv_unguard(cell)
+        } else {
+            cell
+        };
+        let cell = cell.trim();
         if cell.is_empty() {
             continue;
         }
@@ -581,6 +638,29 @@ pub fn unique_slug(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_guarded_and_unguarded() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("+cmd", "'+cmd"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("-12.5", "-12.5"),
+            ("+49 30 1234-567", "+49 30 1234-567"),
+            ("+1 (555) 010-0199", "+1 (555) 010-0199"),
+            ("Acme", "Acme"),
+            ("'quoted'", "'quoted'"),
+            ("'=", "''="),
+            ("''+x", "'''+x"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_guard(cell), out, "{cell:?}");
+            assert_eq!(csv_unguard(&csv_guard(cell)), cell, "{cell:?}");
+        }
+    }
 
     #[test]
     fn amounts() {

@@ -7,6 +7,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    quiet_on_closed_pipe();
     let cli = match deal::cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -17,10 +18,30 @@ fn main() {
     };
     let code = match deal::commands::run(cli) {
         Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()
         }
     };
     std::process::exit(code);
+}
+
+/// Output to a closed pipe (`deal list | head -1`) ends quietly with exit
+/// 0: `print!` panics on EPIPE, and this hook turns that one panic into a
+/// plain exit. Every other panic is reported as usual.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

@@ -147,7 +147,14 @@ impl Templates {
     pub fn source(&self, name: &str) -> Result<(String, Option<PathBuf>), ConfigError> {
         if let Some(dir) = &self.dir {
             let p = dir.join(name);
-            // Overrides must be plain files: a symlink could point outside the root.
+            // Overrides must be plain files in real folders: a symlink
+            // could point outside the root.
+            if let Some(base) = dir.parent()
+                && let Some(link) =
+                    crate::safepath::first_link(base, &Path::new("templates").join(name))
+            {
+                return Err(ConfigError::symlink(link));
+            }
             if let Ok(meta) = std::fs::symlink_metadata(&p)
                 && meta.is_file()
             {
@@ -160,6 +167,20 @@ impl Templates {
                     help: Some("the template must be a UTF-8 text file".into()),
                     excerpt: None,
                 })?;
+                if let Err((line, m)) = crate::expr::check_template_depth(&text) {
+                    return Err(ConfigError {
+                        path: p.clone(),
+                        line: Some(line),
+                        col: None,
+                        key: None,
+                        message: format!("template error: {m}"),
+                        help: Some(
+                            "simplify the tag, or delete the template to use the built-in one"
+                                .into(),
+                        ),
+                        excerpt: None,
+                    });
+                }
                 return Ok((text, Some(p)));
             }
         }

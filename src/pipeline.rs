@@ -52,6 +52,63 @@ pub enum Content {
     TooBig(u64),
 }
 
+/// What a file's name under `deals_dir` makes it (SPEC §4 "File names").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    /// `*.md`, not hidden: read as a deal (`check` still flags a stem that
+    /// is not a slug, such as `Acme.md`).
+    Deal,
+    /// Any other file (`x.MD`, `.hidden.md`, `notes.txt`): `bad-file-name`.
+    Bad,
+    /// `.gitkeep`, and deal's own temporary files mid-write.
+    Ignored,
+}
+
+/// Classifies a file name found under `deals_dir`.
+pub fn name_kind(name: &str) -> NameKind {
+    if name == ".gitkeep" || name.ends_with(".deal-tmp") {
+        NameKind::Ignored
+    } else if name.ends_with(".md") && !name.starts_with('.') {
+        NameKind::Deal
+    } else {
+        NameKind::Bad
+    }
+}
+
+/// The `git mv` that gives a badly named deal file its `<slug>.md` name.
+pub fn rename_fix(rel: &Path) -> String {
+    let name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.trim_start_matches('.');
+    let stem = match stem.rsplit_once('.') {
+        Some((s, _)) if !s.is_empty() => s,
+        _ => stem,
+    };
+    let mut slug = crate::slug::slugify(stem);
+    if slug.is_empty() {
+        slug = "deal".into();
+    }
+    let to = rel.with_file_name(format!("{slug}.md"));
+    format!(
+        "git mv {} {}",
+        shell_quote(&rel.to_string_lossy()),
+        shell_quote(&to.to_string_lossy())
+    )
+}
+
+/// `s` quoted for a POSIX shell when it needs it.
+fn shell_quote(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// A file found under `deals_dir`, path relative to the pipeline root.
 #[derive(Debug)]
 pub struct Entry {
@@ -68,6 +125,31 @@ pub enum Problem {
     Symlink,
     UnknownFolder,
     Unreadable(String),
+    /// A file whose name is not `<slug>.md` (see [`NameKind::Bad`]).
+    BadName,
+}
+
+impl Problem {
+    /// Why the file is left out, in a few words, with its line.
+    pub fn reason(&self) -> (usize, String) {
+        match self {
+            Problem::Parse(p) => (p.line, p.message.clone()),
+            Problem::Conflict(c) => (c.start, c.message()),
+            Problem::Symlink => (1, "a symbolic link, never followed".into()),
+            Problem::UnknownFolder => (1, "not in a stage or outcome folder".into()),
+            Problem::Unreadable(e) => (1, format!("cannot read the file: {e}")),
+            Problem::BadName => (1, "the file name is not <slug>.md".into()),
+        }
+    }
+}
+
+/// A deal file left out of a reader's output, as JSON outputs list it
+/// (`"unreadable": [ { "path", "line", "message" } ]`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unreadable {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
 }
 
 #[derive(Debug, Clone)]
@@ -89,8 +171,9 @@ pub struct Pipeline {
     pub unparsed: Vec<PathBuf>,
 }
 
-/// Lists the deal files of the working tree (`*.md` under `deals_dir`,
-/// hidden files skipped), without following symlinks.
+/// Lists the files of the working tree under `deals_dir` that are deals or
+/// should be (every file but `.gitkeep`; hidden folders skipped), without
+/// following symlinks.
 pub fn worktree_entries(root: &Path, cfg: &Config) -> Vec<Entry> {
     let base = root.join(&cfg.deals_dir);
     let mut out = Vec::new();
@@ -98,11 +181,15 @@ pub fn worktree_entries(root: &Path, cfg: &Config) -> Vec<Entry> {
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !e.file_type().is_dir()
+                || !e.file_name().to_string_lossy().starts_with('.')
+        })
         .flatten()
     {
         let name = e.file_name().to_string_lossy();
-        if !name.ends_with(".md") {
+        if e.depth() == 0 || name_kind(&name) == NameKind::Ignored {
             continue;
         }
         let ft = e.file_type();
@@ -176,6 +263,40 @@ pub fn slug_of(rel: &Path) -> String {
 }
 
 impl Pipeline {
+    /// The deal files left out because they cannot be read, each with its
+    /// line and reason, for readers' warnings and JSON.
+    pub fn unreadable(&self) -> Vec<Unreadable> {
+        let mut out: Vec<Unreadable> = self
+            .problems
+            .iter()
+            .map(|p| {
+                let (line, message) = p.problem.reason();
+                Unreadable {
+                    path: p.rel.to_string_lossy().replace('\\', "/"),
+                    line,
+                    message: crate::diag::one_line(&message),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// Prints a warning on stderr for every deal file left out (SPEC §4
+    /// "Nothing vanishes silently"); returns how many there were.
+    pub fn warn_unreadable(&self) -> usize {
+        let list = self.unreadable();
+        for u in &list {
+            eprintln!(
+                "warning: {}:{}: left out, it cannot be read as a deal: {} (`deal check` shows how to fix it)",
+                crate::diag::display_path(&self.root.join(&u.path)),
+                u.line,
+                u.message
+            );
+        }
+        list.len()
+    }
+
     /// Loads the pipeline whose root is `root`, from the working tree.
     pub fn load(root: &Path) -> Result<Pipeline, Error> {
         let cfg = config::load(root)?;
@@ -390,6 +511,10 @@ impl Pipeline {
                 let Some(place) = place_of(&e.rel, &cfg) else {
                     return Err(fail(Problem::UnknownFolder));
                 };
+                let name = e.rel.file_name().map(|n| n.to_string_lossy());
+                if name.is_some_and(|n| name_kind(&n) != NameKind::Deal) {
+                    return Err(fail(Problem::BadName));
+                }
                 let bytes = match e.content {
                     Content::Symlink => return Err(fail(Problem::Symlink)),
                     Content::TooBig(n) => {
@@ -428,22 +553,31 @@ impl Pipeline {
         }
     }
 
-    /// Slugs that appear more than once, with their files.
+    /// Slugs that appear more than once, with their files. Slugs that
+    /// differ only in case (`Acme.md`, `acme.md`) are the same: they are
+    /// one file on macOS and Windows.
     pub fn duplicate_slugs(&self) -> Vec<(String, Vec<PathBuf>)> {
-        let mut by: HashMap<&str, Vec<PathBuf>> = HashMap::new();
+        let mut by: HashMap<String, Vec<PathBuf>> = HashMap::new();
         for d in &self.deals {
-            by.entry(&d.slug).or_default().push(d.rel.clone());
+            by.entry(d.slug.to_lowercase())
+                .or_default()
+                .push(d.rel.clone());
         }
         for p in &self.problems {
-            if !matches!(p.problem, Problem::Symlink) {
-                by.entry(&p.slug).or_default().push(p.rel.clone());
+            if !matches!(p.problem, Problem::Symlink | Problem::BadName) {
+                by.entry(p.slug.to_lowercase())
+                    .or_default()
+                    .push(p.rel.clone());
             }
         }
-        let names: Vec<(String, &PathBuf)> =
-            self.unparsed.iter().map(|r| (slug_of(r), r)).collect();
-        for (slug, rel) in &names {
-            if place_of(rel, &self.cfg).is_some() {
-                by.entry(slug.as_str()).or_default().push((*rel).clone());
+        for rel in &self.unparsed {
+            let name = rel.file_name().map(|n| n.to_string_lossy());
+            if place_of(rel, &self.cfg).is_some()
+                && name.is_some_and(|n| name_kind(&n) == NameKind::Deal)
+            {
+                by.entry(slug_of(rel).to_lowercase())
+                    .or_default()
+                    .push(rel.clone());
             }
         }
         let mut out: Vec<(String, Vec<PathBuf>)> = by

@@ -3,11 +3,11 @@
 //!
 //! A recorded change is built from HEAD's tree, not from the index, so the
 //! commit holds only that deal's rename and edit and whatever else the user
-//! has staged stays staged. The steps run in an order that can be undone:
-//! objects first (harmless if left behind), then HEAD, compare-and-swap,
-//! then the working tree, then the index. If a step fails, the ones before
-//! it are rolled back, so the working tree, the index and HEAD end exactly
-//! as they were.
+//! has staged stays staged. The steps run in git's own order: objects
+//! first (harmless if left behind), then the working tree and the index,
+//! then HEAD, compare-and-swap. If a step fails, the ones before it are
+//! rolled back, so the working tree, the index and HEAD end exactly as they
+//! were; a kill leaves nothing, the change staged, or the change committed.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,15 +39,65 @@ pub fn prefix_in_repo(root: &Path) -> PathBuf {
         .unwrap_or_default()
 }
 
-/// The git identity (`user.name`, `user.email`) in effect at `path`.
+/// The git identity (`user.name`, `user.email`) in effect at `path`, as
+/// git resolves it (`GIT_CONFIG_GLOBAL`, `GIT_CONFIG_NOSYSTEM`, includes).
 pub fn identity(path: &Path) -> Option<(String, String)> {
-    let cfg = match discover(path) {
-        Some(r) => r.config().ok()?,
-        None => git2::Config::open_default().ok()?,
-    };
-    let name = cfg.get_string("user.name").ok()?;
-    let email = cfg.get_string("user.email").ok()?;
-    (!name.trim().is_empty() && !email.trim().is_empty()).then_some((name, email))
+    let name = git_config(path, "user.name")?;
+    let email = git_config(path, "user.email")?;
+    Some((name, email))
+}
+
+/// A config value as `git config --get` resolves it in `dir` (every file git
+/// reads, with its environment), or `None` when unset or git cannot run.
+pub fn git_config(dir: &Path, key: &str) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["config", "--get", key])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let v = String::from_utf8(out.stdout).ok()?;
+    let v = v.trim_end_matches('\n');
+    (out.status.success() && !v.trim().is_empty()).then(|| v.to_string())
+}
+
+/// `git var GIT_AUTHOR_IDENT` (or `GIT_COMMITTER_IDENT`) in `dir`: the
+/// identity and date git would put on a commit, or git's refusal.
+fn git_var_ident(dir: &Path, var: &str) -> Result<(String, String, git2::Time), String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["var", var])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let fatal = err
+            .lines()
+            .find_map(|l| l.strip_prefix("fatal: "))
+            .unwrap_or(err.trim());
+        return Err(fatal.to_string());
+    }
+    let line = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+    parse_ident(&line).ok_or_else(|| format!("git printed an identity deal cannot read: {line}"))
+}
+
+/// `Name <email> 1700000000 +0100` into its parts.
+fn parse_ident(line: &str) -> Option<(String, String, git2::Time)> {
+    let lt = line.rfind('<')?;
+    let gt = line.rfind('>')?;
+    let name = line[..lt].trim().to_string();
+    let email = line.get(lt + 1..gt)?.to_string();
+    let mut rest = line[gt + 1..].split_whitespace();
+    let secs: i64 = rest.next()?.parse().ok()?;
+    let z = rest.next().unwrap_or("+0000");
+    let sign = if z.starts_with('-') { -1 } else { 1 };
+    let d = z.trim_start_matches(['+', '-']);
+    let h: i32 = d.get(..2)?.parse().ok()?;
+    let m: i32 = d.get(2..4)?.parse().ok()?;
+    Some((name, email, git2::Time::new(secs, sign * (h * 60 + m))))
 }
 
 /// Runs `git init` in `dir`.
@@ -57,32 +107,6 @@ pub fn init(dir: &Path) -> Result<(), git2::Error> {
 
 fn git_err(what: &str, e: git2::Error) -> Error {
     Error::git(format!("{what}: {}", e.message()), "")
-}
-
-/// A date as git takes it in `GIT_AUTHOR_DATE` / `GIT_COMMITTER_DATE`:
-/// `@<epoch> [±hhmm]`, or RFC 3339 / ISO 8601.
-fn git_date(s: &str) -> Option<git2::Time> {
-    let s = s.trim();
-    if let Some(rest) = s.strip_prefix('@') {
-        let mut parts = rest.split_whitespace();
-        let secs: i64 = parts.next()?.parse().ok()?;
-        let off = parts
-            .next()
-            .and_then(|z| {
-                let sign = if z.starts_with('-') { -1 } else { 1 };
-                let d = z.trim_start_matches(['+', '-']);
-                let h: i32 = d.get(..2)?.parse().ok()?;
-                let m: i32 = d.get(2..4)?.parse().ok()?;
-                Some(sign * (h * 60 + m))
-            })
-            .unwrap_or(0);
-        return Some(git2::Time::new(secs, off));
-    }
-    let t = chrono::DateTime::parse_from_rfc3339(s).ok()?;
-    Some(git2::Time::new(
-        t.timestamp(),
-        t.offset().local_minus_utc() / 60,
-    ))
 }
 
 /// One deal file's change: where it was, where it goes, and its new bytes.
@@ -170,45 +194,29 @@ impl Repo {
         Ok(s.replace('\\', "/"))
     }
 
-    /// Author and committer from the environment (`GIT_AUTHOR_NAME`, …) and
-    /// git config (`user.name`, `user.email`), as git takes them.
+    /// Author and committer exactly as `git commit` would take them: asked
+    /// of git itself (`git var GIT_AUTHOR_IDENT`), so `GIT_CONFIG_GLOBAL`,
+    /// `GIT_CONFIG_NOSYSTEM`, includes, conditional includes and
+    /// `GIT_AUTHOR_*`/`GIT_COMMITTER_*` all count. Where git would refuse
+    /// to commit for lack of identity, this refuses too.
     pub fn ident(&self) -> Result<Ident, Error> {
-        let cfg = self
-            .repo
-            .config()
-            .and_then(|mut c| c.snapshot())
-            .map_err(|e| git_err("cannot read git config", e))?;
-        let get = |env: &str, key: &str| {
-            std::env::var(env)
-                .ok()
-                .or_else(|| cfg.get_string(key).ok())
-                .filter(|s| !s.trim().is_empty())
-        };
-        let missing = |what: &str| {
-            Error::git(
-                format!("git has no identity: `{what}` is not set, so deal cannot commit"),
-                format!(
-                    "run `git config --global {what} …` (user.name \"Your Name\", user.email you@example.com), or pass --no-commit"
-                ),
-            )
-        };
-        let sig = |who: &str| -> Result<Signature<'static>, Error> {
-            let name =
-                get(&format!("GIT_{who}_NAME"), "user.name").ok_or_else(|| missing("user.name"))?;
-            let email = get(&format!("GIT_{who}_EMAIL"), "user.email")
-                .ok_or_else(|| missing("user.email"))?;
-            match std::env::var(format!("GIT_{who}_DATE"))
-                .ok()
-                .and_then(|d| git_date(&d))
-            {
-                Some(t) => Signature::new(&name, &email, &t),
-                None => Signature::now(&name, &email),
-            }
-            .map_err(|e| git_err("bad git identity", e))
+        let sig = |var: &str| -> Result<Signature<'static>, Error> {
+            let (name, email, time) = git_var_ident(&self.workdir, var).map_err(|why| {
+                let what = ["user.name", "user.email"]
+                    .into_iter()
+                    .find(|k| git_config(&self.workdir, k).is_none())
+                    .map(|k| format!("`{k}` is not set"))
+                    .unwrap_or(why);
+                Error::git(
+                    format!("git has no identity: {what}, so deal cannot commit"),
+                    "run `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`, or pass --no-commit",
+                )
+            })?;
+            Signature::new(&name, &email, &time).map_err(|e| git_err("bad git identity", e))
         };
         Ok(Ident {
-            author: sig("AUTHOR")?,
-            committer: sig("COMMITTER")?,
+            author: sig("GIT_AUTHOR_IDENT")?,
+            committer: sig("GIT_COMMITTER_IDENT")?,
         })
     }
 
@@ -221,7 +229,10 @@ impl Repo {
                     "the git index is locked ({} exists): another git process is running, or one crashed",
                     lock.display()
                 ),
-                "wait for it to finish; if none is running, remove the lock file",
+                format!(
+                    "wait for it to finish; if no git command is running (one was killed), remove the stale lock: rm {}",
+                    lock.display()
+                ),
             ));
         }
         Ok(())
@@ -253,12 +264,15 @@ impl Repo {
             .is_some_and(|i| i.get_path(Path::new(rel), 0).is_some())
     }
 
-    /// Whether `commit.gpgsign` is on.
+    /// Whether `commit.gpgsign` is on, as git resolves it.
     fn gpgsign(&self) -> bool {
-        self.repo
-            .config()
-            .and_then(|c| c.get_bool("commit.gpgsign"))
-            .unwrap_or(false)
+        Command::new("git")
+            .arg("-C")
+            .arg(&self.workdir)
+            .args(["config", "--type=bool", "--get", "commit.gpgsign"])
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
     }
 
     /// Builds the commit for `changes` on top of `head` (not yet on any ref).
@@ -407,6 +421,11 @@ impl Repo {
     }
 
     /// [`Repo::record`] for several files in one commit.
+    ///
+    /// Git's own order: objects, then the working tree and the index, then
+    /// HEAD. A kill between any two steps leaves nothing changed (stray
+    /// objects aside), the change in the working tree, the change staged, or
+    /// the change committed: never a HEAD whose change the index undoes.
     pub fn record_all(
         &self,
         changes: &[Change],
@@ -418,27 +437,8 @@ impl Repo {
             (Some(m), Some(id)) => Some(self.make_commit(changes, head, &m.text, id)?),
             _ => None,
         };
-        if let Some(new) = commit {
-            fault_point(&self.workdir);
-            let subject = message
-                .map(|m| m.text.lines().next().unwrap_or(""))
-                .unwrap_or("");
-            self.swap_ref(head, head.oid, new, &format!("deal: {subject}"))?;
-        }
-        let undo_head = |this: &Repo| {
-            if let (Some(new), Some(old)) = (commit, head.oid) {
-                let _ = this
-                    .repo
-                    .reference_matching(&head.refname, old, true, new, "deal: undo");
-            } else if let Some(new) = commit {
-                // An unborn branch: remove the ref we created, if it is ours.
-                if let Ok(mut r) = this.repo.find_reference(&head.refname)
-                    && r.target() == Some(new)
-                {
-                    let _ = r.delete();
-                }
-            }
-        };
+        fault_step("objects");
+        let saved = self.index_entries(changes)?;
         let mut done = Vec::new();
         for change in changes {
             match write_worktree(change) {
@@ -447,26 +447,95 @@ impl Repo {
                     for (w, c) in done.iter().zip(changes) {
                         w.undo(c);
                     }
-                    undo_head(self);
                     return Err(e);
                 }
             }
         }
-        if let Err(e) = self.update_index(changes) {
+        fault_step("worktree");
+        let undo_files = |done: &[crate::worktree::WorktreeUndo]| {
             for (w, c) in done.iter().zip(changes) {
                 w.undo(c);
             }
-            undo_head(self);
+        };
+        if let Err(e) = self.update_index(changes) {
+            undo_files(&done);
             return Err(e);
+        }
+        fault_step("index");
+        if let Some(new) = commit {
+            fault_point(&self.workdir);
+            let subject = message
+                .map(|m| m.text.lines().next().unwrap_or(""))
+                .unwrap_or("");
+            if let Err(e) = self.swap_ref(head, head.oid, new, &format!("deal: {subject}")) {
+                undo_files(&done);
+                self.restore_index(&saved);
+                return Err(e);
+            }
+            fault_step("head");
         }
         Ok(commit)
     }
 
-    fn update_index(&self, changes: &[Change]) -> Result<(), Error> {
+    /// The index entries (stage 0) at every path `changes` touch, as they
+    /// are now, so a failed record can put them back.
+    fn index_entries(
+        &self,
+        changes: &[Change],
+    ) -> Result<Vec<(String, Option<git2::IndexEntry>)>, Error> {
+        let index = self.fresh_index()?;
+        let mut out = Vec::new();
+        for c in changes {
+            let paths = c
+                .old
+                .into_iter()
+                .chain(c.gone.iter().map(PathBuf::as_path))
+                .chain([c.new]);
+            for p in paths {
+                let rel = self.rel(p)?;
+                if out.iter().all(|(r, _)| *r != rel) {
+                    let e = index.get_path(Path::new(&rel), 0);
+                    out.push((rel, e));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts back index entries saved by [`Repo::index_entries`].
+    fn restore_index(&self, saved: &[(String, Option<git2::IndexEntry>)]) {
+        let Ok(mut index) = self.fresh_index() else {
+            return;
+        };
+        for (rel, e) in saved {
+            match e {
+                Some(e) => {
+                    let _ = index.add(e);
+                }
+                None => {
+                    let _ = index.remove_path(Path::new(rel));
+                }
+            }
+        }
+        let _ = index.write();
+    }
+
+    /// The index as it is on disk now (not as this process last saw it), so
+    /// a write never drops what another git command staged meanwhile.
+    fn fresh_index(&self) -> Result<git2::Index, Error> {
         let mut index = self
             .repo
             .index()
             .map_err(|e| git_err("cannot read the git index", e))?;
+        index
+            .read(true)
+            .map_err(|e| git_err("cannot read the git index", e))?;
+        Ok(index)
+    }
+
+    fn update_index(&self, changes: &[Change]) -> Result<(), Error> {
+        self.check_unlocked()?;
+        let mut index = self.fresh_index()?;
         for change in changes {
             self.index_one(&mut index, change)?;
         }
@@ -519,6 +588,31 @@ fn smudge_racy(index: &mut git2::Index) {
         e.file_size = 0;
         let _ = index.add(&e);
     }
+}
+
+/// A test hook for crash safety: a debug build with `DEAL_TEST_KILL_AT`
+/// set to a step's name (`objects`, `worktree`, `index`, `head`) kills
+/// itself with SIGKILL right after that step; `DEAL_TEST_STEP_DELAY_MS`
+/// sleeps after each step, so a test can kill it anywhere in between.
+/// Release builds have no hook.
+pub fn fault_step(step: &str) {
+    #[cfg(debug_assertions)]
+    {
+        if let Some(ms) = std::env::var("DEAL_TEST_STEP_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        if std::env::var("DEAL_TEST_KILL_AT").is_ok_and(|v| v == step) {
+            let _ = Command::new("kill")
+                .args(["-9", &std::process::id().to_string()])
+                .status();
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = step;
 }
 
 /// A test hook: debug builds run `DEAL_TEST_BEFORE_REF_UPDATE` (a shell
@@ -623,9 +717,8 @@ impl Repo {
                 return git2::TreeWalkResult::Ok;
             }
             let path = format!("{parent}{}", e.name().unwrap_or(""));
-            if path.starts_with(&dir_slash) && path.ends_with(".md") {
-                let hidden = path.split('/').any(|seg| seg.starts_with('.'));
-                if !hidden {
+            if path.starts_with(&dir_slash) && is_deal_candidate(&path) {
+                {
                     let content = if e.filemode() == i32::from(FileMode::Link) {
                         Content::Symlink
                     } else {
@@ -710,10 +803,7 @@ impl Repo {
             let Some(rel) = path.strip_prefix(&pre) else {
                 continue;
             };
-            if path.starts_with(dir.as_str())
-                && rel.ends_with(".md")
-                && !rel.split('/').any(|s| s.starts_with('.'))
-            {
+            if path.starts_with(dir.as_str()) && is_deal_candidate(rel) {
                 view.deals.push((PathBuf::from(rel), e.id, e.mode));
             }
             view.files.push(rel.to_string());
@@ -806,6 +896,16 @@ impl Repo {
         let tree = self.repo.find_commit(c).ok()?.tree().ok()?;
         tree.get_path(Path::new(path)).ok().map(|e| e.id())
     }
+}
+
+/// Whether a file path under the deals folder is a deal or should be one
+/// (see [`crate::pipeline::name_kind`]): not in a hidden folder, not
+/// `.gitkeep`.
+fn is_deal_candidate(path: &str) -> bool {
+    let mut segs: Vec<&str> = path.split('/').collect();
+    let name = segs.pop().unwrap_or("");
+    !segs.iter().any(|s| s.starts_with('.'))
+        && crate::pipeline::name_kind(name) != crate::pipeline::NameKind::Ignored
 }
 
 /// The pipeline as the index holds it (see [`Repo::index_view`]).

@@ -495,6 +495,8 @@ struct IndexPage<'a> {
     closed: Vec<Row>,
     changes: Option<&'a Changes>,
     problems: usize,
+    /// The deal files left out, for the banner (SPEC §4 "Nothing vanishes silently").
+    unreadable: Vec<crate::pipeline::Unreadable>,
     kpis: Vec<(String, String, String)>,
 }
 
@@ -506,7 +508,15 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
     env.set_loader(
         move |name| match templates.source(&format!("report/{name}")) {
             Ok((text, _)) => Ok(Some(text)),
-            Err(_) => Ok(None),
+            // A link or a runaway tag is an error naming the file, never
+            // a silent fallback.
+            Err(e) if e.path.starts_with("<built-in>") || e.message == "no such template" => {
+                Ok(None)
+            }
+            Err(e) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                e.to_string().trim_end().to_string(),
+            )),
         },
     );
     env.add_filter("money", |v: f64| money(v));
@@ -678,6 +688,7 @@ pub fn render(
         closed,
         changes,
         problems: p.problems.len(),
+        unreadable: p.unreadable(),
         kpis,
     };
     let tpl = env

@@ -343,6 +343,14 @@ fn problem_violation(p: &FileProblem) -> (Violation, usize) {
             },
             1,
         ),
+        Problem::BadName => (
+            Violation {
+                rule: "bad-file-name",
+                message: format!("{shown} is not named `<slug>.md`"),
+                help: format!("rename it: `{}`", crate::pipeline::rename_fix(&p.rel)),
+            },
+            1,
+        ),
         Problem::Unreadable(e) => (
             Violation {
                 rule: "unreadable",
@@ -448,7 +456,10 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                 ch.to = crate::pipeline::place_of(&p.rel, cfg).map(|pl| pl.id(cfg).to_string());
             }
             for p in ps {
-                ch.violations.push(problem_violation(p).0);
+                // A bad name has its own `bad-file-name` row.
+                if !matches!(p.problem, Problem::BadName) {
+                    ch.violations.push(problem_violation(p).0);
+                }
             }
             changes.push(ch);
             continue;

@@ -58,12 +58,26 @@ pub fn slugify(s: &str) -> String {
             out.pop();
         }
     }
+    if is_reserved(&out) {
+        out.push_str("-deal");
+    }
     out
 }
 
-/// Whether `s` is a valid slug.
+/// Whether Windows reserves `s` as a device name (`con`, `aux`, `nul`,
+/// `com1`…): `con.md` cannot be checked out there, whatever its extension.
+pub fn is_reserved(s: &str) -> bool {
+    let s = s.to_ascii_lowercase();
+    matches!(s.as_str(), "con" | "prn" | "aux" | "nul")
+        || ((s.starts_with("com") || s.starts_with("lpt"))
+            && s.len() == 4
+            && s.as_bytes()[3].is_ascii_digit())
+}
+
+/// Whether `s` is a valid slug (never a name Windows reserves).
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()
+        && !is_reserved(s)
         && !s.starts_with('-')
         && !s.ends_with('-')
         && s.bytes()
@@ -85,5 +99,9 @@ mod tests {
         assert_eq!(slugify("  --  "), "");
         assert!(is_slug("acme-2"));
         assert!(!is_slug("Acme"));
+        assert_eq!(slugify("CON"), "con-deal");
+        assert_eq!(slugify("Com1"), "com1-deal");
+        assert_eq!(slugify("Console"), "console");
+        assert!(!is_slug("nul"));
     }
 }

@@ -85,7 +85,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     ));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    // A new file, never one planted there (a link would be written through).
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(&tmp, e)
+        })?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)

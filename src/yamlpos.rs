@@ -33,11 +33,16 @@ pub fn parse_path(path: &str) -> Vec<Seg> {
                 out.push(Seg::Key(k.to_string()));
             }
             rest = idx;
-            while let Some(end) = rest.find(']') {
-                if let Ok(n) = rest[1..end].parse() {
+            // `[` and `]` are ASCII, so these offsets are char boundaries
+            // whatever else the path holds.
+            while let Some(open) = rest.find('[') {
+                let Some(close) = rest[open..].find(']').map(|c| open + c) else {
+                    break;
+                };
+                if let Ok(n) = rest[open + 1..close].parse() {
                     out.push(Seg::Index(n));
                 }
-                rest = &rest[end + 1..];
+                rest = &rest[close + 1..];
             }
         } else if let Ok(n) = rest.parse::<usize>() {
             out.push(Seg::Index(n));
@@ -196,5 +201,118 @@ mod tests {
         let (k, p, first) = first_duplicate_key(src).unwrap();
         assert_eq!((k.as_str(), p.line, first), ("c", 5, 3));
         assert!(first_duplicate_key("a: {x: 1}\nb: {x: 2}\n").is_none());
+    }
+}
+
+/// How deep YAML flow collections (`[…]`, `{…}`) may nest.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// The position (1-based line and column) where flow collections in `src` first nest deeper than
+/// [`MAX_FLOW_DEPTH`], found in one linear pass before any YAML parser sees
+/// the text: libyaml takes quadratic time on deep flow nesting, and
+/// yaml-rust2 recurses. Brackets inside quoted scalars, comments and plain
+/// words (`a[1]`) do not count.
+pub fn flow_too_deep(src: &str) -> Option<Pos> {
+    let b = src.as_bytes();
+    let (mut i, mut line, mut depth) = (0, 1usize, 0usize);
+    let mut line_start = 0;
+    // Whether a flow collection or a quoted scalar could start here.
+    let mut value_start = true;
+    let mut after_space = true;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+                value_start = true;
+                after_space = true;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' => {
+                after_space = true;
+                i += 1;
+                continue;
+            }
+            b'#' if after_space => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\'' | b'"' if value_start => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\n' {
+                        line += 1;
+                        line_start = i + 1;
+                    }
+                    if c == b'"' && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == c {
+                        if c == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                value_start = false;
+            }
+            b'[' | b'{' if value_start || depth > 0 => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    let col = src[line_start..i].chars().count() + 1;
+                    return Some(Pos { line, col });
+                }
+                value_start = true;
+            }
+            b']' | b'}' if depth > 0 => {
+                depth -= 1;
+                value_start = false;
+            }
+            b',' if depth > 0 => value_start = true,
+            b':' | b'-' | b'?' => {
+                let next = b.get(i + 1).copied().unwrap_or(b' ');
+                value_start = next.is_ascii_whitespace() || (depth > 0 && c == b':');
+            }
+            _ => value_start = false,
+        }
+        after_space = false;
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use super::*;
+
+    #[test]
+    fn deep_flow_nesting_is_found_in_linear_time() {
+        let deep = format!("title: x\ntags: {}\n", "[".repeat(100_000));
+        assert_eq!(flow_too_deep(&deep), Some(Pos { line: 2, col: 71 }));
+        let deep = format!("a:\n  b: {}\n", "{a: ".repeat(100_000));
+        assert_eq!(flow_too_deep(&deep).map(|p| p.line), Some(2));
+        let deep = format!("- {}\n", "- [".repeat(100));
+        assert_eq!(flow_too_deep(&deep).map(|p| p.line), Some(1));
+    }
+
+    #[test]
+    fn ordinary_yaml_passes() {
+        for ok in [
+            "tags: [k8s, \"eu-only\", 'priority']\ncontact: {name: Jane, email: j@x}\n",
+            &format!("title: \"{}\"\n", "[".repeat(200)),
+            &format!("title: a{}\n", "[".repeat(200)),
+            &format!("# {}\nx: 1\n", "[".repeat(200)),
+            &format!("x: |\n  text{}\n", "{".repeat(200)),
+            &format!("x: {}{}\n", "[".repeat(64), "]".repeat(64)),
+        ] {
+            assert_eq!(flow_too_deep(ok), None, "{ok}");
+        }
     }
 }

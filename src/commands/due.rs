@@ -10,6 +10,7 @@ use crate::pipeline::Pipeline;
 
 pub fn run(ctx: &Ctx, a: DueArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;
+    p.warn_unreadable();
     let cfg = &p.cfg;
     if let Some(o) = &a.owner {
         crate::transition::check_member(cfg, o, "--owner")?;

@@ -177,6 +177,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         .iter()
         .filter_map(|d| d.fields.source_id.clone())
         .collect();
+    let existing_slugs: HashSet<&str> = p.deals.iter().map(|d| d.slug.as_str()).collect();
     let mut taken: HashSet<String> = p
         .deals
         .iter()
@@ -226,6 +227,14 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 continue;
             }
         };
+        // `deal export`'s rows name their deal: one that exists is not new.
+        if a.preset == crate::import::Preset::Deal
+            && let Some(slug) = &row.slug_hint
+            && existing_slugs.contains(slug.as_str())
+        {
+            skipped += 1;
+            continue;
+        }
         if let Some(id) = &row.source_id {
             if known_ids.contains(id) {
                 skipped += 1;
@@ -299,9 +308,12 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             if n == 1 { "" } else { "s" }
         );
         if skipped > 0 {
-            s.push_str(&format!(
-                "; {skipped} already imported (same source_id), skipped"
-            ));
+            let by = if a.preset == crate::import::Preset::Deal {
+                "same slug or source_id"
+            } else {
+                "same source_id"
+            };
+            s.push_str(&format!("; {skipped} already imported ({by}), skipped"));
         }
         if !problems.is_empty() {
             s.push_str(&format!(
@@ -411,9 +423,20 @@ fn flatten(prefix: &str, v: &serde_yaml::Value, out: &mut IndexMap<String, Strin
     }
 }
 
+/// A CSV writer's error on stdout, keeping an I/O error's kind (a closed
+/// pipe ends the command quietly).
+fn csv_out_err(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io("-", io),
+        other => Error::io("-", std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
 pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let p = Pipeline::load(&root)?;
+    // `export` promises every deal: one it cannot read makes it exit 1.
+    let unreadable = p.warn_unreadable();
     let cfg = &p.cfg;
     let mut deals: Vec<&Deal> = p.deals.iter().collect();
     deals.sort_by(|x, y| {
@@ -481,16 +504,20 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
             let mut header = vec!["slug".to_string(), "stage".to_string()];
             header.extend(cols.iter().cloned());
             header.push("body".into());
-            w.write_record(&header)
-                .map_err(|e| Error::io("-", e.into()))?;
+            let guard = |row: &[String]| -> Vec<String> {
+                row.iter()
+                    .map(|c| crate::import::csv_guard(c).into_owned())
+                    .collect()
+            };
+            w.write_record(guard(&header)).map_err(csv_out_err)?;
             for (d, m) in deals.iter().zip(&flat) {
                 let mut row = vec![d.slug.clone(), d.place.id(cfg).to_string()];
                 row.extend(cols.iter().map(|c| m.get(c).cloned().unwrap_or_default()));
                 row.push(d.body().trim_start_matches('\n').to_string());
-                w.write_record(&row).map_err(|e| Error::io("-", e.into()))?;
+                w.write_record(guard(&row)).map_err(csv_out_err)?;
             }
             w.flush().map_err(|e| Error::io("-", e))?;
         }
     }
-    Ok(0)
+    Ok(if unreadable > 0 { 1 } else { 0 })
 }

@@ -18,8 +18,33 @@ pub fn handle_for(name: &str, email: &str) -> String {
     }
 }
 
-fn write(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+/// Writes `rel` below the pipeline folder, never through a symlink.
+fn write(dir: &Path, rel: &Path, text: &str) -> Result<(), Error> {
+    crate::safepath::write_file(dir, rel, text.as_bytes())
+}
+
+/// Refuses a folder that is a bare repository or inside a git directory:
+/// a pipeline there would be written among git's own files.
+fn refuse_git_dir(dir: &Path) -> Result<(), Error> {
+    let Some(repo) = crate::repo::discover(dir) else {
+        return Ok(());
+    };
+    let git_dir = std::fs::canonicalize(repo.path()).unwrap_or(repo.path().to_path_buf());
+    if repo.is_bare() || repo.workdir().is_none() || dir.starts_with(&git_dir) {
+        return Err(Error::usage(
+            format!(
+                "{} is {}, which has no work tree; nothing was changed",
+                crate::diag::display_path(dir),
+                if repo.is_bare() {
+                    "a bare git repository"
+                } else {
+                    "inside a git directory"
+                }
+            ),
+            "clone it (`git clone <repo> sales`) and run `deal init` in the clone",
+        ));
+    }
+    Ok(())
 }
 
 pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
@@ -28,6 +53,9 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         None => ctx.start.clone(),
     };
     let cfg_path = dir.join(config::FILE);
+    if let Some(link) = crate::safepath::first_link(&dir, Path::new(config::FILE)) {
+        return Err(crate::safepath::link_error(&link));
+    }
     if cfg_path.exists() {
         return Err(Error::usage(
             format!(
@@ -38,6 +66,12 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         ));
     }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // The folder itself may be reached through a link; below it, none counts.
+    let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
+    let cfg_path = dir.join(config::FILE);
+    refuse_git_dir(&dir)?;
+    let gi_rel = Path::new(".gitignore");
+    crate::safepath::check(&dir, gi_rel)?;
     let identity = crate::repo::identity(&dir);
     let mut team: Vec<(String, String, String)> = identity
         .iter()
@@ -59,19 +93,21 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     // the pipeline joins it, and the user is told where commits will go.
     let enclosing = crate::repo::discover(&dir)
         .and_then(|r| r.workdir().and_then(|w| std::fs::canonicalize(w).ok()))
-        .filter(|w| std::fs::canonicalize(&dir).is_ok_and(|d| d != *w));
+        .filter(|w| *w != dir);
     let had_repo = enclosing.is_some() || crate::repo::discover(&dir).is_some();
-    write(&cfg_path, &yaml)?;
-    let deals = dir.join(&cfg.deals_dir);
+    let deals = Path::new(&cfg.deals_dir);
     let mut folders: Vec<String> = cfg.stages.iter().map(|s| s.dir.clone()).collect();
     folders.push(config::WON.into());
     folders.push(config::LOST.into());
     for f in &folders {
-        let d = deals.join(f);
-        std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
-        write(&d.join(".gitkeep"), "")?;
+        crate::safepath::check(&dir, &deals.join(f))?;
     }
-    let gi = dir.join(".gitignore");
+    write(&dir, Path::new(config::FILE), &yaml)?;
+    for f in &folders {
+        let d = crate::safepath::create_dirs(&dir, &deals.join(f))?;
+        write(&d, Path::new(".gitkeep"), "")?;
+    }
+    let gi = dir.join(gi_rel);
     let existing = std::fs::read_to_string(&gi).unwrap_or_default();
     if !existing
         .lines()
@@ -83,7 +119,8 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
             "\n"
         };
         write(
-            &gi,
+            &dir,
+            gi_rel,
             &format!("{existing}{sep}# deal report output\n/report/\n"),
         )?;
     }

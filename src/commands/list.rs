@@ -9,9 +9,58 @@ use crate::error::Error;
 use crate::output;
 use crate::pipeline::Pipeline;
 
+/// The `--sort` keys that are columns rather than front-matter fields.
+const SORT_COLUMNS: [&str; 7] = ["slug", "stage", "owner", "value", "days", "criteria", "due"];
+
+/// Refuses a `--sort` key that is neither a column, a known field, nor a
+/// front-matter field any deal has: a typo must not sort silently by nothing.
+fn check_sort_key(p: &Pipeline, key: &str) -> Result<(), Error> {
+    const KNOWN: [&str; 12] = [
+        "title",
+        "company",
+        "currency",
+        "source",
+        "created",
+        "first_contact",
+        "engaged",
+        "expected_close",
+        "last_activity",
+        "next_step.due",
+        "kickoff_on",
+        "delivery_owner",
+    ];
+    if SORT_COLUMNS.contains(&key)
+        || KNOWN.contains(&key)
+        || p.deals.iter().any(|d| lookup(&d.fm, key).is_some())
+    {
+        return Ok(());
+    }
+    let mut fields: Vec<String> = p
+        .deals
+        .iter()
+        .flat_map(|d| d.fm.keys().filter_map(scalar_text))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    fields.truncate(20);
+    Err(Error::usage(
+        format!("cannot sort by `{key}`: it is not a column, and no deal has that field"),
+        format!(
+            "sort by {}, or a front-matter field (dotted paths work): {}",
+            SORT_COLUMNS.join(", "),
+            if fields.is_empty() {
+                KNOWN.join(", ")
+            } else {
+                fields.join(", ")
+            }
+        ),
+    ))
+}
+
 pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;
     ctx.trace_pipeline(&p, "work tree");
+    p.warn_unreadable();
     let cfg = &p.cfg;
     let stage = match &a.stage {
         None => None,
@@ -47,6 +96,7 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
         .filter(|(_, r)| !a.rotting || r.rotting)
         .collect();
     let key = a.sort.as_str();
+    check_sort_key(&p, key)?;
     deals.sort_by(|(da, ra), (db, rb)| {
         let by = match key {
             "slug" => ra.slug.cmp(&rb.slug),

@@ -64,6 +64,38 @@ impl Ctx {
     }
 }
 
+/// Takes the repository's write lock (SPEC §4 "One writer at a time") for
+/// a command that writes; hold the guard until the commit is made.
+pub fn lock_for_write(ctx: &Ctx) -> Result<Option<crate::lock::WriteLock>, Error> {
+    crate::lock::acquire(&ctx.start)
+}
+
+/// Whether a command writes deals, the index or HEAD, and so takes the
+/// write lock. Exhaustive on purpose: a new command must say which it is.
+fn writes(cmd: &Command) -> bool {
+    match cmd {
+        Command::New(a) => !a.dry_run,
+        Command::Import(a) => !a.dry_run,
+        Command::Note(a) => !a.print,
+        Command::Objection(a) => !matches!(a.action, crate::cli::ObjectionAction::List { .. }),
+        Command::Set(_) | Command::Move(_) | Command::Assign(_) | Command::Resolve(_) => true,
+        // `init` creates the repository it would lock; `hook` writes only
+        // hook files; `report` writes only its output folder.
+        Command::Init(_)
+        | Command::Check(_)
+        | Command::List(_)
+        | Command::Show(_)
+        | Command::Report(_)
+        | Command::Stats(_)
+        | Command::Hook(_)
+        | Command::Due(_)
+        | Command::Export(_)
+        | Command::Audit(_)
+        | Command::Review(_)
+        | Command::Completions { .. } => false,
+    }
+}
+
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32, Error> {
     let start = match &cli.dir {
@@ -76,6 +108,12 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         quiet: cli.quiet,
         verbose: cli.verbose,
         now: crate::time::now(),
+    };
+    // Taken before any command reads a deal, held until it returns.
+    let _lock = if writes(&cli.command) {
+        lock_for_write(&ctx)?
+    } else {
+        None
     };
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),

@@ -35,6 +35,29 @@ fn insert_path(m: &mut Mapping, path: &str, v: &str) {
 use crate::slug::{is_slug, slugify};
 use crate::time::format_ts;
 
+/// A deal file whose name differs from `<slug>.md` only in case (`Acme.md`):
+/// on macOS and Windows it is the same file, so the slug is taken.
+fn case_twin(root: &std::path::Path, cfg: &Config, slug: &str) -> Option<std::path::PathBuf> {
+    let want = format!("{slug}.md");
+    let dirs = cfg
+        .stages
+        .iter()
+        .map(|s| s.dir.as_str())
+        .chain([crate::config::WON, crate::config::LOST]);
+    for d in dirs {
+        let rel = std::path::Path::new(&cfg.deals_dir).join(d);
+        let Ok(rd) = std::fs::read_dir(root.join(&rel)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().to_lowercase() == want {
+                return Some(rel.join(e.file_name()));
+            }
+        }
+    }
+    None
+}
+
 /// The owner of a new lead: `--owner`, else the team member whose email is
 /// the git user's.
 fn owner_of(cfg: &Config, root: &std::path::Path, given: Option<&str>) -> Result<String, Error> {
@@ -120,6 +143,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
         .into_iter()
         .next()
         .map(|e| e.rel)
+        .or_else(|| case_twin(&root, cfg, &slug))
     {
         return Err(Error::usage(
             format!(

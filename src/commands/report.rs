@@ -56,6 +56,7 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
             .as_ref()
             .map_or("work tree".to_string(), |r| format!("commit {r}")),
     );
+    p.warn_unreadable();
     let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let stats = Stats::compute(&p, ctx.now);
     let changes = match &a.since {
@@ -66,8 +67,14 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
         None => None,
     };
     let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref())?;
-    let out = a.output.clone().unwrap_or_else(|| root.join("report"));
-    write_pages(&out, &pages)?;
+    // Links are refused below the -o folder, or from the root down for the
+    // default report/ (SPEC §4 "Symlinks").
+    let (base, prefix) = match &a.output {
+        Some(o) => (o.clone(), PathBuf::new()),
+        None => (root.clone(), PathBuf::from("report")),
+    };
+    let out = base.join(&prefix);
+    write_pages(&base, &prefix, &pages)?;
     if !ctx.quiet {
         let index = std::fs::canonicalize(out.join("index.html")).unwrap_or(out.join("index.html"));
         println!(
@@ -81,10 +88,14 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// Writes the pages, and removes deal pages left from deals that are gone.
-fn write_pages(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
-    let deals_dir = out.join("deals");
-    std::fs::create_dir_all(&deals_dir).map_err(|e| Error::io(&deals_dir, e))?;
+/// Writes the pages into `base/prefix`, and removes deal pages left from
+/// deals that are gone. No symlink below `base` is followed: one there is
+/// an error, and each page is written to a new file renamed into place.
+fn write_pages(base: &Path, prefix: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
+    for (rel, _) in pages {
+        crate::safepath::check(base, &prefix.join(rel))?;
+    }
+    let deals_dir = crate::safepath::create_dirs(base, &prefix.join("deals"))?;
     let keep: std::collections::HashSet<&Path> = pages.iter().map(|(p, _)| p.as_path()).collect();
     if let Ok(rd) = std::fs::read_dir(&deals_dir) {
         for e in rd.flatten() {
@@ -96,8 +107,7 @@ fn write_pages(out: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
         }
     }
     for (rel, html) in pages {
-        let path = out.join(rel);
-        std::fs::write(&path, html).map_err(|e| Error::io(&path, e))?;
+        crate::safepath::write_file(base, &prefix.join(rel), html.as_bytes())?;
     }
     Ok(())
 }
@@ -110,11 +120,19 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let (p, _) = load(&root, None)?;
     ctx.trace_pipeline(&p, "work tree");
+    p.warn_unreadable();
     let s = Stats::compute(&p, ctx.now);
     if a.format == StatsFormat::Json {
+        let mut v = serde_json::to_value(&s).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "unreadable".into(),
+                serde_json::to_value(p.unreadable()).unwrap_or_default(),
+            );
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".into())
         );
         return Ok(0);
     }

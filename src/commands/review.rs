@@ -153,6 +153,7 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     }
     let base_p = Pipeline::from_entries(root.clone(), base_cfg.clone(), base_entries);
     let head_p = Pipeline::from_entries(root.clone(), layout, head_entries);
+    head_p.warn_unreadable();
     let files: HashSet<String> = head_files.into_iter().map(|f| f.path).collect();
     let ev = Evaluator::with_files(&base_cfg, files);
     let commits = history::range(git, h, mb);

@@ -28,6 +28,7 @@ const SHOWN: &[&str] = &[
 pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;
     ctx.trace_pipeline(&p, "work tree");
+    p.warn_unreadable();
     let cfg = &p.cfg;
     let d = p.resolve(&a.deal)?;
     let f = &d.fields;

@@ -11,6 +11,7 @@ mod merges;
 mod moves;
 mod notes;
 mod report;
+mod safety;
 mod show_list;
 mod tour;
 mod workflow;

@@ -606,10 +606,11 @@ fn head_moved_in_the_middle() {
     let t = failure_test();
     let before = t.state();
     let head = t.git(&["rev-parse", "HEAD"]);
-    // The hook commits (the user's staged notes.txt) while deal is working.
+    // The hook makes a commit and moves the branch while deal is working
+    // (from HEAD's tree: deal's change is staged by then, in git's order).
     let t = t.env(
         "DEAL_TEST_BEFORE_REF_UPDATE",
-        "git commit -q --allow-empty -m 'someone else'",
+        "git update-ref HEAD $(git commit-tree HEAD^{tree} -p HEAD -m 'someone else')",
     );
     t.cmd(&["move", "initech", "outreach"])
         .code(2)
@@ -619,7 +620,7 @@ fn head_moved_in_the_middle() {
     assert_eq!(t.git(&["log", "-1", "--format=%s"]).trim(), "someone else");
     let after = t.state();
     let strip = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
-    // Only HEAD differs, and `git status` (notes.txt is now committed).
+    // Only HEAD differs; the staged notes.txt stays staged.
     assert_eq!(
         strip(&after).replace("A  notes.txt\n", ""),
         strip(&before).replace("A  notes.txt\n", "")

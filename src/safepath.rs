@@ -1,0 +1,114 @@
+//! No read or write through a symlink (SPEC §4 "Reading and writing
+//! safely"): the paths deal uses inside the pipeline root (stage folders,
+//! `deals/`, `templates/` and below, `pipeline.yaml`, `.gitignore`) and
+//! below the report's output folder are checked component by component
+//! with `symlink_metadata`. The base itself (the root, resolved to its real
+//! path, or the `-o` folder) may be reached through a link: only what a
+//! cloned repository can plant below it counts.
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::Error;
+
+/// The first component of `rel` below `base` that is a symbolic link, if
+/// any. Components that do not exist (yet) end the walk.
+pub fn first_link(base: &Path, rel: &Path) -> Option<PathBuf> {
+    let mut p = base.to_path_buf();
+    for c in rel.components() {
+        match c {
+            Component::Normal(n) => p.push(n),
+            Component::CurDir => continue,
+            // `..`, a root or a prefix leave the base: refuse as a link would be.
+            _ => return Some(base.join(rel)),
+        }
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => return Some(p),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The error for a symbolic link deal refuses to follow (exit 2).
+pub fn link_error(link: &Path) -> Error {
+    Error::usage(
+        format!(
+            "{}: a symbolic link; deal never reads or writes through a link inside the pipeline",
+            crate::diag::display_path(link)
+        ),
+        format!(
+            "replace it with a real file or folder (`rm {}`), or remove it; a link could point outside the repository",
+            link.display()
+        ),
+    )
+}
+
+/// [`first_link`] as an error.
+pub fn check(base: &Path, rel: &Path) -> Result<(), Error> {
+    match first_link(base, rel) {
+        Some(link) => Err(link_error(&link)),
+        None => Ok(()),
+    }
+}
+
+/// Creates `rel` below `base` as folders, refusing any symlink on the way.
+pub fn create_dirs(base: &Path, rel: &Path) -> Result<PathBuf, Error> {
+    check(base, rel)?;
+    let dir = base.join(rel);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // A link planted between the check and the creation is caught here.
+    check(base, rel)?;
+    Ok(dir)
+}
+
+/// Writes `bytes` to `rel` below `base` so that an existing symlink is
+/// never followed: every folder on the way is checked, the bytes go to a
+/// new temporary file in the same folder, which is renamed over the target
+/// (a rename replaces a link, it never writes through it).
+pub fn write_file(base: &Path, rel: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let path = base.join(rel);
+    if let Some(parent) = rel.parent() {
+        check(base, parent)?;
+    }
+    let dir = path.parent().unwrap_or(base);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.deal-tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let res = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(&path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_first_link_and_ignores_the_base() {
+        let t = tempfile::tempdir().unwrap();
+        let real = t.path().join("real");
+        std::fs::create_dir_all(real.join("a/b")).unwrap();
+        std::os::unix::fs::symlink(&real, t.path().join("via")).unwrap();
+        std::os::unix::fs::symlink(real.join("a"), real.join("l")).unwrap();
+        let via = t.path().join("via");
+        assert_eq!(first_link(&via, Path::new("a/b/c.md")), None);
+        assert_eq!(first_link(&via, Path::new("l/b")), Some(via.join("l")));
+        assert!(first_link(&via, Path::new("../x")).is_some());
+    }
+}
