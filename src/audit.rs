@@ -67,6 +67,8 @@ pub struct ForcedMove {
     pub date: String,
     pub owner: Option<String>,
     pub reason: String,
+    /// The stages it waived.
+    pub waived: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +76,9 @@ pub struct DealAudit {
     pub slug: String,
     pub outcome: String,
     pub closed: Option<String>,
+    /// The close to the second, for ordering deals closed the same day.
+    #[serde(skip)]
+    pub closed_at: Option<DateTime<Utc>>,
     pub owner: String,
     pub stages: Vec<StageSpan>,
     pub longest_stall_days: Option<f64>,
@@ -104,6 +109,8 @@ pub struct Audit {
     pub forced_by_owner: Vec<OwnerForced>,
     pub process_gaps: usize,
     pub training_gaps: usize,
+    /// Deal files that could not be read, left out of the audit.
+    pub unreadable: Vec<crate::pipeline::Unreadable>,
 }
 
 fn ts(t: i64) -> DateTime<Utc> {
@@ -128,6 +135,9 @@ pub struct Touch {
     pub previous_owner: Option<String>,
     /// A counted forced move's reason.
     pub forced: Option<String>,
+    /// How many stages that forced move waived (its commit's `waived`
+    /// entries that its parent did not have).
+    pub waived: usize,
 }
 
 /// `waived` keys of a deal file's front-matter, if it parses.
@@ -175,6 +185,22 @@ fn deal_blob(
         }
     }
     None
+}
+
+/// How many `waived` entries commit `c` added to the deal (against its
+/// first parent).
+fn waivers_added(repo: &Repository, c: &Commit, deals: &str, cfg: &Config, slug: &str) -> usize {
+    let to = c.trailer("To-Stage").and_then(|t| Place::parse(t, cfg));
+    let now = deal_blob(repo, c.id, deals, cfg, slug, to)
+        .and_then(|b| waived_keys(&b))
+        .unwrap_or_default();
+    let before = c
+        .parents
+        .first()
+        .and_then(|p| deal_blob(repo, *p, deals, cfg, slug, None))
+        .and_then(|b| waived_keys(&b))
+        .unwrap_or_default();
+    now.difference(&before).count()
 }
 
 /// Every main-line event of the deals in `slugs`, oldest first: HEAD's
@@ -234,12 +260,18 @@ pub fn touches(
         for (slug, place) in mine {
             let list = out.entry(slug.clone()).or_default();
             if !c.is_merge() {
+                let forced = c.trailer("Forced").map(str::to_string);
                 list.push(Touch {
                     time: c.time,
                     place,
                     owner: c.trailer("Owner").map(handle),
                     previous_owner: c.trailer("Previous-Owner").map(handle),
-                    forced: c.trailer("Forced").map(str::to_string),
+                    waived: if forced.is_some() {
+                        waivers_added(repo, c, deals, cfg, &slug)
+                    } else {
+                        0
+                    },
+                    forced,
                 });
                 continue;
             }
@@ -265,6 +297,11 @@ pub fn touches(
                         place: None,
                         owner: s.trailer("Owner").map(handle),
                         previous_owner: s.trailer("Previous-Owner").map(handle),
+                        waived: if kept_force.is_some() {
+                            waivers_added(repo, s, deals, cfg, &slug)
+                        } else {
+                            0
+                        },
                         forced: kept_force.map(str::to_string),
                     });
                 }
@@ -280,8 +317,7 @@ pub fn touches(
                 time: mover.map_or(c.time, |m| m.time),
                 place,
                 owner: mover.and_then(|m| m.trailer("Owner")).map(handle),
-                previous_owner: None,
-                forced: None,
+                ..Touch::default()
             });
         }
     }
@@ -397,6 +433,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
                 date: crate::time::format_date(ts(c.time)),
                 owner: c.owner.clone(),
                 reason: r.clone(),
+                waived: c.waived,
             })
         })
         .collect();
@@ -435,6 +472,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         slug: d.slug.clone(),
         outcome: d.place.id(cfg).to_string(),
         closed: closed.map(crate::time::format_date),
+        closed_at: closed,
         owner: d.fields.owner.clone().unwrap_or_default(),
         stages,
         longest_stall_days: stall_days,
@@ -469,7 +507,7 @@ pub fn audit(
             )
         })
         .collect();
-    all.sort_by(|a, b| b.closed.cmp(&a.closed).then(a.slug.cmp(&b.slug)));
+    all.sort_by(|a, b| b.closed_at.cmp(&a.closed_at).then(a.slug.cmp(&b.slug)));
     all.truncate(n);
     let most = |xs: Vec<String>| {
         let mut count: BTreeMap<String, usize> = BTreeMap::new();
@@ -488,22 +526,21 @@ pub fn audit(
     };
     let most_stalled_stage = most(all.iter().filter_map(|a| a.stall_stage.clone()).collect());
     let most_lost_from = most(all.iter().filter_map(|a| a.lost_stage.clone()).collect());
-    // A forced move is credited to the owner its own commit records; the
-    // deal's waivers (front-matter) to the owner of its last forced move,
-    // else to the deal's owner.
+    // A forced move, and the stages it waived, are credited to the owner
+    // its own commit records; waivers no forced move accounts for (written
+    // by hand, imported) to the deal's owner.
     let mut by: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for a in &all {
+        let mut credited = 0;
         for f in &a.forced_moves {
             let who = f.owner.clone().unwrap_or_else(|| a.owner.clone());
-            by.entry(who).or_default().0 += 1;
+            let e = by.entry(who).or_default();
+            e.0 += 1;
+            e.1 += f.waived;
+            credited += f.waived;
         }
-        let waiver_owner = a
-            .forced_moves
-            .last()
-            .and_then(|f| f.owner.clone())
-            .unwrap_or_else(|| a.owner.clone());
-        by.entry(waiver_owner).or_default().1 +=
-            a.forced.iter().filter(|f| f.starts_with("waived")).count();
+        let waivers = a.forced.iter().filter(|f| f.starts_with("waived")).count();
+        by.entry(a.owner.clone()).or_default().1 += waivers.saturating_sub(credited);
     }
     let forced_by_owner = by
         .into_iter()
@@ -520,5 +557,6 @@ pub fn audit(
         most_stalled_stage,
         most_lost_from,
         forced_by_owner,
+        unreadable: Vec::new(),
     }
 }

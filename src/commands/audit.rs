@@ -29,7 +29,8 @@ pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
         Ok(head) => audit::touches(repo.git(), head, &deals, &p.cfg, &closed),
         Err(_) => Default::default(),
     };
-    let r = audit::audit(&p.cfg, &p.deals, &touches, a.last);
+    let mut r = audit::audit(&p.cfg, &p.deals, &touches, a.last);
+    r.unreadable = p.unreadable();
     if a.format == StatsFormat::Json {
         println!(
             "{}",

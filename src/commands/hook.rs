@@ -31,6 +31,25 @@ exec \"$deal\" -C {dir} check --staged\n"
     )
 }
 
+/// Whether a hook of deal's holds only what deal writes (the deal path and
+/// pipeline folder may differ): a user who added lines to it keeps them.
+fn pristine(text: &str) -> bool {
+    let norm = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| {
+                if l.starts_with("if command -v deal ") {
+                    "<find deal>".to_string()
+                } else if l.starts_with("exec \"$deal\" -C ") {
+                    "<run deal>".to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect()
+    };
+    norm(text) == norm(&script("", "deal"))
+}
+
 /// The hooks deal installs: a commit, and a merge that git completes by
 /// itself (two branches that moved the same deal can merge cleanly and
 /// leave it in two folders).
@@ -56,6 +75,22 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
         .filter(|(_, e, ours)| e.is_some() && !ours)
         .map(|(p, _, _)| crate::diag::display_path(p))
         .collect();
+    // deal's hook with lines the user added: neither replaced nor removed.
+    let edited: Vec<String> = hooks
+        .iter()
+        .filter(|(_, e, ours)| *ours && e.as_deref().is_some_and(|t| !pristine(t)))
+        .map(|(p, _, _)| crate::diag::display_path(p))
+        .collect();
+    if !edited.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "{} {} lines deal did not write; nothing was changed",
+                edited.join(" and "),
+                if edited.len() == 1 { "has" } else { "have" }
+            ),
+            "edit it by hand: keep your lines, and add or remove the `deal … check --staged` line yourself",
+        ));
+    }
     match a.action {
         HookAction::Install => {
             if !foreign.is_empty() {

@@ -756,3 +756,238 @@ fn the_tree_diff_agrees_with_git_diff_tree() {
     assert_eq!(got, want);
     assert_eq!(want, ["a.md", "a/b.md", "a0.md", "t", "t/inner.md", "z.md"]);
 }
+
+// ------------------------------------------------ found by a hostile tester
+
+#[test]
+fn commit_a_and_a_merge_finished_with_commit_a_are_checked() {
+    let t = base();
+    t.cmd(&["hook", "install"]).code(0);
+    // `git commit -a` runs the hook on a temporary index.
+    let p = t.path().join("deals/02-outreach/beta.md");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, text.replace("owner: bob", "owner bob")).unwrap();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let out = t.git_cmd(t.path(), &["commit", "-qam", "broken"], None);
+    assert_ne!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("parse"), "{}", out.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    std::fs::write(&p, &text).unwrap();
+
+    // Both branches append to beta; the conflicted merge is finished with
+    // `git commit -a` while the markers are still in the file.
+    t.git(&["checkout", "-q", "-b", "one"]);
+    std::fs::write(&p, format!("{text}One.\n")).unwrap();
+    t.git(&["commit", "-qam", "one"]);
+    t.git(&["checkout", "-q", "main"]);
+    std::fs::write(&p, format!("{text}Main.\n")).unwrap();
+    t.git(&["commit", "-qam", "main"]);
+    let out = t.git_cmd(t.path(), &["merge", "one"], None);
+    assert_ne!(out.code, 0, "the merge should conflict");
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let out = t.git_cmd(t.path(), &["commit", "-a", "--no-edit"], None);
+    assert_ne!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("conflict"), "{}", out.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    // deal's own writes wait for the merge to end.
+    t.cmd(&["set", "acme", "value=1"])
+        .code(2)
+        .stderr_has("a merge is in progress");
+}
+
+#[test]
+fn a_rename_rename_conflict_is_a_conflict_not_a_yaml_error() {
+    let t = base();
+    t.cmd(&["hook", "install"]).code(0);
+    let f = "deals/02-outreach/beta.md";
+    t.git(&["checkout", "-q", "-b", "a"]);
+    std::fs::create_dir_all(t.path().join("deals/03-qualification")).unwrap();
+    t.git(&["mv", f, "deals/03-qualification/beta.md"]);
+    let p = t.path().join("deals/03-qualification/beta.md");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, text.replace("title: Beta", "title: Beta A")).unwrap();
+    t.git(&["commit", "-qam", "a"]);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["checkout", "-q", "-b", "b"]);
+    std::fs::create_dir_all(t.path().join("deals/01-prospecting")).unwrap();
+    t.git(&["mv", f, "deals/01-prospecting/beta.md"]);
+    let p = t.path().join("deals/01-prospecting/beta.md");
+    std::fs::write(&p, text.replace("title: Beta", "title: Beta B")).unwrap();
+    t.git(&["commit", "-qam", "b"]);
+    t.git(&["checkout", "-q", "a"]);
+    let out = t.git_cmd(t.path(), &["merge", "--no-edit", "b"], None);
+    assert_ne!(out.code, 0, "git should report a rename/rename conflict");
+    let marked = t.git(&["grep", "-l", "^<<<<<<<<", "--", "deals"]);
+    assert!(!marked.is_empty(), "git wrote no 8-character markers");
+    let out = t.cmd(&["check", "--format", "json"]).code(1);
+    assert!(
+        out.stdout.contains("\"rule\": \"conflict\""),
+        "{}",
+        out.stdout
+    );
+    t.git(&["add", "-A"]);
+    let out = t.git_cmd(t.path(), &["commit", "--no-edit"], None);
+    assert_ne!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn reordered_stages_and_moved_folders_are_seen() {
+    // Swapping outreach and qualification lets a deal skip outreach's check.
+    let cfg = crate::default_config();
+    let a = cfg.find("  - id: outreach").unwrap();
+    let b = cfg.find("  - id: qualification").unwrap();
+    let c = cfg.find("  - id: discovery").unwrap();
+    let swapped = format!("{}{}{}{}", &cfg[..a], &cfg[b..c], &cfg[a..b], &cfg[c..]);
+    let t = base();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    std::fs::write(t.path().join("pipeline.yaml"), &swapped).unwrap();
+    t.git(&["commit", "-qam", "swap"]);
+    let row = pipeline_row(&t, 1);
+    assert!(
+        row["violations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reordered"),
+        "{row}"
+    );
+
+    // A new deals_dir: the deals are read where HEAD keeps them, and a hand
+    // move inside it is still judged; nothing shows as removed.
+    let t = base();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    t.git(&["mv", "deals", "sales"]);
+    let p = t.path().join("pipeline.yaml");
+    let cfg = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, cfg.replace("deals_dir: deals", "deals_dir: sales")).unwrap();
+    std::fs::create_dir_all(t.path().join("sales/05-proposal")).unwrap();
+    t.git(&[
+        "mv",
+        "sales/02-outreach/beta.md",
+        "sales/05-proposal/beta.md",
+    ]);
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-qm", "reorganise"]);
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(1));
+    assert!(!j.to_string().contains("\"removed\""), "{j:#}");
+    assert_eq!(change(&j, "beta")["change"], "moved", "{j:#}");
+    assert!(rules(change(&j, "beta")).contains(&"exit-criteria".to_string()));
+    assert_eq!(change(&j, "pipeline.yaml")["change"], "edited", "{j:#}");
+    assert!(
+        j["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["slug"] != "acme"),
+        "{j:#}"
+    );
+}
+
+#[test]
+fn a_reason_must_say_something_and_odd_names_are_flagged() {
+    let t = weakened("went dark]", "went dark, other]");
+    t.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "Relax",
+        "--trailer",
+        "Criteria-Change: -",
+    ]);
+    assert_eq!(pipeline_row(&t, 1)["change"], "weakened");
+    // Files under deals/ not named <slug>.md are rows of their own.
+    std::fs::write(t.path().join("deals/02-outreach/notes.txt"), "x").unwrap();
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-qm", "notes"]);
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(1));
+    let row = change(&j, "deals/02-outreach/notes.txt");
+    assert_eq!(rules(row), ["bad-file-name"]);
+}
+
+#[test]
+fn resolve_never_drops_uncommitted_edits_and_finds_every_copy() {
+    let t = diverged();
+    t.git_cmd(t.path(), &["merge", "--no-edit", "ahead"], None);
+    let other = t.path().join("deals/02-outreach/acme.md");
+    let mut s = std::fs::read_to_string(&other).unwrap();
+    s.push_str("IMPORTANT\n");
+    std::fs::write(&other, &s).unwrap();
+    let before = t.state();
+    t.cmd(&["resolve", "acme", "--keep", "discovery"])
+        .code(2)
+        .stderr_has("not committed");
+    assert_eq!(t.state(), before);
+}
+
+#[test]
+fn audit_credits_each_forced_moves_waivers_to_its_own_owner() {
+    let t = Test::new()
+        .deal(
+            "01-prospecting/fox.md",
+            "---\ntitle: Fox\nowner: carol\ncontact:\n  email: f@f.example\nstages:\n  prospecting: 2026-10-01\n---\n# Fox\n",
+        )
+        .config_replace("  dana:", "  carol: { name: Carol, email: carol@example.com, roles: [sdr, ae, delivery] }\n  dana:")
+        .repo();
+    on(
+        &t,
+        "2026-10-02",
+        &[
+            "move",
+            "fox",
+            "proposal",
+            "--force",
+            "--reason",
+            "carol skip",
+        ],
+    )
+    .code(0);
+    on(&t, "2026-10-03", &["assign", "fox", "dana"]).code(0);
+    on(
+        &t,
+        "2026-10-04",
+        &["move", "fox", "won", "--force", "--reason", "dana close"],
+    )
+    .code(0);
+    let j: serde_json::Value = serde_json::from_str(
+        &on(&t, "2026-10-05", &["audit", "--format", "json"])
+            .code(0)
+            .stdout,
+    )
+    .unwrap();
+    let by: Vec<(String, u64, u64)> = j["forced_by_owner"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["owner"].as_str().unwrap().to_string(),
+                o["forced"].as_u64().unwrap(),
+                o["waivers"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(_, f, w)| f + w > 0)
+        .collect();
+    // carol's move waived outreach, qualification and discovery; dana's the
+    // rest (proposal, negotiation, close).
+    assert_eq!(
+        by,
+        vec![("carol".into(), 1, 3), ("dana".into(), 1, 3)],
+        "{j:#}"
+    );
+}
+
+#[test]
+fn a_hook_with_the_users_own_lines_is_never_removed() {
+    let t = base();
+    t.cmd(&["hook", "install"]).code(0);
+    let hook = t.path().join(".git/hooks/pre-commit");
+    let mut s = std::fs::read_to_string(&hook).unwrap();
+    s = s.replacen("\n", "\nmake lint\n", 1);
+    std::fs::write(&hook, &s).unwrap();
+    t.cmd(&["hook", "uninstall"])
+        .code(2)
+        .stderr_has("lines deal did not write");
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), s);
+    t.cmd(&["hook", "install"]).code(2);
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), s);
+}
