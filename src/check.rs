@@ -82,7 +82,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn includes(&self, p: &Path) -> bool {
+    pub fn includes(&self, p: &Path) -> bool {
         match self {
             Scope::All => true,
             Scope::Files(set) | Scope::Staged(set) => set.contains(p),
@@ -97,17 +97,11 @@ pub fn run(p: &Pipeline, ev: &Evaluator, scope: &Scope, now: DateTime<Utc>) -> V
         .deals
         .par_iter()
         .filter(|d| scope.includes(&d.rel))
-        .flat_map_iter(|d| check_deal(&p.cfg, ev, d, now))
+        .flat_map_iter(|d| check_file(&p.cfg, ev, d, now))
         .collect();
     for fp in &p.problems {
         if scope.includes(&fp.rel) {
             out.push(problem_finding(fp, &p.cfg));
-        }
-    }
-    // A deal read from `Acme.md` or `a b.md`: readable, but misnamed.
-    for d in &p.deals {
-        if scope.includes(&d.rel) && !crate::slug::is_slug(&d.slug) {
-            out.push(bad_name_finding(&d.rel));
         }
     }
     for (slug, paths) in p.duplicate_slugs() {
@@ -134,9 +128,13 @@ pub fn run(p: &Pipeline, ev: &Evaluator, scope: &Scope, now: DateTime<Utc>) -> V
             });
         }
     }
-    // Stable order: by path and line, then as the rules ran.
-    out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    sort(&mut out);
     out
+}
+
+/// The stable order of findings: by path and line, then as the rules ran.
+pub fn sort(out: &mut [Finding]) {
+    out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
 }
 
 /// How to fix a slug that sits in several files.
@@ -275,6 +273,16 @@ fn finding(
             crate::diag::line_of(&d.text, line).map(|t| crate::diag::excerpt(line, t, c))
         }),
     }
+}
+
+/// All findings for one deal file: its deal's, and `bad-file-name` when
+/// it was read from `Acme.md` or `a b.md` (readable, but misnamed).
+pub fn check_file(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Vec<Finding> {
+    let mut out = check_deal(cfg, ev, d, now);
+    if !crate::slug::is_slug(&d.slug) {
+        out.push(bad_name_finding(&d.rel));
+    }
+    out
 }
 
 /// All findings for one parsed deal.

@@ -499,43 +499,7 @@ impl Pipeline {
 
     /// Builds a pipeline from a config and a list of files.
     pub fn from_entries(root: PathBuf, cfg: Config, entries: Vec<Entry>) -> Pipeline {
-        let results: Vec<Result<Deal, FileProblem>> = entries
-            .into_par_iter()
-            .map(|e| {
-                let slug = slug_of(&e.rel);
-                let fail = |problem| FileProblem {
-                    rel: e.rel.clone(),
-                    slug: slug.clone(),
-                    problem,
-                };
-                let Some(place) = place_of(&e.rel, &cfg) else {
-                    return Err(fail(Problem::UnknownFolder));
-                };
-                let name = e.rel.file_name().map(|n| n.to_string_lossy());
-                if name.is_some_and(|n| name_kind(&n) != NameKind::Deal) {
-                    return Err(fail(Problem::BadName));
-                }
-                let bytes = match e.content {
-                    Content::Symlink => return Err(fail(Problem::Symlink)),
-                    Content::TooBig(n) => {
-                        return Err(fail(Problem::Unreadable(too_big(n))));
-                    }
-                    Content::Bytes(b) => b,
-                    Content::Path(ref p) => match read_limited(p) {
-                        Ok(b) => b,
-                        Err(err) => return Err(fail(Problem::Unreadable(err.to_string()))),
-                    },
-                };
-                if let Some(c) = std::str::from_utf8(&bytes)
-                    .ok()
-                    .and_then(crate::conflict::find)
-                {
-                    return Err(fail(Problem::Conflict(c)));
-                }
-                Deal::parse(slug.clone(), e.rel.clone(), place, bytes, &cfg)
-                    .map_err(|p| fail(Problem::Parse(p)))
-            })
-            .collect();
+        let results = parse_entries(&cfg, entries, |d| d);
         let mut deals = Vec::new();
         let mut problems = Vec::new();
         for r in results {
@@ -551,6 +515,42 @@ impl Pipeline {
             problems,
             unparsed: Vec::new(),
         }
+    }
+
+    /// Parses `entries` in parallel and hands each deal to `f`, keeping only
+    /// what `f` returns: the deal itself is dropped at once, so a whole
+    /// pipeline never sits in memory (`deal check` keeps findings, `deal
+    /// list` rows). The returned pipeline has no parsed deals; their paths
+    /// are in `unparsed`, which is enough for duplicate slugs.
+    pub fn scan<T: Send>(
+        root: PathBuf,
+        cfg: Config,
+        entries: Vec<Entry>,
+        f: impl Fn(Deal) -> T + Sync + Send,
+    ) -> (Pipeline, Vec<T>) {
+        let results = parse_entries(&cfg, entries, |d| (d.rel.clone(), f(d)));
+        let mut out = Vec::new();
+        let mut unparsed = Vec::new();
+        let mut problems = Vec::new();
+        for r in results {
+            match r {
+                Ok((rel, t)) => {
+                    unparsed.push(rel);
+                    out.push(t);
+                }
+                Err(p) => problems.push(p),
+            }
+        }
+        (
+            Pipeline {
+                root,
+                cfg,
+                deals: Vec::new(),
+                problems,
+                unparsed,
+            },
+            out,
+        )
     }
 
     /// Slugs that appear more than once, with their files. Slugs that
@@ -686,6 +686,52 @@ pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> E
             places.join("|")
         ),
     }
+}
+
+/// Reads and parses deal files in parallel; each deal goes through `f`.
+fn parse_entries<T: Send>(
+    cfg: &Config,
+    entries: Vec<Entry>,
+    f: impl Fn(Deal) -> T + Sync + Send,
+) -> Vec<Result<T, FileProblem>> {
+    entries
+        .into_par_iter()
+        .map(|e| {
+            let slug = slug_of(&e.rel);
+            let fail = |problem| FileProblem {
+                rel: e.rel.clone(),
+                slug: slug.clone(),
+                problem,
+            };
+            let Some(place) = place_of(&e.rel, cfg) else {
+                return Err(fail(Problem::UnknownFolder));
+            };
+            let name = e.rel.file_name().map(|n| n.to_string_lossy());
+            if name.is_some_and(|n| name_kind(&n) != NameKind::Deal) {
+                return Err(fail(Problem::BadName));
+            }
+            let bytes = match e.content {
+                Content::Symlink => return Err(fail(Problem::Symlink)),
+                Content::TooBig(n) => {
+                    return Err(fail(Problem::Unreadable(too_big(n))));
+                }
+                Content::Bytes(b) => b,
+                Content::Path(ref p) => match read_limited(p) {
+                    Ok(b) => b,
+                    Err(err) => return Err(fail(Problem::Unreadable(err.to_string()))),
+                },
+            };
+            if let Some(c) = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(crate::conflict::find)
+            {
+                return Err(fail(Problem::Conflict(c)));
+            }
+            Deal::parse(slug.clone(), e.rel.clone(), place, bytes, cfg)
+                .map(&f)
+                .map_err(|p| fail(Problem::Parse(p)))
+        })
+        .collect()
 }
 
 /// Deal files are small; anything larger than this is refused unread.

@@ -22,17 +22,11 @@ fn absolute(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// The files (root-relative) that PATH arguments select.
-fn scope_of(p: &Pipeline, start: &Path, paths: &[PathBuf]) -> Result<Scope, Error> {
+/// The files (root-relative) that PATH arguments select, among `known`.
+fn scope_of(root: &Path, known: &[&Path], start: &Path, paths: &[PathBuf]) -> Result<Scope, Error> {
     if paths.is_empty() {
         return Ok(Scope::All);
     }
-    let known: Vec<&Path> = p
-        .deals
-        .iter()
-        .map(|d| d.rel.as_path())
-        .chain(p.problems.iter().map(|x| x.rel.as_path()))
-        .collect();
     let mut set = HashSet::new();
     for arg in paths {
         let abs = absolute(start, arg);
@@ -42,17 +36,17 @@ fn scope_of(p: &Pipeline, start: &Path, paths: &[PathBuf]) -> Result<Scope, Erro
                 "give paths to deal files or stage folders",
             ));
         }
-        let Ok(rel) = abs.strip_prefix(&p.root) else {
+        let Ok(rel) = abs.strip_prefix(root) else {
             return Err(Error::usage(
                 format!(
                     "{} is outside the pipeline at {}",
                     arg.display(),
-                    crate::diag::display_path(&p.root)
+                    crate::diag::display_path(root)
                 ),
                 "give paths inside the pipeline",
             ));
         };
-        for k in &known {
+        for k in known {
             if k.starts_with(rel) {
                 set.insert(k.to_path_buf());
             }
@@ -63,31 +57,72 @@ fn scope_of(p: &Pipeline, start: &Path, paths: &[PathBuf]) -> Result<Scope, Erro
 
 pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
     let root = crate::pipeline::find_root(&ctx.start)?;
+    if !a.staged && a.rev.is_none() {
+        // The work tree: each deal is checked as it is parsed, and dropped.
+        let cfg = crate::config::load(&root)?;
+        let entries = crate::pipeline::worktree_entries(&root, &cfg);
+        let known: Vec<&Path> = entries.iter().map(|e| e.rel.as_path()).collect();
+        let scope = scope_of(&root, &known, &ctx.start, &a.paths)?;
+        // Deals out of scope are known by name only (for duplicate slugs).
+        let (entries, skipped): (Vec<_>, Vec<_>) =
+            entries.into_iter().partition(|e| scope.includes(&e.rel));
+        let ev_cfg = cfg.clone();
+        let ev = Evaluator::worktree(&ev_cfg, &root);
+        let (mut p, found) = Pipeline::scan(root.clone(), cfg, entries, |d| {
+            check::check_file(&ev_cfg, &ev, &d, ctx.now)
+        });
+        let checked = found.len() + p.problems.len();
+        p.unparsed.extend(skipped.into_iter().map(|e| e.rel));
+        let mut findings: Vec<check::Finding> = found.into_iter().flatten().collect();
+        findings.extend(check::run(&p, &ev, &scope, ctx.now));
+        check::sort(&mut findings);
+        return report(ctx, &a, &p, &scope, "work tree", checked, &findings);
+    }
     let (p, files, staged) = if a.staged {
         let (p, files, staged) = Pipeline::staged(&root)?;
         (p, Some(files), Some(staged))
-    } else if let Some(rev) = &a.rev {
+    } else {
+        let rev = a.rev.as_deref().unwrap_or("HEAD");
         let (p, files) = Pipeline::at_rev(&root, rev)?;
         (p, Some(files), None)
-    } else {
-        (Pipeline::load(&root)?, None, None)
     };
     let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let scope = match staged {
         Some(s) => Scope::Staged(s),
-        None => scope_of(&p, &ctx.start, &a.paths)?,
+        None => {
+            let known: Vec<&Path> = p
+                .deals
+                .iter()
+                .map(|d| d.rel.as_path())
+                .chain(p.problems.iter().map(|x| x.rel.as_path()))
+                .collect();
+            scope_of(&p.root, &known, &ctx.start, &a.paths)?
+        }
     };
     let findings = check::run(&p, &ev, &scope, ctx.now);
+    let checked = match &scope {
+        Scope::All => p.deals.len() + p.problems.len(),
+        Scope::Files(s) | Scope::Staged(s) => s.len(),
+    };
+    let source = match &a.rev {
+        Some(r) if !a.staged => format!("commit {r}"),
+        _ => "index (staged)".to_string(),
+    };
+    report(ctx, &a, &p, &scope, &source, checked, &findings)
+}
+
+/// Prints the findings in the chosen format; returns the exit code.
+fn report(
+    ctx: &Ctx,
+    a: &CheckArgs,
+    p: &Pipeline,
+    scope: &Scope,
+    source: &str,
+    checked: usize,
+    findings: &[check::Finding],
+) -> Result<i32, Error> {
     let (errors, warnings) = check::counts(&findings);
-    ctx.trace_pipeline(
-        &p,
-        match (&a.rev, a.staged) {
-            (_, true) => "index (staged)".to_string(),
-            (Some(r), _) => format!("commit {r}"),
-            _ => "work tree".to_string(),
-        }
-        .as_str(),
-    );
+    ctx.trace_pipeline(p, source);
     ctx.trace(|| {
         let by_rule: Vec<String> = check::RULES
             .iter()
@@ -114,17 +149,17 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
                 .collect();
             print!("{}", output::human(&shown, &p.root, ctx.style));
             if !ctx.quiet {
-                let n = match &scope {
-                    Scope::All => p.deals.len() + p.problems.len(),
+                let n = match scope {
+                    Scope::All => checked,
                     Scope::Files(s) | Scope::Staged(s) => s.len(),
                 };
                 print!("{}", output::summary(errors, warnings, n, ctx.style));
             }
         }
-        CheckFormat::Json => print!("{}", output::json(&findings)),
+        CheckFormat::Json => print!("{}", output::json(findings)),
         CheckFormat::Github => print!(
             "{}",
-            output::github(&findings, &crate::repo::prefix_in_repo(&p.root))
+            output::github(findings, &crate::repo::prefix_in_repo(&p.root))
         ),
     }
     Ok(if errors > 0 || (a.deny_warnings && warnings > 0) {

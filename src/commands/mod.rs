@@ -56,7 +56,7 @@ impl Ctx {
                 p.cfg.stages.len(),
                 p.cfg.team.len(),
                 p.cfg.qualification.as_str(),
-                p.deals.len() + p.problems.len(),
+                p.deals.len() + p.problems.len() + p.unparsed.len(),
                 p.cfg.deals_dir,
                 p.problems.len(),
             )
