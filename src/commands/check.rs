@@ -121,7 +121,7 @@ fn report(
     checked: usize,
     findings: &[check::Finding],
 ) -> Result<i32, Error> {
-    let (errors, warnings) = check::counts(&findings);
+    let (errors, warnings) = check::counts(findings);
     ctx.trace_pipeline(p, source);
     ctx.trace(|| {
         let by_rule: Vec<String> = check::RULES
