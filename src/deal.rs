@@ -177,12 +177,22 @@ impl Deal {
 
     /// The front-matter's YAML text.
     pub fn yaml(&self) -> &str {
-        &self.text[self.split.yaml.clone()]
+        self.text.get(self.split.yaml.clone()).unwrap_or("")
     }
 
-    /// The Markdown body.
+    /// The Markdown body (empty once [`Deal::shrink`] dropped the text).
     pub fn body(&self) -> &str {
-        &self.text[self.split.body..]
+        self.text.get(self.split.body..).unwrap_or("")
+    }
+
+    /// Keeps only the typed fields, place and names: the text, the raw
+    /// front-matter and the outline are dropped. For commands that hold
+    /// every deal but read only typed fields (`deal stats`), so a large
+    /// pipeline's memory stays small.
+    pub fn shrink(&mut self) {
+        self.text = String::new();
+        self.fm = Mapping::new();
+        self.outline = OnceLock::new();
     }
 
     /// The body's outline, parsed on first use.

@@ -12,38 +12,30 @@ use crate::pipeline::Pipeline;
 /// The `--sort` keys that are columns rather than front-matter fields.
 const SORT_COLUMNS: [&str; 7] = ["slug", "stage", "owner", "value", "days", "criteria", "due"];
 
-/// Refuses a `--sort` key that is neither a column, a known field, nor a
-/// front-matter field any deal has: a typo must not sort silently by nothing.
-fn check_sort_key(p: &Pipeline, key: &str) -> Result<(), Error> {
-    const KNOWN: [&str; 12] = [
-        "title",
-        "company",
-        "currency",
-        "source",
-        "created",
-        "first_contact",
-        "engaged",
-        "expected_close",
-        "last_activity",
-        "next_step.due",
-        "kickoff_on",
-        "delivery_owner",
-    ];
-    if SORT_COLUMNS.contains(&key)
-        || KNOWN.contains(&key)
-        || p.deals.iter().any(|d| lookup(&d.fm, key).is_some())
-    {
-        return Ok(());
-    }
-    let mut fields: Vec<String> = p
-        .deals
-        .iter()
-        .flat_map(|d| d.fm.keys().filter_map(scalar_text))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+/// Known fields one may sort by even when no deal has them yet.
+const KNOWN: [&str; 12] = [
+    "title",
+    "company",
+    "currency",
+    "source",
+    "created",
+    "first_contact",
+    "engaged",
+    "expected_close",
+    "last_activity",
+    "next_step.due",
+    "kickoff_on",
+    "delivery_owner",
+];
+
+/// The refusal of a `--sort` key that is neither a column, a known field,
+/// nor a front-matter field any deal has: a typo must not sort silently by
+/// nothing. `fields` are the top-level fields the deals have.
+fn bad_sort_key(key: &str, mut fields: Vec<String>) -> Error {
+    fields.sort();
+    fields.dedup();
     fields.truncate(20);
-    Err(Error::usage(
+    Error::usage(
         format!("cannot sort by `{key}`: it is not a column, and no deal has that field"),
         format!(
             "sort by {}, or a front-matter field (dotted paths work): {}",
@@ -54,14 +46,20 @@ fn check_sort_key(p: &Pipeline, key: &str) -> Result<(), Error> {
                 fields.join(", ")
             }
         ),
-    ))
+    )
+}
+
+/// One listed deal: its row, its place, and the value of a sort field.
+struct Item {
+    ordinal: usize,
+    row: Row,
+    sort: Option<serde_yaml::Value>,
 }
 
 pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
-    let p = Pipeline::open(&ctx.start)?;
-    ctx.trace_pipeline(&p, "work tree");
-    p.warn_unreadable();
-    let cfg = &p.cfg;
+    let root = crate::pipeline::find_root(&ctx.start)?;
+    let config = crate::config::load(&root)?;
+    let cfg = &config;
     let stage = match &a.stage {
         None => None,
         Some(s) => Some(Place::parse(s, cfg).ok_or_else(|| {
@@ -82,25 +80,49 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
             format!("the team is {}", handles.join(", ")),
         ));
     }
-    let ev = Evaluator::worktree(cfg, &p.root);
-    let mut deals: Vec<_> = p
-        .deals
-        .iter()
-        .filter(|d| stage.is_none_or(|s| d.place == s))
-        .filter(|d| {
-            a.owner
-                .as_deref()
-                .is_none_or(|o| d.fields.owner.as_deref() == Some(o))
-        })
-        .map(|d| (d, Row::of(cfg, &ev, d, ctx.now)))
-        .filter(|(_, r)| !a.rotting || r.rotting)
-        .collect();
     let key = a.sort.as_str();
-    check_sort_key(&p, key)?;
-    deals.sort_by(|(da, ra), (db, rb)| {
+    let by_field = !SORT_COLUMNS.contains(&key);
+    let ev = Evaluator::worktree(cfg, &root);
+    // Each deal becomes its row as it is parsed, and is dropped.
+    let entries = crate::pipeline::worktree_entries(&root, cfg);
+    let (p, scanned) = Pipeline::scan(root.clone(), cfg.clone(), entries, |d| {
+        let sort = if by_field {
+            lookup(&d.fm, key).cloned()
+        } else {
+            None
+        };
+        let has = sort.is_some();
+        let wanted = stage.is_none_or(|s| d.place == s)
+            && a.owner
+                .as_deref()
+                .is_none_or(|o| d.fields.owner.as_deref() == Some(o));
+        let item = wanted.then(|| Item {
+            ordinal: d.place.ordinal(cfg),
+            row: Row::of(cfg, &ev, &d, ctx.now),
+            sort,
+        });
+        (item, has)
+    });
+    ctx.trace_pipeline(&p, "work tree");
+    p.warn_unreadable();
+    if by_field && !KNOWN.contains(&key) && !scanned.iter().any(|(_, has)| *has) {
+        // The error path may read the deals again, to list their fields.
+        let entries = crate::pipeline::worktree_entries(&root, cfg);
+        let (_, keys) = Pipeline::scan(root.clone(), cfg.clone(), entries, |d| {
+            d.fm.keys().filter_map(scalar_text).collect::<Vec<_>>()
+        });
+        return Err(bad_sort_key(key, keys.into_iter().flatten().collect()));
+    }
+    let mut deals: Vec<Item> = scanned
+        .into_iter()
+        .filter_map(|(i, _)| i)
+        .filter(|i| !a.rotting || i.row.rotting)
+        .collect();
+    deals.sort_by(|x, y| {
+        let (ra, rb) = (&x.row, &y.row);
         let by = match key {
             "slug" => ra.slug.cmp(&rb.slug),
-            "stage" => da.place.ordinal(cfg).cmp(&db.place.ordinal(cfg)),
+            "stage" => x.ordinal.cmp(&y.ordinal),
             "owner" => ra.owner.cmp(&rb.owner),
             "value" => rb.value.unwrap_or(0.0).total_cmp(&ra.value.unwrap_or(0.0)),
             "days" => rb
@@ -113,9 +135,8 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
                 .is_none()
                 .cmp(&rb.next_step_due.is_none())
                 .then(ra.next_step_due.cmp(&rb.next_step_due)),
-            field => {
-                let va = lookup(&da.fm, field);
-                let vb = lookup(&db.fm, field);
+            _ => {
+                let (va, vb) = (x.sort.as_ref(), y.sort.as_ref());
                 match (va.and_then(|v| v.as_f64()), vb.and_then(|v| v.as_f64())) {
                     (Some(x), Some(y)) => y.total_cmp(&x),
                     _ => vb
@@ -128,7 +149,7 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
         };
         by.then_with(|| ra.slug.cmp(&rb.slug))
     });
-    let rows: Vec<Row> = deals.into_iter().map(|(_, r)| r).collect();
+    let rows: Vec<Row> = deals.into_iter().map(|i| i.row).collect();
     match a.format {
         ListFormat::Json => {
             println!(

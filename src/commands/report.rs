@@ -118,7 +118,16 @@ fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
 
 pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
-    let (p, _) = load(&root, None)?;
+    // The figures read typed fields only: each deal is shrunk as it is
+    // parsed, so ten thousand never hold their text at once.
+    let cfg = crate::config::load(&root)?;
+    let entries = crate::pipeline::worktree_entries(&root, &cfg);
+    let (mut p, deals) = Pipeline::scan(root.clone(), cfg, entries, |mut d| {
+        d.shrink();
+        d
+    });
+    p.unparsed.clear();
+    p.deals = deals;
     ctx.trace_pipeline(&p, "work tree");
     p.warn_unreadable();
     let s = Stats::compute(&p, ctx.now);
