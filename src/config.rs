@@ -416,6 +416,18 @@ pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, Co
             "write the values as block lists and mappings, or nest less",
         ));
     }
+    if let Some(pos) = yamlpos::block_too_deep(src) {
+        return Err(cx.at(
+            Some(pos),
+            None,
+            format!(
+                "YAML block collections nest deeper than {} levels (or indent past column {})",
+                yamlpos::MAX_FLOW_DEPTH,
+                yamlpos::MAX_INDENT
+            ),
+            "nest less: pipeline.yaml needs a few levels",
+        ));
+    }
     if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
         if let Some((key, pos, first)) = yamlpos::first_duplicate_key(src) {
             return Err(cx.at(

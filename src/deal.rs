@@ -265,6 +265,19 @@ pub fn parse_mapping(yaml: &str, first_line: usize) -> Result<Mapping, ParseProb
             excerpt: None,
         });
     }
+    if let Some(pos) = crate::yamlpos::block_too_deep(yaml) {
+        return Err(ParseProblem {
+            line: pos.line + first_line - 1,
+            col: Some(pos.col),
+            message: format!(
+                "invalid YAML: block collections nest deeper than {} levels (or indent past column {})",
+                crate::yamlpos::MAX_FLOW_DEPTH,
+                crate::yamlpos::MAX_INDENT
+            ),
+            help: "nest less: a deal's front-matter needs a few levels".into(),
+            excerpt: None,
+        });
+    }
     match serde_yaml::from_str::<Value>(yaml) {
         Ok(Value::Mapping(m)) => Ok(m),
         Ok(Value::Null) => Ok(Mapping::new()),

@@ -207,6 +207,49 @@ mod tests {
 /// How deep YAML flow collections (`[…]`, `{…}`) may nest.
 pub const MAX_FLOW_DEPTH: usize = 64;
 
+/// The widest indentation a block line may have, in columns: 64 levels of
+/// four spaces, twice over. Block nesting needs a column per level, so this
+/// bounds how deep block collections nest.
+pub const MAX_INDENT: usize = 512;
+
+/// The position of the first line in `src` whose block nesting is beyond
+/// bounds: indentation wider than [`MAX_INDENT`] columns, or more than
+/// [`MAX_FLOW_DEPTH`] compact `- ` / `? ` indicators in a row (`- - - x`
+/// nests a level per dash without indenting). One linear pass before any
+/// YAML parser sees the text: a 40 KB file of `- - - …` overflowed the
+/// parsers' stacks.
+pub fn block_too_deep(src: &str) -> Option<Pos> {
+    for (i, line) in src.split('\n').enumerate() {
+        let b = line.as_bytes();
+        let indent = b.iter().take_while(|&&c| c == b' ').count();
+        if indent > MAX_INDENT {
+            return Some(Pos {
+                line: i + 1,
+                col: MAX_INDENT + 1,
+            });
+        }
+        let (mut j, mut n) = (indent, 0usize);
+        while j < b.len() && (b[j] == b'-' || b[j] == b'?') {
+            match b.get(j + 1) {
+                Some(b' ') | Some(b'\t') | None => {}
+                _ => break,
+            }
+            n += 1;
+            if n > MAX_FLOW_DEPTH {
+                return Some(Pos {
+                    line: i + 1,
+                    col: j + 1,
+                });
+            }
+            j += 1;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                j += 1;
+            }
+        }
+    }
+    None
+}
+
 /// The position (1-based line and column) where flow collections in `src` first nest deeper than
 /// [`MAX_FLOW_DEPTH`], found in one linear pass before any YAML parser sees
 /// the text: libyaml takes quadratic time on deep flow nesting, and
@@ -296,6 +339,11 @@ mod flow_tests {
     fn deep_flow_nesting_is_found_in_linear_time() {
         let deep = format!("title: x\ntags: {}\n", "[".repeat(100_000));
         assert_eq!(flow_too_deep(&deep), Some(Pos { line: 2, col: 71 }));
+        let compact = format!("k:\n{}x\n", "- ".repeat(20_000));
+        assert_eq!(block_too_deep(&compact), Some(Pos { line: 2, col: 129 }));
+        let wide = format!("k:\n{}x: 1\n", " ".repeat(600));
+        assert_eq!(block_too_deep(&wide).map(|p| p.line), Some(2));
+        assert_eq!(block_too_deep("a:\n  - - b\n  - c: [1]\n---\n- x\n"), None);
         let deep = format!("a:\n  b: {}\n", "{a: ".repeat(100_000));
         assert_eq!(flow_too_deep(&deep).map(|p| p.line), Some(2));
         let deep = format!("- {}\n", "- [".repeat(100));

@@ -518,9 +518,20 @@ fn pathological_deals_finish_quickly_with_a_clear_error() {
     while big.len() < 4 * 1024 * 1024 - 200 {
         big.push_str("Notes from the call, in many words, over and over again.\n");
     }
+    // Block nesting without indenting: `- - - …` and `? ? ? …`.
+    let dashes = format!(
+        "---\ntitle: Deep\nowner: alice\ntags:\n{}x\n---\n",
+        "- ".repeat(20_000)
+    );
+    let keys = format!(
+        "---\ntitle: Deep\nowner: alice\n{}x\n---\n",
+        "? ".repeat(20_000)
+    );
     let t = Test::new()
         .deal("01-prospecting/deep.md", &deep)
         .deal("01-prospecting/deep-map.md", &deep_map)
+        .deal("01-prospecting/dashes.md", &dashes)
+        .deal("01-prospecting/keys.md", &keys)
         .deal("04-discovery/headings.md", &headings)
         .deal("04-discovery/big.md", &big);
     for slug in ["deep", "deep-map"] {
@@ -529,6 +540,13 @@ fn pathological_deals_finish_quickly_with_a_clear_error() {
             .code(1)
             .stdout_has(&format!("{rel}:4:"))
             .stdout_has("nest deeper than 64 levels");
+    }
+    for (slug, line) in [("dashes", 5), ("keys", 4)] {
+        let rel = format!("deals/01-prospecting/{slug}.md");
+        within(BOUND, &t, &["check", &rel])
+            .code(1)
+            .stdout_has(&format!("{rel}:{line}:129:"))
+            .stdout_has("block collections nest deeper than 64 levels");
     }
     within(BOUND, &t, &["check", "deals/04-discovery/headings.md"]);
     within(BOUND, &t, &["show", "headings"]).code(0);
