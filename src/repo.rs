@@ -257,11 +257,20 @@ impl Repo {
     }
 
     /// Whether the index has an entry at `rel`.
-    pub fn in_index(&self, rel: &str) -> bool {
-        self.repo
+    /// Whether the index holds something at `rel` that HEAD does not: a
+    /// file the user staged there (not merely HEAD's copy of a deal whose
+    /// move an interrupted command left in the work tree only).
+    pub fn staged_at(&self, rel: &str) -> bool {
+        let Some(id) = self
+            .repo
             .index()
             .ok()
-            .is_some_and(|i| i.get_path(Path::new(rel), 0).is_some())
+            .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id))
+        else {
+            return false;
+        };
+        let head = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+        head.and_then(|t| t.get_path(Path::new(rel)).ok().map(|e| e.id())) != Some(id)
     }
 
     /// Whether `commit.gpgsign` is on, as git resolves it.

@@ -60,7 +60,31 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
     if !a.staged && a.rev.is_none() {
         // The work tree: each deal is checked as it is parsed, and dropped.
         let cfg = crate::config::load(&root)?;
-        let entries = crate::pipeline::worktree_entries(&root, &cfg);
+        let mut entries = crate::pipeline::worktree_entries(&root, &cfg);
+        // A file named on the command line is checked even where a listing
+        // skips it (inside a hidden folder): never silently passed.
+        for arg in &a.paths {
+            let abs = absolute(&ctx.start, arg);
+            let Ok(rel) = abs.strip_prefix(&root) else {
+                continue;
+            };
+            let Ok(meta) = std::fs::symlink_metadata(&abs) else {
+                continue;
+            };
+            if rel.starts_with(&cfg.deals_dir)
+                && !meta.is_dir()
+                && !entries.iter().any(|e| e.rel == rel)
+            {
+                entries.push(crate::pipeline::Entry {
+                    rel: rel.to_path_buf(),
+                    content: if meta.file_type().is_symlink() {
+                        crate::pipeline::Content::Symlink
+                    } else {
+                        crate::pipeline::Content::Path(abs.clone())
+                    },
+                });
+            }
+        }
         let known: Vec<&Path> = entries.iter().map(|e| e.rel.as_path()).collect();
         let scope = scope_of(&root, &known, &ctx.start, &a.paths)?;
         // Deals out of scope are known by name only (for duplicate slugs).

@@ -65,6 +65,12 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
             "edit it, or run `deal init` in another folder",
         ));
     }
+    // Refuse a git directory before creating anything inside it.
+    if let Some(existing) = dir.ancestors().find(|d| d.is_dir())
+        && let Ok(existing) = std::fs::canonicalize(existing)
+    {
+        refuse_git_dir(&existing)?;
+    }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     // The folder itself may be reached through a link; below it, none counts.
     let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;

@@ -268,7 +268,7 @@ pub fn record_files(
     for (f, (_, new_abs)) in files.iter().zip(&abs) {
         let moving = f.old_rel.as_deref() != Some(f.new_rel.as_path());
         let new_rel_repo = repo.rel(new_abs)?;
-        if moving && repo.in_index(&new_rel_repo) {
+        if moving && repo.staged_at(&new_rel_repo) {
             return Err(Error::usage(
                 format!("{new_rel_repo} is in the git index already; nothing was changed"),
                 "unstage it (`git restore --staged`) or remove it first",

@@ -889,3 +889,52 @@ proptest! {
         let _ = deal::yamlpos::first_duplicate_key(&s);
     }
 }
+
+// ------------------------------------------------ found by a hostile tester
+
+#[test]
+fn a_move_left_in_the_work_tree_only_can_be_moved_back() {
+    // What a kill after the work-tree step leaves: the file moved on disk,
+    // the index and HEAD still at the old place.
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    std::fs::create_dir_all(t.path().join("deals/02-outreach")).unwrap();
+    std::fs::rename(
+        t.path().join("deals/01-prospecting/acme.md"),
+        t.path().join("deals/02-outreach/acme.md"),
+    )
+    .unwrap();
+    t.cmd(&["move", "acme", "prospecting"]).code(0);
+    assert_eq!(
+        t.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    assert_eq!(
+        t.git(&["ls-files", "deals"]),
+        "deals/01-prospecting/acme.md\n"
+    );
+}
+
+#[test]
+fn init_in_a_bare_repository_leaves_nothing_behind() {
+    let t = Test::empty();
+    t.git(&["init", "-q", "--bare", "bare.git"]);
+    let bare = t.path().join("bare.git");
+    let before = std::fs::read_dir(&bare).unwrap().count();
+    let out = crate::run_deal(&bare, &["init".into(), "sub".into()], &t.env_vars());
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(!bare.join("sub").exists());
+    assert_eq!(std::fs::read_dir(&bare).unwrap().count(), before);
+}
+
+#[test]
+fn a_file_named_inside_a_hidden_folder_is_checked() {
+    let t = Test::new()
+        .deal("02-outreach/.hid/inner.md", "---\ntitle: [broken\n---\n")
+        .repo();
+    let out = t.cmd(&["check", "deals/02-outreach/.hid/inner.md"]).code(1);
+    assert!(
+        out.stdout.contains("deals/02-outreach/.hid/inner.md"),
+        "{}",
+        out.stdout
+    );
+}
