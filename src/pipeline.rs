@@ -304,6 +304,21 @@ impl Pipeline {
         Ok(Pipeline::from_entries(root.to_path_buf(), cfg, entries))
     }
 
+    /// The pipeline with each deal shrunk as it is parsed (typed fields,
+    /// place and names; no text or raw front-matter): for readers of typed
+    /// fields only (`stats`, `audit`), so memory stays small.
+    pub fn load_slim(root: &Path) -> Result<Pipeline, Error> {
+        let cfg = config::load(root)?;
+        let entries = worktree_entries(root, &cfg);
+        let (mut p, deals) = Pipeline::scan(root.to_path_buf(), cfg, entries, |mut d| {
+            d.shrink();
+            d
+        });
+        p.unparsed.clear();
+        p.deals = deals;
+        Ok(p)
+    }
+
     /// Finds the root from `start` and loads the pipeline.
     pub fn open(start: &Path) -> Result<Pipeline, Error> {
         let root = find_root(start)?;

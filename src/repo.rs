@@ -140,6 +140,8 @@ pub struct Head {
 pub struct Repo {
     repo: Repository,
     workdir: PathBuf,
+    /// `git var -l`, read once when a commit needs it.
+    vars: std::cell::OnceCell<Vec<(String, String)>>,
 }
 
 /// Author and committer.
@@ -154,7 +156,11 @@ impl Repo {
     pub fn open(root: &Path) -> Option<Repo> {
         let repo = discover(root)?;
         let workdir = std::fs::canonicalize(repo.workdir()?).ok()?;
-        Some(Repo { repo, workdir })
+        Some(Repo {
+            repo,
+            workdir,
+            vars: std::cell::OnceCell::new(),
+        })
     }
 
     /// [`Repo::open`], or an error saying the pipeline is not in a git
@@ -199,9 +205,73 @@ impl Repo {
     /// `GIT_CONFIG_NOSYSTEM`, includes, conditional includes and
     /// `GIT_AUTHOR_*`/`GIT_COMMITTER_*` all count. Where git would refuse
     /// to commit for lack of identity, this refuses too.
+    /// `git var -l` in the work tree: git's own resolution of the commit
+    /// identities and of every config value (GIT_CONFIG_GLOBAL,
+    /// GIT_CONFIG_NOSYSTEM, includes, `git -c`, GIT_AUTHOR_*), in one
+    /// process: three `git var`/`git config` runs cost a third of a move.
+    fn vars(&self) -> &[(String, String)] {
+        self.vars.get_or_init(|| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(&self.workdir)
+                .args(["var", "-l"])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output();
+            match out {
+                Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    // A key with no value (`[commit] gpgsign`) has no `=`.
+                    .map(|l| l.split_once('=').unwrap_or((l, "")))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        })
+    }
+
+    /// The last value `git var -l` gives for `key`.
+    fn var(&self, key: &str) -> Option<&str> {
+        self.vars()
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn ident(&self) -> Result<Ident, Error> {
         let sig = |var: &str| -> Result<Signature<'static>, Error> {
-            let (name, email, time) = git_var_ident(&self.workdir, var).map_err(|why| {
+            // `git var -l` leaves out an identity git would refuse; then
+            // `git var <VAR>` says why.
+            // `git var -l` is lenient: it also prints an identity guessed
+            // from the host name. Only an email someone set counts here;
+            // anything else asks git's strict `git var <VAR>`.
+            let who = if var == "GIT_AUTHOR_IDENT" {
+                "author"
+            } else {
+                "committer"
+            };
+            let explicit = |email: &str| {
+                let env = |k: &str| std::env::var(k).ok();
+                [
+                    env(&format!("GIT_{}_EMAIL", who.to_uppercase())),
+                    self.var(&format!("{who}.email")).map(str::to_string),
+                    self.var("user.email").map(str::to_string),
+                    env("EMAIL"),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|e| e.trim() == email)
+            };
+            let known = self
+                .var(var)
+                .and_then(parse_ident)
+                .filter(|(name, email, _)| !name.trim().is_empty() && explicit(email));
+            let (name, email, time) = match known {
+                Some(k) => Ok(k),
+                None => git_var_ident(&self.workdir, var),
+            }
+            .map_err(|why| {
                 let what = ["user.name", "user.email"]
                     .into_iter()
                     .find(|k| git_config(&self.workdir, k).is_none())
@@ -275,13 +345,13 @@ impl Repo {
 
     /// Whether `commit.gpgsign` is on, as git resolves it.
     fn gpgsign(&self) -> bool {
-        Command::new("git")
-            .arg("-C")
-            .arg(&self.workdir)
-            .args(["config", "--type=bool", "--get", "commit.gpgsign"])
-            .stdin(Stdio::null())
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
+        // git's booleans: a key with no value is true.
+        self.var("commit.gpgsign").is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "" | "true" | "yes" | "on" | "1"
+            )
+        })
     }
 
     /// Builds the commit for `changes` on top of `head` (not yet on any ref).

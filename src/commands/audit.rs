@@ -9,7 +9,7 @@ use crate::repo::Repo;
 
 pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
-    let p = Pipeline::load(&root)?;
+    let p = Pipeline::load_slim(&root)?;
     p.warn_unreadable();
     let repo = Repo::require(&root, "deal audit reads git history")?;
     let prefix = repo.rel(&root)?;

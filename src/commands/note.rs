@@ -19,7 +19,7 @@ pub fn signal_keys(kind: NoteKind) -> &'static [&'static str] {
 }
 
 pub fn run(ctx: &Ctx, a: NoteArgs) -> Result<i32, Error> {
-    let p = Pipeline::open(&ctx.start)?;
+    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
     let d = p.resolve(&a.deal)?;
     let templates = Templates::new(&p.root);

@@ -120,14 +120,7 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     // The figures read typed fields only: each deal is shrunk as it is
     // parsed, so ten thousand never hold their text at once.
-    let cfg = crate::config::load(&root)?;
-    let entries = crate::pipeline::worktree_entries(&root, &cfg);
-    let (mut p, deals) = Pipeline::scan(root.clone(), cfg, entries, |mut d| {
-        d.shrink();
-        d
-    });
-    p.unparsed.clear();
-    p.deals = deals;
+    let p = Pipeline::load_slim(&root)?;
     ctx.trace_pipeline(&p, "work tree");
     p.warn_unreadable();
     let s = Stats::compute(&p, ctx.now);

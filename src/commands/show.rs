@@ -26,7 +26,8 @@ const SHOWN: &[&str] = &[
 ];
 
 pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
-    let p = Pipeline::open(&ctx.start)?;
+    // Only the files that DEAL can name are read, not the whole pipeline.
+    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     ctx.trace_pipeline(&p, "work tree");
     p.warn_unreadable();
     let cfg = &p.cfg;
