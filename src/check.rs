@@ -148,7 +148,7 @@ pub fn duplicate_help(cfg: &Config, slug: &str, paths: &[PathBuf]) -> String {
     )
 }
 
-fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
+pub fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
     let base = |rule, message: String, help: String| Finding {
         rule,
         severity: Severity::Error,

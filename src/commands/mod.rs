@@ -13,6 +13,7 @@ pub mod assign;
 pub mod audit;
 pub mod check;
 pub mod due;
+pub mod forecast;
 pub mod hook;
 pub mod import;
 pub mod init;
@@ -27,6 +28,7 @@ pub mod resolve;
 pub mod review;
 pub mod set;
 pub mod show;
+pub mod trend;
 
 /// What every command shares.
 pub struct Ctx {
@@ -92,6 +94,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Hook(a) => hook::run(&ctx, a),
         Command::Objection(a) => objection::run(&ctx, a),
         Command::Due(a) => due::run(&ctx, a),
+        Command::Forecast(a) => forecast::run(&ctx, a),
+        Command::Trend(a) => trend::run(&ctx, a),
         Command::Import(a) => import::run_import(&ctx, a),
         Command::Export(a) => import::run_export(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
