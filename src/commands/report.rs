@@ -112,9 +112,26 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     ctx.trace_pipeline(&p, "work tree");
     let s = Stats::compute(&p, ctx.now);
     if a.format == StatsFormat::Json {
+        // The current month's forecast beside the figures, so a dashboard
+        // reads one document.
+        let mut v = serde_json::to_value(&s).unwrap_or_default();
+        let f = crate::forecast::Forecast::compute(
+            &p.cfg,
+            &p.deals,
+            ctx.now,
+            crate::forecast::By::Month,
+            1,
+            None,
+        );
+        if let (Some(m), Some(period)) = (v.as_object_mut(), f.periods.first()) {
+            m.insert(
+                "forecast".into(),
+                serde_json::to_value(period).unwrap_or_default(),
+            );
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".into())
         );
         return Ok(0);
     }
