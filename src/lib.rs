@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod board;
+pub mod charts;
 pub mod body;
 pub mod check;
 pub mod cli;

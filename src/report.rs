@@ -496,6 +496,8 @@ struct IndexPage<'a> {
     changes: Option<&'a Changes>,
     problems: usize,
     kpis: Vec<(String, String, String)>,
+    forecast: crate::charts::ForecastView,
+    trend: Option<crate::charts::TrendView>,
 }
 
 fn environment(templates: &Templates) -> minijinja::Environment<'static> {
@@ -542,12 +544,14 @@ fn render_err(name: &str, e: minijinja::Error) -> Error {
 }
 
 /// Renders the report: `(path relative to the output folder, HTML)`.
+/// `trend` is drawn when the pipeline has git history.
 pub fn render(
     p: &Pipeline,
     ev: &Evaluator,
     stats: &Stats,
     now: DateTime<Utc>,
     changes: Option<&Changes>,
+    trend: Option<&crate::trend::Trend>,
 ) -> Result<Vec<(PathBuf, String)>, Error> {
     let cfg = &p.cfg;
     let env = environment(&Templates::new(&p.root));
@@ -679,6 +683,25 @@ pub fn render(
         changes,
         problems: p.problems.len(),
         kpis,
+        forecast: crate::charts::forecast(
+            &crate::forecast::Forecast::compute(
+                cfg,
+                &p.deals,
+                now,
+                crate::forecast::By::Month,
+                3,
+                None,
+            ),
+            &p.deals,
+        ),
+        trend: trend.map(|t| {
+            let names: Vec<(String, String)> = cfg
+                .stages
+                .iter()
+                .map(|s| (s.id.clone(), s.name.clone()))
+                .collect();
+            crate::charts::trend(t, &names)
+        }),
     };
     let tpl = env
         .get_template("index.html")

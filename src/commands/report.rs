@@ -65,7 +65,13 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
         }
         None => None,
     };
-    let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref())?;
+    // Trends come from HEAD's history; a pipeline outside git, or a report
+    // of an older commit (--rev), has none to draw.
+    let trend = match (&a.rev, crate::repo::Repo::open(&root)) {
+        (None, Some(_)) => crate::trend::compute(&root, crate::trend::Every::Week, 12, ctx.now).ok(),
+        _ => None,
+    };
+    let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref(), trend.as_ref())?;
     let out = a.output.clone().unwrap_or_else(|| root.join("report"));
     write_pages(&out, &pages)?;
     if !ctx.quiet {
