@@ -16,7 +16,11 @@ use crate::trend::Trend;
 /// Two decimals are enough for a 0–100 box; fixed text keeps the report
 /// byte-identical.
 fn c(x: f64) -> String {
-    let x = if x.is_finite() { x.clamp(0.0, 100.0) } else { 0.0 };
+    let x = if x.is_finite() {
+        x.clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
     format!("{x:.2}")
 }
 
@@ -236,7 +240,12 @@ pub fn trend(t: &Trend, stage_names: &[(String, String)]) -> TrendView {
     };
     let open_line = line(&|s| s.open_value);
     let weighted_line = line(&|s| s.weighted);
-    let max_open = snaps.iter().filter_map(|s| s.open).max().unwrap_or(0).max(1);
+    let max_open = snaps
+        .iter()
+        .filter_map(|s| s.open)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     // Stacked areas: each stage's band sits on the ones before it.
     let present: Vec<(f64, &crate::trend::Snapshot)> = xs
         .iter()
@@ -298,7 +307,11 @@ pub fn trend(t: &Trend, stage_names: &[(String, String)]) -> TrendView {
         .iter()
         .map(|s| TrendRow {
             end: end_label(&s.end),
-            commit: cell(s.commit.as_ref().map(|c| c.get(..7).unwrap_or(c).to_string())),
+            commit: cell(
+                s.commit
+                    .as_ref()
+                    .map(|c| c.get(..7).unwrap_or(c).to_string()),
+            ),
             open: cell(s.open.map(|x| x.to_string())),
             open_value: cell(s.open_value.map(money)),
             weighted: cell(s.weighted.map(money)),

@@ -393,7 +393,10 @@ pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
                 "close-date-missing",
                 Severity::Warning,
                 None,
-                format!("in {} with no expected_close; the forecast cannot place it", stage.id),
+                format!(
+                    "in {} with no expected_close; the forecast cannot place it",
+                    stage.id
+                ),
                 format!("`deal set {} expected_close=YYYY-MM-DD`", d.slug),
             ));
         }

@@ -7,8 +7,8 @@
 
 pub mod audit;
 pub mod board;
-pub mod charts;
 pub mod body;
+pub mod charts;
 pub mod check;
 pub mod cli;
 pub mod commands;

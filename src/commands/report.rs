@@ -68,7 +68,9 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     // Trends come from HEAD's history; a pipeline outside git, or a report
     // of an older commit (--rev), has none to draw.
     let trend = match (&a.rev, crate::repo::Repo::open(&root)) {
-        (None, Some(_)) => crate::trend::compute(&root, crate::trend::Every::Week, 12, ctx.now).ok(),
+        (None, Some(_)) => {
+            crate::trend::compute(&root, crate::trend::Every::Week, 12, ctx.now).ok()
+        }
         _ => None,
     };
     let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref(), trend.as_ref())?;

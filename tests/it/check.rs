@@ -411,15 +411,11 @@ fn rule_close_date_passed_and_missing() {
     // Now is 2026-11-27. acme's close date passed a week ago; beta, in
     // negotiation, has none; gamma closes today (not past due); delta, in
     // qualification (before proposal), needs none; won deals are closed.
-    let past = good_deal(PROPOSAL_STAGES, "").replace(
-        "expected_close: 2026-12-20",
-        "expected_close: 2026-11-20",
-    );
+    let past = good_deal(PROPOSAL_STAGES, "")
+        .replace("expected_close: 2026-12-20", "expected_close: 2026-11-20");
     let none = good_deal(PROPOSAL_STAGES, "").replace("expected_close: 2026-12-20\n", "");
-    let today = good_deal(PROPOSAL_STAGES, "").replace(
-        "expected_close: 2026-12-20",
-        "expected_close: 2026-11-27",
-    );
+    let today = good_deal(PROPOSAL_STAGES, "")
+        .replace("expected_close: 2026-12-20", "expected_close: 2026-11-27");
     let t = Test::new()
         .deal("05-proposal/acme.md", &past)
         .deal(
