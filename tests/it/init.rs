@@ -114,14 +114,20 @@ fn init_example_gives_a_pipeline_that_checks() {
     let git = |args: &[&str]| crate::git_in(&demo, args);
     assert_eq!(git(&["status", "--porcelain"]), "");
     git(&["fsck", "--no-progress"]);
-    let n: usize = git(&["rev-list", "--count", "HEAD"]).trim().parse().unwrap();
+    let n: usize = git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap();
     assert!(n > 34, "{n} commits");
     let dates = git(&["log", "--format=%cs"]);
     let days: std::collections::BTreeSet<&str> = dates.lines().collect();
     assert!(days.len() > 20, "{days:?}");
     assert!(days.iter().all(|d| *d <= "2026-11-27"), "{days:?}");
     let moves = git(&["log", "--format=%(trailers:key=To-Stage,valueonly)"]);
-    assert!(moves.lines().filter(|l| *l == "won").count() >= 4, "{moves}");
+    assert!(
+        moves.lines().filter(|l| *l == "won").count() >= 4,
+        "{moves}"
+    );
     let reasons = git(&["log", "--format=%(trailers:key=Criteria-Change,valueonly)"]);
     assert_eq!(
         reasons.trim(),
