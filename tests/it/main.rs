@@ -4,6 +4,7 @@
 mod check;
 mod edits;
 mod errors;
+mod forecast;
 mod import;
 mod init;
 mod leads;
