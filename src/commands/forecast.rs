@@ -6,6 +6,7 @@
 use crate::board::money;
 use crate::cli::{ForecastArgs, TableFormat};
 use crate::commands::Ctx;
+use crate::commands::trend::number;
 use crate::deal::Deal;
 use crate::error::Error;
 use crate::forecast::{Forecast, Unreadable};
@@ -72,13 +73,13 @@ fn csv(f: &Forecast) -> String {
             p.label.clone(),
             p.start.clone(),
             p.end.clone(),
-            p.won.to_string(),
-            p.commit.to_string(),
-            p.best_case.to_string(),
-            p.pipeline.to_string(),
-            p.weighted.to_string(),
+            number(p.won),
+            number(p.commit),
+            number(p.best_case),
+            number(p.pipeline),
+            number(p.weighted),
             p.deals.len().to_string(),
-            (p.commit + p.best_case + p.pipeline).to_string(),
+            number(p.commit + p.best_case + p.pipeline),
             p.deals.join(" "),
         ]);
     }
@@ -89,7 +90,7 @@ fn csv(f: &Forecast) -> String {
         let mut row = vec![String::new(); 11];
         row[0] = label.into();
         row[8] = b.count.to_string();
-        row[9] = b.value.to_string();
+        row[9] = number(b.value);
         row[10] = b.deals.join(" ");
         let _ = w.write_record(row);
     }

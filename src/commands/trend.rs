@@ -46,6 +46,11 @@ fn stage_ids(t: &Trend) -> Vec<String> {
     ids
 }
 
+/// A number for CSV: whole numbers without `.0`, and never `-0`.
+pub fn number(x: f64) -> String {
+    (x + 0.0).to_string()
+}
+
 fn csv(t: &Trend) -> String {
     let ids = stage_ids(t);
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -76,18 +81,18 @@ fn csv(t: &Trend) -> String {
             s.end.clone(),
             opt(s.commit.clone()),
             opt(s.open.map(|x| x.to_string())),
-            opt(s.open_value.map(|x| x.to_string())),
-            opt(s.weighted.map(|x| x.to_string())),
+            opt(s.open_value.map(number)),
+            opt(s.weighted.map(number)),
             opt(s.new.map(|x| x.to_string())),
             opt(s.won.map(|x| x.to_string())),
-            opt(s.won_value.map(|x| x.to_string())),
+            opt(s.won_value.map(number)),
             opt(s.lost.map(|x| x.to_string())),
-            opt(s.lost_value.map(|x| x.to_string())),
+            opt(s.lost_value.map(number)),
         ];
         for id in &ids {
             let f = s.stages.as_ref().and_then(|m| m.get(id));
             row.push(opt(f.map(|f| f.open.to_string())));
-            row.push(opt(f.map(|f| f.value.to_string())));
+            row.push(opt(f.map(|f| number(f.value))));
         }
         let _ = w.write_record(&row);
     }
