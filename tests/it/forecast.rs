@@ -354,7 +354,7 @@ fn deal(value: u32, stages: &str, extra: &str) -> String {
 /// - C5 11-20 09:00: speed_to_lead_minutes changed (not a criterion)
 /// - C6 11-24 09:00: a lost; d new (prospecting, 5,000)
 /// - C7 11-28 09:00 (after now): e new (never in a snapshot)
-fn history() -> (Test, Vec<String>) {
+pub fn history() -> (Test, Vec<String>) {
     let t = Test::new().file("README.md", "notes\n");
     t.git(&["init", "-q"]);
     t.git(&["add", "README.md"]);
