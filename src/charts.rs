@@ -196,9 +196,12 @@ fn parse(s: &str) -> Option<DateTime<Utc>> {
 
 /// `2026-11-23` for a period end at midnight, else the date and time.
 fn end_label(s: &str) -> String {
-    match s.strip_suffix("T00:00:00Z") {
-        Some(d) => d.to_string(),
-        None => s.replace('T', " ").trim_end_matches(":00Z").to_string(),
+    match parse(s) {
+        Some(t) if t.format("%H:%M:%S").to_string() == "00:00:00" => {
+            t.format("%Y-%m-%d").to_string()
+        }
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => s.to_string(),
     }
 }
 

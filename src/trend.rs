@@ -150,6 +150,14 @@ pub struct Trend {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// A commit on the first-parent line.
+struct Link {
+    id: Oid,
+    time: i64,
+    first_parent: Option<Oid>,
+    merge: bool,
+}
+
 /// The pipeline at the last snapshot, kept to apply the next diff to.
 struct State {
     cfg_blob: Oid,
@@ -172,19 +180,44 @@ fn blob_id(tree: &git2::Tree, rel: &str) -> Option<Oid> {
         .map(|e| e.id())
 }
 
-/// A changed deal file as a pipeline entry, unless it is not a deal file
-/// (not `.md`, or hidden).
-fn entry(repo: &Repo, deals_dir: &str, f: &history::TreeFile) -> Option<Entry> {
-    if !f.path.ends_with(".md") || f.path.split('/').any(|s| s.starts_with('.')) {
-        return None;
-    }
-    let rel = Path::new(deals_dir).join(&f.path);
-    let content = if f.is_symlink() {
-        Content::Symlink
-    } else {
-        repo.blob(f.id, MAX_DEAL_BYTES as usize)
-    };
-    Some(Entry { rel, content })
+/// The deal files among `files` (paths under the deals folder) as pipeline
+/// entries, their blobs read in parallel: inflating thousands of packed
+/// blobs is most of a snapshot's cost, and a git2 repository serves one
+/// thread, so each worker opens its own. Not `.md`, or hidden: not a deal.
+fn entries(repo: &Repo, deals_dir: &str, files: Vec<&history::TreeFile>) -> Vec<Entry> {
+    use rayon::prelude::*;
+    let files: Vec<&history::TreeFile> = files
+        .into_iter()
+        .filter(|f| f.path.ends_with(".md") && !f.path.split('/').any(|s| s.starts_with('.')))
+        .collect();
+    let git_dir = repo.git().path().to_path_buf();
+    let chunk = files
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(256);
+    files
+        .par_chunks(chunk)
+        .flat_map_iter(|part| {
+            let own = git2::Repository::open(&git_dir).ok();
+            part.iter()
+                .map(|f| {
+                    let rel = Path::new(deals_dir).join(&f.path);
+                    let content = if f.is_symlink() {
+                        Content::Symlink
+                    } else {
+                        match own.as_ref().map(|r| r.find_blob(f.id)) {
+                            Some(Ok(b)) if b.size() > MAX_DEAL_BYTES as usize => {
+                                Content::TooBig(b.size() as u64)
+                            }
+                            Some(Ok(b)) => Content::Bytes(b.content().to_vec()),
+                            _ => Content::TooBig(0),
+                        }
+                    };
+                    Entry { rel, content }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 impl State {
@@ -211,12 +244,15 @@ impl State {
                     .collect();
                 s.p.deals.retain(|d| !gone.contains(&d.rel));
                 s.p.problems.retain(|f| !gone.contains(&f.rel));
-                let entries: Vec<Entry> = changed
-                    .iter()
-                    .filter_map(|c| c.new.as_ref())
-                    .filter_map(|f| entry(repo, &deals_dir, f))
-                    .collect();
-                let fresh = Pipeline::from_entries(root.to_path_buf(), s.p.cfg.clone(), entries);
+                let fresh = Pipeline::from_entries(
+                    root.to_path_buf(),
+                    s.p.cfg.clone(),
+                    entries(
+                        repo,
+                        &deals_dir,
+                        changed.iter().filter_map(|c| c.new.as_ref()).collect(),
+                    ),
+                );
                 s.p.deals.extend(fresh.deals);
                 s.p.problems.extend(fresh.problems);
                 s.deals_tree = new_id;
@@ -224,11 +260,17 @@ impl State {
             }
             _ => {
                 let cfg = Pipeline::config_at(repo, root, commit).ok()?;
-                let deals_tree = history::subtree(git, &tree, &cfg.deals_dir).map(|t| t.id());
-                let (p, _) = Pipeline::at_commit_with(repo, root, commit, cfg).ok()?;
+                let sub = history::subtree(git, &tree, &cfg.deals_dir);
+                let files = sub.as_ref().map(history::list).unwrap_or_default();
+                let deals_dir = cfg.deals_dir.clone();
+                let p = Pipeline::from_entries(
+                    root.to_path_buf(),
+                    cfg,
+                    entries(repo, &deals_dir, files.iter().collect()),
+                );
                 Some(State {
                     cfg_blob,
-                    deals_tree,
+                    deals_tree: sub.map(|t| t.id()),
                     p,
                 })
             }
@@ -238,7 +280,6 @@ impl State {
 
 /// Figures of one snapshot of `p`, for the period (`start`, `end`].
 fn figures(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, snap: &mut Snapshot) {
-    let cfg = &p.cfg;
     let s = Stats::compute(p, end);
     snap.open = Some(s.open);
     snap.open_value = Some(s.open_value);
@@ -257,6 +298,12 @@ fn figures(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, snap: &mut Sn
             })
             .collect(),
     );
+    period_figures(p, start, end, snap);
+}
+
+/// `new`, `won` and `lost` of the period (`start`, `end`].
+fn period_figures(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, snap: &mut Snapshot) {
+    let cfg = &p.cfg;
     let within = |key: &str| -> Vec<&crate::deal::Deal> {
         p.deals
             .iter()
@@ -305,6 +352,40 @@ fn criteria_of(src: &[u8]) -> Option<Vec<(String, serde_yaml::Value)>> {
     )
 }
 
+/// A commit that changed a criterion, with its reason: its own
+/// `Criteria-Change:` trailer, else one from a commit a merge brought in,
+/// else its subject.
+fn criteria_change(git: &git2::Repository, c: &Link) -> CriteriaChange {
+    let full = history::commit(git, c.id);
+    let reason = full.as_ref().and_then(|full| {
+        let own = full
+            .trailer("Criteria-Change")
+            .filter(|r| !r.trim().is_empty())
+            .map(str::to_string);
+        own.or_else(|| {
+            if !c.merge {
+                return None;
+            }
+            history::brought_in(git, full).iter().rev().find_map(|s| {
+                s.trailer("Criteria-Change")
+                    .filter(|r| !r.trim().is_empty())
+                    .map(str::to_string)
+            })
+        })
+    });
+    let summary = reason.unwrap_or_else(|| {
+        git.find_commit(c.id)
+            .ok()
+            .and_then(|k| k.summary().ok().flatten().map(str::to_string))
+            .unwrap_or_default()
+    });
+    CriteriaChange {
+        commit: c.id.to_string(),
+        date: ts(at(c.time)),
+        summary,
+    }
+}
+
 /// The trend of the pipeline at `root`, for HEAD's first-parent history.
 pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Result<Trend, Error> {
     let repo = Repo::require(
@@ -315,26 +396,34 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
     let git = repo.git();
     // HEAD's first-parent line, newest first, back to the first commit at
     // or before the window's start (older ones are never needed).
-    let mut line: Vec<history::Commit> = Vec::new();
+    // Only ids, times and parents: trailers are read for the few commits
+    // that changed a criterion.
+    let mut line: Vec<Link> = Vec::new();
     let mut next = git
         .head()
         .ok()
         .and_then(|h| h.peel_to_commit().ok())
         .map(|c| c.id());
     while let Some(id) = next {
-        let Some(c) = history::commit(git, id) else {
-            break;
-        };
-        next = c.parents.first().copied();
-        let done = c.time <= window_start.timestamp();
-        line.push(c);
-        if done {
+        let Ok(c) = git.find_commit(id) else { break };
+        next = c.parent_id(0).ok();
+        let time = c.time().seconds();
+        line.push(Link {
+            id,
+            time,
+            first_parent: next,
+            merge: c.parent_count() > 1,
+        });
+        if time <= window_start.timestamp() {
             break;
         }
     }
     let mut snapshots = Vec::new();
     let mut state: Option<State> = None;
     let mut start = window_start;
+    // The figures of the last snapshot's commit: a week without commits
+    // shows the same pipeline, so they are computed once.
+    let mut last: Option<(Oid, Snapshot)> = None;
     let mut newest: Option<Pipeline> = None;
     for (i, end) in ends.iter().enumerate() {
         let mut snap = Snapshot {
@@ -352,13 +441,26 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             lost_value: None,
         };
         let c = line.iter().find(|c| c.time <= end.timestamp());
-        state = match c {
-            Some(c) => State::advance(state.take(), &repo, root, c.id),
-            None => None,
-        };
+        let same = matches!((c, &last), (Some(c), Some((id, _))) if c.id == *id);
+        if !same {
+            state = match c {
+                Some(c) => State::advance(state.take(), &repo, root, c.id),
+                None => None,
+            };
+        }
         if let (Some(c), Some(s)) = (c, &state) {
             snap.commit = Some(c.id.to_string());
-            figures(&s.p, start, *end, &mut snap);
+            match &last {
+                Some((id, prev)) if *id == c.id => {
+                    snap.open = prev.open;
+                    snap.open_value = prev.open_value;
+                    snap.weighted = prev.weighted;
+                    snap.stages = prev.stages.clone();
+                    period_figures(&s.p, start, *end, &mut snap);
+                }
+                _ => figures(&s.p, start, *end, &mut snap),
+            }
+            last = Some((c.id, snap.clone()));
         }
         if i + 1 == ends.len() {
             newest = state.take().map(|s| s.p);
@@ -366,58 +468,36 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         snapshots.push(snap);
         start = *end;
     }
+    // pipeline.yaml's blob id at each commit of the window (and the one
+    // before it), so each tree is read once.
+    let yaml_at = |id: Oid| {
+        repo.tree_at(id, root)
+            .ok()
+            .and_then(|t| blob_id(&t, config::FILE).map(|b| (b, t.id())))
+    };
     let mut criteria_changes = Vec::new();
-    for c in line.iter().rev() {
-        if c.time <= window_start.timestamp() || c.time > now.timestamp() {
-            continue;
+    let mut newer: Option<(Option<(Oid, Oid)>, &Link)> = None;
+    for c in line.iter().filter(|c| c.time <= now.timestamp()) {
+        let here = yaml_at(c.id);
+        if let Some((after, child)) = newer
+            && child.time > window_start.timestamp()
+            && child.first_parent == Some(c.id)
+            && let (Some((a, old_tree)), Some((b, new_tree))) = (here, after)
+            && a != b
+        {
+            let read = |tree: Oid| {
+                git.find_tree(tree)
+                    .ok()
+                    .and_then(|t| repo.blob_in(&t, config::FILE))
+                    .and_then(|s| criteria_of(&s))
+            };
+            if read(old_tree) != read(new_tree) {
+                criteria_changes.push(criteria_change(git, child));
+            }
         }
-        let Some(parent) = c.parents.first() else {
-            continue;
-        };
-        let (Ok(new), Ok(old)) = (repo.tree_at(c.id, root), repo.tree_at(*parent, root)) else {
-            continue;
-        };
-        let (Some(a), Some(b)) = (blob_id(&old, config::FILE), blob_id(&new, config::FILE)) else {
-            continue;
-        };
-        if a == b {
-            continue;
-        }
-        let before = repo
-            .blob_in(&old, config::FILE)
-            .and_then(|s| criteria_of(&s));
-        let after = repo
-            .blob_in(&new, config::FILE)
-            .and_then(|s| criteria_of(&s));
-        if before == after {
-            continue;
-        }
-        let reason = c
-            .trailer("Criteria-Change")
-            .filter(|r| !r.trim().is_empty())
-            .map(str::to_string)
-            .or_else(|| {
-                if !c.is_merge() {
-                    return None;
-                }
-                history::brought_in(git, c).iter().rev().find_map(|s| {
-                    s.trailer("Criteria-Change")
-                        .filter(|r| !r.trim().is_empty())
-                        .map(str::to_string)
-                })
-            });
-        let summary = reason.unwrap_or_else(|| {
-            git.find_commit(c.id)
-                .ok()
-                .and_then(|k| k.summary().ok().flatten().map(str::to_string))
-                .unwrap_or_default()
-        });
-        criteria_changes.push(CriteriaChange {
-            commit: c.id.to_string(),
-            date: ts(at(c.time)),
-            summary,
-        });
+        newer = Some((here, c));
     }
+    criteria_changes.reverse();
     let unreadable = newest
         .as_ref()
         .map(crate::forecast::unreadable)

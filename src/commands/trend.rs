@@ -105,7 +105,9 @@ fn table(t: &Trend) -> String {
         .iter()
         .map(|s| {
             vec![
-                s.end.replace('T', " ").trim_end_matches(":00Z").to_string(),
+                crate::time::parse_timestamp(&s.end)
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| s.end.clone()),
                 s.commit
                     .as_deref()
                     .map(|c| c[..7.min(c.len())].to_string())
