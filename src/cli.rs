@@ -345,8 +345,8 @@ body; `deal import --preset generic` reads it back into a pipeline with the same
     /// The follow-up list: overdue and upcoming next steps, missing next steps, rotting deals, uncontacted leads
     #[command(after_help = "\
 Most urgent first: overdue next steps; inbound leads not contacted within
-speed_to_lead_minutes; open deals at or past proposal with no next step; rotting deals; next
-steps due within --days. Always exits 0, so it can run from cron or CI every morning.
+speed_to_lead_minutes; open deals at or past proposal with no next step; past-due close dates
+(expected_close before today); rotting deals; next steps due within --days. Always exits 0, so it can run from cron or CI every morning.
 --format ics writes a calendar of next steps and kickoffs (all-day events) for reminders.
 
 Examples:

@@ -639,3 +639,35 @@ fn trend_needs_git_and_reads_a_subfolder_pipeline() {
         "subfolder",
     );
 }
+
+#[test]
+fn trend_warns_about_unreadable_deals_of_the_newest_snapshot() {
+    let t = Test::new()
+        .deal(
+            "01-prospecting/ok.md",
+            &deal(100, "  prospecting: 2026-11-20\n", ""),
+        )
+        .deal(
+            "01-prospecting/broken.md",
+            "---\ntitle: [unclosed\nowner: bob\n---\n",
+        );
+    t.git(&["init", "-q"]);
+    t.git(&["add", "-A"]);
+    git_at(
+        &t,
+        "2026-11-20T10:00:00Z",
+        &["commit", "-q", "-m", "two deals"],
+    );
+    // A fix in the work tree does not count: trends read commits.
+    std::fs::remove_file(t.path().join("deals/01-prospecting/broken.md")).unwrap();
+    let out = t.cmd(&["trend", "--last", "2", "--format", "json"]).code(0);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["unreadable"][0]["path"], "deals/01-prospecting/broken.md");
+    assert_eq!(v["snapshots"][1]["open"], 1);
+    assert!(
+        out.stderr
+            .contains("warning: deals/01-prospecting/broken.md:"),
+        "{}",
+        out.stderr
+    );
+}
