@@ -19,6 +19,12 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
             if name == "report" {
                 continue;
             }
+            if let Ok(rel) = p.strip_prefix(base) {
+                println!(
+                    "cargo:rerun-if-changed=example-pipeline/{}",
+                    rel.to_string_lossy()
+                );
+            }
             walk(&p, base, out);
         } else if let Ok(rel) = p.strip_prefix(base) {
             let rel = rel.to_string_lossy().replace('\\', "/");
@@ -46,6 +52,11 @@ fn main() {
     }
     let mut files = Vec::new();
     walk(&base, &base, &mut files);
+    // A folder's mtime does not change when a file in it is edited: watch
+    // each embedded file too, so an edited sample deal is re-embedded.
+    for f in &files {
+        println!("cargo:rerun-if-changed=example-pipeline/{f}");
+    }
     let mut src = String::from(
         "/// Files of example-pipeline/, by path relative to it.\npub const FILES: &[(&str, &str)] = &[\n",
     );

@@ -28,6 +28,22 @@ hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-check.json \
   -n 'deal check' "$DEAL check -q" \
   -n 'cat (same files)' "bash -c 'cat deals/*/*.md > /dev/null'" | sed 's/^/  /'
 
+# deal trend --last 12 against deal stats (goal: within 2x). Twice: with "now"
+# pinned as above (2026-09-15, long after the generated history: every weekly
+# snapshot is HEAD, one pipeline read from git objects), and with "now" an
+# hour after HEAD's commit, so the twelve weeks end inside the history: two
+# snapshots before the first commit, then the snapshot of 2023-11-20 read
+# whole, and two later ones built by diffing the deals folder, each re-reading
+# only the deal files that changed (in this history, every deal changed in
+# the last full week).
+hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-trend.json \
+  -n 'deal stats' "$DEAL stats" \
+  -n 'deal trend --last 12' "$DEAL trend --last 12" | sed 's/^/  /'
+HEAD_NOW=$(( $(git log -1 --format=%ct) + 3600 ))
+SOURCE_DATE_EPOCH=$HEAD_NOW hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-trend-in.json \
+  -n 'deal stats (now in history)' "$DEAL stats" \
+  -n 'deal trend --last 12 (now in history)' "$DEAL trend --last 12" | sed 's/^/  /'
+
 # deal check --staged, against deal check above: one staged deal (a usual
 # commit), and every deal staged (the worst case: all 10,000 read from the index).
 BASE=$(git rev-parse HEAD)
@@ -121,6 +137,8 @@ r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-stagedall.jso
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-report.json"))["results"]})
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-import.json"))["results"]})
 r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-review.json"))["results"]})
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-trend.json"))["results"]})
+r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-trend-in.json"))["results"]})
 d, c = r["deal check"], r["cat (same files)"]
 rss = int(sys.argv[1]) / 1024
 print()
@@ -139,6 +157,11 @@ ok = ok and im["median"] < 10
 rv, gd = r["deal review (10-deal PR)"], r["git diff --name-status"]
 print(f"{'deal review, 10-deal PR, median':<34}{rv['median']*1000:>10.1f}ms{'<= 5x':>12}{gd['median']*1000:>10.1f}ms{rv['median']/gd['median']:>9.2f}x")
 ok = ok and rv["median"] <= 5 * gd["median"]
+for suffix, label in (("", "trend --last 12, median"), (" (now in history)", "trend --last 12 in history")):
+    tr, st = r["deal trend --last 12" + suffix], r["deal stats" + suffix]
+    spread = f"{tr['min']*1000:.0f}-{tr['max']*1000:.0f}"
+    print(f"{label:<34}{tr['median']*1000:>10.0f}ms{'<= 2x':>12}{st['median']*1000:>10.0f}ms{tr['median']/st['median']:>9.2f}x  (range {spread} ms)")
+    ok = ok and tr["median"] <= 2 * st["median"]
 if "deal report" in r:
     rp, h = r["deal report"], r["hugo (same files)"]
     print(f"{'deal report, median':<34}{rp['median']*1000:>10.0f}ms{'<= peer':>12}{h['median']*1000:>10.0f}ms{rp['median']/h['median']:>9.2f}x")

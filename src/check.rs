@@ -47,6 +47,8 @@ pub const RULES: &[&str] = &[
     "speed-to-lead",
     "currency-mismatch",
     "conflict",
+    "close-date-passed",
+    "close-date-missing",
 ];
 
 /// One finding, with a stable rule id.
@@ -191,7 +193,7 @@ fn bad_name_finding(rel: &Path) -> Finding {
     }
 }
 
-fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
+pub fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
     let base = |rule, message: String, help: String| Finding {
         rule,
         severity: Severity::Error,
@@ -417,6 +419,39 @@ pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
                     "`deal set {} next_step.action=\"…\" next_step.due=YYYY-MM-DD`",
                     d.slug
                 ),
+            ));
+        }
+        if let Some(close) = f.expected_close
+            && d.close_date_passed(now)
+        {
+            let late = (now.date_naive() - close.date_naive()).num_days();
+            out.push(finding(
+                d,
+                "close-date-passed",
+                Severity::Warning,
+                Some("expected_close"),
+                format!(
+                    "expected to close on {} ({late} day{} ago); the forecast counts it as past due",
+                    format_date(close),
+                    if late == 1 { "" } else { "s" }
+                ),
+                format!(
+                    "set the date it will close: `deal set {} expected_close=YYYY-MM-DD`, or move it to won or lost",
+                    d.slug
+                ),
+            ));
+        }
+        if proposal.is_some_and(|p| k >= p) && f.expected_close.is_none() {
+            out.push(finding(
+                d,
+                "close-date-missing",
+                Severity::Warning,
+                None,
+                format!(
+                    "in {} with no expected_close; the forecast cannot place it",
+                    stage.id
+                ),
+                format!("`deal set {} expected_close=YYYY-MM-DD`", d.slug),
             ));
         }
         if let Some(due) = f.next_due

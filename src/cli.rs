@@ -345,8 +345,8 @@ body; `deal import --preset generic` reads it back into a pipeline with the same
     /// The follow-up list: overdue and upcoming next steps, missing next steps, rotting deals, uncontacted leads
     #[command(after_help = "\
 Most urgent first: overdue next steps; inbound leads not contacted within
-speed_to_lead_minutes; open deals at or past proposal with no next step; rotting deals; next
-steps due within --days. Always exits 0, so it can run from cron or CI every morning.
+speed_to_lead_minutes; open deals at or past proposal with no next step; past-due close dates
+(expected_close before today); rotting deals; next steps due within --days. Always exits 0, so it can run from cron or CI every morning.
 --format ics writes a calendar of next steps and kickoffs (all-day events) for reminders.
 
 Examples:
@@ -354,6 +354,38 @@ Examples:
   deal due --days 14 --format json
   deal due --format ics > ~/calendars/deals.ics")]
     Due(DueArgs),
+
+    /// What will close when: open deals by the month or quarter of expected_close, by category
+    #[command(after_help = "\
+Each period (from the current one on) shows, in the pipeline's currency: won (deals won in
+it), commit, best case and pipeline (open deals expected to close in it, by forecast
+category; omitted deals are left out) and weighted (value × stage probability). A deal's
+category is its `forecast` field, else its stage's `forecast:` in pipeline.yaml, else by the
+stage's probability: 0.7 and more commit, 0.4 and more best case, below that pipeline.
+Past-due deals (expected_close before today) and deals with no close date are listed apart,
+with their owners, so someone can act.
+
+Examples:
+  deal forecast
+  deal forecast --by quarter --periods 4
+  deal forecast --owner bob --format json")]
+    Forecast(ForecastArgs),
+
+    /// How the pipeline changed, week by week or month by month, read from git history
+    #[command(after_help = "\
+A snapshot at the end of each of the last N weeks (ending Monday 00:00 UTC) or months (the
+1st, 00:00 UTC); the last period ends now. Each snapshot is the last commit on HEAD's
+first-parent history at or before that moment: open deals, open and weighted value, open
+deals per stage, and the deals new, won and lost in the period. Snapshots before the
+pipeline existed are empty (null in JSON). Commits in the window that changed a criterion in
+pipeline.yaml are listed with their Criteria-Change: reason, so a process change can be set
+against what the funnel did next.
+
+Examples:
+  deal trend
+  deal trend --every month --last 6
+  deal trend --format json")]
+    Trend(TrendArgs),
 
     /// Print shell completions
     #[command(
@@ -725,4 +757,40 @@ pub struct DueArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = DueFormat::Table)]
     pub format: DueFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TableFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// Period length
+    #[arg(long, value_enum, default_value_t = crate::forecast::By::Month)]
+    pub by: crate::forecast::By,
+    /// How many periods, from the current one
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=120))]
+    pub periods: u16,
+    /// Only this owner's deals
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// Period length
+    #[arg(long, value_enum, default_value_t = crate::trend::Every::Week)]
+    pub every: crate::trend::Every,
+    /// How many periods, ending now
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..=520))]
+    pub last: u16,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
 }

@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diag;
 use crate::notes::{self, NoteKind, Templates};
@@ -171,6 +171,7 @@ struct RawStage {
     owner_role: Option<String>,
     probability: Option<f64>,
     rot_after_days: Option<f64>,
+    forecast: Option<String>,
     #[serde(default)]
     exit: Vec<RawCriterion>,
 }
@@ -239,7 +240,64 @@ pub struct Stage {
     pub owner_role: Option<String>,
     pub probability: f64,
     pub rot_after_days: Option<f64>,
+    /// `forecast:`, else the default by probability (see [`Stage::category`]).
+    pub forecast: Option<Category>,
     pub exit: Vec<Criterion>,
+}
+
+/// A forecast category (SPEC §5 "Forecast"): a deal's `forecast` field, or
+/// its stage's `forecast:`, or the default by the stage's probability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Commit,
+    BestCase,
+    Pipeline,
+    Omitted,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [
+        Category::Commit,
+        Category::BestCase,
+        Category::Pipeline,
+        Category::Omitted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Commit => "commit",
+            Category::BestCase => "best_case",
+            Category::Pipeline => "pipeline",
+            Category::Omitted => "omitted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The words for people: `best case`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::BestCase => "best case",
+            c => c.as_str(),
+        }
+    }
+}
+
+impl Stage {
+    /// The stage's forecast category: `forecast:`, else `commit` at a
+    /// probability of 0.7 or more, `best_case` at 0.4 or more, else `pipeline`.
+    pub fn category(&self) -> Category {
+        self.forecast.unwrap_or(if self.probability >= 0.7 {
+            Category::Commit
+        } else if self.probability >= 0.4 {
+            Category::BestCase
+        } else {
+            Category::Pipeline
+        })
+    }
 }
 
 /// The loaded, validated `pipeline.yaml`.
@@ -569,6 +627,16 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
                 "remove the key if the stage never rots",
             ));
         }
+        let forecast = match st.forecast.as_deref() {
+            None => None,
+            Some(f) => Some(Category::parse(f).ok_or_else(|| {
+                cx.err(
+                    &format!("{key}.forecast"),
+                    format!("`{f}` is not a forecast category"),
+                    "write commit, best_case, pipeline or omitted; without the key, the probability decides (0.7 and more: commit, 0.4 and more: best_case)",
+                )
+            })?),
+        };
         let mut exit = Vec::new();
         for (j, c) in st.exit.iter().enumerate() {
             exit.push(criterion(
@@ -588,6 +656,7 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             owner_role: st.owner_role.clone(),
             probability,
             rot_after_days: st.rot_after_days,
+            forecast,
             exit,
         });
     }

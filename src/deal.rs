@@ -114,6 +114,8 @@ pub struct Fields {
     pub delivery_owner: Option<String>,
     pub contract: Option<String>,
     pub source_id: Option<String>,
+    /// `forecast`: overrides the stage's forecast category.
+    pub forecast: Option<crate::config::Category>,
 }
 
 /// A parsed deal file.
@@ -236,6 +238,24 @@ impl Deal {
             .max()?;
         let idle = crate::time::days_between(since, now);
         (idle > rot).then_some((idle, rot))
+    }
+
+    /// The forecast category: the `forecast` field, else the stage's.
+    /// `None` for closed deals.
+    pub fn category(&self, cfg: &Config) -> Option<crate::config::Category> {
+        match self.place {
+            Place::Stage(i) => Some(self.fields.forecast.unwrap_or(cfg.stages[i].category())),
+            _ => None,
+        }
+    }
+
+    /// Whether an open deal's `expected_close` is before today (UTC).
+    pub fn close_date_passed(&self, now: DateTime<Utc>) -> bool {
+        self.place.is_open()
+            && self
+                .fields
+                .expected_close
+                .is_some_and(|c| c.date_naive() < now.date_naive())
     }
 
     /// Whether an open deal's `next_step.due` is before today.
@@ -505,6 +525,20 @@ pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
                 format!("`value` must be a number, not `{shown}`"),
                 "write the amount without quotes, units or separators, e.g. `value: 48000`",
             );
+        }
+    }
+    if let Some(v) = lookup(m, "forecast") {
+        let text = scalar_text(v);
+        match text.as_deref().and_then(crate::config::Category::parse) {
+            Some(c) => f.forecast = Some(c),
+            None => t.issue(
+                "forecast",
+                format!(
+                    "`forecast` must be commit, best_case, pipeline or omitted, not `{}`",
+                    text.unwrap_or_else(|| kind_name(v).to_string())
+                ),
+                "write e.g. `forecast: best_case`, or remove it to use the stage's category",
+            ),
         }
     }
     if t.mapping("contact", "name, email, phone and role")

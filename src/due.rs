@@ -6,8 +6,10 @@
 //!    `first_contact`, older than `speed_to_lead_minutes`;
 //! 3. `no-next-step`: an open deal at or past proposal without
 //!    `next_step.action` (the "no defined next step after the demo" mistake);
-//! 4. `rotting`: idle longer than its stage's `rot_after_days`;
-//! 5. `upcoming`: `next_step.due` from today to today + `--days`.
+//! 4. `close-date-passed`: an open deal's `expected_close` is before today
+//!    (the forecast counts it as past due);
+//! 5. `rotting`: idle longer than its stage's `rot_after_days`;
+//! 6. `upcoming`: `next_step.due` from today to today + `--days`.
 //!
 //! The calendar (`--format ics`) holds each open deal's next step (on its
 //! due date) and each kickoff (`kickoff_on`), as all-day events.
@@ -36,6 +38,7 @@ fn rank(kind: &str) -> usize {
         "overdue",
         "uncontacted",
         "no-next-step",
+        "close-date-passed",
         "rotting",
         "upcoming",
     ]
@@ -120,6 +123,19 @@ pub fn items(
                 "no-next-step",
                 d.entered_current(cfg),
                 "no next step: agree one with the prospect".into(),
+            ));
+        }
+        if let Some(close) = f.expected_close
+            && d.close_date_passed(now)
+        {
+            let late = (today - close.date_naive()).num_days();
+            out.push(item(
+                "close-date-passed",
+                Some(close),
+                format!(
+                    "expected to close {late} day{} ago: set a new date or close it",
+                    if late == 1 { "" } else { "s" }
+                ),
             ));
         }
         if let Some((idle, rot)) = d.rotting(cfg, now) {

@@ -498,6 +498,8 @@ struct IndexPage<'a> {
     /// The deal files left out, for the banner (SPEC §4 "Nothing vanishes silently").
     unreadable: Vec<crate::pipeline::Unreadable>,
     kpis: Vec<(String, String, String)>,
+    forecast: crate::charts::ForecastView,
+    trend: Option<crate::charts::TrendView>,
 }
 
 fn environment(templates: &Templates) -> minijinja::Environment<'static> {
@@ -552,12 +554,14 @@ fn render_err(name: &str, e: minijinja::Error) -> Error {
 }
 
 /// Renders the report: `(path relative to the output folder, HTML)`.
+/// `trend` is drawn when the pipeline has git history.
 pub fn render(
     p: &Pipeline,
     ev: &Evaluator,
     stats: &Stats,
     now: DateTime<Utc>,
     changes: Option<&Changes>,
+    trend: Option<&crate::trend::Trend>,
 ) -> Result<Vec<(PathBuf, String)>, Error> {
     let cfg = &p.cfg;
     let env = environment(&Templates::new(&p.root));
@@ -690,6 +694,25 @@ pub fn render(
         problems: p.problems.len(),
         unreadable: p.unreadable(),
         kpis,
+        forecast: crate::charts::forecast(
+            &crate::forecast::Forecast::compute(
+                cfg,
+                &p.deals,
+                now,
+                crate::forecast::By::Month,
+                3,
+                None,
+            ),
+            &p.deals,
+        ),
+        trend: trend.map(|t| {
+            let names: Vec<(String, String)> = cfg
+                .stages
+                .iter()
+                .map(|s| (s.id.clone(), s.name.clone()))
+                .collect();
+            crate::charts::trend(t, &names)
+        }),
     };
     let tpl = env
         .get_template("index.html")

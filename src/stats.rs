@@ -142,7 +142,7 @@ pub struct Stats {
 }
 
 /// Writes a whole number as an integer (`312000`, not `312000.0`).
-fn num<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub fn num<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
     if x.fract() == 0.0 && x.abs() < 9e15 {
         s.serialize_i64(*x as i64)
     } else {

@@ -136,6 +136,12 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     if !had_repo {
         crate::repo::init(&dir)
             .map_err(|e| Error::git(format!("git init failed: {}", e.message()), ""))?;
+        // A new repository gets the example's history, so trend and audit
+        // have weeks to show on day one. Inside someone's repository,
+        // nothing is committed for them.
+        if a.example {
+            crate::example::write_history(&dir, &cfg, &yaml)?;
+        }
     }
     if !ctx.quiet {
         let shown = crate::diag::display_path(&dir);
@@ -148,7 +154,11 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
             "  {:<25}one folder per stage, plus won/ and lost/",
             format!("{}/<stage>/", cfg.deals_dir)
         );
-        if !had_repo {
+        if !had_repo && a.example {
+            println!(
+                "  .git/                    a new git repository, with the example's history: dated commits of each sample deal's moves"
+            );
+        } else if !had_repo {
             println!("  .git/                    a new git repository");
         }
         if let Some(w) = &enclosing {

@@ -13,6 +13,7 @@ pub mod assign;
 pub mod audit;
 pub mod check;
 pub mod due;
+pub mod forecast;
 pub mod hook;
 pub mod import;
 pub mod init;
@@ -27,6 +28,7 @@ pub mod resolve;
 pub mod review;
 pub mod set;
 pub mod show;
+pub mod trend;
 
 /// What every command shares.
 pub struct Ctx {
@@ -92,6 +94,8 @@ fn writes(cmd: &Command) -> bool {
         | Command::Export(_)
         | Command::Audit(_)
         | Command::Review(_)
+        | Command::Forecast(_)
+        | Command::Trend(_)
         | Command::Completions { .. } => false,
     }
 }
@@ -130,6 +134,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Hook(a) => hook::run(&ctx, a),
         Command::Objection(a) => objection::run(&ctx, a),
         Command::Due(a) => due::run(&ctx, a),
+        Command::Forecast(a) => forecast::run(&ctx, a),
+        Command::Trend(a) => trend::run(&ctx, a),
         Command::Import(a) => import::run_import(&ctx, a),
         Command::Export(a) => import::run_export(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),

@@ -66,7 +66,15 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
         }
         None => None,
     };
-    let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref())?;
+    // Trends come from HEAD's history; a pipeline outside git, or a report
+    // of an older commit (--rev), has none to draw.
+    let trend = match (&a.rev, crate::repo::Repo::open(&root)) {
+        (None, Some(_)) => {
+            crate::trend::compute(&root, crate::trend::Every::Week, 12, ctx.now).ok()
+        }
+        _ => None,
+    };
+    let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref(), trend.as_ref())?;
     // Links are refused below the -o folder, or from the root down for the
     // default report/ (SPEC §4 "Symlinks").
     let (base, prefix) = match &a.output {
@@ -125,9 +133,25 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     p.warn_unreadable();
     let s = Stats::compute(&p, ctx.now);
     if a.format == StatsFormat::Json {
+        // The current month's forecast beside the figures, so a dashboard
+        // reads one document; and the deal files left out.
         let mut v = serde_json::to_value(&s).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
+        let f = crate::forecast::Forecast::compute(
+            &p.cfg,
+            &p.deals,
+            ctx.now,
+            crate::forecast::By::Month,
+            1,
+            None,
+        );
+        if let Some(m) = v.as_object_mut() {
+            if let Some(period) = f.periods.first() {
+                m.insert(
+                    "forecast".into(),
+                    serde_json::to_value(period).unwrap_or_default(),
+                );
+            }
+            m.insert(
                 "unreadable".into(),
                 serde_json::to_value(p.unreadable()).unwrap_or_default(),
             );

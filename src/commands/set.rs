@@ -150,6 +150,12 @@ pub fn typed_value(
             _ => Err(bad("a number ≥ 0, without units or separators", "48000")),
         };
     }
+    if key == "forecast" {
+        return match crate::config::Category::parse(raw) {
+            Some(c) => Ok(c.as_str().to_string()),
+            None => Err(bad("commit, best_case, pipeline or omitted", "best_case")),
+        };
+    }
     if parts.len() == 3 && parts[0] == "objections" && parts[2] == "resolved" {
         return match raw {
             "true" | "false" => Ok(raw.to_string()),

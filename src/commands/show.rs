@@ -23,6 +23,8 @@ const SHOWN: &[&str] = &[
     "waived",
     "lost",
     "objections",
+    "expected_close",
+    "forecast",
 ];
 
 pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
@@ -111,6 +113,32 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
                 format_date(t)
             ),
         ));
+    }
+    if d.place.is_open() || f.expected_close.is_some() {
+        let when = match f.expected_close {
+            Some(c) if d.close_date_passed(ctx.now) => {
+                let late = (ctx.now.date_naive() - c.date_naive()).num_days();
+                s.red(&format!(
+                    "{}, past due ({late} day{} ago)",
+                    format_date(c),
+                    if late == 1 { "" } else { "s" }
+                ))
+            }
+            Some(c) => format_date(c),
+            None => "none set".into(),
+        };
+        let category = d
+            .category(cfg)
+            .map(|c| {
+                let from = if f.forecast.is_some() {
+                    "set on the deal"
+                } else {
+                    "from the stage"
+                };
+                format!(" · forecast: {} ({from})", c.label())
+            })
+            .unwrap_or_default();
+        out.push_str(&row("close", format!("{when}{category}")));
     }
     let contact: Vec<String> = ["name", "role", "email", "phone"]
         .iter()

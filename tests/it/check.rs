@@ -53,14 +53,14 @@ fn rule_schema() {
 5 | value: lots
   | ^
    = help: write the amount without quotes, units or separators, e.g. `value: 48000`
-error[schema]: deals/06-negotiation/acme.md:26:5: `resolved` must be true or false, not `no`
+error[schema]: deals/06-negotiation/acme.md:27:5: `resolved` must be true or false, not `no`
    |
-26 |     resolved: no
+27 |     resolved: no
    |     ^
    = help: write `resolved: false` (yes/no are not booleans here)
-error[schema]: deals/06-negotiation/acme.md:27:1: `verbal_agreement_on` is not a valid date: `2026-13-01`
+error[schema]: deals/06-negotiation/acme.md:28:1: `verbal_agreement_on` is not a valid date: `2026-13-01`
    |
-27 | verbal_agreement_on: 2026-13-01
+28 | verbal_agreement_on: 2026-13-01
    | ^
    = help: write a date such as `verbal_agreement_on: 2026-11-30` or an RFC 3339 timestamp
 1 deal checked: 3 errors, 0 warnings
@@ -404,4 +404,84 @@ fn human_paths_are_relative_to_the_current_folder() {
         .run()
         .code(1)
         .stdout_has("error[unknown-owner]: 01-prospecting/a.md:3:1:");
+}
+
+#[test]
+fn rule_close_date_passed_and_missing() {
+    // Now is 2026-11-27. acme's close date passed a week ago; beta, in
+    // negotiation, has none; gamma closes today (not past due); delta, in
+    // qualification (before proposal), needs none; won deals are closed.
+    let past = good_deal(PROPOSAL_STAGES, "")
+        .replace("expected_close: 2026-12-20", "expected_close: 2026-11-20");
+    let none = good_deal(PROPOSAL_STAGES, "").replace("expected_close: 2026-12-20\n", "");
+    let today = good_deal(PROPOSAL_STAGES, "")
+        .replace("expected_close: 2026-12-20", "expected_close: 2026-11-27");
+    let t = Test::new()
+        .deal("05-proposal/acme.md", &past)
+        .deal(
+            "06-negotiation/beta.md",
+            &none.replace(
+                "---\n# Acme",
+                "objections: []\nverbal_agreement_on: 2026-11-25\n---\n# Acme",
+            ),
+        )
+        .deal("05-proposal/gamma.md", &today)
+        .deal(
+            "03-qualification/delta.md",
+            "---\ntitle: D\nowner: bob\ncontact: {email: d@d.example}\nengaged: 2026-11-20\nstages: {qualification: 2026-11-26}\n---\n",
+        )
+        .deal(
+            "lost/epsilon.md",
+            "---\ntitle: E\nowner: bob\nexpected_close: 2026-10-01\nlost: {reason: no budget, stage: proposal}\n---\n",
+        );
+    let out = t.cmd(&["check", "--format", "json"]).code(0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let got: Vec<(String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "close-date-passed".into(),
+                "deals/05-proposal/acme.md".into(),
+                18
+            ),
+            (
+                "close-date-missing".into(),
+                "deals/06-negotiation/beta.md".into(),
+                1
+            ),
+        ],
+        "{}",
+        out.stdout
+    );
+    t.cmd(&["check"])
+        .code(0)
+        .stdout_has("warning[close-date-passed]: deals/05-proposal/acme.md:18:1: expected to close on 2026-11-20 (7 days ago); the forecast counts it as past due")
+        .stdout_has("help: set the date it will close: `deal set acme expected_close=YYYY-MM-DD`, or move it to won or lost")
+        .stdout_has("warning[close-date-missing]: deals/06-negotiation/beta.md: in negotiation with no expected_close");
+    // `deal due` lists the past-due close date with the other follow-ups.
+    let due = t.cmd(&["due", "--format", "json"]).code(0);
+    let items: serde_json::Value = serde_json::from_str(&due.stdout).unwrap();
+    let passed: Vec<&serde_json::Value> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "close-date-passed")
+        .collect();
+    assert_eq!(passed.len(), 1, "{}", due.stdout);
+    assert_eq!(passed[0]["slug"], "acme");
+    assert_eq!(passed[0]["date"], "2026-11-20");
+    // --deny-warnings makes them fail the run.
+    t.cmd(&["check", "--deny-warnings"]).code(1);
 }

@@ -101,12 +101,53 @@ fn init_example_gives_a_pipeline_that_checks() {
         &env,
     )
     .code(0);
-    let out = run_deal(&t.path().join("demo"), &["check".into()], &env).code(0);
+    let demo = t.path().join("demo");
+    let out = run_deal(&demo, &["check".into()], &env).code(0);
     assert!(
         out.stdout.contains("34 deals checked: 0 errors"),
         "{}",
         out.stdout
     );
+    // A history: the work tree is clean, the commits are dated over the
+    // weeks before now, moves carry deal's trailers, and one commit changed
+    // a criterion with its reason.
+    let git = |args: &[&str]| crate::git_in(&demo, args);
+    assert_eq!(git(&["status", "--porcelain"]), "");
+    git(&["fsck", "--no-progress"]);
+    let n: usize = git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(n > 34, "{n} commits");
+    let dates = git(&["log", "--format=%cs"]);
+    let days: std::collections::BTreeSet<&str> = dates.lines().collect();
+    assert!(days.len() > 20, "{days:?}");
+    assert!(days.iter().all(|d| *d <= "2026-11-27"), "{days:?}");
+    let moves = git(&["log", "--format=%(trailers:key=To-Stage,valueonly)"]);
+    assert!(
+        moves.lines().filter(|l| *l == "won").count() >= 4,
+        "{moves}"
+    );
+    let reasons = git(&["log", "--format=%(trailers:key=Criteria-Change,valueonly)"]);
+    assert_eq!(
+        reasons.trim(),
+        "deals stalled after demos with no agreed next step"
+    );
+    // trend and audit have something to show on day one.
+    let trend = run_deal(
+        &demo,
+        &["trend".into(), "--format".into(), "json".into()],
+        &env,
+    )
+    .code(0);
+    let v: serde_json::Value = serde_json::from_str(&trend.stdout).unwrap();
+    let snaps = v["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 12);
+    assert_eq!(snaps[11]["open"], 26, "{}", trend.stdout);
+    assert!(snaps.iter().filter(|s| s["commit"].is_string()).count() >= 10);
+    assert_eq!(v["criteria_changes"].as_array().unwrap().len(), 1);
+    let audit = run_deal(&demo, &["audit".into()], &env).code(0);
+    assert!(audit.stdout.contains("won on"), "{}", audit.stdout);
 }
 
 #[test]
@@ -116,11 +157,16 @@ fn the_example_pipeline_checks_clean_with_warnings_and_uses_the_note_shapes() {
     let out = run_deal(&root, &["check".into()], &env).code(0);
     assert!(
         out.stdout
-            .ends_with("34 deals checked: 0 errors, 14 warnings\n"),
+            .ends_with("34 deals checked: 0 errors, 15 warnings\n"),
         "{}",
         out.stdout
     );
-    for rule in ["rotting", "next-step-overdue", "speed-to-lead"] {
+    for rule in [
+        "rotting",
+        "next-step-overdue",
+        "speed-to-lead",
+        "close-date-passed",
+    ] {
         assert!(out.stdout.contains(&format!("warning[{rule}]")), "{rule}");
     }
     // Notes follow the templates' headings (sections with `filled: all` are

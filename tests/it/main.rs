@@ -4,6 +4,7 @@
 mod check;
 mod edits;
 mod errors;
+mod forecast;
 mod import;
 mod init;
 mod leads;
@@ -379,7 +380,7 @@ pub fn good_deal(stage_lines: &str, extra: &str) -> String {
 contact:\n  name: Jane Doe\n  email: jane@acme.example\nengaged: 2026-11-03\n\
 problem:\n  confirmed_by: Jane Doe\n  confirmed_on: 2026-11-12\n\
 proposal:\n  reviewed_on: 2026-11-20\nnext_step:\n  action: Send SOW draft\n  due: 2026-11-30\n\
-stages:\n{stage_lines}{extra}---\n{GOOD_BODY}"
+expected_close: 2026-12-20\nstages:\n{stage_lines}{extra}---\n{GOOD_BODY}"
     )
 }
 

@@ -655,3 +655,189 @@ fn deal_pages_drop_prompts_and_show_objections_as_a_table() {
     assert!(page.contains("<dt>tags</dt><dd>k8s, eu</dd>"), "{page}");
     assert!(!page.contains("{&quot;"), "JSON on the page:\n{page}");
 }
+
+/// The report of the dated history in `forecast::history`, plus deals that
+/// give the forecast every category and a past-due deal.
+fn history_report() -> (crate::Test, std::path::PathBuf) {
+    let (t, _) = crate::forecast::history();
+    std::fs::write(
+        t.path().join("deals/01-prospecting/c.md"),
+        "---\ntitle: \"<script>alert(1)</script>\"\nowner: bob\nvalue: 30000\nexpected_close: 2026-11-20\nstages:\n  prospecting: 2026-11-17T09:00:00Z\n---\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(t.path().join("deals/07-close")).unwrap();
+    std::fs::write(
+        t.path().join("deals/07-close/z.md"),
+        "---\ntitle: Z\ncompany: Zeta\nowner: alice\nvalue: 12000\nexpected_close: 2026-12-10\n---\n",
+    )
+    .unwrap();
+    t.cmd(&["report"]).code(0);
+    let index = t.path().join("report/index.html");
+    (t, index)
+}
+
+#[test]
+fn the_report_has_forecast_and_trends_sections_with_svg_charts() {
+    let (t, index) = history_report();
+    let html = std::fs::read_to_string(&index).unwrap();
+    let section = |id: &str| -> String {
+        let start = html
+            .find(&format!("<h2 id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("no {id} section"));
+        let end = html[start..].find("</section>").unwrap() + start;
+        html[start..end].to_string()
+    };
+    let f = section("forecast");
+    // One stacked bar per month: November has b's win (20,000, the
+    // longest bar); December z (close: commit, 12,000, so 60% of it); c is
+    // past due; d and e (no date) have none.
+    assert_eq!(f.matches("<li data-period=").count(), 3, "{f}");
+    assert!(f.contains("<svg class=\"track\""), "{f}");
+    assert!(
+        f.contains("<rect class=\"won\" x=\"0.00\" y=\"0\" height=\"10\" width=\"100.00\">"),
+        "{f}"
+    );
+    assert!(
+        f.contains("<rect class=\"commit\" x=\"0.00\" y=\"0\" height=\"10\" width=\"60.00\">"),
+        "{f}"
+    );
+    assert!(
+        f.contains(
+            "<th scope=\"row\">2026-12</th><td class=\"num\">0</td><td class=\"num\">12,000</td>"
+        ),
+        "{f}"
+    );
+    // The past-due deal, its owner and date; its title escaped.
+    assert!(f.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</a> <span class=\"muted\">bob · expected 2026-11-20 · 30,000</span>"), "{f}");
+    assert!(!html.contains("<script"), "a deal's title ran as markup");
+    let tr = section("trends");
+    assert_eq!(tr.matches("<svg class=\"area\"").count(), 2, "{tr}");
+    assert!(tr.contains("<polyline class=\"lineopen\""), "{tr}");
+    assert!(tr.contains("<polyline class=\"lineweighted\""), "{tr}");
+    assert!(tr.contains("<polygon class=\"s0\""), "{tr}");
+    // The criteria change: a vertical rule in both charts, numbered, and
+    // listed with its reason.
+    assert_eq!(tr.matches("<line class=\"rule\"").count(), 2, "{tr}");
+    assert!(tr.contains("proposals need no review for now"), "{tr}");
+    // The numbers for screen readers: a table row per week.
+    assert_eq!(tr.matches("<tr><th scope=\"row\">").count(), 12, "{tr}");
+    // Trends read commits, not the work tree: the last week is C6's.
+    assert!(tr.contains("<tr><th scope=\"row\">2026-11-27 12:00</th><td class=\"num\">2</td><td class=\"num\">35,000</td>"), "{tr}");
+
+    // Text stays 12 px or more at any width: no text is drawn inside an
+    // SVG (which scales with its width), and every CSS size is ≥ 12 px.
+    for svg in html.split("<svg").skip(1) {
+        let body = &svg[..svg.find("</svg>").unwrap()];
+        assert!(!body.contains("<text"), "text inside an SVG: {body}");
+    }
+    let sizes = regex::Regex::new(r"font(?:-size)?:\s*(?:[a-z ]*\s)?(\d+(?:\.\d+)?)px").unwrap();
+    let mut seen = 0;
+    for c in sizes.captures_iter(&html) {
+        let px: f64 = c[1].parse().unwrap();
+        assert!(px >= 12.0, "font size {px}px: {}", &c[0]);
+        seen += 1;
+    }
+    assert!(seen > 10, "the check read the stylesheet ({seen} sizes)");
+
+    // Byte-identical for a fixed SOURCE_DATE_EPOCH.
+    let a = tempfile::tempdir().unwrap();
+    t.cmd(&["report", "-o", a.path().to_str().unwrap()]).code(0);
+    assert_eq!(hashes(a.path()), hashes(&t.path().join("report")));
+}
+
+#[test]
+fn a_phone_sized_browser_shows_the_forecast_and_trends() {
+    if !crate::have_tool(
+        "chromium",
+        "report::a_phone_sized_browser_shows_the_forecast_and_trends",
+        "apt-get install chromium",
+    ) {
+        return;
+    }
+    let (_t, index) = history_report();
+    let url = format!("file://{}", index.display());
+    let (dom, requests) = load(&url);
+    assert!(requests.is_empty(), "network requests: {requests:?}");
+    // The browser parsed the charts as SVG: the shapes sit inside their svg.
+    for want in [
+        "<h2 id=\"forecast\">Forecast</h2>",
+        "<h2 id=\"trends\">Trends</h2>",
+        "<rect class=\"commit\"",
+        "<polyline class=\"lineopen\"",
+        "<polygon class=\"s0\"",
+        "<span class=\"rulemark\" style=\"left: ",
+    ] {
+        assert!(dom.contains(want), "the DOM lacks {want}");
+    }
+    let text = visible_text(&dom);
+    assert!(text.contains("Past due (1, 30,000 EUR)"), "{text}");
+    assert!(
+        text.contains("Criteria changes 2026-11-18 · ")
+            && text.contains("proposals need no review for now"),
+        "{text}"
+    );
+    // Screenshots at phone width and at desktop width, for people.
+    for (w, h) in [(390, 2400), (1400, 1800)] {
+        let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("report-trends-{w}.png"));
+        chromium(&[
+            format!("--window-size={w},{h}"),
+            format!("--screenshot={}", shot.display()),
+            url.clone(),
+        ]);
+        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    }
+}
+
+/// Runs the Nu HTML checker on `files`; returns its error messages.
+fn vnu(files: &[std::path::PathBuf]) -> Vec<String> {
+    let out = std::process::Command::new("vnu")
+        .args(["--errors-only", "--format", "json"])
+        .args(files)
+        .output()
+        .expect("vnu runs (npm install -g vnu-jar; needs Java)");
+    // vnu writes its JSON report to stderr.
+    let text = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}: {}",
+                m["url"].as_str().unwrap_or(""),
+                m["lastLine"],
+                m["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_nu_html_checker_finds_no_errors_in_the_report() {
+    if !crate::have_tool(
+        "vnu",
+        "report::the_nu_html_checker_finds_no_errors_in_the_report",
+        "npm install -g vnu-jar, with Java",
+    ) {
+        return;
+    }
+    let (t, index) = history_report();
+    let mut files = vec![index];
+    for e in std::fs::read_dir(t.path().join("report/deals")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    files.sort();
+    assert!(files.len() >= 5);
+    let errors = vnu(&files);
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The check can fail: a page with an error is reported.
+    let bad = t.path().join("bad.html");
+    std::fs::write(
+        &bad,
+        "<!doctype html><html lang=en><title>x</title><p><div></p>",
+    )
+    .unwrap();
+    assert!(!vnu(&[bad]).is_empty());
+}

@@ -650,14 +650,20 @@ fn unreadable_deals_are_named_by_every_reader() {
     for args in [
         &["list"][..],
         &["list", "--format", "json"],
-        &["show", "acme"],
         &["stats"],
         &["due"],
         &["report"],
         &["audit"],
+        &["forecast"],
+        &["trend"],
     ] {
         t.cmd(args).code(0).stderr_has(warn);
     }
+    // show reads only the deal it names: that one, when broken, is named
+    // with its line.
+    t.cmd(&["show", "broken"])
+        .code(2)
+        .stderr_has("deals/01-prospecting/broken.md");
     // review reads only what the pull request changed: a broken deal in it
     // is named, and is a violation.
     let p = t.path().join("deals/01-prospecting/broken.md");

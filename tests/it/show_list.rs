@@ -20,6 +20,7 @@ fn show_prints_the_checklist() {
   value     48,000 EUR
   company   Acme Corp
   age       25.1 days (since 2026-11-02)
+  close     2026-12-20 · forecast: best case (from the stage)
   contact   Jane Doe, jane@acme.example
 
 Exit criteria of proposal (Proposal):

@@ -1,0 +1,673 @@
+//! `deal forecast` and `deal trend`: every figure worked out by hand.
+
+use serde_json::{Value, json};
+
+use crate::{Test, assert_subset};
+
+/// Known deals and dates. Now is Friday 2026-11-27T12:00:00Z.
+/// Probabilities (default pipeline): prospecting 0.05, outreach 0.1,
+/// qualification 0.2, discovery 0.35, proposal 0.5, negotiation 0.7,
+/// close 0.9. Categories by probability: close and negotiation `commit`
+/// (≥ 0.7), proposal `best_case` (≥ 0.4), the others `pipeline`; the test
+/// sets `forecast: best_case` on discovery (the stage key).
+///
+/// | deal | stage | owner | value | expected_close | category | where |
+/// |---|---|---|---|---|---|---|
+/// | a | close | bob | 10,000 | 2026-11-30 | commit | Nov, weighted 9,000 |
+/// | b | negotiation | alice | 20,000 | 2026-11-27 (today) | commit | Nov, weighted 14,000 |
+/// | c | proposal | bob | 30,000 | 2026-12-15 | best_case | Dec, weighted 15,000 |
+/// | d | proposal | alice | 40,000 | 2026-12-01 | commit (field) | Dec, weighted 20,000 |
+/// | e | discovery | alice | 50,000 | 2027-01-10 | best_case (stage key) | Jan, weighted 17,500 |
+/// | f | qualification | alice | 60,000 | 2027-01-31 | pipeline | Jan, weighted 12,000 |
+/// | g | negotiation | alice | 70,000 | 2026-11-28 | omitted (field) | nowhere |
+/// | h | proposal | bob | 80,000 | 2026-11-20 | best_case | past due |
+/// | i | outreach | alice | 5,000 | none | pipeline | no close date |
+/// | j | negotiation | alice | 7,000 | none | omitted | no close date |
+/// | k | close | alice | 9,000 | 2027-02-01 | commit | after the 3 months; Q1 by quarter, weighted 8,100 |
+/// | m | proposal, USD | alice | 1,000 | 2026-12-20 | best_case | Dec, value 0 in the sums |
+/// | w1 | won 2026-11-03 | alice | 15,000 | | | Nov won |
+/// | w2 | won 2026-10-30 | alice | 25,000 | | | Oct: Q4 by quarter only |
+/// | w3 | won 2026-11-27T08:00 | alice | 35,000 | | | Nov won |
+/// | l1 | lost | bob | 99,000 | 2026-11-10 | | closed: not past due |
+///
+/// By month (3 periods):
+/// | period | won | commit | best_case | pipeline | weighted | deals |
+/// |---|---|---|---|---|---|---|
+/// | 2026-11 | 50,000 | 30,000 | 0 | 0 | 23,000 | a, b |
+/// | 2026-12 | 0 | 40,000 | 30,000 | 0 | 35,000 | c, d, m |
+/// | 2027-01 | 0 | 0 | 50,000 | 60,000 | 29,500 | e, f |
+/// past_due: 1, 80,000, [h]; no_close_date: 2, 12,000, [i, j].
+fn forecast_test() -> Test {
+    let d = |owner: &str, value: u32, extra: &str| {
+        format!("---\ntitle: T\nowner: {owner}\nvalue: {value}\n{extra}---\n# Notes\n")
+    };
+    Test::new()
+        .config_replace(
+            "    probability: 0.35\n",
+            "    probability: 0.35\n    forecast: best_case\n",
+        )
+        .deal(
+            "07-close/a.md",
+            &d("bob", 10000, "expected_close: 2026-11-30\n"),
+        )
+        .deal(
+            "06-negotiation/b.md",
+            &d("alice", 20000, "expected_close: 2026-11-27\n"),
+        )
+        .deal(
+            "05-proposal/c.md",
+            &d("bob", 30000, "expected_close: 2026-12-15\n"),
+        )
+        .deal(
+            "05-proposal/d.md",
+            &d(
+                "alice",
+                40000,
+                "expected_close: 2026-12-01\nforecast: commit\n",
+            ),
+        )
+        .deal(
+            "04-discovery/e.md",
+            &d("alice", 50000, "expected_close: 2027-01-10\n"),
+        )
+        .deal(
+            "03-qualification/f.md",
+            &d("alice", 60000, "expected_close: 2027-01-31T23:00:00Z\n"),
+        )
+        .deal(
+            "06-negotiation/g.md",
+            &d(
+                "alice",
+                70000,
+                "expected_close: 2026-11-28\nforecast: omitted\n",
+            ),
+        )
+        .deal(
+            "05-proposal/h.md",
+            &d("bob", 80000, "expected_close: 2026-11-20\n"),
+        )
+        .deal("02-outreach/i.md", &d("alice", 5000, ""))
+        .deal(
+            "06-negotiation/j.md",
+            &d("alice", 7000, "forecast: omitted\n"),
+        )
+        .deal(
+            "07-close/k.md",
+            &d("alice", 9000, "expected_close: 2027-02-01\n"),
+        )
+        .deal(
+            "05-proposal/m.md",
+            &d("alice", 1000, "currency: USD\nexpected_close: 2026-12-20\n"),
+        )
+        .deal(
+            "won/w1.md",
+            &d("alice", 15000, "stages:\n  won: 2026-11-03\n"),
+        )
+        .deal(
+            "won/w2.md",
+            &d("alice", 25000, "stages:\n  won: 2026-10-30\n"),
+        )
+        .deal(
+            "won/w3.md",
+            &d("alice", 35000, "stages:\n  won: 2026-11-27T08:00:00Z\n"),
+        )
+        .deal(
+            "lost/l1.md",
+            &d(
+                "bob",
+                99000,
+                "expected_close: 2026-11-10\nlost: {reason: no budget, stage: proposal}\n",
+            ),
+        )
+}
+
+fn json_of(t: &Test, args: &[&str]) -> Value {
+    let out = t.cmd(args).code(0);
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+#[test]
+fn forecast_matches_the_hand_worked_table() {
+    let t = forecast_test();
+    let got = json_of(&t, &["forecast", "--format", "json"]);
+    let want = json!({
+        "currency": "EUR", "as_of": "2026-11-27", "by": "month",
+        "periods": [
+            { "label": "2026-11", "start": "2026-11-01", "end": "2026-11-30",
+              "won": 50000, "commit": 30000, "best_case": 0, "pipeline": 0,
+              "weighted": 23000, "deals": ["a", "b"] },
+            { "label": "2026-12", "start": "2026-12-01", "end": "2026-12-31",
+              "won": 0, "commit": 40000, "best_case": 30000, "pipeline": 0,
+              "weighted": 35000, "deals": ["c", "d", "m"] },
+            { "label": "2027-01", "start": "2027-01-01", "end": "2027-01-31",
+              "won": 0, "commit": 0, "best_case": 50000, "pipeline": 60000,
+              "weighted": 29500, "deals": ["e", "f"] }
+        ],
+        "past_due": { "count": 1, "value": 80000, "deals": ["h"] },
+        "no_close_date": { "count": 2, "value": 12000, "deals": ["i", "j"] },
+        "unreadable": []
+    });
+    assert_eq!(got, want);
+
+    // By quarter, two periods: Q4 2026 adds w2 (won in October) and holds
+    // every deal of Nov and Dec; Q1 2027 adds k (close: commit, 9,000 ×
+    // 0.9 = 8,100).
+    let q = json_of(
+        &t,
+        &[
+            "forecast",
+            "--by",
+            "quarter",
+            "--periods",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_subset(
+        &json!({ "by": "quarter", "periods": [
+            { "label": "2026-Q4", "start": "2026-10-01", "end": "2026-12-31",
+              "won": 75000, "commit": 70000, "best_case": 30000, "pipeline": 0,
+              "weighted": 58000, "deals": ["a", "b", "c", "d", "m"] },
+            { "label": "2027-Q1", "start": "2027-01-01", "end": "2027-03-31",
+              "won": 0, "commit": 9000, "best_case": 50000, "pipeline": 60000,
+              "weighted": 37600, "deals": ["e", "f", "k"] }
+        ]}),
+        &q,
+        "quarter",
+    );
+
+    // One owner: bob has a (Nov commit), c (Dec best case), h (past due).
+    let bob = json_of(&t, &["forecast", "--owner", "bob", "--format", "json"]);
+    assert_subset(
+        &json!({ "periods": [
+            { "won": 0, "commit": 10000, "best_case": 0, "weighted": 9000, "deals": ["a"] },
+            { "commit": 0, "best_case": 30000, "weighted": 15000, "deals": ["c"] },
+            { "deals": [] }
+        ],
+        "past_due": { "count": 1, "value": 80000, "deals": ["h"] },
+        "no_close_date": { "count": 0, "value": 0, "deals": [] } }),
+        &bob,
+        "bob",
+    );
+    t.cmd(&["forecast", "--owner", "zed"])
+        .code(2)
+        .stderr_has("zed");
+
+    // The table reads like a forecast sheet: a row per period, the total,
+    // and the past-due deal named with its owner and the fix.
+    let table = t.cmd(&["forecast"]).code(0).stdout;
+    for line in [
+        "2026-11  50,000  30,000  0          0         23,000    2",
+        "2026-12  0       40,000  30,000     0         35,000    3",
+        "2027-01  0       0       50,000     60,000    29,500    2",
+        "TOTAL    50,000  70,000  80,000     60,000    87,500    7",
+        "Past due: 1 deal, 80,000 EUR",
+        "h     bob    2026-11-20  80,000  deal set h expected_close=YYYY-MM-DD",
+        "No close date: 2 deals, 12,000 EUR: i (alice), j (alice)",
+    ] {
+        assert!(table.contains(line), "no `{line}` in:\n{table}");
+    }
+
+    // CSV: the periods, then past due and no close date.
+    let csv = t.cmd(&["forecast", "--format", "csv"]).code(0).stdout;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "period,start,end,won,commit,best_case,pipeline,weighted,count,value,deals"
+    );
+    assert_eq!(
+        lines[2],
+        "2026-12,2026-12-01,2026-12-31,0,40000,30000,0,35000,3,70000,c d m"
+    );
+    assert_eq!(lines[4], "past_due,,,,,,,,1,80000,h");
+    assert_eq!(lines[5], "no_close_date,,,,,,,,2,12000,i j");
+
+    // stats --format json carries the current period's object.
+    let stats = json_of(&t, &["stats", "--format", "json"]);
+    assert_eq!(stats["forecast"], want["periods"][0]);
+}
+
+#[test]
+fn show_set_and_the_category_field() {
+    let t = forecast_test().repo();
+    t.cmd(&["show", "h"]).code(0).stdout_has(
+        "  close     2026-11-20, past due (7 days ago) · forecast: best case (from the stage)",
+    );
+    t.cmd(&["show", "d"])
+        .code(0)
+        .stdout_has("  close     2026-12-01 · forecast: commit (set on the deal)");
+    t.cmd(&["show", "e"])
+        .code(0)
+        .stdout_has("forecast: best case (from the stage)");
+    // expected_close is a date field: set moves h into December.
+    t.cmd(&["set", "h", "expected_close=2026-12-20"]).code(0);
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/h.md")).unwrap();
+    assert!(text.contains("expected_close: 2026-12-20\n"), "{text}");
+    t.cmd(&["set", "h", "expected_close=soon"])
+        .code(2)
+        .stderr_has("a date (YYYY-MM-DD)");
+    t.cmd(&["set", "c", "forecast=maybe"])
+        .code(2)
+        .stderr_has("commit, best_case, pipeline or omitted");
+    t.cmd(&["set", "c", "forecast=commit"]).code(0);
+    let got = json_of(&t, &["forecast", "--format", "json"]);
+    // December: c is now commit (+30,000), h best case (80,000 × 0.5).
+    assert_subset(
+        &json!({ "periods": [ {}, { "commit": 70000, "best_case": 80000,
+            "weighted": 75000, "deals": ["c", "d", "h", "m"] }, {} ],
+            "past_due": { "count": 0 } }),
+        &got,
+        "after set",
+    );
+    // A bad category is a schema error; a bad stage key stops everything.
+    let bad = Test::new().deal(
+        "05-proposal/x.md",
+        "---\ntitle: X\nowner: bob\nforecast: likely\n---\n",
+    );
+    bad.cmd(&["check"])
+        .code(1)
+        .stdout_has("`forecast` must be commit, best_case, pipeline or omitted, not `likely`");
+    Test::new()
+        .config_replace(
+            "    probability: 0.35\n",
+            "    probability: 0.35\n    forecast: maybe\n",
+        )
+        .cmd(&["forecast"])
+        .code(2)
+        .stderr_has("`maybe` is not a forecast category");
+}
+
+#[test]
+fn forecast_json_lists_unreadable_deals_and_warns() {
+    let t = Test::new()
+        .deal(
+            "05-proposal/ok.md",
+            "---\ntitle: OK\nowner: bob\nvalue: 10\nexpected_close: 2026-11-30\n---\n",
+        )
+        .deal(
+            "05-proposal/broken.md",
+            "---\ntitle: [unclosed\nowner: bob\n---\n",
+        );
+    let out = t.cmd(&["forecast", "--format", "json"]).code(0);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["unreadable"][0]["path"], "deals/05-proposal/broken.md");
+    // The line `deal check` reports for it.
+    let check: Value =
+        serde_json::from_str(&t.cmd(&["check", "--format", "json"]).code(1).stdout).unwrap();
+    let line = check["findings"][0]["line"].as_u64().unwrap();
+    assert_eq!(v["unreadable"][0]["line"], line);
+    assert_eq!(
+        v["unreadable"][0]["message"],
+        check["findings"][0]["message"]
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("warning: deals/05-proposal/broken.md:{line}: ")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(v["periods"][0]["deals"], json!(["ok"]));
+}
+
+/// Runs git in the test's root with the commit dated `when`.
+fn git_at(t: &Test, when: &str, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(t.path())
+        .envs(t.env_vars())
+        .env("GIT_AUTHOR_DATE", when)
+        .env("GIT_COMMITTER_DATE", when)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write(t: &Test, rel: &str, text: &str) {
+    let p = t.path().join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// `git mv` that creates the target folder first.
+fn mv(t: &Test, from: &str, to: &str) {
+    std::fs::create_dir_all(t.path().join(to).parent().unwrap()).unwrap();
+    t.git(&["mv", from, to]);
+}
+
+fn deal(value: u32, stages: &str, extra: &str) -> String {
+    format!("---\ntitle: T\nowner: bob\nvalue: {value}\n{extra}stages:\n{stages}---\n")
+}
+
+/// A dated history (now: Friday 2026-11-27 12:00 UTC):
+/// - C0 11-05 10:00: README only (no pipeline yet)
+/// - C1 11-10 09:00: pipeline.yaml; a and b (prospecting, 10,000 and 20,000)
+/// - C2 11-12 09:00: a → outreach
+/// - C3 11-17 09:00: c new (prospecting, 30,000); b won
+/// - branch `process`, 11-18 09:00: a criterion removed, with
+///   `Criteria-Change: proposals need no review for now`; merged into main
+///   at 11-18 10:00 (M4) by a merge whose own message has no trailer
+/// - C5 11-20 09:00: speed_to_lead_minutes changed (not a criterion)
+/// - C6 11-24 09:00: a lost; d new (prospecting, 5,000)
+/// - C7 11-28 09:00 (after now): e new (never in a snapshot)
+pub fn history() -> (Test, Vec<String>) {
+    let t = Test::new().file("README.md", "notes\n");
+    t.git(&["init", "-q"]);
+    t.git(&["add", "README.md"]);
+    git_at(
+        &t,
+        "2026-11-05T10:00:00Z",
+        &["commit", "-q", "-m", "readme"],
+    );
+    write(
+        &t,
+        "deals/01-prospecting/a.md",
+        &deal(10000, "  prospecting: 2026-11-10T09:00:00Z\n", ""),
+    );
+    write(
+        &t,
+        "deals/01-prospecting/b.md",
+        &deal(20000, "  prospecting: 2026-11-10T09:00:00Z\n", ""),
+    );
+    t.git(&["add", "-A"]);
+    git_at(
+        &t,
+        "2026-11-10T09:00:00Z",
+        &["commit", "-q", "-m", "pipeline"],
+    );
+    mv(&t, "deals/01-prospecting/a.md", "deals/02-outreach/a.md");
+    write(
+        &t,
+        "deals/02-outreach/a.md",
+        &deal(
+            10000,
+            "  prospecting: 2026-11-10T09:00:00Z\n  outreach: 2026-11-12T09:00:00Z\n",
+            "",
+        ),
+    );
+    t.git(&["add", "-A"]);
+    git_at(
+        &t,
+        "2026-11-12T09:00:00Z",
+        &["commit", "-q", "-m", "a to outreach"],
+    );
+    write(
+        &t,
+        "deals/01-prospecting/c.md",
+        &deal(30000, "  prospecting: 2026-11-17T09:00:00Z\n", ""),
+    );
+    mv(&t, "deals/01-prospecting/b.md", "deals/won/b.md");
+    write(
+        &t,
+        "deals/won/b.md",
+        &deal(
+            20000,
+            "  prospecting: 2026-11-10T09:00:00Z\n  won: 2026-11-17T09:00:00Z\n",
+            "",
+        ),
+    );
+    t.git(&["add", "-A"]);
+    git_at(
+        &t,
+        "2026-11-17T09:00:00Z",
+        &["commit", "-q", "-m", "c new, b won"],
+    );
+    t.git(&["checkout", "-q", "-b", "process"]);
+    let cfg = std::fs::read_to_string(t.path().join("pipeline.yaml")).unwrap();
+    let weaker = cfg.replace(
+        "      - label: Proposal reviewed with the prospect\n        field: proposal.reviewed_on\n        format: date\n",
+        "",
+    );
+    assert_ne!(cfg, weaker);
+    write(&t, "pipeline.yaml", &weaker);
+    git_at(
+        &t,
+        "2026-11-18T09:00:00Z",
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "drop the review",
+            "--trailer",
+            "Criteria-Change: proposals need no review for now",
+        ],
+    );
+    t.git(&["checkout", "-q", "main"]);
+    git_at(
+        &t,
+        "2026-11-18T10:00:00Z",
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge branch process",
+            "process",
+        ],
+    );
+    let cfg = std::fs::read_to_string(t.path().join("pipeline.yaml")).unwrap();
+    write(
+        &t,
+        "pipeline.yaml",
+        &cfg.replace("speed_to_lead_minutes: 5", "speed_to_lead_minutes: 10"),
+    );
+    git_at(
+        &t,
+        "2026-11-20T09:00:00Z",
+        &["commit", "-q", "-am", "slower leads"],
+    );
+    mv(&t, "deals/02-outreach/a.md", "deals/lost/a.md");
+    write(
+        &t,
+        "deals/lost/a.md",
+        &deal(
+            10000,
+            "  prospecting: 2026-11-10T09:00:00Z\n  outreach: 2026-11-12T09:00:00Z\n  lost: 2026-11-24T09:00:00Z\n",
+            "lost: {reason: no budget, stage: outreach}\n",
+        ),
+    );
+    write(
+        &t,
+        "deals/01-prospecting/d.md",
+        &deal(5000, "  prospecting: 2026-11-24T09:00:00Z\n", ""),
+    );
+    t.git(&["add", "-A"]);
+    git_at(
+        &t,
+        "2026-11-24T09:00:00Z",
+        &["commit", "-q", "-m", "a lost, d new"],
+    );
+    write(
+        &t,
+        "deals/01-prospecting/e.md",
+        &deal(7000, "  prospecting: 2026-11-28T09:00:00Z\n", ""),
+    );
+    t.git(&["add", "-A"]);
+    git_at(
+        &t,
+        "2026-11-28T09:00:00Z",
+        &["commit", "-q", "-m", "e new, tomorrow"],
+    );
+    let line: Vec<String> = t
+        .git(&["log", "--first-parent", "--format=%H"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // newest first: C7, C6, C5, M4, C3, C2, C1, C0
+    assert_eq!(line.len(), 8);
+    (t, line)
+}
+
+#[test]
+fn trend_snapshots_match_the_hand_worked_history() {
+    let (t, line) = history();
+    let (c6, c5, m4, c2) = (&line[1], &line[2], &line[3], &line[5]);
+    let got = json_of(&t, &["trend", "--last", "5", "--format", "json"]);
+    let zero = json!({ "open": 0, "value": 0 });
+    let nulls = |start: &str, end: &str| {
+        json!({ "start": start, "end": end, "commit": null, "open": null,
+            "open_value": null, "weighted": null, "stages": null, "new": null,
+            "won": null, "won_value": null, "lost": null, "lost_value": null })
+    };
+    let want = json!({
+        "every": "week",
+        "snapshots": [
+            // No commit yet.
+            nulls("2026-10-26T00:00:00Z", "2026-11-02T00:00:00Z"),
+            // C0 exists, but the pipeline does not.
+            nulls("2026-11-02T00:00:00Z", "2026-11-09T00:00:00Z"),
+            // C2: a in outreach (10,000 × 0.1), b in prospecting (20,000 ×
+            // 0.05); a and b entered prospecting on 11-10.
+            { "start": "2026-11-09T00:00:00Z", "end": "2026-11-16T00:00:00Z",
+              "commit": c2, "open": 2, "open_value": 30000, "weighted": 2000,
+              "stages": { "prospecting": { "open": 1, "value": 20000 },
+                          "outreach": { "open": 1, "value": 10000 },
+                          "qualification": zero, "discovery": zero, "proposal": zero,
+                          "negotiation": zero, "close": zero },
+              "new": 2, "won": 0, "won_value": 0, "lost": 0, "lost_value": 0 },
+            // C5 (after the merge): a outreach, c prospecting (30,000 ×
+            // 0.05 = 1,500); b won on 11-17; c new on 11-17.
+            { "start": "2026-11-16T00:00:00Z", "end": "2026-11-23T00:00:00Z",
+              "commit": c5, "open": 2, "open_value": 40000, "weighted": 2500,
+              "stages": { "prospecting": { "open": 1, "value": 30000 },
+                          "outreach": { "open": 1, "value": 10000 },
+                          "qualification": zero, "discovery": zero, "proposal": zero,
+                          "negotiation": zero, "close": zero },
+              "new": 1, "won": 1, "won_value": 20000, "lost": 0, "lost_value": 0 },
+            // C6 (C7 is after now): c and d in prospecting (35,000 × 0.05);
+            // a lost on 11-24; d new on 11-24.
+            { "start": "2026-11-23T00:00:00Z", "end": "2026-11-27T12:00:00Z",
+              "commit": c6, "open": 2, "open_value": 35000, "weighted": 1750,
+              "stages": { "prospecting": { "open": 2, "value": 35000 },
+                          "outreach": zero,
+                          "qualification": zero, "discovery": zero, "proposal": zero,
+                          "negotiation": zero, "close": zero },
+              "new": 1, "won": 0, "won_value": 0, "lost": 1, "lost_value": 10000 }
+        ],
+        // The merge is the main line's commit; its reason comes from the
+        // commit it brought in. C5 changed no criterion; C1 created the file.
+        "criteria_changes": [
+            { "commit": m4, "date": "2026-11-18T10:00:00Z",
+              "summary": "proposals need no review for now" }
+        ],
+        "unreadable": []
+    });
+    assert_eq!(got, want);
+
+    // Monthly: October has no commit; November ends now, at C6.
+    let m = json_of(
+        &t,
+        &[
+            "trend", "--every", "month", "--last", "2", "--format", "json",
+        ],
+    );
+    assert_subset(
+        &json!({ "every": "month", "snapshots": [
+            { "end": "2026-11-01T00:00:00Z", "commit": null, "open": null },
+            { "start": "2026-11-01T00:00:00Z", "commit": c6, "open": 2, "new": 4, "won": 1, "lost": 1 }
+        ]}),
+        &m,
+        "monthly",
+    );
+
+    // The table and CSV show the same figures.
+    let table = t.cmd(&["trend", "--last", "5"]).code(0).stdout;
+    assert!(table.contains("2026-11-02 00:00  –"), "{table}");
+    assert!(
+        table.contains(&format!(
+            "2026-11-27 12:00  {}  2     35,000  1,750     1    0    1",
+            &c6[..7]
+        )),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "2026-11-18 {}  proposals need no review for now",
+            &m4[..7]
+        )),
+        "{table}"
+    );
+    let csv = t
+        .cmd(&["trend", "--last", "5", "--format", "csv"])
+        .code(0)
+        .stdout;
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("start,end,commit,open,open_value,weighted,new,won,won_value,lost,lost_value,prospecting.open,prospecting.value,outreach.open"), "{csv}");
+    assert_eq!(
+        rows[1],
+        "2026-10-26T00:00:00Z,2026-11-02T00:00:00Z,,,,,,,,,,,,,,,,,,,,,,,"
+    );
+    assert!(
+        rows[5].starts_with(&format!(
+            "2026-11-23T00:00:00Z,2026-11-27T12:00:00Z,{c6},2,35000,1750,1,0,0,1,10000,2,35000,0,0"
+        )),
+        "{csv}"
+    );
+}
+
+#[test]
+fn trend_needs_git_and_reads_a_subfolder_pipeline() {
+    // Outside git: a usage error that says why.
+    Test::new()
+        .cmd(&["trend"])
+        .code(2)
+        .stderr_has("not in a git repository");
+    // A pipeline in a subfolder of a repository, read from there.
+    let t = Test::empty()
+        .file("sales/pipeline.yaml", &crate::default_config())
+        .file(
+            "sales/deals/01-prospecting/a.md",
+            &deal(100, "  prospecting: 2026-11-20\n", ""),
+        );
+    t.git(&["init", "-q"]);
+    t.git(&["add", "-A"]);
+    git_at(&t, "2026-11-20T10:00:00Z", &["commit", "-q", "-m", "sales"]);
+    let v = json_of(
+        &t,
+        &["-C", "sales", "trend", "--last", "3", "--format", "json"],
+    );
+    assert_subset(
+        &json!({ "snapshots": [
+            { "end": "2026-11-16T00:00:00Z", "commit": null },
+            { "open": 1, "open_value": 100, "new": 1 },
+            { "open": 1, "open_value": 100, "new": 0 } ] }),
+        &v,
+        "subfolder",
+    );
+}
+
+#[test]
+fn trend_warns_about_unreadable_deals_of_the_newest_snapshot() {
+    let t = Test::new()
+        .deal(
+            "01-prospecting/ok.md",
+            &deal(100, "  prospecting: 2026-11-20\n", ""),
+        )
+        .deal(
+            "01-prospecting/broken.md",
+            "---\ntitle: [unclosed\nowner: bob\n---\n",
+        );
+    t.git(&["init", "-q"]);
+    t.git(&["add", "-A"]);
+    git_at(
+        &t,
+        "2026-11-20T10:00:00Z",
+        &["commit", "-q", "-m", "two deals"],
+    );
+    // A fix in the work tree does not count: trends read commits.
+    std::fs::remove_file(t.path().join("deals/01-prospecting/broken.md")).unwrap();
+    let out = t.cmd(&["trend", "--last", "2", "--format", "json"]).code(0);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["unreadable"][0]["path"], "deals/01-prospecting/broken.md");
+    assert_eq!(v["snapshots"][1]["open"], 1);
+    assert!(
+        out.stderr
+            .contains("warning: deals/01-prospecting/broken.md:"),
+        "{}",
+        out.stderr
+    );
+}
