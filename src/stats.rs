@@ -192,6 +192,41 @@ fn summed(cfg: &Config, d: &Deal) -> f64 {
     }
 }
 
+/// The open pipeline's figures: what a trend snapshot needs, computed the
+/// one way [`Stats::compute`] uses too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenFigures {
+    pub open: usize,
+    /// Σ value of open deals in the pipeline's currency, rounded to cents.
+    pub open_value: f64,
+    /// Σ value × stage probability over them, rounded to cents.
+    pub weighted: f64,
+    /// Per stage, in order: open deals and their value (rounded to cents).
+    pub stages: Vec<(usize, f64)>,
+}
+
+/// [`OpenFigures`] of `deals`, in one pass.
+pub fn open_figures(cfg: &Config, deals: &[Deal]) -> OpenFigures {
+    let mut stages = vec![(0usize, 0.0f64); cfg.stages.len()];
+    let (mut open, mut value, mut weighted) = (0, 0.0, 0.0);
+    for d in deals {
+        if let Place::Stage(i) = d.place {
+            let v = summed(cfg, d);
+            open += 1;
+            value += v;
+            weighted += v * cfg.stages[i].probability;
+            stages[i].0 += 1;
+            stages[i].1 += v;
+        }
+    }
+    OpenFigures {
+        open,
+        open_value: round(value, 2),
+        weighted: round(weighted, 2),
+        stages: stages.into_iter().map(|(n, v)| (n, round(v, 2))).collect(),
+    }
+}
+
 /// Whether `d` entered stage `i` (see the module docs).
 pub fn entered(cfg: &Config, d: &Deal, i: usize) -> bool {
     if d.fields.stages.contains_key(&cfg.stages[i].id) {
@@ -248,12 +283,7 @@ impl Stats {
             })
             .collect();
         let cycle_days_median = median(cycles);
-        let prob = |d: &Deal| match d.place {
-            Place::Stage(i) => cfg.stages[i].probability,
-            _ => 0.0,
-        };
-        let weighted_pipeline: f64 = open.iter().map(|d| summed(cfg, d) * prob(d)).sum();
-        let open_value: f64 = open.iter().map(|d| summed(cfg, d)).sum();
+        let of = open_figures(cfg, deals);
         let velocity_per_day = match (win_rate, avg_won_value, cycle_days_median) {
             (Some(w), Some(a), Some(c)) if c > 0.0 => Some(open.len() as f64 * w * a / c),
             _ => None,
@@ -268,7 +298,7 @@ impl Stats {
                     .iter()
                     .filter(|d| d.place == Place::Stage(i))
                     .collect();
-                let value: f64 = here.iter().map(|d| summed(cfg, d)).sum();
+                let value = of.stages[i].1;
                 let entered_n = deals.iter().filter(|d| entered(cfg, d, i)).count();
                 let moved_on = deals
                     .iter()
@@ -286,7 +316,7 @@ impl Stats {
                     id: s.id.clone(),
                     name: s.name.clone(),
                     open: here.len(),
-                    value: round(value, 2),
+                    value,
                     weighted_value: round(value * s.probability, 2),
                     entered: entered_n,
                     conversion: (entered_n > 0)
@@ -412,8 +442,8 @@ impl Stats {
             won_value: round(won_value, 2),
             avg_won_value: avg_won_value.map(|v| round(v, 2)),
             cycle_days_median: cycle_days_median.map(round1),
-            weighted_pipeline: round(weighted_pipeline, 2),
-            open_value: round(open_value, 2),
+            weighted_pipeline: of.weighted,
+            open_value: of.open_value,
             velocity_per_day: velocity_per_day.map(|v| round(v, 2)),
             speed_to_lead_minutes_median: speed_to_lead.median_minutes,
             stages,

@@ -8,8 +8,8 @@
 //!   (committer date) at or before its end: the first one met walking from
 //!   HEAD. Before the pipeline existed (no commit yet, or no
 //!   `pipeline.yaml` in it) its `commit` and every figure are null.
-//! - `open`, `open_value`, `weighted` and `stages` are [`Stats::compute`]'s
-//!   figures on that commit's files, judged by that commit's `pipeline.yaml`.
+//! - `open`, `open_value`, `weighted` and `stages` are `deal stats`'s
+//!   figures ([`crate::stats::open_figures`]) on that commit's files, judged by that commit's `pipeline.yaml`.
 //! - `new`, `won`, `lost`: deals in the snapshot whose `stages.<first
 //!   stage>`, `stages.won` or `stages.lost` falls in the period; the values
 //!   sum those in the pipeline's currency.
@@ -38,7 +38,7 @@ use crate::forecast::Unreadable;
 use crate::history;
 use crate::pipeline::{Content, Entry, MAX_DEAL_BYTES, Pipeline};
 use crate::repo::Repo;
-use crate::stats::{Stats, in_currency, num};
+use crate::stats::{in_currency, num};
 
 /// How long a period is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -220,6 +220,19 @@ fn entries(repo: &Repo, deals_dir: &str, files: Vec<&history::TreeFile>) -> Vec<
         .collect()
 }
 
+/// The deals of `entries`, each shrunk to its typed fields as it is parsed:
+/// a snapshot's figures read nothing else, and twelve snapshots of ten
+/// thousand deals must not hold their texts.
+fn slim(root: &Path, cfg: config::Config, entries: Vec<Entry>) -> Pipeline {
+    let (mut p, deals) = Pipeline::scan(root.to_path_buf(), cfg, entries, |mut d| {
+        d.shrink();
+        d
+    });
+    p.unparsed.clear();
+    p.deals = deals;
+    p
+}
+
 impl State {
     /// The pipeline at `commit`, from the previous state when the rules are
     /// the same (applying the deals folder's diff), else loaded whole.
@@ -244,8 +257,8 @@ impl State {
                     .collect();
                 s.p.deals.retain(|d| !gone.contains(&d.rel));
                 s.p.problems.retain(|f| !gone.contains(&f.rel));
-                let fresh = Pipeline::from_entries(
-                    root.to_path_buf(),
+                let fresh = slim(
+                    root,
                     s.p.cfg.clone(),
                     entries(
                         repo,
@@ -263,11 +276,7 @@ impl State {
                 let sub = history::subtree(git, &tree, &cfg.deals_dir);
                 let files = sub.as_ref().map(history::list).unwrap_or_default();
                 let deals_dir = cfg.deals_dir.clone();
-                let p = Pipeline::from_entries(
-                    root.to_path_buf(),
-                    cfg,
-                    entries(repo, &deals_dir, files.iter().collect()),
-                );
+                let p = slim(root, cfg, entries(repo, &deals_dir, files.iter().collect()));
                 Some(State {
                     cfg_blob,
                     deals_tree: sub.map(|t| t.id()),
@@ -280,19 +289,23 @@ impl State {
 
 /// Figures of one snapshot of `p`, for the period (`start`, `end`].
 fn figures(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, snap: &mut Snapshot) {
-    let s = Stats::compute(p, end);
-    snap.open = Some(s.open);
-    snap.open_value = Some(s.open_value);
-    snap.weighted = Some(s.weighted_pipeline);
+    // The open figures only: the rest of `stats` (medians, conversion,
+    // owners) is not part of a snapshot, and was most of its cost.
+    let f = crate::stats::open_figures(&p.cfg, &p.deals);
+    snap.open = Some(f.open);
+    snap.open_value = Some(f.open_value);
+    snap.weighted = Some(f.weighted);
     snap.stages = Some(
-        s.stages
+        p.cfg
+            .stages
             .iter()
-            .map(|st| {
+            .zip(&f.stages)
+            .map(|(st, (open, value))| {
                 (
                     st.id.clone(),
                     StageFigure {
-                        open: st.open,
-                        value: st.value,
+                        open: *open,
+                        value: *value,
                     },
                 )
             })
