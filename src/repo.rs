@@ -358,6 +358,7 @@ impl Repo {
     fn make_commit(
         &self,
         changes: &[Change],
+        blobs: &[Oid],
         head: &Head,
         msg: &str,
         ident: &Ident,
@@ -384,11 +385,8 @@ impl Repo {
             }
         };
         let mut up = TreeUpdateBuilder::new();
-        for change in changes {
+        for (change, &blob) in changes.iter().zip(blobs) {
             let new_rel = self.rel(change.new)?;
-            let blob = r
-                .blob(change.new_bytes)
-                .map_err(|e| git_err("cannot write the deal to git", e))?;
             let mut mode = FileMode::Blob;
             if let Some(old) = change.old {
                 let old_rel = self.rel(old)?;
@@ -512,8 +510,11 @@ impl Repo {
         head: &Head,
         ident: Option<&Ident>,
     ) -> Result<Option<Oid>, Error> {
+        // Objects first: each file's blob, written once, serves the commit's
+        // tree and the index entry.
+        let blobs = self.write_blobs(changes)?;
         let commit = match (message, ident) {
-            (Some(m), Some(id)) => Some(self.make_commit(changes, head, &m.text, id)?),
+            (Some(m), Some(id)) => Some(self.make_commit(changes, &blobs, head, &m.text, id)?),
             _ => None,
         };
         fault_step("objects");
@@ -536,7 +537,7 @@ impl Repo {
                 w.undo(c);
             }
         };
-        if let Err(e) = self.update_index(changes) {
+        if let Err(e) = self.update_index(changes, &blobs) {
             undo_files(&done);
             return Err(e);
         }
@@ -556,6 +557,63 @@ impl Repo {
         Ok(commit)
     }
 
+    /// Writes each change's bytes as a blob; returns their ids, in order.
+    /// A few go through libgit2. Many (an import) go to one `git
+    /// fast-import`, which writes a single pack: libgit2 rescans the pack
+    /// folder before every object it writes, which took a third of a
+    /// 44,000-row import.
+    fn write_blobs(&self, changes: &[Change]) -> Result<Vec<Oid>, Error> {
+        let one = |bytes: &[u8]| {
+            self.repo
+                .blob(bytes)
+                .map_err(|e| git_err("cannot write the deal to git", e))
+        };
+        if changes.len() < BULK_BLOBS {
+            return changes.iter().map(|c| one(c.new_bytes)).collect();
+        }
+        let ids: Vec<Oid> = changes
+            .iter()
+            .map(|c| Oid::hash_object(git2::ObjectType::Blob, c.new_bytes))
+            .collect::<Result<_, _>>()
+            .map_err(|e| git_err("cannot hash the deal", e))?;
+        let spawned = Command::new("git")
+            .arg("-C")
+            .arg(&self.workdir)
+            .args(["fast-import", "--quiet", "--done"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        let written = spawned.ok().and_then(|mut child| {
+            let mut w = std::io::BufWriter::new(child.stdin.take()?);
+            let fed = changes.iter().try_for_each(|c| {
+                write!(w, "blob\ndata {}\n", c.new_bytes.len())?;
+                w.write_all(c.new_bytes)?;
+                w.write_all(b"\n")
+            });
+            let fed = fed
+                .and_then(|_| w.write_all(b"done\n"))
+                .and_then(|_| w.flush());
+            drop(w);
+            let out = child.wait_with_output().ok()?;
+            (fed.is_ok() && out.status.success()).then_some(())
+        });
+        // Whatever fast-import did, every blob must be there now.
+        let odb = self
+            .repo
+            .odb()
+            .map_err(|e| git_err("cannot open the object database", e))?;
+        if written.is_some() {
+            let _ = odb.refresh();
+        }
+        for (c, id) in changes.iter().zip(&ids) {
+            if !odb.exists(*id) {
+                one(c.new_bytes)?;
+            }
+        }
+        Ok(ids)
+    }
+
     /// The index entries (stage 0) at every path `changes` touch, as they
     /// are now, so a failed record can put them back.
     fn index_entries(
@@ -564,6 +622,7 @@ impl Repo {
     ) -> Result<Vec<(String, Option<git2::IndexEntry>)>, Error> {
         let index = self.fresh_index()?;
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for c in changes {
             let paths = c
                 .old
@@ -572,7 +631,7 @@ impl Repo {
                 .chain([c.new]);
             for p in paths {
                 let rel = self.rel(p)?;
-                if out.iter().all(|(r, _)| *r != rel) {
+                if seen.insert(rel.clone()) {
                     let e = index.get_path(Path::new(&rel), 0);
                     out.push((rel, e));
                 }
@@ -612,11 +671,11 @@ impl Repo {
         Ok(index)
     }
 
-    fn update_index(&self, changes: &[Change]) -> Result<(), Error> {
+    fn update_index(&self, changes: &[Change], blobs: &[Oid]) -> Result<(), Error> {
         self.check_unlocked()?;
         let mut index = self.fresh_index()?;
-        for change in changes {
-            self.index_one(&mut index, change)?;
+        for (change, &blob) in changes.iter().zip(blobs) {
+            self.index_one(&mut index, change, blob)?;
         }
         smudge_racy(&mut index);
         index.write().map_err(|e| {
@@ -627,7 +686,7 @@ impl Repo {
         })
     }
 
-    fn index_one(&self, index: &mut git2::Index, change: &Change) -> Result<(), Error> {
+    fn index_one(&self, index: &mut git2::Index, change: &Change, blob: Oid) -> Result<(), Error> {
         let new_rel = self.rel(change.new)?;
         if let Some(old) = change.old {
             let old_rel = self.rel(old)?;
@@ -645,9 +704,63 @@ impl Repo {
                     .map_err(|e| git_err("cannot update the git index", e))?;
             }
         }
+        // The entry from the blob already written and the file's stat data:
+        // `add_path` would read, filter and hash the file again, and look
+        // for attributes in every folder above it (most of a large import).
+        let meta = std::fs::symlink_metadata(change.new).map_err(|e| Error::io(change.new, e))?;
+        let mode = index
+            .get_path(Path::new(&new_rel), 0)
+            .map(|e| e.mode)
+            .filter(|m| *m == 0o100755)
+            .unwrap_or(0o100644);
         index
-            .add_path(Path::new(&new_rel))
+            .add(&index_entry(&meta, mode, blob, &new_rel))
             .map_err(|e| git_err("cannot update the git index", e))
+    }
+}
+
+/// From this many files on, blobs are written by `git fast-import`.
+const BULK_BLOBS: usize = 64;
+
+/// An index entry for a file written at `path` (repository-relative), with
+/// its stat data as git records it.
+fn index_entry(meta: &std::fs::Metadata, mode: u32, id: Oid, path: &str) -> git2::IndexEntry {
+    #[cfg(unix)]
+    let (ctime, mtime, dev, ino, uid, gid) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            git2::IndexTime::new(meta.ctime() as i32, meta.ctime_nsec() as u32),
+            git2::IndexTime::new(meta.mtime() as i32, meta.mtime_nsec() as u32),
+            meta.dev() as u32,
+            meta.ino() as u32,
+            meta.uid(),
+            meta.gid(),
+        )
+    };
+    #[cfg(not(unix))]
+    let (ctime, mtime, dev, ino, uid, gid) = {
+        let t = |st: std::io::Result<std::time::SystemTime>| {
+            let d = st
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .unwrap_or_default();
+            git2::IndexTime::new(d.as_secs() as i32, d.subsec_nanos())
+        };
+        (t(meta.created()), t(meta.modified()), 0, 0, 0, 0)
+    };
+    git2::IndexEntry {
+        ctime,
+        mtime,
+        dev,
+        ino,
+        mode,
+        uid,
+        gid,
+        file_size: meta.len() as u32,
+        id,
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
     }
 }
 

@@ -277,3 +277,42 @@ fn front(t: &Test, rel: &str) -> serde_yaml::Value {
     let s = deal::frontmatter::split(&text).unwrap();
     serde_yaml::from_str(&text[s.yaml]).unwrap()
 }
+
+#[test]
+fn a_large_import_writes_its_blobs_in_one_pack_and_stages_exactly_them() {
+    // From 64 files on, blobs go through one `git fast-import`.
+    let mut csv = String::from("Record ID,Deal Name,Deal Stage,Deal owner,Amount\n");
+    for i in 0..150 {
+        csv.push_str(&format!(
+            "{},Bulk {i},appointmentscheduled,Bob Jones,{}\n",
+            5000 + i,
+            100 + i
+        ));
+    }
+    let t = Test::new().file("hubspot.csv", &csv).repo();
+    let packs_before = std::fs::read_dir(t.path().join(".git/objects/pack"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    t.cmd(&["import", "hubspot.csv", "--preset", "hubspot"])
+        .code(0);
+    let packs_after = std::fs::read_dir(t.path().join(".git/objects/pack"))
+        .unwrap()
+        .count();
+    assert!(packs_after > packs_before, "no pack was written");
+    assert_eq!(
+        t.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    let files = t.git(&["ls-files", "deals"]);
+    assert_eq!(files.lines().filter(|l| l.ends_with(".md")).count(), 150);
+    // Every staged blob is the file's own bytes, and the repository is whole.
+    t.git(&["diff", "--exit-code"]);
+    t.git(&["fsck", "--strict"]);
+    let one = files
+        .lines()
+        .find(|l| l.ends_with("bulk-7.md"))
+        .unwrap()
+        .to_string();
+    let show = t.git(&["show", &format!("HEAD:{one}")]);
+    assert_eq!(show, std::fs::read_to_string(t.path().join(&one)).unwrap());
+}
