@@ -10,7 +10,7 @@
 //! Reproducible: the only clock is "now" (`SOURCE_DATE_EPOCH`), and every
 //! list is in a fixed order, so the same input gives byte-identical files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
@@ -553,8 +553,27 @@ fn render_err(name: &str, e: minijinja::Error) -> Error {
     )
 }
 
-/// Renders the report: `(path relative to the output folder, HTML)`.
-/// `trend` is drawn when the pipeline has git history.
+/// The report's files, relative to the output folder: `index.html`, then
+/// `deals/<slug>.html` in slug order.
+pub fn page_paths(p: &Pipeline) -> Vec<PathBuf> {
+    let mut deals: Vec<&Deal> = p.deals.iter().collect();
+    deals.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.rel.cmp(&b.rel)));
+    std::iter::once(PathBuf::from("index.html"))
+        .chain(
+            deals
+                .iter()
+                .map(|d| PathBuf::from("deals").join(format!("{}.html", d.slug))),
+        )
+        .collect()
+}
+
+/// Where rendered pages go: `(path relative to the output folder, HTML)`,
+/// called from several threads as pages are ready.
+pub type Emit<'a> = dyn Fn(&Path, &str) -> Result<(), Error> + Sync + 'a;
+
+/// Renders the report, handing each page to `emit` as soon as it is
+/// rendered (the deal pages in parallel), so ten thousand pages never sit
+/// in memory together. `trend` is drawn when the pipeline has git history.
 pub fn render(
     p: &Pipeline,
     ev: &Evaluator,
@@ -562,7 +581,8 @@ pub fn render(
     now: DateTime<Utc>,
     changes: Option<&Changes>,
     trend: Option<&crate::trend::Trend>,
-) -> Result<Vec<(PathBuf, String)>, Error> {
+    emit: &Emit,
+) -> Result<(), Error> {
     let cfg = &p.cfg;
     let env = environment(&Templates::new(&p.root));
     let max_entered = stats
@@ -720,7 +740,8 @@ pub fn render(
     let html = tpl
         .render(minijinja::Value::from(minijinja::value::Serde(&index)))
         .map_err(|e| render_err("index.html", e))?;
-    let mut out = vec![(PathBuf::from("index.html"), html)];
+    emit(Path::new("index.html"), &html)?;
+    drop(html);
     let tpl = env
         .get_template("deal.html")
         .map_err(|e| render_err("deal.html", e))?;
@@ -728,16 +749,11 @@ pub fn render(
     let mut deals: Vec<&Deal> = p.deals.iter().collect();
     deals.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.rel.cmp(&b.rel)));
     use rayon::prelude::*;
-    let pages: Result<Vec<(PathBuf, String)>, Error> = deals
-        .par_iter()
-        .map(|d| {
-            let page = deal_page(cfg, ev, d, now);
-            let html = tpl
-                .render(minijinja::context! { deal => minijinja::Value::from(minijinja::value::Serde(&page)), generated => &generated, currency => cur })
-                .map_err(|e| render_err("deal.html", e))?;
-            Ok((PathBuf::from("deals").join(format!("{}.html", d.slug)), html))
-        })
-        .collect();
-    out.extend(pages?);
-    Ok(out)
+    deals.par_iter().try_for_each(|d| {
+        let page = deal_page(cfg, ev, d, now);
+        let html = tpl
+            .render(minijinja::context! { deal => minijinja::Value::from(minijinja::value::Serde(&page)), generated => &generated, currency => cur })
+            .map_err(|e| render_err("deal.html", e))?;
+        emit(&PathBuf::from("deals").join(format!("{}.html", d.slug)), &html)
+    })
 }

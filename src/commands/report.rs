@@ -74,7 +74,6 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
         }
         _ => None,
     };
-    let pages = report::render(&p, &ev, &stats, ctx.now, changes.as_ref(), trend.as_ref())?;
     // Links are refused below the -o folder, or from the root down for the
     // default report/ (SPEC §4 "Symlinks").
     let (base, prefix) = match &a.output {
@@ -82,7 +81,25 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
         None => (root.clone(), PathBuf::from("report")),
     };
     let out = base.join(&prefix);
-    write_pages(&base, &prefix, &pages)?;
+    let paths = report::page_paths(&p);
+    prepare_pages(&base, &prefix, &paths)?;
+    report::render(
+        &p,
+        &ev,
+        &stats,
+        ctx.now,
+        changes.as_ref(),
+        trend.as_ref(),
+        &|rel: &Path, html: &str| {
+            let dir = out.join(rel.parent().unwrap_or(Path::new("")));
+            let name = rel
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            crate::safepath::write_in_checked_dir(&dir, &name, html.as_bytes())
+        },
+    )?;
+    let pages = paths;
     if !ctx.quiet {
         let index = std::fs::canonicalize(out.join("index.html")).unwrap_or(out.join("index.html"));
         println!(
@@ -96,15 +113,34 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// Writes the pages into `base/prefix`, and removes deal pages left from
-/// deals that are gone. No symlink below `base` is followed: one there is
-/// an error, and each page is written to a new file renamed into place.
-fn write_pages(base: &Path, prefix: &Path, pages: &[(PathBuf, String)]) -> Result<(), Error> {
-    for (rel, _) in pages {
-        crate::safepath::check(base, &prefix.join(rel))?;
+/// Makes the output folders ready for `pages` (paths relative to
+/// `base/prefix`) and removes deal pages left from deals that are gone.
+/// Everything is checked before anything is written: no symlink below
+/// `base` is followed, the folders' (every component) and each page's own
+/// name; the pages are then opened without following a link
+/// (`safepath::write_in_checked_dir`).
+fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Error> {
+    let mut folders: Vec<PathBuf> = pages
+        .iter()
+        .map(|p| prefix.join(p.parent().unwrap_or(Path::new(""))))
+        .chain([prefix.join("deals")])
+        .collect();
+    folders.sort();
+    folders.dedup();
+    for f in &folders {
+        crate::safepath::check(base, f)?;
     }
-    let deals_dir = crate::safepath::create_dirs(base, &prefix.join("deals"))?;
-    let keep: std::collections::HashSet<&Path> = pages.iter().map(|(p, _)| p.as_path()).collect();
+    for rel in pages {
+        let path = base.join(prefix).join(rel);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(crate::safepath::link_error(&path));
+        }
+    }
+    for f in &folders {
+        crate::safepath::create_dirs(base, f)?;
+    }
+    let deals_dir = base.join(prefix).join("deals");
+    let keep: std::collections::HashSet<&Path> = pages.iter().map(|p| p.as_path()).collect();
     if let Ok(rd) = std::fs::read_dir(&deals_dir) {
         for e in rd.flatten() {
             let name = e.file_name();
@@ -113,9 +149,6 @@ fn write_pages(base: &Path, prefix: &Path, pages: &[(PathBuf, String)]) -> Resul
                 let _ = std::fs::remove_file(e.path());
             }
         }
-    }
-    for (rel, html) in pages {
-        crate::safepath::write_file(base, &prefix.join(rel), html.as_bytes())?;
     }
     Ok(())
 }
