@@ -1,80 +1,85 @@
 #!/usr/bin/env bash
-# Benchmarks SPEC §6's figures against their peers, in one run, and prints ratios.
+# Benchmarks every SPEC §6 row against its peer, in one run, and prints the
+# medians, their spread (min-max) and the ratios.
 #
-#   benches/bench.sh [DIR]     (DIR: where the synthetic pipeline goes; default target/bench-pipeline)
+#   benches/bench.sh [DIR]        DIR: where the synthetic pipeline goes
+#                                 (default target/bench-pipeline; reused while
+#                                 DIR/pipeline.yaml exists)
+#   GROWTH=1 benches/bench.sh     also times check, list, stats and report at
+#                                 1,000 and 100,000 deals, and prints the growth
+#   RUNS=N                        hyperfine runs per row (default 10)
 #
-# Needs hyperfine (Debian: apt-get install hyperfine) and GNU time (/usr/bin/time).
+# Needs hyperfine and hugo (Debian: apt-get install hyperfine hugo), GNU time
+# (/usr/bin/time) and python3. The generator (examples/gen.rs) writes DEALS
+# deals (default 10,000) with a COMMITS-commit history (default 20,000) of
+# real moves. "Now" is pinned an hour after the last commit, so the last 12
+# weeks of `deal trend` fall inside the history.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PROJECT=$PWD
 DIR=${1:-target/bench-pipeline}
 DEALS=${DEALS:-10000}
 COMMITS=${COMMITS:-20000}
+RUNS=${RUNS:-10}
+OUT=${OUT:-/tmp/deal-bench}
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json
 
-command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install hyperfine" >&2; exit 2; }
+for tool in hyperfine hugo python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install hyperfine hugo time python3)" >&2; exit 2; }
+done
 cargo build --release --quiet --bin deal --example gen
-DEAL=$PWD/target/release/deal
-if [ ! -f "$DIR/pipeline.yaml" ]; then
-  rm -rf "$DIR"
-  target/release/examples/gen "$DIR" --deals "$DEALS" --commits "$COMMITS"
-fi
-PROJECT=$PWD
+DEAL=$PROJECT/target/release/deal
+GEN=$PROJECT/target/release/examples/gen
+
+gen() { # DIR DEALS COMMITS
+  if [ ! -f "$1/pipeline.yaml" ]; then
+    rm -rf "$1"
+    "$GEN" "$1" --deals "$2" --commits "$3"
+  fi
+}
+hf() { # NAME hyperfine-args...
+  local name=$1; shift
+  hyperfine -N --style basic --warmup 2 --runs "$RUNS" --export-json "$OUT/$name.json" "$@" | sed 's/^/  /'
+}
+rss() { # label command...
+  local kb
+  kb=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  echo "{\"label\": \"$1 $2\", \"kb\": $kb}" >> "$OUT/rss.jsonl"
+}
+
+gen "$DIR" "$DEALS" "$COMMITS"
 cd "$DIR"
-# Pin "now" near the generated dates, so the run reports few warnings.
-export SOURCE_DATE_EPOCH=1789430400   # 2026-09-15
-echo "pipeline: $(find deals -name '*.md' | wc -l) deals, $(git rev-list --count HEAD 2>/dev/null || echo 0) commits, $(nproc) cores"
-echo
+SOURCE_DATE_EPOCH=$(( $(git log -1 --format=%ct) + 3600 ))
+export SOURCE_DATE_EPOCH
+echo "pipeline: $(find deals -name '*.md' | wc -l) deals, $(git rev-list --count HEAD) commits, $(nproc) cores"
+: > "$OUT/rss.jsonl"
 
-hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-check.json \
+echo "== check, list, stats against cat of the same files"
+hf read \
+  -n 'cat' "bash -c 'find deals -name \"*.md\" -exec cat {} + > /dev/null'" \
   -n 'deal check' "$DEAL check -q" \
-  -n 'cat (same files)' "bash -c 'cat deals/*/*.md > /dev/null'" | sed 's/^/  /'
+  -n 'deal list' "$DEAL list --format json" \
+  -n 'deal stats' "$DEAL stats --format json"
+rss "$DEAL" check -q
+rss "$DEAL" list --format json
+rss "$DEAL" stats --format json
 
-# deal trend --last 12 against deal stats (goal: within 2x). Twice: with "now"
-# pinned as above (2026-09-15, long after the generated history: every weekly
-# snapshot is HEAD, one pipeline read from git objects), and with "now" an
-# hour after HEAD's commit, so the twelve weeks end inside the history: two
-# snapshots before the first commit, then the snapshot of 2023-11-20 read
-# whole, and two later ones built by diffing the deals folder, each re-reading
-# only the deal files that changed (in this history, every deal changed in
-# the last full week).
-hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-trend.json \
-  -n 'deal stats' "$DEAL stats" \
-  -n 'deal trend --last 12' "$DEAL trend --last 12" | sed 's/^/  /'
-HEAD_NOW=$(( $(git log -1 --format=%ct) + 3600 ))
-SOURCE_DATE_EPOCH=$HEAD_NOW hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-trend-in.json \
-  -n 'deal stats (now in history)' "$DEAL stats" \
-  -n 'deal trend --last 12 (now in history)' "$DEAL trend --last 12" | sed 's/^/  /'
-
-# deal check --staged, against deal check above: one staged deal (a usual
-# commit), and every deal staged (the worst case: all 10,000 read from the index).
+echo "== check --staged (one deal staged) against check"
 BASE=$(git rev-parse HEAD)
-ONE=$(find deals/05-proposal -name "*.md" -print -quit)
+ONE=$(find deals/05-proposal -name '*.md' | sort | head -1)
 echo >> "$ONE" && git add "$ONE"
-hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-staged1.json \
-  -n 'deal check --staged (1 deal staged)' "$DEAL check -q --staged" | sed 's/^/  /'
-git reset -q --hard "$BASE"
-find deals -name '*.md' -print0 | xargs -0 -n 1000 sh -c 'for f; do echo >> "$f"; done' _
-git add -A
-hyperfine --warmup 3 --runs 20 -N --export-json /tmp/deal-bench-stagedall.json \
-  -n 'deal check --staged (all staged)' "$DEAL check -q --staged" | sed 's/^/  /'
+hf staged -n 'deal check --staged' "$DEAL check -q --staged"
 git reset -q --hard "$BASE"
 
-# deal move against git mv + git commit, on the same repository. Each run
-# starts from the same commit (`--prepare` resets; not timed). The deal goes
-# back from negotiation to proposal, which needs no criteria, so both do the
-# same rename; deal also edits stages.proposal and writes trailers.
-BASE=$(git rev-parse HEAD)
-MOVE_FILE=$(basename "$(find deals/06-negotiation -name "*.md" -print -quit)")
-MOVE_SLUG=${MOVE_FILE%.md}
-hyperfine --warmup 2 --runs 20 -N --export-json /tmp/deal-bench-move.json \
-  --prepare "git reset -q --hard $BASE" \
-  -n 'deal move' "$DEAL move -q $MOVE_SLUG proposal" \
-  -n 'git mv + git commit' "sh -c 'git mv deals/06-negotiation/$MOVE_FILE deals/05-proposal/$MOVE_FILE && git commit -q -m move'" | sed 's/^/  /'
+echo "== move against git mv + git commit (each run from the same commit)"
+MOVE_FILE=$(basename "$(find deals/06-negotiation -name '*.md' | sort | head -1)")
+hf move --prepare "git reset -q --hard $BASE" \
+  -n 'deal move' "$DEAL move -q ${MOVE_FILE%.md} proposal" \
+  -n 'git mv + git commit' "sh -c 'git mv deals/06-negotiation/$MOVE_FILE deals/05-proposal/$MOVE_FILE && git commit -q -m move'"
 git reset -q --hard "$BASE"
 
-# deal review of a 10-deal pull request against `git diff --name-status`
-# between the same commits: a branch with five moves by deal (trailers) and
-# five hand edits, each its own commit.
-BASE=$(git rev-parse HEAD)
+echo "== review of a 10-deal pull request against git diff --name-status"
 git checkout -q -b bench-pr
 for f in $(find deals/06-negotiation -name '*.md' | sort | head -5); do
   "$DEAL" move -q "$(basename "$f" .md)" proposal
@@ -83,88 +88,80 @@ for f in $(find deals/03-qualification -name '*.md' | sort | head -5); do
   echo "- a note from the call" >> "$f"
   git commit -q -am "notes: $(basename "$f" .md)"
 done
-hyperfine --warmup 3 --runs 30 -N --export-json /tmp/deal-bench-review.json \
-  -n 'deal review (10-deal PR)' "$DEAL review $BASE..bench-pr" \
-  -n 'git diff --name-status' "git diff --name-status $BASE bench-pr" | sed 's/^/  /'
+hf review \
+  -n 'deal review' "$DEAL review $BASE..bench-pr" \
+  -n 'git diff --name-status' "git diff --name-status $BASE bench-pr"
 git checkout -q - && git reset -q --hard "$BASE" && git branch -q -D bench-pr
 
-# deal report against Hugo building the same 10,000 deal files as pages, with
-# layouts that show the same fields (benches/hugo/). Skipped without hugo.
-HUGO_SITE="$PWD/../$(basename "$PWD")-hugo"
-if command -v hugo >/dev/null; then
-  rm -rf "$HUGO_SITE" && mkdir -p "$HUGO_SITE"
-  cp -r "$PROJECT/benches/hugo/." "$HUGO_SITE/"
-  cp -r deals "$HUGO_SITE/content"
-  hyperfine --warmup 1 --runs 10 -N --export-json /tmp/deal-bench-report.json \
-    -n 'deal report' "$DEAL report -q -o /tmp/deal-bench-report" \
-    -n 'hugo (same files)' "hugo --quiet -s $HUGO_SITE -d /tmp/deal-bench-hugo" | sed 's/^/  /'
-else
-  echo "hugo is missing (apt-get install hugo): deal report is not compared" >&2
-  echo '{"results": []}' > /tmp/deal-bench-report.json
-fi
+echo "== audit over the whole history against git log --name-status"
+hf audit \
+  -n 'deal audit' "$DEAL audit --last 30" \
+  -n 'git log --name-status' "git log --name-status"
 
-# deal import of a 10,000-row HubSpot-style export into a fresh pipeline
-# (goal: under 10 s). Each run starts from a new, committed `deal init`.
-IMPORT_DIR="$PWD/../$(basename "$PWD")-import"
-python3 - "$IMPORT_DIR.csv" <<'PY'
+echo "== trend --last 12 against stats"
+hf trend \
+  -n 'deal trend' "$DEAL trend --last 12" \
+  -n 'deal stats' "$DEAL stats --format json"
+rss "$DEAL" trend --last 12
+
+echo "== report against Hugo on the same files (benches/hugo: the same fields)"
+HUGO_SITE="$OUT/hugo-site"
+rm -rf "$HUGO_SITE" && mkdir -p "$HUGO_SITE"
+cp -r "$PROJECT/benches/hugo/." "$HUGO_SITE/"
+cp -r deals "$HUGO_SITE/content"
+hf report \
+  -n 'deal report' "$DEAL report -q -o $OUT/report" \
+  -n 'hugo' "hugo --quiet -s $HUGO_SITE -d $OUT/hugo-out"
+rss "$DEAL" report -q -o "$OUT/report"
+
+echo "== import of a HubSpot export against writing the same files, then git add -A && git commit"
+# On tmpfs: on this shared machine's disk, creating 44,000 files right after
+# deleting others swings by 3x from run to run, for deal and git alike.
+SHM=/dev/shm/deal-bench-import
+python3 - "$OUT" <<'PY'
 import csv, random, sys
 random.seed(7)
 stages = ["Appointment Scheduled", "Qualified To Buy", "Presentation Scheduled",
           "Decision Maker Bought-In", "Contract Sent", "Closed Won", "Closed Lost"]
 owners = ["Alice Smith", "Bob Jones", "Carol Reyes", "Dana Lee", "Erik Sand", "Frank Ocean"]
-with open(sys.argv[1], "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["Record ID", "Deal Name", "Deal Stage", "Close Date", "Deal owner", "Amount",
-                "Create Date", "Associated Company", "Closed Lost Reason"])
-    for i in range(10000):
-        st = random.choice(stages)
-        closed = f"{random.randint(1, 12)}/{random.randint(1, 28)}/2026" if st.startswith("Closed") else ""
-        w.writerow([100000 + i, f"Deal {i} for Company {i % 997}", st, closed, random.choice(owners),
-                    f"${random.randint(1, 500) * 100:,}.00", f"2025-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}",
-                    f"Company {i % 997}", "No budget" if st == "Closed Lost" else ""])
+for n in (8800, 44000):
+    with open(f"{sys.argv[1]}/rows{n}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Record ID", "Deal Name", "Deal Stage", "Close Date", "Deal owner", "Amount",
+                    "Create Date", "Associated Company", "Closed Lost Reason"])
+        for i in range(n):
+            st = random.choice(stages)
+            closed = f"{random.randint(1, 12)}/{random.randint(1, 28)}/2026" if st.startswith("Closed") else ""
+            w.writerow([100000 + i, f"Deal {i} for Company {i % 997}", st, closed, random.choice(owners),
+                        f"${random.randint(1, 500) * 100:,}.00", f"2025-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}",
+                        f"Company {i % 997}", "No budget" if st == "Closed Lost" else ""])
 PY
-hyperfine --runs 3 --export-json /tmp/deal-bench-import.json \
-  --prepare "rm -rf '$IMPORT_DIR' && mkdir -p '$IMPORT_DIR' && cd '$IMPORT_DIR' && $DEAL init -q . && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm init" \
-  -n 'deal import (10,000 rows)' "$DEAL -C '$IMPORT_DIR' import -q '$IMPORT_DIR.csv' --preset hubspot" | sed 's/^/  /'
+GITID="-c user.name=b -c user.email=b@example.com"
+fresh="rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git add -A && git $GITID commit -qm init"
+# The peer writes exactly the files the import writes.
+rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git $GITID commit -qm init \
+  && "$DEAL" import -q "$OUT/rows44000.csv" --preset hubspot) && rm -rf "$OUT/imported" && cp -r "$SHM" "$OUT/imported"
+hf import --runs 3 --warmup 1 \
+  --prepare "$fresh" \
+  -n 'deal import 44000' "$DEAL -C $SHM import -q $OUT/rows44000.csv --preset hubspot" \
+  -n 'deal import 8800' "$DEAL -C $SHM import -q $OUT/rows8800.csv --preset hubspot"
+hf import-peer --runs 3 --warmup 1 \
+  --prepare "rm -rf $SHM && mkdir -p $SHM && cd $SHM && git init -q && git $GITID commit -q --allow-empty -m init" \
+  -n 'write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/imported/deals $OUT/imported/pipeline.yaml . && git add -A && git $GITID commit -qm import'"
+rm -rf "$SHM"
 
-rss_kb=$( { /usr/bin/time -f '%M' "$DEAL" check -q >/dev/null; } 2>&1 | tail -1 )
-python3 - "$rss_kb" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open("/tmp/deal-bench-check.json"))["results"]}
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-move.json"))["results"]})
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-staged1.json"))["results"]})
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-stagedall.json"))["results"]})
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-report.json"))["results"]})
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-import.json"))["results"]})
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-review.json"))["results"]})
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-trend.json"))["results"]})
-r.update({x["command"]: x for x in json.load(open("/tmp/deal-bench-trend-in.json"))["results"]})
-d, c = r["deal check"], r["cat (same files)"]
-rss = int(sys.argv[1]) / 1024
-print()
-print(f"{'figure':<34}{'measured':>12}{'goal':>12}{'peer':>12}{'ratio':>10}")
-print(f"{'deal check, median':<34}{d['median']*1000:>10.0f}ms{'< 300ms':>12}{c['median']*1000:>10.0f}ms{d['median']/c['median']:>9.2f}x")
-print(f"{'deal check, peak RSS':<34}{rss:>10.0f}MB{'< 200MB':>12}{'':>12}{'':>10}")
-s1, sa = r["deal check --staged (1 deal staged)"], r["deal check --staged (all staged)"]
-print(f"{'check --staged, 1 deal staged':<34}{s1['median']*1000:>10.0f}ms{'<= 1.5x':>12}{d['median']*1000:>10.0f}ms{s1['median']/d['median']:>9.2f}x")
-print(f"{'check --staged, all staged':<34}{sa['median']*1000:>10.0f}ms{'<= 1.5x':>12}{d['median']*1000:>10.0f}ms{sa['median']/d['median']:>9.2f}x")
-m, g = r["deal move"], r["git mv + git commit"]
-print(f"{'deal move, median':<34}{m['median']*1000:>10.1f}ms{'<= peer':>12}{g['median']*1000:>10.1f}ms{m['median']/g['median']:>9.2f}x")
-ok = d["median"] < 0.300 and rss < 200 and m["median"] <= g["median"] and sa["median"] <= 1.5 * d["median"]
-im = r["deal import (10,000 rows)"]
-print(f"{'deal import, 10,000 rows, median':<34}{im['median']:>11.2f}s{'< 10s':>12}{'':>12}{'':>10}")
-ok = ok and im["median"] < 10
-rv, gd = r["deal review (10-deal PR)"], r["git diff --name-status"]
-print(f"{'deal review, 10-deal PR, median':<34}{rv['median']*1000:>10.1f}ms{'<= 5x':>12}{gd['median']*1000:>10.1f}ms{rv['median']/gd['median']:>9.2f}x")
-ok = ok and rv["median"] <= 5 * gd["median"]
-for suffix, label in (("", "trend --last 12, median"), (" (now in history)", "trend --last 12 in history")):
-    tr, st = r["deal trend --last 12" + suffix], r["deal stats" + suffix]
-    spread = f"{tr['min']*1000:.0f}-{tr['max']*1000:.0f}"
-    print(f"{label:<34}{tr['median']*1000:>10.0f}ms{'<= 2x':>12}{st['median']*1000:>10.0f}ms{tr['median']/st['median']:>9.2f}x  (range {spread} ms)")
-    ok = ok and tr["median"] <= 2 * st["median"]
-if "deal report" in r:
-    rp, h = r["deal report"], r["hugo (same files)"]
-    print(f"{'deal report, median':<34}{rp['median']*1000:>10.0f}ms{'<= peer':>12}{h['median']*1000:>10.0f}ms{rp['median']/h['median']:>9.2f}x")
-    ok = ok and rp["median"] <= h["median"]
-print("\nverdict:", "goals met" if ok else "GOALS NOT MET")
-PY
+if [ "${GROWTH:-0}" = 1 ]; then
+  for n in 1000 100000; do
+    echo "== growth: $n deals"
+    d="$PROJECT/target/bench-pipeline-$n"
+    gen "$d" "$n" "$COMMITS"
+    (cd "$d" && hf "growth-$n" --runs 3 --warmup 1 \
+      -n "deal check $n" "$DEAL check -q" \
+      -n "deal list $n" "$DEAL list --format json" \
+      -n "deal stats $n" "$DEAL stats --format json" \
+      -n "deal report $n" "$DEAL report -q -o $OUT/report-$n" \
+      -n "cat $n" "bash -c 'find deals -name \"*.md\" -exec cat {} + > /dev/null'")
+  done
+fi
+
+python3 "$PROJECT/benches/summary.py" "$OUT"

@@ -529,12 +529,19 @@ pub struct NewArgs {
     /// Any other front-matter field, as for `deal set` (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Create and stage the file, but do not commit
-    #[arg(long)]
-    pub no_commit: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
     /// Print the file that would be created, and change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `--no-commit`, defined once for every command that commits.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct CommitFlag {
+    /// Make the change and stage it, but do not commit (the default when pipeline.yaml says `commit: false`)
+    #[arg(long)]
+    pub no_commit: bool,
 }
 
 #[derive(Debug, Args)]
@@ -544,9 +551,8 @@ pub struct SetArgs {
     /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01)
     #[arg(required = true, value_name = "KEY=VALUE")]
     pub assignments: Vec<String>,
-    /// Edit and stage the file, but do not commit
-    #[arg(long)]
-    pub no_commit: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
 }
 
 #[derive(Debug, Args)]
@@ -564,9 +570,8 @@ pub struct MoveArgs {
     /// Move although exit criteria are not met, waiving them (needs --reason)
     #[arg(long)]
     pub force: bool,
-    /// Move and stage, but do not commit
-    #[arg(long)]
-    pub no_commit: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
     /// A paragraph for the commit message, between the subject and the trailers
     #[arg(short, long = "message", value_name = "MSG")]
     pub message: Option<String>,
@@ -581,9 +586,8 @@ pub struct AssignArgs {
     /// Why (recorded as a Reason: trailer)
     #[arg(long)]
     pub reason: Option<String>,
-    /// Edit and stage the file, but do not commit
-    #[arg(long)]
-    pub no_commit: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
 }
 
 #[derive(Debug, Args)]
@@ -626,9 +630,8 @@ pub enum ObjectionAction {
         deal: String,
         /// The objection, in the prospect's words
         text: String,
-        /// Edit and stage the file, but do not commit
-        #[arg(long)]
-        no_commit: bool,
+        #[command(flatten)]
+        commit: CommitFlag,
     },
     /// Mark an objection resolved, with the response that settled it, and commit
     Resolve {
@@ -640,9 +643,8 @@ pub enum ObjectionAction {
         /// How it was answered; kept as `response`
         #[arg(long, value_name = "TEXT")]
         response: Option<String>,
-        /// Edit and stage the file, but do not commit
-        #[arg(long)]
-        no_commit: bool,
+        #[command(flatten)]
+        commit: CommitFlag,
     },
     /// List the objections, numbered from 1
     List {
@@ -687,9 +689,8 @@ pub struct ResolveArgs {
     /// The copy to keep: a stage id, a stage folder, won, lost, or a path
     #[arg(long, value_name = "PATH|STAGE")]
     pub keep: String,
-    /// Remove the other copies and stage that, but do not commit
-    #[arg(long)]
-    pub no_commit: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
 }
 
 #[derive(Debug, Args)]
@@ -721,9 +722,8 @@ pub struct ImportArgs {
     /// Import nothing if any row has a problem
     #[arg(long)]
     pub strict: bool,
-    /// Write and stage the files, but do not commit
-    #[arg(long)]
-    pub no_commit: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

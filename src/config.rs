@@ -325,6 +325,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The one hint that lists where a deal can be: `stages are prospecting,
+    /// outreach, …, then won or lost`.
+    pub fn stage_hint(&self) -> String {
+        let ids: Vec<&str> = self.stages.iter().map(|s| s.id.as_str()).collect();
+        format!("stages are {}, then won or lost", ids.join(", "))
+    }
+
     /// The index of stage `id`, if it is a stage (not an outcome).
     pub fn stage_index(&self, id: &str) -> Option<usize> {
         self.stages.iter().position(|s| s.id == id)

@@ -557,11 +557,10 @@ pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
             let Some(id) = k.as_str() else { continue };
             let key = format!("stages.{id}");
             if Place::parse(id, cfg).is_none() {
-                let known: Vec<&str> = cfg.stages.iter().map(|s| s.id.as_str()).collect();
                 t.issue(
                     &key,
                     format!("`{id}` is not a stage of this pipeline"),
-                    format!("stage ids are {}, won and lost", known.join(", ")),
+                    cfg.stage_hint(),
                 );
                 continue;
             }

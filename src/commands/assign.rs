@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, a: AssignArgs) -> Result<i32, Error> {
         ),
         body: None,
         trailers,
-        no_commit: a.no_commit,
+        no_commit: a.commit.no_commit,
     })?;
     if !ctx.quiet {
         println!("Assigned {} to {}{}.", d.slug, a.owner, outcome(&done));

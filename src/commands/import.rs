@@ -119,14 +119,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         if Place::parse(s, cfg).is_none() {
             return Err(Error::usage(
                 format!("--stage-map {v}={s}: `{s}` is not a stage"),
-                format!(
-                    "stages are {}, won and lost",
-                    cfg.stages
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                cfg.stage_hint(),
             ));
         }
     }
@@ -385,7 +378,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         None,
         &[("Imported", n.to_string())],
     );
-    let done = record_files(&root, cfg, &files, &msg, a.no_commit)?;
+    let done = record_files(&root, cfg, &files, &msg, a.commit.no_commit)?;
     if !ctx.quiet {
         println!(
             "{}{}",

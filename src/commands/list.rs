@@ -62,13 +62,10 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
     let cfg = &config;
     let stage = match &a.stage {
         None => None,
-        Some(s) => Some(Place::parse(s, cfg).ok_or_else(|| {
-            let ids: Vec<&str> = cfg.stages.iter().map(|s| s.id.as_str()).collect();
-            Error::usage(
-                format!("no stage `{s}`"),
-                format!("stages are {}, won and lost", ids.join(", ")),
-            )
-        })?),
+        Some(s) => Some(
+            Place::parse(s, cfg)
+                .ok_or_else(|| Error::usage(format!("no stage `{s}`"), cfg.stage_hint()))?,
+        ),
     };
     if let Some(o) = &a.owner
         && !cfg.team.is_empty()

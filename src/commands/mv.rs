@@ -24,17 +24,7 @@ pub fn parse_place(cfg: &Config, arg: &str) -> Result<Place, Error> {
     if let Some(i) = cfg.stages.iter().position(|s| s.dir == a) {
         return Ok(Place::Stage(i));
     }
-    Err(Error::usage(
-        format!("no stage `{arg}`"),
-        format!(
-            "stages are: {}, then won or lost",
-            cfg.stages
-                .iter()
-                .map(|s| s.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    ))
+    Err(Error::usage(format!("no stage `{arg}`"), cfg.stage_hint()))
 }
 
 fn checklist(cfg: &Config, gaps: &[StageGap]) -> String {
@@ -134,7 +124,7 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
         ),
         body: a.message.clone(),
         trailers,
-        no_commit: a.no_commit,
+        no_commit: a.commit.no_commit,
     })?;
     if !ctx.quiet {
         let mut line = format!(

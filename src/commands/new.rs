@@ -285,7 +285,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             ("To-Stage", first.id.clone()),
             ("Owner", person(cfg, &owner)),
         ],
-        no_commit: a.no_commit,
+        no_commit: a.commit.no_commit,
     })?;
     if !ctx.quiet {
         println!(

@@ -13,17 +13,13 @@ use crate::pipeline::Pipeline;
 
 pub fn run(ctx: &Ctx, a: ObjectionArgs) -> Result<i32, Error> {
     match a.action {
-        ObjectionAction::Add {
-            deal,
-            text,
-            no_commit,
-        } => add(ctx, &deal, &text, no_commit),
+        ObjectionAction::Add { deal, text, commit } => add(ctx, &deal, &text, commit.no_commit),
         ObjectionAction::Resolve {
             deal,
             which,
             response,
-            no_commit,
-        } => resolve(ctx, &deal, &which, response.as_deref(), no_commit),
+            commit,
+        } => resolve(ctx, &deal, &which, response.as_deref(), commit.no_commit),
         ObjectionAction::List { deal } => list(ctx, &deal),
     }
 }

@@ -206,7 +206,7 @@ pub fn run(ctx: &Ctx, a: ResolveArgs) -> Result<i32, Error> {
         &p.cfg,
         std::slice::from_ref(&edit),
         &msg,
-        a.no_commit,
+        a.commit.no_commit,
     ) {
         Ok(d) => d,
         Err(e) => {

@@ -123,14 +123,7 @@ pub fn typed_value(
     {
         return Err(Error::usage(
             format!("`{}` is not a stage of this pipeline", parts[1]),
-            format!(
-                "stages are: {}, won, lost",
-                cfg.stages
-                    .iter()
-                    .map(|s| s.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            cfg.stage_hint(),
         ));
     }
     if is_ts {
@@ -190,7 +183,7 @@ pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
 }
 
 pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
-    write_deal(ctx, &a.deal, a.no_commit, |p, d| {
+    write_deal(ctx, &a.deal, a.commit.no_commit, |p, d| {
         let mut ops = Vec::new();
         let mut keys: Vec<String> = Vec::new();
         for arg in &a.assignments {
