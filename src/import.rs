@@ -350,20 +350,7 @@ impl Plan {
 /// dates and amounts in the import's accepted forms.
 fn typed(cfg: &Config, path: &str, raw: &str) -> Result<String, String> {
     let raw = raw.trim();
-    let is_date = matches!(
-        path,
-        "created"
-            | "first_contact"
-            | "engaged"
-            | "kickoff_on"
-            | "verbal_agreement_on"
-            | "last_activity"
-            | "expected_close"
-            | "next_step.due"
-            | "lost.at"
-            | "problem.confirmed_on"
-            | "proposal.reviewed_on"
-    ) || path.starts_with("stages.");
+    let is_date = crate::fields::kind(path) == Some(crate::fields::Kind::Timestamp);
     if is_date {
         return parse_date(raw)
             .map(date_text)

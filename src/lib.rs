@@ -22,6 +22,7 @@ pub mod edit;
 pub mod error;
 pub mod example;
 pub mod expr;
+pub mod fields;
 pub mod forecast;
 pub mod frontmatter;
 pub mod history;

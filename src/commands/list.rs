@@ -12,22 +12,6 @@ use crate::pipeline::Pipeline;
 /// The `--sort` keys that are columns rather than front-matter fields.
 const SORT_COLUMNS: [&str; 7] = ["slug", "stage", "owner", "value", "days", "criteria", "due"];
 
-/// Known fields one may sort by even when no deal has them yet.
-const KNOWN: [&str; 12] = [
-    "title",
-    "company",
-    "currency",
-    "source",
-    "created",
-    "first_contact",
-    "engaged",
-    "expected_close",
-    "last_activity",
-    "next_step.due",
-    "kickoff_on",
-    "delivery_owner",
-];
-
 /// The refusal of a `--sort` key that is neither a column, a known field,
 /// nor a front-matter field any deal has: a typo must not sort silently by
 /// nothing. `fields` are the top-level fields the deals have.
@@ -41,7 +25,7 @@ fn bad_sort_key(key: &str, mut fields: Vec<String>) -> Error {
             "sort by {}, or a front-matter field (dotted paths work): {}",
             SORT_COLUMNS.join(", "),
             if fields.is_empty() {
-                KNOWN.join(", ")
+                crate::fields::sortable().collect::<Vec<_>>().join(", ")
             } else {
                 fields.join(", ")
             }
@@ -102,7 +86,9 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
     });
     ctx.trace_pipeline(&p, "work tree");
     p.warn_unreadable();
-    if by_field && !KNOWN.contains(&key) && !scanned.iter().any(|(_, has)| *has) {
+    // A known field may be sorted by even when no deal has it yet.
+    let known = crate::fields::sortable().any(|k| k == key);
+    if by_field && !known && !scanned.iter().any(|(_, has)| *has) {
         // The error path may read the deals again, to list their fields.
         let entries = crate::pipeline::worktree_entries(&root, cfg);
         let (_, keys) = Pipeline::scan(root.clone(), cfg.clone(), entries, |d| {

@@ -13,49 +13,6 @@ use crate::error::Error;
 use crate::pipeline::Pipeline;
 use crate::time::{format_date, format_ts, parse_timestamp};
 
-const TIMESTAMPS: &[&str] = &[
-    "created",
-    "first_contact",
-    "engaged",
-    "kickoff_on",
-    "verbal_agreement_on",
-    "last_activity",
-    "expected_close",
-    "next_step.due",
-    "lost.at",
-    "problem.confirmed_on",
-    "proposal.reviewed_on",
-];
-
-const STRINGS: &[&str] = &[
-    "title",
-    "company",
-    "source",
-    "currency",
-    "contact.name",
-    "contact.email",
-    "contact.phone",
-    "contact.role",
-    "next_step.action",
-    "lost.reason",
-    "lost.stage",
-    "problem.confirmed_by",
-    "source_id",
-    "contract",
-];
-
-const BLOCKS: &[&str] = &[
-    "contact",
-    "next_step",
-    "stages",
-    "lost",
-    "waived",
-    "objections",
-    "problem",
-    "proposal",
-    "icp",
-];
-
 /// Splits `KEY=VALUE` and checks the key's form.
 pub fn parse_assignment(arg: &str) -> Result<(String, String), Error> {
     let Some((k, v)) = arg.split_once('=') else {
@@ -101,7 +58,9 @@ pub fn typed_value(
             format!("write e.g. `{key}={example}`"),
         )
     };
-    if BLOCKS.contains(&key) {
+    use crate::fields::Kind;
+    let kind = crate::fields::kind(key);
+    if kind == Some(Kind::Block) {
         return Err(Error::usage(
             format!("`{key}` holds several fields; set them one by one"),
             match key {
@@ -116,7 +75,6 @@ pub fn typed_value(
         return Ok(String::new());
     }
     let parts: Vec<&str> = key.split('.').collect();
-    let is_ts = TIMESTAMPS.contains(&key) || (parts.len() == 2 && parts[0] == "stages");
     if parts.len() == 2
         && parts[0] == "stages"
         && crate::deal::Place::parse(parts[1], cfg).is_none()
@@ -126,46 +84,43 @@ pub fn typed_value(
             cfg.stage_hint(),
         ));
     }
-    if is_ts {
-        return match raw {
-            "today" => Ok(format_date(now)),
-            "now" => Ok(format_ts(now)),
-            _ if parse_timestamp(raw).is_some() => Ok(raw.to_string()),
-            _ => Err(bad(
-                "a date (YYYY-MM-DD) or an RFC 3339 timestamp",
-                "2026-12-01",
-            )),
-        };
-    }
-    if key == "value" {
-        return match raw.parse::<f64>() {
-            Ok(n) if n >= 0.0 && n.is_finite() => Ok(raw.to_string()),
-            _ => Err(bad("a number ≥ 0, without units or separators", "48000")),
-        };
-    }
-    if key == "forecast" {
-        return match crate::config::Category::parse(raw) {
-            Some(c) => Ok(c.as_str().to_string()),
-            None => Err(bad("commit, best_case, pipeline or omitted", "best_case")),
-        };
-    }
-    if parts.len() == 3 && parts[0] == "objections" && parts[2] == "resolved" {
-        return match raw {
-            "true" | "false" => Ok(raw.to_string()),
-            "yes" | "y" | "on" => Err(bad("true or false", "true")),
-            "no" | "n" | "off" => Err(bad("true or false", "false")),
-            _ => Err(bad("true or false", "true")),
-        };
-    }
-    if key == "owner" || key == "delivery_owner" {
-        crate::transition::check_member(cfg, raw, &format!("{key}="))?;
-        return Ok(yaml_scalar(raw));
-    }
-    let is_string = STRINGS.contains(&key)
-        || (parts.len() == 2 && parts[0] == "waived")
-        || (parts.len() == 3 && parts[0] == "objections");
-    if is_string {
-        return Ok(yaml_scalar(raw));
+    match kind {
+        Some(Kind::Timestamp) => {
+            return match raw {
+                "today" => Ok(format_date(now)),
+                "now" => Ok(format_ts(now)),
+                _ if parse_timestamp(raw).is_some() => Ok(raw.to_string()),
+                _ => Err(bad(
+                    "a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+                    "2026-12-01",
+                )),
+            };
+        }
+        Some(Kind::Amount) => {
+            return match raw.parse::<f64>() {
+                Ok(n) if n >= 0.0 && n.is_finite() => Ok(raw.to_string()),
+                _ => Err(bad("a number ≥ 0, without units or separators", "48000")),
+            };
+        }
+        Some(Kind::Category) => {
+            return match crate::config::Category::parse(raw) {
+                Some(c) => Ok(c.as_str().to_string()),
+                None => Err(bad("commit, best_case, pipeline or omitted", "best_case")),
+            };
+        }
+        Some(Kind::Bool) => {
+            return match raw {
+                "true" | "false" => Ok(raw.to_string()),
+                "no" | "n" | "off" => Err(bad("true or false", "false")),
+                _ => Err(bad("true or false", "true")),
+            };
+        }
+        Some(Kind::Handle) => {
+            crate::transition::check_member(cfg, raw, &format!("{key}="))?;
+            return Ok(yaml_scalar(raw));
+        }
+        Some(Kind::Text) => return Ok(yaml_scalar(raw)),
+        Some(Kind::Block) | None => {}
     }
     // A custom field: keep numbers and booleans, quote anything else that
     // YAML would read as something other than this string.

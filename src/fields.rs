@@ -1,0 +1,256 @@
+//! The known front-matter fields of a deal (SPEC §2), written once: their
+//! paths, types and meanings. `deal set` and `deal import` type values by
+//! this table, `deal list` sorts by its scalar fields, and tests hold deal
+//! parsing (`deal::type_fields`) and the user reference (docs/reference.md)
+//! to it, so a new field is one row here.
+
+/// How a field's value is written and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string.
+    Text,
+    /// A timestamp (RFC 3339, or a plain date meaning that day in UTC).
+    Timestamp,
+    /// A number ≥ 0.
+    Amount,
+    /// A handle from `team`.
+    Handle,
+    /// `true` or `false`.
+    Bool,
+    /// One of `commit`, `best_case`, `pipeline`, `omitted`.
+    Category,
+    /// A mapping or list, set through its own paths.
+    Block,
+}
+
+/// One known field.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// The dotted path (`next_step.due`); `*` stands for any key or item.
+    pub path: &'static str,
+    pub kind: Kind,
+    pub meaning: &'static str,
+}
+
+const fn f(path: &'static str, kind: Kind, meaning: &'static str) -> Field {
+    Field {
+        path,
+        kind,
+        meaning,
+    }
+}
+
+/// Every known field.
+pub const FIELDS: &[Field] = &[
+    f("title", Kind::Text, "what the deal is (required)"),
+    f("owner", Kind::Handle, "who owns the deal (required)"),
+    f("company", Kind::Text, "the customer"),
+    f("value", Kind::Amount, "the deal's value, in `currency`"),
+    f("currency", Kind::Text, "default: the pipeline's"),
+    f("source", Kind::Text, "where the lead came from"),
+    f(
+        "source_id",
+        Kind::Text,
+        "the record id in the CRM it was imported from",
+    ),
+    f("created", Kind::Timestamp, "when the lead was captured"),
+    f(
+        "first_contact",
+        Kind::Timestamp,
+        "the first reply to the lead",
+    ),
+    f(
+        "engaged",
+        Kind::Timestamp,
+        "the prospect replied, accepted a call or engaged",
+    ),
+    f("kickoff_on", Kind::Timestamp, "the delivery kickoff"),
+    f(
+        "verbal_agreement_on",
+        Kind::Timestamp,
+        "verbal agreement to move to contract",
+    ),
+    f(
+        "last_activity",
+        Kind::Timestamp,
+        "the last touch; idle time counts from it",
+    ),
+    f(
+        "expected_close",
+        Kind::Timestamp,
+        "when the owner expects it to close",
+    ),
+    f(
+        "forecast",
+        Kind::Category,
+        "overrides the stage's forecast category",
+    ),
+    f("contact", Kind::Block, "name, email, phone, role"),
+    f("contact.name", Kind::Text, "the contact's name"),
+    f("contact.email", Kind::Text, "the contact's email"),
+    f("contact.phone", Kind::Text, "the contact's direct dial"),
+    f("contact.role", Kind::Text, "the contact's role"),
+    f("next_step", Kind::Block, "action and due date"),
+    f("next_step.action", Kind::Text, "what happens next"),
+    f("next_step.due", Kind::Timestamp, "by when"),
+    f(
+        "stages",
+        Kind::Block,
+        "stage id, won or lost → when the deal last entered it",
+    ),
+    f(
+        "stages.*",
+        Kind::Timestamp,
+        "when the deal last entered that stage",
+    ),
+    f(
+        "lost",
+        Kind::Block,
+        "reason, stage, at: written when a deal is lost",
+    ),
+    f("lost.reason", Kind::Text, "why it was lost"),
+    f("lost.stage", Kind::Text, "the stage it was lost from"),
+    f("lost.at", Kind::Timestamp, "when it was lost"),
+    f(
+        "waived",
+        Kind::Block,
+        "stage id → reason, written by a forced move",
+    ),
+    f(
+        "waived.*",
+        Kind::Text,
+        "why that stage's criteria were waived",
+    ),
+    f(
+        "objections",
+        Kind::Block,
+        "a list of {objection, response, resolved}",
+    ),
+    f(
+        "objections.*.objection",
+        Kind::Text,
+        "the objection, in the prospect's words",
+    ),
+    f("objections.*.response", Kind::Text, "how it was answered"),
+    f("objections.*.resolved", Kind::Bool, "whether it is settled"),
+    f("problem", Kind::Block, "confirmed_by, confirmed_on"),
+    f(
+        "problem.confirmed_by",
+        Kind::Text,
+        "who confirmed the problem statement",
+    ),
+    f("problem.confirmed_on", Kind::Timestamp, "when"),
+    f("proposal", Kind::Block, "reviewed_on"),
+    f(
+        "proposal.reviewed_on",
+        Kind::Timestamp,
+        "when the proposal was reviewed with the prospect",
+    ),
+    f(
+        "contract",
+        Kind::Text,
+        "a path inside the pipeline, or an http(s) URL",
+    ),
+    f("delivery_owner", Kind::Handle, "who delivers once won"),
+    f(
+        "icp",
+        Kind::Block,
+        "the lead's profile, scored by pipeline.yaml's icp",
+    ),
+];
+
+/// Whether a path segment stands for `pattern`'s (`*` is any key or item).
+fn matches(pattern: &str, path: &str) -> bool {
+    let (p, k): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), path.split('.').collect());
+    p.len() == k.len() && p.iter().zip(&k).all(|(a, b)| *a == "*" || a == b)
+}
+
+/// The known field at `path`, if there is one.
+pub fn get(path: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| matches(f.path, path))
+}
+
+/// The kind of the field at `path`, if it is known.
+pub fn kind(path: &str) -> Option<Kind> {
+    get(path).map(|f| f.kind)
+}
+
+/// Known fields one may sort by: the scalar ones without a `*`.
+pub fn sortable() -> impl Iterator<Item = &'static str> {
+    FIELDS
+        .iter()
+        .filter(|f| f.kind != Kind::Block && !f.path.contains('*'))
+        .map(|f| f.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_with_keys_and_items_find_their_row() {
+        assert_eq!(kind("stages.outreach"), Some(Kind::Timestamp));
+        assert_eq!(kind("objections.0.resolved"), Some(Kind::Bool));
+        assert_eq!(kind("waived.discovery"), Some(Kind::Text));
+        assert_eq!(kind("next_step"), Some(Kind::Block));
+        assert_eq!(kind("tier"), None);
+        assert_eq!(kind("stages"), Some(Kind::Block));
+    }
+
+    #[test]
+    fn every_top_level_timestamp_is_typed_by_deal_parsing() {
+        // A field of kind Timestamp must be read as one: a bad date is a
+        // schema issue naming it.
+        let cfg = crate::config::parse(
+            &crate::config::default_yaml(&[], crate::config::Qualification::Bant),
+            std::path::Path::new("pipeline.yaml"),
+            &crate::notes::Templates::builtin_only(),
+        )
+        .unwrap();
+        for f in FIELDS
+            .iter()
+            .filter(|f| f.kind == Kind::Timestamp && !f.path.contains('*'))
+        {
+            let yaml = f
+                .path
+                .split('.')
+                .rev()
+                .fold("not-a-date".to_string(), |v, k| format!("{{\"{k}\": {v}}}"));
+            let m: serde_yaml::Mapping = serde_yaml::from_str(&yaml).unwrap();
+            let (_, issues) = crate::deal::type_fields(&m, &cfg);
+            assert!(
+                issues
+                    .iter()
+                    .any(|i| i.key.starts_with(f.path.split('.').next().unwrap())),
+                "{}: no schema issue for a bad date: {issues:?}",
+                f.path
+            );
+        }
+    }
+
+    #[test]
+    fn the_user_reference_documents_every_field() {
+        let doc = include_str!("../docs/reference.md");
+        for f in FIELDS {
+            // A top-level field has its own row; a nested one is named in
+            // its parent's row (`contact` | `{name, email, phone, role}`).
+            let segs: Vec<&str> = f.path.split('.').filter(|s| *s != "*").collect();
+            let row = doc
+                .lines()
+                .find(|l| {
+                    l.starts_with("| `")
+                        && l.split(" | ")
+                            .next()
+                            .is_some_and(|c| c.contains(&format!("`{}`", segs[0])))
+                })
+                .unwrap_or_else(|| panic!("docs/reference.md has no row for `{}`", segs[0]));
+            if let Some(child) = segs.get(1) {
+                assert!(
+                    row.contains(child),
+                    "the `{}` row does not name `{child}`",
+                    segs[0]
+                );
+            }
+        }
+    }
+}
