@@ -4,6 +4,12 @@
 //! parsing (`deal::type_fields`) and the user reference (docs/reference.md)
 //! to it, so a new field is one row here.
 
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, yaml_scalar};
+use crate::error::Error;
+use crate::time::{format_date, format_ts, parse_timestamp};
+
 /// How a field's value is written and checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -181,6 +187,97 @@ pub fn sortable() -> impl Iterator<Item = &'static str> {
         .iter()
         .filter(|f| f.kind != Kind::Block && !f.path.contains('*'))
         .map(|f| f.path)
+}
+
+/// The YAML text to write for `key=raw`, typed by the table above: numbers for
+/// `value`, real booleans for `objections[].resolved`, timestamps where
+/// dates belong (`today` and `now` are accepted), strings where strings
+/// belong (quoted when they would read as something else), team handles
+/// for owners. Other keys are custom fields: numbers and booleans are
+/// kept, anything else is a string. An empty value writes null.
+pub fn typed_value(
+    cfg: &Config,
+    key: &str,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let raw = raw.trim();
+    let bad = |what: &str, example: &str| {
+        Error::usage(
+            format!("`{key}` must be {what}, not `{raw}`"),
+            format!("write e.g. `{key}={example}`"),
+        )
+    };
+    use crate::fields::Kind;
+    let kind = crate::fields::kind(key);
+    if kind == Some(Kind::Block) {
+        return Err(Error::usage(
+            format!("`{key}` holds several fields; set them one by one"),
+            match key {
+                "objections" => "e.g. `objections.0.resolved=true`".to_string(),
+                "stages" => "e.g. `stages.discovery=2026-11-20`; to move a deal, use `deal move`"
+                    .to_string(),
+                _ => format!("e.g. `{key}.<field>=…`"),
+            },
+        ));
+    }
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.len() == 2
+        && parts[0] == "stages"
+        && crate::deal::Place::parse(parts[1], cfg).is_none()
+    {
+        return Err(Error::usage(
+            format!("`{}` is not a stage of this pipeline", parts[1]),
+            cfg.stage_hint(),
+        ));
+    }
+    match kind {
+        Some(Kind::Timestamp) => {
+            return match raw {
+                "today" => Ok(format_date(now)),
+                "now" => Ok(format_ts(now)),
+                _ if parse_timestamp(raw).is_some() => Ok(raw.to_string()),
+                _ => Err(bad(
+                    "a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+                    "2026-12-01",
+                )),
+            };
+        }
+        Some(Kind::Amount) => {
+            return match raw.parse::<f64>() {
+                Ok(n) if n >= 0.0 && n.is_finite() => Ok(raw.to_string()),
+                _ => Err(bad("a number ≥ 0, without units or separators", "48000")),
+            };
+        }
+        Some(Kind::Category) => {
+            return match crate::config::Category::parse(raw) {
+                Some(c) => Ok(c.as_str().to_string()),
+                None => Err(bad("commit, best_case, pipeline or omitted", "best_case")),
+            };
+        }
+        Some(Kind::Bool) => {
+            return match raw {
+                "true" | "false" => Ok(raw.to_string()),
+                "no" | "n" | "off" => Err(bad("true or false", "false")),
+                _ => Err(bad("true or false", "true")),
+            };
+        }
+        Some(Kind::Handle) => {
+            crate::transition::check_member(cfg, raw, &format!("{key}="))?;
+            return Ok(yaml_scalar(raw));
+        }
+        Some(Kind::Text) => return Ok(yaml_scalar(raw)),
+        Some(Kind::Block) | None => {}
+    }
+    // A custom field: keep numbers and booleans, quote anything else that
+    // YAML would read as something other than this string.
+    match serde_yaml::from_str::<serde_yaml::Value>(raw) {
+        Ok(serde_yaml::Value::Number(_)) | Ok(serde_yaml::Value::Bool(_)) => Ok(raw.to_string()),
+        _ => Ok(yaml_scalar(raw)),
+    }
 }
 
 #[cfg(test)]

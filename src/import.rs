@@ -375,7 +375,7 @@ fn typed(cfg: &Config, path: &str, raw: &str) -> Result<String, String> {
             return Ok(raw.to_string());
         }
     }
-    crate::commands::set::typed_value(cfg, path, raw, Utc::now())
+    crate::fields::typed_value(cfg, path, raw, Utc::now())
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())
 }
 

@@ -661,6 +661,14 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// Resolves DEAL (a slug, a unique prefix, or a path) to one parsed
+    /// deal, refusing a slug that two files share.
+    pub fn one(&self, query: &str) -> Result<&Deal, Error> {
+        let d = self.resolve(query)?;
+        self.refuse_duplicate(&d.slug)?;
+        Ok(d)
+    }
+
     /// Refuses a slug that sits in several files (a merge of two branches
     /// that both moved the deal), naming every copy and `deal resolve`.
     pub fn refuse_duplicate(&self, slug: &str) -> Result<(), Error> {
