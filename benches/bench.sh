@@ -8,6 +8,9 @@
 #   GROWTH=1 benches/bench.sh     also times check, list, stats and report at
 #                                 1,000 and 100,000 deals, and prints the growth
 #   RUNS=N                        hyperfine runs per row (default 10)
+#   ONLY=review,import            run only these sections (read, staged, move,
+#                                 review, audit, trend, report, import, growth),
+#                                 keeping the other rows' last results
 #
 # Needs hyperfine and hugo (Debian: apt-get install hyperfine hugo), GNU time
 # (/usr/bin/time) and python3. The generator (examples/gen.rs) writes DEALS
@@ -23,7 +26,7 @@ COMMITS=${COMMITS:-20000}
 RUNS=${RUNS:-10}
 OUT=${OUT:-/tmp/deal-bench}
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json
+[ -n "${ONLY:-}" ] || rm -f "$OUT"/*.json
 
 for tool in hyperfine hugo python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install hyperfine hugo time python3)" >&2; exit 2; }
@@ -38,14 +41,16 @@ gen() { # DIR DEALS COMMITS
     "$GEN" "$1" --deals "$2" --commits "$3"
   fi
 }
-hf() { # NAME hyperfine-args...
+hf() { # NAME hyperfine-args...   (W=warmups R=runs override the defaults)
   local name=$1; shift
-  hyperfine -N --style basic --warmup 2 --runs "$RUNS" --export-json "$OUT/$name.json" "$@" | sed 's/^/  /'
+  hyperfine -N --style basic --warmup "${W:-2}" --runs "${R:-$RUNS}" --export-json "$OUT/$name.json" "$@" | sed 's/^/  /'
 }
-rss() { # label command...
-  local kb
-  kb=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-  echo "{\"label\": \"$1 $2\", \"kb\": $kb}" >> "$OUT/rss.jsonl"
+want() { # SECTION: run it unless ONLY (a comma list) leaves it out
+  [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]
+}
+rss() { # command...: its peak RSS, into rss.jsonl
+  /usr/bin/time -f '%M' -o "$OUT/rss.tmp" "$@" >/dev/null 2>&1 || true
+  echo "{\"label\": \"$(basename "$1") $2\", \"kb\": $(tail -1 "$OUT/rss.tmp")}" >> "$OUT/rss.jsonl"
 }
 
 gen "$DIR" "$DEALS" "$COMMITS"
@@ -53,8 +58,9 @@ cd "$DIR"
 SOURCE_DATE_EPOCH=$(( $(git log -1 --format=%ct) + 3600 ))
 export SOURCE_DATE_EPOCH
 echo "pipeline: $(find deals -name '*.md' | wc -l) deals, $(git rev-list --count HEAD) commits, $(nproc) cores"
-: > "$OUT/rss.jsonl"
+[ -n "${ONLY:-}" ] || : > "$OUT/rss.jsonl"
 
+if want read; then
 echo "== check, list, stats against cat of the same files"
 hf read \
   -n 'cat' "bash -c 'find deals -name \"*.md\" -exec cat {} + > /dev/null'" \
@@ -64,27 +70,35 @@ hf read \
 rss "$DEAL" check -q
 rss "$DEAL" list --format json
 rss "$DEAL" stats --format json
+fi
 
+if want staged; then
 echo "== check --staged (one deal staged) against check"
 BASE=$(git rev-parse HEAD)
-ONE=$(find deals/05-proposal -name '*.md' | sort | head -1)
+ONE=$(find deals/05-proposal -name '*.md' | sort | awk 'NR==1')
 echo >> "$ONE" && git add "$ONE"
 hf staged -n 'deal check --staged' "$DEAL check -q --staged"
 git reset -q --hard "$BASE"
+fi
 
+if want move; then
 echo "== move against git mv + git commit (each run from the same commit)"
-MOVE_FILE=$(basename "$(find deals/06-negotiation -name '*.md' | sort | head -1)")
+MOVE_FILE=$(basename "$(find deals/06-negotiation -name '*.md' | sort | awk 'NR==1')")
 hf move --prepare "git reset -q --hard $BASE" \
   -n 'deal move' "$DEAL move -q ${MOVE_FILE%.md} proposal" \
   -n 'git mv + git commit' "sh -c 'git mv deals/06-negotiation/$MOVE_FILE deals/05-proposal/$MOVE_FILE && git commit -q -m move'"
 git reset -q --hard "$BASE"
+fi
 
+if want review; then
 echo "== review of a 10-deal pull request against git diff --name-status"
+# The pull request's commits are dated after its base, as a real one's are.
+export GIT_AUTHOR_DATE="@$SOURCE_DATE_EPOCH" GIT_COMMITTER_DATE="@$SOURCE_DATE_EPOCH"
 git checkout -q -b bench-pr
-for f in $(find deals/06-negotiation -name '*.md' | sort | head -5); do
+for f in $(find deals/06-negotiation -name '*.md' | sort | awk 'NR<=5'); do
   "$DEAL" move -q "$(basename "$f" .md)" proposal
 done
-for f in $(find deals/03-qualification -name '*.md' | sort | head -5); do
+for f in $(find deals/03-qualification -name '*.md' | sort | awk 'NR<=5'); do
   echo "- a note from the call" >> "$f"
   git commit -q -am "notes: $(basename "$f" .md)"
 done
@@ -92,18 +106,25 @@ hf review \
   -n 'deal review' "$DEAL review $BASE..bench-pr" \
   -n 'git diff --name-status' "git diff --name-status $BASE bench-pr"
 git checkout -q - && git reset -q --hard "$BASE" && git branch -q -D bench-pr
+unset GIT_AUTHOR_DATE GIT_COMMITTER_DATE
+fi
 
+if want audit; then
 echo "== audit over the whole history against git log --name-status"
 hf audit \
   -n 'deal audit' "$DEAL audit --last 30" \
   -n 'git log --name-status' "git log --name-status"
+fi
 
+if want trend; then
 echo "== trend --last 12 against stats"
 hf trend \
   -n 'deal trend' "$DEAL trend --last 12" \
   -n 'deal stats' "$DEAL stats --format json"
 rss "$DEAL" trend --last 12
+fi
 
+if want report; then
 echo "== report against Hugo on the same files (benches/hugo: the same fields)"
 HUGO_SITE="$OUT/hugo-site"
 rm -rf "$HUGO_SITE" && mkdir -p "$HUGO_SITE"
@@ -113,7 +134,9 @@ hf report \
   -n 'deal report' "$DEAL report -q -o $OUT/report" \
   -n 'hugo' "hugo --quiet -s $HUGO_SITE -d $OUT/hugo-out"
 rss "$DEAL" report -q -o "$OUT/report"
+fi
 
+if want import; then
 echo "== import of a HubSpot export against writing the same files, then git add -A && git commit"
 # On tmpfs: on this shared machine's disk, creating 44,000 files right after
 # deleting others swings by 3x from run to run, for deal and git alike.
@@ -136,26 +159,30 @@ for n in (8800, 44000):
                         f"${random.randint(1, 500) * 100:,}.00", f"2025-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}",
                         f"Company {i % 997}", "No budget" if st == "Closed Lost" else ""])
 PY
-GITID="-c user.name=b -c user.email=b@example.com"
-fresh="rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git add -A && git $GITID commit -qm init"
+# An identity for both sides, whatever the machine's git config says.
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+# hyperfine runs --prepare without a shell (-N), hence the sh -c.
+fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git add -A && git commit -qm init'"
 # The peer writes exactly the files the import writes.
-rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git $GITID commit -qm init \
+rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git commit -qm init \
   && "$DEAL" import -q "$OUT/rows44000.csv" --preset hubspot) && rm -rf "$OUT/imported" && cp -r "$SHM" "$OUT/imported"
-hf import --runs 3 --warmup 1 \
+W=1 R=3 hf import \
   --prepare "$fresh" \
   -n 'deal import 44000' "$DEAL -C $SHM import -q $OUT/rows44000.csv --preset hubspot" \
   -n 'deal import 8800' "$DEAL -C $SHM import -q $OUT/rows8800.csv --preset hubspot"
-hf import-peer --runs 3 --warmup 1 \
-  --prepare "rm -rf $SHM && mkdir -p $SHM && cd $SHM && git init -q && git $GITID commit -q --allow-empty -m init" \
-  -n 'write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/imported/deals $OUT/imported/pipeline.yaml . && git add -A && git $GITID commit -qm import'"
+W=1 R=3 hf import-peer \
+  --prepare "sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && git init -q && git commit -q --allow-empty -m init'" \
+  -n 'write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/imported/deals $OUT/imported/pipeline.yaml . && git add -A && git commit -qm import'"
 rm -rf "$SHM"
+fi
 
-if [ "${GROWTH:-0}" = 1 ]; then
+if [ "${GROWTH:-0}" = 1 ] && want growth; then
   for n in 1000 100000; do
     echo "== growth: $n deals"
     d="$PROJECT/target/bench-pipeline-$n"
     gen "$d" "$n" "$COMMITS"
-    (cd "$d" && hf "growth-$n" --runs 3 --warmup 1 \
+    (cd "$d" && W=1 R=3 hf "growth-$n" \
       -n "deal check $n" "$DEAL check -q" \
       -n "deal list $n" "$DEAL list --format json" \
       -n "deal stats $n" "$DEAL stats --format json" \

@@ -165,6 +165,40 @@ pub const FIELDS: &[Field] = &[
     ),
 ];
 
+/// Where a view prints a key in its own place (the others it lists
+/// together): `deal show`, the report's deal page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Show,
+    Page,
+}
+
+/// The keys each view prints in their own places: (key, show, page).
+const APART: &[(&str, bool, bool)] = &[
+    ("title", true, true),
+    ("company", true, true),
+    ("owner", true, true),
+    ("value", true, true),
+    ("currency", true, true),
+    ("created", true, false),
+    ("contact", true, true),
+    ("next_step", true, true),
+    ("stages", true, true),
+    ("waived", true, true),
+    ("lost", true, true),
+    ("objections", true, false),
+    ("expected_close", true, false),
+    ("forecast", true, false),
+    ("contract", false, true),
+];
+
+/// Whether `view` prints the top-level key `key` in its own place.
+pub fn shown_apart(view: View, key: &str) -> bool {
+    APART
+        .iter()
+        .any(|(k, show, page)| *k == key && if view == View::Show { *show } else { *page })
+}
+
 /// Whether a path segment stands for `pattern`'s (`*` is any key or item).
 fn matches(pattern: &str, path: &str) -> bool {
     let (p, k): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), path.split('.').collect());

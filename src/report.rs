@@ -316,21 +316,6 @@ fn link_for(text: String) -> Link {
     Link { text, href }
 }
 
-/// Keys shown in their own places on a deal page; the rest are listed.
-const SHOWN: &[&str] = &[
-    "title",
-    "company",
-    "owner",
-    "value",
-    "currency",
-    "contact",
-    "next_step",
-    "stages",
-    "waived",
-    "lost",
-    "contract",
-];
-
 /// A front-matter value as one line of text: a list of scalars joined with
 /// commas; anything deeper as JSON.
 fn plain(v: &serde_yaml::Value) -> String {
@@ -448,7 +433,7 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
     };
     for (k, v) in &d.fm {
         let Some(k) = k.as_str() else { continue };
-        if SHOWN.contains(&k) {
+        if crate::fields::shown_apart(crate::fields::View::Page, k) {
             continue;
         }
         match v {

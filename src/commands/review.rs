@@ -3,7 +3,8 @@
 //!
 //! Its cost follows the pull request: one tree diff of the deals folder
 //! between the merge-base and HEAD (pruned by subtree id), the blobs of the
-//! slugs it touched, and the names of HEAD's other files.
+//! slugs it touched (found by lookups in each stage folder), and the names
+//! of HEAD's files outside the deals folder, for `file` criteria.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -65,14 +66,21 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     };
     let b = repo.commit_of(base)?;
     let h = repo.commit_of(head)?;
-    let mb = repo.merge_base(b, h)?;
+    let mb = match history::merge_base(repo.git(), b, h) {
+        Some(mb) => mb,
+        None => repo.merge_base(b, h)?,
+    };
     let git = repo.git();
     let base_cfg = Pipeline::config_at(&repo, &root, mb)?;
-    let head_cfg = Pipeline::config_at(&repo, &root, h).map_err(|e| e.to_string());
     let base_root = repo.tree_at(mb, &root)?;
     let head_root = repo.tree_at(h, &root)?;
     let config_id = |t: &git2::Tree| t.get_name(crate::config::FILE).map(|e| e.id());
     let config_changed = config_id(&base_root) != config_id(&head_root);
+    let head_cfg = if config_changed {
+        Pipeline::config_at(&repo, &root, h).map_err(|e| e.to_string())
+    } else {
+        Ok(base_cfg.clone())
+    };
     // HEAD's files are read where HEAD's pipeline.yaml puts them (its
     // deals_dir and stage folders), and judged by the base's rules.
     let layout = match &head_cfg {
@@ -86,32 +94,63 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
         history::subtree(git, &base_root, &base_dd).as_ref(),
         history::subtree(git, &head_root, &head_dd).as_ref(),
     );
-    // Every file at HEAD: names only, for duplicate slugs and `file` criteria.
-    let head_files = history::list(&head_root);
-    let mut by_slug: BTreeMap<String, Vec<&TreeFile>> = BTreeMap::new();
-    for f in &head_files {
-        if deal_name(&f.path, &head_dd) {
-            by_slug
-                .entry(slug_key(&slug_of(std::path::Path::new(&f.path))))
-                .or_default()
-                .push(f);
-        }
-    }
-    let duplicates: Vec<(String, Vec<PathBuf>)> = by_slug
-        .iter()
-        .filter(|(_, v)| v.len() > 1)
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.iter().map(|f| PathBuf::from(&f.path)).collect(),
-            )
-        })
-        .collect();
-    // The slugs the pull request touched, and their files on each side.
+    // The slugs the pull request touched.
     let touched: HashSet<String> = changed
         .iter()
         .filter(|c| deal_name(&format!("{head_dd}{}", c.path), &head_dd))
         .map(|c| slug_key(&slug_of(std::path::Path::new(&c.path))))
+        .collect();
+    // Their files at HEAD: the changed ones, and `<slug>.md` in each stage
+    // or outcome folder (a lookup, not a listing of ten thousand names).
+    let mut at_head: Vec<TreeFile> = changed
+        .iter()
+        .filter_map(|c| c.new.clone())
+        .map(|f| TreeFile {
+            path: format!("{head_dd}{}", f.path),
+            ..f
+        })
+        .filter(|f| deal_name(&f.path, &head_dd))
+        .collect();
+    let dirs: Vec<&str> = layout
+        .stages
+        .iter()
+        .map(|s| s.dir.as_str())
+        .chain([crate::config::WON, crate::config::LOST])
+        .collect();
+    for key in &touched {
+        for dir in &dirs {
+            let path = format!("{head_dd}{dir}/{key}.md");
+            if at_head.iter().any(|f| f.path == path) {
+                continue;
+            }
+            if let Ok(e) = head_root.get_path(std::path::Path::new(&path))
+                && e.kind() == Some(git2::ObjectType::Blob)
+            {
+                at_head.push(TreeFile {
+                    path,
+                    id: e.id(),
+                    mode: e.filemode(),
+                });
+            }
+        }
+    }
+    let mut by_slug: BTreeMap<String, Vec<&TreeFile>> = BTreeMap::new();
+    for f in &at_head {
+        by_slug
+            .entry(slug_key(&slug_of(std::path::Path::new(&f.path))))
+            .or_default()
+            .push(f);
+    }
+    // A slug in two places at HEAD that the pull request touched: one it
+    // brought in, or a copy it added beside one that was there.
+    let duplicates: Vec<(String, Vec<PathBuf>)> = by_slug
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, v)| {
+            let mut paths: Vec<PathBuf> = v.iter().map(|f| PathBuf::from(&f.path)).collect();
+            paths.sort();
+            (k.clone(), paths)
+        })
         .collect();
     let bad_names: Vec<PathBuf> = changed
         .iter()
@@ -154,7 +193,13 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let base_p = Pipeline::from_entries(root.clone(), base_cfg.clone(), base_entries);
     let head_p = Pipeline::from_entries(root.clone(), layout, head_entries);
     head_p.warn_unreadable();
-    let files: HashSet<String> = head_files.into_iter().map(|f| f.path).collect();
+    // For `file` criteria: HEAD's files outside the deals folder (contracts
+    // and the like), and the touched deals' own.
+    let files: HashSet<String> = history::list_except(&head_root, &head_dd)
+        .into_iter()
+        .map(|f| f.path)
+        .chain(at_head.iter().map(|f| f.path.clone()))
+        .collect();
     let ev = Evaluator::with_files(&base_cfg, files);
     let commits = history::range(git, h, mb);
     let r = review::review(

@@ -9,24 +9,6 @@ use crate::error::Error;
 use crate::pipeline::Pipeline;
 use crate::time::{days_between, format_date};
 
-/// Front-matter keys `deal show` prints in its own lines.
-const SHOWN: &[&str] = &[
-    "title",
-    "company",
-    "owner",
-    "value",
-    "currency",
-    "created",
-    "contact",
-    "next_step",
-    "stages",
-    "waived",
-    "lost",
-    "objections",
-    "expected_close",
-    "forecast",
-];
-
 pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
     // Only the files that DEAL can name are read, not the whole pipeline.
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;
@@ -251,7 +233,7 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
         d.fm.iter()
             .filter_map(|(k, v)| {
                 let k = k.as_str()?;
-                if SHOWN.contains(&k) {
+                if crate::fields::shown_apart(crate::fields::View::Show, k) {
                     return None;
                 }
                 let text = match scalar_text(v) {

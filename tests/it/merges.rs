@@ -991,3 +991,39 @@ fn a_hook_with_the_users_own_lines_is_never_removed() {
     t.cmd(&["hook", "install"]).code(2);
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), s);
 }
+
+#[test]
+fn the_merge_base_agrees_with_git_merge_base() {
+    // main and a branch diverge, the branch merges main in, both go on.
+    let t = base();
+    let commit = |msg: &str, file: &str| {
+        std::fs::write(t.path().join(file), msg).unwrap();
+        t.git(&["add", "-A"]);
+        t.git(&["commit", "-q", "-m", msg]);
+    };
+    t.git(&["checkout", "-q", "-b", "topic"]);
+    commit("t1", "t.txt");
+    commit("t2", "t.txt");
+    t.git(&["checkout", "-q", "main"]);
+    commit("m1", "m.txt");
+    t.git(&["checkout", "-q", "topic"]);
+    t.git(&["merge", "-q", "--no-edit", "main"]);
+    commit("t3", "t.txt");
+    t.git(&["checkout", "-q", "main"]);
+    commit("m2", "m.txt");
+    let repo = git2::Repository::open(t.path()).unwrap();
+    let id = |r: &str| git2::Oid::from_str(t.git(&["rev-parse", r]).trim()).unwrap();
+    for (a, b) in [
+        ("main", "topic"),
+        ("topic", "main"),
+        ("main~1", "topic"),
+        ("main", "main"),
+    ] {
+        let want = id(t.git(&["merge-base", a, b]).trim());
+        assert_eq!(
+            deal::history::merge_base(&repo, id(a), id(b)),
+            Some(want),
+            "{a} {b}"
+        );
+    }
+}
