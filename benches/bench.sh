@@ -58,6 +58,7 @@ cd "$DIR"
 SOURCE_DATE_EPOCH=$(( $(git log -1 --format=%ct) + 3600 ))
 export SOURCE_DATE_EPOCH
 echo "pipeline: $(find deals -name '*.md' | wc -l) deals, $(git rev-list --count HEAD) commits, $(nproc) cores"
+BASE=$(git rev-parse HEAD)
 [ -n "${ONLY:-}" ] || : > "$OUT/rss.jsonl"
 
 if want read; then
@@ -94,6 +95,7 @@ if want review; then
 echo "== review of a 10-deal pull request against git diff --name-status"
 # The pull request's commits are dated after its base, as a real one's are.
 export GIT_AUTHOR_DATE="@$SOURCE_DATE_EPOCH" GIT_COMMITTER_DATE="@$SOURCE_DATE_EPOCH"
+git branch -q -D bench-pr 2>/dev/null || true
 git checkout -q -b bench-pr
 for f in $(find deals/06-negotiation -name '*.md' | sort | awk 'NR<=5'); do
   "$DEAL" move -q "$(basename "$f" .md)" proposal

@@ -314,45 +314,31 @@ pub fn first_parent(repo: &Repository, head: Oid) -> Vec<Commit> {
     out
 }
 
-/// The newest common ancestor of `a` and `b`: both sides are walked back
-/// together, newest commit first, painting each commit with the sides that
-/// reach it; the first commit both reach is the base. Its cost follows the
-/// commits between the tips and the base, where libgit2's merge-base walked
-/// the whole 20,000-commit history (28 ms, most of a review). `None` when
-/// they share no history.
-pub fn merge_base(repo: &Repository, a: Oid, b: Oid) -> Option<Oid> {
-    use std::collections::{BinaryHeap, HashMap};
-    if a == b {
-        return Some(a);
-    }
-    let time = |id: Oid| {
-        repo.find_commit(id)
-            .map(|c| c.time().seconds())
-            .unwrap_or(0)
-    };
-    let mut paint: HashMap<Oid, u8> = HashMap::new();
-    let mut queue = BinaryHeap::new();
-    for (id, side) in [(a, 1u8), (b, 2u8)] {
-        paint.insert(id, side);
-        queue.push((time(id), id));
-    }
-    while let Some((_, id)) = queue.pop() {
-        let side = paint[&id];
-        if side == 3 {
-            return Some(id);
+/// Whether `ancestor` is reachable from `head` within `limit` commits
+/// (breadth first over every parent). When it is, it is the merge-base of
+/// the two, exactly: the usual pull request, branched from the base's tip.
+/// libgit2's merge-base walks the whole history to say so (28 ms of a 42 ms
+/// review on 20,000 commits); this costs the pull request's own commits.
+/// `false` says nothing: the caller asks libgit2.
+pub fn reaches(repo: &Repository, head: Oid, ancestor: Oid, limit: usize) -> bool {
+    use std::collections::{HashSet, VecDeque};
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::from([head]);
+    while let Some(id) = queue.pop_front() {
+        if id == ancestor {
+            return true;
         }
-        let Ok(c) = repo.find_commit(id) else {
-            continue;
-        };
-        for p in c.parent_ids() {
-            let e = paint.entry(p).or_insert(0);
-            if *e | side != *e {
-                *e |= side;
-                queue.push((time(p), p));
+        if !seen.insert(id) || seen.len() > limit {
+            if seen.len() > limit {
+                return false;
             }
+            continue;
+        }
+        if let Ok(c) = repo.find_commit(id) {
+            queue.extend(c.parent_ids());
         }
     }
-    None
+    false
 }
 
 /// The commits reachable from `head` but not from `hide`, oldest first.

@@ -168,7 +168,8 @@ fn report(
         CheckFormat::Human => {
             let shown: Vec<_> = findings
                 .iter()
-                .filter(|f| !ctx.quiet || f.severity == check::Severity::Error)
+                // -q keeps errors, and warnings when they fail the run.
+                .filter(|f| !ctx.quiet || f.severity == check::Severity::Error || a.deny_warnings)
                 .cloned()
                 .collect();
             print!("{}", output::human(&shown, &p.root, ctx.style));

@@ -66,9 +66,12 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     };
     let b = repo.commit_of(base)?;
     let h = repo.commit_of(head)?;
-    let mb = match history::merge_base(repo.git(), b, h) {
-        Some(mb) => mb,
-        None => repo.merge_base(b, h)?,
+    // The usual pull request starts at the base's tip; otherwise git's own
+    // merge-base (libgit2's, which walks the history).
+    let mb = if history::reaches(repo.git(), h, b, 2_000) {
+        b
+    } else {
+        repo.merge_base(b, h)?
     };
     let git = repo.git();
     let base_cfg = Pipeline::config_at(&repo, &root, mb)?;

@@ -1011,19 +1011,64 @@ fn the_merge_base_agrees_with_git_merge_base() {
     commit("t3", "t.txt");
     t.git(&["checkout", "-q", "main"]);
     commit("m2", "m.txt");
-    let repo = git2::Repository::open(t.path()).unwrap();
-    let id = |r: &str| git2::Oid::from_str(t.git(&["rev-parse", r]).trim()).unwrap();
     for (a, b) in [
         ("main", "topic"),
         ("topic", "main"),
         ("main~1", "topic"),
         ("main", "main"),
+        ("topic~1", "topic"),
     ] {
-        let want = id(t.git(&["merge-base", a, b]).trim());
-        assert_eq!(
-            deal::history::merge_base(&repo, id(a), id(b)),
-            Some(want),
-            "{a} {b}"
-        );
+        let want = t.git(&["merge-base", a, b]);
+        let out = t.cmd(&["review", &format!("{a}..{b}"), "--format", "json"]);
+        let j: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        assert_eq!(j["base"].as_str().unwrap(), want.trim(), "{a}..{b}");
     }
+}
+
+#[test]
+fn review_uses_gits_merge_base_even_with_skewed_commit_dates() {
+    // A future-dated commit Y, an older hand move on main, a branch with
+    // one valid move, then main merges Y (dated in the past).
+    let t = base();
+    t.cmd_env(
+        &[("GIT_COMMITTER_DATE", "2040-01-01T00:00:00Z")],
+        &["set", "acme", "value=5"],
+    )
+    .code(0);
+    let y = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    std::fs::write(t.path().join("notes.txt"), "x").unwrap();
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "an unrelated commit on main"]);
+    t.git(&["checkout", "-q", "-b", "feat"]);
+    t.cmd(&["move", "beta", "qualification"]).code(0);
+    t.git(&["checkout", "-q", "main"]);
+    let merge = t
+        .git_cmd(
+            t.path(),
+            &[
+                "commit-tree",
+                "HEAD^{tree}",
+                "-p",
+                "HEAD",
+                "-p",
+                &y,
+                "-m",
+                "merge old",
+            ],
+            None,
+        )
+        .stdout;
+    t.git(&["reset", "-q", "--hard", merge.trim()]);
+    let want = t.git(&["merge-base", "main", "feat"]);
+    let out = t.cmd(&["review", "main..feat", "--format", "json"]).code(0);
+    let j = json(&out);
+    assert_eq!(j["base"].as_str().unwrap(), want.trim());
+    let slugs: Vec<&str> = j["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["beta"], "{j:#}");
 }
