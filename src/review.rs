@@ -68,14 +68,6 @@ pub struct ReviewChange {
     pub violations: Vec<Violation>,
 }
 
-/// A deal file at HEAD that cannot be read.
-#[derive(Debug, Clone, Serialize)]
-pub struct Unreadable {
-    pub path: String,
-    pub line: usize,
-    pub message: String,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Review {
     pub base: String,
@@ -83,7 +75,7 @@ pub struct Review {
     pub violations: usize,
     pub changes: Vec<ReviewChange>,
     /// Deal files at HEAD that cannot be read (each is also a change).
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Vec<crate::pipeline::Unreadable>,
 }
 
 /// A criterion's content, for telling a changed one from an unchanged one.
@@ -593,7 +585,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         .iter()
         .map(|p| {
             let (v, line) = problem_violation(p);
-            Unreadable {
+            crate::pipeline::Unreadable {
                 path: p.rel.display().to_string(),
                 line,
                 message: v.message,
