@@ -141,23 +141,9 @@ pub fn sort(out: &mut [Finding]) {
 
 /// How to fix a slug that sits in several files.
 pub fn duplicate_help(cfg: &Config, slug: &str, paths: &[PathBuf]) -> String {
-    let mut places: Vec<String> = paths
-        .iter()
-        .map(|p| match crate::pipeline::place_of(p, cfg) {
-            Some(pl) => pl.id(cfg).to_string(),
-            None => p.display().to_string(),
-        })
-        .collect();
-    // Two copies in one folder (`acme.md`, `Acme.md`): name them by path.
-    let mut seen = places.clone();
-    seen.sort();
-    seen.dedup();
-    if seen.len() < places.len() {
-        places = paths.iter().map(|p| p.display().to_string()).collect();
-    }
     format!(
         "if it is one deal in two places (two branches moved it), keep the right copy with `deal resolve {slug} --keep <{}>`; if they are two deals, rename one file with `git mv`",
-        places.join("|")
+        crate::pipeline::keep_choices(cfg, paths)
     )
 }
 

@@ -679,9 +679,10 @@ impl Pipeline {
     }
 }
 
-/// The error for a slug that sits in several files.
-pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> Error {
-    let mut places: Vec<String> = files
+/// The choices for `deal resolve --keep` among a slug's files: their stage
+/// ids, or their paths when two share a folder (`acme.md`, `Acme.md`).
+pub fn keep_choices(cfg: &Config, files: &[PathBuf]) -> String {
+    let places: Vec<String> = files
         .iter()
         .map(|f| match place_of(f, cfg) {
             Some(p) => p.id(cfg).to_string(),
@@ -692,8 +693,17 @@ pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> E
     seen.sort();
     seen.dedup();
     if seen.len() < places.len() {
-        places = files.iter().map(|f| f.display().to_string()).collect();
+        return files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join("|");
     }
+    places.join("|")
+}
+
+/// The error for a slug that sits in several files.
+pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> Error {
     Error::Usage {
         message: format!(
             "the deal `{slug}` sits in {} places: {}",
@@ -706,7 +716,7 @@ pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> E
         ),
         help: format!(
             "keep the right copy with `deal resolve {slug} --keep <{}>` (two branches moved it), or rename one with `git mv` if they are two deals",
-            places.join("|")
+            keep_choices(cfg, files)
         ),
     }
 }

@@ -384,6 +384,23 @@ expected_close: 2026-12-20\nstages:\n{stage_lines}{extra}---\n{GOOD_BODY}"
     )
 }
 
+/// Runs `deal` as of `date` (midnight UTC): "now" and the commit dates.
+pub fn at(t: &Test, date: &str, args: &[&str]) -> Output {
+    let ts = format!("{date}T00:00:00Z");
+    let epoch = chrono::DateTime::parse_from_rfc3339(&ts)
+        .unwrap()
+        .timestamp()
+        .to_string();
+    t.cmd_env(
+        &[
+            ("SOURCE_DATE_EPOCH", &epoch),
+            ("GIT_AUTHOR_DATE", &ts),
+            ("GIT_COMMITTER_DATE", &ts),
+        ],
+        args,
+    )
+}
+
 /// Checks that every key of `want` is in `got` with the same value.
 pub fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, path: &str) {
     match (want, got) {

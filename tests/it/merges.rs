@@ -515,23 +515,6 @@ fn text_from_deals_renders_as_text_in_the_pull_request_comment() {
     assert!(html.contains("&lt;img src=x"), "{html}");
 }
 
-/// Runs `deal` as of `date` (midnight UTC): "now" and the commit dates.
-fn on(t: &Test, date: &str, args: &[&str]) -> crate::Output {
-    let ts = format!("{date}T00:00:00Z");
-    let epoch = chrono::DateTime::parse_from_rfc3339(&ts)
-        .unwrap()
-        .timestamp()
-        .to_string();
-    t.cmd_env(
-        &[
-            ("SOURCE_DATE_EPOCH", &epoch),
-            ("GIT_AUTHOR_DATE", &ts),
-            ("GIT_COMMITTER_DATE", &ts),
-        ],
-        args,
-    )
-}
-
 /// `git` as of `date`.
 fn git_on(t: &Test, date: &str, args: &[&str]) {
     let ts = format!("{date}T00:00:00Z");
@@ -565,8 +548,8 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
         .repo();
     // A branch moves acme on, then forces it past discovery (bob owns it).
     git_on(&t, "2026-10-04", &["checkout", "-q", "-b", "fast"]);
-    on(&t, "2026-10-05", &["move", "acme", "qualification"]).code(0);
-    on(
+    crate::at(&t, "2026-10-05", &["move", "acme", "qualification"]).code(0);
+    crate::at(
         &t,
         "2026-10-08",
         &[
@@ -582,7 +565,7 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
     // Another branch forces beta, and the merge throws that away.
     git_on(&t, "2026-10-04", &["checkout", "-q", "main"]);
     git_on(&t, "2026-10-04", &["checkout", "-q", "-b", "discarded"]);
-    on(
+    crate::at(
         &t,
         "2026-10-06",
         &[
@@ -607,14 +590,14 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
         &["merge", "-q", "-s", "ours", "--no-edit", "discarded"],
     );
     // On main: acme changes hands, then both are lost.
-    on(&t, "2026-10-12", &["assign", "acme", "dana"]).code(0);
-    on(
+    crate::at(&t, "2026-10-12", &["assign", "acme", "dana"]).code(0);
+    crate::at(
         &t,
         "2026-10-15",
         &["move", "acme", "lost", "--reason", "competitor"],
     )
     .code(0);
-    on(
+    crate::at(
         &t,
         "2026-10-16",
         &["move", "beta", "lost", "--reason", "no budget"],
@@ -622,7 +605,7 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
     .code(0);
 
     let j: serde_json::Value = serde_json::from_str(
-        &on(&t, "2026-10-20", &["audit", "--format", "json"])
+        &crate::at(&t, "2026-10-20", &["audit", "--format", "json"])
             .code(0)
             .stdout,
     )
@@ -928,7 +911,7 @@ fn audit_credits_each_forced_moves_waivers_to_its_own_owner() {
         )
         .config_replace("  dana:", "  carol: { name: Carol, email: carol@example.com, roles: [sdr, ae, delivery] }\n  dana:")
         .repo();
-    on(
+    crate::at(
         &t,
         "2026-10-02",
         &[
@@ -941,15 +924,15 @@ fn audit_credits_each_forced_moves_waivers_to_its_own_owner() {
         ],
     )
     .code(0);
-    on(&t, "2026-10-03", &["assign", "fox", "dana"]).code(0);
-    on(
+    crate::at(&t, "2026-10-03", &["assign", "fox", "dana"]).code(0);
+    crate::at(
         &t,
         "2026-10-04",
         &["move", "fox", "won", "--force", "--reason", "dana close"],
     )
     .code(0);
     let j: serde_json::Value = serde_json::from_str(
-        &on(&t, "2026-10-05", &["audit", "--format", "json"])
+        &crate::at(&t, "2026-10-05", &["audit", "--format", "json"])
             .code(0)
             .stdout,
     )

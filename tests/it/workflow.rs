@@ -1,7 +1,7 @@
 //! The git workflow: `check --staged` and `--rev`, the pre-commit hook
 //! (deal's own and the pre-commit framework's), `review` and `audit`.
 
-use crate::{GOOD_BODY, Output, Test};
+use crate::{GOOD_BODY, Output, Test, at};
 
 /// Front-matter for a deal that has met prospecting and outreach.
 fn early(stages: &str) -> String {
@@ -370,23 +370,6 @@ fn review_judges_every_change_by_the_base_rules() {
         "{}",
         out.stdout
     );
-}
-
-/// Runs `deal` as of `date` (midnight UTC): "now" and the commit dates.
-fn at(t: &Test, date: &str, args: &[&str]) -> Output {
-    let ts = format!("{date}T00:00:00Z");
-    let epoch = chrono::DateTime::parse_from_rfc3339(&ts)
-        .unwrap()
-        .timestamp()
-        .to_string();
-    t.cmd_env(
-        &[
-            ("SOURCE_DATE_EPOCH", &epoch),
-            ("GIT_AUTHOR_DATE", &ts),
-            ("GIT_COMMITTER_DATE", &ts),
-        ],
-        args,
-    )
 }
 
 /// A commit made by hand with git at `date`.
