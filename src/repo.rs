@@ -474,6 +474,22 @@ impl Repo {
                 .map(|_| ()),
         };
         res.map_err(|_| {
+            // A lock left by a killed git or deal blocks every update of
+            // the ref: say so, and how to clear it.
+            let lock = self.repo.path().join(format!("{}.lock", head.refname));
+            if lock.exists() {
+                return Error::git(
+                    format!(
+                        "{} is locked ({} exists): another git process is running, or one was killed; nothing was changed",
+                        head.refname,
+                        lock.display()
+                    ),
+                    format!(
+                        "wait for it to finish; if no git command is running, remove the stale lock: rm {}",
+                        lock.display()
+                    ),
+                );
+            }
             Error::git(
                 format!(
                     "{} moved while deal was working (another commit?); nothing was changed",

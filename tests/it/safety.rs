@@ -236,8 +236,15 @@ fn a_move_killed_anywhere_never_leaves_a_head_the_index_undoes() {
         // Never a deal in two places in the index.
         let ls = t.git(&["ls-files", &old, &new]);
         assert_eq!(ls.lines().count(), 1, "run {run}: {ls}");
-        // Clean up for the next run (a kill mid index write leaves its lock).
+        // Clean up for the next run: a kill mid index write leaves its lock,
+        // and one mid ref update the branch's. deal names both, with the rm.
+        if t.path().join(".git/refs/heads/main.lock").exists() {
+            t.cmd(&["set", &format!("lead-{:04}", run + 1), "value=1"])
+                .code(2)
+                .stderr_has("refs/heads/main.lock");
+        }
         let _ = std::fs::remove_file(t.path().join(".git/index.lock"));
+        let _ = std::fs::remove_file(t.path().join(".git/refs/heads/main.lock"));
         t.git(&["reset", "-q", "--hard", "HEAD"]);
         t.git(&["clean", "-qfd"]);
     }
@@ -943,4 +950,17 @@ fn a_file_named_inside_a_hidden_folder_is_checked() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn a_stale_branch_lock_is_named_with_the_command_that_clears_it() {
+    // What a kill in the middle of a ref update leaves behind.
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    std::fs::write(t.path().join(".git/refs/heads/main.lock"), "").unwrap();
+    let before = t.state();
+    t.cmd(&["set", "acme", "value=7"])
+        .code(2)
+        .stderr_has("refs/heads/main.lock")
+        .stderr_has("remove the stale lock: rm ");
+    assert_eq!(t.state(), before);
 }
