@@ -470,28 +470,8 @@ pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, Co
         ));
     }
     // Pass 1: syntax and duplicate keys, after a linear bound on nesting.
-    if let Some(pos) = yamlpos::flow_too_deep(src) {
-        return Err(cx.at(
-            Some(pos),
-            None,
-            format!(
-                "YAML flow collections ([…], {{…}}) nest deeper than {} levels",
-                yamlpos::MAX_FLOW_DEPTH
-            ),
-            "write the values as block lists and mappings, or nest less",
-        ));
-    }
-    if let Some(pos) = yamlpos::block_too_deep(src) {
-        return Err(cx.at(
-            Some(pos),
-            None,
-            format!(
-                "YAML block collections nest deeper than {} levels (or indent past column {})",
-                yamlpos::MAX_FLOW_DEPTH,
-                yamlpos::MAX_INDENT
-            ),
-            "nest less: pipeline.yaml needs a few levels",
-        ));
+    if let Some((pos, why, help)) = yamlpos::nesting_problem(src) {
+        return Err(cx.at(Some(pos), None, format!("YAML {why}"), help));
     }
     if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(src) {
         if let Some((key, pos, first)) = yamlpos::first_duplicate_key(src) {

@@ -273,28 +273,12 @@ pub fn parse_mapping(yaml: &str, first_line: usize) -> Result<Mapping, ParseProb
     if yaml.trim().is_empty() {
         return Ok(Mapping::new());
     }
-    if let Some(pos) = crate::yamlpos::flow_too_deep(yaml) {
+    if let Some((pos, why, help)) = crate::yamlpos::nesting_problem(yaml) {
         return Err(ParseProblem {
             line: pos.line + first_line - 1,
             col: Some(pos.col),
-            message: format!(
-                "invalid YAML: flow collections ([…], {{…}}) nest deeper than {} levels",
-                crate::yamlpos::MAX_FLOW_DEPTH
-            ),
-            help: "write the values as block lists and mappings, or nest less".into(),
-            excerpt: None,
-        });
-    }
-    if let Some(pos) = crate::yamlpos::block_too_deep(yaml) {
-        return Err(ParseProblem {
-            line: pos.line + first_line - 1,
-            col: Some(pos.col),
-            message: format!(
-                "invalid YAML: block collections nest deeper than {} levels (or indent past column {})",
-                crate::yamlpos::MAX_FLOW_DEPTH,
-                crate::yamlpos::MAX_INDENT
-            ),
-            help: "nest less: a deal's front-matter needs a few levels".into(),
+            message: format!("invalid YAML: {why}"),
+            help: help.into(),
             excerpt: None,
         });
     }

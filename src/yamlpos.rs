@@ -204,6 +204,30 @@ mod tests {
     }
 }
 
+/// Why YAML text nests beyond bounds, and where: flow collections deeper
+/// than [`MAX_FLOW_DEPTH`] ([`flow_too_deep`]), or block collections
+/// indented past [`MAX_INDENT`] or compacted past [`MAX_FLOW_DEPTH`]
+/// ([`block_too_deep`]). Both in one linear pass each, before any YAML
+/// parser sees the text; deal files and pipeline.yaml ask this one place.
+pub fn nesting_problem(src: &str) -> Option<(Pos, String, &'static str)> {
+    if let Some(pos) = flow_too_deep(src) {
+        return Some((
+            pos,
+            format!("flow collections ([…], {{…}}) nest deeper than {MAX_FLOW_DEPTH} levels"),
+            "write the values as block lists and mappings, or nest less",
+        ));
+    }
+    block_too_deep(src).map(|pos| {
+        (
+            pos,
+            format!(
+                "block collections nest deeper than {MAX_FLOW_DEPTH} levels (or indent past column {MAX_INDENT})"
+            ),
+            "nest less: a few levels are all a deal or pipeline.yaml needs",
+        )
+    })
+}
+
 /// How deep YAML flow collections (`[…]`, `{…}`) may nest.
 pub const MAX_FLOW_DEPTH: usize = 64;
 
