@@ -39,29 +39,20 @@ pub struct Changed {
 
 /// Every file under `tree`, paths relative to it.
 pub fn list(tree: &Tree) -> Vec<TreeFile> {
-    let mut out = Vec::new();
-    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
-        if e.kind() == Some(ObjectType::Blob) {
-            out.push(TreeFile {
-                path: format!("{parent}{}", e.name().unwrap_or("")),
-                id: e.id(),
-                mode: e.filemode(),
-            });
-        }
-        git2::TreeWalkResult::Ok
-    });
-    out
+    list_except(tree, "")
 }
 
 /// Every file under `tree` except below the folder `skip` (a path relative
-/// to `tree`, with or without a trailing `/`).
+/// to `tree`, with or without a trailing `/`; empty skips nothing).
 pub fn list_except(tree: &Tree, skip: &str) -> Vec<TreeFile> {
     let skip = skip.trim_end_matches('/');
     let mut out = Vec::new();
     let _ = tree.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
         let path = format!("{parent}{}", e.name().unwrap_or(""));
         match e.kind() {
-            Some(ObjectType::Tree) if path == skip => git2::TreeWalkResult::Skip,
+            Some(ObjectType::Tree) if !skip.is_empty() && path == skip => {
+                git2::TreeWalkResult::Skip
+            }
             Some(ObjectType::Blob) => {
                 out.push(TreeFile {
                     path,

@@ -310,13 +310,19 @@ impl Pipeline {
     pub fn load_slim(root: &Path) -> Result<Pipeline, Error> {
         let cfg = config::load(root)?;
         let entries = worktree_entries(root, &cfg);
-        let (mut p, deals) = Pipeline::scan(root.to_path_buf(), cfg, entries, |mut d| {
+        Ok(Pipeline::slim(root.to_path_buf(), cfg, entries))
+    }
+
+    /// The deals of `entries`, each shrunk to its typed fields as it is
+    /// parsed (see [`Pipeline::load_slim`]).
+    pub fn slim(root: PathBuf, cfg: Config, entries: Vec<Entry>) -> Pipeline {
+        let (mut p, deals) = Pipeline::scan(root, cfg, entries, |mut d| {
             d.shrink();
             d
         });
         p.unparsed.clear();
         p.deals = deals;
-        Ok(p)
+        p
     }
 
     /// Finds the root from `start` and loads the pipeline.

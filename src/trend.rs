@@ -220,19 +220,6 @@ fn entries(repo: &Repo, deals_dir: &str, files: Vec<&history::TreeFile>) -> Vec<
         .collect()
 }
 
-/// The deals of `entries`, each shrunk to its typed fields as it is parsed:
-/// a snapshot's figures read nothing else, and twelve snapshots of ten
-/// thousand deals must not hold their texts.
-fn slim(root: &Path, cfg: config::Config, entries: Vec<Entry>) -> Pipeline {
-    let (mut p, deals) = Pipeline::scan(root.to_path_buf(), cfg, entries, |mut d| {
-        d.shrink();
-        d
-    });
-    p.unparsed.clear();
-    p.deals = deals;
-    p
-}
-
 impl State {
     /// The pipeline at `commit`, from the previous state when the rules are
     /// the same (applying the deals folder's diff), else loaded whole.
@@ -257,8 +244,8 @@ impl State {
                     .collect();
                 s.p.deals.retain(|d| !gone.contains(&d.rel));
                 s.p.problems.retain(|f| !gone.contains(&f.rel));
-                let fresh = slim(
-                    root,
+                let fresh = Pipeline::slim(
+                    root.to_path_buf(),
                     s.p.cfg.clone(),
                     entries(
                         repo,
@@ -276,7 +263,11 @@ impl State {
                 let sub = history::subtree(git, &tree, &cfg.deals_dir);
                 let files = sub.as_ref().map(history::list).unwrap_or_default();
                 let deals_dir = cfg.deals_dir.clone();
-                let p = slim(root, cfg, entries(repo, &deals_dir, files.iter().collect()));
+                let p = Pipeline::slim(
+                    root.to_path_buf(),
+                    cfg,
+                    entries(repo, &deals_dir, files.iter().collect()),
+                );
                 Some(State {
                     cfg_blob,
                     deals_tree: sub.map(|t| t.id()),
