@@ -511,13 +511,6 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         changes.push(ch);
     }
     for p in sides.bad_names {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
-        let fixed = crate::slug::slugify(stem);
-        let target = p.with_file_name(format!("{fixed}.md"));
         let mut row = config_row("bad-file-name");
         row.slug = p.display().to_string();
         row.to = crate::pipeline::place_of(p, cfg).map(|pl| pl.id(cfg).to_string());
@@ -527,7 +520,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                 "{} is not named `<slug>.md` (lower-case letters, digits and `-`)",
                 p.display()
             ),
-            help: format!("`git mv {} {}`", p.display(), target.display()),
+            help: format!("`{}`", crate::pipeline::rename_fix(p)),
         });
         changes.push(row);
     }

@@ -30,11 +30,16 @@ fn deal_name(path: &str, dir_slash: &str) -> bool {
 /// A deal folder's file name as `deal` names files: `<slug>.md`, or the
 /// `.gitkeep` that `deal init` writes.
 fn good_name(p: &std::path::Path) -> bool {
+    use crate::pipeline::{NameKind, name_kind};
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    name == ".gitkeep" || name.strip_suffix(".md").is_some_and(crate::slug::is_slug)
+    match name_kind(&name) {
+        NameKind::Ignored => true,
+        NameKind::Deal => name.strip_suffix(".md").is_some_and(crate::slug::is_slug),
+        NameKind::Bad => false,
+    }
 }
 
 /// The base's rules with HEAD's folders: `deals_dir` and each stage's `dir`
