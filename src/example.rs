@@ -267,10 +267,15 @@ pub fn write_history(dir: &Path, cfg: &Config, yaml: &str) -> Result<(), Error> 
         &lead,
         "Our sales process: seven stages with exit criteria\n",
     )?;
-    let mut changed = false;
     let mut current: std::collections::HashMap<String, String> = Default::default();
-    for e in &events {
-        if !changed && e.time >= change_at {
+    // The criteria change lands before the first event at or after its
+    // date (after them all when none is).
+    let change_pos = events
+        .iter()
+        .position(|e| e.time >= change_at)
+        .unwrap_or(events.len());
+    for i in 0..=events.len() {
+        if i == change_pos {
             add(&mut index, crate::config::FILE, yaml.as_bytes())?;
             commit(
                 &mut index,
@@ -278,8 +283,8 @@ pub fn write_history(dir: &Path, cfg: &Config, yaml: &str) -> Result<(), Error> 
                 &lead,
                 "pipeline.yaml: proposals need a dated next step\n\nCriteria-Change: deals stalled after demos with no agreed next step\n",
             )?;
-            changed = true;
         }
+        let Some(e) = events.get(i) else { break };
         if let Some(old) = current.insert(e.slug.clone(), e.rel.clone())
             && old != e.rel
         {
@@ -287,15 +292,6 @@ pub fn write_history(dir: &Path, cfg: &Config, yaml: &str) -> Result<(), Error> 
         }
         add(&mut index, &e.rel, e.text.as_bytes())?;
         commit(&mut index, e.time, &e.owner, &e.message)?;
-    }
-    if !changed {
-        add(&mut index, crate::config::FILE, yaml.as_bytes())?;
-        commit(
-            &mut index,
-            change_at,
-            &lead,
-            "pipeline.yaml: proposals need a dated next step\n\nCriteria-Change: deals stalled after demos with no agreed next step\n",
-        )?;
     }
     // The branch HEAD names (unborn until now) points at the last commit,
     // and the index matches it, so `git status` is clean.
