@@ -127,10 +127,18 @@ pub struct Forecast {
 
 /// The files of `p` that could not be read as deals, as JSON objects list them.
 pub fn unreadable(p: &crate::pipeline::Pipeline) -> Vec<Unreadable> {
-    p.problems
+    unreadable_of(&p.cfg, &p.problems)
+}
+
+/// [`unreadable`] of a list of file problems.
+pub fn unreadable_of(
+    cfg: &crate::config::Config,
+    problems: &[crate::pipeline::FileProblem],
+) -> Vec<Unreadable> {
+    problems
         .iter()
         .map(|fp| {
-            let f = crate::check::problem_finding(fp, &p.cfg);
+            let f = crate::check::problem_finding(fp, cfg);
             Unreadable {
                 path: f.path.to_string_lossy().replace('\\', "/"),
                 line: f.line,

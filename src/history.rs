@@ -292,6 +292,52 @@ pub fn commit(repo: &Repository, id: Oid) -> Option<Commit> {
     })
 }
 
+/// A commit's tree, parents and committer time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub tree: Oid,
+    pub parents: Vec<Oid>,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+}
+
+/// Reads a commit's [`Header`] from its raw object, without parsing the
+/// rest (authors, message) as `find_commit` does: `deal trend` walks a
+/// first-parent line of thousands of commits and needs no more.
+pub fn header(odb: &git2::Odb, id: Oid) -> Option<Header> {
+    let obj = odb.read(id).ok()?;
+    if obj.kind() != ObjectType::Commit {
+        return None;
+    }
+    parse_header(obj.data())
+}
+
+fn parse_header(data: &[u8]) -> Option<Header> {
+    let hex = |h: &[u8]| std::str::from_utf8(h).ok().and_then(|h| Oid::from_str(h).ok());
+    let (mut tree, mut parents, mut time) = (None, Vec::new(), None);
+    for line in data.split(|b| *b == b'\n') {
+        if line.is_empty() {
+            break;
+        }
+        if let Some(h) = line.strip_prefix(b"tree ") {
+            tree = hex(h);
+        } else if let Some(h) = line.strip_prefix(b"parent ") {
+            parents.push(hex(h)?);
+        } else if let Some(c) = line.strip_prefix(b"committer ") {
+            // `Name <email> <seconds> <zone>`
+            let c = std::str::from_utf8(c).ok()?;
+            let mut back = c.rsplitn(3, ' ');
+            back.next();
+            time = back.next().and_then(|t| t.parse().ok());
+        }
+    }
+    Some(Header {
+        tree: tree?,
+        parents,
+        time: time?,
+    })
+}
+
 /// HEAD's first-parent line from `head` back to the root commit, newest
 /// first.
 pub fn first_parent(repo: &Repository, head: Oid) -> Vec<Commit> {

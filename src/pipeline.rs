@@ -735,7 +735,17 @@ fn parse_entries<T: Send>(
 ) -> Vec<Result<T, FileProblem>> {
     entries
         .into_par_iter()
-        .map(|e| {
+        .map(|e| parse_entry(cfg, e, &f))
+        .collect()
+}
+
+/// Reads and parses one deal file and hands the deal to `f`; a file that is
+/// not a readable deal is its [`FileProblem`].
+pub fn parse_entry<T>(
+    cfg: &Config,
+    e: Entry,
+    f: impl Fn(Deal) -> T,
+) -> Result<T, FileProblem> {
             let slug = slug_of(&e.rel);
             let fail = |problem| FileProblem {
                 rel: e.rel.clone(),
@@ -769,8 +779,6 @@ fn parse_entries<T: Send>(
             Deal::parse(slug.clone(), e.rel.clone(), place, bytes, cfg)
                 .map(&f)
                 .map_err(|p| fail(Problem::Parse(p)))
-        })
-        .collect()
 }
 
 /// Deal files are small; anything larger than this is refused unread.

@@ -184,7 +184,9 @@ pub fn in_currency(cfg: &Config, d: &Deal) -> bool {
         .is_none_or(|c| c.eq_ignore_ascii_case(&cfg.currency))
 }
 
-fn summed(cfg: &Config, d: &Deal) -> f64 {
+/// `d`'s value when it is in the pipeline's currency, else 0: what the
+/// open figures add up.
+pub fn summed(cfg: &Config, d: &Deal) -> f64 {
     if in_currency(cfg, d) {
         d.fields.value.unwrap_or(0.0)
     } else {
@@ -207,11 +209,16 @@ pub struct OpenFigures {
 
 /// [`OpenFigures`] of `deals`, in one pass.
 pub fn open_figures(cfg: &Config, deals: &[Deal]) -> OpenFigures {
+    open_figures_of(cfg, deals.iter().map(|d| (d.place, summed(cfg, d))))
+}
+
+/// [`OpenFigures`] of deals given as their place and [`summed`] value (a
+/// trend snapshot keeps only these).
+pub fn open_figures_of(cfg: &Config, deals: impl Iterator<Item = (Place, f64)>) -> OpenFigures {
     let mut stages = vec![(0usize, 0.0f64); cfg.stages.len()];
     let (mut open, mut value, mut weighted) = (0, 0.0, 0.0);
-    for d in deals {
-        if let Place::Stage(i) = d.place {
-            let v = summed(cfg, d);
+    for (place, v) in deals {
+        if let Place::Stage(i) = place {
             open += 1;
             value += v;
             weighted += v * cfg.stages[i].probability;

@@ -24,7 +24,7 @@
 //! subtree id), parsing only the files that changed. A change to
 //! `pipeline.yaml` reloads the snapshot whole, under the new rules.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -32,13 +32,14 @@ use git2::Oid;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::config;
+use crate::config::{self, Config};
+use crate::deal::{Deal, Place};
 use crate::error::Error;
 use crate::forecast::Unreadable;
 use crate::history;
-use crate::pipeline::{Content, Entry, MAX_DEAL_BYTES, Pipeline};
+use crate::pipeline::{self, Content, Entry, FileProblem, MAX_DEAL_BYTES, Pipeline};
 use crate::repo::Repo;
-use crate::stats::{in_currency, num};
+use crate::stats::{self, num};
 
 /// How long a period is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -154,15 +155,56 @@ pub struct Trend {
 struct Link {
     id: Oid,
     time: i64,
+    tree: Oid,
     first_parent: Option<Oid>,
     merge: bool,
 }
 
-/// The pipeline at the last snapshot, kept to apply the next diff to.
-struct State {
-    cfg_blob: Oid,
-    deals_tree: Option<Oid>,
-    p: Pipeline,
+/// What a snapshot needs of one deal file: [`stats::open_figures_of`]'s
+/// place and value, and the moments `new`, `won` and `lost` count.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    place: Place,
+    /// The value in the pipeline's currency, else 0 ([`stats::summed`]).
+    value: f64,
+    new_at: Option<DateTime<Utc>>,
+    won_at: Option<DateTime<Utc>>,
+    lost_at: Option<DateTime<Utc>>,
+}
+
+impl Mark {
+    fn of(cfg: &Config, d: &Deal) -> Mark {
+        let at = |key: &str| d.fields.stages.get(key).copied();
+        Mark {
+            place: d.place,
+            value: stats::summed(cfg, d),
+            new_at: cfg.stages.first().and_then(|f| at(&f.id)),
+            won_at: at(config::WON),
+            lost_at: at(config::LOST),
+        }
+    }
+}
+
+/// One deal file version to read: its blob, at its path, under a config.
+struct Job {
+    cfg: usize,
+    rel: PathBuf,
+    file: history::TreeFile,
+}
+
+/// How one snapshot's deal files follow from the previous snapshot's.
+enum Step {
+    /// Before the pipeline existed: no figures.
+    Absent,
+    /// Every file anew, under config `cfg` (the first snapshot, or
+    /// `pipeline.yaml` changed).
+    Load { cfg: usize, files: Vec<usize> },
+    /// The previous snapshot's files, with these paths gone and these
+    /// (path, job) set.
+    Apply {
+        gone: Vec<String>,
+        set: Vec<(String, usize)>,
+    },
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -173,6 +215,13 @@ fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
+/// The tree of the pipeline root (`prefix` inside the repository) in the
+/// commit tree `tree`.
+fn root_tree<'r>(git: &'r git2::Repository, tree: Oid, prefix: &str) -> Option<git2::Tree<'r>> {
+    let t = git.find_tree(tree).ok()?;
+    history::subtree(git, &t, prefix)
+}
+
 fn blob_id(tree: &git2::Tree, rel: &str) -> Option<Oid> {
     tree.get_path(Path::new(rel))
         .ok()
@@ -180,32 +229,33 @@ fn blob_id(tree: &git2::Tree, rel: &str) -> Option<Oid> {
         .map(|e| e.id())
 }
 
-/// The deal files among `files` (paths under the deals folder) as pipeline
-/// entries, their blobs read in parallel: inflating thousands of packed
-/// blobs is most of a snapshot's cost, and a git2 repository serves one
-/// thread, so each worker opens its own. Not `.md`, or hidden: not a deal.
-fn entries(repo: &Repo, deals_dir: &str, files: Vec<&history::TreeFile>) -> Vec<Entry> {
+/// Whether a file under the deals folder is read as a deal: `.md`, not
+/// hidden.
+fn is_deal_file(path: &str) -> bool {
+    path.ends_with(".md") && !path.split('/').any(|s| s.starts_with('.'))
+}
+
+/// Reads and parses every job's blob, in parallel: inflating thousands of
+/// packed blobs is most of the cost, and a git2 repository serves one
+/// thread, so each worker opens its own.
+fn read_jobs(git_dir: &Path, cfgs: &[Config], jobs: &[Job]) -> Vec<Result<Mark, FileProblem>> {
     use rayon::prelude::*;
-    let files: Vec<&history::TreeFile> = files
-        .into_iter()
-        .filter(|f| f.path.ends_with(".md") && !f.path.split('/').any(|s| s.starts_with('.')))
-        .collect();
-    let git_dir = repo.git().path().to_path_buf();
-    let chunk = files
+    if jobs.is_empty() {
+        return Vec::new();
+    }
+    let chunk = jobs
         .len()
-        .div_ceil(rayon::current_num_threads().max(1))
+        .div_ceil(2 * rayon::current_num_threads().max(1))
         .max(256);
-    files
-        .par_chunks(chunk)
+    jobs.par_chunks(chunk)
         .flat_map_iter(|part| {
-            let own = git2::Repository::open(&git_dir).ok();
+            let own = git2::Repository::open(git_dir).ok();
             part.iter()
-                .map(|f| {
-                    let rel = Path::new(deals_dir).join(&f.path);
-                    let content = if f.is_symlink() {
+                .map(|j| {
+                    let content = if j.file.is_symlink() {
                         Content::Symlink
                     } else {
-                        match own.as_ref().map(|r| r.find_blob(f.id)) {
+                        match own.as_ref().map(|r| r.find_blob(j.file.id)) {
                             Some(Ok(b)) if b.size() > MAX_DEAL_BYTES as usize => {
                                 Content::TooBig(b.size() as u64)
                             }
@@ -213,82 +263,26 @@ fn entries(repo: &Repo, deals_dir: &str, files: Vec<&history::TreeFile>) -> Vec<
                             _ => Content::TooBig(0),
                         }
                     };
-                    Entry { rel, content }
+                    let entry = Entry {
+                        rel: j.rel.clone(),
+                        content,
+                    };
+                    let cfg = &cfgs[j.cfg];
+                    pipeline::parse_entry(cfg, entry, |d| Mark::of(cfg, &d))
                 })
                 .collect::<Vec<_>>()
         })
         .collect()
 }
 
-impl State {
-    /// The pipeline at `commit`, from the previous state when the rules are
-    /// the same (applying the deals folder's diff), else loaded whole.
-    /// `None` before the pipeline existed.
-    fn advance(prev: Option<State>, repo: &Repo, root: &Path, commit: Oid) -> Option<State> {
-        let tree = repo.tree_at(commit, root).ok()?;
-        let cfg_blob = blob_id(&tree, config::FILE)?;
-        let git = repo.git();
-        match prev {
-            Some(mut s) if s.cfg_blob == cfg_blob => {
-                let new = history::subtree(git, &tree, &s.p.cfg.deals_dir);
-                let new_id = new.as_ref().map(|t| t.id());
-                if new_id == s.deals_tree {
-                    return Some(s);
-                }
-                let old = s.deals_tree.and_then(|id| git.find_tree(id).ok());
-                let changed = history::diff(git, old.as_ref(), new.as_ref());
-                let deals_dir = s.p.cfg.deals_dir.clone();
-                let gone: HashSet<PathBuf> = changed
-                    .iter()
-                    .map(|c| Path::new(&deals_dir).join(&c.path))
-                    .collect();
-                s.p.deals.retain(|d| !gone.contains(&d.rel));
-                s.p.problems.retain(|f| !gone.contains(&f.rel));
-                let fresh = Pipeline::slim(
-                    root.to_path_buf(),
-                    s.p.cfg.clone(),
-                    entries(
-                        repo,
-                        &deals_dir,
-                        changed.iter().filter_map(|c| c.new.as_ref()).collect(),
-                    ),
-                );
-                s.p.deals.extend(fresh.deals);
-                s.p.problems.extend(fresh.problems);
-                s.deals_tree = new_id;
-                Some(s)
-            }
-            _ => {
-                let cfg = Pipeline::config_at(repo, root, commit).ok()?;
-                let sub = history::subtree(git, &tree, &cfg.deals_dir);
-                let files = sub.as_ref().map(history::list).unwrap_or_default();
-                let deals_dir = cfg.deals_dir.clone();
-                let p = Pipeline::slim(
-                    root.to_path_buf(),
-                    cfg,
-                    entries(repo, &deals_dir, files.iter().collect()),
-                );
-                Some(State {
-                    cfg_blob,
-                    deals_tree: sub.map(|t| t.id()),
-                    p,
-                })
-            }
-        }
-    }
-}
-
-/// Figures of one snapshot of `p`, for the period (`start`, `end`].
-fn figures(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, snap: &mut Snapshot) {
-    // The open figures only: the rest of `stats` (medians, conversion,
-    // owners) is not part of a snapshot, and was most of its cost.
-    let f = crate::stats::open_figures(&p.cfg, &p.deals);
+/// The open figures of a snapshot's marks.
+fn figures<'m>(cfg: &Config, marks: impl Iterator<Item = &'m Mark> + Clone, snap: &mut Snapshot) {
+    let f = stats::open_figures_of(cfg, marks.clone().map(|m| (m.place, m.value)));
     snap.open = Some(f.open);
     snap.open_value = Some(f.open_value);
     snap.weighted = Some(f.weighted);
     snap.stages = Some(
-        p.cfg
-            .stages
+        cfg.stages
             .iter()
             .zip(&f.stages)
             .map(|(st, (open, value))| {
@@ -302,38 +296,35 @@ fn figures(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, snap: &mut Sn
             })
             .collect(),
     );
-    period_figures(p, start, end, snap);
 }
 
 /// `new`, `won` and `lost` of the period (`start`, `end`].
-fn period_figures(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, snap: &mut Snapshot) {
-    let cfg = &p.cfg;
-    let within = |key: &str| -> Vec<&crate::deal::Deal> {
-        p.deals
-            .iter()
-            .filter(|d| {
-                d.fields
-                    .stages
-                    .get(key)
-                    .is_some_and(|t| *t > start && *t <= end)
-            })
-            .collect()
-    };
-    let value = |d: &&crate::deal::Deal| {
-        if in_currency(cfg, d) {
-            d.fields.value.unwrap_or(0.0)
-        } else {
-            0.0
+fn period_figures<'m>(
+    marks: impl Iterator<Item = &'m Mark>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    snap: &mut Snapshot,
+) {
+    let within = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t > start && t <= end);
+    let (mut new, mut won, mut lost) = (0, 0, 0);
+    let (mut won_value, mut lost_value) = (0.0, 0.0);
+    for m in marks {
+        new += usize::from(within(m.new_at));
+        if within(m.won_at) {
+            won += 1;
+            won_value += m.value;
         }
-    };
+        if within(m.lost_at) {
+            lost += 1;
+            lost_value += m.value;
+        }
+    }
     let round2 = |x: f64| (x * 100.0).round() / 100.0;
-    snap.new = Some(cfg.stages.first().map_or(0, |f| within(&f.id).len()));
-    let won = within(config::WON);
-    snap.won = Some(won.len());
-    snap.won_value = Some(round2(won.iter().map(value).sum()));
-    let lost = within(config::LOST);
-    snap.lost = Some(lost.len());
-    snap.lost_value = Some(round2(lost.iter().map(value).sum()));
+    snap.new = Some(new);
+    snap.won = Some(won);
+    snap.won_value = Some(round2(won_value));
+    snap.lost = Some(lost);
+    snap.lost_value = Some(round2(lost_value));
 }
 
 /// Each stage's exit criteria, as written, from a `pipeline.yaml` text.
@@ -390,50 +381,200 @@ fn criteria_change(git: &git2::Repository, c: &Link) -> CriteriaChange {
     }
 }
 
+/// The commits of `line` (newest first) in the window that changed a
+/// criterion, oldest first.
+fn criteria_changes(
+    git: &git2::Repository,
+    line: &[Link],
+    prefix: &str,
+    window_start: i64,
+    now: i64,
+) -> Vec<CriteriaChange> {
+    // pipeline.yaml's blob id at each commit of the window (and the one
+    // before it), and its tree, so each tree is read once.
+    let yaml_at = |l: &Link| {
+        root_tree(git, l.tree, prefix).and_then(|t| blob_id(&t, config::FILE).map(|b| (b, t.id())))
+    };
+    let read = |tree: Oid| {
+        git.find_tree(tree)
+            .ok()
+            .and_then(|t| blob_id(&t, config::FILE))
+            .and_then(|b| git.find_blob(b).ok())
+            .and_then(|b| criteria_of(b.content()))
+    };
+    let mut out = Vec::new();
+    let mut newer: Option<(Option<(Oid, Oid)>, &Link)> = None;
+    for c in line.iter().filter(|c| c.time <= now) {
+        let here = yaml_at(c);
+        if let Some((after, child)) = newer
+            && child.time > window_start
+            && child.first_parent == Some(c.id)
+            && let (Some((a, old_tree)), Some((b, new_tree))) = (here, after)
+            && a != b
+            && read(old_tree) != read(new_tree)
+        {
+            out.push(criteria_change(git, child));
+        }
+        newer = Some((here, c));
+    }
+    out.reverse();
+    out
+}
+
 /// The trend of the pipeline at `root`, for HEAD's first-parent history.
+///
+/// Three passes: walk the line and work out each snapshot's files (a tree
+/// diff from the previous one); read and parse every file version needed,
+/// in one parallel batch, while another thread finds the criteria
+/// changes; then add up each snapshot.
 pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Result<Trend, Error> {
     let repo = Repo::require(
         root,
         "trends are read from git history; commit the pipeline first",
     )?;
+    let prefix = repo.rel(root)?;
     let (window_start, ends) = period_ends(every, last, now);
     let git = repo.git();
     // HEAD's first-parent line, newest first, back to the first commit at
     // or before the window's start (older ones are never needed).
-    // Only ids, times and parents: trailers are read for the few commits
-    // that changed a criterion.
     let mut line: Vec<Link> = Vec::new();
+    let odb = git.odb().map_err(|e| Error::git(e.message(), ""))?;
     let mut next = git
         .head()
         .ok()
         .and_then(|h| h.peel_to_commit().ok())
         .map(|c| c.id());
     while let Some(id) = next {
-        let Ok(c) = git.find_commit(id) else { break };
-        next = c.parent_id(0).ok();
-        let time = c.time().seconds();
+        let Some(h) = history::header(&odb, id) else {
+            break;
+        };
+        next = h.parents.first().copied();
         line.push(Link {
             id,
-            time,
+            time: h.time,
+            tree: h.tree,
             first_parent: next,
-            merge: c.parent_count() > 1,
+            merge: h.parents.len() > 1,
         });
-        if time <= window_start.timestamp() {
+        if h.time <= window_start.timestamp() {
             break;
         }
     }
+
+    // Each period's commit, and the steps from one snapshot to the next.
+    let mut cfgs: Vec<Config> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut job_of: HashMap<(usize, Oid, String), usize> = HashMap::new();
+    let mut job = |cfgs: &[Config], cfg: usize, file: history::TreeFile| {
+        let key = (cfg, file.id, file.path.clone());
+        *job_of.entry(key).or_insert_with(|| {
+            jobs.push(Job {
+                cfg,
+                rel: Path::new(&cfgs[cfg].deals_dir).join(&file.path),
+                file,
+            });
+            jobs.len() - 1
+        })
+    };
+    // (commit, step) per period; `None` commit: before the first commit.
+    let mut steps: Vec<(Option<&Link>, Option<Step>)> = Vec::new();
+    // The current rules: config index, pipeline.yaml blob, deals tree.
+    let mut cur: Option<(usize, Oid, Option<Oid>)> = None;
+    let mut prev_commit: Option<Oid> = None;
+    for end in &ends {
+        let c = line.iter().find(|c| c.time <= end.timestamp());
+        if c.is_some() && c.map(|c| c.id) == prev_commit {
+            steps.push((c, None));
+            continue;
+        }
+        prev_commit = c.map(|c| c.id);
+        let Some(c) = c else {
+            steps.push((None, Some(Step::Absent)));
+            continue;
+        };
+        let tree = root_tree(git, c.tree, &prefix);
+        let cfg_blob = tree.as_ref().and_then(|t| blob_id(t, config::FILE));
+        let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
+            cur = None;
+            steps.push((Some(c), Some(Step::Absent)));
+            continue;
+        };
+        let step = match cur {
+            Some((cfg, blob, deals_tree)) if blob == cfg_blob => {
+                let new = history::subtree(git, &tree, &cfgs[cfg].deals_dir);
+                let new_id = new.as_ref().map(|t| t.id());
+                let old = deals_tree.and_then(|id| git.find_tree(id).ok());
+                let changed = if new_id == deals_tree {
+                    Vec::new()
+                } else {
+                    history::diff(git, old.as_ref(), new.as_ref())
+                };
+                cur = Some((cfg, blob, new_id));
+                let mut gone = Vec::new();
+                let mut set = Vec::new();
+                for ch in changed {
+                    match ch.new {
+                        Some(f) if is_deal_file(&f.path) => {
+                            set.push((ch.path, job(&cfgs, cfg, f)));
+                        }
+                        _ => gone.push(ch.path),
+                    }
+                }
+                Step::Apply { gone, set }
+            }
+            _ => match Pipeline::config_at(&repo, root, c.id) {
+                Ok(loaded) => {
+                    cfgs.push(loaded);
+                    let cfg = cfgs.len() - 1;
+                    let sub = history::subtree(git, &tree, &cfgs[cfg].deals_dir);
+                    let files = sub.as_ref().map(history::list).unwrap_or_default();
+                    cur = Some((cfg, cfg_blob, sub.map(|t| t.id())));
+                    let files = files
+                        .into_iter()
+                        .filter(|f| is_deal_file(&f.path))
+                        .map(|f| job(&cfgs, cfg, f))
+                        .collect();
+                    Step::Load { cfg, files }
+                }
+                Err(_) => {
+                    cur = None;
+                    Step::Absent
+                }
+            },
+        };
+        steps.push((Some(c), Some(step)));
+    }
+
+    // Every file version at once, beside the criteria changes.
+    let git_dir = git.path().to_path_buf();
+    let (read, criteria_changes) = rayon::join(
+        || read_jobs(&git_dir, &cfgs, &jobs),
+        || {
+            git2::Repository::open(&git_dir)
+                .map(|own| {
+                    criteria_changes(
+                        &own,
+                        &line,
+                        &prefix,
+                        window_start.timestamp(),
+                        now.timestamp(),
+                    )
+                })
+                .unwrap_or_default()
+        },
+    );
+
+    // Add up each snapshot.
     let mut snapshots = Vec::new();
-    let mut state: Option<State> = None;
+    let mut files: HashMap<String, usize> = HashMap::new();
+    let mut cfg_now: Option<usize> = None;
+    let mut last: Option<Snapshot> = None;
     let mut start = window_start;
-    // The figures of the last snapshot's commit: a week without commits
-    // shows the same pipeline, so they are computed once.
-    let mut last: Option<(Oid, Snapshot)> = None;
-    let mut newest: Option<Pipeline> = None;
-    for (i, end) in ends.iter().enumerate() {
+    for ((c, step), end) in steps.into_iter().zip(&ends) {
         let mut snap = Snapshot {
             start: ts(start),
             end: ts(*end),
-            commit: None,
+            commit: c.map(|c| c.id.to_string()),
             open: None,
             open_value: None,
             weighted: None,
@@ -444,74 +585,70 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             lost: None,
             lost_value: None,
         };
-        let c = line.iter().find(|c| c.time <= end.timestamp());
-        let same = matches!((c, &last), (Some(c), Some((id, _))) if c.id == *id);
-        if !same {
-            state = match c {
-                Some(c) => State::advance(state.take(), &repo, root, c.id),
-                None => None,
-            };
+        match step {
+            Some(Step::Absent) => {
+                files.clear();
+                cfg_now = None;
+            }
+            Some(Step::Load { cfg, files: list }) => {
+                cfg_now = Some(cfg);
+                files = list
+                    .into_iter()
+                    .map(|j| (jobs[j].file.path.clone(), j))
+                    .collect();
+            }
+            Some(Step::Apply { gone, set }) => {
+                for g in gone {
+                    files.remove(&g);
+                }
+                files.extend(set);
+            }
+            None => {}
         }
-        if let (Some(c), Some(s)) = (c, &state) {
-            snap.commit = Some(c.id.to_string());
-            match &last {
-                Some((id, prev)) if *id == c.id => {
+        if cfg_now.is_none() {
+            snap.commit = None;
+        }
+        if let Some(cfg) = cfg_now {
+            let cfg = &cfgs[cfg];
+            let marks = files.values().filter_map(|j| read[*j].as_ref().ok());
+            match (&step_unchanged(&snap, &last), &last) {
+                (true, Some(prev)) => {
                     snap.open = prev.open;
                     snap.open_value = prev.open_value;
                     snap.weighted = prev.weighted;
                     snap.stages = prev.stages.clone();
-                    period_figures(&s.p, start, *end, &mut snap);
                 }
-                _ => figures(&s.p, start, *end, &mut snap),
+                _ => figures(cfg, marks.clone(), &mut snap),
             }
-            last = Some((c.id, snap.clone()));
+            period_figures(marks, start, *end, &mut snap);
         }
-        if i + 1 == ends.len() {
-            newest = state.take().map(|s| s.p);
-        }
+        last = Some(snap.clone());
         snapshots.push(snap);
         start = *end;
     }
-    // pipeline.yaml's blob id at each commit of the window (and the one
-    // before it), so each tree is read once.
-    let yaml_at = |id: Oid| {
-        repo.tree_at(id, root)
-            .ok()
-            .and_then(|t| blob_id(&t, config::FILE).map(|b| (b, t.id())))
-    };
-    let mut criteria_changes = Vec::new();
-    let mut newer: Option<(Option<(Oid, Oid)>, &Link)> = None;
-    for c in line.iter().filter(|c| c.time <= now.timestamp()) {
-        let here = yaml_at(c.id);
-        if let Some((after, child)) = newer
-            && child.time > window_start.timestamp()
-            && child.first_parent == Some(c.id)
-            && let (Some((a, old_tree)), Some((b, new_tree))) = (here, after)
-            && a != b
-        {
-            let read = |tree: Oid| {
-                git.find_tree(tree)
-                    .ok()
-                    .and_then(|t| repo.blob_in(&t, config::FILE))
-                    .and_then(|s| criteria_of(&s))
-            };
-            if read(old_tree) != read(new_tree) {
-                criteria_changes.push(criteria_change(git, child));
-            }
+    let unreadable = match cfg_now {
+        Some(cfg) => {
+            let mut problems: Vec<FileProblem> = files
+                .values()
+                .filter_map(|j| read[*j].as_ref().err().cloned())
+                .collect();
+            problems.sort_by(|a, b| a.rel.cmp(&b.rel));
+            crate::forecast::unreadable_of(&cfgs[cfg], &problems)
         }
-        newer = Some((here, c));
-    }
-    criteria_changes.reverse();
-    let unreadable = newest
-        .as_ref()
-        .map(crate::forecast::unreadable)
-        .unwrap_or_default();
+        None => Vec::new(),
+    };
     Ok(Trend {
         every,
         snapshots,
         criteria_changes,
         unreadable,
     })
+}
+
+/// Whether `snap` is taken at the same commit as `prev` (a period without
+/// commits), whose open figures it then shares.
+fn step_unchanged(snap: &Snapshot, prev: &Option<Snapshot>) -> bool {
+    matches!(prev, Some(p) if p.commit.is_some() && p.commit == snap.commit)
 }
 
 /// A figure for a table: `–` when null.
