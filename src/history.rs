@@ -313,7 +313,11 @@ pub fn header(odb: &git2::Odb, id: Oid) -> Option<Header> {
 }
 
 fn parse_header(data: &[u8]) -> Option<Header> {
-    let hex = |h: &[u8]| std::str::from_utf8(h).ok().and_then(|h| Oid::from_str(h).ok());
+    let hex = |h: &[u8]| {
+        std::str::from_utf8(h)
+            .ok()
+            .and_then(|h| Oid::from_str(h).ok())
+    };
     let (mut tree, mut parents, mut time) = (None, Vec::new(), None);
     for line in data.split(|b| *b == b'\n') {
         if line.is_empty() {

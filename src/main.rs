@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     quiet_on_closed_pipe();
+    deal::repo::set_options();
     let cli = match deal::cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

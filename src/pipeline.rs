@@ -50,6 +50,9 @@ pub enum Content {
     Symlink,
     /// A git blob over the size limit (its size), never read.
     TooBig(u64),
+    /// A git blob that cannot be read (missing from a partial clone, or
+    /// corrupt), and why.
+    Unreadable(String),
 }
 
 /// What a file's name under `deals_dir` makes it (SPEC §4 "File names").
@@ -741,44 +744,41 @@ fn parse_entries<T: Send>(
 
 /// Reads and parses one deal file and hands the deal to `f`; a file that is
 /// not a readable deal is its [`FileProblem`].
-pub fn parse_entry<T>(
-    cfg: &Config,
-    e: Entry,
-    f: impl Fn(Deal) -> T,
-) -> Result<T, FileProblem> {
-            let slug = slug_of(&e.rel);
-            let fail = |problem| FileProblem {
-                rel: e.rel.clone(),
-                slug: slug.clone(),
-                problem,
-            };
-            let Some(place) = place_of(&e.rel, cfg) else {
-                return Err(fail(Problem::UnknownFolder));
-            };
-            let name = e.rel.file_name().map(|n| n.to_string_lossy());
-            if name.is_some_and(|n| name_kind(&n) != NameKind::Deal) {
-                return Err(fail(Problem::BadName));
-            }
-            let bytes = match e.content {
-                Content::Symlink => return Err(fail(Problem::Symlink)),
-                Content::TooBig(n) => {
-                    return Err(fail(Problem::Unreadable(too_big(n))));
-                }
-                Content::Bytes(b) => b,
-                Content::Path(ref p) => match read_limited(p) {
-                    Ok(b) => b,
-                    Err(err) => return Err(fail(Problem::Unreadable(err.to_string()))),
-                },
-            };
-            if let Some(c) = std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(crate::conflict::find)
-            {
-                return Err(fail(Problem::Conflict(c)));
-            }
-            Deal::parse(slug.clone(), e.rel.clone(), place, bytes, cfg)
-                .map(&f)
-                .map_err(|p| fail(Problem::Parse(p)))
+pub fn parse_entry<T>(cfg: &Config, e: Entry, f: impl Fn(Deal) -> T) -> Result<T, FileProblem> {
+    let slug = slug_of(&e.rel);
+    let fail = |problem| FileProblem {
+        rel: e.rel.clone(),
+        slug: slug.clone(),
+        problem,
+    };
+    let Some(place) = place_of(&e.rel, cfg) else {
+        return Err(fail(Problem::UnknownFolder));
+    };
+    let name = e.rel.file_name().map(|n| n.to_string_lossy());
+    if name.is_some_and(|n| name_kind(&n) != NameKind::Deal) {
+        return Err(fail(Problem::BadName));
+    }
+    let bytes = match e.content {
+        Content::Symlink => return Err(fail(Problem::Symlink)),
+        Content::TooBig(n) => {
+            return Err(fail(Problem::Unreadable(too_big(n))));
+        }
+        Content::Unreadable(why) => return Err(fail(Problem::Unreadable(why))),
+        Content::Bytes(b) => b,
+        Content::Path(ref p) => match read_limited(p) {
+            Ok(b) => b,
+            Err(err) => return Err(fail(Problem::Unreadable(err.to_string()))),
+        },
+    };
+    if let Some(c) = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(crate::conflict::find)
+    {
+        return Err(fail(Problem::Conflict(c)));
+    }
+    Deal::parse(slug.clone(), e.rel.clone(), place, bytes, cfg)
+        .map(&f)
+        .map_err(|p| fail(Problem::Parse(p)))
 }
 
 /// Deal files are small; anything larger than this is refused unread.

@@ -19,13 +19,16 @@
 //!   `Criteria-Change:` trailer of the commit or of a commit a merge brought
 //!   in, else the subject, as `summary`.
 //!
-//! Snapshots are built incrementally: the oldest is loaded from its tree;
-//! each later one applies the tree diff of the deals folder (pruned by
-//! subtree id), parsing only the files that changed. A change to
-//! `pipeline.yaml` reloads the snapshot whole, under the new rules.
+//! Snapshots are built incrementally, newest first: the newest is loaded
+//! from its tree; each older one applies the tree diff of the deals folder
+//! back from the one after it (pruned by subtree id), so only the files
+//! that differ are read. A change to `pipeline.yaml` reloads the snapshot
+//! whole, under its own rules. Each file version is kept as a small
+//! [`Mark`], not a parsed deal.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use git2::Oid;
@@ -185,20 +188,16 @@ impl Mark {
     }
 }
 
-/// One deal file version to read: its blob, at its path, under a config.
-struct Job {
-    cfg: usize,
-    rel: PathBuf,
-    file: history::TreeFile,
-}
-
 /// How one snapshot's deal files follow from the previous snapshot's.
 enum Step {
     /// Before the pipeline existed: no figures.
     Absent,
     /// Every file anew, under config `cfg` (the first snapshot, or
     /// `pipeline.yaml` changed).
-    Load { cfg: usize, files: Vec<usize> },
+    Load {
+        cfg: usize,
+        files: Vec<(String, usize)>,
+    },
     /// The previous snapshot's files, with these paths gone and these
     /// (path, job) set.
     Apply {
@@ -235,44 +234,129 @@ fn is_deal_file(path: &str) -> bool {
     path.ends_with(".md") && !path.split('/').any(|s| s.starts_with('.'))
 }
 
-/// Reads and parses every job's blob, in parallel: inflating thousands of
-/// packed blobs is most of the cost, and a git2 repository serves one
-/// thread, so each worker opens its own.
-fn read_jobs(git_dir: &Path, cfgs: &[Config], jobs: &[Job]) -> Vec<Result<Mark, FileProblem>> {
-    use rayon::prelude::*;
-    if jobs.is_empty() {
-        return Vec::new();
-    }
-    let chunk = jobs
-        .len()
-        .div_ceil(2 * rayon::current_num_threads().max(1))
-        .max(256);
-    jobs.par_chunks(chunk)
-        .flat_map_iter(|part| {
-            let own = git2::Repository::open(git_dir).ok();
-            part.iter()
-                .map(|j| {
-                    let content = if j.file.is_symlink() {
-                        Content::Symlink
-                    } else {
-                        match own.as_ref().map(|r| r.find_blob(j.file.id)) {
-                            Some(Ok(b)) if b.size() > MAX_DEAL_BYTES as usize => {
-                                Content::TooBig(b.size() as u64)
-                            }
-                            Some(Ok(b)) => Content::Bytes(b.content().to_vec()),
-                            _ => Content::TooBig(0),
-                        }
-                    };
-                    let entry = Entry {
-                        rel: j.rel.clone(),
-                        content,
-                    };
-                    let cfg = &cfgs[j.cfg];
-                    pipeline::parse_entry(cfg, entry, |d| Mark::of(cfg, &d))
-                })
-                .collect::<Vec<_>>()
+/// A deal file version read, to be parsed: (job number, config, path,
+/// bytes).
+type Batch = Vec<(usize, Arc<Config>, PathBuf, Content)>;
+type Done = Vec<(usize, Outcome)>;
+/// A version's mark, or why it is not a readable deal.
+type Outcome = Result<Mark, FileProblem>;
+
+/// Parses a batch of deal file versions into marks.
+fn parse_batch(batch: Batch) -> Done {
+    batch
+        .into_iter()
+        .map(|(n, cfg, rel, content)| {
+            let entry = Entry { rel, content };
+            let mark = pipeline::parse_entry(&cfg, entry, |d| Mark::of(&cfg, &d));
+            (n, mark)
         })
         .collect()
+}
+
+/// The deal file versions a trend needs, read on the calling thread as the
+/// walk down the history finds them, and parsed by worker threads
+/// meanwhile. Reading is one thread's work on purpose: libgit2 serialises
+/// pack reads across threads behind a lock, and two readers spent a tenth
+/// of their time waiting on it; the parse, the larger half, spreads.
+struct Readers<'r> {
+    odb: &'r git2::Odb<'r>,
+    /// The configs met, newest first; jobs name them by index.
+    cfgs: Vec<Arc<Config>>,
+    /// Each job's (config, blob, path), so a version met twice is read once.
+    seen: HashMap<(usize, Oid, String), usize>,
+    count: usize,
+    batch: Batch,
+    tx: Option<mpsc::Sender<Batch>>,
+}
+
+impl Readers<'_> {
+    const BATCH: usize = 128;
+
+    /// The job number of `file` (a path under the deals folder) under
+    /// config `cfg`, read and queued if new.
+    fn job(&mut self, cfg: usize, file: history::TreeFile) -> usize {
+        let key = (cfg, file.id, file.path.clone());
+        if let Some(n) = self.seen.get(&key) {
+            return *n;
+        }
+        let n = self.count;
+        self.count += 1;
+        self.seen.insert(key, n);
+        let c = Arc::clone(&self.cfgs[cfg]);
+        let rel = Path::new(&c.deals_dir).join(&file.path);
+        let content = if file.is_symlink() {
+            Content::Symlink
+        } else {
+            crate::repo::blob_content(self.odb, file.id, MAX_DEAL_BYTES as usize)
+        };
+        self.batch.push((n, c, rel, content));
+        if self.batch.len() >= Self::BATCH {
+            self.flush();
+        }
+        n
+    }
+
+    fn flush(&mut self) {
+        if let Some(tx) = &self.tx
+            && !self.batch.is_empty()
+        {
+            let _ = tx.send(std::mem::take(&mut self.batch));
+        }
+    }
+
+    /// Sends the last batch and lets the workers stop when done.
+    fn finish(&mut self) {
+        self.flush();
+        self.tx = None;
+    }
+}
+
+/// Runs `plan` beside parse workers for the versions it reads; when it is
+/// done, this thread parses too. Returns its result, the configs it
+/// loaded, and every job's outcome by job number.
+fn with_readers<'r, T>(
+    odb: &'r git2::Odb<'r>,
+    plan: impl FnOnce(&mut Readers<'r>) -> T,
+) -> (T, Vec<Arc<Config>>, Vec<Option<Outcome>>) {
+    let (tx, rx) = mpsc::channel::<Batch>();
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let rx = Mutex::new(rx);
+    // Take batches until the reader is done and the queue is empty.
+    let work = |done_tx: &mpsc::Sender<Done>| {
+        loop {
+            let next = rx.lock().map(|r| r.recv());
+            let Ok(Ok(batch)) = next else { break };
+            if done_tx.send(parse_batch(batch)).is_err() {
+                break;
+            }
+        }
+    };
+    let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(2, 8) - 1);
+    std::thread::scope(|s| {
+        for _ in 0..helpers {
+            let done_tx = done_tx.clone();
+            s.spawn(move || work(&done_tx));
+        }
+        let mut readers = Readers {
+            odb,
+            cfgs: Vec::new(),
+            seen: HashMap::new(),
+            count: 0,
+            batch: Vec::new(),
+            tx: Some(tx),
+        };
+        let t = plan(&mut readers);
+        readers.finish();
+        work(&done_tx);
+        drop(done_tx);
+        let mut out: Vec<Option<Outcome>> = vec![None; readers.count];
+        for done in done_rx {
+            for (n, r) in done {
+                out[n] = Some(r);
+            }
+        }
+        (t, readers.cfgs, out)
+    })
 }
 
 /// The open figures of a snapshot's marks.
@@ -423,10 +507,11 @@ fn criteria_changes(
 
 /// The trend of the pipeline at `root`, for HEAD's first-parent history.
 ///
-/// Three passes: walk the line and work out each snapshot's files (a tree
-/// diff from the previous one); read and parse every file version needed,
-/// in one parallel batch, while another thread finds the criteria
-/// changes; then add up each snapshot.
+/// Snapshots are worked out newest first: the newest one's files are
+/// queued for the readers at once, then each older one applies the tree
+/// diff back from the one after it (only the files that differ are read),
+/// while the walk down the history goes on. The criteria changes are found
+/// while the readers finish; then each snapshot is added up.
 pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Result<Trend, Error> {
     let repo = Repo::require(
         root,
@@ -435,146 +520,157 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
     let prefix = repo.rel(root)?;
     let (window_start, ends) = period_ends(every, last, now);
     let git = repo.git();
-    // HEAD's first-parent line, newest first, back to the first commit at
-    // or before the window's start (older ones are never needed).
-    let mut line: Vec<Link> = Vec::new();
-    let odb = git.odb().map_err(|e| Error::git(e.message(), ""))?;
-    let mut next = git
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .map(|c| c.id());
-    while let Some(id) = next {
-        let Some(h) = history::header(&odb, id) else {
-            break;
-        };
-        next = h.parents.first().copied();
-        line.push(Link {
-            id,
-            time: h.time,
-            tree: h.tree,
-            first_parent: next,
-            merge: h.parents.len() > 1,
-        });
-        if h.time <= window_start.timestamp() {
-            break;
-        }
-    }
+    let odb = git.odb().map_err(|e| {
+        Error::git(
+            format!("cannot read the object database: {}", e.message()),
+            "",
+        )
+    })?;
 
-    // Each period's commit, and the steps from one snapshot to the next.
-    let mut cfgs: Vec<Config> = Vec::new();
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut job_of: HashMap<(usize, Oid, String), usize> = HashMap::new();
-    let mut job = |cfgs: &[Config], cfg: usize, file: history::TreeFile| {
-        let key = (cfg, file.id, file.path.clone());
-        *job_of.entry(key).or_insert_with(|| {
-            jobs.push(Job {
-                cfg,
-                rel: Path::new(&cfgs[cfg].deals_dir).join(&file.path),
-                file,
+    let ((steps, criteria_changes), cfgs, read) = with_readers(&odb, |readers| {
+        // HEAD's first-parent line, newest first, walked as far as needed.
+        let mut line: Vec<Link> = Vec::new();
+        let mut next = git
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .map(|c| c.id());
+        let mut walk = |line: &mut Vec<Link>| -> bool {
+            let Some(h) = next.and_then(|id| history::header(&odb, id).map(|h| (id, h))) else {
+                return false;
+            };
+            let (id, h) = h;
+            next = h.parents.first().copied();
+            line.push(Link {
+                id,
+                time: h.time,
+                tree: h.tree,
+                first_parent: next,
+                merge: h.parents.len() > 1,
             });
-            jobs.len() - 1
-        })
-    };
-    // (commit, step) per period; `None` commit: before the first commit.
-    let mut steps: Vec<(Option<&Link>, Option<Step>)> = Vec::new();
-    // The current rules: config index, pipeline.yaml blob, deals tree.
-    let mut cur: Option<(usize, Oid, Option<Oid>)> = None;
-    let mut prev_commit: Option<Oid> = None;
-    for end in &ends {
-        let c = line.iter().find(|c| c.time <= end.timestamp());
-        if c.is_some() && c.map(|c| c.id) == prev_commit {
-            steps.push((c, None));
-            continue;
-        }
-        prev_commit = c.map(|c| c.id);
-        let Some(c) = c else {
-            steps.push((None, Some(Step::Absent)));
-            continue;
+            true
         };
-        let tree = root_tree(git, c.tree, &prefix);
-        let cfg_blob = tree.as_ref().and_then(|t| blob_id(t, config::FILE));
-        let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
-            cur = None;
-            steps.push((Some(c), Some(Step::Absent)));
-            continue;
-        };
-        let step = match cur {
-            Some((cfg, blob, deals_tree)) if blob == cfg_blob => {
-                let new = history::subtree(git, &tree, &cfgs[cfg].deals_dir);
-                let new_id = new.as_ref().map(|t| t.id());
-                let old = deals_tree.and_then(|id| git.find_tree(id).ok());
-                let changed = if new_id == deals_tree {
-                    Vec::new()
-                } else {
-                    history::diff(git, old.as_ref(), new.as_ref())
-                };
-                cur = Some((cfg, blob, new_id));
-                let mut gone = Vec::new();
-                let mut set = Vec::new();
-                for ch in changed {
-                    match ch.new {
-                        Some(f) if is_deal_file(&f.path) => {
-                            set.push((ch.path, job(&cfgs, cfg, f)));
-                        }
-                        _ => gone.push(ch.path),
-                    }
+        // (commit index in `line`, step) per period, newest first.
+        let mut steps: Vec<(Option<usize>, Option<Step>)> = Vec::new();
+        // The rules of the snapshot after: config, pipeline.yaml blob, deals
+        // tree.
+        let mut cur: Option<(usize, Oid, Option<Oid>)> = None;
+        let mut prev: Option<usize> = None;
+        // Links before `from` are newer than every end still to come.
+        let mut from = 0;
+        for end in ends.iter().rev() {
+            let end = end.timestamp();
+            let c = loop {
+                if let Some(i) = (from..line.len()).find(|&i| line[i].time <= end) {
+                    break Some(i);
                 }
-                Step::Apply { gone, set }
+                from = line.len();
+                if !walk(&mut line) {
+                    break None;
+                }
+            };
+            if let Some(i) = c {
+                from = i;
             }
-            _ => match Pipeline::config_at(&repo, root, c.id) {
-                Ok(loaded) => {
-                    cfgs.push(loaded);
-                    let cfg = cfgs.len() - 1;
-                    let sub = history::subtree(git, &tree, &cfgs[cfg].deals_dir);
-                    let files = sub.as_ref().map(history::list).unwrap_or_default();
-                    cur = Some((cfg, cfg_blob, sub.map(|t| t.id())));
-                    let files = files
-                        .into_iter()
-                        .filter(|f| is_deal_file(&f.path))
-                        .map(|f| job(&cfgs, cfg, f))
-                        .collect();
-                    Step::Load { cfg, files }
+            if c.is_some() && c == prev {
+                steps.push((c, None));
+                continue;
+            }
+            prev = c;
+            let Some(i) = c else {
+                cur = None;
+                steps.push((None, Some(Step::Absent)));
+                continue;
+            };
+            let link = &line[i];
+            let tree = root_tree(git, link.tree, &prefix);
+            let cfg_blob = tree.as_ref().and_then(|t| blob_id(t, config::FILE));
+            let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
+                cur = None;
+                steps.push((c, Some(Step::Absent)));
+                continue;
+            };
+            let step = match cur {
+                Some((cfg, blob, deals_tree)) if blob == cfg_blob => {
+                    let here = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
+                    let here_id = here.as_ref().map(|t| t.id());
+                    let after = deals_tree.and_then(|id| git.find_tree(id).ok());
+                    let changed = if here_id == deals_tree {
+                        Vec::new()
+                    } else {
+                        history::diff(git, after.as_ref(), here.as_ref())
+                    };
+                    cur = Some((cfg, blob, here_id));
+                    let mut gone = Vec::new();
+                    let mut set = Vec::new();
+                    for ch in changed {
+                        match ch.new {
+                            Some(f) if is_deal_file(&f.path) => {
+                                set.push((ch.path, readers.job(cfg, f)));
+                            }
+                            _ => gone.push(ch.path),
+                        }
+                    }
+                    Step::Apply { gone, set }
                 }
-                Err(_) => {
-                    cur = None;
-                    Step::Absent
-                }
-            },
-        };
-        steps.push((Some(c), Some(step)));
-    }
+                _ => match Pipeline::config_at(&repo, root, link.id) {
+                    Ok(loaded) => {
+                        readers.cfgs.push(Arc::new(loaded));
+                        let cfg = readers.cfgs.len() - 1;
+                        let sub = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
+                        let listed = sub.as_ref().map(history::list).unwrap_or_default();
+                        cur = Some((cfg, cfg_blob, sub.map(|t| t.id())));
+                        let files = listed
+                            .into_iter()
+                            .filter(|f| is_deal_file(&f.path))
+                            .map(|f| (f.path.clone(), readers.job(cfg, f)))
+                            .collect();
+                        Step::Load { cfg, files }
+                    }
+                    Err(_) => {
+                        cur = None;
+                        Step::Absent
+                    }
+                },
+            };
+            steps.push((c, Some(step)));
+        }
+        readers.finish();
+        // The criteria changes need the line back to the first commit at or
+        // before the window's start.
+        while line
+            .last()
+            .is_some_and(|l| l.time > window_start.timestamp())
+            && walk(&mut line)
+        {}
+        let changes = criteria_changes(
+            git,
+            &line,
+            &prefix,
+            window_start.timestamp(),
+            now.timestamp(),
+        );
+        let steps: Vec<(Option<Oid>, Option<Step>)> = steps
+            .into_iter()
+            .map(|(c, s)| (c.map(|i| line[i].id), s))
+            .collect();
+        (steps, changes)
+    });
+    let outcome = |j: usize| read.get(j).and_then(Option::as_ref);
 
-    // Every file version at once, beside the criteria changes.
-    let git_dir = git.path().to_path_buf();
-    let (read, criteria_changes) = rayon::join(
-        || read_jobs(&git_dir, &cfgs, &jobs),
-        || {
-            git2::Repository::open(&git_dir)
-                .map(|own| {
-                    criteria_changes(
-                        &own,
-                        &line,
-                        &prefix,
-                        window_start.timestamp(),
-                        now.timestamp(),
-                    )
-                })
-                .unwrap_or_default()
-        },
-    );
-
-    // Add up each snapshot.
+    // Add up each snapshot, newest first.
     let mut snapshots = Vec::new();
     let mut files: HashMap<String, usize> = HashMap::new();
-    let mut cfg_now: Option<usize> = None;
+    let mut cfg_now: Option<Arc<Config>> = None;
     let mut last: Option<Snapshot> = None;
-    let mut start = window_start;
-    for ((c, step), end) in steps.into_iter().zip(&ends) {
+    let mut unreadable = None;
+    let starts = std::iter::once(window_start).chain(ends.iter().copied());
+    let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = starts.zip(ends.iter().copied()).collect();
+    for ((c, step), (start, end)) in steps.into_iter().zip(periods.into_iter().rev()) {
         let mut snap = Snapshot {
             start: ts(start),
-            end: ts(*end),
-            commit: c.map(|c| c.id.to_string()),
+            end: ts(end),
+            commit: c.map(|c| c.to_string()),
             open: None,
             open_value: None,
             weighted: None,
@@ -591,11 +687,8 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 cfg_now = None;
             }
             Some(Step::Load { cfg, files: list }) => {
-                cfg_now = Some(cfg);
-                files = list
-                    .into_iter()
-                    .map(|j| (jobs[j].file.path.clone(), j))
-                    .collect();
+                cfg_now = cfgs.get(cfg).cloned();
+                files = list.into_iter().collect();
             }
             Some(Step::Apply { gone, set }) => {
                 for g in gone {
@@ -608,11 +701,12 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         if cfg_now.is_none() {
             snap.commit = None;
         }
-        if let Some(cfg) = cfg_now {
-            let cfg = &cfgs[cfg];
-            let marks = files.values().filter_map(|j| read[*j].as_ref().ok());
-            match (&step_unchanged(&snap, &last), &last) {
-                (true, Some(prev)) => {
+        if let Some(cfg) = &cfg_now {
+            let marks = files
+                .values()
+                .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().ok()));
+            match &last {
+                Some(prev) if prev.commit.is_some() && prev.commit == snap.commit => {
                     snap.open = prev.open;
                     snap.open_value = prev.open_value;
                     snap.weighted = prev.weighted;
@@ -620,35 +714,29 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 }
                 _ => figures(cfg, marks.clone(), &mut snap),
             }
-            period_figures(marks, start, *end, &mut snap);
+            period_figures(marks, start, end, &mut snap);
+        }
+        if unreadable.is_none() {
+            let mut problems: Vec<FileProblem> = files
+                .values()
+                .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().err().cloned()))
+                .collect();
+            problems.sort_by(|a, b| a.rel.cmp(&b.rel));
+            unreadable = Some(match &cfg_now {
+                Some(cfg) => crate::forecast::unreadable_of(cfg, &problems),
+                None => Vec::new(),
+            });
         }
         last = Some(snap.clone());
         snapshots.push(snap);
-        start = *end;
     }
-    let unreadable = match cfg_now {
-        Some(cfg) => {
-            let mut problems: Vec<FileProblem> = files
-                .values()
-                .filter_map(|j| read[*j].as_ref().err().cloned())
-                .collect();
-            problems.sort_by(|a, b| a.rel.cmp(&b.rel));
-            crate::forecast::unreadable_of(&cfgs[cfg], &problems)
-        }
-        None => Vec::new(),
-    };
+    snapshots.reverse();
     Ok(Trend {
         every,
         snapshots,
         criteria_changes,
-        unreadable,
+        unreadable: unreadable.unwrap_or_default(),
     })
-}
-
-/// Whether `snap` is taken at the same commit as `prev` (a period without
-/// commits), whose open figures it then shares.
-fn step_unchanged(snap: &Snapshot, prev: &Option<Snapshot>) -> bool {
-    matches!(prev, Some(p) if p.commit.is_some() && p.commit == snap.commit)
 }
 
 /// A figure for a table: `–` when null.
