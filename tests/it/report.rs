@@ -301,6 +301,66 @@ fn two_runs_are_byte_identical() {
 }
 
 #[test]
+fn a_rerun_rewrites_only_the_pages_that_changed() {
+    let t = metrics_test();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    t.cmd(&["report", "-o", o]).code(0);
+    let first = hashes(out.path());
+    // Age every page, then change one deal, shrink another's page by hand
+    // (a stale, longer file), and plant a stray byte in a third.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    for e in walkdir::WalkDir::new(out.path()) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let f = std::fs::File::options().write(true).open(e.path()).unwrap();
+            f.set_modified(old).unwrap();
+        }
+    }
+    let page = |slug: &str| out.path().join(format!("deals/{slug}.html"));
+    let a = std::fs::read_to_string(t.path().join("deals/01-prospecting/a.md")).unwrap();
+    std::fs::write(
+        t.path().join("deals/01-prospecting/a.md"),
+        a.replace("company: Alpha", "company: Alpha Two"),
+    )
+    .unwrap();
+    let longer = format!(
+        "{}<!-- stale tail -->",
+        std::fs::read_to_string(page("b")).unwrap()
+    );
+    std::fs::write(page("b"), longer).unwrap();
+    let mut c = std::fs::read(page("c")).unwrap();
+    c[0] = b'X';
+    std::fs::write(page("c"), &c).unwrap();
+    let old_b = std::fs::File::options()
+        .write(true)
+        .open(page("b"))
+        .unwrap();
+    old_b.set_modified(old).unwrap();
+    t.cmd(&["report", "-o", o]).code(0);
+    let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    // Pages whose bytes are the same keep their time; the rest are rewritten.
+    assert_eq!(mtime(&page("w1")), old);
+    assert_ne!(mtime(&page("a")), old);
+    assert_ne!(mtime(&page("b")), old);
+    assert!(
+        std::fs::read_to_string(page("a"))
+            .unwrap()
+            .contains("Alpha Two")
+    );
+    // Every page equals a report written into an empty folder.
+    let fresh = tempfile::tempdir().unwrap();
+    t.cmd(&["report", "-o", fresh.path().to_str().unwrap()])
+        .code(0);
+    assert_eq!(hashes(out.path()), hashes(fresh.path()));
+    assert_ne!(hashes(out.path()), first);
+    // Something that is not a file where a page goes: refused by name.
+    std::fs::remove_file(page("w2")).unwrap();
+    std::fs::create_dir(page("w2")).unwrap();
+    t.cmd(&["report", "-o", o]).code(2).stderr_has("w2.html");
+}
+
+#[test]
 fn rev_renders_an_older_pipeline_without_touching_the_work_tree() {
     let deal = |t: &str| {
         format!(
