@@ -52,6 +52,41 @@ pub fn blob_content(odb: &git2::Odb, id: Oid, max: usize) -> Content {
     }
 }
 
+/// The files of folder `dir` in `index` (stage 0, name, mode, id), if
+/// they are exactly HEAD's tree `want` there: no conflict, no subfolder,
+/// nothing staged (checked by hashing them as a tree).
+fn index_folder(index: &git2::Index, dir: &str, want: Oid) -> Option<Vec<(Vec<u8>, u32, Oid)>> {
+    let prefix = format!("{dir}/");
+    let start = index.find_prefix(Path::new(&prefix)).ok()?;
+    let mut out = Vec::new();
+    for i in start..index.len() {
+        let e = index.get(i)?;
+        let Some(name) = e.path.strip_prefix(prefix.as_bytes()) else {
+            break;
+        };
+        let stage = (e.flags >> 12) & 3;
+        if stage != 0 || name.contains(&b'/') {
+            return None;
+        }
+        out.push((name.to_vec(), e.mode, e.id));
+    }
+    let id = Oid::hash_object(git2::ObjectType::Tree, &tree_bytes(&out)).ok()?;
+    (id == want).then_some(out)
+}
+
+/// A tree object's bytes for files `entries`, sorted by name (files only,
+/// so git's order is plain byte order).
+fn tree_bytes(entries: &[(Vec<u8>, u32, Oid)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * 60);
+    for (name, mode, id) in entries {
+        out.extend_from_slice(format!("{mode:o} ").as_bytes());
+        out.extend_from_slice(name);
+        out.push(0);
+        out.extend_from_slice(id.as_bytes());
+    }
+    out
+}
+
 /// The repository that contains `path`, if any.
 pub fn discover(path: &Path) -> Option<Repository> {
     set_options();
@@ -413,6 +448,30 @@ impl Repo {
                     .map_err(|e| git_err("cannot write a tree", e))?
             }
         };
+        let tree_oid = match self.tree_from_index(changes, blobs, &base)? {
+            Some(t) => t,
+            None => self.tree_from_head(changes, blobs, &base)?,
+        };
+        if self.gpgsign() {
+            return self.commit_tree_signed(tree_oid, head.oid, msg);
+        }
+        let tree = r
+            .find_tree(tree_oid)
+            .map_err(|e| git_err("cannot read the new tree", e))?;
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        r.commit(None, &ident.author, &ident.committer, msg, &tree, &parents)
+            .map_err(|e| git_err("cannot write the commit", e))
+    }
+
+    /// HEAD's tree `base` with `changes` applied, reading the folders they
+    /// touch from `base`.
+    fn tree_from_head(
+        &self,
+        changes: &[Change],
+        blobs: &[Oid],
+        base: &git2::Tree,
+    ) -> Result<Oid, Error> {
+        let r = &self.repo;
         let mut up = TreeUpdateBuilder::new();
         for (change, &blob) in changes.iter().zip(blobs) {
             let new_rel = self.rel(change.new)?;
@@ -436,18 +495,125 @@ impl Repo {
                 }
             }
         }
-        let tree_oid = up
-            .create_updated(r, &base)
-            .map_err(|e| git_err("cannot build the commit's tree", e))?;
-        if self.gpgsign() {
-            return self.commit_tree_signed(tree_oid, head.oid, msg);
+        up.create_updated(r, base)
+            .map_err(|e| git_err("cannot build the commit's tree", e))
+    }
+
+    /// [`Repo::tree_from_head`], built the way `git commit` builds it: the
+    /// folders the change touches are written from the index's entries
+    /// there, which this process has read already, instead of read from
+    /// HEAD. A stage folder of a thousand deals is a 50 KB tree object,
+    /// often stored as a delta on a chain fifty long, and reading two of
+    /// them was a third of a move. The index is used only where its entries
+    /// hash to exactly HEAD's folder (anything staged there, or a subfolder,
+    /// and `None` sends the caller to HEAD's trees).
+    fn tree_from_index(
+        &self,
+        changes: &[Change],
+        blobs: &[Oid],
+        base: &git2::Tree,
+    ) -> Result<Option<Oid>, Error> {
+        let Ok(index) = self.repo.index() else {
+            return Ok(None);
+        };
+        // Each touched folder's entries, as HEAD has them.
+        // Folder → (HEAD has it, its files, changed).
+        type Folder = (bool, Vec<(Vec<u8>, u32, Oid)>, bool);
+        let mut folders: std::collections::BTreeMap<String, Folder> =
+            std::collections::BTreeMap::new();
+        let mut paths = Vec::new();
+        for change in changes {
+            paths.extend(change.old.map(Path::to_path_buf));
+            paths.push(change.new.to_path_buf());
+            paths.extend(change.gone.iter().cloned());
         }
-        let tree = r
-            .find_tree(tree_oid)
-            .map_err(|e| git_err("cannot read the new tree", e))?;
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        r.commit(None, &ident.author, &ident.committer, msg, &tree, &parents)
-            .map_err(|e| git_err("cannot write the commit", e))
+        for p in &paths {
+            let rel = self.rel(p)?;
+            let Some((dir, _)) = rel.rsplit_once('/') else {
+                return Ok(None);
+            };
+            if folders.contains_key(dir) {
+                continue;
+            }
+            // A folder HEAD lacks is empty in HEAD: whatever the index holds
+            // there is staged, not the commit's.
+            let head_id = match base.get_path(Path::new(dir)) {
+                Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => Some(e.id()),
+                Ok(_) => return Ok(None),
+                Err(_) => None,
+            };
+            let entries = match head_id {
+                Some(id) => match index_folder(&index, dir, id) {
+                    Some(entries) => entries,
+                    None => return Ok(None),
+                },
+                None => Vec::new(),
+            };
+            folders.insert(dir.to_string(), (head_id.is_some(), entries, false));
+        }
+        // The change, folder by folder: the moved file keeps its mode.
+        let split = |p: &Path| -> Result<(String, Vec<u8>), Error> {
+            let rel = self.rel(p)?;
+            let (dir, name) = rel.rsplit_once('/').unwrap_or(("", &rel));
+            Ok((dir.to_string(), name.as_bytes().to_vec()))
+        };
+        for (change, &blob) in changes.iter().zip(blobs) {
+            let (new_dir, new_name) = split(change.new)?;
+            let mut mode = u32::from(FileMode::Blob);
+            if let Some(old) = change.old {
+                let (dir, name) = split(old)?;
+                let Some((_, list, changed)) = folders.get_mut(&dir) else {
+                    return Ok(None);
+                };
+                if let Some(i) = list.iter().position(|(n, _, _)| *n == name) {
+                    if list[i].1 == u32::from(FileMode::BlobExecutable) {
+                        mode = list[i].1;
+                    }
+                    list.remove(i);
+                    *changed = true;
+                }
+            }
+            for g in &change.gone {
+                let (dir, name) = split(g)?;
+                let Some((_, list, changed)) = folders.get_mut(&dir) else {
+                    return Ok(None);
+                };
+                let before = list.len();
+                list.retain(|(n, _, _)| *n != name);
+                *changed |= list.len() != before;
+            }
+            let Some((_, list, changed)) = folders.get_mut(&new_dir) else {
+                return Ok(None);
+            };
+            *changed = true;
+            match list.binary_search_by(|(n, _, _)| n.as_slice().cmp(&new_name)) {
+                Ok(i) => list[i] = (new_name, mode, blob),
+                Err(i) => list.insert(i, (new_name, mode, blob)),
+            }
+        }
+        let odb = self
+            .repo
+            .odb()
+            .map_err(|e| git_err("cannot open the object database", e))?;
+        let mut up = TreeUpdateBuilder::new();
+        for (dir, (in_head, list, changed)) in &folders {
+            if !changed {
+                continue;
+            }
+            if list.is_empty() {
+                if *in_head {
+                    up.remove(dir);
+                }
+                continue;
+            }
+            let id = odb
+                .write(git2::ObjectType::Tree, &tree_bytes(list))
+                .map_err(|e| git_err("cannot write a tree", e))?;
+            up.upsert(dir, id, FileMode::Tree);
+        }
+        up.create_updated(&self.repo, base)
+            .map(Some)
+            .map_err(|e| git_err("cannot build the commit's tree", e))
     }
 
     /// `git commit-tree -S`: git signs the commit as it would sign its own
@@ -737,6 +903,18 @@ impl Repo {
 
     fn index_one(&self, index: &mut git2::Index, change: &Change, blob: Oid) -> Result<(), Error> {
         let new_rel = self.rel(change.new)?;
+        // An executable deal stays executable where it moves (as in the
+        // commit, and the file keeps its permissions).
+        let exec = |rel: &str| {
+            index
+                .get_path(Path::new(rel), 0)
+                .is_some_and(|e| e.mode == 0o100755)
+        };
+        let was_exec = exec(&new_rel)
+            || change
+                .old
+                .and_then(|o| self.rel(o).ok())
+                .is_some_and(|o| exec(&o));
         if let Some(old) = change.old {
             let old_rel = self.rel(old)?;
             if old_rel != new_rel && index.get_path(Path::new(&old_rel), 0).is_some() {
@@ -757,11 +935,7 @@ impl Repo {
         // `add_path` would read, filter and hash the file again, and look
         // for attributes in every folder above it (most of a large import).
         let meta = std::fs::symlink_metadata(change.new).map_err(|e| Error::io(change.new, e))?;
-        let mode = index
-            .get_path(Path::new(&new_rel), 0)
-            .map(|e| e.mode)
-            .filter(|m| *m == 0o100755)
-            .unwrap_or(0o100644);
+        let mode = if was_exec { 0o100755 } else { 0o100644 };
         index
             .add(&index_entry(&meta, mode, blob, &new_rel))
             .map_err(|e| git_err("cannot update the git index", e))

@@ -63,6 +63,12 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
         }
         return Err(Error::io(change.new, e));
     }
+    // The deal keeps its permissions (an executable bit git records).
+    if let Some(old) = change.old
+        && let Ok(m) = std::fs::metadata(old)
+    {
+        let _ = std::fs::set_permissions(change.new, m.permissions());
+    }
     if let Some(old) = change.old
         && let Err(e) = std::fs::remove_file(old)
     {
@@ -87,11 +93,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     ));
     // A new file, never one planted there (a link would be written through).
     let _ = std::fs::remove_file(&tmp);
+    let keep = std::fs::metadata(path).ok().map(|m| m.permissions());
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            match keep {
+                Some(p) => f.set_permissions(p),
+                None => Ok(()),
+            }
+        })
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             Error::io(&tmp, e)

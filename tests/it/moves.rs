@@ -648,6 +648,80 @@ fn staged_changes_stay_staged_and_out_of_the_commit() {
 }
 
 #[test]
+fn a_move_commits_its_change_alone_whatever_the_stage_folders_hold_staged() {
+    // Three deals in prospecting, one executable; the move's folders are
+    // written from the index when it matches HEAD there, else from HEAD.
+    let t = team_test()
+        .deal("01-prospecting/initech.md", &initech())
+        .deal(
+            "01-prospecting/hooli.md",
+            &initech().replace("Initech", "Hooli"),
+        )
+        .deal(
+            "01-prospecting/umbrella.md",
+            &initech().replace("Initech", "Umbrella"),
+        )
+        .repo();
+    let exe = t.path().join("deals/01-prospecting/initech.md");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "executable"]);
+    // 1. Nothing staged: the executable bit moves with the deal.
+    t.cmd(&["move", "initech", "outreach"]).code(0);
+    assert!(
+        t.git(&["ls-tree", "HEAD", "deals/02-outreach/initech.md"])
+            .starts_with("100755 blob"),
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    // 2. A file staged in the folder the deal leaves, and one staged in the
+    //    folder it enters: both stay staged, neither is committed.
+    std::fs::write(
+        t.path().join("deals/01-prospecting/draft.md"),
+        "---\ntitle: Draft\nowner: alice\n---\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path().join("deals/02-outreach/later.md"),
+        "---\ntitle: Later\nowner: alice\n---\n",
+    )
+    .unwrap();
+    t.git(&[
+        "add",
+        "deals/01-prospecting/draft.md",
+        "deals/02-outreach/later.md",
+    ]);
+    t.cmd(&["move", "hooli", "outreach"]).code(0);
+    assert_eq!(
+        t.git(&["show", "--name-status", "--no-renames", "--format=", "HEAD"]),
+        "D\tdeals/01-prospecting/hooli.md\nA\tdeals/02-outreach/hooli.md\n"
+    );
+    let tree = t.git(&["ls-tree", "-r", "--name-only", "HEAD", "deals"]);
+    assert!(tree.contains("deals/02-outreach/hooli.md"), "{tree}");
+    assert!(
+        !tree.contains("draft.md") && !tree.contains("later.md"),
+        "{tree}"
+    );
+    assert_eq!(
+        t.git(&["status", "--porcelain"]),
+        "A  deals/01-prospecting/draft.md\nA  deals/02-outreach/later.md\n"
+    );
+    t.git(&["reset", "-q"]);
+    std::fs::remove_file(t.path().join("deals/01-prospecting/draft.md")).unwrap();
+    std::fs::remove_file(t.path().join("deals/02-outreach/later.md")).unwrap();
+    // 3. The last deal leaves its folder: the folder leaves the commit's
+    //    tree, and git agrees with the index.
+    t.cmd(&["move", "umbrella", "outreach"]).code(0);
+    assert!(
+        !t.git(&["ls-tree", "-r", "--name-only", "HEAD"])
+            .contains("01-prospecting/umbrella.md")
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert_eq!(t.git(&["diff", "--cached", "--stat"]), "");
+    t.git(&["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
 fn no_commit_and_commit_false_stage_the_move() {
     let t = failure_test();
     let head = t.git(&["rev-parse", "HEAD"]);
