@@ -42,6 +42,9 @@ fn checklist(cfg: &Config, gaps: &[StageGap]) -> String {
 }
 
 pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
+    if !a.commit.no_commit {
+        crate::repo::prefetch_vars(&ctx.start);
+    }
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, &a.deal)?;

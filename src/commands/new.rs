@@ -89,6 +89,9 @@ fn owner_of(cfg: &Config, root: &std::path::Path, given: Option<&str>) -> Result
 }
 
 pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
+    if !a.commit.no_commit {
+        crate::repo::prefetch_vars(&ctx.start);
+    }
     let root = find_root(&ctx.start)?;
     let cfg = &crate::config::load(&root)?;
     // A form or webhook payload, read first so that a bad one is refused

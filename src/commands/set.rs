@@ -87,6 +87,9 @@ pub fn write_deal(
     no_commit: bool,
     plan: impl FnOnce(&Pipeline, &Deal) -> Result<Change, Error>,
 ) -> Result<i32, Error> {
+    if !no_commit {
+        crate::repo::prefetch_vars(&ctx.start);
+    }
     let p = Pipeline::open_for(&ctx.start, query)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, query)?;
