@@ -370,22 +370,27 @@ impl Stats {
                 .then(a.reason.cmp(&b.reason))
         });
 
+        // Each owner's deals, grouped in one pass (a search per owner was
+        // quadratic when every deal has its own owner).
+        let mut by_owner: std::collections::HashMap<&str, Vec<&Deal>> =
+            std::collections::HashMap::new();
+        for d in deals {
+            if let Some(o) = d.fields.owner.as_deref() {
+                by_owner.entry(o).or_default().push(d);
+            }
+        }
         let mut handles: Vec<String> = cfg.team.keys().cloned().collect();
-        let mut others: Vec<String> = deals
-            .iter()
-            .filter_map(|d| d.fields.owner.clone())
-            .filter(|o| !cfg.team.contains_key(o))
+        let mut others: Vec<String> = by_owner
+            .keys()
+            .filter(|o| !cfg.team.contains_key(**o))
+            .map(|o| o.to_string())
             .collect();
         others.sort();
-        others.dedup();
         handles.extend(others);
         let owners = handles
             .into_iter()
             .map(|h| {
-                let mine: Vec<&Deal> = deals
-                    .iter()
-                    .filter(|d| d.fields.owner.as_deref() == Some(h.as_str()))
-                    .collect();
+                let mine: Vec<&Deal> = by_owner.get(h.as_str()).cloned().unwrap_or_default();
                 let open_mine: Vec<&&Deal> = mine.iter().filter(|d| d.place.is_open()).collect();
                 OwnerStats {
                     name: cfg.team.get(&h).and_then(|m| m.name.clone()),
