@@ -1,0 +1,299 @@
+//! Every git2 call that changes a repository, and the reads around them,
+//! split by job:
+//!
+//! - this module: opening a repository, libgit2's options, trees and blobs
+//!   at a commit, revisions and hooks;
+//! - [`identity`]: who commits (`git var -l`, started early);
+//! - [`index`]: what is staged, conflicts, and the index entries a change
+//!   updates;
+//! - [`record`]: recording a change as one commit.
+//!
+//! History walks (tree diffs, first-parent lines) are [`crate::history`].
+
+use std::path::{Path, PathBuf};
+
+use git2::{FileMode, Oid, Repository};
+
+use crate::error::Error;
+use crate::pipeline::{Content, Entry};
+
+mod identity;
+mod index;
+mod record;
+
+pub use identity::*;
+pub use index::*;
+pub use record::*;
+
+/// Sets libgit2's global options, once; `main` calls it before any
+/// thread starts (libgit2 reads these globals unsynchronised).
+///
+/// - libgit2 re-hashes every object it reads to verify it; git itself does
+///   not on ordinary reads (fsck does). History walks read tens of
+///   thousands of trees, and the SHA-1 took half of `deal audit`'s time.
+/// - libgit2 keeps trees of up to 4 KB in its object cache; a stage folder
+///   of a thousand deals is a 50 KB tree, stored as a delta on a chain up
+///   to 50 long, and a move read it four times over (a fifth of `deal
+///   move`). Trees of up to 4 MB stay cached.
+pub fn set_options() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        // SAFETY: called once, from `main` before any thread is spawned
+        // (and from `discover`, for library callers, before any git work).
+        let _ = unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 4 << 20) };
+    });
+}
+
+/// A blob's bytes as a deal file's content, unless it is larger than
+/// `max`.
+pub fn blob_content(odb: &git2::Odb, id: Oid, max: usize) -> Content {
+    match odb.read(id) {
+        Ok(o) if o.len() > max => Content::TooBig(o.len() as u64),
+        Ok(o) => Content::Bytes(o.data().to_vec()),
+        Err(e) => Content::Unreadable(format!(
+            "git object {id} cannot be read ({}); a partial clone may lack it: run `git fetch --refetch`",
+            e.message()
+        )),
+    }
+}
+
+/// The repository that contains `path`, if any.
+pub fn discover(path: &Path) -> Option<Repository> {
+    set_options();
+    Repository::discover(path).ok()
+}
+
+/// The pipeline root's path inside its repository's work tree (empty when
+/// the root is the work tree itself, or when there is no repository).
+pub fn prefix_in_repo(root: &Path) -> PathBuf {
+    discover(root)
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .and_then(|w| std::fs::canonicalize(w).ok())
+        .and_then(|w| root.strip_prefix(&w).ok().map(Path::to_path_buf))
+        .unwrap_or_default()
+}
+
+/// Runs `git init` in `dir`.
+pub fn init(dir: &Path) -> Result<(), git2::Error> {
+    Repository::init(dir).map(|_| ())
+}
+
+fn git_err(what: &str, e: git2::Error) -> Error {
+    Error::git(format!("{what}: {}", e.message()), "")
+}
+
+/// A repository opened for recording changes.
+pub struct Repo {
+    repo: Repository,
+    workdir: PathBuf,
+    /// `git var -l`, read once when a commit needs it.
+    vars: std::cell::OnceCell<Vec<(String, String)>>,
+}
+
+/// Whether a file path under the deals folder is a deal or should be one
+/// (see [`crate::pipeline::name_kind`]): not in a hidden folder, not
+/// `.gitkeep`.
+fn is_deal_candidate(path: &str) -> bool {
+    let mut segs: Vec<&str> = path.split('/').collect();
+    let name = segs.pop().unwrap_or("");
+    !segs.iter().any(|s| s.starts_with('.'))
+        && crate::pipeline::name_kind(name) != crate::pipeline::NameKind::Ignored
+}
+
+impl Repo {
+    /// The repository whose work tree holds `root`, if any (a bare
+    /// repository does not count).
+    pub fn open(root: &Path) -> Option<Repo> {
+        let repo = discover(root)?;
+        let workdir = std::fs::canonicalize(repo.workdir()?).ok()?;
+        Some(Repo {
+            repo,
+            workdir,
+            vars: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// [`Repo::open`], or an error saying the pipeline is not in a git
+    /// repository, with `help` saying why the command needs one.
+    pub fn require(root: &Path, help: &str) -> Result<Repo, Error> {
+        Repo::open(root).ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "{} is not in a git repository",
+                    crate::diag::display_path(root)
+                ),
+                help,
+            )
+        })
+    }
+
+    /// The git2 repository, for the history walks of [`crate::history`].
+    pub fn git(&self) -> &Repository {
+        &self.repo
+    }
+
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// `abs` relative to the work tree, with `/` separators, as git names it.
+    pub fn rel(&self, abs: &Path) -> Result<String, Error> {
+        let r = abs.strip_prefix(&self.workdir).map_err(|_| {
+            Error::git(
+                format!("{} is outside the repository", abs.display()),
+                "run deal inside the repository's work tree",
+            )
+        })?;
+        let s = r.to_str().ok_or_else(|| {
+            Error::git(format!("{} is not a UTF-8 path", r.display()), "rename it")
+        })?;
+        Ok(s.replace('\\', "/"))
+    }
+
+    /// The commit `rev` names (any revision git understands).
+    pub fn commit_of(&self, rev: &str) -> Result<Oid, Error> {
+        self.repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|e| {
+                Error::usage(
+                    format!("`{rev}` is not a commit here: {}", e.message()),
+                    "give a branch, tag, commit id or an expression like HEAD~3",
+                )
+            })
+    }
+
+    /// The last commit reachable from HEAD made at or before `t`.
+    pub fn commit_before(&self, t: chrono::DateTime<chrono::Utc>) -> Result<Option<Oid>, Error> {
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| git_err("cannot walk history", e))?;
+        if walk.push_head().is_err() {
+            return Ok(None);
+        }
+        let _ = walk.set_sorting(git2::Sort::TIME);
+        for oid in walk.flatten() {
+            if let Ok(c) = self.repo.find_commit(oid)
+                && c.time().seconds() <= t.timestamp()
+            {
+                return Ok(Some(oid));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The pipeline root's files at `commit`: `pipeline.yaml`'s text, every
+    /// file path under the root (for `file` criteria), and the `.md` files
+    /// under `deals_dir` (read lazily by the caller's choice of `deals_dir`).
+    /// `root` is the pipeline root in the work tree.
+    pub fn tree_at(&self, commit: Oid, root: &Path) -> Result<git2::Tree<'_>, Error> {
+        let c = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| git_err("cannot read the commit", e))?;
+        let tree = c
+            .tree()
+            .map_err(|e| git_err("cannot read the commit's tree", e))?;
+        let prefix = self.rel(root)?;
+        if prefix.is_empty() {
+            return Ok(tree);
+        }
+        let entry = tree.get_path(Path::new(&prefix)).map_err(|_| {
+            Error::usage(
+                format!("the pipeline folder {prefix} does not exist at that commit"),
+                "give a later commit",
+            )
+        })?;
+        self.repo
+            .find_tree(entry.id())
+            .map_err(|e| git_err("cannot read the pipeline's tree", e))
+    }
+
+    /// The bytes of `rel` in `tree`, if it is a blob.
+    pub fn blob_in(&self, tree: &git2::Tree, rel: &str) -> Option<Vec<u8>> {
+        let e = tree.get_path(Path::new(rel)).ok()?;
+        let blob = self.repo.find_blob(e.id()).ok()?;
+        Some(blob.content().to_vec())
+    }
+
+    /// Every file under `tree` (paths relative to it), and the `.md` files
+    /// under `dir` with their bytes (none for symlinks or files over
+    /// `max_bytes`, which the caller reports).
+    pub fn files_in(
+        &self,
+        tree: &git2::Tree,
+        dir: &str,
+        max_bytes: usize,
+    ) -> (Vec<String>, Vec<Entry>) {
+        let mut all = Vec::new();
+        let mut deals = Vec::new();
+        let dir_slash = format!("{}/", dir.trim_end_matches('/'));
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |parent, e| {
+            if e.kind() != Some(git2::ObjectType::Blob) {
+                return git2::TreeWalkResult::Ok;
+            }
+            let path = format!("{parent}{}", e.name().unwrap_or(""));
+            if path.starts_with(&dir_slash) && is_deal_candidate(&path) {
+                {
+                    let content = if e.filemode() == i32::from(FileMode::Link) {
+                        Content::Symlink
+                    } else {
+                        self.blob(e.id(), max_bytes)
+                    };
+                    deals.push(Entry {
+                        rel: PathBuf::from(&path),
+                        content,
+                    });
+                }
+            }
+            all.push(path);
+            git2::TreeWalkResult::Ok
+        });
+        (all, deals)
+    }
+
+    /// A blob's bytes, unless it is larger than `max`.
+    pub fn blob(&self, id: Oid, max: usize) -> Content {
+        match self.repo.odb() {
+            Ok(odb) => blob_content(&odb, id, max),
+            Err(e) => {
+                Content::Unreadable(format!("cannot open the object database: {}", e.message()))
+            }
+        }
+    }
+
+    /// The blob id at `path` (repository-relative) in commit `c`'s tree.
+    pub fn blob_id_at(&self, c: Oid, path: &str) -> Option<Oid> {
+        let tree = self.repo.find_commit(c).ok()?.tree().ok()?;
+        tree.get_path(Path::new(path)).ok().map(|e| e.id())
+    }
+
+    /// Where git looks for hooks: `core.hooksPath` (relative to the work
+    /// tree when relative), else the repository's `hooks` folder (shared by
+    /// all worktrees).
+    pub fn hooks_dir(&self) -> PathBuf {
+        if let Ok(cfg) = self.repo.config()
+            && let Ok(p) = cfg.get_path("core.hooksPath")
+        {
+            return if p.is_absolute() {
+                p
+            } else {
+                self.workdir.join(p)
+            };
+        }
+        self.repo.commondir().join("hooks")
+    }
+
+    /// The merge-base of two commits.
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Oid, Error> {
+        self.repo.merge_base(a, b).map_err(|e| {
+            Error::usage(
+                format!("the two revisions share no history: {}", e.message()),
+                "give a base on the same history as HEAD",
+            )
+        })
+    }
+}
