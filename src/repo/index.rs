@@ -10,30 +10,40 @@ use crate::error::Error;
 
 use super::*;
 
-/// The files of folder `dir` in `index` (stage 0, name, mode, id), if
+/// The files of folder `dir` in the index (stage 0, name, mode, id), if
 /// they are exactly HEAD's tree `want` there: no conflict, no subfolder,
 /// nothing staged (checked by hashing them as a tree).
-pub(super) fn index_folder(
-    index: &git2::Index,
-    dir: &str,
-    want: Oid,
-) -> Option<Vec<(Vec<u8>, u32, Oid)>> {
-    let prefix = format!("{dir}/");
-    let start = index.find_prefix(Path::new(&prefix)).ok()?;
-    let mut out = Vec::new();
-    for i in start..index.len() {
-        let e = index.get(i)?;
-        let Some(name) = e.path.strip_prefix(prefix.as_bytes()) else {
-            break;
-        };
-        let stage = (e.flags >> 12) & 3;
-        if stage != 0 || name.contains(&b'/') {
-            return None;
+pub(super) fn index_folder(repo: &Repo, dir: &str, want: Oid) -> Option<Vec<(Vec<u8>, u32, Oid)>> {
+    let out = match repo.raw() {
+        Some(raw) => raw.folder(dir)?,
+        None => {
+            let index = repo.repo.index().ok()?;
+            let prefix = format!("{dir}/");
+            let start = index.find_prefix(Path::new(&prefix)).ok()?;
+            let mut out = Vec::new();
+            for i in start..index.len() {
+                let e = index.get(i)?;
+                let Some(name) = e.path.strip_prefix(prefix.as_bytes()) else {
+                    break;
+                };
+                let stage = (e.flags >> 12) & 3;
+                if stage != 0 || name.contains(&b'/') {
+                    return None;
+                }
+                out.push((name.to_vec(), e.mode, e.id));
+            }
+            out
         }
-        out.push((name.to_vec(), e.mode, e.id));
-    }
+    };
     let id = Oid::hash_object(git2::ObjectType::Tree, &tree_bytes(&out)).ok()?;
     (id == want).then_some(out)
+}
+
+/// The index entries a failed record puts back: by libgit2, or as the
+/// raw bytes of the entries at each touched path.
+pub(super) enum Saved {
+    Lib(Vec<(String, Option<git2::IndexEntry>)>),
+    Raw(Vec<(String, Option<Vec<u8>>)>),
 }
 
 /// An index entry for a file written at `path` (repository-relative), with
@@ -134,25 +144,37 @@ impl Repo {
     /// file the user staged there (not merely HEAD's copy of a deal whose
     /// move an interrupted command left in the work tree only).
     pub fn staged_at(&self, rel: &str) -> bool {
-        let Some(id) = self
-            .repo
-            .index()
-            .ok()
-            .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id))
-        else {
+        let id = match self.raw() {
+            Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
+            None => self
+                .repo
+                .index()
+                .ok()
+                .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
+        };
+        let Some(id) = id else {
             return false;
         };
         let head = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
         head.and_then(|t| t.get_path(Path::new(rel)).ok().map(|e| e.id())) != Some(id)
     }
 
-    /// The index entries (stage 0) at every path `changes` touch, as they
-    /// are now, so a failed record can put them back.
-    pub(super) fn index_entries(
-        &self,
-        changes: &[Change],
-    ) -> Result<Vec<(String, Option<git2::IndexEntry>)>, Error> {
-        let index = self.fresh_index()?;
+    /// The index file read directly, if this process may rewrite it
+    /// itself (see [`rawindex`]): not when git points elsewhere
+    /// (`GIT_INDEX_FILE`), nor for a format it does not know.
+    pub(super) fn raw(&self) -> Option<&rawindex::RawIndex> {
+        self.raw
+            .get_or_init(|| {
+                if std::env::var_os("GIT_INDEX_FILE").is_some() {
+                    return None;
+                }
+                rawindex::RawIndex::read(&self.repo.path().join("index"))
+            })
+            .as_ref()
+    }
+
+    /// Every repository-relative path `changes` touch, once each.
+    fn touched(&self, changes: &[Change]) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for c in changes {
@@ -164,30 +186,110 @@ impl Repo {
             for p in paths {
                 let rel = self.rel(p)?;
                 if seen.insert(rel.clone()) {
-                    let e = index.get_path(Path::new(&rel), 0);
-                    out.push((rel, e));
+                    out.push(rel);
                 }
             }
         }
         Ok(out)
     }
 
+    /// The index entries (stage 0) at every path `changes` touch, as they
+    /// are now, so a failed record can put them back.
+    pub(super) fn index_entries(&self, changes: &[Change]) -> Result<Saved, Error> {
+        let touched = self.touched(changes)?;
+        if let Some(raw) = self.raw() {
+            return Ok(Saved::Raw(
+                touched
+                    .into_iter()
+                    .map(|rel| {
+                        let e = raw.entry_bytes(rel.as_bytes());
+                        (rel, e)
+                    })
+                    .collect(),
+            ));
+        }
+        let index = self.fresh_index()?;
+        Ok(Saved::Lib(
+            touched
+                .into_iter()
+                .map(|rel| {
+                    let e = index.get_path(Path::new(&rel), 0);
+                    (rel, e)
+                })
+                .collect(),
+        ))
+    }
+
     /// Puts back index entries saved by [`Repo::index_entries`].
-    pub(super) fn restore_index(&self, saved: &[(String, Option<git2::IndexEntry>)]) {
-        let Ok(mut index) = self.fresh_index() else {
-            return;
-        };
-        for (rel, e) in saved {
-            match e {
-                Some(e) => {
-                    let _ = index.add(e);
+    pub(super) fn restore_index(&self, saved: &Saved) {
+        match saved {
+            Saved::Raw(entries) => {
+                let remove: Vec<Vec<u8>> = entries
+                    .iter()
+                    .map(|(rel, _)| rel.as_bytes().to_vec())
+                    .collect();
+                let add: Vec<Vec<u8>> = entries.iter().filter_map(|(_, e)| e.clone()).collect();
+                let _ = self.edit_raw(&remove, &add);
+            }
+            Saved::Lib(entries) => {
+                let Ok(mut index) = self.fresh_index() else {
+                    return;
+                };
+                for (rel, e) in entries {
+                    match e {
+                        Some(e) => {
+                            let _ = index.add(e);
+                        }
+                        None => {
+                            let _ = index.remove_path(Path::new(rel));
+                        }
+                    }
                 }
-                None => {
-                    let _ = index.remove_path(Path::new(rel));
-                }
+                let _ = index.write();
             }
         }
-        let _ = index.write();
+    }
+
+    /// Rewrites the index file itself: under `index.lock`, taken before the
+    /// file is read again (so nothing staged meanwhile is lost), without
+    /// the stage-0 entries at `remove` and with the encoded entries `add`.
+    /// `Ok(false)`: the file is in a form this does not rewrite, nothing
+    /// was done, and libgit2 must.
+    fn edit_raw(&self, remove: &[Vec<u8>], add: &[Vec<u8>]) -> Result<bool, Error> {
+        let path = self.repo.path().join("index");
+        let lock = self.repo.path().join("index.lock");
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return self.check_unlocked().map(|_| false);
+            }
+            Err(e) => return Err(Error::io(&lock, e)),
+        };
+        let done = (|| {
+            let Some(fresh) = rawindex::RawIndex::read(&path) else {
+                return Ok(false);
+            };
+            let bytes = fresh.edited(remove, add);
+            use std::io::Write as _;
+            f.write_all(&bytes)?;
+            std::fs::rename(&lock, &path)?;
+            Ok(true)
+        })();
+        match done {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                let _ = std::fs::remove_file(&lock);
+                Ok(false)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&lock);
+                Err(Error::io(&path, e))
+            }
+        }
     }
 
     /// The index as it is on disk now (not as this process last saw it), so
@@ -209,6 +311,27 @@ impl Repo {
 
     pub(super) fn update_index(&self, changes: &[Change], blobs: &[Oid]) -> Result<(), Error> {
         self.check_unlocked()?;
+        if let Some(raw) = self.raw() {
+            let mut remove = Vec::new();
+            let mut add = Vec::new();
+            for (change, &blob) in changes.iter().zip(blobs) {
+                let new_rel = self.rel(change.new)?;
+                let exec = |rel: &str| raw.get(rel.as_bytes()).is_some_and(|e| e.mode == 0o100755);
+                let old_rel = change.old.map(|o| self.rel(o)).transpose()?;
+                let was_exec = exec(&new_rel) || old_rel.as_deref().is_some_and(exec);
+                remove.extend(old_rel.map(String::into_bytes));
+                for g in &change.gone {
+                    remove.push(self.rel(g)?.into_bytes());
+                }
+                let meta =
+                    std::fs::symlink_metadata(change.new).map_err(|e| Error::io(change.new, e))?;
+                let mode = if was_exec { 0o100755 } else { 0o100644 };
+                add.push(rawindex::encode(&meta, mode, blob, new_rel.as_bytes()));
+            }
+            if self.edit_raw(&remove, &add)? {
+                return Ok(());
+            }
+        }
         let mut index = self.fresh_index()?;
         for (change, &blob) in changes.iter().zip(blobs) {
             self.index_one(&mut index, change, blob)?;
@@ -383,7 +506,10 @@ impl Repo {
         let busy = ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"]
             .iter()
             .find(|f| self.repo.path().join(f).exists());
-        let unmerged = self.repo.index().is_ok_and(|i| i.has_conflicts());
+        let unmerged = match self.raw() {
+            Some(raw) => raw.has_conflicts(),
+            None => self.repo.index().is_ok_and(|i| i.has_conflicts()),
+        };
         match (busy, unmerged) {
             (None, false) => Ok(()),
             (what, _) => Err(Error::git(

@@ -19,6 +19,7 @@ use crate::pipeline::{Content, Entry};
 
 mod identity;
 mod index;
+mod rawindex;
 mod record;
 
 pub use identity::*;
@@ -89,6 +90,9 @@ pub struct Repo {
     workdir: PathBuf,
     /// `git var -l`, read once when a commit needs it.
     vars: std::cell::OnceCell<Vec<(String, String)>>,
+    /// The index file as read directly ([`rawindex`]), when this process
+    /// may rewrite it itself; read once, for the checks before a commit.
+    raw: std::cell::OnceCell<Option<rawindex::RawIndex>>,
 }
 
 /// Whether a file path under the deals folder is a deal or should be one
@@ -111,6 +115,7 @@ impl Repo {
             repo,
             workdir,
             vars: std::cell::OnceCell::new(),
+            raw: std::cell::OnceCell::new(),
         })
     }
 

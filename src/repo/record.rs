@@ -219,9 +219,6 @@ impl Repo {
         blobs: &[Oid],
         base: &git2::Tree,
     ) -> Result<Option<Oid>, Error> {
-        let Ok(index) = self.repo.index() else {
-            return Ok(None);
-        };
         // Each touched folder's entries, as HEAD has them.
         // Folder → (HEAD has it, its files, changed).
         type Folder = (bool, Vec<(Vec<u8>, u32, Oid)>, bool);
@@ -249,7 +246,7 @@ impl Repo {
                 Err(_) => None,
             };
             let entries = match head_id {
-                Some(id) => match index_folder(&index, dir, id) {
+                Some(id) => match index_folder(self, dir, id) {
                     Some(entries) => entries,
                     None => return Ok(None),
                 },

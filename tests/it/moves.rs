@@ -722,6 +722,49 @@ fn a_move_commits_its_change_alone_whatever_the_stage_folders_hold_staged() {
 }
 
 #[test]
+fn the_index_a_move_writes_reads_back_in_git_exactly() {
+    // Index versions 2 and 3 are rewritten by deal itself, 4 by libgit2;
+    // with cache-tree, untracked-cache and intent-to-add entries.
+    for version in ["2", "3", "4"] {
+        let t = team_test()
+            .deal("01-prospecting/initech.md", &initech())
+            .deal("01-prospecting/hooli.md", &initech().replace("Initech", "Hooli"))
+            .deal("02-outreach/acme.md", &initech().replace("Initech", "Acme"))
+            .file("docs/a.txt", "a\n")
+            .repo();
+        t.git(&["config", "core.untrackedCache", "true"]);
+        t.git(&["update-index", "--index-version", version]);
+        std::fs::write(t.path().join("later.txt"), "later\n").unwrap();
+        t.git(&["add", "-N", "later.txt"]);
+        std::fs::write(t.path().join("untracked.txt"), "u\n").unwrap();
+        t.git(&["status", "--porcelain"]);
+        let before = t.git(&["status", "--porcelain"]);
+        let header = |t: &Test| std::fs::read(t.path().join(".git/index")).unwrap()[..8].to_vec();
+        let was = header(&t);
+        t.cmd(&["move", "initech", "outreach"]).code(0);
+        // (git keeps version 3 once an intent-to-add entry needs it.)
+        assert_eq!(header(&t), was, "v{version}");
+        assert_eq!(t.git(&["status", "--porcelain"]), before, "v{version}");
+        // The cache-tree git reads back builds HEAD's tree exactly.
+        assert_eq!(
+            t.git(&["write-tree"]),
+            t.git(&["rev-parse", "HEAD^{tree}"]),
+            "v{version}"
+        );
+        let staged = t.git(&["ls-files", "--stage", "deals"]);
+        assert!(staged.contains("\tdeals/02-outreach/initech.md\n"), "{staged}");
+        assert!(!staged.contains("01-prospecting/initech.md"), "{staged}");
+        t.git(&["fsck", "--strict", "--no-dangling"]);
+        // git goes on from there: another commit, then deal again.
+        t.git(&["add", "later.txt"]);
+        t.git(&["commit", "-q", "-m", "later"]);
+        t.cmd(&["move", "hooli", "outreach"]).code(0);
+        assert_eq!(t.git(&["status", "--porcelain"]), "?? untracked.txt\n", "v{version}");
+        assert_eq!(t.git(&["write-tree"]), t.git(&["rev-parse", "HEAD^{tree}"]));
+    }
+}
+
+#[test]
 fn no_commit_and_commit_false_stage_the_move() {
     let t = failure_test();
     let head = t.git(&["rev-parse", "HEAD"]);
