@@ -190,13 +190,15 @@ impl RawIndex {
             .filter_map(|e| entry_path(e).map(|p| (p, e.as_slice())))
             .collect();
         added.sort_by(|a, b| a.0.cmp(b.0));
-        let gone = |p: &[u8]| {
-            remove.iter().any(|r| r.as_slice() == p) || added.iter().any(|(a, _)| *a == p)
-        };
+        let gone: std::collections::HashSet<&[u8]> = remove
+            .iter()
+            .map(Vec::as_slice)
+            .chain(added.iter().map(|(p, _)| *p))
+            .collect();
         let kept: Vec<&RawEntry> = self
             .entries
             .iter()
-            .filter(|e| !(e.stage == 0 && gone(self.path_of(e))))
+            .filter(|e| !(e.stage == 0 && gone.contains(self.path_of(e))))
             .collect();
         let mut out =
             Vec::with_capacity(self.bytes.len() + add.iter().map(Vec::len).sum::<usize>());
@@ -315,6 +317,15 @@ pub(super) fn encode(meta: &std::fs::Metadata, mode: u32, id: Oid, path: &[u8]) 
 /// `cache_tree_invalidate_path` does; `None` when it cannot be parsed (it
 /// is then dropped, which git also accepts).
 fn invalidate_tree(data: &[u8], changed: &[&[u8]]) -> Option<Vec<u8>> {
+    // Every folder above a changed path.
+    let mut folders: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+    for c in changed {
+        for (i, b) in c.iter().enumerate() {
+            if *b == b'/' {
+                folders.insert(&c[..i]);
+            }
+        }
+    }
     let mut out = Vec::with_capacity(data.len());
     let mut pos = 0;
     // (full path of the node, subtrees still to read) from the root down.
@@ -350,9 +361,7 @@ fn invalidate_tree(data: &[u8], changed: &[&[u8]]) -> Option<Vec<u8>> {
             None if name.is_empty() => Vec::new(),
             None => return None,
         };
-        let above = changed
-            .iter()
-            .any(|c| full.is_empty() || (c.starts_with(&full) && c.get(full.len()) == Some(&b'/')));
+        let above = full.is_empty() || folders.contains(full.as_slice());
         out.extend_from_slice(name);
         out.push(0);
         if above {

@@ -728,7 +728,10 @@ fn the_index_a_move_writes_reads_back_in_git_exactly() {
     for version in ["2", "3", "4"] {
         let t = team_test()
             .deal("01-prospecting/initech.md", &initech())
-            .deal("01-prospecting/hooli.md", &initech().replace("Initech", "Hooli"))
+            .deal(
+                "01-prospecting/hooli.md",
+                &initech().replace("Initech", "Hooli"),
+            )
             .deal("02-outreach/acme.md", &initech().replace("Initech", "Acme"))
             .file("docs/a.txt", "a\n")
             .repo();
@@ -752,14 +755,21 @@ fn the_index_a_move_writes_reads_back_in_git_exactly() {
             "v{version}"
         );
         let staged = t.git(&["ls-files", "--stage", "deals"]);
-        assert!(staged.contains("\tdeals/02-outreach/initech.md\n"), "{staged}");
+        assert!(
+            staged.contains("\tdeals/02-outreach/initech.md\n"),
+            "{staged}"
+        );
         assert!(!staged.contains("01-prospecting/initech.md"), "{staged}");
         t.git(&["fsck", "--strict", "--no-dangling"]);
         // git goes on from there: another commit, then deal again.
         t.git(&["add", "later.txt"]);
         t.git(&["commit", "-q", "-m", "later"]);
         t.cmd(&["move", "hooli", "outreach"]).code(0);
-        assert_eq!(t.git(&["status", "--porcelain"]), "?? untracked.txt\n", "v{version}");
+        assert_eq!(
+            t.git(&["status", "--porcelain"]),
+            "?? untracked.txt\n",
+            "v{version}"
+        );
         assert_eq!(t.git(&["write-tree"]), t.git(&["rev-parse", "HEAD^{tree}"]));
     }
 }
