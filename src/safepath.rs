@@ -116,6 +116,20 @@ pub fn write_in_checked_dir(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), 
         Err(_) if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) => {
             Err(link_error(&path))
         }
+        Err(_) if path.is_dir() => Err(Error::usage(
+            format!(
+                "{} is a folder where the report writes a page",
+                crate::diag::display_path(&path)
+            ),
+            "rename or remove it, and run the report again",
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(Error::usage(
+            format!(
+                "{} cannot be written: permission denied",
+                crate::diag::display_path(&path)
+            ),
+            "make it writable (`chmod u+w`) or remove it, and run the report again",
+        )),
         Err(e) => Err(Error::io(&path, e)),
     }
 }

@@ -152,6 +152,11 @@ pub struct Trend {
     pub criteria_changes: Vec<CriteriaChange>,
     /// Deal files of the newest snapshot that could not be read.
     pub unreadable: Vec<Unreadable>,
+    /// Where HEAD's history ends before its root (a shallow clone): the
+    /// committer date of the oldest commit there is. Snapshots before it
+    /// are unknown, not empty.
+    #[serde(skip)]
+    pub history_cut: Option<String>,
 }
 
 /// A commit on the first-parent line.
@@ -240,6 +245,9 @@ type Batch = Vec<(usize, Arc<Config>, PathBuf, Content)>;
 type Done = Vec<(usize, Outcome)>;
 /// A version's mark, or why it is not a readable deal.
 type Outcome = Result<Mark, FileProblem>;
+/// What [`with_readers`] gives back: the plan's result, the configs it
+/// loaded, and each job's outcome by number.
+type Read<T> = (T, Vec<Arc<Config>>, Vec<Option<Outcome>>);
 
 /// Parses a batch of deal file versions into marks.
 fn parse_batch(batch: Batch) -> Done {
@@ -267,6 +275,8 @@ struct Readers<'r> {
     count: usize,
     batch: Batch,
     tx: Option<mpsc::Sender<Batch>>,
+    /// Objects the history names that this clone lacks.
+    missing: Vec<Oid>,
 }
 
 impl Readers<'_> {
@@ -289,6 +299,9 @@ impl Readers<'_> {
         } else {
             crate::repo::blob_content(self.odb, file.id, MAX_DEAL_BYTES as usize)
         };
+        if matches!(content, Content::Unreadable(_)) {
+            self.missing.push(file.id);
+        }
         self.batch.push((n, c, rel, content));
         if self.batch.len() >= Self::BATCH {
             self.flush();
@@ -317,7 +330,7 @@ impl Readers<'_> {
 fn with_readers<'r, T>(
     odb: &'r git2::Odb<'r>,
     plan: impl FnOnce(&mut Readers<'r>) -> T,
-) -> (T, Vec<Arc<Config>>, Vec<Option<Outcome>>) {
+) -> Result<Read<T>, Error> {
     let (tx, rx) = mpsc::channel::<Batch>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let rx = Mutex::new(rx);
@@ -344,6 +357,7 @@ fn with_readers<'r, T>(
             count: 0,
             batch: Vec::new(),
             tx: Some(tx),
+            missing: Vec::new(),
         };
         let t = plan(&mut readers);
         readers.finish();
@@ -355,8 +369,24 @@ fn with_readers<'r, T>(
                 out[n] = Some(r);
             }
         }
-        (t, readers.cfgs, out)
+        if let Some(id) = readers.missing.first() {
+            return Err(missing_objects(readers.missing.len(), *id));
+        }
+        Ok((t, readers.cfgs, out))
     })
+}
+
+/// The error for history objects a (partial) clone lacks: trend would
+/// otherwise count those deals, or that `pipeline.yaml`, as absent.
+fn missing_objects(n: usize, first: Oid) -> Error {
+    Error::git(
+        format!(
+            "{n} git object{} of HEAD's history {} not in this clone (the first: {first}); a partial clone fetches them on demand, and trends read history offline",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" },
+        ),
+        "fetch them once with `git fetch --refetch` (or clone without --filter), then run the command again",
+    )
 }
 
 /// The open figures of a snapshot's marks.
@@ -473,7 +503,10 @@ fn criteria_changes(
     prefix: &str,
     window_start: i64,
     now: i64,
+    missing: &mut Vec<Oid>,
 ) -> Vec<CriteriaChange> {
+    let odb = git.odb().ok();
+    let lacks = |id: Oid| odb.as_ref().is_some_and(|o| !o.exists(id));
     // pipeline.yaml's blob id at each commit of the window (and the one
     // before it), and its tree, so each tree is read once.
     let yaml_at = |l: &Link| {
@@ -495,8 +528,16 @@ fn criteria_changes(
             && child.first_parent == Some(c.id)
             && let (Some((a, old_tree)), Some((b, new_tree))) = (here, after)
             && a != b
-            && read(old_tree) != read(new_tree)
         {
+            if lacks(a) || lacks(b) {
+                missing.extend([a, b].into_iter().filter(|id| lacks(*id)));
+                newer = Some((here, c));
+                continue;
+            }
+            if read(old_tree) == read(new_tree) {
+                newer = Some((here, c));
+                continue;
+            }
             out.push(criteria_change(git, child));
         }
         newer = Some((here, c));
@@ -527,7 +568,7 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         )
     })?;
 
-    let ((steps, criteria_changes), cfgs, read) = with_readers(&odb, |readers| {
+    let ((steps, criteria_changes, history_cut), cfgs, read) = with_readers(&odb, |readers| {
         // HEAD's first-parent line, newest first, walked as far as needed.
         let mut line: Vec<Link> = Vec::new();
         let mut next = git
@@ -535,10 +576,19 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             .ok()
             .and_then(|h| h.peel_to_commit().ok())
             .map(|c| c.id());
+        // The oldest commit read when a parent named could not be (a
+        // shallow clone's boundary).
+        let mut cut: Option<i64> = None;
         let mut walk = |line: &mut Vec<Link>| -> bool {
-            let Some(h) = next.and_then(|id| history::header(&odb, id).map(|h| (id, h))) else {
+            let Some(id) = next else {
                 return false;
             };
+            let Some(h) = history::header(&odb, id) else {
+                cut = line.last().map(|l| l.time);
+                next = None;
+                return false;
+            };
+            let h = (id, h);
             let (id, h) = h;
             next = h.parents.first().copied();
             line.push(Link {
@@ -583,6 +633,9 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 continue;
             };
             let link = &line[i];
+            if !odb.exists(link.tree) {
+                readers.missing.push(link.tree);
+            }
             let tree = root_tree(git, link.tree, &prefix);
             let cfg_blob = tree.as_ref().and_then(|t| blob_id(t, config::FILE));
             let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
@@ -612,6 +665,11 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                         }
                     }
                     Step::Apply { gone, set }
+                }
+                _ if !odb.exists(cfg_blob) => {
+                    readers.missing.push(cfg_blob);
+                    cur = None;
+                    Step::Absent
                 }
                 _ => match Pipeline::config_at(&repo, root, link.id) {
                     Ok(loaded) => {
@@ -649,13 +707,14 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             &prefix,
             window_start.timestamp(),
             now.timestamp(),
+            &mut readers.missing,
         );
         let steps: Vec<(Option<Oid>, Option<Step>)> = steps
             .into_iter()
             .map(|(c, s)| (c.map(|i| line[i].id), s))
             .collect();
-        (steps, changes)
-    });
+        (steps, changes, cut)
+    })?;
     let outcome = |j: usize| read.get(j).and_then(Option::as_ref);
 
     // Add up each snapshot, newest first.
@@ -736,6 +795,7 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         snapshots,
         criteria_changes,
         unreadable: unreadable.unwrap_or_default(),
+        history_cut: history_cut.map(|t| ts(at(t))),
     })
 }
 

@@ -56,7 +56,16 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
     std::thread::scope(|s| {
         let trend = s.spawn(|| match (&a.rev, crate::repo::Repo::open(&root)) {
             (None, Some(_)) => {
-                crate::trend::compute(&root, crate::trend::Every::Week, 12, ctx.now).ok()
+                match crate::trend::compute(&root, crate::trend::Every::Week, 12, ctx.now) {
+                    Ok(t) => {
+                        super::trend::warn_history_cut(&t);
+                        Some(t)
+                    }
+                    Err(e) => {
+                        eprintln!("warning: the report has no Trends section: {e}");
+                        None
+                    }
+                }
             }
             _ => None,
         });

@@ -22,6 +22,7 @@ pub fn run(ctx: &Ctx, a: TrendArgs) -> Result<i32, Error> {
         )
     });
     super::forecast::warn_unreadable(&t.unreadable);
+    warn_history_cut(&t);
     match a.format {
         TableFormat::Json => println!(
             "{}",
@@ -31,6 +32,19 @@ pub fn run(ctx: &Ctx, a: TrendArgs) -> Result<i32, Error> {
         TableFormat::Table => print!("{}", table(&t)),
     }
     Ok(0)
+}
+
+/// Says so when HEAD's history stops short (a shallow clone) and some
+/// snapshot falls before it: those show no figures because they are
+/// unknown, not because the pipeline did not exist.
+pub fn warn_history_cut(t: &Trend) {
+    if let Some(cut) = &t.history_cut
+        && t.snapshots.iter().any(|s| s.commit.is_none())
+    {
+        eprintln!(
+            "warning: HEAD's history in this clone ends at {cut} (a shallow clone): snapshots before it show no figures\n   = help: `git fetch --unshallow` reads the rest"
+        );
+    }
 }
 
 /// Stage ids in the order they first appear in the snapshots.

@@ -206,14 +206,22 @@ impl Repo {
         })
     }
 
-    /// Whether `commit.gpgsign` is on, as git resolves it.
-    pub(super) fn gpgsign(&self) -> bool {
-        // git's booleans: a key with no value is true.
-        self.var("commit.gpgsign").is_some_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "" | "true" | "yes" | "on" | "1"
-            )
-        })
+    /// Whether `commit.gpgsign` is on, as git resolves it; a value git
+    /// would refuse is refused too (never an unsigned commit by mistake).
+    pub(super) fn gpgsign(&self) -> Result<bool, Error> {
+        let Some(v) = self.var("commit.gpgsign") else {
+            return Ok(false);
+        };
+        // git's booleans: a key with no value is true; integers count.
+        match v.trim().to_ascii_lowercase().as_str() {
+            "" | "true" | "yes" | "on" => Ok(true),
+            "false" | "no" | "off" => Ok(false),
+            n => n.parse::<i64>().map(|i| i != 0).map_err(|_| {
+                Error::git(
+                    format!("git config has a bad boolean value for commit.gpgsign: `{v}`; nothing was changed"),
+                    "set it to true or false: `git config commit.gpgsign true`",
+                )
+            }),
+        }
     }
 }

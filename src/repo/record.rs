@@ -158,7 +158,7 @@ impl Repo {
             Some(t) => t,
             None => self.tree_from_head(changes, blobs, &base)?,
         };
-        if self.gpgsign() {
+        if self.gpgsign()? {
             return self.commit_tree_signed(tree_oid, head.oid, msg);
         }
         let tree = r

@@ -671,3 +671,73 @@ fn trend_warns_about_unreadable_deals_of_the_newest_snapshot() {
         out.stderr
     );
 }
+
+#[test]
+fn trend_refuses_a_partial_clone_and_warns_at_a_shallow_boundary() {
+    // A deal from week one, a probability change in week four.
+    let t = Test::empty()
+        .file("pipeline.yaml", &crate::default_config())
+        .file(
+            "deals/01-prospecting/a.md",
+            &deal(1000, "  prospecting: 2026-11-03\n", ""),
+        );
+    t.git(&["init", "-q"]);
+    t.git(&["add", "-A"]);
+    git_at(&t, "2026-11-03T10:00:00Z", &["commit", "-q", "-m", "a"]);
+    let yaml = std::fs::read_to_string(t.path().join("pipeline.yaml")).unwrap();
+    std::fs::write(
+        t.path().join("pipeline.yaml"),
+        yaml.replacen("probability: 0.05", "probability: 0.5", 1),
+    )
+    .unwrap();
+    t.git(&["add", "-A"]);
+    git_at(&t, "2026-11-24T10:00:00Z", &["commit", "-q", "-m", "prob"]);
+    t.git(&["config", "uploadpack.allowFilter", "true"]);
+    let full = json_of(&t, &["trend", "--last", "4", "--format", "json"]);
+    assert_eq!(full["snapshots"][0]["open"], 1, "{full}");
+    let url = format!("file://{}", t.path().display());
+    let clones = tempfile::tempdir().unwrap();
+    // Blobless: the old versions are not here; no figure may pretend.
+    let partial = clones.path().join("partial");
+    t.git(&[
+        "clone",
+        "-q",
+        "--filter=blob:none",
+        &url,
+        partial.to_str().unwrap(),
+    ]);
+    t.cmd(&["-C", partial.to_str().unwrap(), "trend", "--last", "4"])
+        .code(2)
+        .stderr_has("not in this clone")
+        .stderr_has("git fetch --refetch");
+    // Shallow: the weeks before the boundary are unknown, and it says so.
+    let shallow = clones.path().join("shallow");
+    t.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        &url,
+        shallow.to_str().unwrap(),
+    ]);
+    let out = t
+        .cmd(&[
+            "-C",
+            shallow.to_str().unwrap(),
+            "trend",
+            "--last",
+            "4",
+            "--format",
+            "json",
+        ])
+        .code(0);
+    assert!(out.stderr.contains("shallow clone"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("git fetch --unshallow"),
+        "{}",
+        out.stderr
+    );
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["snapshots"][0]["commit"], Value::Null);
+    assert_eq!(v["snapshots"][3]["open"], 1);
+}

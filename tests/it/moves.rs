@@ -561,6 +561,18 @@ fn no_git_identity() {
 }
 
 #[test]
+fn a_signing_setting_git_would_refuse_is_refused() {
+    let t = failure_test();
+    t.git(&["config", "commit.gpgsign", "maybe"]);
+    refused(
+        &t,
+        &["move", "initech", "outreach"],
+        2,
+        "bad boolean value for commit.gpgsign: `maybe`",
+    );
+}
+
+#[test]
 fn lost_needs_a_listed_reason() {
     let t = failure_test();
     refused(
