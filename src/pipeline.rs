@@ -319,10 +319,21 @@ impl Pipeline {
     /// The deals of `entries`, each shrunk to its typed fields as it is
     /// parsed (see [`Pipeline::load_slim`]).
     pub fn slim(root: PathBuf, cfg: Config, entries: Vec<Entry>) -> Pipeline {
-        let results = parse_entries(&cfg, entries, |mut d| {
+        Pipeline::parsed(root, cfg, entries, |mut d| {
             d.shrink();
             d
-        });
+        })
+    }
+
+    /// The pipeline of `entries`, each deal passed through `f` as it is
+    /// parsed.
+    fn parsed(
+        root: PathBuf,
+        cfg: Config,
+        entries: Vec<Entry>,
+        f: impl Fn(Deal) -> Deal + Sync + Send,
+    ) -> Pipeline {
+        let results = parse_entries(&cfg, entries, f);
         // Collected in place: the results' buffer becomes the deals' (at
         // 100,000 deals, a second buffer was 80 MB more of fresh pages).
         let mut problems = Vec::new();
@@ -534,22 +545,7 @@ impl Pipeline {
 
     /// Builds a pipeline from a config and a list of files.
     pub fn from_entries(root: PathBuf, cfg: Config, entries: Vec<Entry>) -> Pipeline {
-        let results = parse_entries(&cfg, entries, |d| d);
-        let mut deals = Vec::new();
-        let mut problems = Vec::new();
-        for r in results {
-            match r {
-                Ok(d) => deals.push(d),
-                Err(p) => problems.push(p),
-            }
-        }
-        Pipeline {
-            root,
-            cfg,
-            deals,
-            problems,
-            unparsed: Vec::new(),
-        }
+        Pipeline::parsed(root, cfg, entries, |d| d)
     }
 
     /// Parses `entries` in parallel and hands each deal to `f`, keeping only

@@ -45,6 +45,7 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
     if !a.commit.no_commit {
         crate::repo::prefetch_vars(&ctx.start);
     }
+    crate::repo::cache_big_trees();
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, &a.deal)?;

@@ -92,6 +92,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     if !a.commit.no_commit {
         crate::repo::prefetch_vars(&ctx.start);
     }
+    crate::repo::cache_big_trees();
     let root = find_root(&ctx.start)?;
     let cfg = &crate::config::load(&root)?;
     // A form or webhook payload, read first so that a bad one is refused

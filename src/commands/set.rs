@@ -90,6 +90,7 @@ pub fn write_deal(
     if !no_commit {
         crate::repo::prefetch_vars(&ctx.start);
     }
+    crate::repo::cache_big_trees();
     let p = Pipeline::open_for(&ctx.start, query)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, query)?;

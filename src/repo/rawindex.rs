@@ -42,6 +42,9 @@ pub(super) struct RawIndex {
     entries: Vec<RawEntry>,
     /// (signature, data range) of each extension, in order.
     extensions: Vec<([u8; 4], Range<usize>)>,
+    /// The file's modification time (seconds) when read: entries modified
+    /// in that second or later are "racily clean" (see [`RawIndex::edited`]).
+    stamp: i64,
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
@@ -123,12 +126,21 @@ impl RawIndex {
             version,
             entries,
             extensions,
+            stamp: i64::MAX,
         })
     }
 
     /// Reads and parses the index file at `path`.
     pub(super) fn read(path: &Path) -> Option<RawIndex> {
-        RawIndex::parse(std::fs::read(path).ok()?)
+        let bytes = std::fs::read(path).ok()?;
+        let stamp = std::fs::metadata(path)
+            .ok()?
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs() as i64;
+        RawIndex::parse(bytes).map(|r| RawIndex { stamp, ..r })
     }
 
     pub(super) fn path_of(&self, e: &RawEntry) -> &[u8] {
@@ -176,9 +188,13 @@ impl RawIndex {
 
     /// This index's bytes with the stage-0 entries at `remove` taken out
     /// and the encoded entries `add` (see [`encode`]) put in, in git's
-    /// order. Entries modified within two seconds of now are smudged (size
-    /// 0) so git re-checks them by content; the folders above every changed
-    /// path lose their cache-tree entries; the SHA-1 trailer closes it.
+    /// order; the folders above every changed path lose their cache-tree
+    /// entries; the SHA-1 trailer closes it.
+    ///
+    /// Racily clean entries are smudged (size 0) so git re-checks them by
+    /// content: those modified in or after the second the old index was
+    /// written (its own timestamp vouched for them, the new one would not;
+    /// git smudges these too), and those modified in the last two seconds.
     pub(super) fn edited(&self, remove: &[Vec<u8>], add: &[Vec<u8>]) -> Vec<u8> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -208,7 +224,7 @@ impl RawIndex {
         let mut next_new = added.iter().peekable();
         let smudged = |mut entry: Vec<u8>| {
             let mtime = be32(&entry, MTIME_S).unwrap_or(0) as i64;
-            if mtime >= now - 2 {
+            if mtime >= now - 2 || mtime >= self.stamp {
                 entry[SIZE..SIZE + 4].copy_from_slice(&0u32.to_be_bytes());
             }
             entry
