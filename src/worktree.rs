@@ -18,8 +18,10 @@ impl WorktreeUndo {
     pub fn undo(&self, change: &Change) {
         match (change.old, change.old_bytes) {
             (Some(old), Some(bytes)) if old != change.new => {
-                let _ = std::fs::write(old, bytes);
-                let _ = std::fs::remove_file(change.new);
+                if std::fs::rename(change.new, old).is_err() {
+                    let _ = std::fs::remove_file(change.new);
+                }
+                let _ = write_atomic(old, bytes);
             }
             (Some(old), Some(bytes)) => {
                 let _ = write_atomic(old, bytes);
@@ -34,8 +36,9 @@ impl WorktreeUndo {
     }
 }
 
-/// Writes the change to the working tree: the new file (never over an
-/// existing one, unless it is the same file), then removes the old one.
+/// Writes the change to the working tree: an edit in place through a
+/// temporary file; a new deal as a new file (never over an existing one);
+/// a move as a rename (never over an existing file), then the new text.
 pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
     let mut created_dir = None;
     if let Some(dir) = change.new.parent()
@@ -49,36 +52,78 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
         write_atomic(change.new, change.new_bytes)?;
         return Ok(undo);
     }
-    let res = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(change.new)
-        .and_then(|mut f| f.write_all(change.new_bytes));
-    if let Err(e) = res {
-        if e.kind() != std::io::ErrorKind::AlreadyExists {
-            let _ = std::fs::remove_file(change.new);
+    let Some(old) = change.old else {
+        // A new deal: a new file, never over an existing one.
+        let res = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(change.new)
+            .and_then(|mut f| f.write_all(change.new_bytes));
+        if let Err(e) = res {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                let _ = std::fs::remove_file(change.new);
+            }
+            if let Some(d) = &undo.created_dir {
+                let _ = std::fs::remove_dir(d);
+            }
+            return Err(Error::io(change.new, e));
         }
+        return Ok(undo);
+    };
+    // A move: the file is renamed first (one name at every instant, so a
+    // kill never leaves the deal in two places), then its new text is
+    // written over it through a temporary file.
+    if let Err(e) = rename_no_replace(old, change.new) {
         if let Some(d) = &undo.created_dir {
             let _ = std::fs::remove_dir(d);
         }
         return Err(Error::io(change.new, e));
     }
-    // The deal keeps its permissions (an executable bit git records).
-    if let Some(old) = change.old
-        && let Ok(m) = std::fs::metadata(old)
-    {
-        let _ = std::fs::set_permissions(change.new, m.permissions());
-    }
-    if let Some(old) = change.old
-        && let Err(e) = std::fs::remove_file(old)
-    {
-        let _ = std::fs::remove_file(change.new);
+    crate::repo::fault_step("renamed");
+    if let Err(e) = write_atomic(change.new, change.new_bytes) {
+        let _ = std::fs::rename(change.new, old);
         if let Some(d) = &undo.created_dir {
             let _ = std::fs::remove_dir(d);
         }
-        return Err(Error::io(old, e));
+        return Err(e);
     }
     Ok(undo)
+}
+
+/// Renames `from` to `to`, refusing (`AlreadyExists`) when `to` exists:
+/// atomically where the system can (`renameat2` with `RENAME_NOREPLACE` on
+/// Linux), else after a check.
+fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
+        let (Ok(f), Ok(t)) = (c(from), c(to)) else {
+            return Err(std::io::Error::other("a path holds a NUL byte"));
+        };
+        // SAFETY: two valid NUL-terminated paths, resolved from the cwd.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        // A filesystem without the flag: fall back to check-then-rename.
+        if e.raw_os_error() != Some(libc::EINVAL) && e.raw_os_error() != Some(libc::ENOSYS) {
+            return Err(e);
+        }
+    }
+    if std::fs::symlink_metadata(to).is_ok() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    std::fs::rename(from, to)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a

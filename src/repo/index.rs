@@ -111,6 +111,23 @@ pub(super) fn smudge_racy(index: &mut git2::Index) {
     }
 }
 
+/// A git index deal cannot write, with what to do: git's split index and
+/// sparse index are read by neither libgit2 nor [`rawindex`].
+fn unwritable_index(e: Error) -> Error {
+    let text = e.to_string();
+    let fix = if text.contains("'link'") {
+        "this index is a split index (core.splitIndex); turn it off for deal's writes: `git update-index --no-split-index`"
+    } else if text.contains("'sdir'") {
+        "this index is a sparse index; `git sparse-checkout set --no-sparse-index` (or `git sparse-checkout disable`) writes a full one"
+    } else {
+        return e;
+    };
+    Error::git(
+        format!("{}; nothing was changed", text.lines().next().unwrap_or("")),
+        fix,
+    )
+}
+
 /// The pipeline as the index holds it (see [`Repo::index_view`]).
 #[derive(Default)]
 pub struct IndexView {
@@ -123,7 +140,7 @@ pub struct IndexView {
 impl Repo {
     /// Refuses when another git process holds the index.
     pub fn check_unlocked(&self) -> Result<(), Error> {
-        let lock = self.repo.path().join("index.lock");
+        let lock = self.index_lock();
         if lock.exists() {
             return Err(Error::git(
                 format!(
@@ -159,17 +176,12 @@ impl Repo {
         head.and_then(|t| t.get_path(Path::new(rel)).ok().map(|e| e.id())) != Some(id)
     }
 
-    /// The index file read directly, if this process may rewrite it
-    /// itself (see [`rawindex`]): not when git points elsewhere
-    /// (`GIT_INDEX_FILE`), nor for a format it does not know.
+    /// The index file (`GIT_INDEX_FILE`'s, when set) read directly, if this
+    /// process may rewrite it itself: not for a format [`rawindex`] does
+    /// not know.
     pub(super) fn raw(&self) -> Option<&rawindex::RawIndex> {
         self.raw
-            .get_or_init(|| {
-                if std::env::var_os("GIT_INDEX_FILE").is_some() {
-                    return None;
-                }
-                rawindex::RawIndex::read(&self.repo.path().join("index"))
-            })
+            .get_or_init(|| rawindex::RawIndex::read(&self.index_path()))
             .as_ref()
     }
 
@@ -256,8 +268,8 @@ impl Repo {
     /// `Ok(false)`: the file is in a form this does not rewrite, nothing
     /// was done, and libgit2 must.
     fn edit_raw(&self, remove: &[Vec<u8>], add: &[Vec<u8>]) -> Result<bool, Error> {
-        let path = self.repo.path().join("index");
-        let lock = self.repo.path().join("index.lock");
+        let path = self.index_path();
+        let lock = self.index_lock();
         let mut f = match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -299,13 +311,11 @@ impl Repo {
     /// parsed and checksummed the 1 MB index of 10,000 deals twice more per
     /// move.
     pub(super) fn fresh_index(&self) -> Result<git2::Index, Error> {
-        let mut index = self
-            .repo
-            .index()
-            .map_err(|e| git_err("cannot read the git index", e))?;
+        let mut index = self.staged_index().map_err(unwritable_index)?;
         index
             .read(false)
-            .map_err(|e| git_err("cannot read the git index", e))?;
+            .map_err(|e| git_err("cannot read the git index", e))
+            .map_err(unwritable_index)?;
         Ok(index)
     }
 
@@ -395,19 +405,36 @@ impl Repo {
     /// run their hooks on a temporary index), else the repository's own.
     pub(super) fn staged_index(&self) -> Result<git2::Index, Error> {
         let read = |e| git_err("cannot read the git index", e);
-        match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
-            Some(p) => {
-                let p = PathBuf::from(p);
-                // git sets it relative to the folder the hook runs in.
-                let p = if p.is_absolute() {
-                    p
-                } else {
-                    std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
-                };
-                git2::Index::open(&p).map_err(read)
-            }
+        match self.alternate_index() {
+            Some(p) => git2::Index::open(&p).map_err(read),
             None => self.repo.index().map_err(read),
         }
+    }
+
+    /// `GIT_INDEX_FILE`, when git (or a script) points at another index
+    /// than the repository's; git sets it relative to the folder it runs
+    /// its hooks in.
+    fn alternate_index(&self) -> Option<PathBuf> {
+        let p = PathBuf::from(std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty())?);
+        Some(if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+        })
+    }
+
+    /// The index file a change is staged in: `GIT_INDEX_FILE`, else the
+    /// repository's.
+    fn index_path(&self) -> PathBuf {
+        self.alternate_index()
+            .unwrap_or_else(|| self.repo.path().join("index"))
+    }
+
+    /// The lock git takes on that index.
+    fn index_lock(&self) -> PathBuf {
+        let mut s = self.index_path().into_os_string();
+        s.push(".lock");
+        PathBuf::from(s)
     }
 
     /// The staged bytes of `rel` (relative to the pipeline root `root`).
@@ -503,31 +530,44 @@ impl Repo {
     /// revert (or with unmerged paths in the index): a commit of deal's
     /// would have one parent and leave the operation half done.
     pub fn check_no_merge(&self) -> Result<(), Error> {
-        let busy = ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"]
+        // (operation, its state in the git directory, how to abort it)
+        let ops = [
+            ("merge", "MERGE_HEAD", "git merge --abort"),
+            ("cherry-pick", "CHERRY_PICK_HEAD", "git cherry-pick --abort"),
+            ("revert", "REVERT_HEAD", "git revert --abort"),
+            ("rebase", "rebase-merge", "git rebase --abort"),
+            ("rebase", "rebase-apply", "git rebase --abort"),
+        ];
+        let busy = ops
             .iter()
-            .find(|f| self.repo.path().join(f).exists());
+            .find(|(_, f, _)| self.repo.path().join(f).exists());
+        // An index only libgit2 could read must be readable now, before
+        // anything is written.
+        if self.raw().is_none() {
+            self.fresh_index()?;
+        }
         let unmerged = match self.raw() {
             Some(raw) => raw.has_conflicts(),
             None => self.repo.index().is_ok_and(|i| i.has_conflicts()),
         };
         match (busy, unmerged) {
             (None, false) => Ok(()),
-            (what, _) => Err(Error::git(
-                format!(
-                    "a {} is in progress{}; nothing was changed",
-                    match what.copied() {
-                        Some("CHERRY_PICK_HEAD") => "cherry-pick",
-                        Some("REVERT_HEAD") => "revert",
-                        _ => "merge",
-                    },
-                    if unmerged {
-                        ", with unmerged paths"
-                    } else {
-                        ""
-                    }
-                ),
-                "finish it (resolve, `git add`, `git commit`) or abort it (`git merge --abort`), then run the command again; with --no-commit the change is only staged, into the merge",
-            )),
+            (what, _) => {
+                let (op, _, abort) = what.copied().unwrap_or(("merge", "", "git merge --abort"));
+                Err(Error::git(
+                    format!(
+                        "a {op} is in progress{}; nothing was changed",
+                        if unmerged {
+                            ", with unmerged paths"
+                        } else {
+                            ""
+                        }
+                    ),
+                    format!(
+                        "finish it (resolve, `git add`, then `git commit` or `git {op} --continue`) or abort it (`{abort}`), then run the command again; with --no-commit the change is only staged"
+                    ),
+                ))
+            }
         }
     }
 }

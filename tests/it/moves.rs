@@ -787,6 +787,40 @@ fn the_index_a_move_writes_reads_back_in_git_exactly() {
 }
 
 #[test]
+fn an_alternate_index_is_the_one_updated() {
+    let t = team_test()
+        .deal("01-prospecting/initech.md", &initech())
+        .repo();
+    let alt = t.path().join(".git/alt-index");
+    std::fs::copy(t.path().join(".git/index"), &alt).unwrap();
+    let main_before = std::fs::read(t.path().join(".git/index")).unwrap();
+    t.cmd_env(
+        &[("GIT_INDEX_FILE", alt.to_str().unwrap())],
+        &["set", "initech", "value=3"],
+    )
+    .code(0);
+    // git's own index is untouched; the alternate one has the change, so
+    // a commit from it keeps the deal's value.
+    assert_eq!(
+        std::fs::read(t.path().join(".git/index")).unwrap(),
+        main_before
+    );
+    let out = std::process::Command::new("git")
+        .current_dir(t.path())
+        .env("GIT_INDEX_FILE", &alt)
+        .envs(t.env_vars())
+        .args(["commit", "-q", "--allow-empty", "-m", "user"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        t.git(&["show", "HEAD:deals/01-prospecting/initech.md"])
+            .contains("value: 3")
+    );
+    assert_eq!(t.git(&["diff", "HEAD~1", "HEAD", "--stat"]), "");
+}
+
+#[test]
 fn no_commit_and_commit_false_stage_the_move() {
     let t = failure_test();
     let head = t.git(&["rev-parse", "HEAD"]);

@@ -186,7 +186,7 @@ fn large_pipeline(n: usize) -> Test {
 #[test]
 fn a_move_killed_anywhere_never_leaves_a_head_the_index_undoes() {
     let t = large_pipeline(1500);
-    let steps = ["objects", "worktree", "index", "head"];
+    let steps = ["objects", "renamed", "worktree", "index", "head"];
     let (mut nothing, mut staged, mut committed) = (0, 0, 0);
     for run in 0..50 {
         let slug = format!("lead-{run:04}");
@@ -195,7 +195,7 @@ fn a_move_killed_anywhere_never_leaves_a_head_the_index_undoes() {
         let head_before = t.git(&["rev-parse", "HEAD"]);
         let mut cmd = deal_cmd(&t, &["move", &slug, "outreach"]);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        if run < 20 {
+        if run < 25 {
             // A kill right after each step, in turn.
             cmd.env("DEAL_TEST_KILL_AT", steps[run % steps.len()]);
             let status = cmd.status().unwrap();
@@ -208,7 +208,7 @@ fn a_move_killed_anywhere_never_leaves_a_head_the_index_undoes() {
             // A kill at a moment spread over the whole write.
             cmd.env("DEAL_TEST_STEP_DELAY_MS", "15");
             let mut child = cmd.spawn().unwrap();
-            std::thread::sleep(Duration::from_millis(((run - 20) * 4) as u64));
+            std::thread::sleep(Duration::from_millis(((run - 25) * 4) as u64));
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -233,9 +233,19 @@ fn a_move_killed_anywhere_never_leaves_a_head_the_index_undoes() {
             );
             staged += 1;
         }
-        // Never a deal in two places in the index.
+        // Never a deal in two places in the index, nor in the work tree,
+        // nor an empty one.
         let ls = t.git(&["ls-files", &old, &new]);
         assert_eq!(ls.lines().count(), 1, "run {run}: {ls}");
+        let copies: Vec<u64> = [&old, &new]
+            .iter()
+            .filter_map(|p| std::fs::metadata(t.path().join(p)).ok())
+            .map(|m| m.len())
+            .collect();
+        assert!(
+            copies.len() == 1 && copies[0] > 0,
+            "run {run}: work tree copies {copies:?}"
+        );
         // Clean up for the next run: a kill mid index write leaves its lock,
         // and one mid ref update the branch's. deal names both, with the rm.
         if t.path().join(".git/refs/heads/main.lock").exists() {
