@@ -206,15 +206,17 @@ impl RawIndex {
             .filter_map(|e| entry_path(e).map(|p| (p, e.as_slice())))
             .collect();
         added.sort_by(|a, b| a.0.cmp(b.0));
-        let gone: std::collections::HashSet<&[u8]> = remove
-            .iter()
-            .map(Vec::as_slice)
-            .chain(added.iter().map(|(p, _)| *p))
-            .collect();
+        let gone: std::collections::HashSet<&[u8]> = remove.iter().map(Vec::as_slice).collect();
+        let replaced: std::collections::HashSet<&[u8]> = added.iter().map(|(p, _)| *p).collect();
+        // A stage-0 entry added at a path resolves any conflict there (its
+        // stages 1 to 3 go, as with `git add`).
         let kept: Vec<&RawEntry> = self
             .entries
             .iter()
-            .filter(|e| !(e.stage == 0 && gone.contains(self.path_of(e))))
+            .filter(|e| {
+                let p = self.path_of(e);
+                !(replaced.contains(p) || (e.stage == 0 && gone.contains(p)))
+            })
             .collect();
         let mut out =
             Vec::with_capacity(self.bytes.len() + add.iter().map(Vec::len).sum::<usize>());
@@ -419,6 +421,76 @@ mod tests {
         assert!(text.contains("docs\x001 0\n"), "{text:?}");
         assert!(invalidate_tree(b"\0x 1\n", &[]).is_none());
         assert!(invalidate_tree(b"\x001 0\nshort", &[]).is_none());
+    }
+
+    /// Runs git in `dir` with a fixed identity.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn an_added_entry_resolves_a_conflict_and_git_reads_the_result() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        std::fs::write(d.join("f.txt"), "base\n").unwrap();
+        std::fs::write(d.join("g.txt"), "g\n").unwrap();
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "base"]);
+        git(d, &["checkout", "-q", "-b", "side"]);
+        std::fs::write(d.join("f.txt"), "side\n").unwrap();
+        git(d, &["commit", "-q", "-am", "side"]);
+        git(d, &["checkout", "-q", "main"]);
+        std::fs::write(d.join("f.txt"), "main\n").unwrap();
+        git(d, &["commit", "-q", "-am", "main"]);
+        git(d, &["merge", "-q", "side"]);
+        let path = d.join(".git/index");
+        let raw = RawIndex::read(&path).unwrap();
+        assert!(raw.has_conflicts());
+        std::fs::write(d.join("f.txt"), "resolved\n").unwrap();
+        let meta = std::fs::metadata(d.join("f.txt")).unwrap();
+        let id = Oid::hash_object(git2::ObjectType::Blob, b"resolved\n").unwrap();
+        git(d, &["hash-object", "-w", "f.txt"]);
+        let bytes = raw.edited(
+            &[b"g.txt".to_vec()],
+            &[encode(&meta, 0o100644, id, b"f.txt")],
+        );
+        std::fs::write(&path, &bytes).unwrap();
+        // git reads it: the conflict is gone, g.txt is staged as deleted.
+        assert_eq!(
+            git(d, &["ls-files", "--stage"]),
+            format!("100644 {id} 0\tf.txt\n")
+        );
+        assert_eq!(git(d, &["ls-files", "--unmerged"]), "");
+        // fsck checks the index's SHA-1 trailer too.
+        let fsck = std::process::Command::new("git")
+            .current_dir(d)
+            .args(["fsck", "--no-dangling"])
+            .output()
+            .unwrap();
+        assert!(fsck.status.success(), "{fsck:?}");
+        let mut bad = bytes.clone();
+        let n = bad.len();
+        bad[n - 1] ^= 1;
+        std::fs::write(&path, &bad).unwrap();
+        let fsck = std::process::Command::new("git")
+            .current_dir(d)
+            .args(["fsck", "--no-dangling"])
+            .output()
+            .unwrap();
+        assert!(!fsck.status.success(), "a wrong trailer must fail fsck");
+        std::fs::write(&path, &bytes).unwrap();
+        let again = RawIndex::read(&path).unwrap();
+        assert!(!again.has_conflicts());
+        assert_eq!(again.get(b"f.txt").map(|e| e.id), Some(id));
     }
 
     #[test]
