@@ -70,22 +70,41 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
         }
         return Ok(undo);
     };
-    // A move: the file is renamed first (one name at every instant, so a
-    // kill never leaves the deal in two places), then its new text is
-    // written over it through a temporary file.
-    if let Err(e) = rename_no_replace(old, change.new) {
+    // A move: the new text is written to a temporary file in the target
+    // folder first; then the file is renamed (one name at every instant, so
+    // a kill never leaves the deal in two places) and the temporary file
+    // renamed over it, two renames apart.
+    let undo_dir = || {
         if let Some(d) = &undo.created_dir {
             let _ = std::fs::remove_dir(d);
         }
-        return Err(Error::io(change.new, e));
+    };
+    let keep = std::fs::metadata(old).ok().map(|m| m.permissions());
+    let tmp = match write_tmp(change.new, change.new_bytes, keep) {
+        Ok(t) => t,
+        Err(e) => {
+            undo_dir();
+            return Err(e);
+        }
+    };
+    if let Err(e) = rename_no_replace(old, change.new) {
+        let _ = std::fs::remove_file(&tmp);
+        undo_dir();
+        return Err(Error::usage(
+            format!(
+                "cannot move {} to {}: {e}; nothing was changed",
+                crate::diag::display_path(old),
+                crate::diag::display_path(change.new)
+            ),
+            "check that both folders are writable, then run the command again",
+        ));
     }
     crate::repo::fault_step("renamed");
-    if let Err(e) = write_atomic(change.new, change.new_bytes) {
+    if let Err(e) = std::fs::rename(&tmp, change.new) {
         let _ = std::fs::rename(change.new, old);
-        if let Some(d) = &undo.created_dir {
-            let _ = std::fs::remove_dir(d);
-        }
-        return Err(e);
+        let _ = std::fs::remove_file(&tmp);
+        undo_dir();
+        return Err(Error::io(change.new, e));
     }
     Ok(undo)
 }
@@ -129,6 +148,21 @@ fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Writes `bytes` to `path` through a temporary file and a rename, so a
 /// failure never leaves half a deal.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let keep = std::fs::metadata(path).ok().map(|m| m.permissions());
+    let tmp = write_tmp(path, bytes, keep)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Writes `bytes` to a new temporary file beside `path` (`.<name>.deal-tmp`)
+/// with permissions `keep`, and returns its path.
+fn write_tmp(
+    path: &Path,
+    bytes: &[u8],
+    keep: Option<std::fs::Permissions>,
+) -> Result<PathBuf, Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.deal-tmp",
@@ -138,7 +172,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     ));
     // A new file, never one planted there (a link would be written through).
     let _ = std::fs::remove_file(&tmp);
-    let keep = std::fs::metadata(path).ok().map(|m| m.permissions());
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -154,8 +187,5 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
             let _ = std::fs::remove_file(&tmp);
             Error::io(&tmp, e)
         })?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    Ok(tmp)
 }

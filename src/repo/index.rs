@@ -412,14 +412,14 @@ impl Repo {
     }
 
     /// `GIT_INDEX_FILE`, when git (or a script) points at another index
-    /// than the repository's; git sets it relative to the folder it runs
-    /// its hooks in.
+    /// than the repository's. A relative one is read from the work tree's
+    /// top, as git reads it (whatever folder it was started in, or `-C`).
     fn alternate_index(&self) -> Option<PathBuf> {
         let p = PathBuf::from(std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty())?);
         Some(if p.is_absolute() {
             p
         } else {
-            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+            self.workdir.join(p)
         })
     }
 

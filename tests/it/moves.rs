@@ -818,6 +818,27 @@ fn an_alternate_index_is_the_one_updated() {
             .contains("value: 3")
     );
     assert_eq!(t.git(&["diff", "HEAD~1", "HEAD", "--stat"]), "");
+    // A relative GIT_INDEX_FILE is read from the work tree's top, as git
+    // reads it, even when deal starts in a subfolder.
+    std::fs::copy(t.path().join(".git/index"), t.path().join("rel-index")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deal"))
+        .current_dir(t.path().join("deals"))
+        .envs(t.env_vars())
+        .env("GIT_INDEX_FILE", "rel-index")
+        .args(["set", "initech", "value=4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!t.path().join("deals/rel-index").exists());
+    let staged = std::process::Command::new("git")
+        .current_dir(t.path())
+        .envs(t.env_vars())
+        .env("GIT_INDEX_FILE", "rel-index")
+        .args(["diff", "--cached", "--stat"])
+        .output()
+        .unwrap();
+    assert!(staged.status.success(), "{staged:?}");
+    assert_eq!(String::from_utf8_lossy(&staged.stdout), "", "{staged:?}");
 }
 
 #[test]
