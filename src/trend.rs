@@ -588,8 +588,6 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 next = None;
                 return false;
             };
-            let h = (id, h);
-            let (id, h) = h;
             next = h.parents.first().copied();
             line.push(Link {
                 id,
@@ -740,6 +738,9 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             lost: None,
             lost_value: None,
         };
+        // No step: the same commit as the period after, whose open figures
+        // it shares.
+        let same = step.is_none();
         match step {
             Some(Step::Absent) => {
                 files.clear();
@@ -765,7 +766,7 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 .values()
                 .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().ok()));
             match &last {
-                Some(prev) if prev.commit.is_some() && prev.commit == snap.commit => {
+                Some(prev) if same => {
                     snap.open = prev.open;
                     snap.open_value = prev.open_value;
                     snap.weighted = prev.weighted;

@@ -17,7 +17,7 @@ pub(super) fn index_folder(repo: &Repo, dir: &str, want: Oid) -> Option<Vec<(Vec
     let out = match repo.raw() {
         Some(raw) => raw.folder(dir)?,
         None => {
-            let index = repo.repo.index().ok()?;
+            let index = repo.staged_index().ok()?;
             let prefix = format!("{dir}/");
             let start = index.find_prefix(Path::new(&prefix)).ok()?;
             let mut out = Vec::new();
@@ -93,17 +93,24 @@ pub(super) fn index_entry(
     }
 }
 
+/// The second from which an entry's modification time makes it "racily
+/// clean" for an index written now: the last two seconds.
+pub(super) fn racy_since() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        - 2
+}
+
 /// Marks entries modified in the last two seconds as "racily clean" the way
 /// git does (size 0), so that a file edited in the same clock tick as this
 /// index write is re-checked by content, never trusted by its stat data.
 pub(super) fn smudge_racy(index: &mut git2::Index) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let recent = racy_since();
     let racy: Vec<git2::IndexEntry> = index
         .iter()
-        .filter(|e| e.file_size != 0 && i64::from(e.mtime.seconds()) >= now - 2)
+        .filter(|e| e.file_size != 0 && i64::from(e.mtime.seconds()) >= recent)
         .collect();
     for mut e in racy {
         e.file_size = 0;
@@ -156,7 +163,6 @@ impl Repo {
         Ok(())
     }
 
-    /// Whether the index has an entry at `rel`.
     /// Whether the index holds something at `rel` that HEAD does not: a
     /// file the user staged there (not merely HEAD's copy of a deal whose
     /// move an interrupted command left in the work tree only).
@@ -164,8 +170,7 @@ impl Repo {
         let id = match self.raw() {
             Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
             None => self
-                .repo
-                .index()
+                .staged_index()
                 .ok()
                 .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
         };
@@ -336,7 +341,7 @@ impl Repo {
                 let meta =
                     std::fs::symlink_metadata(change.new).map_err(|e| Error::io(change.new, e))?;
                 let mode = if was_exec { 0o100755 } else { 0o100644 };
-                add.push(rawindex::encode(&meta, mode, blob, new_rel.as_bytes()));
+                add.push(rawindex::encode(&index_entry(&meta, mode, blob, &new_rel)));
             }
             if self.edit_raw(&remove, &add)? {
                 return Ok(());
@@ -530,30 +535,26 @@ impl Repo {
     /// revert (or with unmerged paths in the index): a commit of deal's
     /// would have one parent and leave the operation half done.
     pub fn check_no_merge(&self) -> Result<(), Error> {
-        // (operation, its state in the git directory, how to abort it)
+        // (operation, its state in the git directory)
         let ops = [
-            ("merge", "MERGE_HEAD", "git merge --abort"),
-            ("cherry-pick", "CHERRY_PICK_HEAD", "git cherry-pick --abort"),
-            ("revert", "REVERT_HEAD", "git revert --abort"),
-            ("rebase", "rebase-merge", "git rebase --abort"),
-            ("rebase", "rebase-apply", "git rebase --abort"),
+            ("merge", "MERGE_HEAD"),
+            ("cherry-pick", "CHERRY_PICK_HEAD"),
+            ("revert", "REVERT_HEAD"),
+            ("rebase", "rebase-merge"),
+            ("rebase", "rebase-apply"),
         ];
-        let busy = ops
-            .iter()
-            .find(|(_, f, _)| self.repo.path().join(f).exists());
-        // An index only libgit2 could read must be readable now, before
-        // anything is written.
-        if self.raw().is_none() {
-            self.fresh_index()?;
-        }
+        let busy = ops.iter().find(|(_, f)| self.repo.path().join(f).exists());
+        // An index only libgit2 reads must be readable now, before anything
+        // is written.
         let unmerged = match self.raw() {
             Some(raw) => raw.has_conflicts(),
-            None => self.repo.index().is_ok_and(|i| i.has_conflicts()),
+            None => self.fresh_index()?.has_conflicts(),
         };
         match (busy, unmerged) {
             (None, false) => Ok(()),
             (what, _) => {
-                let (op, _, abort) = what.copied().unwrap_or(("merge", "", "git merge --abort"));
+                let op = what.map_or("merge", |(op, _)| *op);
+                let abort = format!("git {op} --abort");
                 Err(Error::git(
                     format!(
                         "a {op} is in progress{}; nothing was changed",

@@ -196,10 +196,7 @@ impl RawIndex {
     /// written (its own timestamp vouched for them, the new one would not;
     /// git smudges these too), and those modified in the last two seconds.
     pub(super) fn edited(&self, remove: &[Vec<u8>], add: &[Vec<u8>]) -> Vec<u8> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let recent = super::index::racy_since();
         // The new entries by path, sorted, replacing any stage-0 entry there.
         let mut added: Vec<(&[u8], &[u8])> = add
             .iter()
@@ -226,7 +223,7 @@ impl RawIndex {
         let mut next_new = added.iter().peekable();
         let smudged = |mut entry: Vec<u8>| {
             let mtime = be32(&entry, MTIME_S).unwrap_or(0) as i64;
-            if mtime >= now - 2 || mtime >= self.stamp {
+            if mtime >= recent || mtime >= self.stamp {
                 entry[SIZE..SIZE + 4].copy_from_slice(&0u32.to_be_bytes());
             }
             entry
@@ -278,56 +275,33 @@ fn entry_path(e: &[u8]) -> Option<&[u8]> {
     Some(&name[..nul])
 }
 
-/// An index entry (version 2 layout, stage 0) for a file at `path` with
-/// stat data `meta`, mode and blob id.
-pub(super) fn encode(meta: &std::fs::Metadata, mode: u32, id: Oid, path: &[u8]) -> Vec<u8> {
-    #[cfg(unix)]
-    let stat: [u32; 10] = {
-        use std::os::unix::fs::MetadataExt;
-        [
-            meta.ctime() as u32,
-            meta.ctime_nsec() as u32,
-            meta.mtime() as u32,
-            meta.mtime_nsec() as u32,
-            meta.dev() as u32,
-            meta.ino() as u32,
-            mode,
-            meta.uid(),
-            meta.gid(),
-            meta.len() as u32,
-        ]
-    };
-    #[cfg(not(unix))]
-    let stat: [u32; 10] = {
-        let t = |st: std::io::Result<std::time::SystemTime>| {
-            st.ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .unwrap_or_default()
-        };
-        let (c, m) = (t(meta.created()), t(meta.modified()));
-        [
-            c.as_secs() as u32,
-            c.subsec_nanos(),
-            m.as_secs() as u32,
-            m.subsec_nanos(),
-            0,
-            0,
-            mode,
-            0,
-            0,
-            meta.len() as u32,
-        ]
-    };
-    let mut e = Vec::with_capacity(NAME + path.len() + 8);
+/// An index entry's on-disk bytes (version 2 layout, stage 0), from the
+/// entry [`super::index::index_entry`] builds for libgit2: one reading of
+/// the file's stat data serves both writers.
+pub(super) fn encode(e: &git2::IndexEntry) -> Vec<u8> {
+    let stat: [u32; 10] = [
+        e.ctime.seconds() as u32,
+        e.ctime.nanoseconds(),
+        e.mtime.seconds() as u32,
+        e.mtime.nanoseconds(),
+        e.dev,
+        e.ino,
+        e.mode,
+        e.uid,
+        e.gid,
+        e.file_size,
+    ];
+    let path = &e.path;
+    let mut out = Vec::with_capacity(NAME + path.len() + 8);
     for v in stat {
-        e.extend_from_slice(&v.to_be_bytes());
+        out.extend_from_slice(&v.to_be_bytes());
     }
-    e.extend_from_slice(id.as_bytes());
-    e.extend_from_slice(&(path.len().min(0xfff) as u16).to_be_bytes());
-    e.extend_from_slice(path);
+    out.extend_from_slice(e.id.as_bytes());
+    out.extend_from_slice(&(path.len().min(0xfff) as u16).to_be_bytes());
+    out.extend_from_slice(path);
     let size = (NAME + path.len() + 8) & !7;
-    e.resize(size, 0);
-    e
+    out.resize(size, 0);
+    out
 }
 
 /// The `TREE` extension with every folder above a path in `changed`
@@ -461,7 +435,9 @@ mod tests {
         git(d, &["hash-object", "-w", "f.txt"]);
         let bytes = raw.edited(
             &[b"g.txt".to_vec()],
-            &[encode(&meta, 0o100644, id, b"f.txt")],
+            &[encode(&super::super::index::index_entry(
+                &meta, 0o100644, id, "f.txt",
+            ))],
         );
         std::fs::write(&path, &bytes).unwrap();
         // git reads it: the conflict is gone, g.txt is staged as deleted.
