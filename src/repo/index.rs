@@ -191,7 +191,7 @@ impl Repo {
     }
 
     /// Every repository-relative path `changes` touch, once each.
-    fn touched(&self, changes: &[Change]) -> Result<Vec<String>, Error> {
+    pub(super) fn touched(&self, changes: &[Change]) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for c in changes {

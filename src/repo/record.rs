@@ -224,14 +224,7 @@ impl Repo {
         type Folder = (bool, Vec<(Vec<u8>, u32, Oid)>, bool);
         let mut folders: std::collections::BTreeMap<String, Folder> =
             std::collections::BTreeMap::new();
-        let mut paths = Vec::new();
-        for change in changes {
-            paths.extend(change.old.map(Path::to_path_buf));
-            paths.push(change.new.to_path_buf());
-            paths.extend(change.gone.iter().cloned());
-        }
-        for p in &paths {
-            let rel = self.rel(p)?;
+        for rel in self.touched(changes)? {
             let Some((dir, _)) = rel.rsplit_once('/') else {
                 return Ok(None);
             };

@@ -310,23 +310,6 @@ fn forecast_json_lists_unreadable_deals_and_warns() {
     assert_eq!(v["periods"][0]["deals"], json!(["ok"]));
 }
 
-/// Runs git in the test's root with the commit dated `when`.
-fn git_at(t: &Test, when: &str, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(t.path())
-        .envs(t.env_vars())
-        .env("GIT_AUTHOR_DATE", when)
-        .env("GIT_COMMITTER_DATE", when)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn write(t: &Test, rel: &str, text: &str) {
     let p = t.path().join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -358,11 +341,7 @@ pub fn history() -> (Test, Vec<String>) {
     let t = Test::new().file("README.md", "notes\n");
     t.git(&["init", "-q"]);
     t.git(&["add", "README.md"]);
-    git_at(
-        &t,
-        "2026-11-05T10:00:00Z",
-        &["commit", "-q", "-m", "readme"],
-    );
+    t.git_at("2026-11-05T10:00:00Z", &["commit", "-q", "-m", "readme"]);
     write(
         &t,
         "deals/01-prospecting/a.md",
@@ -374,11 +353,7 @@ pub fn history() -> (Test, Vec<String>) {
         &deal(20000, "  prospecting: 2026-11-10T09:00:00Z\n", ""),
     );
     t.git(&["add", "-A"]);
-    git_at(
-        &t,
-        "2026-11-10T09:00:00Z",
-        &["commit", "-q", "-m", "pipeline"],
-    );
+    t.git_at("2026-11-10T09:00:00Z", &["commit", "-q", "-m", "pipeline"]);
     mv(&t, "deals/01-prospecting/a.md", "deals/02-outreach/a.md");
     write(
         &t,
@@ -390,8 +365,7 @@ pub fn history() -> (Test, Vec<String>) {
         ),
     );
     t.git(&["add", "-A"]);
-    git_at(
-        &t,
+    t.git_at(
         "2026-11-12T09:00:00Z",
         &["commit", "-q", "-m", "a to outreach"],
     );
@@ -411,8 +385,7 @@ pub fn history() -> (Test, Vec<String>) {
         ),
     );
     t.git(&["add", "-A"]);
-    git_at(
-        &t,
+    t.git_at(
         "2026-11-17T09:00:00Z",
         &["commit", "-q", "-m", "c new, b won"],
     );
@@ -424,8 +397,7 @@ pub fn history() -> (Test, Vec<String>) {
     );
     assert_ne!(cfg, weaker);
     write(&t, "pipeline.yaml", &weaker);
-    git_at(
-        &t,
+    t.git_at(
         "2026-11-18T09:00:00Z",
         &[
             "commit",
@@ -437,8 +409,7 @@ pub fn history() -> (Test, Vec<String>) {
         ],
     );
     t.git(&["checkout", "-q", "main"]);
-    git_at(
-        &t,
+    t.git_at(
         "2026-11-18T10:00:00Z",
         &[
             "merge",
@@ -455,8 +426,7 @@ pub fn history() -> (Test, Vec<String>) {
         "pipeline.yaml",
         &cfg.replace("speed_to_lead_minutes: 5", "speed_to_lead_minutes: 10"),
     );
-    git_at(
-        &t,
+    t.git_at(
         "2026-11-20T09:00:00Z",
         &["commit", "-q", "-am", "slower leads"],
     );
@@ -476,8 +446,7 @@ pub fn history() -> (Test, Vec<String>) {
         &deal(5000, "  prospecting: 2026-11-24T09:00:00Z\n", ""),
     );
     t.git(&["add", "-A"]);
-    git_at(
-        &t,
+    t.git_at(
         "2026-11-24T09:00:00Z",
         &["commit", "-q", "-m", "a lost, d new"],
     );
@@ -487,8 +456,7 @@ pub fn history() -> (Test, Vec<String>) {
         &deal(7000, "  prospecting: 2026-11-28T09:00:00Z\n", ""),
     );
     t.git(&["add", "-A"]);
-    git_at(
-        &t,
+    t.git_at(
         "2026-11-28T09:00:00Z",
         &["commit", "-q", "-m", "e new, tomorrow"],
     );
@@ -625,7 +593,7 @@ fn trend_needs_git_and_reads_a_subfolder_pipeline() {
         );
     t.git(&["init", "-q"]);
     t.git(&["add", "-A"]);
-    git_at(&t, "2026-11-20T10:00:00Z", &["commit", "-q", "-m", "sales"]);
+    t.git_at("2026-11-20T10:00:00Z", &["commit", "-q", "-m", "sales"]);
     let v = json_of(
         &t,
         &["-C", "sales", "trend", "--last", "3", "--format", "json"],
@@ -653,11 +621,7 @@ fn trend_warns_about_unreadable_deals_of_the_newest_snapshot() {
         );
     t.git(&["init", "-q"]);
     t.git(&["add", "-A"]);
-    git_at(
-        &t,
-        "2026-11-20T10:00:00Z",
-        &["commit", "-q", "-m", "two deals"],
-    );
+    t.git_at("2026-11-20T10:00:00Z", &["commit", "-q", "-m", "two deals"]);
     // A fix in the work tree does not count: trends read commits.
     std::fs::remove_file(t.path().join("deals/01-prospecting/broken.md")).unwrap();
     let out = t.cmd(&["trend", "--last", "2", "--format", "json"]).code(0);
@@ -683,7 +647,7 @@ fn trend_refuses_a_partial_clone_and_warns_at_a_shallow_boundary() {
         );
     t.git(&["init", "-q"]);
     t.git(&["add", "-A"]);
-    git_at(&t, "2026-11-03T10:00:00Z", &["commit", "-q", "-m", "a"]);
+    t.git_at("2026-11-03T10:00:00Z", &["commit", "-q", "-m", "a"]);
     let yaml = std::fs::read_to_string(t.path().join("pipeline.yaml")).unwrap();
     std::fs::write(
         t.path().join("pipeline.yaml"),
@@ -691,7 +655,7 @@ fn trend_refuses_a_partial_clone_and_warns_at_a_shallow_boundary() {
     )
     .unwrap();
     t.git(&["add", "-A"]);
-    git_at(&t, "2026-11-24T10:00:00Z", &["commit", "-q", "-m", "prob"]);
+    t.git_at("2026-11-24T10:00:00Z", &["commit", "-q", "-m", "prob"]);
     t.git(&["config", "uploadpack.allowFilter", "true"]);
     let full = json_of(&t, &["trend", "--last", "4", "--format", "json"]);
     assert_eq!(full["snapshots"][0]["open"], 1, "{full}");

@@ -190,6 +190,20 @@ impl Test {
         run_with_stdin(cmd, stdin.unwrap_or(""))
     }
 
+    /// Runs `git` in the root with its commits dated `when` (RFC 3339);
+    /// asserts success.
+    pub fn git_at(&self, when: &str, args: &[&str]) -> String {
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(self.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("GIT_AUTHOR_DATE", when)
+            .env("GIT_COMMITTER_DATE", when);
+        let out = run_with_stdin(cmd, "");
+        assert!(out.code == 0, "git {args:?}: {}", out.stderr);
+        out.stdout
+    }
+
     /// Runs `deal` with `a` in the root, feeding `input` on stdin.
     pub fn cmd_stdin(&self, a: &[&str], input: &str) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_deal"));

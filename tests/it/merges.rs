@@ -515,22 +515,9 @@ fn text_from_deals_renders_as_text_in_the_pull_request_comment() {
     assert!(html.contains("&lt;img src=x"), "{html}");
 }
 
-/// `git` as of `date`.
+/// `git` as of `date` (midnight UTC).
 fn git_on(t: &Test, date: &str, args: &[&str]) {
-    let ts = format!("{date}T00:00:00Z");
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(t.path())
-        .envs(t.env_vars())
-        .env("GIT_AUTHOR_DATE", &ts)
-        .env("GIT_COMMITTER_DATE", &ts)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    t.git_at(&format!("{date}T00:00:00Z"), args);
 }
 
 #[test]
