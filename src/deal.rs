@@ -177,6 +177,18 @@ impl Deal {
         })
     }
 
+    /// The typed `value`, `currency` and `stages` of a deal file, read by
+    /// [`crate::quickyaml`] without the YAML parser: `None` unless the file
+    /// is text with a front-matter in that module's plain subset, and so
+    /// one [`Deal::parse`] reads without error. The other fields are left
+    /// unset: this is for summaries over many file versions (`deal trend`).
+    pub fn quick_fields(bytes: &[u8], cfg: &Config) -> Option<Fields> {
+        let text = frontmatter::as_text(bytes).ok()?;
+        let split = frontmatter::split(text).ok()?;
+        let wanted = crate::quickyaml::scan(&text[split.yaml], &["value", "currency", "stages"])?;
+        Some(type_summary_fields(&wanted, cfg))
+    }
+
     /// The front-matter's YAML text.
     pub fn yaml(&self) -> &str {
         self.text.get(self.split.yaml.clone()).unwrap_or("")
@@ -454,6 +466,67 @@ impl Typer<'_> {
     }
 }
 
+// `value` and `stages`, the fields a summary of many versions reads with
+// `currency` ([`Deal::quick_fields`]): typed here for both paths.
+
+fn type_value(t: &mut Typer, f: &mut Fields) {
+    match lookup(t.m, "value") {
+        None => {}
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(x) if x >= 0.0 && x.is_finite() => f.value = Some(x),
+            _ => t.issue(
+                "value",
+                format!("`value` must be a number ≥ 0, not {n}"),
+                "write the amount, e.g. `value: 48000`",
+            ),
+        },
+        Some(other) => {
+            let shown = scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
+            t.issue(
+                "value",
+                format!("`value` must be a number, not `{shown}`"),
+                "write the amount without quotes, units or separators, e.g. `value: 48000`",
+            );
+        }
+    }
+}
+
+fn type_stages(t: &mut Typer, cfg: &Config, f: &mut Fields) {
+    if let Some(st) = t.mapping("stages", "stage ids and dates").cloned() {
+        for (k, v) in &st {
+            let Some(id) = k.as_str() else { continue };
+            let key = format!("stages.{id}");
+            if Place::parse(id, cfg).is_none() {
+                t.issue(
+                    &key,
+                    format!("`{id}` is not a stage of this pipeline"),
+                    cfg.stage_hint(),
+                );
+                continue;
+            }
+            if let Some(ts) = t.ts_at(&key, (!v.is_null()).then_some(v)) {
+                f.stages.insert(id.to_string(), ts);
+            }
+        }
+    }
+}
+
+/// [`type_fields`] of `currency`, `value` and `stages` alone, its issues
+/// dropped.
+pub fn type_summary_fields(m: &Mapping, cfg: &Config) -> Fields {
+    let mut t = Typer {
+        m,
+        issues: Vec::new(),
+    };
+    let mut f = Fields {
+        currency: t.string("currency"),
+        ..Fields::default()
+    };
+    type_value(&mut t, &mut f);
+    type_stages(&mut t, cfg, &mut f);
+    f
+}
+
 /// Types the known fields of a front-matter mapping.
 pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
     let mut t = Typer {
@@ -492,25 +565,7 @@ pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
             "add `owner: <team handle>` to the front-matter",
         );
     }
-    match lookup(m, "value") {
-        None => {}
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x >= 0.0 && x.is_finite() => f.value = Some(x),
-            _ => t.issue(
-                "value",
-                format!("`value` must be a number ≥ 0, not {n}"),
-                "write the amount, e.g. `value: 48000`",
-            ),
-        },
-        Some(other) => {
-            let shown = scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
-            t.issue(
-                "value",
-                format!("`value` must be a number, not `{shown}`"),
-                "write the amount without quotes, units or separators, e.g. `value: 48000`",
-            );
-        }
-    }
+    type_value(&mut t, &mut f);
     if let Some(v) = lookup(m, "forecast") {
         let text = scalar_text(v);
         match text.as_deref().and_then(crate::config::Category::parse) {
@@ -536,23 +591,7 @@ pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
         f.next_action = t.string("next_step.action");
         f.next_due = t.ts("next_step.due");
     }
-    if let Some(st) = t.mapping("stages", "stage ids and dates").cloned() {
-        for (k, v) in &st {
-            let Some(id) = k.as_str() else { continue };
-            let key = format!("stages.{id}");
-            if Place::parse(id, cfg).is_none() {
-                t.issue(
-                    &key,
-                    format!("`{id}` is not a stage of this pipeline"),
-                    cfg.stage_hint(),
-                );
-                continue;
-            }
-            if let Some(ts) = t.ts_at(&key, (!v.is_null()).then_some(v)) {
-                f.stages.insert(id.to_string(), ts);
-            }
-        }
-    }
+    type_stages(&mut t, cfg, &mut f);
     if t.mapping("lost", "reason, stage and at").is_some() {
         f.lost_reason = t.string("lost.reason");
         f.lost_stage = t.string("lost.stage");

@@ -143,6 +143,26 @@ fn raw_entries(data: &[u8]) -> impl Iterator<Item = RawEntry<'_>> {
     })
 }
 
+/// The id of the file at `path` (`/`-separated) under the tree `tree`,
+/// read from the raw tree objects on the way down: `None` when a folder on
+/// the way or the file is missing, or the last entry is a folder or a
+/// submodule.
+pub fn file_id(odb: &git2::Odb, tree: Oid, path: &str) -> Option<Oid> {
+    let mut at = tree;
+    let mut parts = path.split('/').filter(|p| !p.is_empty()).peekable();
+    while let Some(part) = parts.next() {
+        let last = parts.peek().is_none();
+        let obj = odb.read(at).ok().filter(|o| o.kind() == ObjectType::Tree)?;
+        let e = raw_entries(obj.data()).find(|e| e.name == part.as_bytes())?;
+        // A folder must lead on, and the end be a file (not a submodule).
+        if e.is_dir() == last || (last && e.mode() == 0o160000) {
+            return None;
+        }
+        at = e.oid()?;
+    }
+    Some(at)
+}
+
 /// A tree object's raw bytes (empty when it cannot be read).
 fn raw_tree(odb: &git2::Odb, id: Oid) -> Vec<u8> {
     odb.read(id)

@@ -33,6 +33,7 @@ pub mod notes;
 pub mod objection;
 pub mod output;
 pub mod pipeline;
+pub mod quickyaml;
 pub mod repo;
 pub mod report;
 pub mod review;

@@ -788,6 +788,31 @@ pub fn parse_entry<T>(cfg: &Config, e: Entry, f: impl Fn(Deal) -> T) -> Result<T
         .map_err(|p| fail(Problem::Parse(p)))
 }
 
+/// `f` of a deal file's place and typed `value`, `currency` and `stages`
+/// ([`Deal::quick_fields`]) when `rel` is a deal file's path and `bytes` a
+/// text that simple, so [`parse_entry`] of the same would give `Ok` with
+/// those same fields. `None`: ask [`parse_entry`].
+pub fn quick_entry<T>(
+    cfg: &Config,
+    rel: &Path,
+    bytes: &[u8],
+    f: impl Fn(Place, &crate::deal::Fields) -> T,
+) -> Option<T> {
+    let place = place_of(rel, cfg)?;
+    let name = rel.file_name()?.to_str()?;
+    if name_kind(name) != NameKind::Deal {
+        return None;
+    }
+    if std::str::from_utf8(bytes)
+        .ok()
+        .and_then(crate::conflict::find)
+        .is_some()
+    {
+        return None;
+    }
+    Deal::quick_fields(bytes, cfg).map(|fields| f(place, &fields))
+}
+
 /// Deal files are small; anything larger than this is refused unread.
 pub const MAX_DEAL_BYTES: u64 = 4 * 1024 * 1024;
 

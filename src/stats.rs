@@ -49,7 +49,7 @@ use serde::Serialize;
 use crate::board::{Row, round1};
 use crate::config::Config;
 use crate::criteria::{Evaluator, exit_time};
-use crate::deal::{Deal, Place};
+use crate::deal::{Deal, Fields, Place};
 use crate::pipeline::Pipeline;
 use crate::time::days_between;
 
@@ -178,8 +178,12 @@ fn round(x: f64, places: i32) -> f64 {
 
 /// Whether the deal's value counts in the sums.
 pub fn in_currency(cfg: &Config, d: &Deal) -> bool {
-    d.fields
-        .currency
+    fields_in_currency(cfg, &d.fields)
+}
+
+/// [`in_currency`] of a deal's typed fields.
+pub fn fields_in_currency(cfg: &Config, f: &Fields) -> bool {
+    f.currency
         .as_deref()
         .is_none_or(|c| c.eq_ignore_ascii_case(&cfg.currency))
 }
@@ -187,8 +191,13 @@ pub fn in_currency(cfg: &Config, d: &Deal) -> bool {
 /// `d`'s value when it is in the pipeline's currency, else 0: what the
 /// open figures add up.
 pub fn summed(cfg: &Config, d: &Deal) -> f64 {
-    if in_currency(cfg, d) {
-        d.fields.value.unwrap_or(0.0)
+    fields_summed(cfg, &d.fields)
+}
+
+/// [`summed`] of a deal's typed fields.
+pub fn fields_summed(cfg: &Config, f: &Fields) -> f64 {
+    if fields_in_currency(cfg, f) {
+        f.value.unwrap_or(0.0)
     } else {
         0.0
     }

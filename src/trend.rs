@@ -36,7 +36,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::config::{self, Config};
-use crate::deal::{Deal, Place};
+use crate::deal::{Fields, Place};
 use crate::error::Error;
 use crate::forecast::Unreadable;
 use crate::history;
@@ -181,11 +181,11 @@ struct Mark {
 }
 
 impl Mark {
-    fn of(cfg: &Config, d: &Deal) -> Mark {
-        let at = |key: &str| d.fields.stages.get(key).copied();
+    fn of(cfg: &Config, place: Place, f: &Fields) -> Mark {
+        let at = |key: &str| f.stages.get(key).copied();
         Mark {
-            place: d.place,
-            value: stats::summed(cfg, d),
+            place,
+            value: stats::fields_summed(cfg, f),
             new_at: cfg.stages.first().and_then(|f| at(&f.id)),
             won_at: at(config::WON),
             lost_at: at(config::LOST),
@@ -239,35 +239,69 @@ fn is_deal_file(path: &str) -> bool {
     path.ends_with(".md") && !path.split('/').any(|s| s.starts_with('.'))
 }
 
-/// A deal file version read, to be parsed: (job number, config, path,
-/// bytes).
-type Batch = Vec<(usize, Arc<Config>, PathBuf, Content)>;
-type Done = Vec<(usize, Outcome)>;
+/// Where a deal file version's bytes are: a blob, or nothing to read (a
+/// symlink is refused unread).
+#[derive(Clone, Copy)]
+enum Source {
+    Blob(Oid),
+    Symlink,
+}
+
+/// A deal file version to read and parse: (job number, config, path,
+/// source).
+type Job = (usize, Arc<Config>, PathBuf, Source);
+type Batch = Vec<Job>;
+/// Each job's outcome and the blob this clone lacks, if it does; or the
+/// job back, when a worker's handle could not read its blob.
+type Done = Vec<Result<(usize, Outcome, Option<Oid>), Job>>;
 /// A version's mark, or why it is not a readable deal.
 type Outcome = Result<Mark, FileProblem>;
 /// What [`with_readers`] gives back: the plan's result, the configs it
 /// loaded, and each job's outcome by number.
 type Read<T> = (T, Vec<Arc<Config>>, Vec<Option<Outcome>>);
 
-/// Parses a batch of deal file versions into marks.
-fn parse_batch(batch: Batch) -> Done {
+/// Reads and parses a batch of deal file versions into marks: the quick
+/// scan of plain front-matter ([`pipeline::quick_entry`]) when it can, the
+/// full parse when it cannot. A worker (`worker`) gives back the jobs whose
+/// blob its handle cannot read, for the calling thread's own handle to
+/// judge.
+fn parse_batch(odb: &git2::Odb, batch: Batch, worker: bool) -> Done {
     batch
         .into_iter()
-        .map(|(n, cfg, rel, content)| {
-            let entry = Entry { rel, content };
-            let mark = pipeline::parse_entry(&cfg, entry, |d| Mark::of(&cfg, &d));
-            (n, mark)
+        .map(|job| {
+            let (n, cfg, rel, source) = &job;
+            let of = |place, f: &Fields| Mark::of(cfg, place, f);
+            let (content, lacks) = match *source {
+                Source::Symlink => (Content::Symlink, None),
+                Source::Blob(id) => {
+                    match crate::repo::read_blob(odb, id, MAX_DEAL_BYTES as usize) {
+                        Ok(blob) => match pipeline::quick_entry(cfg, rel, blob.data(), of) {
+                            Some(mark) => return Ok((*n, Ok(mark), None)),
+                            None => (Content::Bytes(blob.data().to_vec()), None),
+                        },
+                        Err(Content::Unreadable(_)) if worker => return Err(job),
+                        Err(c) => {
+                            let lacks = matches!(c, Content::Unreadable(_)).then_some(id);
+                            (c, lacks)
+                        }
+                    }
+                }
+            };
+            let entry = Entry {
+                rel: rel.clone(),
+                content,
+            };
+            let mark = pipeline::parse_entry(cfg, entry, |d| of(d.place, &d.fields));
+            Ok((*n, mark, lacks))
         })
         .collect()
 }
 
-/// The deal file versions a trend needs, read on the calling thread as the
-/// walk down the history finds them, and parsed by worker threads
-/// meanwhile. Reading is one thread's work on purpose: libgit2 serialises
-/// pack reads across threads behind a lock, and two readers spent a tenth
-/// of their time waiting on it; the parse, the larger half, spreads.
-struct Readers<'r> {
-    odb: &'r git2::Odb<'r>,
+/// The deal file versions a trend needs, queued as the walk down the
+/// history finds them, and read and parsed by worker threads meanwhile.
+/// The walk's own reads (commits, trees) stay on the calling thread, which
+/// joins the workers when it is done.
+struct Readers {
     /// The configs met, newest first; jobs name them by index.
     cfgs: Vec<Arc<Config>>,
     /// Each job's (config, blob, path), so a version met twice is read once.
@@ -279,11 +313,11 @@ struct Readers<'r> {
     missing: Vec<Oid>,
 }
 
-impl Readers<'_> {
+impl Readers {
     const BATCH: usize = 128;
 
     /// The job number of `file` (a path under the deals folder) under
-    /// config `cfg`, read and queued if new.
+    /// config `cfg`, queued if new.
     fn job(&mut self, cfg: usize, file: history::TreeFile) -> usize {
         let key = (cfg, file.id, file.path.clone());
         if let Some(n) = self.seen.get(&key) {
@@ -294,15 +328,12 @@ impl Readers<'_> {
         self.seen.insert(key, n);
         let c = Arc::clone(&self.cfgs[cfg]);
         let rel = Path::new(&c.deals_dir).join(&file.path);
-        let content = if file.is_symlink() {
-            Content::Symlink
+        let source = if file.is_symlink() {
+            Source::Symlink
         } else {
-            crate::repo::blob_content(self.odb, file.id, MAX_DEAL_BYTES as usize)
+            Source::Blob(file.id)
         };
-        if matches!(content, Content::Unreadable(_)) {
-            self.missing.push(file.id);
-        }
-        self.batch.push((n, c, rel, content));
+        self.batch.push((n, c, rel, source));
         if self.batch.len() >= Self::BATCH {
             self.flush();
         }
@@ -324,34 +355,50 @@ impl Readers<'_> {
     }
 }
 
-/// Runs `plan` beside parse workers for the versions it reads; when it is
-/// done, this thread parses too. Returns its result, the configs it
-/// loaded, and every job's outcome by job number.
+/// Runs `plan` beside workers that read and parse the versions it queues;
+/// when it is done, this thread reads and parses too. Returns its result,
+/// the configs it loaded, and every job's outcome by job number.
+///
+/// Each worker reads through an object database of its own, opened on the
+/// objects folder by a path spelled apart from the repository's
+/// (`objects/./`). libgit2 shares an open pack between handles by its path,
+/// behind locks every object read takes: a second reader on the same pack
+/// doubled the walk's time on two cores (benches/README.md, "trend"). A job
+/// a worker cannot read goes back to this thread, whose handle is the
+/// repository's own, so only it decides that an object is missing.
 fn with_readers<'r, T>(
+    git: &'r git2::Repository,
     odb: &'r git2::Odb<'r>,
-    plan: impl FnOnce(&mut Readers<'r>) -> T,
+    plan: impl FnOnce(&mut Readers) -> T,
 ) -> Result<Read<T>, Error> {
     let (tx, rx) = mpsc::channel::<Batch>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let rx = Mutex::new(rx);
-    // Take batches until the reader is done and the queue is empty.
-    let work = |done_tx: &mpsc::Sender<Done>| {
+    // Take batches until the plan is done and the queue is empty.
+    let work = |odb: &git2::Odb, worker: bool, done_tx: &mpsc::Sender<Done>| {
         loop {
             let next = rx.lock().map(|r| r.recv());
             let Ok(Ok(batch)) = next else { break };
-            if done_tx.send(parse_batch(batch)).is_err() {
+            if done_tx.send(parse_batch(odb, batch, worker)).is_err() {
                 break;
             }
         }
     };
+    let objects = format!("{}/./", git.commondir().join("objects").display());
     let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(2, 8) - 1);
     std::thread::scope(|s| {
         for _ in 0..helpers {
             let done_tx = done_tx.clone();
-            s.spawn(move || work(&done_tx));
+            let (objects, work) = (&objects, &work);
+            s.spawn(move || {
+                // Without a handle, a worker leaves its share to this thread.
+                let Ok(own) = git2::Odb::new() else { return };
+                if own.add_disk_alternate(objects).is_ok() {
+                    work(&own, true, &done_tx);
+                }
+            });
         }
         let mut readers = Readers {
-            odb,
             cfgs: Vec::new(),
             seen: HashMap::new(),
             count: 0,
@@ -361,14 +408,31 @@ fn with_readers<'r, T>(
         };
         let t = plan(&mut readers);
         readers.finish();
-        work(&done_tx);
+        work(odb, false, &done_tx);
         drop(done_tx);
         let mut out: Vec<Option<Outcome>> = vec![None; readers.count];
-        for done in done_rx {
-            for (n, r) in done {
-                out[n] = Some(r);
+        let mut lacking = Vec::new();
+        let mut take = |done: Done, again: &mut Batch| {
+            for r in done {
+                match r {
+                    Ok((n, outcome, lacks)) => {
+                        out[n] = Some(outcome);
+                        lacking.extend(lacks.map(|id| (n, id)));
+                    }
+                    Err(job) => again.push(job),
+                }
             }
+        };
+        let mut again = Vec::new();
+        for done in done_rx {
+            take(done, &mut again);
         }
+        take(parse_batch(odb, again, false), &mut Vec::new());
+        // In the walk's order, so the error names the same object each run.
+        lacking.sort();
+        readers
+            .missing
+            .extend(lacking.into_iter().map(|(_, id)| id));
         if let Some(id) = readers.missing.first() {
             return Err(missing_objects(readers.missing.len(), *id));
         }
@@ -505,28 +569,28 @@ fn criteria_changes(
     now: i64,
     missing: &mut Vec<Oid>,
 ) -> Vec<CriteriaChange> {
-    let odb = git.odb().ok();
-    let lacks = |id: Oid| odb.as_ref().is_some_and(|o| !o.exists(id));
-    // pipeline.yaml's blob id at each commit of the window (and the one
-    // before it), and its tree, so each tree is read once.
-    let yaml_at = |l: &Link| {
-        root_tree(git, l.tree, prefix).and_then(|t| blob_id(&t, config::FILE).map(|b| (b, t.id())))
+    let Ok(odb) = git.odb() else {
+        return Vec::new();
     };
-    let read = |tree: Oid| {
-        git.find_tree(tree)
+    let lacks = |id: Oid| !odb.exists(id);
+    // pipeline.yaml's blob id at each commit of the window (and the one
+    // before it), read from the raw trees: one small read a commit.
+    let yaml_path = format!("{prefix}/{}", config::FILE);
+    let yaml_at = |l: &Link| history::file_id(&odb, l.tree, &yaml_path);
+    let read = |blob: Oid| {
+        odb.read(blob)
             .ok()
-            .and_then(|t| blob_id(&t, config::FILE))
-            .and_then(|b| git.find_blob(b).ok())
-            .and_then(|b| criteria_of(b.content()))
+            .filter(|o| o.kind() == git2::ObjectType::Blob)
+            .and_then(|o| criteria_of(o.data()))
     };
     let mut out = Vec::new();
-    let mut newer: Option<(Option<(Oid, Oid)>, &Link)> = None;
+    let mut newer: Option<(Option<Oid>, &Link)> = None;
     for c in line.iter().filter(|c| c.time <= now) {
         let here = yaml_at(c);
         if let Some((after, child)) = newer
             && child.time > window_start
             && child.first_parent == Some(c.id)
-            && let (Some((a, old_tree)), Some((b, new_tree))) = (here, after)
+            && let (Some(a), Some(b)) = (here, after)
             && a != b
         {
             if lacks(a) || lacks(b) {
@@ -534,7 +598,7 @@ fn criteria_changes(
                 newer = Some((here, c));
                 continue;
             }
-            if read(old_tree) == read(new_tree) {
+            if read(a) == read(b) {
                 newer = Some((here, c));
                 continue;
             }
@@ -568,151 +632,152 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         )
     })?;
 
-    let ((steps, criteria_changes, history_cut), cfgs, read) = with_readers(&odb, |readers| {
-        // HEAD's first-parent line, newest first, walked as far as needed.
-        let mut line: Vec<Link> = Vec::new();
-        let mut next = git
-            .head()
-            .ok()
-            .and_then(|h| h.peel_to_commit().ok())
-            .map(|c| c.id());
-        // The oldest commit read when a parent named could not be (a
-        // shallow clone's boundary).
-        let mut cut: Option<i64> = None;
-        let mut walk = |line: &mut Vec<Link>| -> bool {
-            let Some(id) = next else {
-                return false;
+    let ((steps, criteria_changes, history_cut), cfgs, read) =
+        with_readers(git, &odb, |readers| {
+            // HEAD's first-parent line, newest first, walked as far as needed.
+            let mut line: Vec<Link> = Vec::new();
+            let mut next = git
+                .head()
+                .ok()
+                .and_then(|h| h.peel_to_commit().ok())
+                .map(|c| c.id());
+            // The oldest commit read when a parent named could not be (a
+            // shallow clone's boundary).
+            let mut cut: Option<i64> = None;
+            let mut walk = |line: &mut Vec<Link>| -> bool {
+                let Some(id) = next else {
+                    return false;
+                };
+                let Some(h) = history::header(&odb, id) else {
+                    cut = line.last().map(|l| l.time);
+                    next = None;
+                    return false;
+                };
+                next = h.parents.first().copied();
+                line.push(Link {
+                    id,
+                    time: h.time,
+                    tree: h.tree,
+                    first_parent: next,
+                    merge: h.parents.len() > 1,
+                });
+                true
             };
-            let Some(h) = history::header(&odb, id) else {
-                cut = line.last().map(|l| l.time);
-                next = None;
-                return false;
-            };
-            next = h.parents.first().copied();
-            line.push(Link {
-                id,
-                time: h.time,
-                tree: h.tree,
-                first_parent: next,
-                merge: h.parents.len() > 1,
-            });
-            true
-        };
-        // (commit index in `line`, step) per period, newest first.
-        let mut steps: Vec<(Option<usize>, Option<Step>)> = Vec::new();
-        // The rules of the snapshot after: config, pipeline.yaml blob, deals
-        // tree.
-        let mut cur: Option<(usize, Oid, Option<Oid>)> = None;
-        let mut prev: Option<usize> = None;
-        // Links before `from` are newer than every end still to come.
-        let mut from = 0;
-        for end in ends.iter().rev() {
-            let end = end.timestamp();
-            let c = loop {
-                if let Some(i) = (from..line.len()).find(|&i| line[i].time <= end) {
-                    break Some(i);
-                }
-                from = line.len();
-                if !walk(&mut line) {
-                    break None;
-                }
-            };
-            if let Some(i) = c {
-                from = i;
-            }
-            if c.is_some() && c == prev {
-                steps.push((c, None));
-                continue;
-            }
-            prev = c;
-            let Some(i) = c else {
-                cur = None;
-                steps.push((None, Some(Step::Absent)));
-                continue;
-            };
-            let link = &line[i];
-            if !odb.exists(link.tree) {
-                readers.missing.push(link.tree);
-            }
-            let tree = root_tree(git, link.tree, &prefix);
-            let cfg_blob = tree.as_ref().and_then(|t| blob_id(t, config::FILE));
-            let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
-                cur = None;
-                steps.push((c, Some(Step::Absent)));
-                continue;
-            };
-            let step = match cur {
-                Some((cfg, blob, deals_tree)) if blob == cfg_blob => {
-                    let here = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
-                    let here_id = here.as_ref().map(|t| t.id());
-                    let after = deals_tree.and_then(|id| git.find_tree(id).ok());
-                    let changed = if here_id == deals_tree {
-                        Vec::new()
-                    } else {
-                        history::diff(git, after.as_ref(), here.as_ref())
-                    };
-                    cur = Some((cfg, blob, here_id));
-                    let mut gone = Vec::new();
-                    let mut set = Vec::new();
-                    for ch in changed {
-                        match ch.new {
-                            Some(f) if is_deal_file(&f.path) => {
-                                set.push((ch.path, readers.job(cfg, f)));
-                            }
-                            _ => gone.push(ch.path),
-                        }
+            // (commit index in `line`, step) per period, newest first.
+            let mut steps: Vec<(Option<usize>, Option<Step>)> = Vec::new();
+            // The rules of the snapshot after: config, pipeline.yaml blob, deals
+            // tree.
+            let mut cur: Option<(usize, Oid, Option<Oid>)> = None;
+            let mut prev: Option<usize> = None;
+            // Links before `from` are newer than every end still to come.
+            let mut from = 0;
+            for end in ends.iter().rev() {
+                let end = end.timestamp();
+                let c = loop {
+                    if let Some(i) = (from..line.len()).find(|&i| line[i].time <= end) {
+                        break Some(i);
                     }
-                    Step::Apply { gone, set }
+                    from = line.len();
+                    if !walk(&mut line) {
+                        break None;
+                    }
+                };
+                if let Some(i) = c {
+                    from = i;
                 }
-                _ if !odb.exists(cfg_blob) => {
-                    readers.missing.push(cfg_blob);
+                if c.is_some() && c == prev {
+                    steps.push((c, None));
+                    continue;
+                }
+                prev = c;
+                let Some(i) = c else {
                     cur = None;
-                    Step::Absent
+                    steps.push((None, Some(Step::Absent)));
+                    continue;
+                };
+                let link = &line[i];
+                if !odb.exists(link.tree) {
+                    readers.missing.push(link.tree);
                 }
-                _ => match Pipeline::config_at(&repo, root, link.id) {
-                    Ok(loaded) => {
-                        readers.cfgs.push(Arc::new(loaded));
-                        let cfg = readers.cfgs.len() - 1;
-                        let sub = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
-                        let listed = sub.as_ref().map(history::list).unwrap_or_default();
-                        cur = Some((cfg, cfg_blob, sub.map(|t| t.id())));
-                        let files = listed
-                            .into_iter()
-                            .filter(|f| is_deal_file(&f.path))
-                            .map(|f| (f.path.clone(), readers.job(cfg, f)))
-                            .collect();
-                        Step::Load { cfg, files }
+                let tree = root_tree(git, link.tree, &prefix);
+                let cfg_blob = tree.as_ref().and_then(|t| blob_id(t, config::FILE));
+                let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
+                    cur = None;
+                    steps.push((c, Some(Step::Absent)));
+                    continue;
+                };
+                let step = match cur {
+                    Some((cfg, blob, deals_tree)) if blob == cfg_blob => {
+                        let here = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
+                        let here_id = here.as_ref().map(|t| t.id());
+                        let after = deals_tree.and_then(|id| git.find_tree(id).ok());
+                        let changed = if here_id == deals_tree {
+                            Vec::new()
+                        } else {
+                            history::diff(git, after.as_ref(), here.as_ref())
+                        };
+                        cur = Some((cfg, blob, here_id));
+                        let mut gone = Vec::new();
+                        let mut set = Vec::new();
+                        for ch in changed {
+                            match ch.new {
+                                Some(f) if is_deal_file(&f.path) => {
+                                    set.push((ch.path, readers.job(cfg, f)));
+                                }
+                                _ => gone.push(ch.path),
+                            }
+                        }
+                        Step::Apply { gone, set }
                     }
-                    Err(_) => {
+                    _ if !odb.exists(cfg_blob) => {
+                        readers.missing.push(cfg_blob);
                         cur = None;
                         Step::Absent
                     }
-                },
-            };
-            steps.push((c, Some(step)));
-        }
-        readers.finish();
-        // The criteria changes need the line back to the first commit at or
-        // before the window's start.
-        while line
-            .last()
-            .is_some_and(|l| l.time > window_start.timestamp())
-            && walk(&mut line)
-        {}
-        let changes = criteria_changes(
-            git,
-            &line,
-            &prefix,
-            window_start.timestamp(),
-            now.timestamp(),
-            &mut readers.missing,
-        );
-        let steps: Vec<(Option<Oid>, Option<Step>)> = steps
-            .into_iter()
-            .map(|(c, s)| (c.map(|i| line[i].id), s))
-            .collect();
-        (steps, changes, cut)
-    })?;
+                    _ => match Pipeline::config_at(&repo, root, link.id) {
+                        Ok(loaded) => {
+                            readers.cfgs.push(Arc::new(loaded));
+                            let cfg = readers.cfgs.len() - 1;
+                            let sub = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
+                            let listed = sub.as_ref().map(history::list).unwrap_or_default();
+                            cur = Some((cfg, cfg_blob, sub.map(|t| t.id())));
+                            let files = listed
+                                .into_iter()
+                                .filter(|f| is_deal_file(&f.path))
+                                .map(|f| (f.path.clone(), readers.job(cfg, f)))
+                                .collect();
+                            Step::Load { cfg, files }
+                        }
+                        Err(_) => {
+                            cur = None;
+                            Step::Absent
+                        }
+                    },
+                };
+                steps.push((c, Some(step)));
+            }
+            readers.finish();
+            // The criteria changes need the line back to the first commit at or
+            // before the window's start.
+            while line
+                .last()
+                .is_some_and(|l| l.time > window_start.timestamp())
+                && walk(&mut line)
+            {}
+            let changes = criteria_changes(
+                git,
+                &line,
+                &prefix,
+                window_start.timestamp(),
+                now.timestamp(),
+                &mut readers.missing,
+            );
+            let steps: Vec<(Option<Oid>, Option<Step>)> = steps
+                .into_iter()
+                .map(|(c, s)| (c.map(|i| line[i].id), s))
+                .collect();
+            (steps, changes, cut)
+        })?;
     let outcome = |j: usize| read.get(j).and_then(Option::as_ref);
 
     // Add up each snapshot, newest first.

@@ -56,13 +56,26 @@ pub fn cache_big_trees() {
 /// A blob's bytes as a deal file's content, unless it is larger than
 /// `max`.
 pub fn blob_content(odb: &git2::Odb, id: Oid, max: usize) -> Content {
-    match odb.read(id) {
-        Ok(o) if o.len() > max => Content::TooBig(o.len() as u64),
+    match read_blob(odb, id, max) {
         Ok(o) => Content::Bytes(o.data().to_vec()),
-        Err(e) => Content::Unreadable(format!(
+        Err(c) => c,
+    }
+}
+
+/// A blob read from the object database, or the [`Content`] that says why
+/// not: larger than `max`, or unreadable (a partial clone may lack it).
+pub fn read_blob<'o>(
+    odb: &'o git2::Odb,
+    id: Oid,
+    max: usize,
+) -> Result<git2::OdbObject<'o>, Content> {
+    match odb.read(id) {
+        Ok(o) if o.len() > max => Err(Content::TooBig(o.len() as u64)),
+        Ok(o) => Ok(o),
+        Err(e) => Err(Content::Unreadable(format!(
             "git object {id} cannot be read ({}); a partial clone may lack it: run `git fetch --refetch`",
             e.message()
-        )),
+        ))),
     }
 }
 

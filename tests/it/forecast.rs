@@ -338,6 +338,28 @@ fn deal(value: u32, stages: &str, extra: &str) -> String {
 /// - C6 11-24 09:00: a lost; d new (prospecting, 5,000)
 /// - C7 11-28 09:00 (after now): e new (never in a snapshot)
 pub fn history() -> (Test, Vec<String>) {
+    history_spelled(false)
+}
+
+/// A deal file as [`deal`] writes it, or (`fancy`) the same front-matter in
+/// YAML's other spellings: comments, quotes, a float with an exponent, and
+/// the stages as a flow mapping.
+fn spelled(fancy: bool, value: u32, stages: &str, extra: &str) -> String {
+    if !fancy {
+        return deal(value, stages, extra);
+    }
+    let flow: Vec<&str> = stages.lines().map(str::trim).collect();
+    format!(
+        "---\n# kept by hand\ntitle: 'T'\nowner: \"bob\"   # the AE\nvalue: {}e3\n{extra}stages: {{ {} }}\n---\n",
+        f64::from(value) / 1000.0,
+        flow.join(", ")
+    )
+}
+
+/// [`history`], its deal files written plainly or (`fancy`) with
+/// [`spelled`].
+fn history_spelled(fancy: bool) -> (Test, Vec<String>) {
+    let deal = |value, stages: &str, extra: &str| spelled(fancy, value, stages, extra);
     let t = Test::new().file("README.md", "notes\n");
     t.git(&["init", "-q"]);
     t.git(&["add", "README.md"]);
@@ -468,6 +490,51 @@ pub fn history() -> (Test, Vec<String>) {
     // newest first: C7, C6, C5, M4, C3, C2, C1, C0
     assert_eq!(line.len(), 8);
     (t, line)
+}
+
+#[test]
+fn trend_reads_every_yaml_spelling_of_a_deal_alike() {
+    // Plain front-matter is read by a quick scanner, any other spelling by
+    // the YAML parser: both must give the same snapshots.
+    let figures = |fancy| {
+        let (t, _) = history_spelled(fancy);
+        let mut v = json_of(&t, &["trend", "--last", "5", "--format", "json"]);
+        for s in v["snapshots"].as_array_mut().unwrap() {
+            s.as_object_mut().unwrap().remove("commit");
+        }
+        v.as_object_mut().unwrap().remove("criteria_changes");
+        v
+    };
+    let plain = figures(false);
+    assert_eq!(plain["snapshots"][4]["open_value"], json!(35000));
+    assert_eq!(figures(true), plain);
+}
+
+#[test]
+fn trend_in_a_linked_worktree_reads_the_shared_history_alike() {
+    // A linked worktree keeps its objects in the main repository's folder;
+    // the readers must find them there, and a repacked pack reads alike.
+    let (t, _) = history();
+    let want = json_of(&t, &["trend", "--last", "5", "--format", "json"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let wt = elsewhere.path().join("wt");
+    t.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "--detach",
+        wt.to_str().unwrap(),
+        "HEAD",
+    ]);
+    t.git(&["repack", "-a", "-d", "-q"]);
+    let args: Vec<String> = ["trend", "--last", "5", "--format", "json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = crate::run_deal(&wt, &args, &t.env_vars()).code(0);
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(got, want);
+    assert_eq!(want["snapshots"][4]["open"], json!(2));
 }
 
 #[test]
