@@ -12,8 +12,6 @@
 //! then each deal is moved forward one stage per commit (a rename, the
 //! `stages` entry written, `deal move`'s trailers), into `won` or `lost` for
 //! closed deals; the remaining commits touch one deal's `last_activity`.
-//! The pack is then rebuilt with `git repack -a -d -f`, as git's manual
-//! asks after fast-import.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -340,18 +338,6 @@ fn main() {
         writeln!(w, "done").expect("write");
         drop(w);
         assert!(child.wait().expect("fast-import").success());
-        // fast-import deltifies each blob against the last one written (another
-        // deal), in chains 50 deep, oldest first. Its manual asks for a repack
-        // after it ("PACKFILE OPTIMIZATION"); -f recomputes the deltas as `git
-        // gc --aggressive` does, so the pack is laid out like any repository a
-        // team clones or gcs: each file's newest version whole, older ones
-        // deltas of it.
-        gi = Command::new("git")
-            .args(["repack", "-a", "-d", "-f", "-q"])
-            .current_dir(&dir)
-            .status()
-            .expect("git repack");
-        assert!(gi.success());
         gi = Command::new("git")
             .args(["checkout", "-q", "-f", "main"])
             .current_dir(&dir)
