@@ -27,6 +27,11 @@ impl TreeFile {
     pub fn is_symlink(&self) -> bool {
         self.mode == i32::from(git2::FileMode::Link)
     }
+
+    /// A submodule's entry (a commit id, not a file).
+    pub fn is_submodule(&self) -> bool {
+        self.mode == GITLINK
+    }
 }
 
 /// One path that differs between two trees.
@@ -146,28 +151,105 @@ fn raw_entries(data: &[u8]) -> impl Iterator<Item = RawEntry<'_>> {
 /// The id of the file at `path` (`/`-separated) under the tree `tree`,
 /// read from the raw tree objects on the way down: `None` when a folder on
 /// the way or the file is missing, or the last entry is a folder or a
-/// submodule.
-pub fn file_id(odb: &git2::Odb, tree: Oid, path: &str) -> Option<Oid> {
+/// submodule. Trees the object database lacks are added to `missing`.
+pub fn file_id(odb: &git2::Odb, tree: Oid, path: &str, missing: &mut Vec<Oid>) -> Option<Oid> {
+    let path = path.trim_matches('/');
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let at = dir_id(odb, tree, dir, missing)?;
+    let obj = read_tree(odb, at, missing)?;
+    let e = raw_entries(obj.data()).find(|e| e.name == name.as_bytes())?;
+    (!e.is_dir() && e.mode() != GITLINK)
+        .then(|| e.oid())
+        .flatten()
+}
+
+/// The id of the folder at `path` (`/`-separated; empty: `tree` itself)
+/// under the tree `tree`, from the raw tree objects on the way down: `None`
+/// when it or a folder on the way is not there. Trees the object database
+/// lacks (a partial clone's) are added to `missing`, so that a folder the
+/// clone never fetched is not taken for an empty one.
+pub fn dir_id(odb: &git2::Odb, tree: Oid, path: &str, missing: &mut Vec<Oid>) -> Option<Oid> {
     let mut at = tree;
-    let mut parts = path.split('/').filter(|p| !p.is_empty()).peekable();
-    while let Some(part) = parts.next() {
-        let last = parts.peek().is_none();
-        let obj = odb.read(at).ok().filter(|o| o.kind() == ObjectType::Tree)?;
-        let e = raw_entries(obj.data()).find(|e| e.name == part.as_bytes())?;
-        // A folder must lead on, and the end be a file (not a submodule).
-        if e.is_dir() == last || (last && e.mode() == 0o160000) {
-            return None;
-        }
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        let obj = read_tree(odb, at, missing)?;
+        let e = raw_entries(obj.data()).find(|e| e.name == part.as_bytes() && e.is_dir())?;
         at = e.oid()?;
+    }
+    if !odb.exists(at) {
+        missing.push(at);
+        return None;
     }
     Some(at)
 }
 
-/// A tree object's raw bytes (empty when it cannot be read).
-fn raw_tree(odb: &git2::Odb, id: Oid) -> Vec<u8> {
-    odb.read(id)
-        .ok()
-        .filter(|o| o.kind() == ObjectType::Tree)
+/// Every file under the tree `tree` (not submodules), paths relative to
+/// it, from the raw tree objects; trees the object database lacks are
+/// added to `missing`.
+pub fn list_raw(odb: &git2::Odb, tree: Oid, missing: &mut Vec<Oid>) -> Vec<TreeFile> {
+    fn walk(
+        odb: &git2::Odb,
+        tree: Oid,
+        prefix: &str,
+        out: &mut Vec<TreeFile>,
+        missing: &mut Vec<Oid>,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let Some(obj) = read_tree(odb, tree, missing) else {
+            return;
+        };
+        for e in raw_entries(obj.data()) {
+            let name = String::from_utf8_lossy(e.name);
+            let Some(id) = e.oid() else { continue };
+            if e.is_dir() {
+                walk(
+                    odb,
+                    id,
+                    &format!("{prefix}{name}/"),
+                    out,
+                    missing,
+                    depth + 1,
+                );
+            } else if e.mode() != GITLINK {
+                out.push(TreeFile {
+                    path: format!("{prefix}{name}"),
+                    id,
+                    mode: e.mode(),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(odb, tree, "", &mut out, missing, 0);
+    out
+}
+
+/// A submodule's mode in a tree.
+const GITLINK: i32 = 0o160000;
+
+/// A tree object, or `None` when it cannot be read (added to `missing`) or
+/// is not a tree.
+fn read_tree<'o>(
+    odb: &'o git2::Odb,
+    id: Oid,
+    missing: &mut Vec<Oid>,
+) -> Option<git2::OdbObject<'o>> {
+    match odb.read(id) {
+        Ok(o) if o.kind() == ObjectType::Tree => Some(o),
+        Ok(_) => None,
+        Err(_) => {
+            missing.push(id);
+            None
+        }
+    }
+}
+
+/// A tree object's raw bytes (empty when it cannot be read, and then
+/// added to `missing`).
+fn raw_tree(odb: &git2::Odb, id: Oid, missing: &mut Vec<Oid>) -> Vec<u8> {
+    read_tree(odb, id, missing)
         .map(|o| o.data().to_vec())
         .unwrap_or_default()
 }
@@ -175,18 +257,27 @@ fn raw_tree(odb: &git2::Odb, id: Oid) -> Vec<u8> {
 /// The files that differ between `old` and `new` (either may be absent),
 /// paths relative to them, sorted by path.
 pub fn diff(repo: &Repository, old: Option<&Tree>, new: Option<&Tree>) -> Vec<Changed> {
-    let mut out = Vec::new();
     let Ok(odb) = repo.odb() else {
-        return out;
+        return Vec::new();
     };
-    diff_ids(
+    diff_raw(
         &odb,
         old.map(|t| t.id()),
         new.map(|t| t.id()),
-        "",
-        &mut out,
-        0,
-    );
+        &mut Vec::new(),
+    )
+}
+
+/// [`diff`] of two tree ids; trees the object database lacks are added to
+/// `missing` (and read as empty).
+pub fn diff_raw(
+    odb: &git2::Odb,
+    old: Option<Oid>,
+    new: Option<Oid>,
+    missing: &mut Vec<Oid>,
+) -> Vec<Changed> {
+    let mut out = Vec::new();
+    diff_ids(odb, old, new, "", &mut out, 0, missing);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
@@ -201,12 +292,13 @@ fn diff_ids(
     prefix: &str,
     out: &mut Vec<Changed>,
     depth: usize,
+    missing: &mut Vec<Oid>,
 ) {
     if depth > MAX_DEPTH || old == new {
         return;
     }
-    let a = old.map(|id| raw_tree(odb, id)).unwrap_or_default();
-    let b = new.map(|id| raw_tree(odb, id)).unwrap_or_default();
+    let a = old.map(|id| raw_tree(odb, id, missing)).unwrap_or_default();
+    let b = new.map(|id| raw_tree(odb, id, missing)).unwrap_or_default();
     let mut xs = raw_entries(&a).peekable();
     let mut ys = raw_entries(&b).peekable();
     loop {
@@ -217,14 +309,14 @@ fn diff_ids(
             (None, None) => break,
         };
         match ord {
-            Ordering::Less => side(odb, xs.next(), None, prefix, out, depth),
-            Ordering::Greater => side(odb, None, ys.next(), prefix, out, depth),
+            Ordering::Less => side(odb, xs.next(), None, prefix, out, depth, missing),
+            Ordering::Greater => side(odb, None, ys.next(), prefix, out, depth, missing),
             Ordering::Equal => {
                 let (x, y) = (xs.next(), ys.next());
                 if let (Some(x), Some(y)) = (x, y)
                     && (x.id != y.id || x.mode != y.mode)
                 {
-                    side(odb, Some(x), Some(y), prefix, out, depth);
+                    side(odb, Some(x), Some(y), prefix, out, depth, missing);
                 }
             }
         }
@@ -238,6 +330,7 @@ fn side(
     prefix: &str,
     out: &mut Vec<Changed>,
     depth: usize,
+    missing: &mut Vec<Oid>,
 ) {
     let name = old
         .or(new)
@@ -246,7 +339,15 @@ fn side(
     let old_dir = old.filter(|x| x.is_dir()).and_then(|x| x.oid());
     let new_dir = new.filter(|x| x.is_dir()).and_then(|x| x.oid());
     if old_dir.is_some() || new_dir.is_some() {
-        diff_ids(odb, old_dir, new_dir, &format!("{path}/"), out, depth + 1);
+        diff_ids(
+            odb,
+            old_dir,
+            new_dir,
+            &format!("{path}/"),
+            out,
+            depth + 1,
+            missing,
+        );
     }
     let file = |x: RawEntry| {
         Some(TreeFile {

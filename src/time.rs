@@ -6,6 +6,25 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
+/// Why `SOURCE_DATE_EPOCH` cannot pin the clock, when it is set to
+/// something other than a whole number of seconds since the epoch. The
+/// reproducible-builds specification asks a tool to stop then, not to fall
+/// back to the clock: a report "pinned" to the wrong day is worse than none.
+pub fn bad_source_date_epoch() -> Option<String> {
+    let s = std::env::var_os("SOURCE_DATE_EPOCH")?;
+    let ok = s
+        .to_str()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
+        .is_some();
+    (!ok && !s.is_empty()).then(|| {
+        format!(
+            "SOURCE_DATE_EPOCH={} is not a number of seconds since 1970",
+            s.to_string_lossy()
+        )
+    })
+}
+
 /// The current time, or `SOURCE_DATE_EPOCH` (seconds since the epoch) when set.
 pub fn now() -> DateTime<Utc> {
     if let Ok(s) = std::env::var("SOURCE_DATE_EPOCH")

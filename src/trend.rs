@@ -157,6 +157,11 @@ pub struct Trend {
     /// are unknown, not empty.
     #[serde(skip)]
     pub history_cut: Option<String>,
+    /// What some snapshot could not count (a `pipeline.yaml` that does not
+    /// load, an older version that does not parse, a folder committed as a
+    /// symlink), for stderr.
+    #[serde(skip)]
+    pub problems: Vec<String>,
 }
 
 /// A commit on the first-parent line.
@@ -219,24 +224,47 @@ fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
-/// The tree of the pipeline root (`prefix` inside the repository) in the
-/// commit tree `tree`.
-fn root_tree<'r>(git: &'r git2::Repository, tree: Oid, prefix: &str) -> Option<git2::Tree<'r>> {
-    let t = git.find_tree(tree).ok()?;
-    history::subtree(git, &t, prefix)
-}
-
-fn blob_id(tree: &git2::Tree, rel: &str) -> Option<Oid> {
-    tree.get_path(Path::new(rel))
-        .ok()
-        .filter(|e| e.kind() == Some(git2::ObjectType::Blob))
-        .map(|e| e.id())
-}
-
 /// Whether a file under the deals folder is read as a deal: `.md`, not
-/// hidden.
-fn is_deal_file(path: &str) -> bool {
-    path.ends_with(".md") && !path.split('/').any(|s| s.starts_with('.'))
+/// hidden, not a submodule.
+fn is_deal_file(f: &history::TreeFile) -> bool {
+    f.path.ends_with(".md") && !f.path.split('/').any(|s| s.starts_with('.')) && !f.is_submodule()
+}
+
+/// Notes a stage or outcome folder committed as a symlink: its deals are
+/// not in the snapshot, and that must not pass for an empty stage.
+fn folder_link(cfg: &Config, f: &history::TreeFile, commit: Oid, problems: &mut Vec<String>) {
+    let folders = cfg.stages.iter().map(|s| s.dir.as_str());
+    let folder = folders
+        .chain([config::WON, config::LOST])
+        .any(|d| d == f.path);
+    if f.is_symlink() && folder {
+        problems.push(format!(
+            "{}/{} is a symlink in commit {}: the deals behind it are not counted in that snapshot",
+            cfg.deals_dir.trim_end_matches('/'),
+            f.path,
+            short(commit)
+        ));
+    }
+}
+
+/// A commit id as the tables show it.
+fn short(id: Oid) -> String {
+    id.to_string()[..7].to_string()
+}
+
+/// An error's first line (its excerpt and help left out).
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_string()
+}
+
+/// The commits a shallow clone has without their parents (`shallow` in
+/// the git folder), if any.
+fn shallow_commits(git: &git2::Repository) -> std::collections::HashSet<Oid> {
+    std::fs::read_to_string(git.commondir().join("shallow"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| Oid::from_str(l.trim()).ok())
+        .collect()
 }
 
 /// Where a deal file version's bytes are: a blob, or nothing to read (a
@@ -449,7 +477,7 @@ fn missing_objects(n: usize, first: Oid) -> Error {
             if n == 1 { "" } else { "s" },
             if n == 1 { "is" } else { "are" },
         ),
-        "fetch them once with `git fetch --refetch` (or clone without --filter), then run the command again",
+        crate::repo::REFETCH,
     )
 }
 
@@ -555,7 +583,8 @@ fn criteria_change(git: &git2::Repository, c: &Link) -> CriteriaChange {
     CriteriaChange {
         commit: c.id.to_string(),
         date: ts(at(c.time)),
-        summary,
+        // A trailer folded over lines reads as one, as git unfolds it.
+        summary: summary.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 
@@ -576,7 +605,8 @@ fn criteria_changes(
     // pipeline.yaml's blob id at each commit of the window (and the one
     // before it), read from the raw trees: one small read a commit.
     let yaml_path = format!("{prefix}/{}", config::FILE);
-    let yaml_at = |l: &Link| history::file_id(&odb, l.tree, &yaml_path);
+    let yaml_at =
+        |l: &Link, missing: &mut Vec<Oid>| history::file_id(&odb, l.tree, &yaml_path, missing);
     let read = |blob: Oid| {
         odb.read(blob)
             .ok()
@@ -586,7 +616,7 @@ fn criteria_changes(
     let mut out = Vec::new();
     let mut newer: Option<(Option<Oid>, &Link)> = None;
     for c in line.iter().filter(|c| c.time <= now) {
-        let here = yaml_at(c);
+        let here = yaml_at(c, missing);
         if let Some((after, child)) = newer
             && child.time > window_start
             && child.first_parent == Some(c.id)
@@ -598,7 +628,10 @@ fn criteria_changes(
                 newer = Some((here, c));
                 continue;
             }
-            if read(a) == read(b) {
+            // A text that does not parse changed no criterion anyone could
+            // read: the snapshot it falls in says so.
+            let (x, y) = (read(a), read(b));
+            if x.is_none() || y.is_none() || x == y {
                 newer = Some((here, c));
                 continue;
             }
@@ -632,24 +665,32 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         )
     })?;
 
-    let ((steps, criteria_changes, history_cut), cfgs, read) =
+    let ((steps, criteria_changes, history_cut, mut problems), cfgs, read) =
         with_readers(git, &odb, |readers| {
             // HEAD's first-parent line, newest first, walked as far as needed.
             let mut line: Vec<Link> = Vec::new();
+            // HEAD's commit, when HEAD names one (not on an unborn branch).
             let mut next = git
                 .head()
                 .ok()
-                .and_then(|h| h.peel_to_commit().ok())
-                .map(|c| c.id());
+                .and_then(|h| h.resolve().ok())
+                .and_then(|h| h.target());
+            let shallow = shallow_commits(git);
             // The oldest commit read when a parent named could not be (a
             // shallow clone's boundary).
             let mut cut: Option<i64> = None;
+            let mut lost_commit: Option<Oid> = None;
             let mut walk = |line: &mut Vec<Link>| -> bool {
                 let Some(id) = next else {
                     return false;
                 };
                 let Some(h) = history::header(&odb, id) else {
-                    cut = line.last().map(|l| l.time);
+                    // Past a shallow clone's boundary, history is cut; any
+                    // other commit this clone cannot read is missing.
+                    match line.last() {
+                        Some(l) if shallow.contains(&l.id) => cut = Some(l.time),
+                        _ => lost_commit = Some(id),
+                    }
                     next = None;
                     return false;
                 };
@@ -663,6 +704,8 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 });
                 true
             };
+            // What a snapshot could not count, for stderr.
+            let mut problems: Vec<String> = Vec::new();
             // (commit index in `line`, step) per period, newest first.
             let mut steps: Vec<(Option<usize>, Option<Step>)> = Vec::new();
             // The rules of the snapshot after: config, pipeline.yaml blob, deals
@@ -696,11 +739,9 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                     continue;
                 };
                 let link = &line[i];
-                if !odb.exists(link.tree) {
-                    readers.missing.push(link.tree);
-                }
-                let tree = root_tree(git, link.tree, &prefix);
-                let cfg_blob = tree.as_ref().and_then(|t| blob_id(t, config::FILE));
+                let missing = &mut readers.missing;
+                let tree = history::dir_id(&odb, link.tree, &prefix, missing);
+                let cfg_blob = tree.and_then(|t| history::file_id(&odb, t, config::FILE, missing));
                 let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
                     cur = None;
                     steps.push((c, Some(Step::Absent)));
@@ -708,23 +749,26 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 };
                 let step = match cur {
                     Some((cfg, blob, deals_tree)) if blob == cfg_blob => {
-                        let here = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
-                        let here_id = here.as_ref().map(|t| t.id());
-                        let after = deals_tree.and_then(|id| git.find_tree(id).ok());
+                        let deals = &readers.cfgs[cfg].deals_dir;
+                        let here_id = history::dir_id(&odb, tree, deals, missing);
                         let changed = if here_id == deals_tree {
                             Vec::new()
                         } else {
-                            history::diff(git, after.as_ref(), here.as_ref())
+                            history::diff_raw(&odb, deals_tree, here_id, missing)
                         };
                         cur = Some((cfg, blob, here_id));
                         let mut gone = Vec::new();
                         let mut set = Vec::new();
                         for ch in changed {
                             match ch.new {
-                                Some(f) if is_deal_file(&f.path) => {
+                                Some(f) if is_deal_file(&f) => {
                                     set.push((ch.path, readers.job(cfg, f)));
                                 }
-                                _ => gone.push(ch.path),
+                                Some(f) => {
+                                    folder_link(&readers.cfgs[cfg], &f, link.id, &mut problems);
+                                    gone.push(ch.path);
+                                }
+                                None => gone.push(ch.path),
                             }
                         }
                         Step::Apply { gone, set }
@@ -738,17 +782,28 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                         Ok(loaded) => {
                             readers.cfgs.push(Arc::new(loaded));
                             let cfg = readers.cfgs.len() - 1;
-                            let sub = history::subtree(git, &tree, &readers.cfgs[cfg].deals_dir);
-                            let listed = sub.as_ref().map(history::list).unwrap_or_default();
-                            cur = Some((cfg, cfg_blob, sub.map(|t| t.id())));
-                            let files = listed
-                                .into_iter()
-                                .filter(|f| is_deal_file(&f.path))
-                                .map(|f| (f.path.clone(), readers.job(cfg, f)))
-                                .collect();
+                            let deals = &readers.cfgs[cfg].deals_dir;
+                            let sub = history::dir_id(&odb, tree, deals, missing);
+                            let listed = sub
+                                .map(|t| history::list_raw(&odb, t, missing))
+                                .unwrap_or_default();
+                            cur = Some((cfg, cfg_blob, sub));
+                            let mut files = Vec::new();
+                            for f in listed {
+                                if is_deal_file(&f) {
+                                    files.push((f.path.clone(), readers.job(cfg, f)));
+                                } else {
+                                    folder_link(&readers.cfgs[cfg], &f, link.id, &mut problems);
+                                }
+                            }
                             Step::Load { cfg, files }
                         }
-                        Err(_) => {
+                        Err(e) => {
+                            problems.push(format!(
+                                "the snapshot at commit {} has no figures: {}",
+                                short(link.id),
+                                one_line(&e.to_string())
+                            ));
                             cur = None;
                             Step::Absent
                         }
@@ -772,11 +827,16 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 now.timestamp(),
                 &mut readers.missing,
             );
+            // A commit of HEAD's line this clone cannot read is missing, unless
+            // a shallow clone cut the line there.
+            if let Some(id) = lost_commit {
+                readers.missing.insert(0, id);
+            }
             let steps: Vec<(Option<Oid>, Option<Step>)> = steps
                 .into_iter()
                 .map(|(c, s)| (c.map(|i| line[i].id), s))
                 .collect();
-            (steps, changes, cut)
+            (steps, changes, cut, problems)
         })?;
     let outcome = |j: usize| read.get(j).and_then(Option::as_ref);
 
@@ -786,6 +846,9 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
     let mut cfg_now: Option<Arc<Config>> = None;
     let mut last: Option<Snapshot> = None;
     let mut unreadable = None;
+    // Jobs whose problems are said already (the newest snapshot's, in
+    // `unreadable`).
+    let mut warned: std::collections::HashSet<usize> = std::collections::HashSet::new();
     let starts = std::iter::once(window_start).chain(ends.iter().copied());
     let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = starts.zip(ends.iter().copied()).collect();
     for ((c, step), (start, end)) in steps.into_iter().zip(periods.into_iter().rev()) {
@@ -841,7 +904,28 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             }
             period_figures(marks, start, end, &mut snap);
         }
+        if unreadable.is_some()
+            && let (Some(cfg), Some(c)) = (&cfg_now, c)
+        {
+            // An older snapshot's unreadable versions, each said once.
+            let mut more: Vec<FileProblem> = files
+                .values()
+                .filter(|j| warned.insert(**j))
+                .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().err().cloned()))
+                .collect();
+            more.sort_by(|a, b| a.rel.cmp(&b.rel));
+            for u in crate::forecast::unreadable_of(cfg, &more) {
+                problems.push(format!(
+                    "{}:{}: {} (in the snapshot at commit {}; not counted there)",
+                    u.path,
+                    u.line,
+                    u.message,
+                    short(c)
+                ));
+            }
+        }
         if unreadable.is_none() {
+            warned.extend(files.values().copied());
             let mut problems: Vec<FileProblem> = files
                 .values()
                 .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().err().cloned()))
@@ -862,6 +946,7 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         criteria_changes,
         unreadable: unreadable.unwrap_or_default(),
         history_cut: history_cut.map(|t| ts(at(t))),
+        problems,
     })
 }
 

@@ -102,6 +102,12 @@ fn writes(cmd: &Command) -> bool {
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    if let Some(why) = crate::time::bad_source_date_epoch() {
+        return Err(Error::usage(
+            why,
+            "set it to a Unix time such as `$(git log -1 --format=%ct)`, or unset it to use the clock",
+        ));
+    }
     let start = match &cli.dir {
         Some(d) => d.clone(),
         None => std::env::current_dir().map_err(|e| Error::io(".", e))?,

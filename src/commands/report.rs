@@ -58,7 +58,7 @@ pub fn run_report(ctx: &Ctx, a: ReportArgs) -> Result<i32, Error> {
             (None, Some(_)) => {
                 match crate::trend::compute(&root, crate::trend::Every::Week, 12, ctx.now) {
                     Ok(t) => {
-                        super::trend::warn_history_cut(&t);
+                        super::trend::warn_history(&t);
                         Some(t)
                     }
                     Err(e) => {

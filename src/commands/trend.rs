@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, a: TrendArgs) -> Result<i32, Error> {
         )
     });
     super::forecast::warn_unreadable(&t.unreadable);
-    warn_history_cut(&t);
+    warn_history(&t);
     match a.format {
         TableFormat::Json => println!(
             "{}",
@@ -34,10 +34,14 @@ pub fn run(ctx: &Ctx, a: TrendArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// Says so when HEAD's history stops short (a shallow clone) and some
-/// snapshot falls before it: those show no figures because they are
-/// unknown, not because the pipeline did not exist.
-pub fn warn_history_cut(t: &Trend) {
+/// Says what some snapshot could not count, and when HEAD's history stops
+/// short (a shallow clone) and some snapshot falls before it: those show
+/// no figures because they are unknown, not because the pipeline did not
+/// exist.
+pub fn warn_history(t: &Trend) {
+    for p in &t.problems {
+        eprintln!("warning: {p}");
+    }
     if let Some(cut) = &t.history_cut
         && t.snapshots.iter().any(|s| s.commit.is_none())
     {

@@ -34,8 +34,21 @@ pub use record::*;
 /// of trees, and the SHA-1 took half of `deal audit`'s time.
 pub fn set_options() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| git2::opts::strict_hash_verification(false));
+    ONCE.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        // libgit2 kept every pack file it read open, without bound: a
+        // repository of a thousand packs ran out of file descriptors under
+        // a 1,024 limit (256 on macOS), and the reads failed as if the
+        // objects were missing. Past this many it closes the least recently
+        // used, as git does (`core.packedGitLimit`'s file count).
+        // SAFETY: set once, on the first repository opened, before any
+        // thread reads it.
+        let _ = unsafe { git2::opts::set_mwindow_file_limit(MAX_OPEN_PACKS) };
+    });
 }
+
+/// How many pack files libgit2 keeps open at once, over all handles.
+const MAX_OPEN_PACKS: usize = 96;
 
 /// Lets libgit2 cache trees of up to 4 MB (from 4 KB), for a command about
 /// to commit: a stage folder of a thousand deals is a 50 KB tree, often a
@@ -52,6 +65,10 @@ pub fn cache_big_trees() {
         let _ = unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 4 << 20) };
     });
 }
+
+/// How to get back objects a clone lacks. `git fetch --refetch` alone
+/// fetches through the clone's filter again, so the filter goes first.
+pub const REFETCH: &str = "in a partial clone, fetch what it left out: `git config --unset remote.origin.partialclonefilter`, then `git fetch --refetch origin` (or clone again without --filter); otherwise `git fsck` names what the repository lost";
 
 /// A blob's bytes as a deal file's content, unless it is larger than
 /// `max`.
@@ -73,8 +90,9 @@ pub fn read_blob<'o>(
         Ok(o) if o.len() > max => Err(Content::TooBig(o.len() as u64)),
         Ok(o) => Ok(o),
         Err(e) => Err(Content::Unreadable(format!(
-            "git object {id} cannot be read ({}); a partial clone may lack it: run `git fetch --refetch`",
-            e.message()
+            "git object {id} cannot be read ({}); {}",
+            e.message(),
+            REFETCH
         ))),
     }
 }
@@ -82,7 +100,37 @@ pub fn read_blob<'o>(
 /// The repository that contains `path`, if any.
 pub fn discover(path: &Path) -> Option<Repository> {
     set_options();
-    Repository::discover(path).ok()
+    let repo = Repository::discover(path).ok()?;
+    fix_gitlink_workdir(&repo, path);
+    Some(repo)
+}
+
+/// A work tree whose `.git` is a file naming the git folder (`git clone
+/// --separate-git-dir`, `git init --separate-git-dir`) has its top where
+/// that file is, as git has it. libgit2 took the git folder's parent for
+/// the work tree, so every path was read one folder off. Linked worktrees
+/// and submodules (`core.worktree`) are left as libgit2 opens them.
+fn fix_gitlink_workdir(repo: &Repository, path: &Path) {
+    let Some(workdir) = repo.workdir() else {
+        return;
+    };
+    if repo.is_worktree()
+        || repo
+            .config()
+            .ok()
+            .is_some_and(|c| c.get_entry("core.worktree").is_ok())
+    {
+        return;
+    }
+    let start = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let Some(top) = start.ancestors().find(|d| d.join(".git").exists()) else {
+        return;
+    };
+    let is_link = std::fs::symlink_metadata(top.join(".git")).is_ok_and(|m| m.is_file());
+    let same = std::fs::canonicalize(workdir).is_ok_and(|w| w == top);
+    if is_link && !same {
+        let _ = repo.set_workdir(top, false);
+    }
 }
 
 /// The pipeline root's path inside its repository's work tree (empty when

@@ -772,3 +772,186 @@ fn trend_refuses_a_partial_clone_and_warns_at_a_shallow_boundary() {
     assert_eq!(v["snapshots"][0]["commit"], Value::Null);
     assert_eq!(v["snapshots"][3]["open"], 1);
 }
+
+/// `deal trend --last 5 --format json` run in `dir` with `t`'s environment.
+fn trend_in(t: &Test, dir: &std::path::Path) -> crate::Output {
+    let args: Vec<String> = ["trend", "--last", "5", "--format", "json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    crate::run_deal(dir, &args, &t.env_vars())
+}
+
+#[test]
+fn trend_in_odd_clones_is_right_or_refuses() {
+    let (t, _) = history();
+    t.git(&["config", "uploadpack.allowFilter", "true"]);
+    let want = json_of(&t, &["trend", "--last", "5", "--format", "json"]);
+    let url = format!("file://{}", t.path().display());
+    let clones = tempfile::tempdir().unwrap();
+    let at = |name: &str| clones.path().join(name);
+    let clone = |args: &[&str], name: &str| {
+        let dir = at(name);
+        let mut all = vec!["clone", "-q"];
+        all.extend_from_slice(args);
+        all.extend([url.as_str(), dir.to_str().unwrap()]);
+        t.git(&all);
+        dir
+    };
+
+    // A treeless clone lacks the older commits' folders: never read as
+    // empty ones.
+    let treeless = clone(&["--filter=tree:1"], "treeless");
+    let out = trend_in(&t, &treeless).code(2);
+    assert!(out.stderr.contains("not in this clone"), "{}", out.stderr);
+
+    // The advice given for a partial clone works as written.
+    let blobless = clone(&["--filter=blob:none"], "blobless");
+    let out = trend_in(&t, &blobless).code(2);
+    assert!(
+        out.stderr
+            .contains("git config --unset remote.origin.partialclonefilter"),
+        "{}",
+        out.stderr
+    );
+    t.git_in(
+        &blobless,
+        &["config", "--unset", "remote.origin.partialclonefilter"],
+    );
+    t.git_in(&blobless, &["fetch", "-q", "--refetch", "origin"]);
+    let got: Value = serde_json::from_str(&trend_in(&t, &blobless).code(0).stdout).unwrap();
+    assert_eq!(got, want);
+
+    // `.git` a file naming the git folder: the work tree is where the file
+    // is, not the git folder's parent.
+    let sep = at("sep");
+    let gitdir = at("sep.git");
+    t.git(&[
+        "clone",
+        "-q",
+        &format!("--separate-git-dir={}", gitdir.display()),
+        &url,
+        sep.to_str().unwrap(),
+    ]);
+    let got: Value = serde_json::from_str(&trend_in(&t, &sep).code(0).stdout).unwrap();
+    assert_eq!(got, want);
+
+    // Borrowed objects whose source went away: HEAD cannot be read, and
+    // that is not "before the pipeline existed".
+    let source = clone(&["--no-local"], "source");
+    let shared = at("shared");
+    t.git(&[
+        "clone",
+        "-q",
+        "--shared",
+        source.to_str().unwrap(),
+        shared.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&source).unwrap();
+    let out = trend_in(&t, &shared).code(2);
+    assert!(out.stderr.contains("not in this clone"), "{}", out.stderr);
+}
+
+#[test]
+fn trend_says_what_an_older_snapshot_could_not_count() {
+    let (t, _) = history();
+    let want = json_of(&t, &["trend", "--last", "5", "--format", "json"]);
+    // Week of 11-16: a deal version that does not parse, a submodule entry
+    // named like a deal, and a pipeline.yaml that does not load (C3 is
+    // rewritten on a branch, then the figures compared week by week).
+    t.git(&["checkout", "-q", "-b", "odd", &format!("{}~4", "main")]);
+    let broken = "---\ntitle: x\nowner: bob\nvalue: 1\nvalue: 2\n---\n";
+    write(&t, "deals/01-prospecting/typo.md", broken);
+    let cfg = std::fs::read_to_string(t.path().join("pipeline.yaml")).unwrap();
+    let weaker = cfg.replace(
+        "      - label: Proposal reviewed with the prospect\n        field: proposal.reviewed_on\n        format: date\n",
+        "",
+    );
+    assert_ne!(cfg, weaker);
+    write(&t, "pipeline.yaml", &weaker);
+    t.git(&["add", "-A"]);
+    let head = t.git(&["rev-parse", "HEAD"]);
+    t.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{},deals/02-outreach/sub.md", head.trim()),
+    ]);
+    t.git_at(
+        "2026-11-17T10:00:00Z",
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "odd files\n\nCriteria-Change: first line\n  and its continuation",
+        ],
+    );
+    let out = t.cmd(&["trend", "--last", "5", "--format", "json"]).code(0);
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    // The unreadable version is named, with its line, and not counted; the
+    // submodule is no deal.
+    assert!(
+        out.stderr
+            .contains("deals/01-prospecting/typo.md:5: duplicate key `value`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(got["snapshots"][4]["open"], want["snapshots"][3]["open"]);
+    assert_eq!(
+        got["snapshots"][4]["open_value"],
+        want["snapshots"][3]["open_value"]
+    );
+    // A trailer folded over two lines is one summary.
+    assert_eq!(
+        got["criteria_changes"][0]["summary"],
+        json!("first line and its continuation"),
+        "{got}"
+    );
+
+    // A pipeline.yaml that does not load at a snapshot's commit: no
+    // figures, and a warning naming the commit.
+    write(&t, "pipeline.yaml", &format!("{weaker}garbage: [\n"));
+    t.git(&["add", "-A"]);
+    t.git_at("2026-11-25T10:00:00Z", &["commit", "-q", "-m", "broken"]);
+    // The working copy is already fixed; the commit is not.
+    write(&t, "pipeline.yaml", &weaker);
+    let out = t.cmd(&["trend", "--last", "5", "--format", "json"]).code(0);
+    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(got["snapshots"][4]["open"], Value::Null);
+    let short = &t.git(&["rev-parse", "--short=7", "HEAD"])[..7];
+    assert!(
+        out.stderr.contains(&format!(
+            "the snapshot at commit {short} has no figures: pipeline.yaml:"
+        )),
+        "{}",
+        out.stderr
+    );
+    // The older snapshot's unreadable version is still named.
+    assert!(
+        out.stderr
+            .contains("deals/01-prospecting/typo.md:5: duplicate key `value`")
+            && out.stderr.contains("(in the snapshot at commit"),
+        "{}",
+        out.stderr
+    );
+    // A pipeline.yaml that does not parse changed no criterion anyone can
+    // read: the break is not listed, the earlier change still is.
+    assert_eq!(
+        got["criteria_changes"].as_array().unwrap().len(),
+        1,
+        "{got}"
+    );
+}
+
+#[test]
+fn a_source_date_epoch_that_is_no_time_is_refused() {
+    let t = Test::new();
+    let out = t.cmd_env(&[("SOURCE_DATE_EPOCH", "yesterday")], &["list"]);
+    let out = out.code(2);
+    assert!(
+        out.stderr
+            .contains("SOURCE_DATE_EPOCH=yesterday is not a number of seconds"),
+        "{}",
+        out.stderr
+    );
+}
