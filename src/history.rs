@@ -165,9 +165,10 @@ pub fn file_id(odb: &git2::Odb, tree: Oid, path: &str, missing: &mut Vec<Oid>) -
 
 /// The id of the folder at `path` (`/`-separated; empty: `tree` itself)
 /// under the tree `tree`, from the raw tree objects on the way down: `None`
-/// when it or a folder on the way is not there. Trees the object database
-/// lacks (a partial clone's) are added to `missing`, so that a folder the
-/// clone never fetched is not taken for an empty one.
+/// when a folder on the way is not there. Trees on the way the object
+/// database lacks (a partial clone's) are added to `missing`, so that a
+/// folder the clone never fetched is not taken for an empty one; the folder
+/// found is not read here.
 pub fn dir_id(odb: &git2::Odb, tree: Oid, path: &str, missing: &mut Vec<Oid>) -> Option<Oid> {
     let mut at = tree;
     for part in path.split('/').filter(|p| !p.is_empty()) {
@@ -175,10 +176,8 @@ pub fn dir_id(odb: &git2::Odb, tree: Oid, path: &str, missing: &mut Vec<Oid>) ->
         let e = raw_entries(obj.data()).find(|e| e.name == part.as_bytes() && e.is_dir())?;
         at = e.oid()?;
     }
-    if !odb.exists(at) {
-        missing.push(at);
-        return None;
-    }
+    // The folder itself is read by whoever asked for it, which notes it
+    // when it is missing.
     Some(at)
 }
 
