@@ -122,7 +122,7 @@ if want trend; then
 echo "== trend --last 12 against stats"
 hf trend \
   -n 'deal trend' "$DEAL trend --last 12" \
-  -n 'deal stats' "$DEAL stats --format json"
+  -n 'deal stats, same call' "$DEAL stats --format json"
 rss "$DEAL" trend --last 12
 fi
 
