@@ -458,7 +458,8 @@ fn parse_header(data: &[u8]) -> Option<Header> {
     Some(Header {
         tree: tree?,
         parents,
-        time: time?,
+        // A date git's fsck flags (`badDate`) reads as 0, as git log shows it.
+        time: time.unwrap_or(0),
     })
 }
 
@@ -528,4 +529,21 @@ pub fn brought_in(repo: &Repository, merge: &Commit) -> Vec<Commit> {
     }
     let _ = walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME | git2::Sort::REVERSE);
     walk.flatten().filter_map(|id| commit(repo, id)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_commit_with_a_bad_date_reads_as_time_zero() {
+        let tree = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
+        let bad = format!(
+            "{tree}author A <a@x> 1700000000 +0000\ncommitter C <c@x> notadate +0000\n\nmsg\n"
+        );
+        assert_eq!(super::parse_header(bad.as_bytes()).map(|h| h.time), Some(0));
+        let good = format!("{tree}committer C <c@x> 1700000000 +0100\n\nmsg\n");
+        assert_eq!(
+            super::parse_header(good.as_bytes()).map(|h| h.time),
+            Some(1700000000)
+        );
+    }
 }
