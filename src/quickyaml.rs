@@ -438,6 +438,8 @@ mod tests {
             "- a\n",
             "a: 1\n...\n",
             "value: .inf\n",
+            // serde_yaml refuses an integer past u64, under any key.
+            "title: 99999999999999999999\n",
             "currency: Infinity\n",
         ] {
             assert!(scan(yaml, WANTED).is_none(), "{yaml:?} was accepted");
