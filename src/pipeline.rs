@@ -829,7 +829,23 @@ fn read_limited(p: &Path) -> Result<Vec<u8>, String> {
     if meta.len() > MAX_DEAL_BYTES {
         return Err(too_big(meta.len()));
     }
-    std::fs::read(p).map_err(|e| e.to_string())
+    // Out of file descriptors is the process's state, not the file's: the
+    // other threads' files (a report reads history meanwhile) close soon, so
+    // wait for one rather than call the deal unreadable and drop its page.
+    let mut waits = 0;
+    loop {
+        match std::fs::read(p) {
+            Err(e) if out_of_descriptors(&e) && waits < 200 => {
+                waits += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            r => return r.map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 fn unreadable(p: &FileProblem) -> Error {

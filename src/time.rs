@@ -7,29 +7,40 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 /// Why `SOURCE_DATE_EPOCH` cannot pin the clock, when it is set to
-/// something other than a whole number of seconds since the epoch. The
-/// reproducible-builds specification asks a tool to stop then, not to fall
-/// back to the clock: a report "pinned" to the wrong day is worse than none.
+/// something other than a whole number of seconds from 0 (1970) to the end
+/// of year 9999, written in digits alone. The reproducible-builds
+/// specification asks a tool to stop then, not to fall back to the clock: a
+/// report "pinned" to the wrong day is worse than none. An empty value is
+/// taken as unset, as shells write `SOURCE_DATE_EPOCH=` to clear it.
 pub fn bad_source_date_epoch() -> Option<String> {
     let s = std::env::var_os("SOURCE_DATE_EPOCH")?;
-    let ok = s
-        .to_str()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
-        .is_some();
-    (!ok && !s.is_empty()).then(|| {
+    if s.is_empty() {
+        return None;
+    }
+    (source_date_epoch(&s).is_none()).then(|| {
         format!(
-            "SOURCE_DATE_EPOCH={} is not a number of seconds since 1970",
+            "SOURCE_DATE_EPOCH={:?} is not a number of seconds since 1970 (digits only, at most {MAX_EPOCH})",
             s.to_string_lossy()
         )
     })
 }
 
+/// The last second of year 9999: later times do not print as RFC 3339.
+const MAX_EPOCH: i64 = 253_402_300_799;
+
+fn source_date_epoch(s: &std::ffi::OsStr) -> Option<DateTime<Utc>> {
+    let s = s.to_str()?;
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs = s.parse::<i64>().ok().filter(|n| *n <= MAX_EPOCH)?;
+    Utc.timestamp_opt(secs, 0).single()
+}
+
 /// The current time, or `SOURCE_DATE_EPOCH` (seconds since the epoch) when set.
 pub fn now() -> DateTime<Utc> {
-    if let Ok(s) = std::env::var("SOURCE_DATE_EPOCH")
-        && let Ok(secs) = s.trim().parse::<i64>()
-        && let Some(t) = Utc.timestamp_opt(secs, 0).single()
+    if let Some(s) = std::env::var_os("SOURCE_DATE_EPOCH")
+        && let Some(t) = source_date_epoch(&s)
     {
         return t;
     }

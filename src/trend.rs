@@ -169,7 +169,6 @@ struct Link {
     id: Oid,
     time: i64,
     tree: Oid,
-    first_parent: Option<Oid>,
     merge: bool,
 }
 
@@ -462,7 +461,7 @@ fn with_readers<'r, T>(
             .missing
             .extend(lacking.into_iter().map(|(_, id)| id));
         if let Some(id) = readers.missing.first() {
-            return Err(missing_objects(readers.missing.len(), *id));
+            return Err(missing_objects(git, readers.missing.len(), *id));
         }
         Ok((t, readers.cfgs, out))
     })
@@ -470,14 +469,14 @@ fn with_readers<'r, T>(
 
 /// The error for history objects a (partial) clone lacks: trend would
 /// otherwise count those deals, or that `pipeline.yaml`, as absent.
-fn missing_objects(n: usize, first: Oid) -> Error {
+fn missing_objects(git: &git2::Repository, n: usize, first: Oid) -> Error {
     Error::git(
         format!(
             "{n} git object{} of HEAD's history {} not in this clone (the first: {first}); a partial clone fetches them on demand, and trends read history offline",
             if n == 1 { "" } else { "s" },
             if n == 1 { "is" } else { "are" },
         ),
-        crate::repo::REFETCH,
+        crate::repo::refetch_help(git),
     )
 }
 
@@ -614,32 +613,40 @@ fn criteria_changes(
             .and_then(|o| criteria_of(o.data()))
     };
     let mut out = Vec::new();
-    let mut newer: Option<(Option<Oid>, &Link)> = None;
-    for c in line.iter().filter(|c| c.time <= now) {
+    // Oldest first. `known`: the criteria of the last pipeline.yaml that
+    // parsed, so a change made while repairing a broken file still counts
+    // against the version before the break; `None` while there is no file
+    // (the commit that brings one is not a change).
+    let mut known: Option<Vec<(String, serde_yaml::Value)>> = None;
+    let mut last_blob: Option<Oid> = None;
+    let commits: Vec<&Link> = line.iter().filter(|c| c.time <= now).collect();
+    for c in commits.into_iter().rev() {
         let here = yaml_at(c, missing);
-        if let Some((after, child)) = newer
-            && child.time > window_start
-            && child.first_parent == Some(c.id)
-            && let (Some(a), Some(b)) = (here, after)
-            && a != b
-        {
-            if lacks(a) || lacks(b) {
-                missing.extend([a, b].into_iter().filter(|id| lacks(*id)));
-                newer = Some((here, c));
-                continue;
-            }
-            // A text that does not parse changed no criterion anyone could
-            // read: the snapshot it falls in says so.
-            let (x, y) = (read(a), read(b));
-            if x.is_none() || y.is_none() || x == y {
-                newer = Some((here, c));
-                continue;
-            }
-            out.push(criteria_change(git, child));
+        let before = std::mem::replace(&mut last_blob, here);
+        let Some(b) = here else {
+            known = None;
+            continue;
+        };
+        if before == Some(b) {
+            continue;
         }
-        newer = Some((here, c));
+        if lacks(b) {
+            missing.push(b);
+            continue;
+        }
+        // A text that does not parse changes no criterion anyone could
+        // read (the snapshot it falls in says so).
+        let Some(now_criteria) = read(b) else {
+            continue;
+        };
+        if before.is_some()
+            && c.time > window_start
+            && known.as_ref().is_some_and(|k| *k != now_criteria)
+        {
+            out.push(criteria_change(git, c));
+        }
+        known = Some(now_criteria);
     }
-    out.reverse();
     out
 }
 
@@ -699,7 +706,6 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                     id,
                     time: h.time,
                     tree: h.tree,
-                    first_parent: next,
                     merge: h.parents.len() > 1,
                 });
                 true
@@ -849,6 +855,7 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
     // Jobs whose problems are said already (the newest snapshot's, in
     // `unreadable`).
     let mut warned: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    let mut said: std::collections::HashSet<String> = std::collections::HashSet::new();
     let starts = std::iter::once(window_start).chain(ends.iter().copied());
     let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = starts.zip(ends.iter().copied()).collect();
     for ((c, step), (start, end)) in steps.into_iter().zip(periods.into_iter().rev()) {
@@ -915,13 +922,16 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                 .collect();
             more.sort_by(|a, b| a.rel.cmp(&b.rel));
             for u in crate::forecast::unreadable_of(cfg, &more) {
-                problems.push(format!(
-                    "{}:{}: {} (in the snapshot at commit {}; not counted there)",
-                    u.path,
-                    u.line,
-                    u.message,
-                    short(c)
-                ));
+                // Said once per problem, at the newest snapshot it is in.
+                if said.insert(format!("{}:{}: {}", u.path, u.line, u.message)) {
+                    problems.push(format!(
+                        "{}:{}: {} (in the snapshot at commit {}; not counted there)",
+                        u.path,
+                        u.line,
+                        u.message,
+                        short(c)
+                    ));
+                }
             }
         }
         if unreadable.is_none() {

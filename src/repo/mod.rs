@@ -43,12 +43,26 @@ pub fn set_options() {
         // used, as git does (`core.packedGitLimit`'s file count).
         // SAFETY: set once, on the first repository opened, before any
         // thread reads it.
-        let _ = unsafe { git2::opts::set_mwindow_file_limit(MAX_OPEN_PACKS) };
+        let _ = unsafe { git2::opts::set_mwindow_file_limit(open_packs()) };
     });
 }
 
-/// How many pack files libgit2 keeps open at once, over all handles.
-const MAX_OPEN_PACKS: usize = 96;
+/// How many pack files libgit2 may keep open at once, over all handles: a
+/// quarter of the process's descriptor limit, between 8 and 96, so that
+/// the deal files a command reads meanwhile still have room.
+fn open_packs() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given, nothing else.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024
+    };
+    (soft / 4).clamp(8, 96)
+}
 
 /// Lets libgit2 cache trees of up to 4 MB (from 4 KB), for a command about
 /// to commit: a stage folder of a thousand deals is a 50 KB tree, often a
@@ -64,6 +78,25 @@ pub fn cache_big_trees() {
     ONCE.call_once(|| {
         let _ = unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 4 << 20) };
     });
+}
+
+/// [`REFETCH`] naming the remote the clone's filter belongs to (the first
+/// with a `partialclonefilter`, else `origin`).
+pub fn refetch_help(git: &Repository) -> String {
+    let remote = git
+        .config()
+        .ok()
+        .and_then(|c| {
+            let mut entries = c.entries(Some(r"remote\..*\.partialclonefilter")).ok()?;
+            let e = entries.next()?.ok()?;
+            let name = e.name().ok()?;
+            let r = name
+                .strip_prefix("remote.")?
+                .strip_suffix(".partialclonefilter")?;
+            Some(r.to_string())
+        })
+        .unwrap_or_else(|| "origin".into());
+    REFETCH.replace("origin", &remote)
 }
 
 /// How to get back objects a clone lacks. `git fetch --refetch` alone

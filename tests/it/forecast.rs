@@ -822,6 +822,16 @@ fn trend_in_odd_clones_is_right_or_refuses() {
     let got: Value = serde_json::from_str(&trend_in(&t, &blobless).code(0).stdout).unwrap();
     assert_eq!(got, want);
 
+    // The advice names the remote the filter belongs to.
+    let upstream = clone(&["--filter=blob:none", "-o", "upstream"], "upstream");
+    let out = trend_in(&t, &upstream).code(2);
+    assert!(
+        out.stderr
+            .contains("`git config --unset remote.upstream.partialclonefilter`, then `git fetch --refetch upstream`"),
+        "{}",
+        out.stderr
+    );
+
     // `.git` a file naming the git folder: the work tree is where the file
     // is, not the git folder's parent.
     let sep = at("sep");
@@ -941,16 +951,42 @@ fn trend_says_what_an_older_snapshot_could_not_count() {
         1,
         "{got}"
     );
+
+    // The repair changes a criterion too: that counts against the last
+    // version that parsed.
+    let changed = weaker.replacen("label: ", "label: Reworded ", 1);
+    assert_ne!(changed, weaker);
+    write(&t, "pipeline.yaml", &changed);
+    t.git(&["add", "-A"]);
+    t.git_at(
+        "2026-11-26T10:00:00Z",
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "repair\n\nCriteria-Change: reworded while repairing",
+        ],
+    );
+    let got = json_of(&t, &["trend", "--last", "5", "--format", "json"]);
+    let changes = got["criteria_changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{got}");
+    assert_eq!(changes[1]["summary"], json!("reworded while repairing"));
 }
 
 #[test]
 fn a_source_date_epoch_that_is_no_time_is_refused() {
     let t = Test::new();
+    // Signs, spaces and years past 9999 are no such time either; empty is
+    // unset.
+    for bad in ["-1", " 123 ", "253402300800", "1e9"] {
+        t.cmd_env(&[("SOURCE_DATE_EPOCH", bad)], &["list"]).code(2);
+    }
+    t.cmd_env(&[("SOURCE_DATE_EPOCH", "")], &["list"]).code(0);
     let out = t.cmd_env(&[("SOURCE_DATE_EPOCH", "yesterday")], &["list"]);
     let out = out.code(2);
     assert!(
         out.stderr
-            .contains("SOURCE_DATE_EPOCH=yesterday is not a number of seconds"),
+            .contains("SOURCE_DATE_EPOCH=\"yesterday\" is not a number of seconds"),
         "{}",
         out.stderr
     );
