@@ -147,6 +147,15 @@ fn fix_gitlink_workdir(repo: &Repository, path: &Path) {
     let Some(workdir) = repo.workdir() else {
         return;
     };
+    let start = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let Some(top) = start.ancestors().find(|d| d.join(".git").exists()) else {
+        return;
+    };
+    // The common case, a `.git` folder, costs two stats.
+    let is_link = std::fs::symlink_metadata(top.join(".git")).is_ok_and(|m| m.is_file());
+    if !is_link || std::fs::canonicalize(workdir).is_ok_and(|w| w == top) {
+        return;
+    }
     if repo.is_worktree()
         || repo
             .config()
@@ -155,15 +164,7 @@ fn fix_gitlink_workdir(repo: &Repository, path: &Path) {
     {
         return;
     }
-    let start = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let Some(top) = start.ancestors().find(|d| d.join(".git").exists()) else {
-        return;
-    };
-    let is_link = std::fs::symlink_metadata(top.join(".git")).is_ok_and(|m| m.is_file());
-    let same = std::fs::canonicalize(workdir).is_ok_and(|w| w == top);
-    if is_link && !same {
-        let _ = repo.set_workdir(top, false);
-    }
+    let _ = repo.set_workdir(top, false);
 }
 
 /// The pipeline root's path inside its repository's work tree (empty when
