@@ -42,11 +42,6 @@ pub struct Changed {
     pub new: Option<TreeFile>,
 }
 
-/// Every file under `tree`, paths relative to it.
-pub fn list(tree: &Tree) -> Vec<TreeFile> {
-    list_except(tree, "")
-}
-
 /// Every file under `tree` except below the folder `skip` (a path relative
 /// to `tree`, with or without a trailing `/`; empty skips nothing).
 pub fn list_except(tree: &Tree, skip: &str) -> Vec<TreeFile> {
@@ -245,14 +240,6 @@ fn read_tree<'o>(
     }
 }
 
-/// A tree object's raw bytes (empty when it cannot be read, and then
-/// added to `missing`).
-fn raw_tree(odb: &git2::Odb, id: Oid, missing: &mut Vec<Oid>) -> Vec<u8> {
-    read_tree(odb, id, missing)
-        .map(|o| o.data().to_vec())
-        .unwrap_or_default()
-}
-
 /// The files that differ between `old` and `new` (either may be absent),
 /// paths relative to them, sorted by path.
 pub fn diff(repo: &Repository, old: Option<&Tree>, new: Option<&Tree>) -> Vec<Changed> {
@@ -296,10 +283,11 @@ fn diff_ids(
     if depth > MAX_DEPTH || old == new {
         return;
     }
-    let a = old.map(|id| raw_tree(odb, id, missing)).unwrap_or_default();
-    let b = new.map(|id| raw_tree(odb, id, missing)).unwrap_or_default();
-    let mut xs = raw_entries(&a).peekable();
-    let mut ys = raw_entries(&b).peekable();
+    // A tree that cannot be read (noted in `missing`) reads as empty.
+    let a = old.and_then(|id| read_tree(odb, id, missing));
+    let b = new.and_then(|id| read_tree(odb, id, missing));
+    let mut xs = raw_entries(a.as_ref().map_or(&[][..], |o| o.data())).peekable();
+    let mut ys = raw_entries(b.as_ref().map_or(&[][..], |o| o.data())).peekable();
     loop {
         let ord = match (xs.peek(), ys.peek()) {
             (Some(x), Some(y)) => git_cmp(x.name, x.is_dir(), y.name, y.is_dir()),

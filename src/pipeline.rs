@@ -749,6 +749,24 @@ fn parse_entries<T: Send>(
         .collect()
 }
 
+/// The place of the deal file at `rel`, or why a file there is no deal:
+/// outside the stage and outcome folders, or not named `<slug>.md`.
+fn deal_place(rel: &Path, cfg: &Config) -> Result<Place, Problem> {
+    let place = place_of(rel, cfg).ok_or(Problem::UnknownFolder)?;
+    let name = rel.file_name().map(|n| n.to_string_lossy());
+    if name.is_some_and(|n| name_kind(&n) != NameKind::Deal) {
+        return Err(Problem::BadName);
+    }
+    Ok(place)
+}
+
+/// The merge-conflict markers in a file's text, if any.
+fn conflict_in(bytes: &[u8]) -> Option<crate::conflict::Conflict> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(crate::conflict::find)
+}
+
 /// Reads and parses one deal file and hands the deal to `f`; a file that is
 /// not a readable deal is its [`FileProblem`].
 pub fn parse_entry<T>(cfg: &Config, e: Entry, f: impl Fn(Deal) -> T) -> Result<T, FileProblem> {
@@ -758,13 +776,7 @@ pub fn parse_entry<T>(cfg: &Config, e: Entry, f: impl Fn(Deal) -> T) -> Result<T
         slug: slug.clone(),
         problem,
     };
-    let Some(place) = place_of(&e.rel, cfg) else {
-        return Err(fail(Problem::UnknownFolder));
-    };
-    let name = e.rel.file_name().map(|n| n.to_string_lossy());
-    if name.is_some_and(|n| name_kind(&n) != NameKind::Deal) {
-        return Err(fail(Problem::BadName));
-    }
+    let place = deal_place(&e.rel, cfg).map_err(fail)?;
     let bytes = match e.content {
         Content::Symlink => return Err(fail(Problem::Symlink)),
         Content::TooBig(n) => {
@@ -777,10 +789,7 @@ pub fn parse_entry<T>(cfg: &Config, e: Entry, f: impl Fn(Deal) -> T) -> Result<T
             Err(err) => return Err(fail(Problem::Unreadable(err.to_string()))),
         },
     };
-    if let Some(c) = std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(crate::conflict::find)
-    {
+    if let Some(c) = conflict_in(&bytes) {
         return Err(fail(Problem::Conflict(c)));
     }
     Deal::parse(slug.clone(), e.rel.clone(), place, bytes, cfg)
@@ -798,16 +807,8 @@ pub fn quick_entry<T>(
     bytes: &[u8],
     f: impl Fn(Place, &crate::deal::Fields) -> T,
 ) -> Option<T> {
-    let place = place_of(rel, cfg)?;
-    let name = rel.file_name()?.to_str()?;
-    if name_kind(name) != NameKind::Deal {
-        return None;
-    }
-    if std::str::from_utf8(bytes)
-        .ok()
-        .and_then(crate::conflict::find)
-        .is_some()
-    {
+    let place = deal_place(rel, cfg).ok()?;
+    if conflict_in(bytes).is_some() {
         return None;
     }
     Deal::quick_fields(bytes, cfg).map(|fields| f(place, &fields))

@@ -852,9 +852,7 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
     let mut cfg_now: Option<Arc<Config>> = None;
     let mut last: Option<Snapshot> = None;
     let mut unreadable = None;
-    // Jobs whose problems are said already (the newest snapshot's, in
-    // `unreadable`).
-    let mut warned: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    // The unreadable files' problems said already, as `path:line: message`.
     let mut said: std::collections::HashSet<String> = std::collections::HashSet::new();
     let starts = std::iter::once(window_start).chain(ends.iter().copied());
     let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = starts.zip(ends.iter().copied()).collect();
@@ -911,40 +909,36 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             }
             period_figures(marks, start, end, &mut snap);
         }
-        if unreadable.is_some()
-            && let (Some(cfg), Some(c)) = (&cfg_now, c)
-        {
-            // An older snapshot's unreadable versions, each said once.
-            let mut more: Vec<FileProblem> = files
-                .values()
-                .filter(|j| warned.insert(**j))
-                .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().err().cloned()))
-                .collect();
-            more.sort_by(|a, b| a.rel.cmp(&b.rel));
-            for u in crate::forecast::unreadable_of(cfg, &more) {
-                // Said once per problem, at the newest snapshot it is in.
-                if said.insert(format!("{}:{}: {}", u.path, u.line, u.message)) {
+        // The newest snapshot's unreadable deal files go in `unreadable`;
+        // an older one's are warned, each problem once, at the newest
+        // snapshot it is in.
+        let found = match &cfg_now {
+            Some(cfg) => {
+                let mut errs: Vec<FileProblem> = files
+                    .values()
+                    .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().err().cloned()))
+                    .collect();
+                errs.sort_by(|a, b| a.rel.cmp(&b.rel));
+                crate::forecast::unreadable_of(cfg, &errs)
+            }
+            None => Vec::new(),
+        };
+        let key = |u: &Unreadable| format!("{}:{}: {}", u.path, u.line, u.message);
+        match (&unreadable, c) {
+            (None, _) => {
+                said.extend(found.iter().map(key));
+                unreadable = Some(found);
+            }
+            (Some(_), Some(c)) => {
+                for u in found.iter().filter(|u| said.insert(key(u))) {
                     problems.push(format!(
-                        "{}:{}: {} (in the snapshot at commit {}; not counted there)",
-                        u.path,
-                        u.line,
-                        u.message,
+                        "{} (in the snapshot at commit {}; not counted there)",
+                        key(u),
                         short(c)
                     ));
                 }
             }
-        }
-        if unreadable.is_none() {
-            warned.extend(files.values().copied());
-            let mut problems: Vec<FileProblem> = files
-                .values()
-                .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().err().cloned()))
-                .collect();
-            problems.sort_by(|a, b| a.rel.cmp(&b.rel));
-            unreadable = Some(match &cfg_now {
-                Some(cfg) => crate::forecast::unreadable_of(cfg, &problems),
-                None => Vec::new(),
-            });
+            (Some(_), None) => {}
         }
         last = Some(snap.clone());
         snapshots.push(snap);

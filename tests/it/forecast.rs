@@ -527,12 +527,7 @@ fn trend_in_a_linked_worktree_reads_the_shared_history_alike() {
         "HEAD",
     ]);
     t.git(&["repack", "-a", "-d", "-q"]);
-    let args: Vec<String> = ["trend", "--last", "5", "--format", "json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let out = crate::run_deal(&wt, &args, &t.env_vars()).code(0);
-    let got: Value = serde_json::from_str(&out.stdout).unwrap();
+    let got: Value = serde_json::from_str(&trend_in(&t, &wt).code(0).stdout).unwrap();
     assert_eq!(got, want);
     assert_eq!(want["snapshots"][4]["open"], json!(2));
 }
