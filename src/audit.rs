@@ -441,8 +441,8 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         .iter()
         .map(|f| format!("forced move: {}", f.reason))
         .collect();
-    for (stage, reason) in &d.fields.waived {
-        forced.push(format!("waived {stage}: {reason}"));
+    for (stage, w) in &d.fields.waived {
+        forced.push(format!("waived {stage}: {}", w.reason));
     }
     let stall_days = stall.map(|s| crate::board::round1(s.0));
     let threshold = stall_stage
