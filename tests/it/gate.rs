@@ -353,3 +353,57 @@ fn removing_the_evidence_of_a_stage_already_left_is_a_violation() {
     bob_commits(&t, "marlow: engaged a day later");
     t.cmd(&["review", "main"]).code(0);
 }
+
+#[test]
+fn set_refuses_to_remove_the_evidence_of_a_stage_left_unless_forced() {
+    let t = marlow();
+    let before = t.state();
+    let out = t.cmd(&["set", "marlow", "engaged="]).code(1);
+    assert!(
+        out.stderr.contains(
+            "breaks a criterion of a stage the deal has already left; nothing was written"
+        ) && out
+            .stderr
+            .contains("outreach: Prospect replied, accepted a call or engaged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.state(), before);
+    // A criterion that failed already does not block: the budget is free text.
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    // --force needs --reason.
+    t.cmd(&["set", "marlow", "engaged=", "--force"]).code(2);
+    t.cmd(&[
+        "set",
+        "marlow",
+        "engaged=",
+        "--force",
+        "--reason",
+        "the reply was from another company",
+    ])
+    .code(0);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        msg.contains("Forced: the reply was from another company"),
+        "{msg}"
+    );
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(text.contains("waived:\n  outreach:"), "{text}");
+    // The review sees a forced, waived change: no hand-waiver, no evidence-removed.
+    let j = json(&t.cmd(&["review", "HEAD~1", "--format", "json"]).code(0));
+    let c = change(&j, "marlow");
+    assert_eq!(c["forced"], true);
+    assert_eq!(c["violations"], serde_json::json!([]));
+    // A waived stage never blocks again, and its waiver is not overwritten.
+    t.cmd(&["set", "marlow", "engaged=2026-11-04"]).code(0);
+    t.cmd(&["set", "marlow", "engaged="]).code(0);
+    // Another stage's evidence still counts.
+    t.cmd(&["set", "marlow", "contact.email="])
+        .code(1)
+        .stderr_has("prospecting: Qualified contact");
+    let again = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(
+        again.contains("the reply was from another company"),
+        "{again}"
+    );
+}
