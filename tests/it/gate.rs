@@ -407,3 +407,53 @@ fn set_refuses_to_remove_the_evidence_of_a_stage_left_unless_forced() {
         "{again}"
     );
 }
+
+/// Adds a criterion to outreach's exit: Marlow, past outreach, fails it.
+fn stricter_outreach(t: &Test) {
+    edit(
+        t,
+        "pipeline.yaml",
+        "        field: engaged\n        format: date\n",
+        "        field: engaged\n        format: date\n      - label: Budget owner named\n        field: budget_owner\n",
+    );
+}
+
+#[test]
+fn a_staged_pipeline_yaml_is_judged_by_the_deals_it_breaks() {
+    let t = marlow()
+        .deal(
+            "02-outreach/other.md",
+            "---\ntitle: Other\nowner: bob\ncontact:\n  email: o@other.example\nstages:\n  outreach: 2026-11-02\n---\n",
+        );
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "other"]);
+    t.cmd(&["hook", "install"]).code(0);
+    stricter_outreach(&t);
+    t.git(&["add", "pipeline.yaml"]);
+    let out = t.cmd(&["check", "--staged"]).code(1);
+    assert!(out.stdout.contains("marlow.md"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("missing: Budget owner named"),
+        "{}",
+        out.stdout
+    );
+    // Only what the change causes: marlow's other criteria held already.
+    assert!(!out.stdout.contains("other.md"), "{}", out.stdout);
+    let out = t.git_cmd(t.path(), &["commit", "-q", "-m", "stricter outreach"], None);
+    assert_ne!(
+        out.code, 0,
+        "the hook let it through: {}{}",
+        out.stdout, out.stderr
+    );
+    assert!(out.stdout.contains("Budget owner named") || out.stderr.contains("Budget owner named"));
+    // `deal check PATH` with pipeline.yaml among the paths, in the work tree.
+    let out = t.cmd(&["check", "pipeline.yaml"]).code(1);
+    assert!(out.stdout.contains("marlow.md"), "{}", out.stdout);
+    // A deal path alone: only that deal.
+    t.cmd(&["check", "deals/02-outreach/other.md"]).code(0);
+    // Fixed in the deal, the process change goes through.
+    t.cmd(&["set", "marlow", "budget_owner=CFO"]).code(0);
+    t.git(&["add", "pipeline.yaml"]);
+    let out = t.git_cmd(t.path(), &["commit", "-q", "-m", "stricter outreach"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
