@@ -551,6 +551,13 @@ pub struct SetArgs {
     /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01)
     #[arg(required = true, value_name = "KEY=VALUE")]
     pub assignments: Vec<String>,
+    /// Make a change that breaks a criterion of a stage the deal has left,
+    /// waiving that stage (needs --reason; recorded as a forced move is)
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why the waived stage's criterion no longer applies (with --force)
+    #[arg(long, requires = "force")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub commit: CommitFlag,
 }

@@ -25,7 +25,7 @@
 //!   pass that the base would refuse, unless a commit in the range carries a
 //!   `Criteria-Change:` trailer with a reason.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -59,6 +59,18 @@ pub struct ReviewChange {
     pub to: Option<String>,
     pub owner_from: Option<String>,
     pub owner_to: Option<String>,
+    /// The top-level front-matter keys whose values differ.
+    pub fields: Vec<String>,
+    #[serde(serialize_with = "opt_num")]
+    pub value_from: Option<f64>,
+    #[serde(serialize_with = "opt_num")]
+    pub value_to: Option<f64>,
+    /// The deal's currency (the pipeline's when it names none).
+    pub currency: Option<String>,
+    /// `Name <email>` of the last commit in the range that touched the file.
+    pub author: Option<String>,
+    /// Every author of such a commit, oldest first.
+    pub authors: Vec<String>,
     /// Waivers this change adds (every waiver, for a new deal).
     pub waived: Vec<Waiver>,
     /// Whether a commit in the range forced a move of this deal (`Forced:`
@@ -66,6 +78,50 @@ pub struct ReviewChange {
     pub forced: bool,
     pub lost_reason: Option<String>,
     pub violations: Vec<Violation>,
+    /// On the `pipeline.yaml` row: each weakening, with the reason that
+    /// excuses it (`None`: no reason given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weakenings: Vec<Weakening>,
+}
+
+/// One weakening of the process, and the `Criteria-Change:` reason that
+/// excuses it, if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct Weakening {
+    pub what: String,
+    pub reason: Option<String>,
+}
+
+/// Figures of one currency: the change in the open pipeline between the
+/// merge-base and HEAD, and what the range won and lost.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Figures {
+    #[serde(serialize_with = "crate::stats::num")]
+    pub open_value_delta: f64,
+    #[serde(serialize_with = "crate::stats::num")]
+    pub weighted_delta: f64,
+    #[serde(serialize_with = "crate::stats::num")]
+    pub won_value: f64,
+    #[serde(serialize_with = "crate::stats::num")]
+    pub lost_value: f64,
+}
+
+/// What the merge does to the pipeline's numbers (docs/reference.md,
+/// "deal review"): the pipeline's currency, and every other one apart.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub changes: usize,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub currency: String,
+    pub other_currencies: BTreeMap<String, Figures>,
+}
+
+fn opt_num<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(v) => crate::stats::num(v, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +129,7 @@ pub struct Review {
     pub base: String,
     pub head: String,
     pub violations: usize,
+    pub summary: Summary,
     pub changes: Vec<ReviewChange>,
     /// Deal files at HEAD that cannot be read (each is also a change).
     pub unreadable: Vec<crate::pipeline::Unreadable>,
@@ -286,6 +343,13 @@ pub struct Sides<'a> {
     pub bad_names: &'a [PathBuf],
     pub base_id: String,
     pub head_id: String,
+    /// Slug key (or `pipeline.yaml`) → the `Name <email>` of each commit in
+    /// the range that touched it, oldest first.
+    pub authors: &'a HashMap<String, Vec<String>>,
+    /// Each commit in the range with a `Criteria-Change:` reason that says
+    /// something, oldest first: the reason, and the weakenings of the base
+    /// that its own tree holds (those it excuses: its own and earlier ones).
+    pub excusals: &'a [(String, Vec<String>)],
 }
 
 /// The fold used to pair slugs: `Acme.md` and `acme.md` are one deal.
@@ -405,12 +469,21 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
             owner_from: owner(b),
             owner_to: owner(h),
             waived: Vec::new(),
+            fields: Vec::new(),
+            value_from: b.and_then(|d| d.fields.value),
+            value_to: h.and_then(|d| d.fields.value),
+            currency: h.or(b).map(|d| currency_of(cfg, d)),
+            author: None,
+            authors: sides.authors.get(key).cloned().unwrap_or_default(),
             forced: forced.contains(key),
             lost_reason: h
                 .filter(|d| d.place == Place::Lost)
                 .and_then(|d| d.fields.lost_reason.clone()),
             violations: Vec::new(),
+            weakenings: Vec::new(),
         };
+        ch.author = ch.authors.last().cloned();
+        ch.fields = changed_fields(b, h);
         if let Some(paths) = dups.get(key.as_str()) {
             ch.change = "duplicated".into();
             ch.to = Some(
@@ -498,18 +571,13 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                 if h.fields.source_id.is_some() && b.fields.source_id.is_none() && !imported {
                     ch.violations.push(hand_source_id(h, false));
                 }
-                if ch.change == "edited"
-                    && ch.violations.is_empty()
-                    && !ch.forced
-                    && ch.waived.is_empty()
-                {
-                    continue;
-                }
+                ch.violations.extend(evidence_removed(ev, cfg, b, h));
             }
             (None, None) => continue,
         }
         changes.push(ch);
     }
+    let summary_figures = figures(cfg, &base, &head, &broken);
     for p in sides.bad_names {
         let mut row = config_row("bad-file-name");
         row.slug = p.display().to_string();
@@ -539,33 +607,47 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         }),
         Ok(head_cfg) => {
             let weak = weakenings(cfg, head_cfg);
-            let reasons: Vec<&str> = commits
+            let empty_trailer = commits
                 .iter()
                 .filter_map(|c| c.trailer("Criteria-Change"))
+                .any(|r| !says_something(r));
+            let named: Vec<Weakening> = weak
+                .into_iter()
+                .map(|w| Weakening {
+                    reason: sides
+                        .excusals
+                        .iter()
+                        .find(|(_, ws)| ws.contains(&w))
+                        .map(|(r, _)| r.clone()),
+                    what: w,
+                })
                 .collect();
-            // A reason says something: `""` or `-` does not.
-            let explained = reasons.iter().any(|r| r.chars().any(char::is_alphanumeric));
-            if !weak.is_empty() {
-                let mut row = config_row(if explained {
+            if !named.is_empty() {
+                let all_excused = named.iter().all(|w| w.reason.is_some());
+                let mut row = config_row(if all_excused {
                     "criteria-change"
                 } else {
                     "weakened"
                 });
-                if !explained {
-                    let empty = if reasons.is_empty() {
-                        ""
-                    } else {
-                        " (a `Criteria-Change:` trailer is there, but says nothing: it needs a reason)"
-                    };
-                    row.violations = weak
-                        .into_iter()
-                        .map(|w| Violation {
+                row.violations = named
+                    .iter()
+                    .filter(|w| w.reason.is_none())
+                    .map(|w| {
+                        let why = if !sides.excusals.is_empty() {
+                            " (made after the last `Criteria-Change:` trailer, which excuses only its own and earlier commits)"
+                        } else if empty_trailer {
+                            " (a `Criteria-Change:` trailer is there, but says nothing: it needs a reason)"
+                        } else {
+                            ""
+                        };
+                        Violation {
                             rule: "weakened-criteria",
-                            message: format!("{w}{empty}"),
+                            message: format!("{}{why}", w.what),
                             help: "if the change is meant, say why in the pull request: `git commit --allow-empty -m \"Relax the process\" --trailer \"Criteria-Change: <why>\"`".into(),
-                        })
-                        .collect();
-                }
+                        }
+                    })
+                    .collect();
+                row.weakenings = named;
                 changes.push(row);
             } else if sides.config_changed {
                 changes.push(config_row("edited"));
@@ -585,13 +667,175 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
             }
         })
         .collect();
+    let (main, other_currencies) = summary_figures;
+    for row in changes.iter_mut().filter(|c| c.slug == crate::config::FILE) {
+        row.authors = sides
+            .authors
+            .get(crate::config::FILE)
+            .cloned()
+            .unwrap_or_default();
+        row.author = row.authors.last().cloned();
+    }
     Review {
         base: sides.base_id,
         head: sides.head_id,
         violations,
+        summary: Summary {
+            changes: changes.len(),
+            figures: main,
+            currency: cfg.currency.clone(),
+            other_currencies,
+        },
         changes,
         unreadable,
     }
+}
+
+/// A `Criteria-Change:` reason says something: `""` or `-` does not.
+pub fn says_something(reason: &str) -> bool {
+    reason.chars().any(char::is_alphanumeric)
+}
+
+/// A deal's currency as the sums group it: its own, upper-cased, or the
+/// pipeline's.
+fn currency_of(cfg: &Config, d: &Deal) -> String {
+    if crate::stats::in_currency(cfg, d) {
+        cfg.currency.clone()
+    } else {
+        d.fields
+            .currency
+            .as_deref()
+            .unwrap_or_default()
+            .to_uppercase()
+    }
+}
+
+/// The top-level front-matter keys whose values differ between the two
+/// sides (every key of a new or removed deal), in the file's order.
+fn changed_fields(b: Option<&Deal>, h: Option<&Deal>) -> Vec<String> {
+    let empty = serde_yaml::Mapping::new();
+    let bm = b.map(|d| &d.fm).unwrap_or(&empty);
+    let hm = h.map(|d| &d.fm).unwrap_or(&empty);
+    let mut out: Vec<String> = Vec::new();
+    for (k, v) in hm.iter().chain(bm.iter()) {
+        let Some(name) = k.as_str() else { continue };
+        let differs = match (bm.get(k), hm.get(k)) {
+            (Some(x), Some(y)) => x != y,
+            _ => true,
+        };
+        let _ = v;
+        if differs && !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+fn round_cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The summary's figures over the touched deals (every other deal is the
+/// same on both sides, so it adds nothing to a difference): per currency,
+/// open value and weighted value (value × the stage's `probability`, as the
+/// report's weighted pipeline) at HEAD less the merge-base, and the value
+/// of deals that became won or lost. A deal unreadable at HEAD counts on
+/// neither side. Weighted by the base's probabilities, since every change
+/// is judged by the base's rules.
+fn figures(
+    cfg: &Config,
+    base: &BTreeMap<String, Vec<&Deal>>,
+    head: &BTreeMap<String, Vec<&Deal>>,
+    broken: &BTreeMap<String, Vec<&FileProblem>>,
+) -> (Figures, BTreeMap<String, Figures>) {
+    let mut by: BTreeMap<String, Figures> = BTreeMap::new();
+    let open = |d: &Deal| match d.place {
+        Place::Stage(i) => {
+            let v = d.fields.value.unwrap_or(0.0);
+            (v, v * cfg.stages[i].probability)
+        }
+        _ => (0.0, 0.0),
+    };
+    let keys: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
+    for key in keys {
+        if broken.contains_key(key) {
+            continue;
+        }
+        let b = base.get(key).and_then(|v| v.first().copied());
+        let h = head.get(key).and_then(|v| v.first().copied());
+        if let Some(b) = b {
+            let f = by.entry(currency_of(cfg, b)).or_default();
+            let (v, w) = open(b);
+            f.open_value_delta -= v;
+            f.weighted_delta -= w;
+        }
+        if let Some(h) = h {
+            let f = by.entry(currency_of(cfg, h)).or_default();
+            let (v, w) = open(h);
+            f.open_value_delta += v;
+            f.weighted_delta += w;
+            let was = b.map(|b| b.place);
+            let value = h.fields.value.unwrap_or(0.0);
+            if h.place == Place::Won && was != Some(Place::Won) {
+                f.won_value += value;
+            }
+            if h.place == Place::Lost && was != Some(Place::Lost) {
+                f.lost_value += value;
+            }
+        }
+    }
+    for f in by.values_mut() {
+        for x in [
+            &mut f.open_value_delta,
+            &mut f.weighted_delta,
+            &mut f.won_value,
+            &mut f.lost_value,
+        ] {
+            *x = round_cents(*x);
+            if *x == 0.0 {
+                *x = 0.0; // no `-0`
+            }
+        }
+    }
+    let main = by.remove(&cfg.currency).unwrap_or_default();
+    by.retain(|_, f| *f != Figures::default());
+    (main, by)
+}
+
+/// `evidence-removed`: a criterion of a stage the deal had already left at
+/// the base (and still has left, unwaived, at HEAD) that held at the base
+/// and fails at HEAD. Stages entered in the range are the move's to judge.
+fn evidence_removed(ev: &Evaluator, cfg: &Config, b: &Deal, h: &Deal) -> Vec<Violation> {
+    if h.place == Place::Lost || b.place == Place::Lost {
+        return Vec::new();
+    }
+    let at_head: HashSet<usize> = crate::criteria::applicable_stages(cfg, h)
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for i in crate::criteria::applicable_stages(cfg, b) {
+        if !at_head.contains(&i) {
+            continue;
+        }
+        let stage = &cfg.stages[i];
+        for c in &stage.exit {
+            if ev.eval(c, b).met && !ev.eval(c, h).met {
+                out.push(Violation {
+                    rule: "evidence-removed",
+                    message: format!(
+                        "the {} criterion \"{}\" held at the base and fails at HEAD, though the deal has left {}",
+                        stage.id, c.label, stage.id
+                    ),
+                    help: format!(
+                        "restore it ({}), or waive the stage: `deal set {} <key>=<value> --force --reason \"…\"`",
+                        crate::criteria::fix_hint(c, h, &cfg.prompts),
+                        h.slug
+                    ),
+                });
+            }
+        }
+    }
+    out
 }
 
 fn config_row(change: &str) -> ReviewChange {
@@ -603,9 +847,16 @@ fn config_row(change: &str) -> ReviewChange {
         owner_from: None,
         owner_to: None,
         waived: Vec::new(),
+        fields: Vec::new(),
+        value_from: None,
+        value_to: None,
+        currency: None,
+        author: None,
+        authors: Vec::new(),
         forced: false,
         lost_reason: None,
         violations: Vec::new(),
+        weakenings: Vec::new(),
     }
 }
 
@@ -707,23 +958,86 @@ pub fn md_code(s: &str) -> String {
     format!("{fence} {s} {fence}")
 }
 
-/// The review as a Markdown table, ready for a pull-request comment.
+/// The line a workflow looks for to edit its own earlier comment.
+pub const MARKER: &str = "<!-- deal-review -->";
+
+/// `n` things, singular or plural: `1 change`, `3 changes`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A difference with its sign: `+11,000`, `-6,000`, `0`.
+fn signed(v: f64) -> String {
+    if v > 0.0 {
+        format!("+{}", crate::board::money(v))
+    } else {
+        crate::board::money(v)
+    }
+}
+
+/// One currency's figures for the summary line.
+fn figures_line(f: &Figures, cur: &str) -> String {
+    let amount = |v: f64| {
+        if v == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{} {cur}", crate::board::money(v))
+        }
+    };
+    let delta = |v: f64| {
+        if v == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{} {cur}", signed(v))
+        }
+    };
+    format!(
+        "open pipeline {} · weighted {} · won {} · lost {}",
+        delta(f.open_value_delta),
+        delta(f.weighted_delta),
+        amount(f.won_value),
+        amount(f.lost_value)
+    )
+}
+
+/// The name of `Name <email>` (the whole text when it has no email).
+fn name_of(who: &str) -> &str {
+    who.split_once(" <").map_or(who, |(n, _)| n)
+}
+
+/// The review as a Markdown plan, ready for a pull-request comment: the
+/// marker line, the verdict, a one-line summary of what the merge does to
+/// the pipeline's numbers, a table of every change, every weakening of the
+/// process with its reason, and how to fix each violation.
 pub fn markdown(r: &Review) -> String {
     let mut out = String::new();
+    out.push_str(MARKER);
+    out.push('\n');
     let verdict = match r.violations {
-        0 => "no violations".to_string(),
-        1 => "1 violation".to_string(),
-        n => format!("{n} violations"),
+        0 => "✅ no violations".to_string(),
+        n => format!("❌ {}", count(n, "violation", "violations")),
     };
-    out.push_str(&format!(
-        "### deal review: {} changes, {verdict}\n\n",
-        r.changes.len()
-    ));
+    out.push_str(&format!("### deal review: {verdict}\n\n"));
+    let sum = &r.summary;
+    let mut line = format!(
+        "{} · {}",
+        count(sum.changes, "change", "changes"),
+        figures_line(&sum.figures, &md_text(&sum.currency))
+    );
+    for (cur, f) in &sum.other_currencies {
+        line.push_str(&format!(
+            " · {}: {}",
+            md_text(cur),
+            figures_line(f, &md_text(cur))
+        ));
+    }
+    out.push_str(&line);
+    out.push_str("\n\n");
     if r.changes.is_empty() {
         out.push_str("No deal changed.\n");
     } else {
         out.push_str(
-            "| Deal | Change | From | To | Owner | Notes | Verdict |\n|---|---|---|---|---|---|---|\n",
+            "| Deal | Change | From | To | Value | Fields | Owner | Author | Notes | Verdict |\n|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for c in &r.changes {
             let owner = match (&c.owner_from, &c.owner_to) {
@@ -732,6 +1046,36 @@ pub fn markdown(r: &Review) -> String {
                 (Some(a), None) => md_text(a),
                 (None, None) => String::new(),
             };
+            let cur = match &c.currency {
+                Some(cur) if *cur != sum.currency => format!(" {}", md_text(cur)),
+                _ => String::new(),
+            };
+            let value = match (c.value_from, c.value_to) {
+                (Some(a), Some(b)) if a == b => crate::board::money(b),
+                (None, None) => String::new(),
+                (a, b) => format!(
+                    "{} → {}",
+                    a.map(crate::board::money).unwrap_or_else(|| "–".into()),
+                    b.map(crate::board::money).unwrap_or_else(|| "–".into())
+                ),
+            };
+            let value = if value.is_empty() {
+                value
+            } else {
+                format!("{value}{cur}")
+            };
+            let fields = c
+                .fields
+                .iter()
+                .map(|f| md_text(f))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let author = c
+                .authors
+                .iter()
+                .map(|a| md_text(name_of(a)))
+                .collect::<Vec<_>>()
+                .join(", ");
             let mut notes = Vec::new();
             if c.forced {
                 notes.push("**forced**".to_string());
@@ -759,15 +1103,29 @@ pub fn markdown(r: &Review) -> String {
                 )
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 md_text(&c.slug),
                 c.change,
                 md_text(c.from.as_deref().unwrap_or("")),
                 md_text(c.to.as_deref().unwrap_or("")),
+                value,
+                fields,
                 owner,
+                author,
                 notes.join("; "),
                 verdict
             ));
+        }
+        let weakenings: Vec<&Weakening> = r.changes.iter().flat_map(|c| &c.weakenings).collect();
+        if !weakenings.is_empty() {
+            out.push_str("\n**Process changes (pipeline\\.yaml)**\n\n");
+            for w in weakenings {
+                let why = match &w.reason {
+                    Some(r) => format!("✅ `Criteria-Change:` {}", md_text(r)),
+                    None => "❌ no reason given".to_string(),
+                };
+                out.push_str(&format!("- {}: {why}\n", md_text(&w.what)));
+            }
         }
         let mut helps: Vec<String> = r
             .changes

@@ -55,11 +55,134 @@ fn scope_of(root: &Path, known: &[&Path], start: &Path, paths: &[PathBuf]) -> Re
     Ok(Scope::Files(set))
 }
 
+/// How many findings a staged `pipeline.yaml` causes are named; the rest
+/// are counted.
+const NAMED: usize = 20;
+
+/// The keys a finding is compared by across two `pipeline.yaml` versions:
+/// its rule, deal and message (which names the stage), and each criterion
+/// it lists as missing.
+fn keys(f: &check::Finding) -> Vec<(String, PathBuf, String, String)> {
+    let base = (f.rule.to_string(), f.path.clone(), f.message.clone());
+    if f.notes.is_empty() {
+        vec![(base.0, base.1, base.2, String::new())]
+    } else {
+        f.notes
+            .iter()
+            .map(|n| (base.0.clone(), base.1.clone(), base.2.clone(), n.clone()))
+            .collect()
+    }
+}
+
+/// Every finding in any deal (the same files) under `cfg`.
+fn all_findings(
+    root: &Path,
+    cfg: &crate::config::Config,
+    entries: Vec<crate::pipeline::Entry>,
+    ev: &Evaluator,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<check::Finding> {
+    let (p, found) = Pipeline::scan(root.to_path_buf(), cfg.clone(), entries, |d| {
+        check::check_file(cfg, ev, &d, now)
+    });
+    let mut out: Vec<check::Finding> = found.into_iter().flatten().collect();
+    out.extend(check::run(&p, ev, &Scope::All, now));
+    out
+}
+
+/// The findings, in any deal, that `new` causes and `old` did not
+/// (compared by [`keys`]; a finding that lists missing criteria keeps only
+/// the new ones). `entries` gives the deal files, once per pass.
+fn caused_by_config(
+    root: &Path,
+    new: &crate::config::Config,
+    old: Option<&crate::config::Config>,
+    entries: impl Fn(&crate::config::Config) -> Vec<crate::pipeline::Entry>,
+    files: Option<HashSet<String>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<check::Finding> {
+    // `file` criteria: the index's files, or the work tree's.
+    let evaluator = |c| match &files {
+        Some(f) => Evaluator::for_files(c, root, Some(f.clone())),
+        None => Evaluator::worktree(c, root),
+    };
+    let ev_new = evaluator(new);
+    let fresh = all_findings(root, new, entries(new), &ev_new, now);
+    let Some(old) = old else {
+        return fresh;
+    };
+    let ev_old = evaluator(old);
+    let before: HashSet<(String, PathBuf, String, String)> =
+        all_findings(root, old, entries(new), &ev_old, now)
+            .iter()
+            .flat_map(keys)
+            .collect();
+    fresh
+        .into_iter()
+        .filter_map(|mut f| {
+            let k = keys(&f);
+            if k.iter().all(|k| before.contains(k)) {
+                return None;
+            }
+            if !f.notes.is_empty() {
+                f.notes = k
+                    .into_iter()
+                    .filter(|k| !before.contains(k))
+                    .map(|k| k.3)
+                    .collect();
+            }
+            f.message = format!("{} (caused by this pipeline.yaml)", f.message);
+            Some(f)
+        })
+        .collect()
+}
+
+/// `pipeline.yaml` at HEAD, when there is a repository with a commit
+/// that has one: what a process change is compared with.
+fn head_config(root: &Path) -> Option<crate::config::Config> {
+    let repo = crate::repo::Repo::open(root)?;
+    let head = repo.git().head().ok()?.peel_to_commit().ok()?.id();
+    Pipeline::config_at(&repo, root, head).ok()
+}
+
+/// Adds `extra` to `findings`, leaving out any already there.
+fn merge_findings(findings: &mut Vec<check::Finding>, extra: Vec<check::Finding>) {
+    for f in extra {
+        let same = |g: &check::Finding| {
+            g.rule == f.rule
+                && g.path == f.path
+                && g.message == f.message.replace(" (caused by this pipeline.yaml)", "")
+        };
+        if !findings.iter().any(same) {
+            findings.push(f);
+        }
+    }
+}
+
 pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
     let root = crate::pipeline::find_root(&ctx.start)?;
     if !a.staged && a.rev.is_none() {
         // The work tree: each deal is checked as it is parsed, and dropped.
         let cfg = crate::config::load(&root)?;
+        // `pipeline.yaml` among the paths: every finding it causes that
+        // HEAD's did not (docs/reference.md, "deal check").
+        let config_named = a
+            .paths
+            .iter()
+            .any(|p| absolute(&ctx.start, p) == root.join(crate::config::FILE));
+        let caused = if config_named {
+            let old = head_config(&root);
+            caused_by_config(
+                &root,
+                &cfg,
+                old.as_ref(),
+                |c| crate::pipeline::worktree_entries(&root, c),
+                None,
+                ctx.now,
+            )
+        } else {
+            Vec::new()
+        };
         let mut entries = crate::pipeline::worktree_entries(&root, &cfg);
         // A file named on the command line is checked even where a listing
         // skips it (inside a hidden folder): never silently passed.
@@ -99,6 +222,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
         p.unparsed.extend(skipped.into_iter().map(|e| e.rel));
         let mut findings: Vec<check::Finding> = found.into_iter().flatten().collect();
         findings.extend(check::run(&p, &ev, &scope, ctx.now));
+        merge_findings(&mut findings, caused);
         check::sort(&mut findings);
         return report(ctx, &a, &p, &scope, "work tree", checked, &findings);
     }
@@ -110,6 +234,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
         let (p, files) = Pipeline::at_rev(&root, rev)?;
         (p, Some(files), None)
     };
+    let files_for_config = if a.staged { files.clone() } else { None };
     let ev = Evaluator::for_files(&p.cfg, &p.root, files);
     let scope = match staged {
         Some(s) => Scope::Staged(s),
@@ -123,7 +248,20 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
             scope_of(&p.root, &known, &ctx.start, &a.paths)?
         }
     };
-    let findings = check::run(&p, &ev, &scope, ctx.now);
+    let mut findings = check::run(&p, &ev, &scope, ctx.now);
+    if let Some(files) = files_for_config
+        && let Some(caused) = staged_config_findings(&root, &p.cfg, files, ctx.now)?
+    {
+        let more = caused.len().saturating_sub(NAMED);
+        merge_findings(&mut findings, caused.into_iter().take(NAMED).collect());
+        if more > 0 {
+            eprintln!(
+                "… and {more} more finding{} that the staged pipeline.yaml causes (`deal check` after staging lists them all)",
+                if more == 1 { "" } else { "s" }
+            );
+        }
+        check::sort(&mut findings);
+    }
     let checked = match &scope {
         Scope::All => p.deals.len() + p.problems.len(),
         Scope::Files(s) | Scope::Staged(s) => s.len(),
@@ -192,4 +330,58 @@ fn report(
     } else {
         0
     })
+}
+
+/// With `--staged`: when the staged `pipeline.yaml` differs from HEAD's,
+/// every finding, in any deal in the index, that it causes and HEAD's did
+/// not. `None` when it is not staged (or there is no HEAD to compare with).
+fn staged_config_findings(
+    root: &Path,
+    cfg: &crate::config::Config,
+    files: HashSet<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Vec<check::Finding>>, Error> {
+    let Some(repo) = crate::repo::Repo::open(root) else {
+        return Ok(None);
+    };
+    let staged = repo.index_blob(root, crate::config::FILE)?;
+    let Some(head) = repo
+        .git()
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .map(|c| c.id())
+    else {
+        return Ok(None);
+    };
+    let at_head = repo
+        .tree_at(head, root)
+        .ok()
+        .and_then(|t| repo.blob_in(&t, crate::config::FILE));
+    if staged.is_none() || staged == at_head {
+        return Ok(None);
+    }
+    let old = Pipeline::config_at(&repo, root, head).ok();
+    let view = repo.index_view(root, &cfg.deals_dir)?;
+    let entries = |_: &crate::config::Config| {
+        view.deals
+            .iter()
+            .map(|(rel, id, mode)| crate::pipeline::Entry {
+                rel: rel.clone(),
+                content: if *mode == 0o120000 {
+                    crate::pipeline::Content::Symlink
+                } else {
+                    repo.blob(*id, crate::pipeline::MAX_DEAL_BYTES as usize)
+                },
+            })
+            .collect()
+    };
+    Ok(Some(caused_by_config(
+        root,
+        cfg,
+        old.as_ref(),
+        entries,
+        Some(files),
+        now,
+    )))
 }

@@ -51,6 +51,7 @@ fn add(ctx: &Ctx, deal: &str, text: &str, no_commit: bool) -> Result<i32, Error>
             subject: format!("deal({}): add objection {n}", d.slug),
             trailers: vec![("Objection", text.clone())],
             done: format!("Added objection {n} to {}: {text}", d.slug),
+            guard: None,
             unchanged: String::new(),
         })
     })
@@ -78,6 +79,7 @@ fn resolve(
             subject: format!("deal({}): resolve objection {n}", d.slug),
             trailers: vec![("Objection", o.objection.clone())],
             done: format!("Resolved objection {n} of {}: {}", d.slug, o.objection),
+            guard: None,
             unchanged: format!(
                 "Objection {n} of {} is resolved already; nothing changed",
                 d.slug

@@ -210,6 +210,28 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
         .collect();
     let ev = Evaluator::with_files(&base_cfg, files);
     let commits = history::range(git, h, mb);
+    let authors = authors(&repo, &root, &commits, &head_dd, &touched);
+    // Each explained `Criteria-Change:` commit excuses the weakenings its
+    // own tree holds: its own and earlier ones, never a later one.
+    let mut excusals = Vec::new();
+    if config_changed
+        && let Ok(hc) = &head_cfg
+        && !review::weakenings(&base_cfg, hc).is_empty()
+    {
+        for c in &commits {
+            let Some(reason) = c
+                .trailer("Criteria-Change")
+                .filter(|r| review::says_something(r))
+            else {
+                continue;
+            };
+            let weak = match Pipeline::config_at(&repo, &root, c.id) {
+                Ok(cfg) => review::weakenings(&base_cfg, &cfg),
+                Err(_) => Vec::new(),
+            };
+            excusals.push((reason.trim().to_string(), weak));
+        }
+    }
     let r = review::review(
         Sides {
             base_cfg: &base_cfg,
@@ -222,6 +244,8 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
             bad_names: &bad_names,
             base_id: mb.to_string(),
             head_id: h.to_string(),
+            authors: &authors,
+            excusals: &excusals,
         },
         &ev,
         &commits,
@@ -234,4 +258,86 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
         ),
     }
     Ok(if r.violations > 0 { 1 } else { 0 })
+}
+
+/// For each touched slug (and `pipeline.yaml`), the `Name <email>` of every
+/// commit in the range that changed it, oldest first: a commit's tree diff
+/// of the deals folder against its parent (a merge counts a file only where
+/// it differs from every parent, as a merge's own resolution). The cost is
+/// the range's, not the pipeline's.
+fn authors(
+    repo: &Repo,
+    root: &std::path::Path,
+    commits: &[history::Commit],
+    deals_dir: &str,
+    touched: &HashSet<String>,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let git = repo.git();
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let config_id = |t: &git2::Tree| t.get_name(crate::config::FILE).map(|e| e.id());
+    for c in commits {
+        let Ok(commit) = git.find_commit(c.id) else {
+            continue;
+        };
+        let Ok(tree) = repo.tree_at(c.id, root) else {
+            continue;
+        };
+        let deals = history::subtree(git, &tree, deals_dir);
+        let mut slugs: Option<HashSet<String>> = None;
+        let mut config = true;
+        let parents: Vec<git2::Oid> = if c.parents.is_empty() {
+            vec![]
+        } else {
+            c.parents.clone()
+        };
+        let mut parent_trees = Vec::new();
+        for p in &parents {
+            if let Ok(t) = repo.tree_at(*p, root) {
+                parent_trees.push(t);
+            }
+        }
+        if parent_trees.is_empty() {
+            slugs = Some(
+                history::diff(git, None, deals.as_ref())
+                    .into_iter()
+                    .map(|ch| slug_key(&slug_of(std::path::Path::new(&ch.path))))
+                    .collect(),
+            );
+        }
+        for pt in &parent_trees {
+            let here: HashSet<String> = history::diff(
+                git,
+                history::subtree(git, pt, deals_dir).as_ref(),
+                deals.as_ref(),
+            )
+            .into_iter()
+            .map(|ch| slug_key(&slug_of(std::path::Path::new(&ch.path))))
+            .collect();
+            slugs = Some(match slugs {
+                None => here,
+                Some(s) => s.intersection(&here).cloned().collect(),
+            });
+            config &= config_id(pt) != config_id(&tree);
+        }
+        let sig = commit.author();
+        let who = format!(
+            "{} <{}>",
+            String::from_utf8_lossy(sig.name_bytes()),
+            String::from_utf8_lossy(sig.email_bytes())
+        );
+        let mut add = |key: String| {
+            let list = out.entry(key).or_default();
+            list.retain(|w| *w != who);
+            list.push(who.clone());
+        };
+        for s in slugs.unwrap_or_default() {
+            if touched.contains(&s) {
+                add(s);
+            }
+        }
+        if config && !parent_trees.is_empty() {
+            add(crate::config::FILE.to_string());
+        }
+    }
+    out
 }

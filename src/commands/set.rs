@@ -60,8 +60,130 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
             trailers: Vec::new(),
             done: format!("Set {} on {}", keys.join(", "), d.slug),
             unchanged: format!("{} already has those values; nothing changed", d.slug),
+            guard: Some(Guard {
+                force: a.force,
+                reason: a.reason.clone(),
+            }),
         })
     })
+}
+
+/// How an edit treats the stages the deal has left (docs/reference.md,
+/// "deal set"): a change under which one of their criteria that held in
+/// the deal as committed at HEAD fails is refused, unless forced with a
+/// reason, which records the waiver as a forced move does.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    pub force: bool,
+    pub reason: Option<String>,
+}
+
+/// The deal as committed at HEAD (the working tree's file when it is not
+/// in git, or not committed).
+fn committed(p: &Pipeline, d: &Deal) -> Option<Deal> {
+    let repo = crate::repo::Repo::open(&p.root)?;
+    let head = repo.git().head().ok()?.peel_to_commit().ok()?.id();
+    let tree = repo.tree_at(head, &p.root).ok()?;
+    let bytes = repo.blob_in(&tree, &d.rel.to_string_lossy())?;
+    Deal::parse(d.slug.clone(), d.rel.clone(), d.place, bytes, &p.cfg).ok()
+}
+
+/// The criteria (stage index, label) of stages the deal has left, that
+/// "When criteria apply" enforces, which held in `before` and fail in
+/// `after`. A criterion that failed already, or a waived stage, is none.
+pub fn broken_left_stages(
+    ev: &crate::criteria::Evaluator,
+    before: &Deal,
+    after: &Deal,
+) -> Vec<(usize, String)> {
+    let cfg = ev.cfg;
+    let now: std::collections::HashSet<usize> = crate::criteria::applicable_stages(cfg, after)
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for i in crate::criteria::applicable_stages(cfg, before) {
+        if !now.contains(&i) {
+            continue;
+        }
+        for c in &cfg.stages[i].exit {
+            if ev.eval(c, before).met && !ev.eval(c, after).met {
+                out.push((i, c.label.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Applies [`Guard`] to an edited text: `Ok` with the waiver's extra ops
+/// and trailers (none when nothing broke), or the refusal.
+fn guard_left_stages(
+    p: &Pipeline,
+    d: &Deal,
+    text: &str,
+    g: &Guard,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<Op>, Vec<(&'static str, String)>), Error> {
+    let cfg = &p.cfg;
+    let Ok(after) = Deal::parse(
+        d.slug.clone(),
+        d.rel.clone(),
+        d.place,
+        text.as_bytes().to_vec(),
+        cfg,
+    ) else {
+        // refuse_new_errors names a text that does not parse.
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let head = committed(p, d);
+    let before = head.as_ref().unwrap_or(d);
+    let ev = crate::criteria::Evaluator::worktree(cfg, &p.root);
+    let broken = broken_left_stages(&ev, before, &after);
+    if broken.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let listed: Vec<String> = broken
+        .iter()
+        .map(|(i, label)| format!("{}: {label}", cfg.stages[*i].id))
+        .collect();
+    let reason = g
+        .reason
+        .as_deref()
+        .map(crate::diag::one_line)
+        .filter(|r| !r.trim().is_empty());
+    let (true, Some(reason)) = (g.force, reason) else {
+        return Err(Error::Refused {
+            message: format!(
+                "{}: the change breaks {} of {} the deal has already left; nothing was written:\n  {}",
+                d.slug,
+                if broken.len() == 1 {
+                    "a criterion".to_string()
+                } else {
+                    format!("{} criteria", broken.len())
+                },
+                if broken.iter().all(|(i, _)| *i == broken[0].0) {
+                    "a stage"
+                } else {
+                    "stages"
+                },
+                listed.join("\n  ")
+            ),
+            help: "keep the evidence, or pass --force --reason \"…\" to waive the stage (recorded as waived.<stage>, with who and when, and a Forced: trailer)".into(),
+        });
+    };
+    let mut stages: Vec<usize> = broken.iter().map(|(i, _)| *i).collect();
+    stages.dedup();
+    let ids: Vec<String> = stages.iter().map(|i| cfg.stages[*i].id.clone()).collect();
+    let by: Option<String> = None; // the forcer, once moves record it
+    let _ = now;
+    let ops: Vec<Op> = ids
+        .iter()
+        .map(|id| Op::set(&format!("waived.{id}"), crate::config::yaml_scalar(&reason)))
+        .collect();
+    let mut trailers = vec![("Forced", reason)];
+    if let Some(b) = by {
+        trailers.push(("Forced-By", b));
+    }
+    Ok((ops, trailers))
 }
 
 /// One deal's front-matter change, as a write command plans it.
@@ -75,6 +197,9 @@ pub struct Change {
     pub done: String,
     /// Printed when the edit changes nothing (and nothing is committed).
     pub unchanged: String,
+    /// Whether (and how) the edit may break a stage the deal has left:
+    /// `deal set` guards it; an objection, which is news, is never refused.
+    pub guard: Option<Guard>,
 }
 
 /// The one path every front-matter write to one deal takes (`deal set`,
@@ -107,23 +232,36 @@ pub fn write_deal(
             .collect();
         format!("editing {shown}: {}", keys.join(", "))
     });
-    let text = edit::apply(&d.text, &change.ops).map_err(|e| {
-        Error::usage(
-            format!("{shown}: {e}"),
-            "edit the file by hand, then run `deal check`",
-        )
-    })?;
+    let apply = |ops: &[Op]| {
+        edit::apply(&d.text, ops).map_err(|e| {
+            Error::usage(
+                format!("{shown}: {e}"),
+                "edit the file by hand, then run `deal check`",
+            )
+        })
+    };
+    let mut text = apply(&change.ops)?;
     if text == d.text {
         if !ctx.quiet {
             println!("{}", change.unchanged);
         }
         return Ok(0);
     }
+    let mut forced = Vec::new();
+    if let Some(g) = &change.guard {
+        let (ops, trailers) = guard_left_stages(&p, d, &text, g, ctx.now)?;
+        if !ops.is_empty() {
+            let all: Vec<Op> = change.ops.iter().cloned().chain(ops).collect();
+            text = apply(&all)?;
+            forced = trailers;
+        }
+    }
     refuse_new_errors(cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
     let old_owner = d.fields.owner.clone().unwrap_or_default();
     let new_owner = edited_owner(&text).unwrap_or_else(|| old_owner.clone());
     let mut trailers = vec![("Deal", d.slug.clone())];
     trailers.extend(change.trailers);
+    trailers.extend(forced);
     trailers.extend(owner_trailers(cfg, &old_owner, &new_owner));
     let done = record(Recording {
         root: &p.root,

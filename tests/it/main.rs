@@ -5,6 +5,7 @@ mod check;
 mod edits;
 mod errors;
 mod forecast;
+mod gate;
 mod import;
 mod init;
 mod leads;

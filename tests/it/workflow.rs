@@ -169,7 +169,7 @@ fn the_pre_commit_framework_runs_the_manifest_hook() {
         .expect("a deal-check hook")
         .clone();
     assert_eq!(hook["language"], "system");
-    assert_eq!(hook["pass_filenames"], false);
+    assert_eq!(hook["pass_filenames"], true);
     let config = serde_yaml::to_string(&serde_yaml::Value::Mapping(
         [(
             "repos".into(),
@@ -237,7 +237,31 @@ fn the_pre_commit_framework_runs_the_manifest_hook() {
     t.git(&["add", "-A"]);
     let (code, said) = pre_commit(&t);
     assert_eq!(code, 0, "{said}");
-    assert!(said.contains("deal check --staged"), "{said}");
+    assert!(said.contains("deal check"), "{said}");
+    t.git(&["commit", "-q", "-m", "acme to proposal"]);
+    // A process change that breaks a deal which passed: `--all-files`, as
+    // CI runs it, passes every file, `pipeline.yaml` included.
+    let p = t.path().join("pipeline.yaml");
+    let cfg = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(
+        &p,
+        cfg.replacen(
+            "        field: engaged\n        format: date\n",
+            "        field: engaged\n        format: date\n      - label: Budget owner named\n        field: budget_owner\n",
+            1,
+        ),
+    )
+    .unwrap();
+    t.git(&["commit", "-q", "-am", "a stricter outreach exit"]);
+    let out = std::process::Command::new("pre-commit")
+        .args(["run", "--all-files", "--color", "never"])
+        .current_dir(t.path())
+        .envs(t.env_vars())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("missing: Budget owner named"), "{said}");
 }
 
 /// Replaces commit ids in review output, which differ on every run.
@@ -619,7 +643,7 @@ fn review_flags_waivers_and_source_ids_added_by_hand() {
     .unwrap();
     t.git(&["commit", "-q", "-am", "edit by hand"]);
     let out = t.cmd(&["review", "main"]).code(1);
-    assert!(out.stdout.contains("| acme | edited | outreach | outreach | bob | waived qualification: trust me | ❌ `hand-waiver` waived\\.qualification added by hand, without a forced move; `hand-source-id` source\\_id added by hand, without an import |"), "{}", out.stdout);
+    assert!(out.stdout.contains("| acme | edited | outreach | outreach |  | waived, source\\_id | bob | Alice Smith | waived qualification: trust me | ❌ `hand-waiver` waived\\.qualification added by hand, without a forced move; `hand-source-id` source\\_id added by hand, without an import |"), "{}", out.stdout);
 }
 
 #[test]

@@ -1,0 +1,459 @@
+//! The pull-request gate a sales lead can approve (docs/reference.md,
+//! "deal review"): the review as a plan, weakenings named one by one,
+//! evidence removed from a stage already left, `set` refusing to break a
+//! left stage, hooks that judge `pipeline.yaml`, and merging deal files.
+
+use crate::{Test, good_deal};
+
+fn json(out: &crate::Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+fn change<'a>(j: &'a serde_json::Value, slug: &str) -> &'a serde_json::Value {
+    j["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slug"] == slug)
+        .unwrap_or_else(|| panic!("no change for {slug}: {j:#}"))
+}
+
+fn rules(c: &serde_json::Value) -> Vec<String> {
+    c["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Marlow: in proposal at 64,000 EUR, having met every earlier stage.
+fn marlow() -> Test {
+    Test::new()
+        .deal(
+            "05-proposal/marlow.md",
+            &good_deal("  outreach: 2026-11-02\n  proposal: 2026-11-20\n", "")
+                .replace("value: 48000", "value: 64000"),
+        )
+        .repo()
+}
+
+/// A commit by Bob, by hand with git.
+fn bob_commits(t: &Test, msg: &str) {
+    t.git(&[
+        "-c",
+        "user.name=Bob Jones",
+        "-c",
+        "user.email=bob@example.com",
+        "commit",
+        "-q",
+        "-am",
+        msg,
+    ]);
+}
+
+fn edit(t: &Test, rel: &str, from: &str, to: &str) {
+    let p = t.path().join(rel);
+    let s = std::fs::read_to_string(&p).unwrap();
+    assert!(s.contains(from), "{rel} has no {from:?}");
+    std::fs::write(&p, s.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn a_value_change_is_a_planned_edit_with_its_author_and_figures() {
+    let t = marlow();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    edit(
+        &t,
+        "deals/05-proposal/marlow.md",
+        "value: 64000",
+        "value: 70000",
+    );
+    bob_commits(&t, "marlow: bigger scope");
+    let out = t.cmd(&["review", "main"]).code(0);
+    let md = out.stdout;
+    assert!(md.starts_with("<!-- deal-review -->\n"), "{md}");
+    assert!(
+        md.contains("1 change · open pipeline +6,000 EUR · weighted +3,000 EUR · won 0 · lost 0"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| marlow | edited | proposal | proposal | 64,000 → 70,000 | value | bob | Bob Jones |  | ✅ |"),
+        "{md}"
+    );
+    assert!(!md.contains("No deal changed"), "{md}");
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(0));
+    let c = change(&j, "marlow");
+    assert_eq!(c["change"], "edited");
+    assert_eq!(c["fields"], serde_json::json!(["value"]));
+    assert_eq!(c["value_from"], 64000);
+    assert_eq!(c["value_to"], 70000);
+    assert_eq!(c["currency"], "EUR");
+    assert_eq!(c["author"], "Bob Jones <bob@example.com>");
+    // A second author: both listed, the last one is the author.
+    edit(
+        &t,
+        "deals/05-proposal/marlow.md",
+        "Send SOW draft",
+        "Send the SOW",
+    );
+    t.git(&["commit", "-q", "-am", "marlow: next step"]);
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(0));
+    let c = change(&j, "marlow");
+    assert_eq!(c["author"], "Alice Smith <alice@example.com>");
+    assert_eq!(
+        c["authors"],
+        serde_json::json!([
+            "Bob Jones <bob@example.com>",
+            "Alice Smith <alice@example.com>"
+        ])
+    );
+    assert_eq!(c["fields"], serde_json::json!(["value", "next_step"]));
+    assert_eq!(
+        j["summary"],
+        serde_json::json!({
+            "changes": 1, "open_value_delta": 6000, "weighted_delta": 3000,
+            "won_value": 0, "lost_value": 0, "currency": "EUR", "other_currencies": {}
+        })
+    );
+}
+
+/// Every deal file in `rev`: slug → (folder, front-matter).
+fn deals_at(
+    t: &Test,
+    rev: &str,
+) -> std::collections::BTreeMap<String, (String, serde_yaml::Value)> {
+    let mut out = std::collections::BTreeMap::new();
+    for path in t
+        .git(&["ls-tree", "-r", "--name-only", rev, "deals"])
+        .lines()
+    {
+        if !path.ends_with(".md") {
+            continue;
+        }
+        let text = t.git(&["show", &format!("{rev}:{path}")]);
+        let fm = text.split("---\n").nth(1).unwrap();
+        let parts: Vec<&str> = path.split('/').collect();
+        let slug = parts[2].trim_end_matches(".md").to_string();
+        out.insert(
+            slug,
+            (parts[1].to_string(), serde_yaml::from_str(fm).unwrap()),
+        );
+    }
+    out
+}
+
+/// The plan's figures, computed apart from `deal`: every deal file at each
+/// side, its folder's probability from pipeline.yaml, by currency.
+fn independent(t: &Test, base: &str, head: &str) -> std::collections::BTreeMap<String, [f64; 4]> {
+    let cfg: serde_yaml::Value =
+        serde_yaml::from_str(&t.git(&["show", &format!("{base}:pipeline.yaml")])).unwrap();
+    let prob = |folder: &str| -> Option<f64> {
+        cfg["stages"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| {
+                let id = s["id"].as_str().unwrap();
+                (folder == format!("{:02}-{id}", i + 1)).then(|| s["probability"].as_f64().unwrap())
+            })
+    };
+    let b = deals_at(t, base);
+    let h = deals_at(t, head);
+    let mut out: std::collections::BTreeMap<String, [f64; 4]> = Default::default();
+    let cur = |fm: &serde_yaml::Value| fm["currency"].as_str().unwrap_or("EUR").to_uppercase();
+    let val = |fm: &serde_yaml::Value| fm["value"].as_f64().unwrap_or(0.0);
+    for (sign, side) in [(-1.0, &b), (1.0, &h)] {
+        for (folder, fm) in side.values() {
+            if let Some(p) = prob(folder) {
+                let e = out.entry(cur(fm)).or_default();
+                e[0] += sign * val(fm);
+                e[1] += sign * val(fm) * p;
+            }
+        }
+    }
+    for (slug, (folder, fm)) in &h {
+        let was = b.get(slug).map(|(f, _)| f.as_str());
+        let e = out.entry(cur(fm)).or_default();
+        if folder == "won" && was != Some("won") {
+            e[2] += val(fm);
+        }
+        if folder == "lost" && was != Some("lost") {
+            e[3] += val(fm);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_plans_figures_equal_an_independent_count_of_the_files() {
+    let deal = |title: &str, value: &str, extra: &str, stages: &str| {
+        good_deal(stages, extra)
+            .replace("Acme Corp, Kubernetes migration", title)
+            .replace("value: 48000", &format!("value: {value}"))
+    };
+    let t = Test::new()
+        .deal("05-proposal/edited.md", &deal("Edited", "48000", "", "  proposal: 2026-11-20\n"))
+        .deal("03-qualification/mover.md", &deal("Mover", "10000", "", "  qualification: 2026-11-05\n"))
+        .deal("06-negotiation/loser.md", &deal("Loser", "30000", "", "  negotiation: 2026-11-21\n"))
+        .deal("04-discovery/dollars.md", &deal("Dollars", "20000", "currency: usd\n", "  discovery: 2026-11-10\n"))
+        .deal("07-close/closer.md", &deal("Closer", "15000", "verbal_agreement_on: 2026-11-22\ncontract: https://contracts.example/c.pdf\nkickoff_on: 2026-12-01\ndelivery_owner: dana\n", "  close: 2026-11-22\n"))
+        .deal("02-outreach/still.md", &deal("Untouched", "99000", "", "  outreach: 2026-11-02\n"))
+        .repo();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    edit(
+        &t,
+        "deals/05-proposal/edited.md",
+        "value: 48000",
+        "value: 52500",
+    );
+    t.git(&["commit", "-q", "-am", "edited: value"]);
+    t.cmd(&["move", "mover", "discovery"]).code(0);
+    t.cmd(&["move", "loser", "lost", "--reason", "competitor"])
+        .code(0);
+    edit(
+        &t,
+        "deals/04-discovery/dollars.md",
+        "value: 20000",
+        "value: 25000",
+    );
+    t.git(&["commit", "-q", "-am", "dollars: value"]);
+    t.cmd(&[
+        "move",
+        "closer",
+        "won",
+        "--force",
+        "--reason",
+        "handoff written later",
+    ])
+    .code(0);
+    t.cmd(&["new", "Newco", "--owner", "alice", "--value", "7000"])
+        .code(0);
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]));
+    let mb = j["base"].as_str().unwrap().to_string();
+    let want = independent(&t, &mb, "HEAD");
+    let s = &j["summary"];
+    let eur = want["EUR"];
+    assert_eq!(s["currency"], "EUR");
+    assert_eq!(s["open_value_delta"].as_f64().unwrap(), eur[0], "{s:#}");
+    assert!(
+        (s["weighted_delta"].as_f64().unwrap() - eur[1]).abs() < 0.005,
+        "{s:#} {eur:?}"
+    );
+    assert_eq!(s["won_value"].as_f64().unwrap(), eur[2], "{s:#}");
+    assert_eq!(s["lost_value"].as_f64().unwrap(), eur[3], "{s:#}");
+    let usd = want["USD"];
+    let o = &s["other_currencies"]["USD"];
+    assert_eq!(o["open_value_delta"].as_f64().unwrap(), usd[0], "{s:#}");
+    assert!(
+        (o["weighted_delta"].as_f64().unwrap() - usd[1]).abs() < 0.005,
+        "{s:#}"
+    );
+    // The fixture exercises every figure.
+    assert!(eur.iter().all(|x| *x != 0.0) && usd[0] != 0.0, "{want:?}");
+    assert_eq!(s["changes"], 6, "{j:#}");
+    // The Markdown says the same.
+    let md = t.cmd(&["review", "main"]).stdout;
+    assert!(md.contains("6 changes · open pipeline "), "{md}");
+    assert!(md.contains("· USD: open pipeline +5,000 USD"), "{md}");
+    assert!(
+        md.contains("| dollars | edited | discovery | discovery | 20,000 → 25,000 USD | value |"),
+        "{md}"
+    );
+}
+
+/// Two criteria removed in two commits, a `Criteria-Change:` trailer
+/// between them.
+#[test]
+fn a_criteria_change_excuses_only_its_own_and_earlier_weakenings() {
+    let t = marlow();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    edit(
+        &t,
+        "pipeline.yaml",
+        "      - label: Proposal reviewed with the prospect\n        field: proposal.reviewed_on\n        format: date\n",
+        "",
+    );
+    t.git(&["commit", "-q", "-am", "drop the review"]);
+    t.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "why",
+        "--trailer",
+        "Criteria-Change: reviews happen in the call now",
+    ]);
+    let row = |code| {
+        let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(code));
+        change(&j, "pipeline.yaml").clone()
+    };
+    let r = row(0);
+    assert_eq!(r["change"], "criteria-change");
+    assert_eq!(
+        r["weakenings"],
+        serde_json::json!([{ "what": "the proposal criterion \"Proposal reviewed with the prospect\" was removed", "reason": "reviews happen in the call now" }])
+    );
+    let md = t.cmd(&["review", "main"]).code(0).stdout;
+    assert!(md.contains("- the proposal criterion \"Proposal reviewed with the prospect\" was removed: ✅ `Criteria-Change:` reviews happen in the call now"), "{md}");
+    // A second removal, pushed later, is not excused by the earlier trailer.
+    edit(
+        &t,
+        "pipeline.yaml",
+        "      - label: Verbal agreement to move to contract\n        field: verbal_agreement_on\n        format: date\n",
+        "",
+    );
+    t.git(&["commit", "-q", "-am", "drop verbal agreement"]);
+    let r = row(1);
+    assert_eq!(r["change"], "weakened");
+    assert_eq!(rules(&r), ["weakened-criteria"]);
+    let msg = r["violations"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("\"Verbal agreement to move to contract\" was removed (made after the last `Criteria-Change:` trailer"), "{msg}");
+    let md = t.cmd(&["review", "main"]).code(1).stdout;
+    assert!(
+        md.contains(
+            "- the proposal criterion \"Proposal reviewed with the prospect\" was removed: ✅"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("- the negotiation criterion \"Verbal agreement to move to contract\" was removed: ❌ no reason given"), "{md}");
+}
+
+#[test]
+fn removing_the_evidence_of_a_stage_already_left_is_a_violation() {
+    let t = marlow();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    edit(
+        &t,
+        "deals/05-proposal/marlow.md",
+        "engaged: 2026-11-03\n",
+        "engaged:\n",
+    );
+    bob_commits(&t, "marlow: engaged was wrong");
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(1));
+    let c = change(&j, "marlow");
+    assert_eq!(c["change"], "edited");
+    assert_eq!(rules(c), ["evidence-removed"]);
+    assert!(
+        c["violations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the outreach criterion \"Prospect replied, accepted a call or engaged\" held at the base and fails at HEAD"),
+        "{c:#}"
+    );
+    // An unrelated edit is no violation.
+    t.git(&["reset", "-q", "--hard", "main"]);
+    edit(
+        &t,
+        "deals/05-proposal/marlow.md",
+        "engaged: 2026-11-03\n",
+        "engaged: 2026-11-04\n",
+    );
+    bob_commits(&t, "marlow: engaged a day later");
+    t.cmd(&["review", "main"]).code(0);
+}
+
+#[test]
+fn set_refuses_to_remove_the_evidence_of_a_stage_left_unless_forced() {
+    let t = marlow();
+    let before = t.state();
+    let out = t.cmd(&["set", "marlow", "engaged="]).code(1);
+    assert!(
+        out.stderr.contains(
+            "breaks a criterion of a stage the deal has already left; nothing was written"
+        ) && out
+            .stderr
+            .contains("outreach: Prospect replied, accepted a call or engaged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.state(), before);
+    // A criterion that failed already does not block: the budget is free text.
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    // --force needs --reason.
+    t.cmd(&["set", "marlow", "engaged=", "--force"]).code(2);
+    t.cmd(&[
+        "set",
+        "marlow",
+        "engaged=",
+        "--force",
+        "--reason",
+        "the reply was from another company",
+    ])
+    .code(0);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        msg.contains("Forced: the reply was from another company"),
+        "{msg}"
+    );
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(text.contains("waived:\n  outreach:"), "{text}");
+    // The review sees a forced, waived change: no hand-waiver, no evidence-removed.
+    let j = json(&t.cmd(&["review", "HEAD~1", "--format", "json"]).code(0));
+    let c = change(&j, "marlow");
+    assert_eq!(c["forced"], true);
+    assert_eq!(c["violations"], serde_json::json!([]));
+    // A waived stage never blocks again, and its waiver is not overwritten.
+    t.cmd(&["set", "marlow", "engaged=2026-11-04"]).code(0);
+    t.cmd(&["set", "marlow", "engaged="]).code(0);
+    // Another stage's evidence still counts.
+    t.cmd(&["set", "marlow", "contact.email="])
+        .code(1)
+        .stderr_has("prospecting: Qualified contact");
+    let again = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(
+        again.contains("the reply was from another company"),
+        "{again}"
+    );
+}
+
+/// Adds a criterion to outreach's exit: Marlow, past outreach, fails it.
+fn stricter_outreach(t: &Test) {
+    edit(
+        t,
+        "pipeline.yaml",
+        "        field: engaged\n        format: date\n",
+        "        field: engaged\n        format: date\n      - label: Budget owner named\n        field: budget_owner\n",
+    );
+}
+
+#[test]
+fn a_staged_pipeline_yaml_is_judged_by_the_deals_it_breaks() {
+    let t = marlow()
+        .deal(
+            "02-outreach/other.md",
+            "---\ntitle: Other\nowner: bob\ncontact:\n  email: o@other.example\nstages:\n  outreach: 2026-11-02\n---\n",
+        );
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "other"]);
+    t.cmd(&["hook", "install"]).code(0);
+    stricter_outreach(&t);
+    t.git(&["add", "pipeline.yaml"]);
+    let out = t.cmd(&["check", "--staged"]).code(1);
+    assert!(out.stdout.contains("marlow.md"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("missing: Budget owner named"),
+        "{}",
+        out.stdout
+    );
+    // Only what the change causes: marlow's other criteria held already.
+    assert!(!out.stdout.contains("other.md"), "{}", out.stdout);
+    let out = t.git_cmd(t.path(), &["commit", "-q", "-m", "stricter outreach"], None);
+    assert_ne!(
+        out.code, 0,
+        "the hook let it through: {}{}",
+        out.stdout, out.stderr
+    );
+    assert!(out.stdout.contains("Budget owner named") || out.stderr.contains("Budget owner named"));
+    // `deal check PATH` with pipeline.yaml among the paths, in the work tree.
+    let out = t.cmd(&["check", "pipeline.yaml"]).code(1);
+    assert!(out.stdout.contains("marlow.md"), "{}", out.stdout);
+    // A deal path alone: only that deal.
+    t.cmd(&["check", "deals/02-outreach/other.md"]).code(0);
+    // Fixed in the deal, the process change goes through.
+    t.cmd(&["set", "marlow", "budget_owner=CFO"]).code(0);
+    t.git(&["add", "pipeline.yaml"]);
+    let out = t.git_cmd(t.path(), &["commit", "-q", "-m", "stricter outreach"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
