@@ -92,7 +92,8 @@ pub struct Fields {
     pub title: Option<String>,
     pub owner: Option<String>,
     pub company: Option<String>,
-    pub value: Option<f64>,
+    /// `value`, exact (docs/reference.md, "Money").
+    pub value: Option<crate::money::Amount>,
     pub currency: Option<String>,
     pub source: Option<String>,
     pub created: Option<DateTime<Utc>>,
@@ -472,14 +473,23 @@ impl Typer<'_> {
 fn type_value(t: &mut Typer, f: &mut Fields) {
     match lookup(t.m, "value") {
         None => {}
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x >= 0.0 && x.is_finite() => f.value = Some(x),
-            _ => t.issue(
-                "value",
-                format!("`value` must be a number ≥ 0, not {n}"),
-                "write the amount, e.g. `value: 48000`",
-            ),
-        },
+        Some(Value::Number(n)) => {
+            let read = if let Some(i) = n.as_u64() {
+                crate::money::from_i128(i.into())
+            } else if let Some(i) = n.as_i64() {
+                crate::money::from_i128(i.into())
+            } else {
+                crate::money::from_f64(n.as_f64().unwrap_or(f64::NAN))
+            };
+            match read {
+                Ok(v) => f.value = Some(v),
+                Err(why) => t.issue(
+                    "value",
+                    format!("`value` must be a number ≥ 0 and below 10^15, not {n} ({why})"),
+                    "write the amount, e.g. `value: 48000`",
+                ),
+            }
+        }
         Some(other) => {
             let shown = scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
             t.issue(

@@ -281,9 +281,13 @@ pub fn typed_value(
             };
         }
         Some(Kind::Amount) => {
-            return match raw.parse::<f64>() {
-                Ok(n) if n >= 0.0 && n.is_finite() => Ok(raw.to_string()),
-                _ => Err(bad("a number ≥ 0, without units or separators", "48000")),
+            // The amounts `deal import` reads (docs/reference.md, "Money").
+            return match crate::money::parse(raw, false) {
+                Ok(n) => Ok(n.to_string()),
+                Err(why) => Err(Error::usage(
+                    format!("`{key}` must be an amount ≥ 0 and below 10^15, not `{raw}`: {why}"),
+                    format!("write e.g. `{key}=48000` or `{key}=\"$12,400.00\"`"),
+                )),
             };
         }
         Some(Kind::Category) => {

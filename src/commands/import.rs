@@ -447,7 +447,7 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
                         "slug": d.slug,
                         "stage": d.place.id(cfg),
                         "owner": d.fields.owner,
-                        "value": d.fields.value,
+                        "value": d.fields.value.map(crate::money::json),
                         "front_matter": serde_json::to_value(&d.fm).unwrap_or_default(),
                         "stages": d.fields.stages.iter().map(|(k, t)| (k.clone(), crate::time::format_ts(*t))).collect::<std::collections::BTreeMap<_, _>>(),
                         "path": d.rel.display().to_string(),
