@@ -94,6 +94,8 @@ pub struct Fields {
     pub company: Option<String>,
     /// `value`, exact (docs/reference.md, "Money").
     pub value: Option<crate::money::Amount>,
+    /// `imported: {at, stage}`, written by `deal import`.
+    pub imported: Option<Imported>,
     pub currency: Option<String>,
     pub source: Option<String>,
     pub created: Option<DateTime<Utc>>,
@@ -117,6 +119,17 @@ pub struct Fields {
     pub source_id: Option<String>,
     /// `forecast`: overrides the stage's forecast category.
     pub forecast: Option<crate::config::Category>,
+}
+
+/// Where and when `deal import` brought a deal in (`imported`): the
+/// criteria of the stages before `stage` are its CRM's history
+/// (docs/reference.md, "Import"). An older import wrote the date alone
+/// (no stage).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub at: Option<DateTime<Utc>>,
+    /// A stage id, `won` or `lost`.
+    pub stage: Option<String>,
 }
 
 /// A parsed deal file.
@@ -533,6 +546,31 @@ pub fn type_summary_fields(m: &Mapping, cfg: &Config) -> Fields {
         ..Fields::default()
     };
     type_value(&mut t, &mut f);
+    match lookup(m, "imported") {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(_)) => {
+            let stage = t.string("imported.stage");
+            if let Some(s) = &stage
+                && Place::parse(s, cfg).is_none()
+            {
+                t.issue(
+                    "imported.stage",
+                    format!("`{s}` is not a stage of this pipeline"),
+                    "name the stage the deal was imported into (a stage id, won or lost)",
+                );
+            }
+            f.imported = Some(Imported {
+                at: t.ts("imported.at"),
+                stage,
+            });
+        }
+        Some(_) => {
+            f.imported = Some(Imported {
+                at: t.ts("imported"),
+                stage: None,
+            });
+        }
+    }
     type_stages(&mut t, cfg, &mut f);
     f
 }

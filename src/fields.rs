@@ -118,6 +118,23 @@ pub const FIELDS: &[Field] = &[
     f("lost.stage", Kind::Text, "the stage it was lost from"),
     f("lost.at", Kind::Timestamp, "when it was lost"),
     f(
+        "imported",
+        Kind::Block,
+        "at, stage: written by `deal import`",
+    ),
+    f("imported.at", Kind::Timestamp, "when the deal was imported"),
+    f(
+        "imported.stage",
+        Kind::Text,
+        "where it came in: the criteria of earlier stages are not enforced",
+    ),
+    f(
+        "crm",
+        Kind::Block,
+        "the CRM's columns kept verbatim by `deal import`, keyed by header",
+    ),
+    f("crm.*", Kind::Text, "a CRM column's value, verbatim"),
+    f(
         "waived",
         Kind::Block,
         "stage id → reason, written by a forced move",
