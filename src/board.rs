@@ -16,7 +16,9 @@ pub struct Row {
     pub company: Option<String>,
     pub stage: String,
     pub owner: String,
-    pub value: Option<f64>,
+    /// Exact; JSON writes the number as [`crate::money::json`] does.
+    #[serde(serialize_with = "crate::money::serialize_opt")]
+    pub value: Option<crate::money::Amount>,
     pub currency: String,
     /// Days since the deal entered its current place (one decimal).
     pub days_in_stage: Option<f64>,
@@ -80,23 +82,11 @@ impl Row {
     }
 }
 
-/// Formats an amount with thousands separators: `48,000`, `1,250.5`.
+/// Formats a figure as people read amounts (docs/reference.md, "Money"):
+/// `48,000`, `1,250.50`, 1999.999 → `2,000`. The one formatter is
+/// [`crate::money::format`]; this is its form for `f64` figures.
 pub fn money(v: f64) -> String {
-    let neg = v < 0.0;
-    let whole = v.abs().trunc() as u64;
-    let frac = ((v.abs() - v.abs().trunc()) * 100.0).round() as u64;
-    let digits = whole.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if frac > 0 {
-        out.push_str(&format!(".{frac:02}"));
-    }
-    if neg { format!("-{out}") } else { out }
+    crate::money::format_f64(v)
 }
 
 #[cfg(test)]

@@ -131,7 +131,11 @@ pub fn forecast(f: &Forecast, deals: &[Deal]) -> ForecastView {
                 .expected_close
                 .map(crate::time::format_date)
                 .unwrap_or_default(),
-            value: d.fields.value.map(money).unwrap_or_default(),
+            value: d
+                .fields
+                .value
+                .map(|v| crate::money::in_table(v, d.fields.currency.as_deref(), &f.currency))
+                .unwrap_or_default(),
         })
         .collect();
     ForecastView {

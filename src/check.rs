@@ -347,7 +347,8 @@ pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
     }
     if d.place == Place::Lost {
         let lost_at = f.stages.get("lost").copied().or(f.lost_at);
-        let historic = matches!((cfg.enforce_from, lost_at), (Some(from), Some(at)) if at < from);
+        let historic = matches!((cfg.enforce_from, lost_at), (Some(from), Some(at)) if at < from)
+            || !criteria::needs_lost_reason(d);
         if !historic {
             match f.lost_reason.as_deref().filter(|r| !r.trim().is_empty()) {
                 None => out.push(finding(
@@ -496,6 +497,15 @@ fn speed_to_lead(cfg: &Config, d: &Deal, now: DateTime<Utc>) -> Option<Finding> 
     }
     let created = f.created?;
     if cfg.enforce_from.is_some_and(|from| created < from) {
+        return None;
+    }
+    // A lead created before it was imported was answered (or not) in its CRM.
+    if f
+        .imported
+        .as_ref()
+        .and_then(|im| im.at)
+        .is_some_and(|at| created < at)
+    {
         return None;
     }
     let limit = cfg.speed_to_lead_minutes as f64;

@@ -312,34 +312,51 @@ Examples:
   deal objection resolve acme budget          a piece of text only one objection contains")]
     Objection(ObjectionArgs),
 
-    /// Import deals from a CRM export (CSV): HubSpot, Pipedrive, or any CSV with --map
+    /// Import deals from a CRM export (CSV): HubSpot, Pipedrive, Salesforce, deal export, or any CSV with --map
     #[command(after_help = "\
 One deal per row, in its stage folder, with its stage dates; one commit with an
-`Imported: N` trailer. Idempotent: a row whose source_id exists already is skipped.
+`Imported: N` trailer. Idempotent: a row whose source_id exists already (with --preset deal,
+whose slug exists already) is skipped. docs/reference.md, \"Import\", lists each preset's
+columns and stage map.
 
---map COLUMN=FIELD maps a column to a front-matter path (title, owner, value, company,
-contact.email, stages.outreach, …) or to stage, closed (the won/lost date), lost_reason,
-source_id, slug or body. --stage-map VALUE=STAGE translates the stage column; a value equal
-to a stage id, won or lost needs none. Presets know HubSpot's and Pipedrive's headers and
-default stages; `generic` maps headers that are field names (as `deal export` writes them).
+Every column is mapped to a field, kept verbatim under the deal's crm: map (header as key),
+or left out by --skip COLUMN; the summary names the columns kept. Two columns with one header
+are refused (exit 2). --map COLUMN=FIELD maps a column to a front-matter path (title, owner,
+value, company, contact.email, stages.outreach, …) or to stage, closed (the CRM's close date:
+expected_close of an open deal, the won or lost date of a closed one), lost_reason, source_id,
+slug or body. --stage-map VALUE=STAGE translates the stage column; a value equal to a stage
+id, won or lost needs none.
 
-Dates: ISO 8601 or M/D/YYYY. Amounts like $12,400.00. A stage date the row does not give is
-left out, never invented; a lost deal's lost.stage is the last stage the row dates. Owners the
-team does not know are added to team: in pipeline.yaml. When enforce_from is unset, it is set
-to today, so history older than the process is not judged by it.
+Dates: ISO 8601 or M/D/YYYY (--date-format D/M/YYYY for another order); a two-digit year is a
+problem row, never a guess. Amounts: $12,400.00, 42,000, 12 400,50 € (with --decimal-comma);
+50k, 1.5M, 2.5e3, (500), a negative, an ambiguous 1,5 or 10^15 or more are problem rows,
+never a wrong number. A stage date the row does not give is left out, never invented; a lost
+deal's lost.stage is the last stage the row dates.
 
-Problem rows are reported by line and skipped (exit 1); --strict imports nothing if any.
+Owners: --owner-map \"Jordan Blake=alice\" maps a CRM owner to a team handle; an owner neither
+in the team nor in the map joins the team with no roles (roles: []), and the summary names
+them. Each deal records imported: {at, stage}: the criteria of the stages before the one it
+came in at are its CRM's history, not checked; the stages it passes in deal are.
+
+Problem rows are reported by line, column and value; the good rows are imported and the exit
+code is 1. --strict imports nothing if any row has a problem. --dry-run prints one line per
+row (slug, stage, owner, value, expected close) and where each column goes, and writes nothing.
 
 Examples:
   deal import hubspot-deals.csv --preset hubspot --dry-run
+  deal import opportunities.csv --preset salesforce --owner-map \"Jordan Blake=alice\"
   deal import pipedrive.csv --preset pipedrive --stage-map \"Demo Scheduled=discovery\"
-  deal import sheet.csv --preset generic --map Name=title --map Rep=owner --map Step=stage")]
+  deal import sheet.csv --preset generic --map Name=title --map Rep=owner --map Step=stage
+  deal import export.csv --preset deal         what `deal export` wrote, into another pipeline")]
     Import(ImportArgs),
 
     /// Export every deal: slug, stage, owner, value, front-matter, stage dates (CSV or JSON)
     #[command(after_help = "\
-CSV columns are slug, stage, the front-matter flattened to dotted paths (stages.<id>, …), and
-body; `deal import --preset generic` reads it back into a pipeline with the same slugs.")]
+CSV columns are slug, stage, the front-matter flattened to dotted paths (stages.<id>, crm.<header>,
+…), and body; values are exact (JSON and CSV keep the number as the file has it). A cell that a
+spreadsheet would run as a formula starts with '. `deal import export.csv --preset deal` reads it
+back (removing that '), into this pipeline or another, with the same slugs; importing the same
+export twice creates nothing the second time (rows are matched by slug, then source_id).")]
     Export(ExportArgs),
 
     /// The follow-up list: overdue and upcoming next steps, missing next steps, rotting deals, uncontacted leads
@@ -723,6 +740,18 @@ pub struct ImportArgs {
     /// Translate a stage value (repeatable)
     #[arg(long = "stage-map", value_name = "VALUE=STAGE")]
     pub stage_map: Vec<String>,
+    /// Map a CRM owner to a team handle (repeatable)
+    #[arg(long = "owner-map", value_name = "NAME=HANDLE")]
+    pub owner_map: Vec<String>,
+    /// Leave a column out (repeatable); every other column is mapped or kept under crm:
+    #[arg(long = "skip", value_name = "COLUMN")]
+    pub skip: Vec<String>,
+    /// The order of dates that are not ISO 8601, e.g. D/M/YYYY (default M/D/YYYY)
+    #[arg(long = "date-format", value_name = "F")]
+    pub date_format: Option<String>,
+    /// Amounts use a decimal comma (12.400,50)
+    #[arg(long)]
+    pub decimal_comma: bool,
     /// Show what would be imported, and write nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -323,9 +323,49 @@ pub fn first_record(deal: &Deal) -> Option<DateTime<Utc>> {
         .min()
 }
 
+/// Whether stage `i`'s criteria are an imported deal's CRM history: a
+/// stage before `imported.stage` (for a deal imported as lost, before its
+/// `lost.stage`). `check`, `move`, the hooks and `review` all leave these
+/// out (docs/reference.md, "When criteria apply").
+pub fn before_import(cfg: &Config, deal: &Deal, i: usize) -> bool {
+    let Some(stage) = deal
+        .fields
+        .imported
+        .as_ref()
+        .and_then(|im| im.stage.as_deref())
+    else {
+        return false;
+    };
+    let upto = match Place::parse(stage, cfg) {
+        Some(Place::Stage(k)) => k,
+        Some(Place::Won) => cfg.stages.len(),
+        Some(Place::Lost) => deal
+            .fields
+            .lost_stage
+            .as_deref()
+            .and_then(|s| cfg.stage_index(s))
+            .unwrap_or(0),
+        None => 0,
+    };
+    i < upto
+}
+
+/// Whether a lost deal needs `lost.reason`: not when it was imported as
+/// lost (its CRM's record is history, with or without a reason).
+pub fn needs_lost_reason(deal: &Deal) -> bool {
+    !(deal.place == Place::Lost
+        && deal
+            .fields
+            .imported
+            .as_ref()
+            .and_then(|im| im.stage.as_deref())
+            == Some(crate::config::LOST))
+}
+
 /// The stages whose criteria apply to `deal` where it sits now: every stage
-/// before its current one (all of them in `won`), less waived stages and
-/// stages left before `enforce_from`.
+/// before its current one (all of them in `won`), less waived stages,
+/// stages left before `enforce_from` and, on an imported deal, the stages
+/// before the one it came in at.
 pub fn applicable_stages(cfg: &Config, deal: &Deal) -> Vec<usize> {
     let upto = match deal.place {
         Place::Stage(k) => k,
@@ -334,6 +374,7 @@ pub fn applicable_stages(cfg: &Config, deal: &Deal) -> Vec<usize> {
     };
     (0..upto)
         .filter(|&i| !deal.fields.waived.contains_key(&cfg.stages[i].id))
+        .filter(|&i| !before_import(cfg, deal, i))
         .filter(|&i| match (cfg.enforce_from, exit_time(cfg, deal, i)) {
             (Some(from), Some(left)) => left >= from,
             // No record of when it left (an import that dates only some

@@ -92,7 +92,10 @@ pub struct Fields {
     pub title: Option<String>,
     pub owner: Option<String>,
     pub company: Option<String>,
-    pub value: Option<f64>,
+    /// `value`, exact (docs/reference.md, "Money").
+    pub value: Option<crate::money::Amount>,
+    /// `imported: {at, stage}`, written by `deal import`.
+    pub imported: Option<Imported>,
     pub currency: Option<String>,
     pub source: Option<String>,
     pub created: Option<DateTime<Utc>>,
@@ -126,6 +129,17 @@ pub struct Waiver {
     /// Who forced it: a team handle, or `Name <email>`.
     pub by: Option<String>,
     pub at: Option<DateTime<Utc>>,
+}
+
+/// Where and when `deal import` brought a deal in (`imported`): the
+/// criteria of the stages before `stage` are its CRM's history
+/// (docs/reference.md, "Import"). An older import wrote the date alone
+/// (no stage).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub at: Option<DateTime<Utc>>,
+    /// A stage id, `won` or `lost`.
+    pub stage: Option<String>,
 }
 
 /// A parsed deal file.
@@ -482,14 +496,23 @@ impl Typer<'_> {
 fn type_value(t: &mut Typer, f: &mut Fields) {
     match lookup(t.m, "value") {
         None => {}
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x >= 0.0 && x.is_finite() => f.value = Some(x),
-            _ => t.issue(
-                "value",
-                format!("`value` must be a number ≥ 0, not {n}"),
-                "write the amount, e.g. `value: 48000`",
-            ),
-        },
+        Some(Value::Number(n)) => {
+            let read = if let Some(i) = n.as_u64() {
+                crate::money::from_i128(i.into())
+            } else if let Some(i) = n.as_i64() {
+                crate::money::from_i128(i.into())
+            } else {
+                crate::money::from_f64(n.as_f64().unwrap_or(f64::NAN))
+            };
+            match read {
+                Ok(v) => f.value = Some(v),
+                Err(why) => t.issue(
+                    "value",
+                    format!("`value` must be a number ≥ 0 and below 10^15, not {n} ({why})"),
+                    "write the amount, e.g. `value: 48000`",
+                ),
+            }
+        }
         Some(other) => {
             let shown = scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
             t.issue(
@@ -533,6 +556,31 @@ pub fn type_summary_fields(m: &Mapping, cfg: &Config) -> Fields {
         ..Fields::default()
     };
     type_value(&mut t, &mut f);
+    match lookup(m, "imported") {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(_)) => {
+            let stage = t.string("imported.stage");
+            if let Some(s) = &stage
+                && Place::parse(s, cfg).is_none()
+            {
+                t.issue(
+                    "imported.stage",
+                    format!("`{s}` is not a stage of this pipeline"),
+                    "name the stage the deal was imported into (a stage id, won or lost)",
+                );
+            }
+            f.imported = Some(Imported {
+                at: t.ts("imported.at"),
+                stage,
+            });
+        }
+        Some(_) => {
+            f.imported = Some(Imported {
+                at: t.ts("imported"),
+                stage: None,
+            });
+        }
+    }
     type_stages(&mut t, cfg, &mut f);
     f
 }

@@ -118,6 +118,23 @@ pub const FIELDS: &[Field] = &[
     f("lost.stage", Kind::Text, "the stage it was lost from"),
     f("lost.at", Kind::Timestamp, "when it was lost"),
     f(
+        "imported",
+        Kind::Block,
+        "at, stage: written by `deal import`",
+    ),
+    f("imported.at", Kind::Timestamp, "when the deal was imported"),
+    f(
+        "imported.stage",
+        Kind::Text,
+        "where it came in: the criteria of earlier stages are not enforced",
+    ),
+    f(
+        "crm",
+        Kind::Block,
+        "the CRM's columns kept verbatim by `deal import`, keyed by header",
+    ),
+    f("crm.*", Kind::Text, "a CRM column's value, verbatim"),
+    f(
         "waived",
         Kind::Block,
         "stage id → {reason, by, at}, written by a forced move",
@@ -292,9 +309,13 @@ pub fn typed_value(
             };
         }
         Some(Kind::Amount) => {
-            return match raw.parse::<f64>() {
-                Ok(n) if n >= 0.0 && n.is_finite() => Ok(raw.to_string()),
-                _ => Err(bad("a number ≥ 0, without units or separators", "48000")),
+            // The amounts `deal import` reads (docs/reference.md, "Money").
+            return match crate::money::parse(raw, false) {
+                Ok(n) => Ok(n.to_string()),
+                Err(why) => Err(Error::usage(
+                    format!("`{key}` must be an amount ≥ 0 and below 10^15, not `{raw}`: {why}"),
+                    format!("write e.g. `{key}=48000` or `{key}=\"$12,400.00\"`"),
+                )),
             };
         }
         Some(Kind::Category) => {

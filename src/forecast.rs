@@ -200,7 +200,7 @@ impl Forecast {
         mine.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.rel.cmp(&b.rel)));
         for d in mine {
             let value = if in_currency(cfg, d) {
-                d.fields.value.unwrap_or(0.0)
+                d.fields.value.map(crate::money::to_f64).unwrap_or(0.0)
             } else {
                 0.0
             };

@@ -1,11 +1,15 @@
-//! Turning CRM export rows into deal files (SPEC §4 "Import"): presets for
-//! HubSpot and Pipedrive headers, a generic mapping, and the value rules
-//! (ISO or M/D/YYYY dates, amounts like `$12,400.00`, stage dates never
-//! invented, `lost.stage` = the last stage the row dates).
+//! Turning CRM export rows into deal files (docs/reference.md, "Import"):
+//! presets for HubSpot, Pipedrive and Salesforce exports as a user
+//! downloads them, `deal export`'s own CSV, and generic sheets; every
+//! column mapped to a field, kept verbatim under `crm:` or skipped by
+//! `--skip`; dates and amounts read strictly (what is unambiguous exactly,
+//! the rest a problem row); stage dates never invented; `lost.stage` the
+//! last stage the row dates; `imported: {at, stage}` on every deal.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use indexmap::IndexMap;
 
 use crate::config::{Config, yaml_scalar};
 use crate::deal::Place;
@@ -20,13 +24,18 @@ pub enum Target {
     Stage,
     /// Pipedrive's `open` / `won` / `lost` status, which overrides the stage.
     Status,
-    /// When the deal was won or lost.
+    /// The CRM's close date: `expected_close` of an open deal, the won or
+    /// lost date of a closed one.
     Closed,
     LostReason,
     SourceId,
     Slug,
     /// The Markdown body.
     Body,
+    /// Kept verbatim under `crm:`, keyed by this header.
+    Crm(String),
+    /// Left out, because `--skip` says so.
+    Skip,
 }
 
 impl Target {
@@ -40,13 +49,29 @@ impl Target {
             "source_id" => Target::SourceId,
             "slug" => Target::Slug,
             "body" => Target::Body,
-            f if is_path(f) => Target::Field(f.to_string()),
+            f if is_path(f) && f != "crm" && f != "imported" => Target::Field(f.to_string()),
             f => {
                 return Err(format!(
                     "`{f}` is not a field: use a front-matter path (title, owner, value, contact.email, stages.outreach, …) or stage, closed, lost_reason, source_id, slug, body"
                 ));
             }
         })
+    }
+
+    /// Where the column goes, in words (the summary and `--dry-run`).
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Field(f) => format!("→ {f}"),
+            Target::Stage => "→ the stage".into(),
+            Target::Status => "→ the status (open, won, lost)".into(),
+            Target::Closed => "→ expected_close (open), stages.won / stages.lost (closed)".into(),
+            Target::LostReason => "→ lost.reason".into(),
+            Target::SourceId => "→ source_id".into(),
+            Target::Slug => "→ the slug".into(),
+            Target::Body => "→ the body".into(),
+            Target::Crm(k) => format!("kept under crm.{k:?}"),
+            Target::Skip => "skipped (--skip)".into(),
+        }
     }
 }
 
@@ -63,8 +88,13 @@ fn is_path(s: &str) -> bool {
 /// A known export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
+    /// HubSpot's deals export.
     Hubspot,
+    /// Pipedrive's deals export.
     Pipedrive,
+    /// Salesforce's opportunity report.
+    Salesforce,
+    /// Columns named as fields (`title`, `owner`, `contact.email`, …).
     Generic,
     /// `deal export`'s own CSV: its columns are front-matter paths and
     /// `slug`, `stage`, `body`; the formula guard is removed; rows are
@@ -122,28 +152,26 @@ pub fn norm(s: &str) -> String {
 }
 
 impl Preset {
-    /// The preset's columns (compared by [`norm`]).
+    /// The preset's columns (compared by [`norm`]). A column the preset
+    /// lists as `Crm` is kept under `crm:` (there is no field for it).
     pub fn columns(self) -> Vec<(&'static str, Target)> {
         let f = |s: &str| Target::Field(s.to_string());
+        let crm = |s: &str| Target::Crm(s.to_string());
         match self {
             Preset::Hubspot => vec![
                 ("Record ID", Target::SourceId),
                 ("Deal Name", f("title")),
                 ("Deal Stage", Target::Stage),
+                ("Amount", f("value")),
                 ("Close Date", Target::Closed),
                 ("Deal owner", f("owner")),
-                ("Amount", f("value")),
                 ("Create Date", f("created")),
+                ("Associated Company", f("company")),
+                ("Pipeline", crm("Pipeline")),
+                ("Deal probability", crm("Deal probability")),
                 ("Currency", f("currency")),
                 ("Deal currency code", f("currency")),
-                ("Associated Company", f("company")),
-                ("Company", f("company")),
-                ("Company name", f("company")),
                 ("Closed Lost Reason", Target::LostReason),
-                ("Lost Reason", Target::LostReason),
-                ("Deal source", f("source")),
-                ("Original Source Type", f("source")),
-                ("Next step", f("next_step.action")),
                 ("Deal Description", Target::Body),
             ],
             Preset::Pipedrive => vec![
@@ -164,86 +192,239 @@ impl Preset {
                 ("Deal - Next activity date", f("next_step.due")),
                 ("Deal - Source channel", f("source")),
             ],
+            Preset::Salesforce => vec![
+                ("Opportunity ID", Target::SourceId),
+                ("Opportunity Name", f("title")),
+                ("Account Name", f("company")),
+                ("Opportunity Owner", f("owner")),
+                ("Stage", Target::Stage),
+                ("Amount", f("value")),
+                ("Opportunity Currency", f("currency")),
+                ("Probability (%)", crm("Probability (%)")),
+                ("Close Date", Target::Closed),
+                ("Created Date", f("created")),
+                ("Lead Source", f("source")),
+                ("Next Step", f("next_step.action")),
+                ("Type", crm("Type")),
+            ],
             Preset::Generic | Preset::Deal => Vec::new(),
         }
     }
 
-    /// The preset's stage names → stage ids of the default pipeline.
+    /// The preset's stage names (compared by [`norm`]) → stage ids of the
+    /// default pipeline.
     pub fn stages(self) -> Vec<(&'static str, &'static str)> {
         match self {
             Preset::Hubspot => vec![
-                ("appointmentscheduled", "qualification"),
-                ("qualifiedtobuy", "discovery"),
-                ("presentationscheduled", "proposal"),
-                ("decisionmakerboughtin", "negotiation"),
-                ("contractsent", "close"),
-                ("closedwon", "won"),
-                ("closedlost", "lost"),
+                ("Appointment Scheduled", "outreach"),
+                ("Qualified To Buy", "qualification"),
+                ("Presentation Scheduled", "discovery"),
+                ("Decision Maker Bought-In", "proposal"),
+                ("Contract Sent", "negotiation"),
+                ("Closed Won", "won"),
+                ("Closed Lost", "lost"),
             ],
             Preset::Pipedrive => vec![
-                ("leadin", "prospecting"),
-                ("contactmade", "outreach"),
-                ("qualified", "qualification"),
-                ("needsdefined", "discovery"),
-                ("demoscheduled", "discovery"),
-                ("proposalmade", "proposal"),
-                ("negotiationsstarted", "negotiation"),
+                ("Lead In", "prospecting"),
+                ("Contact Made", "outreach"),
+                ("Qualified", "qualification"),
+                ("Needs Defined", "discovery"),
+                ("Demo Scheduled", "discovery"),
+                ("Proposal Made", "proposal"),
+                ("Negotiations Started", "negotiation"),
+            ],
+            Preset::Salesforce => vec![
+                ("Prospecting", "prospecting"),
+                ("Qualification", "qualification"),
+                ("Needs Analysis", "discovery"),
+                ("Value Proposition", "discovery"),
+                ("Id. Decision Makers", "discovery"),
+                ("Perception Analysis", "discovery"),
+                ("Proposal/Price Quote", "proposal"),
+                ("Negotiation/Review", "negotiation"),
+                ("Closed Won", "won"),
+                ("Closed Lost", "lost"),
             ],
             Preset::Generic | Preset::Deal => Vec::new(),
         }
     }
 }
 
-/// Parses a date: ISO 8601 / RFC 3339 (`2026-11-02`, `2026-11-02 09:14`,
-/// `2026-11-02T09:14:00Z`) or US `M/D/YYYY` (with an optional `H:MM`).
-/// Times without a zone are UTC.
-pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Some(t) = crate::time::parse_timestamp(s) {
-        return Some(t);
-    }
-    for f in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%m/%d/%Y %H:%M:%S",
-        "%m/%d/%Y %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(Utc.from_utc_datetime(&t));
-        }
-    }
-    NaiveDate::parse_from_str(s, "%m/%d/%Y")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Utc.from_utc_datetime(&t))
+/// The order of day, month and year in dates that are not ISO 8601.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// `M/D/YYYY`, the default (US exports).
+    Mdy,
+    /// `D/M/YYYY`.
+    Dmy,
+    /// `YYYY/M/D`.
+    Ymd,
 }
 
-/// Parses an amount: `$12,400.00`, `12400`, `EUR 1.250,50`, `1 250`.
-pub fn parse_amount(s: &str) -> Option<f64> {
-    let t: String = s
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == ',' || *c == '-')
-        .collect();
-    if t.is_empty() || !t.chars().any(|c| c.is_ascii_digit()) {
+impl DateOrder {
+    /// Reads `--date-format`: `D/M/YYYY`, `DD.MM.YYYY`, `M/D/YYYY`,
+    /// `YYYY/MM/DD`. A two-digit year is refused: it would be a guess.
+    pub fn parse(f: &str) -> Result<DateOrder, String> {
+        let letters: String = f
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let years = letters.matches('Y').count();
+        let mut order = String::new();
+        for c in letters.chars() {
+            if !order.ends_with(c) {
+                order.push(c);
+            }
+        }
+        if years != 4 && years != 0 {
+            return Err(format!(
+                "`{f}`: write the year as YYYY (a two-digit year is never guessed)"
+            ));
+        }
+        match order.as_str() {
+            "MDY" => Ok(DateOrder::Mdy),
+            "DMY" => Ok(DateOrder::Dmy),
+            "YMD" => Ok(DateOrder::Ymd),
+            _ => Err(format!(
+                "`{f}` is not a date format: write D/M/YYYY, M/D/YYYY or YYYY/M/D"
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            DateOrder::Mdy => "M/D/YYYY",
+            DateOrder::Dmy => "D/M/YYYY",
+            DateOrder::Ymd => "YYYY/M/D",
+        }
+    }
+}
+
+/// Parses a date as the import reads it: ISO 8601 / RFC 3339 (`2026-11-02`,
+/// `2026-11-02 09:14`, `2026-11-02T09:14:00Z`), or `order` (`M/D/YYYY` by
+/// default; `/`, `-` or `.` between the parts), each with an optional time
+/// (`9:14`, `09:14:00`, `9:14 PM`). Times without a zone are UTC. A
+/// two-digit year, or a date that is not one, is an error, never a guess.
+pub fn parse_date_in(s: &str, order: DateOrder) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    let bad = || {
+        format!(
+            "`{s}` is not a date (YYYY-MM-DD or {}; --date-format names another order)",
+            order.name()
+        )
+    };
+    if s.is_empty() {
+        return Err(bad());
+    }
+    if s.len() >= 10
+        && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && let Some(t) = crate::time::parse_timestamp(s)
+    {
+        return Ok(t);
+    }
+    let (date, time) = match s.find(['T', ' ']) {
+        Some(i) => (&s[..i], Some(s[i + 1..].trim())),
+        None => (s, None),
+    };
+    let parts: Vec<&str> = date.split(['/', '-', '.']).collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad());
+    }
+    let (y, m, d) = if parts[0].len() == 4 {
+        (parts[0], parts[1], parts[2])
+    } else {
+        match order {
+            DateOrder::Mdy => (parts[2], parts[0], parts[1]),
+            DateOrder::Dmy => (parts[2], parts[1], parts[0]),
+            DateOrder::Ymd => (parts[0], parts[1], parts[2]),
+        }
+    };
+    if y.len() != 4 {
+        return Err(format!(
+            "`{s}` has a two-digit year: write the year in full (YYYY), it is never guessed"
+        ));
+    }
+    if m.len() > 2 || d.len() > 2 {
+        return Err(bad());
+    }
+    let num = |p: &str| p.parse::<u32>().ok();
+    let (Some(y), Some(m), Some(d)) = (num(y), num(m), num(d)) else {
+        return Err(bad());
+    };
+    let day = NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(bad)?;
+    let (h, mi, sec) = match time {
+        None | Some("") => (0, 0, 0),
+        Some(t) => parse_time(t).ok_or_else(bad)?,
+    };
+    let t = day.and_hms_opt(h, mi, sec).ok_or_else(bad)?;
+    Ok(Utc.from_utc_datetime(&t))
+}
+
+/// `9:14`, `09:14:00`, `09:14:00.000`, `9:14 PM`, with an optional `Z`,
+/// ` UTC` or ` GMT`: hours, minutes, seconds.
+fn parse_time(t: &str) -> Option<(u32, u32, u32)> {
+    let mut t = t.trim();
+    for z in ["Z", "UTC", "GMT"] {
+        if let Some(r) = t.strip_suffix(z) {
+            t = r.trim_end();
+        }
+    }
+    let upper = t.to_ascii_uppercase();
+    let (t, pm) = if let Some(r) = upper.strip_suffix("PM") {
+        (r.trim_end().to_string(), Some(true))
+    } else if let Some(r) = upper.strip_suffix("AM") {
+        (r.trim_end().to_string(), Some(false))
+    } else {
+        (upper, None)
+    };
+    let parts: Vec<&str> = t.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
         return None;
     }
-    let (dot, comma) = (t.rfind('.'), t.rfind(','));
-    let normal = match (dot, comma) {
-        (Some(d), Some(c)) if c > d => t.replace('.', "").replace(',', "."),
-        (Some(_), Some(_)) => t.replace(',', ""),
-        (None, Some(c)) if t.len() - c - 1 == 2 && t.matches(',').count() == 1 => {
-            t.replace(',', ".")
-        }
-        (None, Some(_)) => t.replace(',', ""),
-        _ => t,
+    let digits = |p: &str, max: usize| {
+        (!p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u32>().ok())
+            .flatten()
     };
-    normal.parse::<f64>().ok().filter(|v| v.is_finite())
+    let mut h = digits(parts[0], 2)?;
+    let m = digits(parts[1], 2)?;
+    let s = match parts.get(2) {
+        Some(p) => {
+            let whole = p.split_once('.').map_or(*p, |(w, frac)| {
+                if frac.bytes().all(|b| b.is_ascii_digit()) { w } else { "x" }
+            });
+            digits(whole, 2)?
+        }
+        None => 0,
+    };
+    if let Some(pm) = pm {
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        h = match (pm, h) {
+            (false, 12) => 0,
+            (true, 12) => 12,
+            (true, h) => h + 12,
+            (false, h) => h,
+        };
+    }
+    (h < 24 && m < 60 && s < 60).then_some((h, m, s))
+}
+
+/// [`parse_date_in`] with the default order, `M/D/YYYY`.
+pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    parse_date_in(s, DateOrder::Mdy).ok()
+}
+
+/// Parses an amount as `deal import` does without `--decimal-comma`
+/// ([`crate::money::parse`]).
+pub fn parse_amount(s: &str) -> Option<crate::money::Amount> {
+    crate::money::parse(s, false).ok()
 }
 
 /// Formats a timestamp: a plain date at midnight, RFC 3339 otherwise.
@@ -273,62 +454,167 @@ pub struct RowDeal {
     pub source_id: Option<String>,
     /// `(path, YAML text)` in output order, owner excluded (resolved later).
     pub fields: Vec<(String, String)>,
+    /// `crm:` entries: header → the cell, verbatim.
+    pub crm: Vec<(String, String)>,
     pub body: Option<String>,
+}
+
+impl RowDeal {
+    /// The YAML text of a field the row sets.
+    pub fn field(&self, path: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == path)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One source column and where it goes.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// 0-based position in the row.
+    pub index: usize,
+    pub header: String,
+    pub target: Target,
+}
+
+/// How values are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub decimal_comma: bool,
+    pub dates: DateOrder,
+}
+
+impl Default for Reading {
+    fn default() -> Reading {
+        Reading {
+            decimal_comma: false,
+            dates: DateOrder::Mdy,
+        }
+    }
 }
 
 /// Column mapping and stage map, resolved against a header row.
 pub struct Plan {
-    pub columns: Vec<(usize, Target)>,
+    /// Every column of the file, in order, with where it goes.
+    pub columns: Vec<Column>,
     pub stage_map: HashMap<String, String>,
     /// Remove [`csv_guard`]'s `'` from cells (`--preset deal`).
     pub unguard: bool,
+    pub reading: Reading,
+}
+
+/// What is wrong with a header row (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub message: String,
+    pub help: String,
 }
 
 impl Plan {
-    /// Maps each header to its target: `--map` first, then the preset, then
-    /// (generic, or any preset) headers that are field paths or special names.
+    /// Maps each header to its target: `--skip`, then `--map`, then the
+    /// preset, then (generic, deal) headers that are field paths or special
+    /// names; any other column is kept under `crm:`. Two columns with the
+    /// same header, or a `--map`/`--skip` naming no column, are errors.
     pub fn new(
         preset: Preset,
         headers: &[String],
         maps: &[(String, Target)],
         stage_maps: &[(String, String)],
-    ) -> Plan {
-        let preset_cols = preset.columns();
-        let mut columns = Vec::new();
+        skips: &[String],
+        reading: Reading,
+    ) -> Result<Plan, PlanError> {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
         for (i, h) in headers.iter().enumerate() {
-            let n = norm(h);
-            let t = maps
-                .iter()
-                .find(|(c, _)| norm(c) == n)
-                .map(|(_, t)| t.clone())
-                .or_else(|| {
-                    preset_cols
-                        .iter()
-                        .find(|(c, _)| norm(c) == n)
-                        .map(|(_, t)| t.clone())
-                })
-                .or_else(|| {
-                    matches!(preset, Preset::Generic | Preset::Deal)
-                        .then(|| Target::parse(h.trim()).ok())
-                        .flatten()
+            if let Some(first) = seen.insert(h.as_str(), i) {
+                return Err(PlanError {
+                    message: format!(
+                        "columns {} and {} are both named {h:?}: a second column with one header would be lost",
+                        first + 1,
+                        i + 1
+                    ),
+                    help: "rename one of them in the header row, then import again".into(),
                 });
-            if let Some(t) = t {
-                columns.push((i, t));
             }
         }
+        let by_norm: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (norm(h), i))
+            .collect();
+        let find = |name: &str| -> Option<usize> {
+            seen.get(name.trim())
+                .copied()
+                .or_else(|| by_norm.get(&norm(name)).copied())
+        };
+        let mut fixed: HashMap<usize, Target> = HashMap::new();
+        for s in skips {
+            let i = find(s).ok_or_else(|| PlanError {
+                message: format!("--skip {s:?}: the file has no such column"),
+                help: format!("the columns are: {}", headers.join(", ")),
+            })?;
+            fixed.insert(i, Target::Skip);
+        }
+        for (c, t) in maps {
+            let i = find(c).ok_or_else(|| PlanError {
+                message: format!("--map {c:?}: the file has no such column"),
+                help: format!("the columns are: {}", headers.join(", ")),
+            })?;
+            fixed.entry(i).or_insert_with(|| t.clone());
+        }
+        let preset_cols: HashMap<String, Target> = preset
+            .columns()
+            .into_iter()
+            .map(|(c, t)| (norm(c), t))
+            .collect();
+        let named = matches!(preset, Preset::Generic | Preset::Deal);
+        let columns = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let target = fixed.remove(&i).unwrap_or_else(|| {
+                    if let Some(t) = preset_cols.get(&norm(h)) {
+                        return t.clone();
+                    }
+                    let h = h.trim();
+                    if named {
+                        if let Some(key) = h.strip_prefix("crm.") {
+                            return Target::Crm(key.to_string());
+                        }
+                        if let Ok(t) = Target::parse(h) {
+                            return t;
+                        }
+                    }
+                    Target::Crm(h.to_string())
+                });
+                Column {
+                    index: i,
+                    header: h.clone(),
+                    target,
+                }
+            })
+            .collect();
         let mut stage_map: HashMap<String, String> = preset
             .stages()
             .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (norm(k), v.to_string()))
             .collect();
         for (k, v) in stage_maps {
             stage_map.insert(norm(k), v.clone());
         }
-        Plan {
+        Ok(Plan {
             columns,
             stage_map,
             unguard: preset == Preset::Deal,
-        }
+            reading,
+        })
+    }
+
+    /// Whether some column gives the deal's title (or its company).
+    pub fn has_title(&self) -> bool {
+        self.columns
+            .iter()
+            .any(|c| matches!(&c.target, Target::Field(f) if f == "title" || f == "company"))
     }
 
     fn stage_of(&self, cfg: &Config, raw: &str) -> Option<Place> {
@@ -347,26 +633,17 @@ impl Plan {
 }
 
 /// The YAML text for a field's cell: typed as `deal set` types values, with
-/// dates and amounts in the import's accepted forms.
-fn typed(cfg: &Config, path: &str, raw: &str) -> Result<String, String> {
+/// dates and amounts read strictly.
+fn typed(cfg: &Config, reading: Reading, path: &str, raw: &str) -> Result<String, String> {
     let raw = raw.trim();
-    let is_date = crate::fields::kind(path) == Some(crate::fields::Kind::Timestamp);
-    if is_date {
-        return parse_date(raw)
-            .map(date_text)
-            .ok_or_else(|| format!("`{raw}` in {path} is not a date (YYYY-MM-DD or M/D/YYYY)"));
+    let kind = crate::fields::kind(path);
+    if kind == Some(crate::fields::Kind::Timestamp) {
+        return parse_date_in(raw, reading.dates).map(date_text);
     }
-    if path == "value" {
-        return parse_amount(raw)
-            .filter(|v| *v >= 0.0)
-            .map(|v| {
-                if v.fract() == 0.0 {
-                    format!("{}", v as i64)
-                } else {
-                    format!("{v}")
-                }
-            })
-            .ok_or_else(|| format!("`{raw}` in value is not an amount"));
+    if kind == Some(crate::fields::Kind::Amount) {
+        return crate::money::parse(raw, reading.decimal_comma)
+            .map(|v| v.to_string())
+            .map_err(|why| format!("`{raw}` is not an amount: {why}"));
     }
     if (raw.starts_with('[') && raw.ends_with(']')) || (raw.starts_with('{') && raw.ends_with('}'))
     {
@@ -379,7 +656,8 @@ fn typed(cfg: &Config, path: &str, raw: &str) -> Result<String, String> {
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())
 }
 
-/// Reads one CSV record into a deal, or says why not.
+/// Reads one CSV record into a deal, or says why not (naming the column
+/// and the value).
 pub fn read_row(
     cfg: &Config,
     plan: &Plan,
@@ -387,7 +665,13 @@ pub fn read_row(
     line: u64,
 ) -> Result<RowDeal, RowProblem> {
     let problem = |m: String| RowProblem { line, message: m };
+    let in_col = |c: &Column, m: String| RowProblem {
+        line,
+        message: format!("column {:?}: {m}", c.header),
+    };
     let mut fields: Vec<(String, String)> = Vec::new();
+    let mut set: HashSet<String> = HashSet::new();
+    let mut crm: Vec<(String, String)> = Vec::new();
     let mut stage: Option<Place> = None;
     let mut status: Option<String> = None;
     let mut closed = None;
@@ -396,41 +680,54 @@ pub fn read_row(
     let mut slug_hint = None;
     let mut body = None;
     let mut owner_raw = None;
-    for (i, t) in &plan.columns {
-        let cell = rec.get(*i).unwrap_or("");
+    for c in &plan.columns {
+        let cell = rec.get(c.index).unwrap_or("");
         let cell = if plan.unguard {
             csv_unguard(cell)
         } else {
             cell
         };
-        let cell = cell.trim();
-        if cell.is_empty() {
+        if cell.trim().is_empty() {
             continue;
         }
-        match t {
+        // A second column for something a column gave already: kept.
+        let keep = |crm: &mut Vec<(String, String)>| crm.push((c.header.clone(), cell.to_string()));
+        let cell_t = cell.trim();
+        match &c.target {
+            Target::Skip => {}
+            Target::Crm(k) => crm.push((k.clone(), cell.to_string())),
+            Target::Stage if stage.is_some() => keep(&mut crm),
             Target::Stage => {
-                stage = Some(plan.stage_of(cfg, cell).ok_or_else(|| {
-                    problem(format!(
-                        "unknown stage \"{cell}\": pass --stage-map \"{cell}=<stage id>\""
-                    ))
+                stage = Some(plan.stage_of(cfg, cell_t).ok_or_else(|| {
+                    in_col(
+                        c,
+                        format!(
+                            "unknown stage \"{cell_t}\": pass --stage-map \"{cell_t}=<stage id>\""
+                        ),
+                    )
                 })?)
             }
-            Target::Status => status = Some(norm(cell)),
+            Target::Status => status = Some(norm(cell_t)),
+            Target::Closed if closed.is_some() => keep(&mut crm),
             Target::Closed => {
-                closed = Some(parse_date(cell).ok_or_else(|| {
-                    problem(format!("`{cell}` is not a date (YYYY-MM-DD or M/D/YYYY)"))
-                })?)
+                closed = Some(parse_date_in(cell_t, plan.reading.dates).map_err(|m| in_col(c, m))?)
             }
-            Target::LostReason => lost_reason = Some(cell.to_string()),
-            Target::SourceId => source_id = Some(cell.to_string()),
-            Target::Slug => slug_hint = Some(cell.to_string()),
+            Target::LostReason if lost_reason.is_some() => keep(&mut crm),
+            Target::LostReason => lost_reason = Some(cell_t.to_string()),
+            Target::SourceId if source_id.is_some() => keep(&mut crm),
+            Target::SourceId => source_id = Some(cell_t.to_string()),
+            Target::Slug => slug_hint = Some(cell_t.to_string()),
+            Target::Body if body.is_some() => keep(&mut crm),
             Target::Body => body = Some(cell.replace("\r\n", "\n")),
-            Target::Field(p) if p == "owner" => owner_raw = Some(cell.to_string()),
+            Target::Field(p) if p == "owner" && owner_raw.is_some() => keep(&mut crm),
+            Target::Field(p) if p == "owner" => owner_raw = Some(cell_t.to_string()),
             Target::Field(p) => {
-                if fields.iter().any(|(k, _)| k == p) {
-                    continue; // two columns for one field: the first wins
+                if set.contains(p) || p.split('.').next().is_some_and(|top| set.contains(top)) {
+                    keep(&mut crm);
+                    continue;
                 }
-                let v = typed(cfg, p, cell).map_err(problem)?;
+                let v = typed(cfg, plan.reading, p, cell_t).map_err(|m| in_col(c, m))?;
+                set.insert(p.clone());
                 fields.push((p.clone(), v));
             }
         }
@@ -462,26 +759,26 @@ pub fn read_row(
         .ok()
         .and_then(|v| crate::deal::scalar_text(&v))
         .unwrap_or(title_yaml.clone());
-    if !fields.iter().any(|(k, _)| k == "title") {
+    if !set.contains("title") {
         fields.insert(0, ("title".into(), title_yaml));
+        set.insert("title".into());
     }
     let place = stage.unwrap_or(Place::Stage(0));
     let id = |p: Place| p.id(cfg).to_string();
     if let Some(t) = closed {
-        match place {
-            Place::Won | Place::Lost => {
-                let k = format!("stages.{}", id(place));
-                if !fields.iter().any(|(f, _)| *f == k) {
-                    fields.push((k, date_text(t)));
-                }
-            }
-            _ => {}
+        let k = match place {
+            Place::Won | Place::Lost => format!("stages.{}", id(place)),
+            Place::Stage(_) => "expected_close".to_string(),
+        };
+        if !set.contains(&k) {
+            fields.push((k.clone(), date_text(t)));
+            set.insert(k);
         }
     }
     if let Some(src) = &source_id {
         fields.push(("source_id".into(), yaml_scalar(src)));
     }
-    if place == Place::Lost {
+    if place == Place::Lost && !set.contains("lost") {
         if let Some(r) = &lost_reason {
             let canonical = cfg
                 .lost_reasons
@@ -491,7 +788,7 @@ pub fn read_row(
                 .unwrap_or_else(|| r.clone());
             fields.push(("lost.reason".into(), yaml_scalar(&canonical)));
         }
-        // The last stage the row dates.
+        // The last stage the row dates; else the stage the row names.
         let last = fields
             .iter()
             .filter_map(|(k, v)| {
@@ -500,7 +797,6 @@ pub fn read_row(
                 Some((crate::time::parse_timestamp(v)?, i))
             })
             .max();
-        // The last stage the row dates; else the stage the row names.
         let lost_at = last.map(|(_, i)| i).or(match stage_col {
             Some(Place::Stage(i)) => Some(i),
             _ => None,
@@ -511,6 +807,15 @@ pub fn read_row(
         if let Some(t) = closed {
             fields.push(("lost.at".into(), date_text(t)));
         }
+    } else if let Some(r) = lost_reason {
+        // A reason on a row that is not lost is the CRM's: kept.
+        let header = plan
+            .columns
+            .iter()
+            .find(|c| c.target == Target::LostReason)
+            .map(|c| c.header.clone())
+            .unwrap_or_else(|| "lost_reason".into());
+        crm.push((header, r));
     }
     Ok(RowDeal {
         line,
@@ -520,13 +825,14 @@ pub fn read_row(
         owner_raw,
         source_id,
         fields,
+        crm,
         body,
     })
 }
 
 /// A tree of front-matter keys, written in first-seen order.
 #[derive(Default)]
-struct Tree(Vec<(String, Node)>);
+struct Tree(IndexMap<String, Node>);
 
 enum Node {
     Leaf(String),
@@ -537,22 +843,25 @@ impl Tree {
     fn insert(&mut self, path: &[&str], v: String) {
         let (first, rest) = (path[0], &path[1..]);
         if rest.is_empty() {
-            if !self.0.iter().any(|(k, _)| k == first) {
-                self.0.push((first.to_string(), Node::Leaf(v)));
-            }
+            self.0
+                .entry(first.to_string())
+                .or_insert_with(|| Node::Leaf(v));
             return;
         }
-        if !self.0.iter().any(|(k, _)| k == first) {
-            self.0.push((first.to_string(), Node::Map(Tree::default())));
-        }
-        if let Some((_, Node::Map(t))) = self.0.iter_mut().find(|(k, _)| k == first) {
+        if let Node::Map(t) = self
+            .0
+            .entry(first.to_string())
+            .or_insert_with(|| Node::Map(Tree::default()))
+        {
             t.insert(rest, v);
         }
     }
 
     fn write(&self, out: &mut String, indent: usize) {
         for (k, n) in &self.0 {
-            out.push_str(&" ".repeat(indent));
+            for _ in 0..indent {
+                out.push(' ');
+            }
             out.push_str(k);
             match n {
                 Node::Leaf(v) if v.is_empty() => out.push_str(":\n"),
@@ -570,9 +879,10 @@ impl Tree {
     }
 }
 
-/// The deal file for a row, with its resolved owner and the import date
-/// (`imported`, which marks the deal's undated history as history).
-pub fn deal_text(row: &RowDeal, owner: &str, today: &str) -> String {
+/// The deal file for a row, with its resolved owner and `imported: {at,
+/// stage}` (the import date and where the deal came in: the criteria of
+/// earlier stages are its CRM's history, docs/reference.md "Import").
+pub fn deal_text(row: &RowDeal, owner: &str, cfg: &Config, today: &str) -> String {
     let mut tree = Tree::default();
     let mut owner_done = false;
     for (k, v) in &row.fields {
@@ -586,7 +896,22 @@ pub fn deal_text(row: &RowDeal, owner: &str, today: &str) -> String {
     if !owner_done {
         tree.insert(&["owner"], yaml_scalar(owner));
     }
-    tree.insert(&["imported"], today.to_string());
+    if !row.crm.is_empty() {
+        let mut crm = Tree::default();
+        for (k, v) in &row.crm {
+            crm.0
+                .entry(yaml_key(k))
+                .or_insert_with(|| Node::Leaf(yaml_scalar(v)));
+        }
+        tree.0.entry("crm".into()).or_insert(Node::Map(crm));
+    }
+    // `deal export`'s own `imported` (a round trip) is kept as it was.
+    if !tree.0.contains_key("imported") {
+        let mut imp = Tree::default();
+        imp.insert(&["at"], today.to_string());
+        imp.insert(&["stage"], yaml_scalar(row.place.id(cfg)));
+        tree.0.insert("imported".into(), Node::Map(imp));
+    }
     let mut fm = String::new();
     tree.write(&mut fm, 0);
     let body = match &row.body {
@@ -596,22 +921,73 @@ pub fn deal_text(row: &RowDeal, owner: &str, today: &str) -> String {
     format!("---\n{fm}---\n\n{body}")
 }
 
-/// A unique slug for a title (or the row's own slug), against `taken`.
-pub fn unique_slug(
-    hint: Option<&str>,
-    title: &str,
-    taken: &mut std::collections::HashSet<String>,
-) -> String {
+/// A header as a YAML key: plain when it reads back as itself, else quoted.
+fn yaml_key(k: &str) -> String {
+    let s = yaml_scalar(k);
+    if s.contains(": ") || s.ends_with(':') || s.contains(" #") {
+        serde_json::to_string(k).unwrap_or_default()
+    } else {
+        s
+    }
+}
+
+/// The slug a row wishes for: its hint (slugified unless it is one), else
+/// its title's; `deal` when neither gives one.
+pub fn base_slug(hint: Option<&str>, title: &str) -> String {
     let base = match hint {
         Some(h) if crate::slug::is_slug(h) => h.to_string(),
         Some(h) => slugify(h),
         None => slugify(title),
     };
-    let base = if base.is_empty() {
+    if base.is_empty() {
         "deal".to_string()
     } else {
         base
-    };
+    }
+}
+
+/// Slugs made unique in one pass: each base remembers the next number to
+/// try, so many rows sharing a name cost no more than rows that do not
+/// (no probing `-2`, `-3`, … from the start for each row).
+#[derive(Default)]
+pub struct Slugs {
+    taken: HashSet<String>,
+    next: HashMap<String, u64>,
+}
+
+impl Slugs {
+    pub fn new(taken: impl IntoIterator<Item = String>) -> Slugs {
+        Slugs {
+            taken: taken.into_iter().collect(),
+            next: HashMap::new(),
+        }
+    }
+
+    /// Whether `slug` is taken.
+    pub fn contains(&self, slug: &str) -> bool {
+        self.taken.contains(slug)
+    }
+
+    /// A unique slug for a title (or the row's own slug).
+    pub fn unique(&mut self, hint: Option<&str>, title: &str) -> String {
+        let base = base_slug(hint, title);
+        if self.taken.insert(base.clone()) {
+            return base;
+        }
+        let n = self.next.entry(base.clone()).or_insert(2);
+        loop {
+            let s = format!("{base}-{n}");
+            *n += 1;
+            if self.taken.insert(s.clone()) {
+                return s;
+            }
+        }
+    }
+}
+
+/// A unique slug for a title (or the row's own slug), against `taken`.
+pub fn unique_slug(hint: Option<&str>, title: &str, taken: &mut HashSet<String>) -> String {
+    let base = base_slug(hint, title);
     let mut s = base.clone();
     let mut n = 2;
     while taken.contains(&s) {
@@ -651,22 +1027,67 @@ mod tests {
 
     #[test]
     fn amounts() {
-        assert_eq!(parse_amount("$12,400.00"), Some(12400.0));
-        assert_eq!(parse_amount("12400"), Some(12400.0));
-        assert_eq!(parse_amount("EUR 1.250,50"), Some(1250.5));
-        assert_eq!(parse_amount("1,250"), Some(1250.0));
-        assert_eq!(parse_amount("12,50"), Some(12.5));
+        let d = |s: &str| Some(s.parse::<crate::money::Amount>().unwrap());
+        assert_eq!(parse_amount("$12,400.00"), d("12400"));
+        assert_eq!(parse_amount("12400"), d("12400"));
+        assert_eq!(parse_amount("1,250"), d("1250"));
+        assert_eq!(parse_amount("12,50"), None);
+        assert_eq!(parse_amount("EUR 1.250,50"), None);
+        assert_eq!(
+            crate::money::parse("EUR 1.250,50", true).ok(),
+            d("1250.5")
+        );
         assert_eq!(parse_amount("n/a"), None);
     }
 
     #[test]
     fn dates() {
-        assert_eq!(date_text(parse_date("11/2/2026").unwrap()), "2026-11-02");
-        assert_eq!(date_text(parse_date("2026-11-02").unwrap()), "2026-11-02");
-        assert_eq!(
-            date_text(parse_date("2026-11-02 09:14").unwrap()),
-            "2026-11-02T09:14:00Z"
-        );
-        assert!(parse_date("13/45/2026").is_none());
+        let us = |s: &str| parse_date_in(s, DateOrder::Mdy).map(date_text);
+        assert_eq!(us("11/2/2026").unwrap(), "2026-11-02");
+        assert_eq!(us("2026-11-02").unwrap(), "2026-11-02");
+        assert_eq!(us("2026-11-02 09:14").unwrap(), "2026-11-02T09:14:00Z");
+        assert_eq!(us("2026-11-02T09:14:00Z").unwrap(), "2026-11-02T09:14:00Z");
+        assert_eq!(us("11/2/2026 9:14 PM").unwrap(), "2026-11-02T21:14:00Z");
+        assert_eq!(us("11/2/2026 12:05 AM").unwrap(), "2026-11-02T00:05:00Z");
+        assert_eq!(us("2026/11/02").unwrap(), "2026-11-02");
+        assert!(us("13/45/2026").is_err());
+        assert!(us("2/30/2026").is_err());
+        // A two-digit year is never a guess.
+        assert!(us("1/2/26").unwrap_err().contains("two-digit year"));
+        assert!(us("26-1-2").is_err());
+        assert!(us("next tuesday").is_err());
+        assert!(us("11/2/2026 25:00").is_err());
+        let eu = |s: &str| parse_date_in(s, DateOrder::Dmy).map(date_text);
+        assert_eq!(eu("2/11/2026").unwrap(), "2026-11-02");
+        assert_eq!(eu("02.11.2026").unwrap(), "2026-11-02");
+        assert_eq!(eu("2026-11-02").unwrap(), "2026-11-02");
+        assert_eq!(DateOrder::parse("D/M/YYYY"), Ok(DateOrder::Dmy));
+        assert_eq!(DateOrder::parse("dd.mm.yyyy"), Ok(DateOrder::Dmy));
+        assert_eq!(DateOrder::parse("M/D/YYYY"), Ok(DateOrder::Mdy));
+        assert_eq!(DateOrder::parse("YYYY/MM/DD"), Ok(DateOrder::Ymd));
+        assert!(DateOrder::parse("D/M/YY").is_err());
+        assert!(DateOrder::parse("Q/M/YYYY").is_err());
+    }
+
+    #[test]
+    fn slugs_are_unique_without_probing_from_two() {
+        let mut s = Slugs::new(["acme".to_string(), "acme-3".to_string()]);
+        assert_eq!(s.unique(None, "Acme"), "acme-2");
+        assert_eq!(s.unique(None, "Acme"), "acme-4");
+        assert_eq!(s.unique(None, "Acme 2"), "acme-2-2");
+        assert_eq!(s.unique(Some("globex"), "x"), "globex");
+        assert_eq!(s.unique(None, "!!!"), "deal");
+    }
+
+    #[test]
+    fn duplicate_headers_are_refused_naming_both_positions() {
+        let h: Vec<String> = ["Deal Name", "Amount", "Owner", "Amount"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let e = Plan::new(Preset::Hubspot, &h, &[], &[], &[], Reading::default())
+            .err()
+            .unwrap();
+        assert!(e.message.contains("columns 2 and 4"), "{e:?}");
     }
 }

@@ -348,7 +348,10 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
     let value_text = match f.value {
         Some(v) => format!(
             "{} {}",
-            money(v),
+            crate::money::format(
+                v,
+                crate::money::minor_unit(f.currency.as_deref().unwrap_or(&cfg.currency))
+            ),
             f.currency.clone().unwrap_or_else(|| cfg.currency.clone())
         ),
         None => "–".into(),
@@ -506,7 +509,9 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
             )),
         },
     );
-    env.add_filter("money", |v: f64| money(v));
+    env.add_filter("money", |v: f64, currency: Option<String>| {
+        crate::money::format_f64_in(v, currency.as_deref().map_or(2, crate::money::minor_unit))
+    });
     env.add_filter("urlencode", |v: String| -> String {
         v.bytes()
             .map(|b| {

@@ -254,6 +254,7 @@ fn required(cfg: &Config, from: Option<&Deal>, d: &Deal) -> Vec<usize> {
     };
     let start = if d.place == Place::Won { 0 } else { start };
     (start..end)
+        .filter(|&i| !crate::criteria::before_import(cfg, d, i))
         .filter(|&i| {
             d.fields
                 .waived
@@ -295,7 +296,7 @@ fn criteria_violations(
             ),
         });
     }
-    if d.place == Place::Lost {
+    if d.place == Place::Lost && crate::criteria::needs_lost_reason(d) {
         let listed = if cfg.lost_reasons.is_empty() {
             "a reason".to_string()
         } else {
@@ -537,7 +538,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                 if !h.fields.waived.is_empty() && !forced.contains(key) && !imported {
                     ch.violations.push(hand_waiver(h, &ch.waived, true));
                 }
-                if h.fields.source_id.is_some() && !imported {
+                if (h.fields.source_id.is_some() || h.fields.imported.is_some()) && !imported {
                     ch.violations.push(hand_source_id(h, true));
                 }
             }
@@ -568,7 +569,10 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
                 if !ch.waived.is_empty() && !forced.contains(key) {
                     ch.violations.push(hand_waiver(h, &ch.waived, false));
                 }
-                if h.fields.source_id.is_some() && b.fields.source_id.is_none() && !imported {
+                if ((h.fields.source_id.is_some() && b.fields.source_id.is_none())
+                    || (h.fields.imported.is_some() && h.fields.imported != b.fields.imported))
+                    && !imported
+                {
                     ch.violations.push(hand_source_id(h, false));
                 }
                 ch.violations.extend(evidence_removed(ev, cfg, b, h));
@@ -902,7 +906,7 @@ fn hand_source_id(d: &Deal, new: bool) -> Violation {
     Violation {
         rule: "hand-source-id",
         message: format!(
-            "source_id {} by hand, without an import",
+            "source_id or imported {} by hand, without an import",
             if new {
                 "written into a new deal"
             } else {
@@ -910,7 +914,7 @@ fn hand_source_id(d: &Deal, new: bool) -> Violation {
             }
         ),
         help: format!(
-            "remove `source_id` from {}: it is set by `deal import`, which marks its commit `Imported:`",
+            "remove `source_id` and `imported` from {}: they are set by `deal import`, which marks its commit `Imported:`",
             d.rel.display()
         ),
     }

@@ -197,7 +197,7 @@ pub fn summed(cfg: &Config, d: &Deal) -> f64 {
 /// [`summed`] of a deal's typed fields.
 pub fn fields_summed(cfg: &Config, f: &Fields) -> f64 {
     if fields_in_currency(cfg, f) {
-        f.value.unwrap_or(0.0)
+        f.value.map(crate::money::to_f64).unwrap_or(0.0)
     } else {
         0.0
     }
@@ -277,7 +277,12 @@ impl Stats {
         let win_rate = (won.len() + lost_n > 0)
             .then(|| round(won.len() as f64 / (won.len() + lost_n) as f64, 4));
         let won_in: Vec<&&Deal> = won.iter().filter(|d| in_currency(cfg, d)).collect();
-        let won_value: f64 = won_in.iter().map(|d| d.fields.value.unwrap_or(0.0)).sum();
+        let won_value = crate::money::to_f64(
+            won_in
+                .iter()
+                .filter_map(|d| d.fields.value)
+                .sum::<crate::money::Amount>(),
+        );
         let avg_won_value = (!won_in.is_empty()).then(|| won_value / won_in.len() as f64);
         let cycles: Vec<f64> = won
             .iter()

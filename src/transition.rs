@@ -147,6 +147,7 @@ pub fn plan(
     let gaps: Vec<StageGap> = must_meet
         .into_iter()
         .filter(|&i| !deal.fields.waived.contains_key(&cfg.stages[i].id))
+        .filter(|&i| !crate::criteria::before_import(cfg, deal, i))
         .filter_map(|i| {
             let missing = unmet(ev, i, deal);
             (!missing.is_empty()).then_some(StageGap { stage: i, missing })

@@ -155,11 +155,23 @@ fn table(p: &Pipeline, f: &Forecast) -> String {
     if f.past_due.count == 0 {
         out.push_str("Past due: none.\n");
     } else {
+        let others = f
+            .past_due
+            .deals
+            .iter()
+            .filter_map(|s| find(s))
+            .filter(|d| !crate::money::counts_in(d.fields.currency.as_deref(), &f.currency))
+            .count();
         out.push_str(&format!(
-            "Past due: {} deal{}, {} {cur} (expected_close before today; set a new date or close them):\n",
+            "Past due: {} deal{}, {} {cur}{} (expected_close before today; set a new date or close them):\n",
             f.past_due.count,
             if f.past_due.count == 1 { "" } else { "s" },
-            money(f.past_due.value)
+            money(f.past_due.value),
+            if others > 0 {
+                format!(" ({others} in other currencies, not in the total)")
+            } else {
+                String::new()
+            }
         ));
         let rows: Vec<Vec<String>> = f
             .past_due
@@ -173,9 +185,15 @@ fn table(p: &Pipeline, f: &Forecast) -> String {
                     d.and_then(|d| d.fields.expected_close)
                         .map(crate::time::format_date)
                         .unwrap_or_default(),
-                    d.and_then(|d| d.fields.value)
-                        .map(money)
-                        .unwrap_or_default(),
+                    d.and_then(|d| {
+                        let v = d.fields.value?;
+                        Some(crate::money::in_table(
+                            v,
+                            d.fields.currency.as_deref(),
+                            &f.currency,
+                        ))
+                    })
+                    .unwrap_or_default(),
                     format!("deal set {s} expected_close=YYYY-MM-DD"),
                 ]
             })

@@ -1,8 +1,9 @@
-//! `deal import FILE.csv --preset hubspot|pipedrive|generic`: one deal per
-//! row, one commit with an `Imported: N` trailer; idempotent on `source_id`.
+//! `deal import FILE.csv --preset hubspot|pipedrive|salesforce|generic|deal`:
+//! one deal per row, one commit with an `Imported: N` trailer; idempotent on
+//! `slug` (`--preset deal`) and `source_id` (docs/reference.md, "Import").
 //! `deal export`: every deal as CSV or JSON, in a shape `import` reads back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -15,66 +16,97 @@ use crate::config::{self, Config, yaml_scalar};
 use crate::deal::{Deal, Place, scalar_text};
 use crate::edit::{self, Op};
 use crate::error::Error;
-use crate::import::{Plan, RowProblem, Target, deal_text, read_row, unique_slug};
+use crate::import::{DateOrder, Plan, Reading, RowProblem, Slugs, Target, deal_text, read_row};
 use crate::pipeline::{Pipeline, find_root};
 use crate::slug::slugify;
 
 /// New team members found in the file: handle → (name, email).
 type NewMembers = IndexMap<String, (String, Option<String>)>;
 
-fn resolve_owner(cfg: &Config, raw: Option<&str>, new: &mut NewMembers, default: &str) -> String {
-    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
-        return default.to_string();
-    };
-    if cfg.team.contains_key(raw) {
-        return raw.to_string();
-    }
-    let is_email = raw.contains('@');
-    for (h, m) in &cfg.team {
-        let by_name = m
-            .name
-            .as_deref()
-            .is_some_and(|n| n.eq_ignore_ascii_case(raw));
-        let by_email = m
-            .email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(raw));
-        if by_name || by_email {
-            return h.clone();
+/// CRM owners → team handles, looked up in constant time: `--owner-map`,
+/// then a team handle, name or email, then an owner this run added.
+struct Owners<'a> {
+    cfg: &'a Config,
+    /// Lower-cased CRM name → handle (`--owner-map`).
+    map: HashMap<String, String>,
+    /// Lower-cased handle, name or email of a team member → handle.
+    team: HashMap<String, String>,
+    new: NewMembers,
+    /// Lower-cased name or email of a new member → handle.
+    new_by: HashMap<String, String>,
+    default: String,
+}
+
+impl<'a> Owners<'a> {
+    fn new(cfg: &'a Config, map: &[(String, String)], default: String) -> Result<Self, Error> {
+        let mut team = HashMap::new();
+        for (h, m) in &cfg.team {
+            for k in [m.email.as_deref(), m.name.as_deref(), Some(h.as_str())]
+                .into_iter()
+                .flatten()
+            {
+                team.insert(k.to_lowercase(), h.clone());
+            }
         }
+        let mut by = HashMap::new();
+        for (name, handle) in map {
+            if !cfg.team.contains_key(handle) {
+                return Err(Error::usage(
+                    format!("--owner-map \"{name}={handle}\": `{handle}` is not in team"),
+                    format!(
+                        "map to a handle from pipeline.yaml's team ({}), or leave the owner out to add them with no roles",
+                        cfg.team.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            by.insert(name.trim().to_lowercase(), handle.clone());
+        }
+        Ok(Owners {
+            cfg,
+            map: by,
+            team,
+            new: NewMembers::new(),
+            new_by: HashMap::new(),
+            default,
+        })
     }
-    for (h, (name, email)) in new.iter() {
-        if name.eq_ignore_ascii_case(raw)
-            || email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(raw))
+
+    fn resolve(&mut self, raw: Option<&str>) -> String {
+        let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+            return self.default.clone();
+        };
+        let key = raw.to_lowercase();
+        if let Some(h) = self
+            .map
+            .get(&key)
+            .or_else(|| self.team.get(&key))
+            .or_else(|| self.new_by.get(&key))
         {
             return h.clone();
         }
+        let is_email = raw.contains('@');
+        let name = if is_email {
+            raw.split('@').next().unwrap_or(raw)
+        } else {
+            raw
+        };
+        let base = match slugify(name) {
+            b if b.is_empty() => "owner".to_string(),
+            b => b,
+        };
+        let mut h = base.clone();
+        let mut n = 2;
+        while self.cfg.team.contains_key(&h) || self.new.contains_key(&h) {
+            h = format!("{base}-{n}");
+            n += 1;
+        }
+        self.new.insert(
+            h.clone(),
+            (name.to_string(), is_email.then(|| raw.to_string())),
+        );
+        self.new_by.insert(key, h.clone());
+        h
     }
-    let base = if is_email {
-        slugify(raw.split('@').next().unwrap_or(raw))
-    } else {
-        slugify(raw)
-    };
-    let base = if base.is_empty() {
-        "owner".to_string()
-    } else {
-        base
-    };
-    let mut h = base.clone();
-    let mut n = 2;
-    while cfg.team.contains_key(&h) || new.contains_key(&h) {
-        h = format!("{base}-{n}");
-        n += 1;
-    }
-    let name = if is_email {
-        raw.split('@').next().unwrap_or(raw).to_string()
-    } else {
-        raw.to_string()
-    };
-    new.insert(h.clone(), (name, is_email.then(|| raw.to_string())));
-    h
 }
 
 fn parse_pairs(
@@ -95,6 +127,15 @@ fn parse_pairs(
                 })
         })
         .collect()
+}
+
+/// A planned deal, for the summary and `--dry-run`.
+struct Planned {
+    slug: String,
+    stage: String,
+    owner: String,
+    value: String,
+    expected_close: String,
 }
 
 pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
@@ -123,6 +164,19 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             ));
         }
     }
+    let owner_map = parse_pairs(
+        &a.owner_map,
+        "NAME=HANDLE",
+        "--owner-map \"Jordan Blake=alice\"",
+    )?;
+    let dates = match &a.date_format {
+        Some(f) => DateOrder::parse(f).map_err(|e| Error::usage(e, "e.g. --date-format D/M/YYYY"))?,
+        None => DateOrder::Mdy,
+    };
+    let reading = Reading {
+        decimal_comma: a.decimal_comma,
+        dates,
+    };
     let file_shown = a.file.display().to_string();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -142,14 +196,18 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             )
         })?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .enumerate()
+        .map(|(i, h)| {
+            if i == 0 {
+                h.trim_start_matches('\u{feff}').trim().to_string()
+            } else {
+                h.trim().to_string()
+            }
+        })
         .collect();
-    let plan = Plan::new(a.preset, &headers, &maps, &stage_maps);
-    if !plan
-        .columns
-        .iter()
-        .any(|(_, t)| matches!(t, Target::Field(f) if f == "title" || f == "company"))
-    {
+    let plan = Plan::new(a.preset, &headers, &maps, &stage_maps, &a.skip, reading)
+        .map_err(|e| Error::usage(format!("{file_shown}:1: {}", e.message), e.help))?;
+    if !plan.has_title() {
         return Err(Error::usage(
             format!("{file_shown}: no column gives a deal's title"),
             "pass --map \"<column>=title\" (or choose the right --preset)",
@@ -171,20 +229,21 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         .filter_map(|d| d.fields.source_id.clone())
         .collect();
     let existing_slugs: HashSet<&str> = p.deals.iter().map(|d| d.slug.as_str()).collect();
-    let mut taken: HashSet<String> = p
-        .deals
-        .iter()
-        .map(|d| d.slug.clone())
-        .chain(p.problems.iter().map(|x| x.slug.clone()))
-        .collect();
+    let mut slugs = Slugs::new(
+        p.deals
+            .iter()
+            .map(|d| d.slug.clone())
+            .chain(p.problems.iter().map(|x| x.slug.clone())),
+    );
     let default_owner = crate::repo::identity(&root)
         .and_then(|(_, e)| cfg.member_by_email(&e).map(str::to_string))
         .or_else(|| cfg.team.keys().next().cloned())
         .unwrap_or_else(|| "unassigned".into());
-    let mut new_members = NewMembers::new();
+    let mut owners = Owners::new(cfg, &owner_map, default_owner)?;
     let today = crate::time::format_date(ctx.now);
     let mut problems: Vec<RowProblem> = Vec::new();
     let mut files: Vec<FileEdit> = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
     let mut skipped = 0usize;
     for (n, rec) in records.into_iter().enumerate() {
         if let Some(b) = &bar {
@@ -235,26 +294,49 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             }
             known_ids.insert(id.clone());
         }
-        let owner = resolve_owner(
-            cfg,
-            row.owner_raw.as_deref(),
-            &mut new_members,
-            &default_owner,
-        );
-        let slug = unique_slug(row.slug_hint.as_deref(), &row.title, &mut taken);
-        let mut text = deal_text(&row, &owner, &today);
+        let owner = owners.resolve(row.owner_raw.as_deref());
+        let slug = slugs.unique(row.slug_hint.as_deref(), &row.title);
+        let mut text = deal_text(&row, &owner, cfg, &today);
         if let Some(op) = crate::leads::icp_op(cfg, &text) {
             text = edit::apply(&text, &[op]).unwrap_or(text);
         }
         let rel = PathBuf::from(&cfg.deals_dir)
             .join(row.place.dir(cfg))
             .join(format!("{slug}.md"));
-        if let Err(pb) = Deal::parse(slug, rel.clone(), row.place, text.clone().into_bytes(), cfg) {
-            problems.push(RowProblem {
-                line,
-                message: format!("the row does not make a valid deal: {}", pb.message),
+        let deal = match Deal::parse(
+            slug.clone(),
+            rel.clone(),
+            row.place,
+            text.clone().into_bytes(),
+            cfg,
+        ) {
+            Ok(d) => d,
+            Err(pb) => {
+                problems.push(RowProblem {
+                    line,
+                    message: format!("the row does not make a valid deal: {}", pb.message),
+                });
+                continue;
+            }
+        };
+        if a.dry_run {
+            planned.push(Planned {
+                slug,
+                stage: row.place.id(cfg).to_string(),
+                owner,
+                value: deal
+                    .fields
+                    .value
+                    .map(|v| {
+                        crate::money::in_table(v, deal.fields.currency.as_deref(), &cfg.currency)
+                    })
+                    .unwrap_or_else(|| "-".into()),
+                expected_close: deal
+                    .fields
+                    .expected_close
+                    .map(crate::time::format_date)
+                    .unwrap_or_else(|| "-".into()),
             });
-            continue;
         }
         files.push(FileEdit {
             old_rel: None,
@@ -272,29 +354,38 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         eprintln!("{file_shown}:{}: {}", pb.line, pb.message);
     }
     if a.strict && !problems.is_empty() {
-        return Err(Error::usage(
-            format!(
-                "{} problem row(s); with --strict nothing was imported",
-                problems.len()
-            ),
-            "fix the rows, or drop --strict to import the others",
-        ));
+        eprintln!(
+            "{} problem row(s); with --strict nothing was imported (fix the rows, or drop --strict to import the others)",
+            problems.len()
+        );
+        return Ok(1);
     }
+    let new_members = &owners.new;
 
-    // pipeline.yaml: new team members, and enforce_from when unset.
+    // pipeline.yaml: the new team members, with no roles (so routing
+    // gives none of them a lead).
     let mut ops = Vec::new();
-    for (h, (name, email)) in &new_members {
+    for (h, (name, email)) in new_members {
         let mut v = format!("{{ name: {}", yaml_scalar(name));
         if let Some(e) = email {
             v.push_str(&format!(", email: {}", yaml_scalar(e)));
         }
-        v.push_str(", roles: [sdr, ae, delivery] }");
+        v.push_str(", roles: [] }");
         ops.push(Op::Set(vec!["team".into(), h.clone()], v));
     }
-    if cfg.enforce_from.is_none() && !files.is_empty() {
-        ops.push(Op::set("enforce_from", today.clone()));
-    }
     let n = files.len();
+    let kept: Vec<&str> = plan
+        .columns
+        .iter()
+        .filter(|c| matches!(c.target, Target::Crm(_)))
+        .map(|c| c.header.as_str())
+        .collect();
+    let skipped_cols: Vec<&str> = plan
+        .columns
+        .iter()
+        .filter(|c| c.target == Target::Skip)
+        .map(|c| c.header.as_str())
+        .collect();
     let summary = |verb: &str| {
         let mut s = format!(
             "{verb} {n} deal{} from {file_shown}",
@@ -317,7 +408,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         s.push('.');
         if !new_members.is_empty() {
             s.push_str(&format!(
-                "\nNew team members: {}.",
+                "\nNew team members, with no roles: {}.",
                 new_members
                     .iter()
                     .map(|(h, (name, _))| format!("{h} ({name})"))
@@ -325,19 +416,41 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                     .join(", ")
             ));
         }
-        if cfg.enforce_from.is_none() && n > 0 {
-            s.push_str(&format!(
-                "\nenforce_from set to {today}: older stage exits are history, not checked."
-            ));
+        if !kept.is_empty() {
+            s.push_str(&format!("\nKept under crm: {}.", list_cols(&kept)));
+        }
+        if !skipped_cols.is_empty() {
+            s.push_str(&format!("\nSkipped (--skip): {}.", list_cols(&skipped_cols)));
         }
         s
     };
     let code = if problems.is_empty() { 0 } else { 1 };
     if a.dry_run {
         if !ctx.quiet {
-            println!("{} (dry run: nothing written)", summary("Would import"));
+            let rows: Vec<Vec<String>> = planned
+                .into_iter()
+                .map(|p| vec![p.slug, p.stage, p.owner, p.value, p.expected_close])
+                .collect();
+            print!(
+                "{}",
+                crate::output::table(
+                    &["SLUG", "STAGE", "OWNER", "VALUE", "EXPECTED CLOSE"],
+                    &rows,
+                    usize::MAX
+                )
+            );
+            println!("\nColumns:");
+            for c in &plan.columns {
+                println!("  {:?} {}", c.header, c.target.describe());
+            }
+            println!("\n{} (dry run: nothing written)", summary("Would import"));
         }
         return Ok(code);
+    }
+    if ctx.verbose {
+        for c in &plan.columns {
+            eprintln!("{file_shown}: column {:?} {}", c.header, c.target.describe());
+        }
     }
     if n == 0 {
         if !ctx.quiet {
@@ -387,6 +500,21 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         );
     }
     Ok(code)
+}
+
+/// Column headers for a summary line: all of a few, the first of many.
+fn list_cols(cols: &[&str]) -> String {
+    const SHOWN: usize = 20;
+    let mut s = cols
+        .iter()
+        .take(SHOWN)
+        .map(|c| format!("{c:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if cols.len() > SHOWN {
+        s.push_str(&format!(" and {} more (--dry-run lists them)", cols.len() - SHOWN));
+    }
+    s
 }
 
 /// Flattens a front-matter value into `path → text` cells.
@@ -447,7 +575,7 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
                         "slug": d.slug,
                         "stage": d.place.id(cfg),
                         "owner": d.fields.owner,
-                        "value": d.fields.value,
+                        "value": d.fields.value.map(crate::money::json),
                         "front_matter": serde_json::to_value(&d.fm).unwrap_or_default(),
                         "stages": d.fields.stages.iter().map(|(k, t)| (k.clone(), crate::time::format_ts(*t))).collect::<std::collections::BTreeMap<_, _>>(),
                         "path": d.rel.display().to_string(),

@@ -1,6 +1,6 @@
 //! `deal list`: one row per deal.
 
-use crate::board::{Row, money};
+use crate::board::Row;
 use crate::cli::{ListArgs, ListFormat};
 use crate::commands::Ctx;
 use crate::criteria::Evaluator;
@@ -107,7 +107,10 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
             "slug" => ra.slug.cmp(&rb.slug),
             "stage" => x.ordinal.cmp(&y.ordinal),
             "owner" => ra.owner.cmp(&rb.owner),
-            "value" => rb.value.unwrap_or(0.0).total_cmp(&ra.value.unwrap_or(0.0)),
+            "value" => rb
+                .value
+                .unwrap_or_default()
+                .cmp(&ra.value.unwrap_or_default()),
             "days" => rb
                 .days_in_stage
                 .unwrap_or(0.0)
@@ -197,14 +200,7 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
                         r.stage.clone(),
                         r.owner.clone(),
                         r.value
-                            .map(|v| {
-                                let m = money(v);
-                                if r.currency != cfg.currency {
-                                    format!("{m} {}", r.currency)
-                                } else {
-                                    m
-                                }
-                            })
+                            .map(|v| crate::money::in_table(v, Some(&r.currency), &cfg.currency))
                             .unwrap_or_else(|| "-".into()),
                         days,
                         r.criteria_text(),

@@ -1,6 +1,5 @@
 //! `deal show DEAL`: stage, owner, age, the exit checklist, next step, history.
 
-use crate::board::money;
 use crate::cli::ShowArgs;
 use crate::commands::Ctx;
 use crate::criteria::{self, Evaluator};
@@ -73,7 +72,10 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
             "value",
             format!(
                 "{} {}",
-                money(v),
+                crate::money::format(
+                    v,
+                    crate::money::minor_unit(f.currency.as_deref().unwrap_or(&cfg.currency))
+                ),
                 f.currency.as_deref().unwrap_or(&cfg.currency)
             ),
         ));

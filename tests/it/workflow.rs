@@ -643,7 +643,7 @@ fn review_flags_waivers_and_source_ids_added_by_hand() {
     .unwrap();
     t.git(&["commit", "-q", "-am", "edit by hand"]);
     let out = t.cmd(&["review", "main"]).code(1);
-    assert!(out.stdout.contains("| acme | edited | outreach | outreach |  | waived, source\\_id | bob | Alice Smith | waived qualification: trust me | ❌ `hand-waiver` waived\\.qualification added by hand, without a forced move; `hand-source-id` source\\_id added by hand, without an import |"), "{}", out.stdout);
+    assert!(out.stdout.contains("| acme | edited | outreach | outreach |  | waived, source\\_id | bob | Alice Smith | waived qualification: trust me | ❌ `hand-waiver` waived\\.qualification added by hand, without a forced move; `hand-source-id` source\\_id or imported added by hand, without an import |"), "{}", out.stdout);
 }
 
 #[test]
