@@ -141,6 +141,11 @@ pub fn parse(s: &str, decimal_comma: bool) -> Result<Decimal, String> {
         None => (t, None),
     };
     if let Some(f) = frac {
+        if !decimal_comma && f.contains(',') {
+            return Err(
+                "`.` before `,` reads as a decimal comma: pass --decimal-comma if it is one".into(),
+            );
+        }
         if f.is_empty() || !f.chars().all(|c| c.is_ascii_digit()) {
             return Err(format!(
                 "nothing but digits may follow the decimal `{point}`"

@@ -170,7 +170,9 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         "--owner-map \"Jordan Blake=alice\"",
     )?;
     let dates = match &a.date_format {
-        Some(f) => DateOrder::parse(f).map_err(|e| Error::usage(e, "e.g. --date-format D/M/YYYY"))?,
+        Some(f) => {
+            DateOrder::parse(f).map_err(|e| Error::usage(e, "e.g. --date-format D/M/YYYY"))?
+        }
         None => DateOrder::Mdy,
     };
     let reading = Reading {
@@ -420,7 +422,10 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             s.push_str(&format!("\nKept under crm: {}.", list_cols(&kept)));
         }
         if !skipped_cols.is_empty() {
-            s.push_str(&format!("\nSkipped (--skip): {}.", list_cols(&skipped_cols)));
+            s.push_str(&format!(
+                "\nSkipped (--skip): {}.",
+                list_cols(&skipped_cols)
+            ));
         }
         s
     };
@@ -449,7 +454,11 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     }
     if ctx.verbose {
         for c in &plan.columns {
-            eprintln!("{file_shown}: column {:?} {}", c.header, c.target.describe());
+            eprintln!(
+                "{file_shown}: column {:?} {}",
+                c.header,
+                c.target.describe()
+            );
         }
     }
     if n == 0 {
@@ -512,7 +521,10 @@ fn list_cols(cols: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if cols.len() > SHOWN {
-        s.push_str(&format!(" and {} more (--dry-run lists them)", cols.len() - SHOWN));
+        s.push_str(&format!(
+            " and {} more (--dry-run lists them)",
+            cols.len() - SHOWN
+        ));
     }
     s
 }
