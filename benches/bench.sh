@@ -173,13 +173,15 @@ fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git 
 # The peer writes exactly the files the import writes.
 rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git commit -qm init \
   && "$DEAL" import -q "$OUT/rows44000.csv" --preset hubspot) && rm -rf "$OUT/imported" && cp -r "$SHM" "$OUT/imported"
+# One hyperfine call (one --prepare per command), so the peer runs under
+# the same load as the import on this shared machine.
 W=1 R=3 hf import \
   --prepare "$fresh" \
-  -n 'deal import 44000' "$DEAL -C $SHM import -q $OUT/rows44000.csv --preset hubspot" \
-  -n 'deal import 8800' "$DEAL -C $SHM import -q $OUT/rows8800.csv --preset hubspot"
-W=1 R=3 hf import-peer \
   --prepare "sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && git init -q && git commit -q --allow-empty -m init'" \
-  -n 'write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/imported/deals $OUT/imported/pipeline.yaml . && git add -A && git commit -qm import'"
+  --prepare "$fresh" \
+  -n 'deal import 44000' "$DEAL -C $SHM import -q $OUT/rows44000.csv --preset hubspot" \
+  -n 'write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/imported/deals $OUT/imported/pipeline.yaml . && git add -A && git commit -qm import'" \
+  -n 'deal import 8800' "$DEAL -C $SHM import -q $OUT/rows8800.csv --preset hubspot"
 rm -rf "$SHM"
 fi
 
@@ -206,14 +208,16 @@ SHM=/dev/shm/deal-bench-maven
 fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git add -A && git commit -qm init'"
 rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git commit -qm init \
   && "$DEAL" import -q "$OUT/maven5.csv" $MAP) && rm -rf "$OUT/maven-imported" && cp -r "$SHM" "$OUT/maven-imported"
+# One hyperfine call, so the peer runs under the same load (one --prepare
+# per command, in order); x5 and its peer first, then the growth.
 W=0 R=3 hf maven \
   --prepare "$fresh" \
-  -n 'deal import maven x1' "$DEAL -C $SHM import -q $OUT/maven1.csv $MAP" \
-  -n 'deal import maven x5' "$DEAL -C $SHM import -q $OUT/maven5.csv $MAP" \
-  -n 'deal import maven x10' "$DEAL -C $SHM import -q $OUT/maven10.csv $MAP"
-W=0 R=3 hf maven-peer \
   --prepare "sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && git init -q && git commit -q --allow-empty -m init'" \
-  -n 'maven x5: write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/maven-imported/deals $OUT/maven-imported/pipeline.yaml . && git add -A && git commit -qm import'"
+  --prepare "$fresh" --prepare "$fresh" \
+  -n 'deal import maven x5' "$DEAL -C $SHM import -q $OUT/maven5.csv $MAP" \
+  -n 'maven x5: write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/maven-imported/deals $OUT/maven-imported/pipeline.yaml . && git add -A && git commit -qm import'" \
+  -n 'deal import maven x1' "$DEAL -C $SHM import -q $OUT/maven1.csv $MAP" \
+  -n 'deal import maven x10' "$DEAL -C $SHM import -q $OUT/maven10.csv $MAP"
 rm -rf "$SHM"
 else
 echo "== maven: $MAVEN/sales_pipeline.csv is absent; skipped"

@@ -55,6 +55,9 @@ if "deal import 8800" in r and "deal import 44000" in r:
 if "deal import maven x1" in r and "deal import maven x10" in r:
     g = r["deal import maven x10"]["median"] / r["deal import maven x1"]["median"]
     print(f"{'maven linearity':<22}{'x10 rows / x1 rows':>28}{'':>42}{g:>8.2f}x{'<= 11.00x':>9}  {'yes' if g <= 11 else 'NO'}")
+    cpu = lambda x: x["user"] + x["system"]
+    c = cpu(r["deal import maven x10"]) / cpu(r["deal import maven x1"])
+    print(f"{'  the same, CPU time':<22}{'x10 / x1, user + system (mean)':>28}{'':>42}{c:>8.2f}x{'<= 11.00x':>9}  {'yes' if c <= 11 else 'NO'}")
 print()
 for label, kb in sorted(rss.items()):
     limit = 100 if any(k in label for k in ("check", "list", "stats")) else None

@@ -247,34 +247,38 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     let mut files: Vec<FileEdit> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
     let mut skipped = 0usize;
-    for (n, rec) in records.into_iter().enumerate() {
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
-                problems.push(RowProblem {
-                    line,
-                    message: format!("unreadable row: {e}"),
-                });
-                continue;
+    // Three passes, so the work of a row (reading, writing its file,
+    // parsing it back) runs on every core, and what rows share (skips,
+    // owners, slugs) is decided in order: linear in rows and columns.
+    use rayon::prelude::*;
+    let read: Vec<Result<crate::import::RowDeal, RowProblem>> = records
+        .into_par_iter()
+        .enumerate()
+        .map(|(n, rec)| {
+            if let Some(b) = &bar {
+                b.inc(1);
             }
-        };
-        let line = rec.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
-        if rec.len() != headers.len() {
-            problems.push(RowProblem {
-                line,
-                message: format!(
-                    "the row has {} fields; the header has {}",
-                    rec.len(),
-                    headers.len()
-                ),
-            });
-            continue;
-        }
-        let row = match read_row(cfg, &plan, &rec, line) {
+            let rec = rec.map_err(|e| RowProblem {
+                line: e.position().map(|p| p.line()).unwrap_or(n as u64 + 2),
+                message: format!("unreadable row: {e}"),
+            })?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+            if rec.len() != headers.len() {
+                return Err(RowProblem {
+                    line,
+                    message: format!(
+                        "the row has {} fields; the header has {}",
+                        rec.len(),
+                        headers.len()
+                    ),
+                });
+            }
+            read_row(cfg, &plan, &rec, line)
+        })
+        .collect();
+    let mut todo: Vec<(crate::import::RowDeal, String, String)> = Vec::new();
+    for row in read {
+        let row = match row {
             Ok(r) => r,
             Err(pb) => {
                 problems.push(pb);
@@ -298,31 +302,30 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         }
         let owner = owners.resolve(row.owner_raw.as_deref());
         let slug = slugs.unique(row.slug_hint.as_deref(), &row.title);
-        let mut text = deal_text(&row, &owner, cfg, &today);
-        if let Some(op) = crate::leads::icp_op(cfg, &text) {
-            text = edit::apply(&text, &[op]).unwrap_or(text);
-        }
-        let rel = PathBuf::from(&cfg.deals_dir)
-            .join(row.place.dir(cfg))
-            .join(format!("{slug}.md"));
-        let deal = match Deal::parse(
-            slug.clone(),
-            rel.clone(),
-            row.place,
-            text.clone().into_bytes(),
-            cfg,
-        ) {
-            Ok(d) => d,
-            Err(pb) => {
-                problems.push(RowProblem {
-                    line,
-                    message: format!("the row does not make a valid deal: {}", pb.message),
-                });
-                continue;
+        todo.push((row, owner, slug));
+    }
+    let made: Vec<Result<(FileEdit, Option<Planned>), RowProblem>> = todo
+        .into_par_iter()
+        .map(|(row, owner, slug)| {
+            let mut text = deal_text(&row, &owner, cfg, &today);
+            if let Some(op) = crate::leads::icp_op(cfg, &text) {
+                text = edit::apply(&text, &[op]).unwrap_or(text);
             }
-        };
-        if a.dry_run {
-            planned.push(Planned {
+            let rel = PathBuf::from(&cfg.deals_dir)
+                .join(row.place.dir(cfg))
+                .join(format!("{slug}.md"));
+            let deal = Deal::parse(
+                slug.clone(),
+                rel.clone(),
+                row.place,
+                text.clone().into_bytes(),
+                cfg,
+            )
+            .map_err(|pb| RowProblem {
+                line: row.line,
+                message: format!("the row does not make a valid deal: {}", pb.message),
+            })?;
+            let planned = a.dry_run.then(|| Planned {
                 slug,
                 stage: row.place.id(cfg).to_string(),
                 owner,
@@ -339,14 +342,26 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                     .map(crate::time::format_date)
                     .unwrap_or_else(|| "-".into()),
             });
+            Ok((
+                FileEdit {
+                    old_rel: None,
+                    old_text: None,
+                    new_rel: rel,
+                    new_text: text,
+                    gone: Vec::new(),
+                },
+                planned,
+            ))
+        })
+        .collect();
+    for m in made {
+        match m {
+            Ok((f, pl)) => {
+                files.push(f);
+                planned.extend(pl);
+            }
+            Err(pb) => problems.push(pb),
         }
-        files.push(FileEdit {
-            old_rel: None,
-            old_text: None,
-            new_rel: rel,
-            new_text: text,
-            gone: Vec::new(),
-        });
     }
     if let Some(b) = bar {
         b.finish_and_clear();
