@@ -9,8 +9,12 @@
 #                                 1,000 and 100,000 deals, and prints the growth
 #   RUNS=N                        hyperfine runs per row (default 10)
 #   ONLY=review,import            run only these sections (read, staged, move,
-#                                 review, audit, trend, report, import, growth),
-#                                 keeping the other rows' last results
+#                                 review, audit, trend, report, import, maven,
+#                                 growth), keeping the other rows' last results
+#   MAVEN=DIR                     the Maven CRM sample data (sales_pipeline.csv;
+#                                 default /work/shared/data/crm-maven): imported
+#                                 once, five and ten times over (ids suffixed);
+#                                 the section is skipped when it is absent
 #
 # Needs hyperfine and hugo (Debian: apt-get install hyperfine hugo), GNU time
 # (/usr/bin/time) and python3. The generator (examples/gen.rs) writes DEALS
@@ -169,14 +173,55 @@ fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git 
 # The peer writes exactly the files the import writes.
 rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git commit -qm init \
   && "$DEAL" import -q "$OUT/rows44000.csv" --preset hubspot) && rm -rf "$OUT/imported" && cp -r "$SHM" "$OUT/imported"
+# One hyperfine call (one --prepare per command), so the peer runs under
+# the same load as the import on this shared machine.
 W=1 R=3 hf import \
   --prepare "$fresh" \
-  -n 'deal import 44000' "$DEAL -C $SHM import -q $OUT/rows44000.csv --preset hubspot" \
-  -n 'deal import 8800' "$DEAL -C $SHM import -q $OUT/rows8800.csv --preset hubspot"
-W=1 R=3 hf import-peer \
   --prepare "sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && git init -q && git commit -q --allow-empty -m init'" \
-  -n 'write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/imported/deals $OUT/imported/pipeline.yaml . && git add -A && git commit -qm import'"
+  --prepare "$fresh" \
+  -n 'deal import 44000' "$DEAL -C $SHM import -q $OUT/rows44000.csv --preset hubspot" \
+  -n 'write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/imported/deals $OUT/imported/pipeline.yaml . && git add -A && git commit -qm import'" \
+  -n 'deal import 8800' "$DEAL -C $SHM import -q $OUT/rows8800.csv --preset hubspot"
 rm -rf "$SHM"
+fi
+
+if want maven; then
+MAVEN=${MAVEN:-/work/shared/data/crm-maven}
+if [ -f "$MAVEN/sales_pipeline.csv" ]; then
+echo "== import of a real export where many rows share a name: the Maven CRM data x1, x5, x10 (ids suffixed)"
+python3 - "$MAVEN/sales_pipeline.csv" "$OUT" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+for k in (1, 5, 10):
+    with open(f"{sys.argv[2]}/maven{k}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(rows[0])
+        for i in range(k):
+            for r in rows[1:]:
+                w.writerow([f"{r[0]}-{i + 1}" if k > 1 else r[0]] + r[1:])
+PY
+# The product names the deal (7 names over 8,800 rows: the worst case for slugs).
+MAP="--map opportunity_id=source_id --map sales_agent=owner --map account=company --map product=title --map deal_stage=stage --map close_date=closed --map close_value=value --map engage_date=stages.outreach --stage-map Engaging=outreach"
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+SHM=/dev/shm/deal-bench-maven
+fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git add -A && git commit -qm init'"
+rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git commit -qm init \
+  && "$DEAL" import -q "$OUT/maven5.csv" $MAP) && rm -rf "$OUT/maven-imported" && cp -r "$SHM" "$OUT/maven-imported"
+# One hyperfine call, so the peer runs under the same load (one --prepare
+# per command, in order); x5 and its peer first, then the growth.
+W=0 R=3 hf maven \
+  --prepare "$fresh" \
+  --prepare "sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && git init -q && git commit -q --allow-empty -m init'" \
+  --prepare "$fresh" --prepare "$fresh" \
+  -n 'deal import maven x5' "$DEAL -C $SHM import -q $OUT/maven5.csv $MAP" \
+  -n 'maven x5: write files + git add -A && git commit' "sh -c 'cd $SHM && cp -r $OUT/maven-imported/deals $OUT/maven-imported/pipeline.yaml . && git add -A && git commit -qm import'" \
+  -n 'deal import maven x1' "$DEAL -C $SHM import -q $OUT/maven1.csv $MAP" \
+  -n 'deal import maven x10' "$DEAL -C $SHM import -q $OUT/maven10.csv $MAP"
+rm -rf "$SHM"
+else
+echo "== maven: $MAVEN/sales_pipeline.csv is absent; skipped"
+fi
 fi
 
 if [ "${GROWTH:-0}" = 1 ] && want growth; then

@@ -35,6 +35,7 @@ rows = [
     ("deal trend", "deal stats, same call", 2.0),
     ("deal report", "hugo", 1 / 3),
     ("deal import 44000", "write files + git add -A && git commit", 1.5),
+    ("deal import maven x5", "maven x5: write files + git add -A && git commit", 1.5),
 ]
 print()
 print(f"{'row':<22}{'deal, median (min-max)':>28}{'peer':>42}{'ratio':>9}{'target':>9}  ok")
@@ -51,6 +52,12 @@ for name, peer, target in rows:
 if "deal import 8800" in r and "deal import 44000" in r:
     g = r["deal import 44000"]["median"] / r["deal import 8800"]["median"]
     print(f"{'import linearity':<22}{'44,000 rows / 8,800 rows':>28}{'':>42}{g:>8.2f}x{'<= 5.00x':>9}  {'yes' if g <= 5.5 else 'NO'}")
+if "deal import maven x1" in r and "deal import maven x10" in r:
+    g = r["deal import maven x10"]["median"] / r["deal import maven x1"]["median"]
+    print(f"{'maven linearity':<22}{'x10 rows / x1 rows':>28}{'':>42}{g:>8.2f}x{'<= 11.00x':>9}  {'yes' if g <= 11 else 'NO'}")
+    cpu = lambda x: x["user"] + x["system"]
+    c = cpu(r["deal import maven x10"]) / cpu(r["deal import maven x1"])
+    print(f"{'  the same, CPU time':<22}{'x10 / x1, user + system (mean)':>28}{'':>42}{c:>8.2f}x{'<= 11.00x':>9}  {'yes' if c <= 11 else 'NO'}")
 print()
 for label, kb in sorted(rss.items()):
     limit = 100 if any(k in label for k in ("check", "list", "stats")) else None

@@ -500,8 +500,7 @@ fn speed_to_lead(cfg: &Config, d: &Deal, now: DateTime<Utc>) -> Option<Finding> 
         return None;
     }
     // A lead created before it was imported was answered (or not) in its CRM.
-    if f
-        .imported
+    if f.imported
         .as_ref()
         .and_then(|im| im.at)
         .is_some_and(|at| created < at)

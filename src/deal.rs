@@ -556,31 +556,6 @@ pub fn type_summary_fields(m: &Mapping, cfg: &Config) -> Fields {
         ..Fields::default()
     };
     type_value(&mut t, &mut f);
-    match lookup(m, "imported") {
-        None | Some(Value::Null) => {}
-        Some(Value::Mapping(_)) => {
-            let stage = t.string("imported.stage");
-            if let Some(s) = &stage
-                && Place::parse(s, cfg).is_none()
-            {
-                t.issue(
-                    "imported.stage",
-                    format!("`{s}` is not a stage of this pipeline"),
-                    "name the stage the deal was imported into (a stage id, won or lost)",
-                );
-            }
-            f.imported = Some(Imported {
-                at: t.ts("imported.at"),
-                stage,
-            });
-        }
-        Some(_) => {
-            f.imported = Some(Imported {
-                at: t.ts("imported"),
-                stage: None,
-            });
-        }
-    }
     type_stages(&mut t, cfg, &mut f);
     f
 }
@@ -648,6 +623,31 @@ pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
     if t.mapping("next_step", "action and due").is_some() {
         f.next_action = t.string("next_step.action");
         f.next_due = t.ts("next_step.due");
+    }
+    match lookup(m, "imported") {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(_)) => {
+            let stage = t.string("imported.stage");
+            if let Some(s) = &stage
+                && Place::parse(s, cfg).is_none()
+            {
+                t.issue(
+                    "imported.stage",
+                    format!("`{s}` is not a stage of this pipeline"),
+                    "name the stage the deal was imported into (a stage id, won or lost)",
+                );
+            }
+            f.imported = Some(Imported {
+                at: t.ts("imported.at"),
+                stage,
+            });
+        }
+        Some(_) => {
+            f.imported = Some(Imported {
+                at: t.ts("imported"),
+                stage: None,
+            });
+        }
     }
     type_stages(&mut t, cfg, &mut f);
     if t.mapping("lost", "reason, stage and at").is_some() {

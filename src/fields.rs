@@ -313,7 +313,7 @@ pub fn typed_value(
             return match crate::money::parse(raw, false) {
                 Ok(n) => Ok(n.to_string()),
                 Err(why) => Err(Error::usage(
-                    format!("`{key}` must be an amount ≥ 0 and below 10^15, not `{raw}`: {why}"),
+                    format!("`{key}` must be a number ≥ 0 and below 10^15, not `{raw}`: {why}"),
                     format!("write e.g. `{key}=48000` or `{key}=\"$12,400.00\"`"),
                 )),
             };

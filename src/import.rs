@@ -396,7 +396,11 @@ fn parse_time(t: &str) -> Option<(u32, u32, u32)> {
     let s = match parts.get(2) {
         Some(p) => {
             let whole = p.split_once('.').map_or(*p, |(w, frac)| {
-                if frac.bytes().all(|b| b.is_ascii_digit()) { w } else { "x" }
+                if frac.bytes().all(|b| b.is_ascii_digit()) {
+                    w
+                } else {
+                    "x"
+                }
             });
             digits(whole, 2)?
         }
@@ -1033,10 +1037,7 @@ mod tests {
         assert_eq!(parse_amount("1,250"), d("1250"));
         assert_eq!(parse_amount("12,50"), None);
         assert_eq!(parse_amount("EUR 1.250,50"), None);
-        assert_eq!(
-            crate::money::parse("EUR 1.250,50", true).ok(),
-            d("1250.5")
-        );
+        assert_eq!(crate::money::parse("EUR 1.250,50", true).ok(), d("1250.5"));
         assert_eq!(parse_amount("n/a"), None);
     }
 

@@ -130,7 +130,7 @@ pub fn parse(s: &str, decimal_comma: bool) -> Result<Decimal, String> {
             } else {
                 "`,` is a decimal comma or a thousands separator: pass --decimal-comma if it is a decimal comma".into()
             }
-        } else if bad.is_alphabetic() {
+        } else if bad.is_alphabetic() && t.starts_with(|c: char| c.is_ascii_digit()) {
             format!("`{bad}` is not part of an amount (write every digit: 50000, not 50k)")
         } else {
             format!("`{bad}` is not part of an amount")
@@ -141,6 +141,11 @@ pub fn parse(s: &str, decimal_comma: bool) -> Result<Decimal, String> {
         None => (t, None),
     };
     if let Some(f) = frac {
+        if !decimal_comma && f.contains(',') {
+            return Err(
+                "`.` before `,` reads as a decimal comma: pass --decimal-comma if it is one".into(),
+            );
+        }
         if f.is_empty() || !f.chars().all(|c| c.is_ascii_digit()) {
             return Err(format!(
                 "nothing but digits may follow the decimal `{point}`"

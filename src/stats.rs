@@ -41,6 +41,7 @@
 //! - Owners: `forced` counts an owner's deals with at least one waiver (a
 //!   forced move), `waivers` the waived stages on them.
 
+use crate::money::Amount;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -190,17 +191,31 @@ pub fn fields_in_currency(cfg: &Config, f: &Fields) -> bool {
 
 /// `d`'s value when it is in the pipeline's currency, else 0: what the
 /// open figures add up.
-pub fn summed(cfg: &Config, d: &Deal) -> f64 {
+pub fn summed(cfg: &Config, d: &Deal) -> Amount {
     fields_summed(cfg, &d.fields)
 }
 
 /// [`summed`] of a deal's typed fields.
-pub fn fields_summed(cfg: &Config, f: &Fields) -> f64 {
+pub fn fields_summed(cfg: &Config, f: &Fields) -> Amount {
     if fields_in_currency(cfg, f) {
-        f.value.map(crate::money::to_f64).unwrap_or(0.0)
+        f.value.unwrap_or_default()
     } else {
-        0.0
+        Amount::ZERO
     }
+}
+
+/// A sum of amounts as a figure: exact, rounded half away from zero to
+/// cents (docs/reference.md, "Money"), so the JSON, the tables and the
+/// report show one number.
+pub fn cents(x: Amount) -> f64 {
+    crate::money::to_f64(
+        x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+    )
+}
+
+/// A stage's probability as a decimal factor (its shortest decimal text).
+fn factor(p: f64) -> Amount {
+    crate::money::from_f64(p).unwrap_or_default()
 }
 
 /// The open pipeline's figures: what a trend snapshot needs, computed the
@@ -223,23 +238,24 @@ pub fn open_figures(cfg: &Config, deals: &[Deal]) -> OpenFigures {
 
 /// [`OpenFigures`] of deals given as their place and [`summed`] value (a
 /// trend snapshot keeps only these).
-pub fn open_figures_of(cfg: &Config, deals: impl Iterator<Item = (Place, f64)>) -> OpenFigures {
-    let mut stages = vec![(0usize, 0.0f64); cfg.stages.len()];
-    let (mut open, mut value, mut weighted) = (0, 0.0, 0.0);
+pub fn open_figures_of(cfg: &Config, deals: impl Iterator<Item = (Place, Amount)>) -> OpenFigures {
+    let mut stages = vec![(0usize, Amount::ZERO); cfg.stages.len()];
+    let (mut open, mut value, mut weighted) = (0, Amount::ZERO, Amount::ZERO);
+    let factors: Vec<Amount> = cfg.stages.iter().map(|s| factor(s.probability)).collect();
     for (place, v) in deals {
         if let Place::Stage(i) = place {
             open += 1;
             value += v;
-            weighted += v * cfg.stages[i].probability;
+            weighted += v * factors[i];
             stages[i].0 += 1;
             stages[i].1 += v;
         }
     }
     OpenFigures {
         open,
-        open_value: round(value, 2),
-        weighted: round(weighted, 2),
-        stages: stages.into_iter().map(|(n, v)| (n, round(v, 2))).collect(),
+        open_value: cents(value),
+        weighted: cents(weighted),
+        stages: stages.into_iter().map(|(n, v)| (n, cents(v))).collect(),
     }
 }
 
@@ -277,12 +293,7 @@ impl Stats {
         let win_rate = (won.len() + lost_n > 0)
             .then(|| round(won.len() as f64 / (won.len() + lost_n) as f64, 4));
         let won_in: Vec<&&Deal> = won.iter().filter(|d| in_currency(cfg, d)).collect();
-        let won_value = crate::money::to_f64(
-            won_in
-                .iter()
-                .filter_map(|d| d.fields.value)
-                .sum::<crate::money::Amount>(),
-        );
+        let won_value = cents(won_in.iter().filter_map(|d| d.fields.value).sum::<Amount>());
         let avg_won_value = (!won_in.is_empty()).then(|| won_value / won_in.len() as f64);
         let cycles: Vec<f64> = won
             .iter()
@@ -409,7 +420,7 @@ impl Stats {
                 OwnerStats {
                     name: cfg.team.get(&h).and_then(|m| m.name.clone()),
                     open: open_mine.len(),
-                    value: round(open_mine.iter().map(|d| summed(cfg, d)).sum(), 2),
+                    value: cents(open_mine.iter().map(|d| summed(cfg, d)).sum()),
                     won: mine.iter().filter(|d| d.place == Place::Won).count(),
                     lost: mine.iter().filter(|d| d.place == Place::Lost).count(),
                     forced: mine.iter().filter(|d| !d.fields.waived.is_empty()).count(),

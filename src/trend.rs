@@ -178,7 +178,7 @@ struct Link {
 struct Mark {
     place: Place,
     /// The value in the pipeline's currency, else 0 ([`stats::summed`]).
-    value: f64,
+    value: crate::money::Amount,
     new_at: Option<DateTime<Utc>>,
     won_at: Option<DateTime<Utc>>,
     lost_at: Option<DateTime<Utc>>,
@@ -512,7 +512,8 @@ fn period_figures<'m>(
 ) {
     let within = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t > start && t <= end);
     let (mut new, mut won, mut lost) = (0, 0, 0);
-    let (mut won_value, mut lost_value) = (0.0, 0.0);
+    let zero = crate::money::Amount::ZERO;
+    let (mut won_value, mut lost_value) = (zero, zero);
     for m in marks {
         new += usize::from(within(m.new_at));
         if within(m.won_at) {
@@ -524,12 +525,11 @@ fn period_figures<'m>(
             lost_value += m.value;
         }
     }
-    let round2 = |x: f64| (x * 100.0).round() / 100.0;
     snap.new = Some(new);
     snap.won = Some(won);
-    snap.won_value = Some(round2(won_value));
+    snap.won_value = Some(stats::cents(won_value));
     snap.lost = Some(lost);
-    snap.lost_value = Some(round2(lost_value));
+    snap.lost_value = Some(stats::cents(lost_value));
 }
 
 /// Each stage's exit criteria, as written, from a `pipeline.yaml` text.

@@ -170,7 +170,9 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         "--owner-map \"Jordan Blake=alice\"",
     )?;
     let dates = match &a.date_format {
-        Some(f) => DateOrder::parse(f).map_err(|e| Error::usage(e, "e.g. --date-format D/M/YYYY"))?,
+        Some(f) => {
+            DateOrder::parse(f).map_err(|e| Error::usage(e, "e.g. --date-format D/M/YYYY"))?
+        }
         None => DateOrder::Mdy,
     };
     let reading = Reading {
@@ -245,34 +247,38 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     let mut files: Vec<FileEdit> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
     let mut skipped = 0usize;
-    for (n, rec) in records.into_iter().enumerate() {
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
-                problems.push(RowProblem {
-                    line,
-                    message: format!("unreadable row: {e}"),
-                });
-                continue;
+    // Three passes, so the work of a row (reading, writing its file,
+    // parsing it back) runs on every core, and what rows share (skips,
+    // owners, slugs) is decided in order: linear in rows and columns.
+    use rayon::prelude::*;
+    let read: Vec<Result<crate::import::RowDeal, RowProblem>> = records
+        .into_par_iter()
+        .enumerate()
+        .map(|(n, rec)| {
+            if let Some(b) = &bar {
+                b.inc(1);
             }
-        };
-        let line = rec.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
-        if rec.len() != headers.len() {
-            problems.push(RowProblem {
-                line,
-                message: format!(
-                    "the row has {} fields; the header has {}",
-                    rec.len(),
-                    headers.len()
-                ),
-            });
-            continue;
-        }
-        let row = match read_row(cfg, &plan, &rec, line) {
+            let rec = rec.map_err(|e| RowProblem {
+                line: e.position().map(|p| p.line()).unwrap_or(n as u64 + 2),
+                message: format!("unreadable row: {e}"),
+            })?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+            if rec.len() != headers.len() {
+                return Err(RowProblem {
+                    line,
+                    message: format!(
+                        "the row has {} fields; the header has {}",
+                        rec.len(),
+                        headers.len()
+                    ),
+                });
+            }
+            read_row(cfg, &plan, &rec, line)
+        })
+        .collect();
+    let mut todo: Vec<(crate::import::RowDeal, String, String)> = Vec::new();
+    for row in read {
+        let row = match row {
             Ok(r) => r,
             Err(pb) => {
                 problems.push(pb);
@@ -296,31 +302,30 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         }
         let owner = owners.resolve(row.owner_raw.as_deref());
         let slug = slugs.unique(row.slug_hint.as_deref(), &row.title);
-        let mut text = deal_text(&row, &owner, cfg, &today);
-        if let Some(op) = crate::leads::icp_op(cfg, &text) {
-            text = edit::apply(&text, &[op]).unwrap_or(text);
-        }
-        let rel = PathBuf::from(&cfg.deals_dir)
-            .join(row.place.dir(cfg))
-            .join(format!("{slug}.md"));
-        let deal = match Deal::parse(
-            slug.clone(),
-            rel.clone(),
-            row.place,
-            text.clone().into_bytes(),
-            cfg,
-        ) {
-            Ok(d) => d,
-            Err(pb) => {
-                problems.push(RowProblem {
-                    line,
-                    message: format!("the row does not make a valid deal: {}", pb.message),
-                });
-                continue;
+        todo.push((row, owner, slug));
+    }
+    let made: Vec<Result<(FileEdit, Option<Planned>), RowProblem>> = todo
+        .into_par_iter()
+        .map(|(row, owner, slug)| {
+            let mut text = deal_text(&row, &owner, cfg, &today);
+            if let Some(op) = crate::leads::icp_op(cfg, &text) {
+                text = edit::apply(&text, &[op]).unwrap_or(text);
             }
-        };
-        if a.dry_run {
-            planned.push(Planned {
+            let rel = PathBuf::from(&cfg.deals_dir)
+                .join(row.place.dir(cfg))
+                .join(format!("{slug}.md"));
+            let deal = Deal::parse(
+                slug.clone(),
+                rel.clone(),
+                row.place,
+                text.clone().into_bytes(),
+                cfg,
+            )
+            .map_err(|pb| RowProblem {
+                line: row.line,
+                message: format!("the row does not make a valid deal: {}", pb.message),
+            })?;
+            let planned = a.dry_run.then(|| Planned {
                 slug,
                 stage: row.place.id(cfg).to_string(),
                 owner,
@@ -337,14 +342,26 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                     .map(crate::time::format_date)
                     .unwrap_or_else(|| "-".into()),
             });
+            Ok((
+                FileEdit {
+                    old_rel: None,
+                    old_text: None,
+                    new_rel: rel,
+                    new_text: text,
+                    gone: Vec::new(),
+                },
+                planned,
+            ))
+        })
+        .collect();
+    for m in made {
+        match m {
+            Ok((f, pl)) => {
+                files.push(f);
+                planned.extend(pl);
+            }
+            Err(pb) => problems.push(pb),
         }
-        files.push(FileEdit {
-            old_rel: None,
-            old_text: None,
-            new_rel: rel,
-            new_text: text,
-            gone: Vec::new(),
-        });
     }
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -420,7 +437,10 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             s.push_str(&format!("\nKept under crm: {}.", list_cols(&kept)));
         }
         if !skipped_cols.is_empty() {
-            s.push_str(&format!("\nSkipped (--skip): {}.", list_cols(&skipped_cols)));
+            s.push_str(&format!(
+                "\nSkipped (--skip): {}.",
+                list_cols(&skipped_cols)
+            ));
         }
         s
     };
@@ -449,7 +469,11 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     }
     if ctx.verbose {
         for c in &plan.columns {
-            eprintln!("{file_shown}: column {:?} {}", c.header, c.target.describe());
+            eprintln!(
+                "{file_shown}: column {:?} {}",
+                c.header,
+                c.target.describe()
+            );
         }
     }
     if n == 0 {
@@ -512,7 +536,10 @@ fn list_cols(cols: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if cols.len() > SHOWN {
-        s.push_str(&format!(" and {} more (--dry-run lists them)", cols.len() - SHOWN));
+        s.push_str(&format!(
+            " and {} more (--dry-run lists them)",
+            cols.len() - SHOWN
+        ));
     }
     s
 }
@@ -641,4 +668,70 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
         }
     }
     Ok(if unreadable > 0 { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{Plan, Preset, Reading, read_row};
+    use proptest::prelude::*;
+
+    fn cfg() -> Config {
+        crate::config::parse(
+            &crate::config::default_yaml(
+                &[("bob".into(), "Bob".into(), "bob@example.com".into())],
+                crate::config::Qualification::Bant,
+            ),
+            std::path::Path::new("pipeline.yaml"),
+            &crate::notes::Templates::builtin_only(),
+        )
+        .unwrap()
+    }
+
+    fn parse(cfg: &Config, text: &str) -> Deal {
+        Deal::parse(
+            "acme".into(),
+            PathBuf::from("deals/01-prospecting/acme.md"),
+            Place::Stage(0),
+            text.as_bytes().to_vec(),
+            cfg,
+        )
+        .unwrap()
+    }
+
+    proptest! {
+        /// A value goes out through `deal export`'s CSV cell and back in
+        /// through `import --preset deal` as the same number, shown the
+        /// same way.
+        #[test]
+        fn money_round_trips_through_export_and_import(
+            whole in 0u64..1_000_000_000_000_000,
+            frac in proptest::option::of(0u32..1000),
+        ) {
+            let cfg = cfg();
+            let written = match frac {
+                Some(f) => format!("{whole}.{f:03}"),
+                None => whole.to_string(),
+            };
+            let d = parse(&cfg, &format!("---\ntitle: Acme\nowner: bob\nvalue: {written}\n---\n"));
+            let Some(v) = d.fields.value else {
+                // Only a float past f64's exact digits can fail to read.
+                prop_assert!(frac.is_some());
+                return Ok(());
+            };
+            let mut cells = IndexMap::new();
+            flatten("", &serde_yaml::Value::Mapping(d.fm.clone()), &mut cells);
+            let cell = crate::import::csv_guard(&cells["value"]).into_owned();
+            let headers = vec!["title".to_string(), "value".to_string()];
+            let plan = Plan::new(Preset::Deal, &headers, &[], &[], &[], Reading::default()).unwrap();
+            let rec = csv::StringRecord::from(vec!["Acme".to_string(), cell]);
+            let row = read_row(&cfg, &plan, &rec, 2).unwrap();
+            let back = parse(&cfg, &deal_text(&row, "bob", &cfg, "2026-11-27"));
+            prop_assert_eq!(back.fields.value, Some(v));
+            prop_assert_eq!(
+                crate::money::format(back.fields.value.unwrap(), 2),
+                crate::money::format(v, 2)
+            );
+        }
+    }
 }
