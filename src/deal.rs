@@ -128,6 +128,10 @@ pub struct Waiver {
     pub at: Option<DateTime<Utc>>,
 }
 
+/// Who forced a move or wrote a waiver, when nothing says (the older
+/// waivers, `waived.<stage>: reason`), as `stats` and `audit` list them.
+pub const NOT_RECORDED: &str = "(not recorded)";
+
 /// A parsed deal file.
 #[derive(Debug)]
 pub struct Deal {

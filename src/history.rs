@@ -372,6 +372,8 @@ pub struct Commit {
     pub author_time: i64,
     /// The commits its message says it reverts ("This reverts commit …").
     pub reverts: Vec<Oid>,
+    /// Its subject line.
+    pub subject: String,
     pub parents: Vec<Oid>,
 }
 
@@ -603,6 +605,7 @@ pub fn commit(repo: &Repository, id: Oid) -> Option<Commit> {
             String::from_utf8_lossy(author.email_bytes())
         ),
         author_time: author.when().seconds(),
+        subject: message.lines().next().unwrap_or("").trim().to_string(),
         reverts: reverted(&message)
             .iter()
             .filter_map(|h| {
