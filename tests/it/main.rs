@@ -5,6 +5,7 @@ mod check;
 mod edits;
 mod errors;
 mod forecast;
+mod history;
 mod import;
 mod init;
 mod leads;
