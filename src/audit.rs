@@ -189,6 +189,8 @@ struct Reader<'a> {
     files: HashMap<(Oid, String), Option<std::rc::Rc<FileFacts>>>,
     /// (slug, fact), in the order history wrote them.
     log: Vec<(String, Touch)>,
+    /// Each deal's facts: their indices in `log`.
+    of: HashMap<String, Vec<usize>>,
     /// A revert's effect: the facts it undid (or, for a revert of a
     /// revert, restored), and the commits it names.
     effects: HashMap<Oid, Vec<usize>>,
@@ -219,21 +221,32 @@ impl Reader<'_> {
         got
     }
 
+    /// The standing facts of `slug`, newest first.
+    fn standing(&self, slug: &str) -> impl Iterator<Item = &Touch> {
+        self.of
+            .get(slug)
+            .into_iter()
+            .flatten()
+            .rev()
+            .map(|&i| &self.log[i].1)
+            .filter(|t| !t.undone)
+    }
+
     /// Where `slug` stands after the facts read so far.
     fn place(&self, slug: &str) -> Option<Place> {
-        self.log
-            .iter()
-            .rev()
-            .filter(|(s, t)| s == slug && !t.undone)
-            .find_map(|(_, t)| t.place)
+        self.standing(slug).find_map(|t| t.place)
     }
 
     fn last_time(&self, slug: &str) -> Option<i64> {
-        self.log
-            .iter()
-            .rev()
-            .filter(|(s, t)| s == slug && !t.undone)
-            .find_map(|(_, t)| t.time)
+        self.standing(slug).find_map(|t| t.time)
+    }
+
+    fn push(&mut self, slug: &str, t: Touch) {
+        self.of
+            .entry(slug.to_string())
+            .or_default()
+            .push(self.log.len());
+        self.log.push((slug.to_string(), t));
     }
 
     /// The facts of `slug` that `block` (written by `origin`, brought to
@@ -306,8 +319,8 @@ impl Reader<'_> {
                 .or_else(|| mine.iter().find_map(|w| w.by.clone()))
                 .unwrap_or_else(|| cfg.who(block.author.as_deref().unwrap_or(&origin.author)))
         });
-        self.log.push((
-            slug.to_string(),
+        self.push(
+            slug,
             Touch {
                 time,
                 place,
@@ -322,7 +335,7 @@ impl Reader<'_> {
                 main: Some(main),
                 undone: false,
             },
-        ));
+        );
     }
 
     /// The blocks, then the reverts, of one commit (`main`'s own, or one
@@ -435,11 +448,11 @@ impl Reader<'_> {
     /// `None` matches any).
     fn find(&self, key: (Option<&str>, Option<&str>, Option<&str>, Option<&str>)) -> Option<usize> {
         let (slug, from, to, forced) = key;
-        (0..self.log.len()).rev().find(|&i| {
-            let (s, t) = &self.log[i];
+        let ids = self.of.get(slug?)?;
+        ids.iter().rev().copied().find(|&i| {
+            let t = &self.log[i].1;
             !t.undone
                 && t.origin.is_some()
-                && Some(s.as_str()) == slug
                 && t.from.as_deref() == from
                 && t.to.as_deref() == to
                 && (forced.is_none() || t.forced.as_deref() == forced)
@@ -516,7 +529,7 @@ fn waivers_added(repo: &Repository, c: &Commit, deals: &str, cfg: &Config, slug:
         .and_then(|p| deal_blob(repo, *p, deals, cfg, slug, None))
         .and_then(|b| waived_keys(&b))
         .unwrap_or_default();
-    now.difference(&before).count().max(1)
+    now.difference(&before).count()
 }
 
 /// The history of the deals in `slugs`, each oldest first: HEAD's
@@ -546,6 +559,7 @@ pub fn touches(
         slugs,
         files: HashMap::new(),
         log: Vec::new(),
+        of: HashMap::new(),
         effects: HashMap::new(),
         reverts_of: Vec::new(),
     };
@@ -597,19 +611,24 @@ pub fn touches(
         // What the blocks do not account for: a change by hand, or a merge
         // that left the file elsewhere than its commits did.
         for (slug, place) in &mine {
-            let named = r.log[before..].iter().any(|(s, _)| s == slug);
+            let named =
+                r.of.get(slug)
+                    .and_then(|v| v.last())
+                    .is_some_and(|&i| i >= before);
             let here = r.place(slug);
             let moved = place.is_some() && *place != here;
             if moved || (!named && c.reverts.is_empty()) {
-                let facts = r.facts(c.id, slug);
                 let prev = r.last_time(slug);
-                let file = place
-                    .filter(|_| moved)
-                    .and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied())
-                    .map(|t| t.timestamp())
-                    .filter(|t| prev.is_none_or(|p| *t >= p));
-                r.log.push((
-                    slug.clone(),
+                let file = match place {
+                    Some(p) if moved => r
+                        .facts(c.id, slug)
+                        .and_then(|f| f.stages.get(p.id(cfg)).copied())
+                        .map(|t| t.timestamp())
+                        .filter(|t| prev.is_none_or(|p| *t >= p)),
+                    _ => None,
+                };
+                r.push(
+                    slug,
                     Touch {
                         time: Some(file.unwrap_or(c.author_time)),
                         place: if moved { *place } else { None },
@@ -617,7 +636,7 @@ pub fn touches(
                         main: Some(c.id),
                         ..Touch::default()
                     },
-                ));
+                );
             }
         }
     }
@@ -823,6 +842,39 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         process_gap,
         training_gap,
     }
+}
+
+/// The closed deals that can be among the last `n` closed: history dates
+/// a close by the file's own `stages.won` / `stages.lost` (see
+/// [`touches`]), so those `n` newest by their files, those tied with the
+/// last of them, and every closed deal whose file has no close date (moved
+/// by hand). Only these deals' histories are read.
+pub fn candidates(deals: &[Deal], n: usize) -> HashSet<String> {
+    let mut dated: Vec<(DateTime<Utc>, &str)> = Vec::new();
+    let mut out = HashSet::new();
+    for d in deals.iter().filter(|d| !d.place.is_open()) {
+        let id = if d.place == Place::Won {
+            crate::config::WON
+        } else {
+            crate::config::LOST
+        };
+        match d.fields.stages.get(id) {
+            Some(t) => dated.push((*t, d.slug.as_str())),
+            None => {
+                out.insert(d.slug.clone());
+            }
+        }
+    }
+    dated.sort_by(|a, b| b.cmp(a));
+    let cut = dated.get(n.saturating_sub(1)).map(|x| x.0);
+    for (i, (t, slug)) in dated.into_iter().enumerate() {
+        if i < n || cut.is_some_and(|c| t >= c) {
+            out.insert(slug.to_string());
+        } else {
+            break;
+        }
+    }
+    out
 }
 
 /// Audits the last `n` closed deals (by close date, newest first).

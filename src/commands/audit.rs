@@ -18,12 +18,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
     } else {
         format!("{prefix}/")
     };
-    let closed: std::collections::HashSet<String> = p
-        .deals
-        .iter()
-        .filter(|d| !d.place.is_open())
-        .map(|d| d.slug.clone())
-        .collect();
+    let closed = audit::candidates(&p.deals, a.last);
     let deals = format!("{prefix}{}/", p.cfg.deals_dir.trim_end_matches('/'));
     let touches = match repo.commit_of("HEAD") {
         Ok(head) => audit::touches(repo.git(), head, &deals, &p.cfg, &closed),
