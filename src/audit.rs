@@ -2,18 +2,16 @@
 //! where they stalled, who owned each step, and whether a stall looks like
 //! a process gap or a training gap.
 //!
-//! Sources. A deal's history is HEAD's first-parent line (SPEC §4 "Audit on
-//! merged history"): each main-line commit whose tree diff of the deals
-//! folder touches the deal's file, oldest first. The folder the file sits
-//! in after each such commit gives the stage it entered; a stage the history
-//! does not show is taken from the `stages` front-matter (the fallback, e.g.
-//! for imported deals). `Owner:`, `Previous-Owner:` and `Forced:` trailers
-//! give owners and forced moves. When the main-line commit is a merge, the
-//! trailers come from the commits it brought in: the one that moved the deal
-//! into the stage the merge left it in supplies the owner and the time, and
-//! a forced move counts only if the merge kept it (its waivers survive in
-//! the merged file). A forced move is credited to the `Owner:` of its own
-//! commit, never to whoever owns the deal when it closes.
+//! Sources (docs/reference.md, "Audit"): [`touches`] is the one reading of
+//! a deal's history along HEAD's first-parent line, the same whatever merge
+//! button was pressed: each main-line commit that changed the deal's file
+//! gives the trailer blocks that name it (its own, a squash's body, the
+//! commits a merge brought in), each move a stage entry dated by the deal
+//! file's own `stages` entry, with its `Owner:`; a forced move is credited
+//! to whoever forced it (`Forced-By:`, the file's `waived.<stage>.by`, or
+//! the author's email through the team); a main-line `git revert` undoes
+//! what it reverts. A stage the history does not show is taken from the
+//! `stages` front-matter (stages before the history begins, e.g. imports).
 //!
 //! Figures:
 //! - **Days in stage**: from entering a stage to entering the next one.
@@ -24,8 +22,9 @@
 //! - **Stages without a recorded owner**: stages entered by a commit with no
 //!   `Owner:` trailer (a move by hand) or known only from the front-matter.
 //! - **Skipped stages**: stages between two consecutive entries that the
-//!   deal never entered. **Forced**: commits with a `Forced:` trailer, and
-//!   stages in `waived`.
+//!   deal never entered, and for a won deal every open stage after its
+//!   last. **Forced**: moves with a `Forced:` trailer, and stages in
+//!   `waived`.
 //!
 //! The split of gaps (a rough guide, not a verdict):
 //! - a **process gap** is a stall with no activity longer than its stage's
