@@ -80,9 +80,24 @@ pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
             out.push_str(&format!("  skipped: {}\n", d.skipped.join(", ")));
         }
         if !d.forced.is_empty() {
+            // Each forced move with whoever forced it, then the waivers.
+            let said: Vec<String> = d
+                .forced_moves
+                .iter()
+                .map(|f| match &f.by {
+                    Some(by) => format!("forced move by {by}: {}", f.reason),
+                    None => format!("forced move: {}", f.reason),
+                })
+                .chain(
+                    d.forced
+                        .iter()
+                        .filter(|f| !f.starts_with("forced move"))
+                        .cloned(),
+                )
+                .collect();
             out.push_str(&format!(
                 "  {}{}\n",
-                d.forced.join("; "),
+                said.join("; "),
                 if d.training_gap {
                     "  [training gap]"
                 } else {
