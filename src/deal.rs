@@ -141,6 +141,9 @@ pub struct Imported {
     /// A stage id, `won` or `lost`.
     pub stage: Option<String>,
 }
+/// Who forced a move or wrote a waiver, when nothing says (the older
+/// waivers, `waived.<stage>: reason`), as `stats` and `audit` list them.
+pub const NOT_RECORDED: &str = "(not recorded)";
 
 /// A parsed deal file.
 #[derive(Debug)]

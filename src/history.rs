@@ -367,8 +367,13 @@ pub struct Commit {
     pub blocks: Vec<Block>,
     /// `Name <email>` of its author (which rebases and squashes keep).
     pub author: String,
+    /// Author time, seconds since the epoch (which rebases and
+    /// cherry-picks keep, where they rewrite the committer time).
+    pub author_time: i64,
     /// The commits its message says it reverts ("This reverts commit …").
     pub reverts: Vec<Oid>,
+    /// Its subject line.
+    pub subject: String,
     pub parents: Vec<Oid>,
 }
 
@@ -435,6 +440,9 @@ pub struct Block {
     /// `Name <email>` of the squashed commit that wrote it, where the
     /// squash names it (`git merge --squash`'s `Author:` line).
     pub author: Option<String>,
+    /// That commit's author time, where the squash names it (its `Date:`
+    /// line), seconds since the epoch.
+    pub date: Option<i64>,
 }
 
 impl Block {
@@ -469,10 +477,11 @@ fn unnest(line: &str) -> &str {
     l.trim()
 }
 
-/// Every `deal` trailer block in `message`, in order: its own last
+/// Every `deal` trailer block in `message`, oldest first: its own last
 /// paragraph, and the blocks a squash copied into its body (`git merge
 /// --squash`'s "Squashed commit of the following:" with each message
-/// indented, or a forge's list of messages, indented or as `* ` bullets).
+/// indented, newest first as `git log` lists them, or a forge's list of
+/// messages, oldest first, indented or as `* ` bullets).
 ///
 /// A block is a paragraph (lines between blank lines, each taken without
 /// its indentation and list marker) in which every line is `Key: value`
@@ -481,39 +490,54 @@ fn unnest(line: &str) -> &str {
 /// prose that mentions "Deal:" mid-sentence, or a paragraph with one line
 /// of prose, is no block.
 pub fn deal_blocks(message: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut para: Vec<(&str, &str)> = Vec::new();
-    let mut whole = true;
-    // `git merge --squash`: `commit <id>` / `Author: …` / `Date: …` at the
-    // left margin before each squashed message.
-    let mut author: Option<String> = None;
-    let mut in_header = false;
-    let mut flush = |para: &mut Vec<(&str, &str)>, whole: &mut bool, author: &Option<String>| {
-        let deal_key = para
+    struct Para<'m> {
+        lines: Vec<(&'m str, &'m str)>,
+        whole: bool,
+    }
+    fn flush(out: &mut Vec<Block>, p: &mut Para, author: &Option<String>, date: Option<i64>) {
+        let deal_key = p
+            .lines
             .iter()
             .any(|(k, _)| DEAL_KEYS.iter().any(|d| d.eq_ignore_ascii_case(k)));
-        let slug_ok = para.iter().all(|(k, v)| {
+        let slug_ok = p.lines.iter().all(|(k, v)| {
             !k.eq_ignore_ascii_case("Deal") || (!v.is_empty() && !v.contains(char::is_whitespace))
         });
-        if *whole && !para.is_empty() && deal_key && slug_ok {
+        if p.whole && !p.lines.is_empty() && deal_key && slug_ok {
             out.push(Block {
-                trailers: para
+                trailers: p
+                    .lines
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
                 author: author.clone(),
+                date,
             });
         }
-        para.clear();
-        *whole = true;
+        p.lines.clear();
+        p.whole = true;
+    }
+    let mut out = Vec::new();
+    let mut para = Para {
+        lines: Vec::new(),
+        whole: true,
     };
+    // `git merge --squash`: `commit <id>` / `Author: …` / `Date: …` at the
+    // left margin before each squashed message.
+    let mut author: Option<String> = None;
+    let mut date: Option<i64> = None;
+    let mut in_header = false;
+    // Where the blocks under `commit <id>` headers start in `out`: git
+    // lists them newest first.
+    let mut listed_from: Option<usize> = None;
     for raw in message.lines() {
         let margin = !raw.starts_with([' ', '\t']);
         if margin && let Some(id) = raw.strip_prefix("commit ") {
             let id = id.trim();
             if id.len() >= 7 && id.chars().all(|c| c.is_ascii_hexdigit()) {
-                flush(&mut para, &mut whole, &author);
+                flush(&mut out, &mut para, &author, date);
+                listed_from.get_or_insert(out.len());
                 author = None;
+                date = None;
                 in_header = true;
                 continue;
             }
@@ -523,23 +547,32 @@ pub fn deal_blocks(message: &str) -> Vec<Block> {
                 author = Some(a.trim().to_string());
                 continue;
             }
-            if raw.starts_with("Date:") || raw.starts_with("Merge:") || raw.starts_with("Commit:") {
+            if let Some(d) = raw.strip_prefix("Date:") {
+                date = chrono::DateTime::parse_from_str(d.trim(), "%a %b %e %H:%M:%S %Y %z")
+                    .ok()
+                    .map(|t| t.timestamp());
+                continue;
+            }
+            if raw.starts_with("Merge:") || raw.starts_with("Commit:") {
                 continue;
             }
         }
         let line = unnest(raw);
         if line.is_empty() {
             in_header = false;
-            flush(&mut para, &mut whole, &author);
+            flush(&mut out, &mut para, &author, date);
             continue;
         }
         in_header = false;
         match trailer_line(line) {
-            Some(kv) if whole => para.push(kv),
-            _ => whole = false,
+            Some(kv) if para.whole => para.lines.push(kv),
+            _ => para.whole = false,
         }
     }
-    flush(&mut para, &mut whole, &author);
+    flush(&mut out, &mut para, &author, date);
+    if let Some(from) = listed_from {
+        out[from..].reverse();
+    }
     out
 }
 
@@ -571,6 +604,8 @@ pub fn commit(repo: &Repository, id: Oid) -> Option<Commit> {
             String::from_utf8_lossy(author.name_bytes()),
             String::from_utf8_lossy(author.email_bytes())
         ),
+        author_time: author.when().seconds(),
+        subject: message.lines().next().unwrap_or("").trim().to_string(),
         reverts: reverted(&message)
             .iter()
             .filter_map(|h| {
@@ -581,6 +616,35 @@ pub fn commit(repo: &Repository, id: Oid) -> Option<Commit> {
             })
             .collect(),
         parents: c.parent_ids().collect(),
+    })
+}
+
+/// The reason a commit gives for changing criteria: the newest
+/// `Criteria-Change:` that says something in its own message (a squash's
+/// body included), else in the commits a merge brought in. The one reading
+/// of it, whatever way the change reached the main line.
+pub fn criteria_reason(repo: &Repository, c: &Commit) -> Option<String> {
+    fn said(blocks: &[Block], own: &[(String, String)]) -> Option<String> {
+        blocks
+            .iter()
+            .rev()
+            .filter_map(|b| b.get("Criteria-Change"))
+            .chain(
+                own.iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("Criteria-Change"))
+                    .map(|(_, v)| v.as_str()),
+            )
+            .find(|r| r.chars().any(char::is_alphanumeric))
+            .map(str::to_string)
+    }
+    said(&c.blocks, &c.trailers).or_else(|| {
+        if !c.is_merge() {
+            return None;
+        }
+        brought_in(repo, c)
+            .iter()
+            .rev()
+            .find_map(|s| said(&s.blocks, &s.trailers))
     })
 }
 
@@ -738,12 +802,15 @@ mod tests {
     #[test]
     fn git_merge_squash_blocks_are_indented_with_their_authors() {
         let m = "Squash branch work\n\nSquashed commit of the following:\n\ncommit 1111111111111111111111111111111111111111\nAuthor: Bob Jones <bob@example.com>\nDate:   Fri Nov 27 12:00:00 2026 +0000\n\n    deal(acme): outreach -> qualification\n    \n    Deal: acme\n    From-Stage: outreach\n    To-Stage: qualification\n    Owner: bob <bob@example.com>\n\ncommit 2222222\nAuthor: Carol <carol@example.com>\nDate:   Fri Nov 27 12:00:00 2026 +0000\n\n    Tighten discovery\n    \n    Criteria-Change: discovery needs a champion\n";
+        // git lists the squashed commits newest first; blocks read oldest
+        // first.
         let b = super::deal_blocks(m);
         assert_eq!(b.len(), 2, "{b:?}");
-        assert_eq!(b[0].get("Deal"), Some("acme"));
-        assert_eq!(b[0].author.as_deref(), Some("Bob Jones <bob@example.com>"));
-        assert_eq!(keys(&b[1]), ["Criteria-Change: discovery needs a champion"]);
-        assert_eq!(b[1].author.as_deref(), Some("Carol <carol@example.com>"));
+        assert_eq!(b[1].get("Deal"), Some("acme"));
+        assert_eq!(b[1].author.as_deref(), Some("Bob Jones <bob@example.com>"));
+        assert_eq!(b[1].date, Some(1795780800));
+        assert_eq!(keys(&b[0]), ["Criteria-Change: discovery needs a champion"]);
+        assert_eq!(b[0].author.as_deref(), Some("Carol <carol@example.com>"));
     }
 
     #[test]

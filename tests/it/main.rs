@@ -6,6 +6,7 @@ mod edits;
 mod errors;
 mod forecast;
 mod gate;
+mod history;
 mod import;
 mod init;
 mod leads;
@@ -411,6 +412,28 @@ pub fn at(t: &Test, date: &str, args: &[&str]) -> Output {
             ("SOURCE_DATE_EPOCH", &epoch),
             ("GIT_AUTHOR_DATE", &ts),
             ("GIT_COMMITTER_DATE", &ts),
+        ],
+        args,
+    )
+}
+
+/// Runs `deal` as of `date` (midnight UTC), as the git user `name <email>`
+/// (author and committer), the way a teammate's own machine would.
+pub fn at_as(t: &Test, name: &str, email: &str, date: &str, args: &[&str]) -> Output {
+    let ts = format!("{date}T00:00:00Z");
+    let epoch = chrono::DateTime::parse_from_rfc3339(&ts)
+        .unwrap()
+        .timestamp()
+        .to_string();
+    t.cmd_env(
+        &[
+            ("SOURCE_DATE_EPOCH", &epoch),
+            ("GIT_AUTHOR_DATE", &ts),
+            ("GIT_COMMITTER_DATE", &ts),
+            ("GIT_AUTHOR_NAME", name),
+            ("GIT_AUTHOR_EMAIL", email),
+            ("GIT_COMMITTER_NAME", name),
+            ("GIT_COMMITTER_EMAIL", email),
         ],
         args,
     )
