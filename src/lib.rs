@@ -29,6 +29,7 @@ pub mod history;
 pub mod import;
 pub mod leads;
 pub mod lock;
+pub mod merge;
 pub mod notes;
 pub mod objection;
 pub mod output;
