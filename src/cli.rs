@@ -297,6 +297,10 @@ For the pre-commit framework, use the `deal-check` hook of this repository's
 .pre-commit-hooks.yaml.")]
     Hook(HookArgs),
 
+    /// git's merge driver for deal files (registered by `deal hook install`)
+    #[command(name = "merge-driver", hide = true)]
+    MergeDriver(MergeDriverArgs),
+
     /// The negotiation stage's named objections: add, resolve, list
     #[command(after_help = "\
 Objections live in the front-matter as `objections: [{objection, response, resolved}]`, the
@@ -664,6 +668,23 @@ pub enum ObjectionAction {
 pub enum HookAction {
     Install,
     Uninstall,
+}
+
+/// What git passes a merge driver: `%O %A %B --marker-size %L --path %P`.
+#[derive(Debug, Args)]
+pub struct MergeDriverArgs {
+    /// The common ancestor's version (%O)
+    pub base: PathBuf,
+    /// Ours (%A): the merged result is written here
+    pub ours: PathBuf,
+    /// Theirs (%B)
+    pub theirs: PathBuf,
+    /// Conflict marker length (%L)
+    #[arg(long, default_value_t = 7)]
+    pub marker_size: usize,
+    /// The path being merged (%P), for messages
+    #[arg(long)]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Args)]

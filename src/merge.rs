@@ -301,30 +301,48 @@ pub fn text_merge(
     marker: usize,
     l: &Labels,
 ) -> (String, bool) {
+    match bytes_merge(
+        base.as_bytes(),
+        ours.as_bytes(),
+        theirs.as_bytes(),
+        marker,
+        l,
+    ) {
+        Some((b, clean)) => match String::from_utf8(b) {
+            Ok(s) => (s, clean),
+            Err(_) => (conflict_block(ours, theirs, marker, l), false),
+        },
+        None => (conflict_block(ours, theirs, marker, l), false),
+    }
+}
+
+/// [`text_merge`] of any bytes; `None` when libgit2 cannot merge them.
+pub fn bytes_merge(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    marker: usize,
+    l: &Labels,
+) -> Option<(Vec<u8>, bool)> {
     if ours == theirs || theirs == base {
-        return (ours.to_string(), true);
+        return Some((ours.to_vec(), true));
     }
     if ours == base {
-        return (theirs.to_string(), true);
+        return Some((theirs.to_vec(), true));
     }
     let mut bi = git2::MergeFileInput::new();
-    bi.content(base.as_bytes());
+    bi.content(base);
     let mut oi = git2::MergeFileInput::new();
-    oi.content(ours.as_bytes());
+    oi.content(ours);
     let mut ti = git2::MergeFileInput::new();
-    ti.content(theirs.as_bytes());
+    ti.content(theirs);
     let mut opts = git2::MergeFileOptions::new();
     opts.marker_size(marker.clamp(1, u16::MAX as usize) as u16)
         .our_label(l.ours)
         .their_label(l.theirs)
         .ancestor_label("base");
-    match git2::merge_file(&bi, &oi, &ti, Some(&mut opts)) {
-        Ok(r) => (
-            String::from_utf8_lossy(r.content()).into_owned(),
-            r.is_automergeable(),
-        ),
-        Err(_) => (conflict_block(ours, theirs, marker, l), false),
-    }
+    let r = git2::merge_file(&bi, &oi, &ti, Some(&mut opts)).ok()?;
+    Some((r.content().to_vec(), r.is_automergeable()))
 }
 
 /// `ours` and `theirs` as one conflict: markers around the whole of both.
@@ -397,8 +415,16 @@ fn parts(text: &str) -> Option<Parts<'_>> {
 
 /// Merges three versions of a deal file.
 pub fn merge(base: &str, ours: &str, theirs: &str, marker: usize, l: &Labels) -> Merged {
+    // A side beyond the leaf rules: git's text merge, and a clean result
+    // that does not parse is a conflict too.
     let whole_text = || {
         let (text, clean) = text_merge(base, ours, theirs, marker, l);
+        if clean && parts(&text).is_none() {
+            return Merged {
+                text: conflict_block(ours, theirs, marker, l),
+                conflicts: 1,
+            };
+        }
         let conflicts = usize::from(!clean);
         Merged { text, conflicts }
     };

@@ -457,3 +457,91 @@ fn a_staged_pipeline_yaml_is_judged_by_the_deals_it_breaks() {
     let out = t.git_cmd(t.path(), &["commit", "-q", "-m", "stricter outreach"], None);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
+
+/// Marlow with `deal hook install` run and its `.gitattributes` committed.
+fn with_driver() -> Test {
+    let t = marlow();
+    t.cmd(&["hook", "install"])
+        .code(0)
+        .stdout_has("Registered the merge driver");
+    assert_eq!(
+        std::fs::read_to_string(t.path().join(".gitattributes")).unwrap(),
+        "deals/**/*.md merge=deal\n"
+    );
+    assert!(
+        t.git(&["config", "merge.deal.driver"])
+            .contains("merge-driver %O %A %B")
+    );
+    t.git(&["add", ".gitattributes"]);
+    t.git(&["commit", "-q", "-m", "deal's merge driver"]);
+    t
+}
+
+#[test]
+fn a_real_git_merge_uses_the_driver_for_both_sides_objections_and_fields() {
+    let t = with_driver();
+    t.git(&["checkout", "-q", "-b", "a"]);
+    t.cmd(&["objection", "add", "marlow", "Price too high"])
+        .code(0);
+    t.cmd(&["set", "marlow", "next_step.due=2026-12-03"])
+        .code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["checkout", "-q", "-b", "b"]);
+    t.cmd(&["objection", "add", "marlow", "Legal needs a DPA"])
+        .code(0);
+    t.cmd(&["assign", "marlow", "dana"]).code(0);
+    // The commits name the objection's text, not only its number.
+    let msgs = t.git(&["log", "--format=%B", "main..b"]);
+    assert!(msgs.contains("Objection: Legal needs a DPA"), "{msgs}");
+    let out = t.git_cmd(t.path(), &["merge", "--no-edit", "a"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    t.cmd(&["check"]).code(0);
+    let fm: serde_yaml::Value = serde_yaml::from_str(text.split("---\n").nth(1).unwrap()).unwrap();
+    assert_eq!(fm["owner"], "dana");
+    assert_eq!(fm["next_step"]["due"], "2026-12-03");
+    let names: Vec<&str> = fm["objections"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|o| o["objection"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Legal needs a DPA", "Price too high"]);
+    // The body is untouched, and the merge is a real two-parent commit.
+    assert!(text.ends_with(crate::GOOD_BODY), "{text}");
+    assert_eq!(t.git(&["log", "-1", "--format=%p"]).split(' ').count(), 2);
+    // Objections are resolved by their text, whatever their new number.
+    t.cmd(&[
+        "objection",
+        "resolve",
+        "marlow",
+        "Price too high",
+        "--response",
+        "5% off",
+    ])
+    .code(0);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("Objection: Price too high"), "{msg}");
+}
+
+#[test]
+fn the_same_field_changed_two_ways_is_a_conflict_never_a_choice() {
+    let t = with_driver();
+    t.git(&["checkout", "-q", "-b", "a"]);
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.cmd(&["set", "marlow", "value=66000"]).code(0);
+    let out = t.git_cmd(t.path(), &["merge", "--no-edit", "a"], None);
+    assert_ne!(out.code, 0, "merged silently: {}", out.stdout);
+    let status = t.git(&["status", "--porcelain"]);
+    assert!(
+        status.contains("UU deals/05-proposal/marlow.md"),
+        "{status}"
+    );
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(
+        text.contains("<<<<<<< ours\nvalue: 66000\n=======\nvalue: 70000\n>>>>>>> theirs\n"),
+        "{text}"
+    );
+    t.cmd(&["check"]).code(1).stdout_has("[conflict]");
+}
