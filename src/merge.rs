@@ -415,6 +415,20 @@ fn parts(text: &str) -> Option<Parts<'_>> {
 
 /// Merges three versions of a deal file.
 pub fn merge(base: &str, ours: &str, theirs: &str, marker: usize, l: &Labels) -> Merged {
+    merge_pinned(base, ours, theirs, &[], marker, l)
+}
+
+/// [`merge`], with the top-level keys in `pinned` taken from ours whatever
+/// theirs did (`deal resolve` keeps the kept copy's `stages`, `waived`,
+/// `lost` and `owner`).
+pub fn merge_pinned(
+    base: &str,
+    ours: &str,
+    theirs: &str,
+    pinned: &[&str],
+    marker: usize,
+    l: &Labels,
+) -> Merged {
     // A side beyond the leaf rules: git's text merge, and a clean result
     // that does not parse is a conflict too.
     let whole_text = || {
@@ -434,7 +448,7 @@ pub fn merge(base: &str, ours: &str, theirs: &str, marker: usize, l: &Labels) ->
             conflicts: 0,
         };
     }
-    if ours == base {
+    if ours == base && pinned.is_empty() {
         return Merged {
             text: theirs.to_string(),
             conflicts: 0,
@@ -443,7 +457,18 @@ pub fn merge(base: &str, ours: &str, theirs: &str, marker: usize, l: &Labels) ->
     let (Some(b), Some(o), Some(t)) = (parts(base), parts(ours), parts(theirs)) else {
         return whole_text();
     };
-    let Some(plan) = plan(&b.map, &o.map, &t.map) else {
+    let mut tmap = t.map.clone();
+    for k in pinned {
+        match o.map.get(*k) {
+            Some(v) => {
+                tmap.insert(Value::String((*k).into()), v.clone());
+            }
+            None => {
+                tmap.remove(*k);
+            }
+        }
+    }
+    let Some(plan) = plan(&b.map, &o.map, &tmap) else {
         return whole_text();
     };
     let (body, body_clean) = text_merge(b.body, o.body, t.body, marker, l);

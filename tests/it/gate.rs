@@ -545,3 +545,56 @@ fn the_same_field_changed_two_ways_is_a_conflict_never_a_choice() {
     );
     t.cmd(&["check"]).code(1).stdout_has("[conflict]");
 }
+
+#[test]
+fn resolve_finishes_a_merge_of_two_moves_from_the_index_conflict_stages() {
+    let t = with_driver();
+    t.git(&["checkout", "-q", "-b", "a"]);
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    t.cmd(&["move", "marlow", "negotiation"]).code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.cmd(&["set", "marlow", "next_step.action=Call the CFO"])
+        .code(0);
+    t.cmd(&["move", "marlow", "lost", "--reason", "competitor"])
+        .code(0);
+    let out = t.git_cmd(t.path(), &["merge", "--no-edit", "a"], None);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("CONFLICT (rename/rename)"),
+        "{}",
+        out.stdout
+    );
+    t.cmd(&["check"])
+        .code(1)
+        .stdout_has("deal resolve marlow --keep");
+    let before = t.state();
+    // A name that is no copy changes nothing.
+    t.cmd(&["resolve", "marlow", "--keep", "won"]).code(2);
+    assert_eq!(t.state(), before);
+    t.cmd(&["resolve", "marlow", "--keep", "negotiation"])
+        .code(0)
+        .stdout_has("Conclude the merge with `git commit`");
+    let status = t.git(&["status", "--porcelain"]);
+    assert!(
+        !status.lines().any(|l| l.starts_with("UU")
+            || l.starts_with("AU")
+            || l.starts_with("UA")
+            || l.starts_with("DD")),
+        "{status}"
+    );
+    assert!(!t.path().join("deals/lost/marlow.md").exists());
+    assert!(!t.path().join("deals/05-proposal/marlow.md").exists());
+    let text = std::fs::read_to_string(t.path().join("deals/06-negotiation/marlow.md")).unwrap();
+    let fm: serde_yaml::Value = serde_yaml::from_str(text.split("---\n").nth(1).unwrap()).unwrap();
+    // The kept copy's place and the other side's other edits.
+    assert_eq!(fm["value"], 70000, "{text}");
+    assert_eq!(fm["next_step"]["action"], "Call the CFO", "{text}");
+    assert!(fm.get("lost").is_none(), "{text}");
+    assert!(fm["stages"].get("negotiation").is_some(), "{text}");
+    assert!(fm["stages"].get("lost").is_none(), "{text}");
+    // git concludes the merge; deal's hook passes it.
+    let out = t.git_cmd(t.path(), &["commit", "--no-edit"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(t.git(&["log", "-1", "--format=%p"]).split(' ').count(), 2);
+    t.cmd(&["check"]).code(0);
+}
