@@ -42,7 +42,7 @@ use git2::{Oid, Repository};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::deal::{Deal, Place};
+use crate::deal::{Deal, NOT_RECORDED, Place};
 use crate::history::{self, Commit};
 use crate::time::days_between;
 
@@ -61,14 +61,28 @@ pub struct StageSpan {
     pub owner: Option<String>,
 }
 
-/// A forced move, credited to the owner its own commit records.
+/// A forced move, credited to whoever forced it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ForcedMove {
-    pub date: String,
+    pub date: Option<String>,
+    /// Who forced it: `Forced-By:`, else the file's `waived.<stage>.by`,
+    /// else the commit's author matched to the team by email (a team
+    /// handle, or `Name <email>`).
+    pub by: Option<String>,
+    /// The owner the move handed the deal to (or left it with).
     pub owner: Option<String>,
     pub reason: String,
     /// The stages it waived.
     pub waived: usize,
+}
+
+/// One of a deal file's waivers (`waived.<stage>`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Waived {
+    pub stage: String,
+    pub reason: String,
+    pub by: Option<String>,
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +102,8 @@ pub struct DealAudit {
     pub skipped: Vec<String>,
     pub forced: Vec<String>,
     pub forced_moves: Vec<ForcedMove>,
+    /// The deal file's waivers.
+    pub waivers: Vec<Waived>,
     pub lost_reason: Option<String>,
     pub lost_stage: Option<String>,
     pub process_gap: bool,
@@ -122,39 +138,322 @@ fn handle(v: &str) -> String {
     v.split('<').next().unwrap_or(v).trim().to_string()
 }
 
-/// One main-line event of a deal: a commit that changed its file (with the
-/// place the file sits in after it), or a commit a merge brought in that
-/// carries the deal's trailers.
+/// One fact of a deal's history: one of `deal`'s trailer blocks that names
+/// it (a commit's own, one a squash copied into its body, or one of the
+/// commits a merge brought in), or a main-line commit that changed its
+/// file without one (a change by hand).
 #[derive(Debug, Clone, Default)]
 pub struct Touch {
-    pub time: i64,
-    /// Where the file sits after this main-line commit.
+    /// When, seconds since the epoch: for a stage entry, the deal file's
+    /// own `stages.<stage>` (which rebases, cherry-picks and squashes
+    /// keep); else the squashed commit's date where the squash names it,
+    /// or the writing commit's author time. `None` when unknown (a forge's
+    /// squash names no dates).
+    pub time: Option<i64>,
+    /// The stage it entered.
     pub place: Option<Place>,
-    /// The `Owner:` of the commit that made the change.
+    /// `From-Stage:` and `To-Stage:` as written, for matching a revert.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The `Owner:` it records.
     pub owner: Option<String>,
     pub previous_owner: Option<String>,
-    /// A counted forced move's reason.
+    /// A forced move's reason.
     pub forced: Option<String>,
-    /// How many stages that forced move waived (its commit's `waived`
-    /// entries that its parent did not have).
+    /// Who forced it: `Forced-By:`, else the file's `waived.<stage>.by`,
+    /// else the author, matched to the team by email.
+    pub forced_by: Option<String>,
+    /// How many stages that forced move waived.
     pub waived: usize,
+    /// The commit that wrote it, and the main-line commit that brought it.
+    origin: Option<Oid>,
+    main: Option<Oid>,
+    /// Undone by a `git revert` on the main line.
+    undone: bool,
 }
 
-/// `waived` keys of a deal file's front-matter, if it parses.
-fn waived_keys(bytes: &[u8]) -> Option<HashSet<String>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let split = crate::frontmatter::split(text).ok()?;
-    let v: serde_yaml::Value = serde_yaml::from_str(&text[split.yaml]).ok()?;
-    Some(
-        v.get("waived")
-            .and_then(|w| w.as_mapping())
-            .map(|m| {
-                m.keys()
-                    .filter_map(|k| k.as_str().map(str::to_string))
+/// `stages` and `waived` of a deal file at a commit.
+#[derive(Debug, Clone, Default)]
+struct FileFacts {
+    stages: BTreeMap<String, DateTime<Utc>>,
+    waived: BTreeMap<String, crate::deal::Waiver>,
+}
+
+/// Reading history for a set of deals: the deal files read so far, the
+/// facts found, and what each main-line revert did.
+struct Reader<'a> {
+    repo: &'a Repository,
+    deals: &'a str,
+    cfg: &'a Config,
+    slugs: &'a HashSet<String>,
+    files: HashMap<(Oid, String), Option<std::rc::Rc<FileFacts>>>,
+    /// (slug, fact), in the order history wrote them.
+    log: Vec<(String, Touch)>,
+    /// A revert's effect: the facts it undid (or, for a revert of a
+    /// revert, restored), and the commits it names.
+    effects: HashMap<Oid, Vec<usize>>,
+    reverts_of: Vec<(Oid, Vec<Oid>)>,
+}
+
+impl Reader<'_> {
+    /// The deal's `stages` and `waived` in `commit`'s tree.
+    fn facts(&mut self, commit: Oid, slug: &str) -> Option<std::rc::Rc<FileFacts>> {
+        if let Some(f) = self.files.get(&(commit, slug.to_string())) {
+            return f.clone();
+        }
+        let got = deal_blob(self.repo, commit, self.deals, self.cfg, slug, None).and_then(|b| {
+            let d = Deal::parse(
+                slug.to_string(),
+                std::path::PathBuf::new(),
+                Place::Stage(0),
+                b,
+                self.cfg,
+            )
+            .ok()?;
+            Some(std::rc::Rc::new(FileFacts {
+                stages: d.fields.stages,
+                waived: d.fields.waived,
+            }))
+        });
+        self.files.insert((commit, slug.to_string()), got.clone());
+        got
+    }
+
+    /// Where `slug` stands after the facts read so far.
+    fn place(&self, slug: &str) -> Option<Place> {
+        self.log
+            .iter()
+            .rev()
+            .filter(|(s, t)| s == slug && !t.undone)
+            .find_map(|(_, t)| t.place)
+    }
+
+    fn last_time(&self, slug: &str) -> Option<i64> {
+        self.log
+            .iter()
+            .rev()
+            .filter(|(s, t)| s == slug && !t.undone)
+            .find_map(|(_, t)| t.time)
+    }
+
+    /// The facts of `slug` that `block` (written by `origin`, brought to
+    /// the main line by `main`) records. `kept`: the file the main line
+    /// ended with, for a merge (a forced move or stage entry the merge threw
+    /// away does not count).
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &mut self,
+        slug: &str,
+        block: &history::Block,
+        origin: &Commit,
+        main: Oid,
+        own: bool,
+        kept: Option<&FileFacts>,
+    ) {
+        let cfg = self.cfg;
+        let facts = self.facts(origin.id, slug);
+        let to = block.get("To-Stage").map(str::to_string);
+        let place = to.as_deref().and_then(|t| Place::parse(t, cfg));
+        if let (Some(p), Some(k)) = (place, kept)
+            && !k.stages.contains_key(p.id(cfg))
+        {
+            return;
+        }
+        let fallback = block.date.or(own.then_some(origin.author_time));
+        let prev = self.last_time(slug);
+        let time = match place.and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied()) {
+            Some(t) if prev.is_none_or(|p| t.timestamp() >= p) => Some(t.timestamp()),
+            _ => fallback,
+        };
+        let mut forced = block.get("Forced").map(str::to_string);
+        // The waivers this forced move wrote: those dated with its entry
+        // (`waived.<stage>.at`), or, in the older form, those its commit
+        // added.
+        let mine: Vec<&crate::deal::Waiver> = facts
+            .as_ref()
+            .map(|f| {
+                f.waived
+                    .values()
+                    .filter(|w| w.at.is_some() && w.at.map(|a| a.timestamp()) == time)
                     .collect()
             })
-            .unwrap_or_default(),
-    )
+            .unwrap_or_default();
+        if let (Some(_), Some(k)) = (&forced, kept) {
+            let theirs: HashSet<&String> = facts
+                .as_ref()
+                .map(|f| f.waived.keys().collect())
+                .unwrap_or_default();
+            let survives = if theirs.is_empty() {
+                place.is_some()
+            } else {
+                theirs.iter().all(|w| k.waived.contains_key(*w))
+            };
+            if !survives {
+                forced = None;
+            }
+        }
+        let waived = if forced.is_none() {
+            0
+        } else if !mine.is_empty() {
+            mine.len()
+        } else {
+            waivers_added(self.repo, origin, self.deals, cfg, slug)
+        };
+        let forced_by = forced.as_ref().map(|_| {
+            block
+                .get("Forced-By")
+                .map(|b| cfg.who(b))
+                .or_else(|| mine.iter().find_map(|w| w.by.clone()))
+                .unwrap_or_else(|| cfg.who(block.author.as_deref().unwrap_or(&origin.author)))
+        });
+        self.log.push((
+            slug.to_string(),
+            Touch {
+                time,
+                place,
+                from: block.get("From-Stage").map(str::to_string),
+                to,
+                owner: block.get("Owner").map(handle),
+                previous_owner: block.get("Previous-Owner").map(handle),
+                forced,
+                forced_by,
+                waived,
+                origin: Some(origin.id),
+                main: Some(main),
+                undone: false,
+            },
+        ));
+    }
+
+    /// The blocks, then the reverts, of one commit (`main`'s own, or one
+    /// it brought in).
+    fn commit(
+        &mut self,
+        c: &Commit,
+        main: Oid,
+        mine: &BTreeMap<String, Option<Place>>,
+        kept: bool,
+    ) {
+        let own = c.blocks.len() <= 1;
+        let mut blocks: Vec<&history::Block> = c.blocks.iter().collect();
+        let fallback;
+        if blocks.is_empty() && c.trailer("Deal").is_some() {
+            fallback = history::Block {
+                trailers: c.trailers.clone(),
+                ..Default::default()
+            };
+            blocks.push(&fallback);
+        }
+        for b in blocks {
+            let Some(slug) = b.get("Deal") else { continue };
+            if !mine.contains_key(slug) {
+                continue;
+            }
+            let merged = if kept { self.facts(main, slug) } else { None };
+            let slug = slug.to_string();
+            self.block(
+                &slug,
+                b,
+                c,
+                main,
+                own,
+                merged.as_deref().or(kept.then_some(&FileFacts::default())),
+            );
+        }
+        if !c.reverts.is_empty() {
+            self.revert(c);
+        }
+    }
+
+    /// A revert: what the commits it names wrote is undone (found by id,
+    /// or by content when a squash, rebase or cherry-pick changed the ids);
+    /// a revert of a revert restores what that one undid.
+    fn revert(&mut self, r: &Commit) {
+        let mut toggled = Vec::new();
+        for x in &r.reverts {
+            let by_id: Vec<usize> = (0..self.log.len())
+                .filter(|&i| {
+                    let t = &self.log[i].1;
+                    !t.undone && (t.origin == Some(*x) || t.main == Some(*x))
+                })
+                .collect();
+            if !by_id.is_empty() {
+                toggled.extend(by_id);
+                continue;
+            }
+            if let Some(e) = self.effects.get(x) {
+                toggled.extend(e.iter().copied());
+                continue;
+            }
+            match history::commit(self.repo, *x) {
+                Some(xc) if !xc.reverts.is_empty() => {
+                    let mut want = xc.reverts.clone();
+                    want.sort();
+                    let same = self.reverts_of.iter().rev().find(|(_, t)| {
+                        let mut t = t.clone();
+                        t.sort();
+                        t == want
+                    });
+                    if let Some((y, _)) = same
+                        && let Some(e) = self.effects.get(y)
+                    {
+                        toggled.extend(e.iter().copied());
+                    }
+                }
+                Some(xc) => {
+                    for b in &xc.blocks {
+                        let key = (
+                            b.get("Deal"),
+                            b.get("From-Stage"),
+                            b.get("To-Stage"),
+                            b.get("Forced"),
+                        );
+                        if let Some(i) = self.find(key) {
+                            toggled.push(i);
+                        }
+                    }
+                }
+                None => {
+                    // Gone (a branch deleted and pruned): the subject git
+                    // wrote, `Revert "deal(<slug>): <from> -> <to>"`.
+                    if let Some((slug, from, to)) = reverted_move(&r.subject)
+                        && let Some(i) = self.find((Some(slug), Some(from), Some(to), None))
+                    {
+                        toggled.push(i);
+                    }
+                }
+            }
+        }
+        for &i in &toggled {
+            self.log[i].1.undone = !self.log[i].1.undone;
+        }
+        self.effects.insert(r.id, toggled);
+        self.reverts_of.push((r.id, r.reverts.clone()));
+    }
+
+    /// The newest standing fact with this content (a forced reason of
+    /// `None` matches any).
+    fn find(&self, key: (Option<&str>, Option<&str>, Option<&str>, Option<&str>)) -> Option<usize> {
+        let (slug, from, to, forced) = key;
+        (0..self.log.len()).rev().find(|&i| {
+            let (s, t) = &self.log[i];
+            !t.undone
+                && t.origin.is_some()
+                && Some(s.as_str()) == slug
+                && t.from.as_deref() == from
+                && t.to.as_deref() == to
+                && (forced.is_none() || t.forced.as_deref() == forced)
+        })
+    }
+}
+
+/// `Revert "deal(acme): outreach -> qualification"` → its slug and stages.
+fn reverted_move(subject: &str) -> Option<(&str, &str, &str)> {
+    let inner = subject.strip_prefix("Revert \"")?.strip_suffix('"')?;
+    let rest = inner.strip_prefix("deal(")?;
+    let (slug, rest) = rest.split_once("): ")?;
+    let (from, to) = rest.split_once(" -> ")?;
+    Some((slug, from.trim(), to.trim()))
 }
 
 /// The bytes of the file `slug.md` in any stage folder of `commit`'s deals
@@ -187,8 +486,25 @@ fn deal_blob(
     None
 }
 
+/// `waived` keys of a deal file's front-matter, if it parses.
+fn waived_keys(bytes: &[u8]) -> Option<HashSet<String>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let split = crate::frontmatter::split(text).ok()?;
+    let v: serde_yaml::Value = serde_yaml::from_str(&text[split.yaml]).ok()?;
+    Some(
+        v.get("waived")
+            .and_then(|w| w.as_mapping())
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
 /// How many `waived` entries commit `c` added to the deal (against its
-/// first parent).
+/// first parent): the older waivers, which carry no date.
 fn waivers_added(repo: &Repository, c: &Commit, deals: &str, cfg: &Config, slug: &str) -> usize {
     let to = c.trailer("To-Stage").and_then(|t| Place::parse(t, cfg));
     let now = deal_blob(repo, c.id, deals, cfg, slug, to)
@@ -200,13 +516,22 @@ fn waivers_added(repo: &Repository, c: &Commit, deals: &str, cfg: &Config, slug:
         .and_then(|p| deal_blob(repo, *p, deals, cfg, slug, None))
         .and_then(|b| waived_keys(&b))
         .unwrap_or_default();
-    now.difference(&before).count()
+    now.difference(&before).count().max(1)
 }
 
-/// Every main-line event of the deals in `slugs`, oldest first: HEAD's
-/// first-parent history, each commit diffed against its first parent
-/// within `deals` (the deals folder's path in the repository, with a
-/// trailing `/`), pruned by subtree id.
+/// The history of the deals in `slugs`, each oldest first: HEAD's
+/// first-parent line (each commit diffed against its first parent within
+/// `deals`, the deals folder's path in the repository with a trailing `/`,
+/// pruned by subtree id), read the same whatever way work reached it
+/// (README, "Auditing the pipeline"):
+/// - each commit that changed a deal's file gives the trailer blocks that
+///   name it, a squash's included; a merge gives those of the commits it
+///   brought in, where the merged file kept them;
+/// - a stage entry is dated by the file's own `stages` entry;
+/// - a main-line `git revert` undoes what it reverts, found by commit id or
+///   by content, and a revert of a revert restores it;
+/// - a change without trailers (by hand) counts as it is: the folder its
+///   file ended in, at the commit's author time.
 pub fn touches(
     repo: &Repository,
     head: Oid,
@@ -214,7 +539,16 @@ pub fn touches(
     cfg: &Config,
     slugs: &HashSet<String>,
 ) -> HashMap<String, Vec<Touch>> {
-    let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
+    let mut r = Reader {
+        repo,
+        deals,
+        cfg,
+        slugs,
+        files: HashMap::new(),
+        log: Vec::new(),
+        effects: HashMap::new(),
+        reverts_of: Vec::new(),
+    };
     let line = history::first_parent(repo, head);
     let sub = |id: Option<Oid>| {
         let tree = repo.find_commit(id?).ok()?.tree().ok()?;
@@ -236,7 +570,7 @@ pub fn touches(
         for ch in &changed {
             let rel = std::path::Path::new(&ch.path);
             let slug = crate::pipeline::slug_of(rel);
-            if !slugs.contains(&slug) || !ch.path.ends_with(".md") {
+            if !r.slugs.contains(&slug) || !ch.path.ends_with(".md") {
                 continue;
             }
             let full = std::path::Path::new(&cfg.deals_dir).join(rel);
@@ -252,77 +586,60 @@ pub fn touches(
         if mine.is_empty() {
             continue;
         }
-        let side: Vec<Commit> = if c.is_merge() {
-            history::brought_in(repo, c)
+        let before = r.log.len();
+        if c.is_merge() {
+            for s in history::brought_in(repo, c) {
+                r.commit(&s, c.id, &mine, true);
+            }
         } else {
-            Vec::new()
-        };
-        for (slug, place) in mine {
-            let list = out.entry(slug.clone()).or_default();
-            if !c.is_merge() {
-                let forced = c.trailer("Forced").map(str::to_string);
-                list.push(Touch {
-                    time: c.time,
-                    place,
-                    owner: c.trailer("Owner").map(handle),
-                    previous_owner: c.trailer("Previous-Owner").map(handle),
-                    waived: if forced.is_some() {
-                        waivers_added(repo, c, deals, cfg, &slug)
-                    } else {
-                        0
+            r.commit(c, c.id, &mine, false);
+        }
+        // What the blocks do not account for: a change by hand, or a merge
+        // that left the file elsewhere than its commits did.
+        for (slug, place) in &mine {
+            let named = r.log[before..].iter().any(|(s, _)| s == slug);
+            let here = r.place(slug);
+            let moved = place.is_some() && *place != here;
+            if moved || (!named && c.reverts.is_empty()) {
+                let facts = r.facts(c.id, slug);
+                let prev = r.last_time(slug);
+                let file = place
+                    .filter(|_| moved)
+                    .and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied())
+                    .map(|t| t.timestamp())
+                    .filter(|t| prev.is_none_or(|p| *t >= p));
+                r.log.push((
+                    slug.clone(),
+                    Touch {
+                        time: Some(file.unwrap_or(c.author_time)),
+                        place: if moved { *place } else { None },
+                        origin: Some(c.id),
+                        main: Some(c.id),
+                        ..Touch::default()
                     },
-                    forced,
-                });
-                continue;
+                ));
             }
-            let theirs: Vec<&Commit> = side
-                .iter()
-                .filter(|s| s.trailer("Deal") == Some(slug.as_str()))
-                .collect();
-            let merged_waivers = deal_blob(repo, c.id, deals, cfg, &slug, place)
-                .and_then(|b| waived_keys(&b))
-                .unwrap_or_default();
-            for s in &theirs {
-                let kept_force = s.trailer("Forced").filter(|_| {
-                    let to = s.trailer("To-Stage").and_then(|t| Place::parse(t, cfg));
-                    match deal_blob(repo, s.id, deals, cfg, &slug, to).and_then(|b| waived_keys(&b))
-                    {
-                        Some(w) if !w.is_empty() => w.is_subset(&merged_waivers),
-                        _ => to.is_some() && to == place,
-                    }
-                });
-                if kept_force.is_some() || s.trailer("Previous-Owner").is_some() {
-                    list.push(Touch {
-                        time: s.time,
-                        place: None,
-                        owner: s.trailer("Owner").map(handle),
-                        previous_owner: s.trailer("Previous-Owner").map(handle),
-                        waived: if kept_force.is_some() {
-                            waivers_added(repo, s, deals, cfg, &slug)
-                        } else {
-                            0
-                        },
-                        forced: kept_force.map(str::to_string),
-                    });
-                }
-            }
-            // The commit that moved the deal where the merge left it.
-            let mover = place.and_then(|p| {
-                theirs
-                    .iter()
-                    .rev()
-                    .find(|s| s.trailer("To-Stage") == Some(p.id(cfg)))
-            });
-            list.push(Touch {
-                time: mover.map_or(c.time, |m| m.time),
-                place,
-                owner: mover.and_then(|m| m.trailer("Owner")).map(handle),
-                ..Touch::default()
-            });
+        }
+    }
+    let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
+    for (slug, t) in r.log {
+        if !t.undone {
+            out.entry(slug).or_default().push(t);
         }
     }
     for list in out.values_mut() {
-        list.sort_by_key(|t| t.time);
+        // By time; a fact of unknown time keeps its place after the one
+        // before it.
+        let mut last = i64::MIN;
+        let mut keyed: Vec<(i64, Touch)> = list
+            .drain(..)
+            .map(|t| {
+                last = t.time.unwrap_or(last);
+                (last, t)
+            })
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        list.extend(keyed.into_iter().map(|(_, t)| t));
     }
     out
 }
@@ -332,25 +649,25 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
     // Stage entries: from history, then the front-matter for the rest.
     let mut entries: Vec<(DateTime<Utc>, Place, Option<String>)> = Vec::new();
     let mut last: Option<Place> = None;
-    for (n, c) in mine.iter().enumerate() {
+    let mut last_when: Option<DateTime<Utc>> = None;
+    for c in mine {
         if let Some(p) = c.place
             && Some(p) != last
         {
             last = Some(p);
-            // The commit that first adds the file says when it was added,
-            // not when the deal entered that stage (an import, a first
-            // commit of an existing pipeline): the front-matter knows better.
-            let when = match d.fields.stages.get(p.id(cfg)) {
-                Some(t) if n == 0 => *t,
-                _ => ts(c.time),
+            // Dated by the file's own `stages` entry where it has one (see
+            // `touches`); a fact of unknown date follows the one before.
+            let Some(when) = c.time.map(ts).or(last_when) else {
+                continue;
             };
+            last_when = Some(when);
             entries.push((when, p, c.owner.clone()));
         }
     }
     // The front-matter fills in only what git lacks: stages entered before
-    // the main line first saw the deal. A later entry the main line did not
-    // see happened on a merged branch, and stays off the main-line sequence.
-    let first_seen = mine.iter().find(|c| c.place.is_some()).map(|c| ts(c.time));
+    // the main line first saw the deal (an import, the first commit of an
+    // existing pipeline).
+    let first_seen = entries.first().map(|e| e.0);
     for (id, t) in &d.fields.stages {
         let Some(p) = Place::parse(id, cfg) else {
             continue;
@@ -377,7 +694,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
     // The longest gap between consecutive commits, and where the deal sat.
     let mut times: Vec<DateTime<Utc>> = mine
         .iter()
-        .map(|c| ts(c.time))
+        .filter_map(|c| c.time.map(ts))
         .chain(entries.iter().map(|e| e.0))
         .filter(|t| closed.is_none_or(|c| *t <= c))
         .collect();
@@ -401,7 +718,9 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         if let (Some(prev), Some(now)) = (&c.previous_owner, &c.owner) {
             owner_changes.push(format!(
                 "{}: {prev} → {now}",
-                crate::time::format_date(ts(c.time)),
+                c.time
+                    .map(|t| crate::time::format_date(ts(t)))
+                    .unwrap_or_else(|| "?".into()),
             ));
         }
     }
@@ -418,7 +737,13 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
             _ => None,
         })
         .collect();
-    for w in open_ords.windows(2) {
+    // A won deal skipped every open stage after the last it occupied; a
+    // lost one skipped nothing by being lost.
+    let mut ends = open_ords.clone();
+    if d.place == Place::Won && entries.iter().any(|e| e.1 == Place::Won) {
+        ends.push(cfg.stages.len());
+    }
+    for w in ends.windows(2) {
         for i in w[0] + 1..w[1] {
             if !open_ords.contains(&i) {
                 skipped.push(cfg.stages[i].id.clone());
@@ -430,7 +755,8 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         .iter()
         .filter_map(|c| {
             c.forced.as_ref().map(|r| ForcedMove {
-                date: crate::time::format_date(ts(c.time)),
+                date: c.time.map(|t| crate::time::format_date(ts(t))),
+                by: c.forced_by.clone(),
                 owner: c.owner.clone(),
                 reason: r.clone(),
                 waived: c.waived,
@@ -441,8 +767,17 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         .iter()
         .map(|f| format!("forced move: {}", f.reason))
         .collect();
-    for (stage, reason) in &d.fields.waived {
-        forced.push(format!("waived {stage}: {reason}"));
+    for (stage, w) in &d.fields.waived {
+        forced.push(format!("waived {stage}: {}", w.reason));
+    }
+    let mut waivers: Vec<Waived> = Vec::new();
+    for (stage, w) in &d.fields.waived {
+        waivers.push(Waived {
+            stage: stage.clone(),
+            reason: w.reason.clone(),
+            by: w.by.clone(),
+            at: w.at.map(crate::time::format_ts),
+        });
     }
     let stall_days = stall.map(|s| crate::board::round1(s.0));
     let threshold = stall_stage
@@ -455,7 +790,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
     let forced_times: Vec<DateTime<Utc>> = mine
         .iter()
         .filter(|c| c.forced.is_some())
-        .map(|c| ts(c.time))
+        .filter_map(|c| c.time.map(ts))
         .chain(d.fields.waived.keys().filter_map(|s| {
             // A waived stage was left by the forced move: its exit time.
             cfg.stage_index(s)
@@ -482,6 +817,7 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         skipped,
         forced,
         forced_moves,
+        waivers,
         lost_reason: d.fields.lost_reason.clone(),
         lost_stage: d.fields.lost_stage.clone(),
         process_gap,
@@ -526,21 +862,42 @@ pub fn audit(
     };
     let most_stalled_stage = most(all.iter().filter_map(|a| a.stall_stage.clone()).collect());
     let most_lost_from = most(all.iter().filter_map(|a| a.lost_stage.clone()).collect());
-    // A forced move, and the stages it waived, are credited to the owner
-    // its own commit records; waivers no forced move accounts for (written
-    // by hand, imported) to the deal's owner.
+    // A forced move, and the stages it waived, are credited to whoever
+    // forced it; waivers no forced move accounts for (written by hand,
+    // imported) to the file's `by`, else "(not recorded)", as `stats`
+    // counts them.
     let mut by: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for a in &all {
-        let mut credited = 0;
+        let mut credited: BTreeMap<String, usize> = BTreeMap::new();
         for f in &a.forced_moves {
-            let who = f.owner.clone().unwrap_or_else(|| a.owner.clone());
+            let who = f.by.clone().unwrap_or_else(|| NOT_RECORDED.to_string());
+            *credited.entry(who.clone()).or_default() += f.waived;
             let e = by.entry(who).or_default();
             e.0 += 1;
             e.1 += f.waived;
-            credited += f.waived;
         }
-        let waivers = a.forced.iter().filter(|f| f.starts_with("waived")).count();
-        by.entry(a.owner.clone()).or_default().1 += waivers.saturating_sub(credited);
+        let mut left = a
+            .waivers
+            .len()
+            .saturating_sub(credited.values().sum::<usize>());
+        let mut theirs: BTreeMap<&str, usize> = BTreeMap::new();
+        for w in &a.waivers {
+            if let Some(b) = &w.by {
+                *theirs.entry(b).or_default() += 1;
+            }
+        }
+        for (who, n) in theirs {
+            let n = n
+                .saturating_sub(credited.get(who).copied().unwrap_or(0))
+                .min(left);
+            if n > 0 {
+                by.entry(who.to_string()).or_default().1 += n;
+                left -= n;
+            }
+        }
+        if left > 0 {
+            by.entry(NOT_RECORDED.to_string()).or_default().1 += left;
+        }
     }
     let forced_by_owner = by
         .into_iter()

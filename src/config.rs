@@ -325,6 +325,32 @@ pub struct Config {
 }
 
 impl Config {
+    /// The team handle whose `email` is `ident`'s (`Name <email>` or a bare
+    /// email; case folded), if any.
+    pub fn handle_by_email(&self, ident: &str) -> Option<&str> {
+        let email = crate::history::email_of(ident);
+        if email.is_empty() {
+            return None;
+        }
+        self.team
+            .iter()
+            .find(|(_, m)| {
+                m.email
+                    .as_deref()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(&email))
+            })
+            .map(|(h, _)| h.as_str())
+    }
+
+    /// Who a person is in this pipeline: their team handle when their
+    /// email is a member's, else `ident` (`Name <email>`) as it is. How
+    /// `waived.<stage>.by` and `Forced-By:` name whoever forced a move.
+    pub fn who(&self, ident: &str) -> String {
+        self.handle_by_email(ident)
+            .map(str::to_string)
+            .unwrap_or_else(|| crate::diag::one_line(ident))
+    }
+
     /// The one hint that lists where a deal can be: `stages are prospecting,
     /// outreach, …, then won or lost`.
     pub fn stage_hint(&self) -> String {

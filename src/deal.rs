@@ -109,14 +109,28 @@ pub struct Fields {
     pub lost_reason: Option<String>,
     pub lost_stage: Option<String>,
     pub lost_at: Option<DateTime<Utc>>,
-    /// Stage id → reason, written by a forced move.
-    pub waived: BTreeMap<String, String>,
+    /// Stage id → waiver, written by a forced move.
+    pub waived: BTreeMap<String, Waiver>,
     pub delivery_owner: Option<String>,
     pub contract: Option<String>,
     pub source_id: Option<String>,
     /// `forecast`: overrides the stage's forecast category.
     pub forecast: Option<crate::config::Category>,
 }
+
+/// A stage's waiver (`waived.<stage>`): `{reason, by, at}` as `deal move
+/// --force` writes it, or the older bare reason (no `by` or `at`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Waiver {
+    pub reason: String,
+    /// Who forced it: a team handle, or `Name <email>`.
+    pub by: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Who forced a move or wrote a waiver, when nothing says (the older
+/// waivers, `waived.<stage>: reason`), as `stats` and `audit` list them.
+pub const NOT_RECORDED: &str = "(not recorded)";
 
 /// A parsed deal file.
 #[derive(Debug)]
@@ -618,8 +632,34 @@ pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
                 );
                 continue;
             }
-            if let Some(r) = t.string_at(&key, (!v.is_null()).then_some(v)) {
-                f.waived.insert(id.to_string(), r);
+            if let Value::Mapping(_) = v {
+                // `{reason, by, at}`: written by `deal move --force`.
+                let reason = t.string(&format!("{key}.reason"));
+                let by = t.string(&format!("{key}.by"));
+                let at = t.ts(&format!("{key}.at"));
+                if reason.is_none() {
+                    t.issue(
+                        &key,
+                        format!("`{key}` has no `reason`"),
+                        format!("write `{key}.reason: why the criteria were waived`"),
+                    );
+                }
+                f.waived.insert(
+                    id.to_string(),
+                    Waiver {
+                        reason: reason.unwrap_or_default(),
+                        by: by.filter(|b| !b.trim().is_empty()),
+                        at,
+                    },
+                );
+            } else if let Some(r) = t.string_at(&key, (!v.is_null()).then_some(v)) {
+                f.waived.insert(
+                    id.to_string(),
+                    Waiver {
+                        reason: r,
+                        ..Waiver::default()
+                    },
+                );
             }
         }
     }

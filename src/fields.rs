@@ -120,13 +120,24 @@ pub const FIELDS: &[Field] = &[
     f(
         "waived",
         Kind::Block,
-        "stage id → reason, written by a forced move",
+        "stage id → {reason, by, at}, written by a forced move",
     ),
     f(
         "waived.*",
         Kind::Text,
+        "why that stage's criteria were waived (the older form: the reason alone)",
+    ),
+    f(
+        "waived.*.reason",
+        Kind::Text,
         "why that stage's criteria were waived",
     ),
+    f(
+        "waived.*.by",
+        Kind::Text,
+        "who forced the move: a team handle, or `Name <email>`",
+    ),
+    f("waived.*.at", Kind::Timestamp, "when the move was forced"),
     f(
         "objections",
         Kind::Block,

@@ -360,7 +360,20 @@ pub struct Commit {
     pub id: Oid,
     /// Committer time, seconds since the epoch.
     pub time: i64,
+    /// The commit's own trailers, as git reads them (its last paragraph).
     pub trailers: Vec<(String, String)>,
+    /// Every `deal` trailer block of its message, a squash's included
+    /// ([`deal_blocks`]), in the order they appear.
+    pub blocks: Vec<Block>,
+    /// `Name <email>` of its author (which rebases and squashes keep).
+    pub author: String,
+    /// Author time, seconds since the epoch (which rebases and
+    /// cherry-picks keep, where they rewrite the committer time).
+    pub author_time: i64,
+    /// The commits its message says it reverts ("This reverts commit …").
+    pub reverts: Vec<Oid>,
+    /// Its subject line.
+    pub subject: String,
     pub parents: Vec<Oid>,
 }
 
@@ -376,6 +389,19 @@ impl Commit {
     pub fn is_merge(&self) -> bool {
         self.parents.len() > 1
     }
+
+    /// The author's email, lower-cased (empty when it has none).
+    pub fn author_email(&self) -> String {
+        email_of(&self.author)
+    }
+}
+
+/// `Name <email>` → `email`, lower-cased; a bare email or handle as it is.
+pub fn email_of(ident: &str) -> String {
+    match (ident.rfind('<'), ident.rfind('>')) {
+        (Some(a), Some(b)) if a < b => ident[a + 1..b].trim().to_ascii_lowercase(),
+        _ => ident.trim().to_ascii_lowercase(),
+    }
 }
 
 /// A commit's trailers, as git reads them.
@@ -389,14 +415,236 @@ pub fn trailers(message: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The trailer keys `deal` writes (README, "Commits"). A paragraph of a
+/// message is one of `deal`'s trailer blocks when it has one of these.
+pub const DEAL_KEYS: &[&str] = &[
+    "Deal",
+    "From-Stage",
+    "To-Stage",
+    "Owner",
+    "Previous-Owner",
+    "Forced",
+    "Forced-By",
+    "Lost-Reason",
+    "Imported",
+    "Resolved",
+    "Objection",
+    "Criteria-Change",
+];
+
+/// One of `deal`'s trailer blocks, wherever a message holds it: a commit's
+/// own trailers, or one squashed commit's inside a squash's body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Block {
+    pub trailers: Vec<(String, String)>,
+    /// `Name <email>` of the squashed commit that wrote it, where the
+    /// squash names it (`git merge --squash`'s `Author:` line).
+    pub author: Option<String>,
+    /// That commit's author time, where the squash names it (its `Date:`
+    /// line), seconds since the epoch.
+    pub date: Option<i64>,
+}
+
+impl Block {
+    /// The value of trailer `key` (any case), if the block has it.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.trailers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `Key: value` where the key is a trailer token (letters, digits, `-`,
+/// starting with a letter or digit) followed directly by `:`.
+fn trailer_line(line: &str) -> Option<(&str, &str)> {
+    let (k, v) = line.split_once(':')?;
+    let token = !k.is_empty()
+        && k.len() <= 64
+        && k.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    token.then(|| (k, v.trim()))
+}
+
+/// A line with its indentation and one list marker (`* `, `- `) taken off:
+/// how squash messages nest each squashed message.
+fn unnest(line: &str) -> &str {
+    let l = line.trim_start();
+    let l = l
+        .strip_prefix("* ")
+        .or_else(|| l.strip_prefix("- "))
+        .unwrap_or(l);
+    l.trim()
+}
+
+/// Every `deal` trailer block in `message`, oldest first: its own last
+/// paragraph, and the blocks a squash copied into its body (`git merge
+/// --squash`'s "Squashed commit of the following:" with each message
+/// indented, newest first as `git log` lists them, or a forge's list of
+/// messages, oldest first, indented or as `* ` bullets).
+///
+/// A block is a paragraph (lines between blank lines, each taken without
+/// its indentation and list marker) in which every line is `Key: value`
+/// with a trailer token for a key, at least one key is one of
+/// [`DEAL_KEYS`], and a `Deal:` value, if any, is one word (a slug). So
+/// prose that mentions "Deal:" mid-sentence, or a paragraph with one line
+/// of prose, is no block.
+pub fn deal_blocks(message: &str) -> Vec<Block> {
+    struct Para<'m> {
+        lines: Vec<(&'m str, &'m str)>,
+        whole: bool,
+    }
+    fn flush(out: &mut Vec<Block>, p: &mut Para, author: &Option<String>, date: Option<i64>) {
+        let deal_key = p
+            .lines
+            .iter()
+            .any(|(k, _)| DEAL_KEYS.iter().any(|d| d.eq_ignore_ascii_case(k)));
+        let slug_ok = p.lines.iter().all(|(k, v)| {
+            !k.eq_ignore_ascii_case("Deal") || (!v.is_empty() && !v.contains(char::is_whitespace))
+        });
+        if p.whole && !p.lines.is_empty() && deal_key && slug_ok {
+            out.push(Block {
+                trailers: p
+                    .lines
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                author: author.clone(),
+                date,
+            });
+        }
+        p.lines.clear();
+        p.whole = true;
+    }
+    let mut out = Vec::new();
+    let mut para = Para {
+        lines: Vec::new(),
+        whole: true,
+    };
+    // `git merge --squash`: `commit <id>` / `Author: …` / `Date: …` at the
+    // left margin before each squashed message.
+    let mut author: Option<String> = None;
+    let mut date: Option<i64> = None;
+    let mut in_header = false;
+    // Where the blocks under `commit <id>` headers start in `out`: git
+    // lists them newest first.
+    let mut listed_from: Option<usize> = None;
+    for raw in message.lines() {
+        let margin = !raw.starts_with([' ', '\t']);
+        if margin && let Some(id) = raw.strip_prefix("commit ") {
+            let id = id.trim();
+            if id.len() >= 7 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+                flush(&mut out, &mut para, &author, date);
+                listed_from.get_or_insert(out.len());
+                author = None;
+                date = None;
+                in_header = true;
+                continue;
+            }
+        }
+        if in_header && margin {
+            if let Some(a) = raw.strip_prefix("Author:") {
+                author = Some(a.trim().to_string());
+                continue;
+            }
+            if let Some(d) = raw.strip_prefix("Date:") {
+                date = chrono::DateTime::parse_from_str(d.trim(), "%a %b %e %H:%M:%S %Y %z")
+                    .ok()
+                    .map(|t| t.timestamp());
+                continue;
+            }
+            if raw.starts_with("Merge:") || raw.starts_with("Commit:") {
+                continue;
+            }
+        }
+        let line = unnest(raw);
+        if line.is_empty() {
+            in_header = false;
+            flush(&mut out, &mut para, &author, date);
+            continue;
+        }
+        in_header = false;
+        match trailer_line(line) {
+            Some(kv) if para.whole => para.lines.push(kv),
+            _ => para.whole = false,
+        }
+    }
+    flush(&mut out, &mut para, &author, date);
+    if let Some(from) = listed_from {
+        out[from..].reverse();
+    }
+    out
+}
+
+/// The commits a message says it reverts: `This reverts commit <id>.`, as
+/// `git revert` writes it (a squash of reverts may hold several).
+pub fn reverted(message: &str) -> Vec<String> {
+    message
+        .lines()
+        .filter_map(|l| unnest(l).strip_prefix("This reverts commit "))
+        .filter_map(|rest| {
+            let id: String = rest.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+            (id.len() >= 7).then_some(id)
+        })
+        .collect()
+}
+
 /// Reads one commit.
 pub fn commit(repo: &Repository, id: Oid) -> Option<Commit> {
     let c = repo.find_commit(id).ok()?;
+    let message = String::from_utf8_lossy(c.message_bytes());
+    let author = c.author();
     Some(Commit {
         id,
         time: c.time().seconds(),
-        trailers: trailers(c.message().unwrap_or("")),
+        trailers: trailers(&message),
+        blocks: deal_blocks(&message),
+        author: format!(
+            "{} <{}>",
+            String::from_utf8_lossy(author.name_bytes()),
+            String::from_utf8_lossy(author.email_bytes())
+        ),
+        author_time: author.when().seconds(),
+        subject: message.lines().next().unwrap_or("").trim().to_string(),
+        reverts: reverted(&message)
+            .iter()
+            .filter_map(|h| {
+                Oid::from_str(h)
+                    .ok()
+                    .filter(|_| h.len() == 40)
+                    .or_else(|| repo.revparse_single(h).ok().map(|o| o.id()))
+            })
+            .collect(),
         parents: c.parent_ids().collect(),
+    })
+}
+
+/// The reason a commit gives for changing criteria: the newest
+/// `Criteria-Change:` that says something in its own message (a squash's
+/// body included), else in the commits a merge brought in. The one reading
+/// of it, whatever way the change reached the main line.
+pub fn criteria_reason(repo: &Repository, c: &Commit) -> Option<String> {
+    fn said(blocks: &[Block], own: &[(String, String)]) -> Option<String> {
+        blocks
+            .iter()
+            .rev()
+            .filter_map(|b| b.get("Criteria-Change"))
+            .chain(
+                own.iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("Criteria-Change"))
+                    .map(|(_, v)| v.as_str()),
+            )
+            .find(|r| r.chars().any(char::is_alphanumeric))
+            .map(str::to_string)
+    }
+    said(&c.blocks, &c.trailers).or_else(|| {
+        if !c.is_merge() {
+            return None;
+        }
+        brought_in(repo, c)
+            .iter()
+            .rev()
+            .find_map(|s| said(&s.blocks, &s.trailers))
     })
 }
 
@@ -533,5 +781,115 @@ mod tests {
             super::parse_header(good.as_bytes()).map(|h| h.time),
             Some(1700000000)
         );
+    }
+
+    fn keys(b: &super::Block) -> Vec<String> {
+        b.trailers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect()
+    }
+
+    #[test]
+    fn a_commits_own_trailers_are_one_block() {
+        let m = "deal(acme): qualification -> discovery\n\nDeal: acme\nFrom-Stage: qualification\nTo-Stage: discovery\nOwner: bob <bob@example.com>\n";
+        let b = super::deal_blocks(m);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].get("to-stage"), Some("discovery"));
+        assert_eq!(b[0].author, None);
+    }
+
+    #[test]
+    fn git_merge_squash_blocks_are_indented_with_their_authors() {
+        let m = "Squash branch work\n\nSquashed commit of the following:\n\ncommit 1111111111111111111111111111111111111111\nAuthor: Bob Jones <bob@example.com>\nDate:   Fri Nov 27 12:00:00 2026 +0000\n\n    deal(acme): outreach -> qualification\n    \n    Deal: acme\n    From-Stage: outreach\n    To-Stage: qualification\n    Owner: bob <bob@example.com>\n\ncommit 2222222\nAuthor: Carol <carol@example.com>\nDate:   Fri Nov 27 12:00:00 2026 +0000\n\n    Tighten discovery\n    \n    Criteria-Change: discovery needs a champion\n";
+        // git lists the squashed commits newest first; blocks read oldest
+        // first.
+        let b = super::deal_blocks(m);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!(b[1].get("Deal"), Some("acme"));
+        assert_eq!(b[1].author.as_deref(), Some("Bob Jones <bob@example.com>"));
+        assert_eq!(b[1].date, Some(1795780800));
+        assert_eq!(keys(&b[0]), ["Criteria-Change: discovery needs a champion"]);
+        assert_eq!(b[0].author.as_deref(), Some("Carol <carol@example.com>"));
+    }
+
+    #[test]
+    fn forge_squash_blocks_are_listed_plain_indented_or_as_bullets() {
+        let m = "Acme's week (#3)\n\n* deal(acme): a -> b\n\nDeal: acme\nTo-Stage: b\n\n* deal(acme): b -> c\n\n  Deal: acme\n  To-Stage: c\n  Forced: CFO said so\n  Forced-By: bob\n\n* Deal: acme\n* To-Stage: d\n\nCo-authored-by: Bob Jones <bob@example.com>\n";
+        let b = super::deal_blocks(m);
+        let to: Vec<_> = b.iter().filter_map(|b| b.get("To-Stage")).collect();
+        assert_eq!(to, ["b", "c", "d"], "{b:?}");
+        assert_eq!(b[1].get("Forced-By"), Some("bob"));
+    }
+
+    #[test]
+    fn prose_that_mentions_deal_is_no_block() {
+        for m in [
+            "Notes\n\nWe talked about the Deal: acme with bob.\n",
+            "Notes\n\nDeal: we lost it on price\nTo-Stage: lost\n",
+            "Notes\n\nDeal: acme\nand then the customer called back\n",
+            "Notes\n\nSee the Deal: acme\n",
+            "Notes\n\nSigned-off-by: Bob <bob@example.com>\n",
+        ] {
+            assert_eq!(super::deal_blocks(m), Vec::new(), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn reverts_are_read_from_git_reverts_message() {
+        let m = "Revert \"deal(acme): a -> b\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\n";
+        assert_eq!(
+            super::reverted(m),
+            ["0123456789abcdef0123456789abcdef01234567"]
+        );
+        assert!(super::reverted("This reverts nothing\n").is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any text reads without panicking.
+        #[test]
+        fn any_message_reads(m in "(?s).{0,400}") {
+            let _ = super::deal_blocks(&m);
+            let _ = super::reverted(&m);
+        }
+
+        /// Blocks nested as each squash style nests them read back as
+        /// written, between paragraphs of prose.
+        #[test]
+        fn nested_blocks_read_back(
+            blocks in proptest::collection::vec(
+                ("[a-z][a-z0-9-]{0,12}", "[a-z]{1,10}", "[A-Za-z][A-Za-z ,.]{0,30}"),
+                1..4,
+            ),
+            style in 0usize..3,
+        ) {
+            let nest = |l: &str| match style {
+                0 => format!("    {l}"),
+                1 => format!("  {l}"),
+                _ => l.to_string(),
+            };
+            let mut m = "Squash (#1)\n\nSome prose about the work.\n".to_string();
+            for (slug, stage, reason) in &blocks {
+                let reason = reason.trim();
+                m.push_str(&format!("\n* deal({slug}): move\n\n"));
+                for l in [
+                    format!("Deal: {slug}"),
+                    format!("To-Stage: {stage}"),
+                    format!("Forced: {reason}"),
+                ] {
+                    m.push_str(&nest(&l));
+                    m.push('\n');
+                }
+            }
+            let got = super::deal_blocks(&m);
+            proptest::prop_assert_eq!(got.len(), blocks.len());
+            for (b, (slug, stage, reason)) in got.iter().zip(&blocks) {
+                proptest::prop_assert_eq!(b.get("Deal"), Some(slug.as_str()));
+                proptest::prop_assert_eq!(b.get("To-Stage"), Some(stage.as_str()));
+                proptest::prop_assert_eq!(b.get("Forced"), Some(reason.trim()));
+            }
+        }
     }
 }

@@ -379,7 +379,7 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
     let waived = f
         .waived
         .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (k.clone(), v.reason.clone()))
         .collect();
     let lost = f.lost_reason.as_ref().map(|r| {
         (

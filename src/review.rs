@@ -258,7 +258,7 @@ fn required(cfg: &Config, from: Option<&Deal>, d: &Deal) -> Vec<usize> {
             d.fields
                 .waived
                 .get(&cfg.stages[i].id)
-                .is_none_or(|r| r.trim().is_empty())
+                .is_none_or(|r| r.reason.trim().is_empty())
         })
         .collect()
 }
@@ -869,7 +869,7 @@ fn waivers(cfg: &Config, h: &Deal, b: Option<&Deal>) -> Vec<Waiver> {
         .filter(|(k, v)| b.is_none_or(|b| b.fields.waived.get(*k) != Some(*v)))
         .map(|(k, v)| Waiver {
             stage: k.clone(),
-            reason: v.clone(),
+            reason: v.reason.clone(),
         })
         .collect();
     out.sort_by_key(|w| cfg.stage_index(&w.stage).unwrap_or(usize::MAX));

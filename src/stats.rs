@@ -38,8 +38,12 @@
 //! - `speed_to_lead_minutes_median`: over inbound leads (`source` in
 //!   `inbound_sources`) with `created` and `first_contact`, the median of the
 //!   minutes between them; `null` when there are none.
-//! - Owners: `forced` counts an owner's deals with at least one waiver (a
-//!   forced move), `waivers` the waived stages on them.
+//! - People: `forced` counts the forced moves a person made, whoever owns
+//!   the deal: one per deal and distinct `waived.<stage>.at` among the
+//!   waivers whose `by` names them (a team handle, or `Name <email>`
+//!   matched to the team by email); `waivers` the waived stages those
+//!   name. Older waivers (`waived.<stage>: reason`) name nobody: they count
+//!   under "(not recorded)", one forced move per deal.
 
 use std::collections::BTreeMap;
 
@@ -388,11 +392,38 @@ impl Stats {
                 by_owner.entry(o).or_default().push(d);
             }
         }
+        // Forced moves and waivers go to whoever forced them
+        // (`waived.<stage>.by`), whoever owns the deal: one forced move per
+        // deal and distinct `at`; the older waivers, which name nobody, to
+        // "(not recorded)", one forced move per deal.
+        // Person → (their forced moves as (deal, at), their waivers).
+        type Forced<'d> = (
+            std::collections::BTreeSet<(&'d str, Option<DateTime<Utc>>)>,
+            usize,
+        );
+        let mut forcers: BTreeMap<String, Forced> = BTreeMap::new();
+        for d in deals {
+            for w in d.fields.waived.values() {
+                let who = match &w.by {
+                    Some(b) => cfg.who(b),
+                    None => crate::deal::NOT_RECORDED.to_string(),
+                };
+                let e = forcers.entry(who).or_default();
+                e.0.insert((d.slug.as_str(), w.at.filter(|_| w.by.is_some())));
+                e.1 += 1;
+            }
+        }
         let mut handles: Vec<String> = cfg.team.keys().cloned().collect();
         let mut others: Vec<String> = by_owner
             .keys()
             .filter(|o| !cfg.team.contains_key(**o))
             .map(|o| o.to_string())
+            .chain(
+                forcers
+                    .keys()
+                    .filter(|f| !cfg.team.contains_key(*f) && !by_owner.contains_key(f.as_str()))
+                    .cloned(),
+            )
             .collect();
         others.sort();
         handles.extend(others);
@@ -407,8 +438,8 @@ impl Stats {
                     value: round(open_mine.iter().map(|d| summed(cfg, d)).sum(), 2),
                     won: mine.iter().filter(|d| d.place == Place::Won).count(),
                     lost: mine.iter().filter(|d| d.place == Place::Lost).count(),
-                    forced: mine.iter().filter(|d| !d.fields.waived.is_empty()).count(),
-                    waivers: mine.iter().map(|d| d.fields.waived.len()).sum(),
+                    forced: forcers.get(&h).map_or(0, |f| f.0.len()),
+                    waivers: forcers.get(&h).map_or(0, |f| f.1),
                     rotting: open_mine
                         .iter()
                         .filter(|d| d.rotting(cfg, now).is_some())

@@ -20,6 +20,9 @@ pub struct Request<'a> {
     pub owner: Option<&'a str>,
     pub reason: Option<&'a str>,
     pub force: bool,
+    /// Who is moving it (a team handle, or `Name <email>`): recorded as
+    /// `waived.<stage>.by` when the move is forced.
+    pub by: Option<&'a str>,
 }
 
 /// An allowed move.
@@ -165,9 +168,21 @@ pub fn plan(
                 "pass --reason \"why the criteria do not apply\"",
             )));
         };
+        // `waived.<stage>: {reason, by, at}` (docs/reference.md, "Moves"):
+        // who forced it and when, so `stats` and the report, which read
+        // only files, credit the same person as `audit`.
         for g in &gaps {
             let id = cfg.stages[g.stage].id.clone();
-            ops.push(Op::set(&format!("waived.{id}"), yaml_scalar(&reason)));
+            // A null entry (`waived.x:` with no value) would not take keys.
+            ops.push(Op::remove(&format!("waived.{id}")));
+            ops.push(Op::set(
+                &format!("waived.{id}.reason"),
+                yaml_scalar(&reason),
+            ));
+            if let Some(by) = req.by.map(crate::diag::one_line).filter(|b| !b.is_empty()) {
+                ops.push(Op::set(&format!("waived.{id}.by"), yaml_scalar(&by)));
+            }
+            ops.push(Op::set(&format!("waived.{id}.at"), now_ts.clone()));
             waived.push(id);
         }
     }

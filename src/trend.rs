@@ -16,8 +16,9 @@
 //! - `criteria_changes`: commits on the first-parent line in the window whose
 //!   `pipeline.yaml` differs from their first parent's in a stage's `exit`
 //!   criteria (the commit that creates it is not one), with the
-//!   `Criteria-Change:` trailer of the commit or of a commit a merge brought
-//!   in, else the subject, as `summary`.
+//!   `Criteria-Change:` reason `history::criteria_reason` reads (the
+//!   commit's own, a squash's body included, else one a merge brought in),
+//!   else the subject, as `summary`.
 //!
 //! Snapshots are built incrementally, newest first: the newest is loaded
 //! from its tree; each older one applies the tree diff of the deals folder
@@ -169,7 +170,6 @@ struct Link {
     id: Oid,
     time: i64,
     tree: Oid,
-    merge: bool,
 }
 
 /// What a snapshot needs of one deal file: [`stats::open_figures_of`]'s
@@ -552,27 +552,13 @@ fn criteria_of(src: &[u8]) -> Option<Vec<(String, serde_yaml::Value)>> {
     )
 }
 
-/// A commit that changed a criterion, with its reason: its own
-/// `Criteria-Change:` trailer, else one from a commit a merge brought in,
-/// else its subject.
+/// A commit that changed a criterion, with its reason
+/// ([`history::criteria_reason`]), else its subject.
 fn criteria_change(git: &git2::Repository, c: &Link) -> CriteriaChange {
     let full = history::commit(git, c.id);
-    let reason = full.as_ref().and_then(|full| {
-        let own = full
-            .trailer("Criteria-Change")
-            .filter(|r| !r.trim().is_empty())
-            .map(str::to_string);
-        own.or_else(|| {
-            if !c.merge {
-                return None;
-            }
-            history::brought_in(git, full).iter().rev().find_map(|s| {
-                s.trailer("Criteria-Change")
-                    .filter(|r| !r.trim().is_empty())
-                    .map(str::to_string)
-            })
-        })
-    });
+    let reason = full
+        .as_ref()
+        .and_then(|full| history::criteria_reason(git, full));
     let summary = reason.unwrap_or_else(|| {
         git.find_commit(c.id)
             .ok()
@@ -706,7 +692,6 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
                     id,
                     time: h.time,
                     tree: h.tree,
-                    merge: h.parents.len() > 1,
                 });
                 true
             };

@@ -41,6 +41,17 @@ fn checklist(cfg: &Config, gaps: &[StageGap]) -> String {
     s
 }
 
+/// Whoever is forcing a move: the git author identity in effect at `root`
+/// (as `git commit` resolves it), as a team handle when the email is a
+/// member's, else `Name <email>`. `None` without a repository or identity.
+pub fn forcer(root: &std::path::Path, cfg: &Config) -> Option<String> {
+    let repo = crate::repo::Repo::open(root)?;
+    let id = repo.ident().ok()?;
+    let name = String::from_utf8_lossy(id.author.name_bytes()).into_owned();
+    let email = String::from_utf8_lossy(id.author.email_bytes()).into_owned();
+    Some(cfg.who(&format!("{name} <{email}>")))
+}
+
 pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
     if !a.commit.no_commit {
         crate::repo::prefetch_vars(&ctx.start);
@@ -51,7 +62,12 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
     let d = one_deal(&p, &a.deal)?;
     let to = parse_place(cfg, &a.stage)?;
     let ev = Evaluator::worktree(cfg, &p.root);
+    // Who forces a move is recorded (`waived.<stage>.by`, `Forced-By:`):
+    // the git author this commit will carry, by team handle where the
+    // email is a member's.
+    let by = a.force.then(|| forcer(&p.root, cfg)).flatten();
     let req = Request {
+        by: by.as_deref(),
         to,
         owner: a.owner.as_deref(),
         reason: a.reason.as_deref(),
@@ -106,6 +122,9 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
     let reason = a.reason.clone().unwrap_or_default();
     if !plan.waived.is_empty() {
         trailers.push(("Forced", reason.clone()));
+        if let Some(b) = &by {
+            trailers.push(("Forced-By", b.clone()));
+        }
     }
     if let Some(r) = &plan.lost_reason {
         trailers.push(("Lost-Reason", r.clone()));

@@ -195,8 +195,16 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
     }
     if !f.waived.is_empty() {
         out.push_str(&format!("\n{}\n", s.bold("Waived:")));
-        for (st, why) in &f.waived {
-            out.push_str(&format!("  {st}: {why}\n"));
+        for (st, w) in &f.waived {
+            let mut who = String::new();
+            if let Some(by) = &w.by {
+                who = format!(" (forced by {by}");
+                if let Some(at) = w.at {
+                    who.push_str(&format!(" on {}", crate::time::format_date(at)));
+                }
+                who.push(')');
+            }
+            out.push_str(&format!("  {st}: {}{who}\n", w.reason));
         }
     }
     if f.next_action.is_some() || f.next_due.is_some() {

@@ -416,6 +416,28 @@ pub fn at(t: &Test, date: &str, args: &[&str]) -> Output {
     )
 }
 
+/// Runs `deal` as of `date` (midnight UTC), as the git user `name <email>`
+/// (author and committer), the way a teammate's own machine would.
+pub fn at_as(t: &Test, name: &str, email: &str, date: &str, args: &[&str]) -> Output {
+    let ts = format!("{date}T00:00:00Z");
+    let epoch = chrono::DateTime::parse_from_rfc3339(&ts)
+        .unwrap()
+        .timestamp()
+        .to_string();
+    t.cmd_env(
+        &[
+            ("SOURCE_DATE_EPOCH", &epoch),
+            ("GIT_AUTHOR_DATE", &ts),
+            ("GIT_COMMITTER_DATE", &ts),
+            ("GIT_AUTHOR_NAME", name),
+            ("GIT_AUTHOR_EMAIL", email),
+            ("GIT_COMMITTER_NAME", name),
+            ("GIT_COMMITTER_EMAIL", email),
+        ],
+        args,
+    )
+}
+
 /// Checks that every key of `want` is in `got` with the same value.
 pub fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, path: &str) {
     match (want, got) {

@@ -533,11 +533,14 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
         .env("GIT_AUTHOR_DATE", "2026-10-03T00:00:00Z")
         .env("GIT_COMMITTER_DATE", "2026-10-03T00:00:00Z")
         .repo();
-    // A branch moves acme on, then forces it past discovery (bob owns it).
+    // A branch moves acme on, then bob (who owns it) forces it past
+    // discovery.
     git_on(&t, "2026-10-04", &["checkout", "-q", "-b", "fast"]);
     crate::at(&t, "2026-10-05", &["move", "acme", "qualification"]).code(0);
-    crate::at(
+    crate::at_as(
         &t,
+        "Bob Jones",
+        "bob@example.com",
         "2026-10-08",
         &[
             "move",
@@ -607,8 +610,8 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
             .clone()
     };
     let acme = find("acme");
-    // The main line saw outreach -> proposal (at the merge) -> lost; the
-    // branch's qualification step is not on it.
+    // The merge brought in qualification and proposal, each dated by its
+    // own move (not the merge's day), then lost on the main line.
     let stages: Vec<(String, String, serde_json::Value)> = acme["stages"]
         .as_array()
         .unwrap()
@@ -634,6 +637,7 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
                 "2026-10-02".into(),
                 serde_json::Value::Null
             ),
+            ("qualification".into(), "2026-10-05".into(), "bob".into()),
             ("proposal".into(), "2026-10-08".into(), "bob".into()),
             ("lost".into(), "2026-10-15".into(), "dana".into()),
         ],
@@ -645,7 +649,7 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
         1,
         "{acme:#}"
     );
-    assert_eq!(acme["forced_moves"][0]["owner"], "bob");
+    assert_eq!(acme["forced_moves"][0]["by"], "bob");
     assert_eq!(acme["forced_moves"][0]["reason"], "exec sponsor");
     assert_eq!(
         acme["owner_changes"],
@@ -898,8 +902,11 @@ fn audit_credits_each_forced_moves_waivers_to_its_own_owner() {
         )
         .config_replace("  dana:", "  carol: { name: Carol, email: carol@example.com, roles: [sdr, ae, delivery] }\n  dana:")
         .repo();
-    crate::at(
+    // Each forces a move on their own machine (their own git identity).
+    crate::at_as(
         &t,
+        "Carol",
+        "carol@example.com",
         "2026-10-02",
         &[
             "move",
@@ -912,8 +919,10 @@ fn audit_credits_each_forced_moves_waivers_to_its_own_owner() {
     )
     .code(0);
     crate::at(&t, "2026-10-03", &["assign", "fox", "dana"]).code(0);
-    crate::at(
+    crate::at_as(
         &t,
+        "Dana Lee",
+        "dana@example.com",
         "2026-10-04",
         &["move", "fox", "won", "--force", "--reason", "dana close"],
     )

@@ -415,6 +415,11 @@ fn hand_commit(t: &Test, date: &str, msg: &str) {
     );
 }
 
+/// `deal` as of `date` (midnight UTC), run by Bob (his git identity).
+fn at_as_bob(t: &Test, date: &str, args: &[&str]) -> Output {
+    crate::at_as(t, "Bob Jones", "bob@example.com", date, args)
+}
+
 #[test]
 fn audit_reads_stalls_owners_and_skips_from_history() {
     let t = Test::new()
@@ -456,7 +461,8 @@ fn audit_reads_stalls_owners_and_skips_from_history() {
         ],
     )
     .code(0);
-    at(
+    // Bob, who owns it now, forces the win.
+    at_as_bob(
         &t,
         "2026-09-30",
         &["move", "won1", "won", "--force", "--reason", "signed early"],
@@ -479,7 +485,7 @@ fn audit_reads_stalls_owners_and_skips_from_history() {
     )
     .code(0);
     at(&t, "2026-10-02", &["move", "lost1", "outreach"]).code(0);
-    at(
+    at_as_bob(
         &t,
         "2026-10-12",
         &[
@@ -557,7 +563,11 @@ fn audit_reads_stalls_owners_and_skips_from_history() {
         won1["owner_changes"],
         serde_json::json!(["2026-09-24: alice → bob"])
     );
-    assert_eq!(won1["skipped"], serde_json::json!(["qualification"]));
+    // Won from discovery: every open stage after it counts as skipped too.
+    assert_eq!(
+        won1["skipped"],
+        serde_json::json!(["qualification", "proposal", "negotiation", "close"])
+    );
     assert_eq!(won1["unowned_stages"], serde_json::json!([]));
     assert_eq!(won1["forced"][0], "forced move: CTO intro");
     assert_eq!(won1["forced"][1], "forced move: signed early");
@@ -595,16 +605,17 @@ fn audit_reads_stalls_owners_and_skips_from_history() {
 
     // Summary: outreach holds two of the three longest stalls; lost deals
     // left from qualification and prospecting, a tie that goes to the
-    // earlier stage; bob forced 3 moves (won1 twice, lost1 once), waiving
-    // qualification, discovery, proposal, negotiation, close on won1 and
-    // outreach on lost1.
+    // earlier stage. Forced moves go to whoever forced them, not to the
+    // owner the move handed the deal to: alice forced won1's handoff to bob
+    // (waiving qualification); bob forced won1's win (discovery, proposal,
+    // negotiation, close) and lost1's move (outreach).
     assert_eq!(json["most_stalled_stage"], "outreach");
     assert_eq!(json["most_lost_from"], "prospecting");
     assert_eq!(
         json["forced_by_owner"],
         serde_json::json!([
-            { "owner": "alice", "forced": 0, "waivers": 0 },
-            { "owner": "bob", "forced": 3, "waivers": 6 }
+            { "owner": "alice", "forced": 1, "waivers": 1 },
+            { "owner": "bob", "forced": 2, "waivers": 5 }
         ])
     );
     assert_eq!(json["process_gaps"], 3);
