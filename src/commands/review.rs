@@ -219,10 +219,8 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
         && !review::weakenings(&base_cfg, hc).is_empty()
     {
         for c in &commits {
-            let Some(reason) = c
-                .trailer("Criteria-Change")
-                .filter(|r| review::says_something(r))
-            else {
+            // The one reading of a reason, a squash's body included.
+            let Some(reason) = history::criteria_reason(git, c) else {
                 continue;
             };
             let weak = match Pipeline::config_at(&repo, &root, c.id) {

@@ -173,11 +173,10 @@ fn guard_left_stages(
     let mut stages: Vec<usize> = broken.iter().map(|(i, _)| *i).collect();
     stages.dedup();
     let ids: Vec<String> = stages.iter().map(|i| cfg.stages[*i].id.clone()).collect();
-    let by: Option<String> = None; // the forcer, once moves record it
-    let _ = now;
+    let by = crate::commands::mv::forcer(&p.root, cfg);
     let ops: Vec<Op> = ids
         .iter()
-        .map(|id| Op::set(&format!("waived.{id}"), crate::config::yaml_scalar(&reason)))
+        .flat_map(|id| crate::transition::waiver_ops(id, &reason, by.as_deref(), now))
         .collect();
     let mut trailers = vec![("Forced", reason)];
     if let Some(b) = by {

@@ -388,7 +388,11 @@ fn set_refuses_to_remove_the_evidence_of_a_stage_left_unless_forced() {
         "{msg}"
     );
     let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
-    assert!(text.contains("waived:\n  outreach:"), "{text}");
+    assert!(msg.contains("Forced-By: alice"), "{msg}");
+    assert!(
+        text.contains("waived:\n  outreach:\n    reason: the reply was from another company\n    by: alice\n    at: "),
+        "{text}"
+    );
     // The review sees a forced, waived change: no hand-waiver, no evidence-removed.
     let j = json(&t.cmd(&["review", "HEAD~1", "--format", "json"]).code(0));
     let c = change(&j, "marlow");
@@ -597,4 +601,38 @@ fn resolve_finishes_a_merge_of_two_moves_from_the_index_conflict_stages() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(t.git(&["log", "-1", "--format=%p"]).split(' ').count(), 2);
     t.cmd(&["check"]).code(0);
+}
+
+#[test]
+fn a_squashed_forced_move_is_still_a_forced_move_in_review() {
+    let t = Test::new()
+        .deal(
+            "02-outreach/beta.md",
+            "---\ntitle: Beta\nowner: bob\ncontact:\n  email: b@beta.example\nstages:\n  outreach: 2026-11-03\n---\n# Beta\n",
+        )
+        .repo();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    t.cmd(&[
+        "move",
+        "beta",
+        "qualification",
+        "--force",
+        "--reason",
+        "met at the fair",
+        "--owner",
+        "bob",
+    ])
+    .code(0);
+    t.cmd(&["set", "beta", "value=9000"]).code(0);
+    t.cmd(&["review", "main"]).code(0);
+    // The rep squashes the branch: the trailers now sit mid-message.
+    t.git(&["checkout", "-q", "-b", "squashed", "main"]);
+    t.git(&["merge", "-q", "--squash", "pr"]);
+    t.git(&["commit", "-q", "--no-edit"]);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("    Forced: met at the fair"), "{msg}");
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(0));
+    let c = change(&j, "beta");
+    assert_eq!(c["forced"], true, "{j:#}");
+    assert_eq!(c["violations"], serde_json::json!([]));
 }
