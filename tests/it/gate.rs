@@ -773,3 +773,99 @@ fn the_workflow_passes_actionlint() {
         );
     }
 }
+
+/// Runs the workflow step `name`'s script with bash, as Actions would, with
+/// `deal` on PATH; returns its exit code, output and `GITHUB_OUTPUT`.
+fn run_step(t: &Test, name: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+    let (_, yaml) = workflow();
+    let step = yaml["jobs"]["pipeline"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name}"))
+        .clone();
+    let script = step["run"].as_str().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_deal"))
+        .parent()
+        .unwrap();
+    let out_file = t.home.path().join("github_output");
+    std::fs::write(&out_file, "").unwrap();
+    let summary = t.home.path().join("summary");
+    let out = std::process::Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(t.path())
+        .envs(t.env_vars())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("GITHUB_OUTPUT", &out_file)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        std::fs::read_to_string(&out_file).unwrap(),
+    )
+}
+
+#[test]
+fn the_workflow_check_reports_only_what_the_pull_request_touched() {
+    // An old error on main: a deal in proposal that never met outreach.
+    let t = marlow().deal(
+        "05-proposal/old.md",
+        "---\ntitle: Old\nowner: bob\nstages:\n  proposal: 2026-10-01\n---\n",
+    );
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "an old problem"]);
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    t.git(&["update-ref", "refs/remotes/origin/main", "main"]);
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    let env = [
+        ("EVENT", "pull_request"),
+        ("BASE_REF", "main"),
+        ("BEFORE", ""),
+    ];
+    let (code, said, out) = run_step(&t, "Check the deals the change touched", &env);
+    assert_eq!(code, 0, "{said}");
+    assert!(out.contains("status=0"), "{said}\n{out}");
+    assert!(!said.contains("old.md"), "{said}");
+    // The step moved HEAD back to the merge-base (Actions' checkout is
+    // thrown away after the job); the test puts the branch back.
+    let tip = t.git(&["rev-parse", "ORIG_HEAD"]).trim().to_string();
+    t.git(&["reset", "-q", "--hard", &tip]);
+    // A process change that breaks marlow: reported, against the merge-base's.
+    stricter_outreach(&t);
+    t.git(&["commit", "-q", "-am", "stricter outreach"]);
+    let tip = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let (_, said, out) = run_step(&t, "Check the deals the change touched", &env);
+    assert!(out.contains("status=1"), "{said}\n{out}");
+    assert!(
+        said.contains("::error file=deals/05-proposal/marlow.md"),
+        "{said}"
+    );
+    // old.md fails the new criterion too; its old failure is not repeated.
+    assert!(!said.contains("missing: Prospect replied"), "{said}");
+    // A push to main checks what the push brought.
+    let before = t.git(&["rev-parse", "main"]).trim().to_string();
+    let env = [
+        ("EVENT", "push"),
+        ("BASE_REF", ""),
+        ("BEFORE", before.as_str()),
+    ];
+    t.git(&["reset", "-q", "--hard", &tip]);
+    let (_, said, out) = run_step(&t, "Check the deals the change touched", &env);
+    assert!(out.contains("status=1"), "{said}\n{out}");
+    assert!(said.contains("marlow.md"), "{said}");
+}
