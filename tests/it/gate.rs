@@ -869,3 +869,25 @@ fn the_workflow_check_reports_only_what_the_pull_request_touched() {
     assert!(out.contains("status=1"), "{said}\n{out}");
     assert!(said.contains("marlow.md"), "{said}");
 }
+
+#[test]
+fn init_honours_init_default_branch_from_git_config_global() {
+    let t = Test::empty();
+    let global = t.home.path().join("global.gitconfig");
+    std::fs::write(
+        &global,
+        "[user]\n\tname = Ann Example\n\temail = ann@example.com\n[init]\n\tdefaultBranch = trunk\n",
+    )
+    .unwrap();
+    let g = global.display().to_string();
+    t.cmd_env(&[("GIT_CONFIG_GLOBAL", g.as_str())], &["init", "sales"])
+        .code(0);
+    let root = t.path().join("sales");
+    assert_eq!(
+        crate::git_in(&root, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/trunk"
+    );
+    // ~/.gitconfig says `main`: GIT_CONFIG_GLOBAL replaces it, as for git.
+    let home = std::fs::read_to_string(t.home.path().join(".gitconfig")).unwrap();
+    assert!(home.contains("defaultBranch = main"), "{home}");
+}
