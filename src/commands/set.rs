@@ -114,6 +114,9 @@ pub fn broken_left_stages(
     out
 }
 
+/// Commit trailers, key and value.
+type Trailers = Vec<(&'static str, String)>;
+
 /// Applies [`Guard`] to an edited text: `Ok` with the waiver's extra ops
 /// and trailers (none when nothing broke), or the refusal.
 fn guard_left_stages(
@@ -122,7 +125,7 @@ fn guard_left_stages(
     text: &str,
     g: &Guard,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Vec<Op>, Vec<(&'static str, String)>), Error> {
+) -> Result<(Vec<Op>, Trailers), Error> {
     let cfg = &p.cfg;
     let Ok(after) = Deal::parse(
         d.slug.clone(),
