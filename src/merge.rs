@@ -795,6 +795,20 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(400))]
 
+            /// Any three texts merge without a panic; a clean result of
+            /// three deal files is a deal file.
+            #[test]
+            fn any_text_merges_without_panic(
+                base in "(---\n)?([a-z_]{1,6}: [a-z0-9 :\\[\\]{}-]{0,8}\n|  - [a-z]{0,4}\n|# x\n){0,6}(---\n)?[a-z \n]{0,20}",
+                ours in "(---\n)?([a-z_]{1,6}: [a-z0-9 :\\[\\]{}-]{0,8}\n|  - [a-z]{0,4}\n|# x\n){0,6}(---\n)?[a-z \n]{0,20}",
+                theirs in "(---\n)?([a-z_]{1,6}: [a-z0-9 :\\[\\]{}-]{0,8}\n|  - [a-z]{0,4}\n|# x\n){0,6}(---\n)?[a-z \n]{0,20}",
+            ) {
+                let r = merge(&base, &ours, &theirs, 7, &L);
+                if r.conflicts == 0 && parts(&ours).is_some() && parts(&theirs).is_some() && parts(&base).is_some() {
+                    prop_assert!(parts(&r.text).is_some(), "a clean, broken merge:\n{}", r.text);
+                }
+            }
+
             /// The rules of docs/reference.md, "Merging deal files": disjoint
             /// edits and additions to `objections`, `stages` and `waived`
             /// merge cleanly, to exactly both sides' changes; the same leaf
