@@ -287,6 +287,25 @@ fn authors(
         ))
     };
     for c in commits {
+        let who = &c.author;
+        let add = |out: &mut std::collections::HashMap<String, Vec<String>>, key: String| {
+            let list = out.entry(key).or_default();
+            list.retain(|w| w != who);
+            list.push(who.clone());
+        };
+        // A commit of deal's own (`Deal:` among its own trailers, one
+        // parent, not an import) holds that one deal's change and nothing
+        // else (README, "Commits"): no tree needs reading.
+        if c.parents.len() == 1
+            && c.trailer("Imported").is_none()
+            && let Some(slug) = c.trailer("Deal")
+        {
+            let key = slug_key(slug.trim());
+            if touched.contains(&key) {
+                add(&mut out, key);
+            }
+            continue;
+        }
         let Some((deals, config)) = ids(c.id) else {
             continue;
         };
@@ -312,17 +331,11 @@ fn authors(
             });
             config_changed &= *p_config != config;
         }
-        let who = &c.author;
-        let mut add = |key: String| {
-            let list = out.entry(key).or_default();
-            list.retain(|w| w != who);
-            list.push(who.clone());
-        };
         for s in slugs.unwrap_or_default() {
-            add(s);
+            add(&mut out, s);
         }
         if config_changed {
-            add(crate::config::FILE.to_string());
+            add(&mut out, crate::config::FILE.to_string());
         }
     }
     out
