@@ -100,6 +100,11 @@ are YYYY-MM-DD or RFC 3339 (`today` and `now` work), owners are team handles. An
 (`key=`) writes null. The file is parsed again after the edit, and refused if any other field
 would change. Assignments apply in order, so `+` then `-1` fills one new item.
 
+A change that breaks a criterion of a stage the deal has already left (one that held in the
+deal as committed at HEAD) is refused, exit 1, naming it; --force --reason TEXT makes it and
+waives the stage as a forced move does (waived.<stage>: {reason, by, at}, Forced: and
+Forced-By: trailers).
+
 Makes one commit, `deal(<slug>): set <keys>`, with Deal and Owner trailers.
 The fields and their types: docs/reference.md.
 
@@ -284,6 +289,12 @@ removes the others from the working tree and the index, and makes one commit,
 the copy. A slug that is not duplicated exits 2. The copy kept must be readable: if it holds
 merge-conflict markers, edit them out first.
 
+During a merge (two branches moved the deal to different stages: git's rename/rename), it reads
+each side's version (the paths named by the index's conflict stages), keeps the copy at --keep
+with its own stages, waived, lost and owner, merges the other side's other fields into it by the
+merge driver's rules (a conflict there: exit 1, nothing changed), stages it, removes the other
+paths, and leaves the merge for `git commit` (docs/reference.md, \"Merging deal files\").
+
 Examples:
   deal resolve acme --keep proposal
   deal resolve acme --keep deals/05-proposal/acme.md")]
@@ -299,9 +310,17 @@ deal without a conflict). During a merge, only deals that differ from every pare
 judged, so merging main never fails over someone else's old deal. It never replaces a hook
 that is not deal's: it says how to chain instead. uninstall removes only deal's own hooks.
 
+install also registers deal's merge driver for deal files: `<deals_dir>/**/*.md merge=deal` in
+the pipeline's .gitattributes (commit it) and merge.deal.driver in the repository's config. It
+merges front-matter by key (docs/reference.md, \"Merging deal files\"); uninstall removes both.
+
 For the pre-commit framework, use the `deal-check` hook of this repository's
 .pre-commit-hooks.yaml.")]
     Hook(HookArgs),
+
+    /// git's merge driver for deal files (registered by `deal hook install`)
+    #[command(name = "merge-driver", hide = true)]
+    MergeDriver(MergeDriverArgs),
 
     /// The negotiation stage's named objections: add, resolve, list
     #[command(after_help = "\
@@ -687,6 +706,23 @@ pub enum ObjectionAction {
 pub enum HookAction {
     Install,
     Uninstall,
+}
+
+/// What git passes a merge driver: `%O %A %B --marker-size %L --path %P`.
+#[derive(Debug, Args)]
+pub struct MergeDriverArgs {
+    /// The common ancestor's version (%O)
+    pub base: PathBuf,
+    /// Ours (%A): the merged result is written here
+    pub ours: PathBuf,
+    /// Theirs (%B)
+    pub theirs: PathBuf,
+    /// Conflict marker length (%L)
+    #[arg(long, default_value_t = 7)]
+    pub marker_size: usize,
+    /// The path being merged (%P), for messages
+    #[arg(long)]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,7 @@ pub mod import;
 pub mod leads;
 pub mod lock;
 pub mod money;
+pub mod merge;
 pub mod notes;
 pub mod objection;
 pub mod output;

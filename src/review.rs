@@ -423,12 +423,14 @@ fn problem_violation(p: &FileProblem) -> (Violation, usize) {
 /// in between.
 pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
     let cfg = sides.base_cfg;
-    let forced: HashSet<String> = commits
-        .iter()
-        .filter(|c| c.trailer("Forced").is_some())
-        .filter_map(|c| c.trailer("Deal").map(slug_key))
+    // Trailer blocks wherever a squash put them (`history::deal_blocks`).
+    let blocks = || commits.iter().flat_map(|c| c.blocks.iter());
+    let forced: HashSet<String> = blocks()
+        .filter(|b| b.get("Forced").is_some())
+        .filter_map(|b| b.get("Deal").map(slug_key))
         .collect();
-    let imported = commits.iter().any(|c| c.trailer("Imported").is_some());
+    let imported = commits.iter().any(|c| c.trailer("Imported").is_some())
+        || blocks().any(|b| b.get("Imported").is_some());
     let mut base: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
     for d in sides.base {
         base.entry(slug_key(&d.slug)).or_default().push(d);
@@ -614,6 +616,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
             let empty_trailer = commits
                 .iter()
                 .filter_map(|c| c.trailer("Criteria-Change"))
+                .chain(blocks().filter_map(|b| b.get("Criteria-Change")))
                 .any(|r| !says_something(r));
             let named: Vec<Weakening> = weak
                 .into_iter()

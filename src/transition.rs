@@ -174,16 +174,7 @@ pub fn plan(
         // only files, credit the same person as `audit`.
         for g in &gaps {
             let id = cfg.stages[g.stage].id.clone();
-            // A null entry (`waived.x:` with no value) would not take keys.
-            ops.push(Op::remove(&format!("waived.{id}")));
-            ops.push(Op::set(
-                &format!("waived.{id}.reason"),
-                yaml_scalar(&reason),
-            ));
-            if let Some(by) = req.by.map(crate::diag::one_line).filter(|b| !b.is_empty()) {
-                ops.push(Op::set(&format!("waived.{id}.by"), yaml_scalar(&by)));
-            }
-            ops.push(Op::set(&format!("waived.{id}.at"), now_ts.clone()));
+            ops.extend(waiver_ops(&id, &reason, req.by, now));
             waived.push(id);
         }
     }
@@ -269,6 +260,22 @@ pub fn plan(
         lost_reason: lost,
         reopened: from == Place::Lost,
     }))
+}
+
+/// The edits that record a waiver of stage `id`: `waived.<id>: {reason,
+/// by, at}` (docs/reference.md, "Moves"), written the one way a forced
+/// move and a forced `deal set` share.
+pub fn waiver_ops(id: &str, reason: &str, by: Option<&str>, now: DateTime<Utc>) -> Vec<Op> {
+    // A null entry (`waived.x:` with no value) would not take keys.
+    let mut ops = vec![
+        Op::remove(&format!("waived.{id}")),
+        Op::set(&format!("waived.{id}.reason"), yaml_scalar(reason)),
+    ];
+    if let Some(by) = by.map(crate::diag::one_line).filter(|b| !b.is_empty()) {
+        ops.push(Op::set(&format!("waived.{id}.by"), yaml_scalar(&by)));
+    }
+    ops.push(Op::set(&format!("waived.{id}.at"), format_ts(now)));
+    ops
 }
 
 fn handoff_help(cfg: &Config, role: &str) -> String {

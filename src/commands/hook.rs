@@ -125,6 +125,7 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
                         .map_err(|e| Error::io(hook, e))?;
                 }
             }
+            let attributes = register_merge_driver(&repo, &root, &exe)?;
             if !ctx.quiet {
                 let updated = hooks.iter().any(|(_, _, ours)| *ours);
                 let shown: Vec<String> = hooks
@@ -135,6 +136,10 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
                     "{} {}: each commit and each merge now runs `deal check --staged`.",
                     if updated { "Updated" } else { "Installed" },
                     shown.join(" and ")
+                );
+                println!(
+                    "Registered the merge driver for deal files (merge.deal.driver; {}): commit it, so every clone's merges use it.",
+                    attributes
                 );
             }
             Ok(0)
@@ -150,6 +155,7 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
                     "remove the `deal … check --staged` line from it by hand, if you added one",
                 ));
             }
+            unregister_merge_driver(&repo, &root)?;
             let mut removed = Vec::new();
             for (hook, _, ours) in &hooks {
                 if *ours {
@@ -170,4 +176,91 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
             Ok(0)
         }
     }
+}
+
+/// The `.gitattributes` line that sends deal files to deal's merge driver.
+fn attributes_line(cfg: &crate::config::Config) -> String {
+    format!("{}/**/*.md merge=deal", cfg.deals_dir.trim_end_matches('/'))
+}
+
+/// Registers deal's merge driver (README, "Merging deal files"):
+/// `merge.deal.driver` in the repository's config, and the `merge=deal`
+/// line in the pipeline's `.gitattributes` (added once, the file's other
+/// lines kept). Returns the attributes file as shown to the user.
+fn register_merge_driver(repo: &Repo, root: &std::path::Path, exe: &str) -> Result<String, Error> {
+    let cfg = crate::config::load(root)?;
+    let quoted = format!("'{}'", exe.replace('\'', ""));
+    let mut config = repo
+        .git()
+        .config()
+        .map_err(|e| Error::git(format!("cannot open the repository's config: {e}"), ""))?;
+    let set = |c: &mut git2::Config, k: &str, v: &str| {
+        c.set_str(k, v)
+            .map_err(|e| Error::git(format!("cannot set {k}: {e}"), "check .git/config"))
+    };
+    set(
+        &mut config,
+        "merge.deal.name",
+        "deal: merges deal files by front-matter key",
+    )?;
+    set(
+        &mut config,
+        "merge.deal.driver",
+        &format!("{quoted} merge-driver %O %A %B --marker-size %L --path %P"),
+    )?;
+    let path = root.join(".gitattributes");
+    let line = attributes_line(&cfg);
+    let old = match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::usage(
+                format!(
+                    "{} is a symbolic link; deal never follows one",
+                    crate::diag::display_path(&path)
+                ),
+                format!("replace it with a file, and add the line `{line}`"),
+            ));
+        }
+        Ok(_) => std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?,
+        Err(_) => String::new(),
+    };
+    if !old.lines().any(|l| l.trim() == line) {
+        let mut text = old;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&line);
+        text.push('\n');
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(crate::diag::display_path(&path))
+}
+
+/// Undoes [`register_merge_driver`]: the config section, and the line.
+fn unregister_merge_driver(repo: &Repo, root: &std::path::Path) -> Result<(), Error> {
+    if let Ok(mut config) = repo.git().config() {
+        let _ = config.remove("merge.deal.driver");
+        let _ = config.remove("merge.deal.name");
+    }
+    let path = root.join(".gitattributes");
+    let Ok(cfg) = crate::config::load(root) else {
+        return Ok(());
+    };
+    let line = attributes_line(&cfg);
+    if let Ok(m) = std::fs::symlink_metadata(&path)
+        && m.is_file()
+        && let Ok(old) = std::fs::read_to_string(&path)
+        && old.lines().any(|l| l.trim() == line)
+    {
+        let kept: String = old
+            .lines()
+            .filter(|l| l.trim() != line)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if kept.trim().is_empty() {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        } else {
+            std::fs::write(&path, kept).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ pub mod hook;
 pub mod import;
 pub mod init;
 pub mod list;
+pub mod merge_driver;
 pub mod mv;
 pub mod new;
 pub mod note;
@@ -90,6 +91,7 @@ fn writes(cmd: &Command) -> bool {
         | Command::Report(_)
         | Command::Stats(_)
         | Command::Hook(_)
+        | Command::MergeDriver(_)
         | Command::Due(_)
         | Command::Export(_)
         | Command::Audit(_)
@@ -138,6 +140,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(a) => report::run_report(&ctx, a),
         Command::Stats(a) => report::run_stats(&ctx, a),
         Command::Hook(a) => hook::run(&ctx, a),
+        Command::MergeDriver(a) => merge_driver::run(&ctx, a),
         Command::Objection(a) => objection::run(&ctx, a),
         Command::Due(a) => due::run(&ctx, a),
         Command::Forecast(a) => forecast::run(&ctx, a),

@@ -39,6 +39,11 @@ fn pick<'a>(p: &Pipeline, start: &Path, files: &'a [PathBuf], keep: &str) -> Opt
 pub fn run(ctx: &Ctx, a: ResolveArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let cfg = crate::config::load(&root)?;
+    if let Some(repo) = crate::repo::Repo::open(&root)
+        && repo.git().path().join("MERGE_HEAD").exists()
+    {
+        return mid_merge(ctx, &a, &root, &cfg, &repo);
+    }
     let key = a.slug.to_lowercase();
     // Every copy, however its name is cased (`Acme.md`, `acme.MD`).
     let mut entries: Vec<_> = worktree_entries(&root, &cfg)
@@ -224,6 +229,225 @@ pub fn run(ctx: &Ctx, a: ResolveArgs) -> Result<i32, Error> {
                 .collect::<Vec<_>>()
                 .join(", "),
             outcome(&done)
+        );
+    }
+    Ok(0)
+}
+
+/// The top-level keys the kept copy keeps whatever the other side did:
+/// where the deal is, and who owns it.
+const KEPT_KEYS: [&str; 4] = ["stages", "waived", "lost", "owner"];
+
+/// `deal resolve` during a merge (README, "Merging deal files"): every
+/// version of the deal comes from the index's conflict stages (never a
+/// work-tree file full of markers). The copy at `--keep` keeps its own
+/// `stages`, `waived`, `lost` and `owner`; the other side's other
+/// front-matter merges into it by the merge driver's rules (a conflict
+/// there: exit 1, nothing changed). The result is written and staged, the
+/// other paths leave the index and the work tree, and `git commit`
+/// concludes the merge.
+fn mid_merge(
+    ctx: &Ctx,
+    a: &ResolveArgs,
+    root: &Path,
+    cfg: &crate::config::Config,
+    repo: &crate::repo::Repo,
+) -> Result<i32, Error> {
+    let key = a.slug.to_lowercase();
+    let prefix = repo.rel(root)?;
+    let in_repo = |rel: &Path| {
+        let r = rel.to_string_lossy().replace('\\', "/");
+        if prefix.is_empty() {
+            r
+        } else {
+            format!("{prefix}/{r}")
+        }
+    };
+    let git_err = |e: git2::Error| Error::git(format!("cannot use the git index: {e}"), "");
+    let mut index = repo.git().index().map_err(git_err)?;
+    // (root-relative path, stage, blob) of every index entry of the slug.
+    let deals = Path::new(&cfg.deals_dir);
+    let mut versions: Vec<(PathBuf, u16, git2::Oid)> = Vec::new();
+    for e in index.iter() {
+        let Ok(path) = String::from_utf8(e.path.clone()) else {
+            continue;
+        };
+        let rel = match prefix.as_str() {
+            "" => PathBuf::from(&path),
+            p => match path.strip_prefix(&format!("{p}/")) {
+                Some(r) => PathBuf::from(r),
+                None => continue,
+            },
+        };
+        if rel.starts_with(deals) && slug_of(&rel).to_lowercase() == key {
+            versions.push((rel, (e.flags >> 12) & 3, e.id));
+        }
+    }
+    let shown = |f: &Path| crate::diag::display_path(&root.join(f));
+    let mut paths: Vec<PathBuf> = versions.iter().map(|v| v.0.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    if !versions.iter().any(|v| v.1 != 0) && paths.len() < 2 {
+        return Err(Error::usage(
+            format!(
+                "`{}` is neither conflicted nor duplicated in this merge",
+                a.slug
+            ),
+            "resolve is for a deal the merge left conflicted or in two places; `git status` lists the conflicts",
+        ));
+    }
+    // The candidates: each side's path (and any clean copy).
+    let candidates: Vec<&PathBuf> = paths
+        .iter()
+        .filter(|p| versions.iter().any(|v| &v.0 == *p && v.1 != 1))
+        .collect();
+    let by_place = Place::parse(&a.keep, cfg).or_else(|| {
+        cfg.stages
+            .iter()
+            .position(|s| s.dir == a.keep)
+            .map(Place::Stage)
+    });
+    let hits: Vec<&PathBuf> = candidates
+        .iter()
+        .copied()
+        .filter(|p| {
+            p.as_path() == Path::new(&a.keep)
+                || by_place.is_some_and(|pl| place_of(p, cfg) == Some(pl))
+        })
+        .collect();
+    let listed = candidates
+        .iter()
+        .map(|p| shown(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let [kept] = hits.as_slice() else {
+        return Err(Error::usage(
+            format!("--keep {} names none of the copies: {listed}", a.keep),
+            "give the stage id, the stage folder, won, lost, or the path of one copy",
+        ));
+    };
+    let kept = (*kept).clone();
+    let blob = |id: git2::Oid| -> Result<String, Error> {
+        let b = repo.git().find_blob(id).map_err(git_err)?;
+        String::from_utf8(b.content().to_vec()).map_err(|_| {
+            Error::usage(
+                format!("a version of {} is not UTF-8 text", a.slug),
+                "resolve it by hand",
+            )
+        })
+    };
+    // Each side's own version: the conflict stages name the paths (ours
+    // 2, theirs 3, the base 1); the blobs come from HEAD, MERGE_HEAD and
+    // their merge-base at those paths, since for a rename/rename git
+    // leaves its own content merge at both stages. A stage's blob is the
+    // fallback.
+    let head = repo.commit_of("HEAD").ok();
+    let theirs_commit = repo.merge_parents().first().copied();
+    let base_commit = match (head, theirs_commit) {
+        (Some(h), Some(t)) => repo.merge_base(h, t).ok(),
+        _ => None,
+    };
+    let side = |stage: u16, path: Option<&PathBuf>| -> Option<git2::Oid> {
+        let v = versions
+            .iter()
+            .find(|v| v.1 == stage && path.is_none_or(|p| &v.0 == p))?;
+        let commit = match stage {
+            1 => base_commit,
+            2 => head,
+            3 => theirs_commit,
+            _ => None,
+        };
+        Some(
+            commit
+                .and_then(|c| repo.blob_id_at(c, &in_repo(&v.0)))
+                .unwrap_or(v.2),
+        )
+    };
+    // Which side the kept copy is: ours (2), theirs (3), or a clean copy.
+    let (kept_id, other_id) = if let Some(id) = side(2, Some(&kept)) {
+        (id, side(3, None))
+    } else if let Some(id) = side(3, Some(&kept)) {
+        (id, side(2, None))
+    } else {
+        let id = side(0, Some(&kept)).ok_or_else(|| {
+            Error::usage(format!("no version of {} in the index", shown(&kept)), "")
+        })?;
+        (id, side(2, None).or(side(3, None)))
+    };
+    let kept_text = blob(kept_id)?;
+    let base_text = match side(1, None) {
+        Some(id) => blob(id)?,
+        None => "---\n---\n".to_string(),
+    };
+    let merged = match other_id {
+        Some(id) => {
+            let other = blob(id)?;
+            let labels = crate::merge::Labels {
+                ours: "kept",
+                theirs: "other",
+            };
+            crate::merge::merge_pinned(&base_text, &kept_text, &other, &KEPT_KEYS, 7, &labels)
+        }
+        None => crate::merge::Merged {
+            text: kept_text.clone(),
+            conflicts: 0,
+        },
+    };
+    if merged.conflicts > 0 {
+        return Err(Error::Refused {
+            message: format!(
+                "the other side's changes to {} conflict with the copy in {}; nothing was changed",
+                a.slug,
+                shown(&kept)
+            ),
+            help: format!(
+                "merge by hand: edit {}, `git add` it, `git rm` the other copies, then `git commit`",
+                shown(&kept)
+            ),
+        });
+    }
+    let abs = root.join(&kept);
+    if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::usage(
+            format!(
+                "{} is a symbolic link; deal never follows one",
+                shown(&kept)
+            ),
+            "replace it with the file",
+        ));
+    }
+    if let Some(dir) = abs.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::write(&abs, &merged.text).map_err(|e| Error::io(&abs, e))?;
+    let others: Vec<&PathBuf> = paths.iter().filter(|p| **p != kept).collect();
+    for o in &others {
+        let abs = root.join(o);
+        if std::fs::symlink_metadata(&abs).is_ok() {
+            std::fs::remove_file(&abs).map_err(|e| Error::io(&abs, e))?;
+        }
+        index.remove_path(Path::new(&in_repo(o))).map_err(git_err)?;
+    }
+    index
+        .add_path(Path::new(&in_repo(&kept)))
+        .map_err(git_err)?;
+    index.write().map_err(git_err)?;
+    if !ctx.quiet {
+        println!(
+            "Kept {} (merged with the other side's changes){}; staged. Conclude the merge with `git commit`.",
+            shown(&kept),
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; removed {}",
+                    others
+                        .iter()
+                        .map(|o| shown(o))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
         );
     }
     Ok(0)

@@ -219,10 +219,8 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
         && !review::weakenings(&base_cfg, hc).is_empty()
     {
         for c in &commits {
-            let Some(reason) = c
-                .trailer("Criteria-Change")
-                .filter(|r| review::says_something(r))
-            else {
+            // The one reading of a reason, a squash's body included.
+            let Some(reason) = history::criteria_reason(git, c) else {
                 continue;
             };
             let weak = match Pipeline::config_at(&repo, &root, c.id) {
@@ -263,8 +261,9 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
 /// For each touched slug (and `pipeline.yaml`), the `Name <email>` of every
 /// commit in the range that changed it, oldest first: a commit's tree diff
 /// of the deals folder against its parent (a merge counts a file only where
-/// it differs from every parent, as a merge's own resolution). The cost is
-/// the range's, not the pipeline's.
+/// it differs from every parent, as a merge's own resolution). Read from the
+/// raw objects (commit headers, tree ids, `history::diff_raw`), so the cost
+/// is the range's, not the pipeline's.
 fn authors(
     repo: &Repo,
     root: &std::path::Path,
@@ -272,71 +271,71 @@ fn authors(
     deals_dir: &str,
     touched: &HashSet<String>,
 ) -> std::collections::HashMap<String, Vec<String>> {
-    let git = repo.git();
     let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
-    let config_id = |t: &git2::Tree| t.get_name(crate::config::FILE).map(|e| e.id());
+    let Ok(odb) = repo.git().odb() else {
+        return out;
+    };
+    let prefix = repo.rel(root).unwrap_or_default();
+    let mut missing = Vec::new();
+    // The pipeline root's tree, its deals folder and pipeline.yaml.
+    let mut ids = |commit: git2::Oid| -> Option<(Option<git2::Oid>, Option<git2::Oid>)> {
+        let tree = history::header(&odb, commit)?.tree;
+        let root = history::dir_id(&odb, tree, &prefix, &mut missing)?;
+        Some((
+            history::dir_id(&odb, root, deals_dir, &mut missing),
+            history::file_id(&odb, root, crate::config::FILE, &mut missing),
+        ))
+    };
     for c in commits {
-        let Ok(commit) = git.find_commit(c.id) else {
-            continue;
+        let who = &c.author;
+        let add = |out: &mut std::collections::HashMap<String, Vec<String>>, key: String| {
+            let list = out.entry(key).or_default();
+            list.retain(|w| w != who);
+            list.push(who.clone());
         };
-        let Ok(tree) = repo.tree_at(c.id, root) else {
-            continue;
-        };
-        let deals = history::subtree(git, &tree, deals_dir);
-        let mut slugs: Option<HashSet<String>> = None;
-        let mut config = true;
-        let parents: Vec<git2::Oid> = if c.parents.is_empty() {
-            vec![]
-        } else {
-            c.parents.clone()
-        };
-        let mut parent_trees = Vec::new();
-        for p in &parents {
-            if let Ok(t) = repo.tree_at(*p, root) {
-                parent_trees.push(t);
+        // A commit of deal's own (`Deal:` among its own trailers, one
+        // parent, not an import) holds that one deal's change and nothing
+        // else (README, "Commits"): no tree needs reading.
+        if c.parents.len() == 1
+            && c.trailer("Imported").is_none()
+            && let Some(slug) = c.trailer("Deal")
+        {
+            let key = slug_key(slug.trim());
+            if touched.contains(&key) {
+                add(&mut out, key);
             }
+            continue;
         }
-        if parent_trees.is_empty() {
-            slugs = Some(
-                history::diff(git, None, deals.as_ref())
-                    .into_iter()
-                    .map(|ch| slug_key(&slug_of(std::path::Path::new(&ch.path))))
-                    .collect(),
-            );
+        let Some((deals, config)) = ids(c.id) else {
+            continue;
+        };
+        let parents: Vec<(Option<git2::Oid>, Option<git2::Oid>)> =
+            c.parents.iter().filter_map(|p| ids(*p)).collect();
+        let mut slugs: Option<HashSet<String>> = None;
+        let mut config_changed = !parents.is_empty();
+        let keys = |old: Option<git2::Oid>| -> HashSet<String> {
+            history::diff_raw(&odb, old, deals, &mut Vec::new())
+                .into_iter()
+                .map(|ch| slug_key(&slug_of(std::path::Path::new(&ch.path))))
+                .filter(|k| touched.contains(k))
+                .collect()
+        };
+        if parents.is_empty() {
+            slugs = Some(keys(None));
         }
-        for pt in &parent_trees {
-            let here: HashSet<String> = history::diff(
-                git,
-                history::subtree(git, pt, deals_dir).as_ref(),
-                deals.as_ref(),
-            )
-            .into_iter()
-            .map(|ch| slug_key(&slug_of(std::path::Path::new(&ch.path))))
-            .collect();
+        for (p_deals, p_config) in &parents {
+            let here = keys(*p_deals);
             slugs = Some(match slugs {
                 None => here,
                 Some(s) => s.intersection(&here).cloned().collect(),
             });
-            config &= config_id(pt) != config_id(&tree);
+            config_changed &= *p_config != config;
         }
-        let sig = commit.author();
-        let who = format!(
-            "{} <{}>",
-            String::from_utf8_lossy(sig.name_bytes()),
-            String::from_utf8_lossy(sig.email_bytes())
-        );
-        let mut add = |key: String| {
-            let list = out.entry(key).or_default();
-            list.retain(|w| *w != who);
-            list.push(who.clone());
-        };
         for s in slugs.unwrap_or_default() {
-            if touched.contains(&s) {
-                add(s);
-            }
+            add(&mut out, s);
         }
-        if config && !parent_trees.is_empty() {
-            add(crate::config::FILE.to_string());
+        if config_changed {
+            add(&mut out, crate::config::FILE.to_string());
         }
     }
     out

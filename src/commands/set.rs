@@ -114,6 +114,9 @@ pub fn broken_left_stages(
     out
 }
 
+/// Commit trailers, key and value.
+type Trailers = Vec<(&'static str, String)>;
+
 /// Applies [`Guard`] to an edited text: `Ok` with the waiver's extra ops
 /// and trailers (none when nothing broke), or the refusal.
 fn guard_left_stages(
@@ -122,7 +125,7 @@ fn guard_left_stages(
     text: &str,
     g: &Guard,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Vec<Op>, Vec<(&'static str, String)>), Error> {
+) -> Result<(Vec<Op>, Trailers), Error> {
     let cfg = &p.cfg;
     let Ok(after) = Deal::parse(
         d.slug.clone(),
@@ -173,11 +176,10 @@ fn guard_left_stages(
     let mut stages: Vec<usize> = broken.iter().map(|(i, _)| *i).collect();
     stages.dedup();
     let ids: Vec<String> = stages.iter().map(|i| cfg.stages[*i].id.clone()).collect();
-    let by: Option<String> = None; // the forcer, once moves record it
-    let _ = now;
+    let by = crate::commands::mv::forcer(&p.root, cfg);
     let ops: Vec<Op> = ids
         .iter()
-        .map(|id| Op::set(&format!("waived.{id}"), crate::config::yaml_scalar(&reason)))
+        .flat_map(|id| crate::transition::waiver_ops(id, &reason, by.as_deref(), now))
         .collect();
     let mut trailers = vec![("Forced", reason)];
     if let Some(b) = by {

@@ -177,9 +177,29 @@ pub fn prefix_in_repo(root: &Path) -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Runs `git init` in `dir`.
+/// Runs `git init` in `dir`, on the branch `init.defaultBranch` names.
+/// libgit2 reads only `~/.gitconfig` for it; `git config` reads every
+/// place git does (`GIT_CONFIG_GLOBAL`, `GIT_CONFIG_SYSTEM`,
+/// `GIT_CONFIG_COUNT`…), so `deal init` asks git when git is there.
 pub fn init(dir: &Path) -> Result<(), git2::Error> {
-    Repository::init(dir).map(|_| ())
+    let branch = std::process::Command::new("git")
+        .args(["config", "--get", "init.defaultBranch"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|b| !b.is_empty());
+    match branch {
+        Some(b) => {
+            let mut opts = git2::RepositoryInitOptions::new();
+            opts.initial_head(&b);
+            Repository::init_opts(dir, &opts).map(|_| ())
+        }
+        None => Repository::init(dir).map(|_| ()),
+    }
 }
 
 fn git_err(what: &str, e: git2::Error) -> Error {

