@@ -97,8 +97,12 @@ Block style (one key per line) and flow style (`next_step: { action: â€¦, due: â
 Only the lines of the keys set change: comments, key order, quoting and the body stay byte for
 byte. Values are typed: `value` is a number, `objections.N.resolved` is true or false, dates
 are YYYY-MM-DD or RFC 3339 (`today` and `now` work), owners are team handles. An empty value
-(`key=`) writes null. The file is parsed again after the edit, and refused if any other field
+(`key=`) writes null; `deal unset` removes a key. The file is parsed again after the edit, and refused if any other field
 would change. Assignments apply in order, so `+` then `-1` fills one new item.
+
+There is no `stage` field (the folder is the stage: `deal move`). A key the deal does not
+have that is within two edits of a known field is refused (\"did you mean `value`?\") unless
+--new-field says it is a field of your own.
 
 Makes one commit, `deal(<slug>): set <keys>`, with Deal and Owner trailers.
 The fields and their types: docs/reference.md.
@@ -110,6 +114,21 @@ Examples:
   deal set acme objections.+.objection=\"Price\" objections.-1.resolved=false
   (`deal objection add|resolve|list` does the last two for you)")]
     Set(SetArgs),
+
+    /// Remove front-matter fields with a lossless edit, and commit
+    #[command(after_help = "\
+KEY is a path into the front-matter, as for `deal set`: a key (`next_step`, with its whole
+block), a nested key (`contact.phone`) or a list item (`objections.0`, `objections.-1`).
+Only the lines of the keys removed change. The result is judged as `deal set`'s is: a change
+that would leave the deal with a new error (a missing `title` or `owner`, say) is refused and
+nothing is written. A key the deal does not have changes nothing.
+
+Makes one commit, `deal(<slug>): unset <keys>`, with a Deal trailer.
+
+Examples:
+  deal unset acme vaule
+  deal unset acme next_step contact.phone")]
+    Unset(UnsetArgs),
 
     /// Move a deal to another stage, won or lost, checking exit criteria, and commit
     #[command(after_help = "\
@@ -548,9 +567,23 @@ pub struct CommitFlag {
 pub struct SetArgs {
     /// Slug, unique prefix, or path
     pub deal: String,
-    /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01)
+    /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01); KEY= sets null
     #[arg(required = true, value_name = "KEY=VALUE")]
     pub assignments: Vec<String>,
+    /// Add a field of your own although its name is within two edits of a known field
+    #[arg(long)]
+    pub new_field: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
+    /// Keys to remove, dotted paths (next_step, contact.phone, objections.0)
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<String>,
     #[command(flatten)]
     pub commit: CommitFlag,
 }

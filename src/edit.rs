@@ -179,13 +179,25 @@ fn remove_value(cur: &mut Value, path: &[String], top: bool) {
             None
         }
         Value::Mapping(m) => m.get_mut(first.as_str()),
-        Value::Sequence(s) => first.parse::<usize>().ok().and_then(|i| s.get_mut(i)),
+        Value::Sequence(s) if rest.is_empty() => {
+            if let Ok(i) = index(first, s.len()) {
+                s.remove(i);
+            }
+            None
+        }
+        Value::Sequence(s) => index(first, s.len()).ok().and_then(|i| s.get_mut(i)),
         _ => None,
     };
     if let Some(c) = child {
         remove_value(c, rest, false);
     }
-    if !top && matches!(cur, Value::Mapping(m) if m.is_empty()) {
+    // An emptied block collection leaves its key with nothing under it: null.
+    let emptied = match cur {
+        Value::Mapping(m) => m.is_empty(),
+        Value::Sequence(s) => s.is_empty(),
+        _ => false,
+    };
+    if !top && emptied {
         *cur = Value::Null;
     }
 }
@@ -921,13 +933,27 @@ fn remove_in(out: &mut String, r: Region, path: &[String]) -> Result<(), EditErr
     }
     match child(out, &f) {
         Some(Child::Map(cr)) => remove_in(out, cr, &path[1..]),
-        Some(Child::Seq { col, start, end }) => match path[1].parse::<usize>() {
-            Ok(i) if path.len() > 2 => {
-                let ir = item(out, col, start, end, i)?;
-                remove_in(out, ir, &path[2..])
+        Some(Child::Seq { col, start, end }) => {
+            let starts: Vec<usize> = item_starts(out, col, start, end)
+                .iter()
+                .map(|s| s.0)
+                .collect();
+            if path[1] == APPEND {
+                return err(format!("`{key}.+` names no item to remove"));
             }
-            _ => err(format!("`{key}` is a list; remove its items by hand")),
-        },
+            // An item that is not there is absent: nothing to remove.
+            let Ok(i) = index(&path[1], starts.len()) else {
+                return Ok(());
+            };
+            if path.len() > 2 {
+                let ir = item(out, col, start, end, i)?;
+                return remove_in(out, ir, &path[2..]);
+            }
+            // The whole item: its lines, up to the next item or the list's end.
+            let stop = starts.get(i + 1).copied().unwrap_or(end);
+            out.replace_range(starts[i]..stop, "");
+            Ok(())
+        }
         None => Ok(()),
     }
 }
@@ -976,6 +1002,21 @@ pub fn set_top_scalar(text: &str, key: &str, value: &str) -> Result<String, Edit
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removes_block_list_items_by_number_and_from_the_end() {
+        let text = "---\ntitle: A\nobjections:\n  - objection: Price\n    resolved: false\n  # the hard one\n  - objection: Timing\n    resolved: true\ntags:\n  - a\n  - b\n---\nbody\n";
+        let out = apply(text, &[Op::remove("objections.0"), Op::remove("tags.-1")]).unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nobjections:\n  - objection: Timing\n    resolved: true\ntags:\n  - a\n---\nbody\n"
+        );
+        let out = apply(&out, &[Op::remove("tags.0"), Op::remove("objections.5")]).unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nobjections:\n  - objection: Timing\n    resolved: true\ntags:\n---\nbody\n"
+        );
+    }
 
     #[test]
     fn adds_blocks_and_sub_keys_as_new_lines_only() {

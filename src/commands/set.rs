@@ -49,6 +49,7 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
         let mut keys: Vec<String> = Vec::new();
         for arg in &a.assignments {
             let (k, v) = parse_assignment(arg)?;
+            refuse_odd_key(&k, d, a.new_field)?;
             let yaml = typed_value(&p.cfg, &k, &v, ctx.now)?;
             keys.retain(|x| *x != k);
             keys.push(k.clone());
@@ -60,6 +61,74 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
             trailers: Vec::new(),
             done: format!("Set {} on {}", keys.join(", "), d.slug),
             unchanged: format!("{} already has those values; nothing changed", d.slug),
+        })
+    })
+}
+
+/// Refuses `stage` (the folder is the stage) and, unless `new_field`, a key
+/// the deal does not have that is within two edits of a known field (a
+/// typo such as `vaule` would otherwise add a field nothing reads).
+fn refuse_odd_key(key: &str, d: &Deal, new_field: bool) -> Result<(), Error> {
+    if key == "stage" || key.starts_with("stage.") {
+        return Err(Error::usage(
+            "there is no `stage` field: the folder a deal sits in is its stage",
+            format!(
+                "to change the stage, run `deal move {} STAGE` (it checks the exit criteria and records the move)",
+                d.slug
+            ),
+        ));
+    }
+    if new_field || crate::deal::lookup(&d.fm, key).is_some() {
+        return Ok(());
+    }
+    match crate::fields::near_miss(key) {
+        Some(known) => Err(Error::usage(
+            format!("`{key}` is not a known field: did you mean `{known}`?"),
+            format!(
+                "write `{known}=…`, or pass --new-field to add `{key}` as a field of your own (the fields: docs/reference.md)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `deal unset DEAL KEY...`: removes keys (with their blocks) by a lossless
+/// edit, through the same write path as `set`.
+pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
+    write_deal(ctx, &a.deal, a.commit.no_commit, |_, d| {
+        let mut ops = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        let mut absent: Vec<String> = Vec::new();
+        for k in &a.keys {
+            let (k, _) = parse_assignment(&format!("{k}="))?;
+            if k.split('.').any(|seg| seg == edit::APPEND) {
+                return Err(Error::usage(
+                    format!("`{k}` names no key to remove (`+` appends)"),
+                    "name an item by its number, e.g. `objections.0`, or `-1` for the last",
+                ));
+            }
+            if crate::deal::lookup(&d.fm, &k).is_none() && !k.split('.').any(|s| s == "-1") {
+                absent.push(k.clone());
+            }
+            if !keys.contains(&k) {
+                keys.push(k.clone());
+            }
+            ops.push(Op::remove(&k));
+        }
+        Ok(Change {
+            ops,
+            subject: format!("deal({}): unset {}", d.slug, keys.join(", ")),
+            trailers: Vec::new(),
+            done: format!("Removed {} from {}", keys.join(", "), d.slug),
+            unchanged: format!(
+                "{} has no {}; nothing changed",
+                d.slug,
+                absent
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         })
     })
 }

@@ -250,3 +250,67 @@ fn set_edits_the_readme_deal_example_as_written() {
     );
     assert!(changed[3].contains("{ objection: Price, response: Phased plan, resolved: false }"));
 }
+
+#[test]
+fn set_refuses_stage_and_near_misses_and_writes_null_for_an_empty_value() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let before = t.state();
+    t.cmd(&["set", "acme", "stage=won"])
+        .code(2)
+        .stderr_has("there is no `stage` field")
+        .stderr_has("deal move acme STAGE");
+    t.cmd(&["set", "acme", "vaule=5000"])
+        .code(2)
+        .stderr_has("`vaule` is not a known field: did you mean `value`?")
+        .stderr_has("--new-field");
+    t.cmd(&["set", "acme", "next_step.dve=2026-12-01"])
+        .code(2)
+        .stderr_has("did you mean `next_step.due`?");
+    assert_eq!(t.state(), before, "a refused set changes nothing");
+    // A field of one's own, far from every known one, needs no flag.
+    t.cmd(&["set", "acme", "renewal_date=2027-01-01"]).code(0);
+    // --new-field insists; a key the deal has is no typo.
+    t.cmd(&["set", "acme", "ownr=x", "--new-field"]).code(0);
+    assert!(changed_lines(&t).contains(&"+ownr: x".to_string()));
+    t.cmd(&["set", "acme", "ownr=y"]).code(0);
+    // KEY= writes null.
+    t.cmd(&["set", "acme", "engaged="]).code(0);
+    assert_eq!(
+        changed_lines(&t),
+        ["-engaged: 2026-11-03", "+engaged:"],
+        "only the one line changes"
+    );
+}
+
+#[test]
+fn unset_removes_keys_losslessly_in_one_commit() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let before = commits(&t);
+    t.cmd(&["unset", "acme", "tags", "objections.0"])
+        .code(0)
+        .stdout_has("Removed tags, objections.0 from acme (commit ");
+    assert_eq!(commits(&t), before + 1);
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(acme): unset tags, objections.0"
+    );
+    let text = std::fs::read_to_string(t.path().join("deals/02-outreach/acme.md")).unwrap();
+    assert!(!text.contains("tags:"), "{text}");
+    assert!(text.contains("+1 555 0100"), "{text}");
+    assert!(!text.contains("Phased plan"), "{text}");
+    // Everything else byte for byte: comments and flow style kept.
+    assert!(text.contains("title: Acme Corp, Kubernetes migration     # required\n"));
+    assert!(text.contains("next_step: { action: Send SOW draft, due: 2026-11-30 }\n"));
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    // A key the deal lacks changes nothing.
+    t.cmd(&["unset", "acme", "tags"])
+        .code(0)
+        .stdout_has("acme has no `tags`; nothing changed");
+    assert_eq!(commits(&t), before + 1);
+    // A required field cannot go: the same judgement as `set`.
+    let state = t.state();
+    t.cmd(&["unset", "acme", "owner"])
+        .code(2)
+        .stderr_has("nothing was written");
+    assert_eq!(t.state(), state);
+}
