@@ -173,6 +173,7 @@ Exit codes: 0 no errors, 1 errors found, 2 malformed pipeline.yaml or bad usage.
 Examples:
   deal check                          the whole pipeline
   deal check deals/05-proposal        only the deals under that folder
+  deal check acme globex              only those deals (slugs, or unique prefixes)
   deal check --staged                 what `git commit` would record (the pre-commit hook)
   deal check --rev origin/main        a commit, read from git objects
   deal check --format github          annotations for a GitHub Actions log")]
@@ -454,7 +455,7 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Deal files or folders to check (default: the whole pipeline)
+    /// Deals to check: slugs (or unique prefixes), deal files or folders (default: the whole pipeline)
     #[arg(conflicts_with_all = ["staged", "rev"])]
     pub paths: Vec<PathBuf>,
     /// Check what is staged in the git index (for a pre-commit hook): only staged deal files,

@@ -396,6 +396,32 @@ fn paths_limit_the_scope() {
 }
 
 #[test]
+fn slugs_and_unique_prefixes_limit_the_scope_like_paths() {
+    let bad = "---\ntitle: A\nowner: zed\n---\n";
+    let t = Test::new()
+        .deal("01-prospecting/pebble.md", bad)
+        .deal("02-outreach/pearl.md", bad)
+        .deal("02-outreach/quasar.md", bad);
+    t.cmd(&["check", "pebble"])
+        .code(1)
+        .stdout_has("deals/01-prospecting/pebble.md")
+        .stdout_has("1 deal checked: ");
+    let out = t.cmd(&["check", "peb", "quasar"]).code(1);
+    assert!(!out.stdout.contains("pearl"), "{}", out.stdout);
+    assert!(out.stdout.contains("2 deals checked: "), "{}", out.stdout);
+    // From a subfolder too, as a path would be read.
+    t.cmd_env(&[], &["-C", "deals", "check", "quasar"])
+        .code(1)
+        .stdout_has("1 deal checked: ");
+    t.cmd(&["check", "pe"])
+        .code(2)
+        .stderr_has("`pe` is the start of 2 slugs: `pearl`, `pebble`");
+    t.cmd(&["check", "nothing"])
+        .code(2)
+        .stderr_has("nothing: no such deal, file or folder");
+}
+
+#[test]
 fn human_paths_are_relative_to_the_current_folder() {
     Test::new()
         .deal("01-prospecting/a.md", "---\ntitle: A\nowner: zed\n---\n")
