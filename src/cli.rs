@@ -497,6 +497,8 @@ pub struct ListArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
@@ -554,6 +556,14 @@ pub struct NewArgs {
     /// Print the file that would be created, and change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `--wide`, defined once for every command that prints a table.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct WideFlag {
+    /// Print whole cells on a terminal too (when stdout is not a terminal they always are)
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// `--no-commit`, defined once for every command that commits.
@@ -648,6 +658,8 @@ pub struct StatsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
@@ -735,6 +747,8 @@ pub struct AuditArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
@@ -791,6 +805,8 @@ pub struct DueArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = DueFormat::Table)]
     pub format: DueFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -814,6 +830,8 @@ pub struct ForecastArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
@@ -827,4 +845,6 @@ pub struct TrendArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }

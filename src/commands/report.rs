@@ -246,7 +246,7 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
         s.speed_to_lead.target_minutes,
         opt(s.speed_to_lead_minutes_median, |m| format!("{m:.1} min"))
     ));
-    let width = output::term_width();
+    let width = output::table_width(a.wide.wide);
     let rows: Vec<Vec<String>> = s
         .stages
         .iter()
