@@ -498,46 +498,29 @@ fn speed_to_lead(cfg: &Config, d: &Deal, now: DateTime<Utc>) -> Option<Finding> 
     if cfg.enforce_from.is_some_and(|from| created < from) {
         return None;
     }
-    let limit = cfg.speed_to_lead_minutes as f64;
-    match f.first_contact {
-        Some(fc) => {
-            let mins = (fc - created).num_seconds() as f64 / 60.0;
-            (mins > limit).then(|| {
-                finding(
-                    d,
-                    "speed-to-lead",
-                    Severity::Warning,
-                    Some("first_contact"),
-                    format!(
-                        "inbound lead first contacted {} after it came in (target: {} min)",
-                        human_minutes(mins),
-                        cfg.speed_to_lead_minutes
-                    ),
-                    "answer inbound leads within minutes: `deal due` lists the ones waiting".into(),
-                )
-            })
-        }
-        None => {
-            let mins = (now - created).num_seconds() as f64 / 60.0;
-            (mins > limit && d.place.is_open()).then(|| {
-                finding(
-                    d,
-                    "speed-to-lead",
-                    Severity::Warning,
-                    None,
-                    format!(
-                        "inbound lead not contacted yet, {} after it came in (target: {} min)",
-                        human_minutes(mins),
-                        cfg.speed_to_lead_minutes
-                    ),
-                    format!(
-                        "contact them now, then `deal move {} outreach` records first_contact",
-                        d.slug
-                    ),
-                )
-            })
-        }
+    // A late first contact is history, counted in stats and the report;
+    // only a lead still waiting is something to act on.
+    if f.first_contact.is_some() || !d.place.is_open() {
+        return None;
     }
+    let mins = (now - created).num_seconds() as f64 / 60.0;
+    (mins > cfg.speed_to_lead_minutes as f64).then(|| {
+        finding(
+            d,
+            "speed-to-lead",
+            Severity::Warning,
+            None,
+            format!(
+                "inbound lead not contacted yet, {} after it came in (target: {} min)",
+                human_minutes(mins),
+                cfg.speed_to_lead_minutes
+            ),
+            format!(
+                "contact them now, then `deal move {} outreach` records first_contact",
+                d.slug
+            ),
+        )
+    })
 }
 
 fn human_minutes(m: f64) -> String {

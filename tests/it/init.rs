@@ -157,7 +157,7 @@ fn the_example_pipeline_checks_clean_with_warnings_and_uses_the_note_shapes() {
     let out = run_deal(&root, &["check".into()], &env).code(0);
     assert!(
         out.stdout
-            .ends_with("34 deals checked: 0 errors, 15 warnings\n"),
+            .ends_with("34 deals checked: 0 errors, 12 warnings\n"),
         "{}",
         out.stdout
     );
