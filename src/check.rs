@@ -49,6 +49,7 @@ pub const RULES: &[&str] = &[
     "conflict",
     "close-date-passed",
     "close-date-missing",
+    "bad-file-name",
 ];
 
 /// One finding, with a stable rule id.
@@ -537,4 +538,32 @@ fn human_minutes(m: f64) -> String {
 pub fn counts(f: &[Finding]) -> (usize, usize) {
     let e = f.iter().filter(|x| x.severity == Severity::Error).count();
     (e, f.len() - e)
+}
+
+#[cfg(test)]
+mod rule_list_tests {
+    /// Every rule id this module emits is in `RULES` (which `check --help`
+    /// and docs/reference.md are held to): read from the code itself.
+    #[test]
+    fn rules_lists_every_rule_the_code_emits() {
+        let src = include_str!("check.rs");
+        let re = regex::Regex::new(
+            r#"(?:rule: |\n\s*)"([a-z]+(?:-[a-z]+)*)",\s*(?:\n\s*)?(?:severity: )?Severity::"#,
+        )
+        .unwrap();
+        let mut seen: Vec<&str> = re
+            .captures_iter(src)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        seen.extend(
+            regex::Regex::new(r#"rule: "([a-z]+(?:-[a-z]+)*)""#)
+                .unwrap()
+                .captures_iter(src)
+                .map(|c| c.get(1).unwrap().as_str()),
+        );
+        assert!(seen.len() >= 10, "the pattern finds the rules: {seen:?}");
+        for r in seen {
+            assert!(super::RULES.contains(&r), "RULES lacks `{r}`");
+        }
+    }
 }

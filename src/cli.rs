@@ -165,8 +165,11 @@ Example:
     /// Validate every deal against the pipeline's rules and exit criteria
     #[command(after_help = "\
 Rules (errors): parse, schema, unknown-stage-folder, symlink, duplicate-slug, exit-criteria,
-missing-lost-reason, unknown-owner, conflict (merge-conflict markers). Warnings: rotting, next-step-missing, next-step-overdue,
-speed-to-lead, currency-mismatch. Warnings fail the run only with --deny-warnings.
+missing-lost-reason, unknown-owner, conflict (merge-conflict markers), bad-file-name (a file
+under deals/ not named <slug>.md). Warnings: rotting, next-step-missing, next-step-overdue,
+speed-to-lead (an inbound lead still waiting past the target), currency-mismatch,
+close-date-passed, close-date-missing. Warnings fail the run only with --deny-warnings.
+Each rule, with its fix: docs/reference.md (Check rules).
 
 Exit codes: 0 no errors, 1 errors found, 2 malformed pipeline.yaml or bad usage.
 

@@ -202,6 +202,26 @@ pub fn fix_hint(c: &Criterion, deal: &Deal, prompts: &HashSet<String>) -> String
                 .iter()
                 .find(|f| lookup(&deal.fm, f).is_none_or(|v| !is_filled(v)))
                 .unwrap_or(&fields[0]);
+            if matches!(format, Some(Format::File | Format::FileOrUrl)) {
+                // What is missing is a file: the fix is to add it, not a
+                // `deal set` that would point at nothing.
+                let written = lookup(&deal.fm, missing)
+                    .filter(|v| is_filled(v))
+                    .and_then(scalar_text);
+                return match written {
+                    Some(path) => format!(
+                        "add the file `{path}` to the pipeline and commit it (`git add {path}`), or point `{missing}` at the file that holds it"
+                    ),
+                    None => format!(
+                        "add the file to the pipeline (e.g. `contracts/{slug}.pdf`) and commit it, then run `deal set {slug} {missing}=contracts/{slug}.pdf`{}",
+                        if *format == Some(Format::FileOrUrl) {
+                            " (or give an https:// URL)"
+                        } else {
+                            ""
+                        }
+                    ),
+                };
+            }
             let example = match format {
                 // A signal that happened: `today` works; a due date: the user picks it.
                 Some(Format::Date) if missing.contains("due") || missing.contains("expected") => {
@@ -211,10 +231,10 @@ pub fn fix_hint(c: &Criterion, deal: &Deal, prompts: &HashSet<String>) -> String
                 Some(Format::Email) => "name@example.com".to_string(),
                 Some(Format::Phone) => "\"+1 555 0100\"".to_string(),
                 Some(Format::Url) => "https://…".to_string(),
-                Some(Format::File | Format::FileOrUrl) => "contracts/….pdf".to_string(),
                 Some(Format::Bool) => "true".to_string(),
                 Some(Format::Number) => "0".to_string(),
-                None => "…".to_string(),
+                // (a file's hint is above)
+                Some(Format::File | Format::FileOrUrl) | None => "…".to_string(),
             };
             format!("run `deal set {slug} {missing}={example}`")
         }

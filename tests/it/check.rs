@@ -516,3 +516,36 @@ fn rule_close_date_passed_and_missing() {
     // --deny-warnings makes them fail the run.
     t.cmd(&["check", "--deny-warnings"]).code(1);
 }
+
+/// A criterion on a file (the close stage's `contract`, `format:
+/// file-or-url`): the fix is to add the file, not a `deal set` that points
+/// at nothing.
+#[test]
+fn a_missing_contract_file_says_to_add_the_file() {
+    let stages = format!("{PROPOSAL_STAGES}  negotiation: 2026-11-22\n  close: 2026-11-24\n");
+    let t = Test::new()
+        .deal(
+            "07-close/acme-corp.md",
+            &good_deal(&stages, "contract: contracts/acme-corp.pdf\n"),
+        )
+        .deal("07-close/globex.md", &good_deal(&stages, ""));
+    let out = t.cmd(&["show", "acme-corp"]).code(0);
+    assert!(
+        !out.stdout.contains("deal set acme-corp contract"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("add the file `contracts/acme-corp.pdf` to the pipeline and commit it"),
+        "{}",
+        out.stdout
+    );
+    let out = t.cmd(&["show", "globex"]).code(0);
+    assert!(
+        out.stdout
+            .contains("add the file to the pipeline (e.g. `contracts/globex.pdf`) and commit it"),
+        "{}",
+        out.stdout
+    );
+}
