@@ -130,6 +130,24 @@ Examples:
   deal unset acme next_step contact.phone")]
     Unset(UnsetArgs),
 
+    /// Edit a deal file in $VISUAL or $EDITOR; judged as `deal set` is, then one commit
+    #[command(after_help = "\
+Opens $VISUAL (else $EDITOR, else vi) on a copy of the deal file in the git directory
+(deal-edit/<slug>.md). Other commands may write meanwhile: the write lock is taken only after
+the editor closes. Then the text is judged as `deal set` judges a change (it must parse, and
+add no error the deal did not have) and, if the deal's file is unchanged since the copy was
+made, written and committed: `deal(<slug>): edit`, with Deal and Owner trailers.
+
+A text that does not pass, or a deal that changed meanwhile, is never written: exit 1, the
+problem named, the copy kept. `deal edit DEAL` again reopens the copy (saying so when the deal
+changed since it was made: bring that change into your copy first). Closing the editor without
+a change commits nothing.
+
+Examples:
+  deal edit acme
+  EDITOR=\"code --wait\" deal edit acme")]
+    Edit(EditArgs),
+
     /// Move a deal to another stage, won or lost, checking exit criteria, and commit
     #[command(after_help = "\
 Forward: the exit criteria of the stage being left, and of every stage skipped, must hold;
@@ -589,6 +607,12 @@ pub struct SetArgs {
     pub new_field: bool,
     #[command(flatten)]
     pub commit: CommitFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod assign;
 pub mod audit;
 pub mod check;
 pub mod due;
+pub mod edit;
 pub mod forecast;
 pub mod hook;
 pub mod import;
@@ -85,6 +86,8 @@ fn writes(cmd: &Command) -> bool {
         | Command::Move(_)
         | Command::Assign(_)
         | Command::Resolve(_) => true,
+        // `edit` takes the lock itself, after the editor closes.
+        Command::Edit(_) => false,
         // `init` creates the repository it would lock; `hook` writes only
         // hook files; `report` writes only its output folder.
         Command::Init(_)
@@ -134,6 +137,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::New(a) => new::run(&ctx, a),
         Command::Set(a) => set::run(&ctx, a),
         Command::Unset(a) => set::run_unset(&ctx, a),
+        Command::Edit(a) => edit::run(&ctx, a),
         Command::Move(a) => mv::run(&ctx, a),
         Command::Assign(a) => assign::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),

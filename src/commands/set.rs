@@ -161,7 +161,6 @@ pub fn write_deal(
     }
     crate::repo::cache_big_trees();
     let p = Pipeline::open_for(&ctx.start, query)?;
-    let cfg = &p.cfg;
     let d = one_deal(&p, query)?;
     let shown = crate::diag::display_path(&p.root.join(&d.rel));
     ctx.trace_pipeline(&p, "work tree");
@@ -188,9 +187,30 @@ pub fn write_deal(
         }
         return Ok(0);
     }
-    refuse_new_errors(cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
+    judge(ctx, &p, d, &text)?;
+    commit_text(ctx, &p, d, &text, change, no_commit)
+}
+
+/// Judges a deal's new text as every one-deal write does (`set`, `unset`,
+/// `edit`, `objection`): it must parse, and add no error the deal did not
+/// have (schema, owners, lost reason). The one place this refusal lives.
+pub fn judge(ctx: &Ctx, p: &Pipeline, d: &Deal, text: &str) -> Result<(), Error> {
+    refuse_new_errors(&p.cfg, &p.root, Some(d), &d.rel, text, ctx.now)
+}
+
+/// Records a judged new text of `d` as one commit (or stages it), with
+/// `Deal:` and owner trailers, and prints `change.done`.
+pub fn commit_text(
+    ctx: &Ctx,
+    p: &Pipeline,
+    d: &Deal,
+    text: &str,
+    change: Change,
+    no_commit: bool,
+) -> Result<i32, Error> {
+    let cfg = &p.cfg;
     let old_owner = d.fields.owner.clone().unwrap_or_default();
-    let new_owner = edited_owner(&text).unwrap_or_else(|| old_owner.clone());
+    let new_owner = edited_owner(text).unwrap_or_else(|| old_owner.clone());
     let mut trailers = vec![("Deal", d.slug.clone())];
     trailers.extend(change.trailers);
     trailers.extend(owner_trailers(cfg, &old_owner, &new_owner));
@@ -200,7 +220,7 @@ pub fn write_deal(
         old_rel: Some(&d.rel),
         old_text: Some(&d.text),
         new_rel: &d.rel,
-        new_text: &text,
+        new_text: text,
         subject: change.subject,
         body: None,
         trailers,

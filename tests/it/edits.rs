@@ -314,3 +314,133 @@ fn unset_removes_keys_losslessly_in_one_commit() {
         .stderr_has("nothing was written");
     assert_eq!(t.state(), state);
 }
+
+/// An executable script in the test's HOME, to run as `$EDITOR`.
+fn editor(t: &Test, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = t.home.path().join(name);
+    std::fs::write(&p, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
+
+const ACME: &str = "deals/02-outreach/acme.md";
+
+#[test]
+fn edit_commits_what_the_editor_saved_once() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let before = commits(&t);
+    let ed = editor(
+        &t,
+        "ed.sh",
+        "sed -i -e 's/^value: 48000/value: 52000/' -e 's/^# Acme Corp/# Acme Corp\\n\\nCalled Jane./' \"$1\"",
+    );
+    // VISUAL wins over EDITOR, as for git.
+    t.cmd_env(&[("VISUAL", &ed), ("EDITOR", "false")], &["edit", "acme"])
+        .code(0)
+        .stdout_has("Edited acme (commit ");
+    assert_eq!(commits(&t), before + 1);
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(acme): edit"
+    );
+    assert!(t.git(&["log", "-1", "--format=%b"]).contains("Deal: acme"));
+    assert_eq!(
+        changed_lines(&t),
+        ["-value: 48000", "+value: 52000", "+", "+Called Jane."]
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert!(
+        !t.path().join(".git/deal-edit/acme.md").exists(),
+        "the copy is gone"
+    );
+    // Closing the editor without a change commits nothing.
+    t.cmd_env(&[("EDITOR", "true")], &["edit", "acme"])
+        .code(0)
+        .stdout_has("acme unchanged; nothing to commit");
+    assert_eq!(commits(&t), before + 1);
+}
+
+#[test]
+fn edit_never_writes_a_broken_text_and_reopens_the_copy() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let state = t.state();
+    // The owner line goes: a schema error the deal did not have.
+    let breaks = editor(
+        &t,
+        "break.sh",
+        "sed -i -e '/^owner:/d' -e 's/^value: 48000/value: 7/' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &breaks)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("owner")
+        .stderr_has("nothing was written")
+        .stderr_has(".git/deal-edit/acme.md")
+        .stderr_has("`deal edit acme` reopens it");
+    assert_eq!(t.state(), state, "nothing written, nothing committed");
+    let copy = std::fs::read_to_string(t.path().join(".git/deal-edit/acme.md")).unwrap();
+    assert!(
+        copy.contains("value: 7") && !copy.contains("owner:"),
+        "{copy}"
+    );
+    // A YAML error: refused too, the copy kept.
+    let garbles = editor(
+        &t,
+        "garble.sh",
+        "printf -- '---\\ntitle: [oops\\n---\\n' > \"$1\"",
+    );
+    let t2 = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    t2.cmd_env(&[("EDITOR", &garbles)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("nothing was written");
+    // Again: the editor gets the kept copy (value 7, no owner), fixes it.
+    let fixes = editor(
+        &t,
+        "fix.sh",
+        "grep -q '^value: 7' \"$1\"\nsed -i 's/^title: /owner: bob\\ntitle: /' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &fixes)], &["edit", "acme"])
+        .code(0)
+        .stderr_has("reopening your copy")
+        .stdout_has("Edited acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("value: 7\n") && text.contains("owner: bob\n"),
+        "{text}"
+    );
+    assert!(!t.path().join(".git/deal-edit/acme.md").exists());
+}
+
+#[test]
+fn edit_refuses_a_deal_changed_while_the_editor_was_open() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let deal = env!("CARGO_BIN_EXE_deal");
+    // While the editor is open, another writer commits (the lock is not
+    // held yet), then the editor saves its own change.
+    let races = editor(
+        &t,
+        "race.sh",
+        &format!(
+            "\"{deal}\" set acme engaged=2026-11-20 >/dev/null\nsed -i 's/^value: 48000/value: 1/' \"$1\""
+        ),
+    );
+    t.cmd_env(&[("EDITOR", &races)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("changed since you opened it")
+        .stderr_has("nothing was written")
+        .stderr_has(".git/deal-edit/acme.md");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("engaged: 2026-11-20") && text.contains("value: 48000"),
+        "{text}"
+    );
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(acme): set engaged"
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert!(
+        t.path().join(".git/deal-edit/acme.md").exists(),
+        "the copy is kept"
+    );
+}
