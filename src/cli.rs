@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 
 use crate::config::Qualification;
 use crate::output::ColorChoice;
@@ -428,10 +429,16 @@ Examples:
   deal trend --format json")]
     Trend(TrendArgs),
 
-    /// Print shell completions
-    #[command(
-        after_help = "Example:\n  deal completions bash > ~/.local/share/bash-completion/completions/deal"
-    )]
+    /// Print shell completions (slugs, stages, team handles read from the pipeline at hand)
+    #[command(after_help = "\
+The script registers a completion function that calls `deal` on PATH back (with COMPLETE set)
+each time you press TAB, so slugs, stage ids, won, lost, team handles, lost reasons and note
+kinds come from the pipeline in the current folder.
+
+Examples:
+  source <(deal completions bash)          in ~/.bashrc
+  source <(deal completions zsh)           in ~/.zshrc
+  deal completions fish | source           in ~/.config/fish/config.fish")]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -477,7 +484,7 @@ pub enum CheckFormat {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Deals to check: slugs (or unique prefixes), deal files or folders (default: the whole pipeline)
-    #[arg(conflicts_with_all = ["staged", "rev"])]
+    #[arg(conflicts_with_all = ["staged", "rev"], add = ArgValueCandidates::new(crate::complete::slugs))]
     pub paths: Vec<PathBuf>,
     /// Check what is staged in the git index (for a pre-commit hook): only staged deal files,
     /// plus duplicate slugs and pipeline.yaml errors
@@ -504,10 +511,10 @@ pub enum ListFormat {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only deals in this stage (a stage id, `won` or `lost`)
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::stages))]
     pub stage: Option<String>,
     /// Only deals owned by this team handle
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Only deals idle past their stage's rot_after_days
     #[arg(long)]
@@ -525,6 +532,7 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct NoteArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Which note
     #[arg(value_enum)]
@@ -537,6 +545,7 @@ pub struct NoteArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
 }
 
@@ -552,7 +561,7 @@ pub struct NewArgs {
     #[arg(long)]
     pub company: Option<String>,
     /// Team handle of the owner (default: the team member with the git user's email)
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Deal value, a number in the pipeline's currency
     #[arg(long)]
@@ -598,6 +607,7 @@ pub struct CommitFlag {
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01); KEY= sets null
     #[arg(required = true, value_name = "KEY=VALUE")]
@@ -612,12 +622,14 @@ pub struct SetArgs {
 #[derive(Debug, Args)]
 pub struct EditArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
 }
 
 #[derive(Debug, Args)]
 pub struct UnsetArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Keys to remove, dotted paths (next_step, contact.phone, objections.0)
     #[arg(required = true, value_name = "KEY")]
@@ -629,14 +641,16 @@ pub struct UnsetArgs {
 #[derive(Debug, Args)]
 pub struct MoveArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Target: a stage id, won or lost (or a stage folder name)
+    #[arg(add = ArgValueCandidates::new(crate::complete::stages))]
     pub stage: String,
     /// New owner, for a handoff into a stage whose owner_role the owner lacks
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Why: required for lost (from lost_reasons) and with --force
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::lost_reasons))]
     pub reason: Option<String>,
     /// Move although exit criteria are not met, waiving them (needs --reason)
     #[arg(long)]
@@ -651,8 +665,10 @@ pub struct MoveArgs {
 #[derive(Debug, Args)]
 pub struct AssignArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Team handle of the new owner
+    #[arg(add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: String,
     /// Why (recorded as a Reason: trailer)
     #[arg(long)]
@@ -700,6 +716,7 @@ pub enum ObjectionAction {
     /// Add a named objection (resolved: false), and commit
     Add {
         /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
         deal: String,
         /// The objection, in the prospect's words
         text: String,
@@ -709,6 +726,7 @@ pub enum ObjectionAction {
     /// Mark an objection resolved, with the response that settled it, and commit
     Resolve {
         /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
         deal: String,
         /// Its number in `deal objection list` (from 1), or its text (a unique piece is enough)
         #[arg(value_name = "N|TEXT")]
@@ -722,6 +740,7 @@ pub enum ObjectionAction {
     /// List the objections, numbered from 1
     List {
         /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
         deal: String,
     },
 }
@@ -758,9 +777,10 @@ pub struct ReviewArgs {
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
     /// The duplicated slug
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub slug: String,
     /// The copy to keep: a stage id, a stage folder, won, lost, or a path
-    #[arg(long, value_name = "PATH|STAGE")]
+    #[arg(long, value_name = "PATH|STAGE", add = ArgValueCandidates::new(crate::complete::stages))]
     pub keep: String,
     #[command(flatten)]
     pub commit: CommitFlag,
@@ -827,7 +847,7 @@ pub struct DueArgs {
     #[arg(long, default_value_t = 7)]
     pub days: i64,
     /// Only this owner's deals
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = DueFormat::Table)]
@@ -852,7 +872,7 @@ pub struct ForecastArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=120))]
     pub periods: u16,
     /// Only this owner's deals
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]

@@ -12,6 +12,7 @@ pub mod charts;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod complete;
 pub mod config;
 pub mod conflict;
 pub mod criteria;

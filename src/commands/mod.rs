@@ -157,9 +157,30 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Review(a) => review::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "deal", &mut std::io::stdout());
+            use clap_complete::Shell;
+            use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+            let env: &dyn EnvCompleter = match shell {
+                Shell::Bash => &Bash,
+                Shell::Elvish => &Elvish,
+                Shell::Fish => &Fish,
+                Shell::PowerShell => &Powershell,
+                Shell::Zsh => &Zsh,
+                _ => {
+                    return Err(Error::usage(
+                        format!("no completion for {shell}"),
+                        "use bash, zsh, fish, elvish or powershell",
+                    ));
+                }
+            };
+            // The registration calls `deal` on PATH back with COMPLETE set
+            // (see main.rs), so it keeps working across upgrades.
+            let mut out = Vec::new();
+            env.write_registration("COMPLETE", "deal", "deal", "deal", &mut out)
+                .map_err(|e| Error::io("stdout", e))?;
+            use std::io::Write as _;
+            std::io::stdout()
+                .write_all(&out)
+                .map_err(|e| Error::io("stdout", e))?;
             Ok(0)
         }
     }
