@@ -54,7 +54,7 @@ pub enum Command {
 Writes pipeline.yaml (prospecting, outreach, qualification, discovery, proposal, negotiation,
 close, then won or lost), one folder per stage under deals/, and a .gitignore for report/.
 The git user (user.name, user.email) joins the team with every role. Runs `git init` when
-DIR is not inside a repository. Inside one (a monorepo, say), the pipeline joins it and the
+DIR is not inside a repository, and makes the first commit when the repository has none. Inside one (a monorepo, say), the pipeline joins it and the
 output names that repository; run `git init` in DIR for a repository of its own.
 --example adds 34 sample deals of an IT services company. Refuses, changing nothing, if
 pipeline.yaml exists.
