@@ -44,6 +44,12 @@ pub struct Evaluator<'a> {
     pub file_exists: Box<dyn Fn(&str) -> bool + Sync + 'a>,
 }
 
+/// Whether `s` is an email address: the one rule for `format: email`,
+/// `deal new --email` and a `--json` payload's email.
+pub fn is_email(s: &str) -> bool {
+    email_re().is_match(s.trim())
+}
+
 fn email_re() -> &'static Regex {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| Regex::new(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$").expect("valid regex"))
@@ -113,7 +119,7 @@ impl<'a> Evaluator<'a> {
     fn format_ok(&self, fmt: Format, v: &Value) -> bool {
         let s = scalar_text(v).unwrap_or_default();
         match fmt {
-            Format::Email => email_re().is_match(s.trim()),
+            Format::Email => is_email(&s),
             Format::Phone => phone_ok(s.trim()),
             Format::Date => {
                 matches!(v, Value::String(s) if crate::time::parse_timestamp(s).is_some())
