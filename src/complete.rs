@@ -12,6 +12,29 @@ use clap_complete::CompletionCandidate;
 
 use crate::config::Config;
 
+/// With `-C DIR` among the words typed before the one being completed,
+/// completes as `deal` will run: from DIR (so its slugs, stages and team).
+pub fn follow_dir_flag() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let Some(dashes) = args.iter().position(|a| a == "--") else {
+        return;
+    };
+    // The words typed, without the one being completed (the last).
+    let typed = &args[dashes + 1..args.len().saturating_sub(1).max(dashes + 1)];
+    let mut dir = None;
+    for (i, a) in typed.iter().enumerate() {
+        let a = a.to_string_lossy();
+        if a == "-C" {
+            dir = typed.get(i + 1).cloned();
+        } else if let Some(rest) = a.strip_prefix("-C") {
+            dir = Some(rest.into());
+        }
+    }
+    if let Some(d) = dir {
+        let _ = std::env::set_current_dir(d);
+    }
+}
+
 fn config() -> Option<(std::path::PathBuf, Config)> {
     let cwd = std::env::current_dir().ok()?;
     let root = crate::pipeline::find_root(&cwd).ok()?;

@@ -8,6 +8,11 @@ use crate::{Test, good_deal};
 /// What bash offers for `line` (words split on spaces; a trailing space
 /// means a new, empty word), run in the test's pipeline.
 fn offers(t: &Test, cwd: &str, line: &str) -> Vec<String> {
+    offers_in(t, &t.path().join(cwd), line)
+}
+
+/// [`offers`], run in `dir`.
+fn offers_in(t: &Test, dir: &std::path::Path, line: &str) -> Vec<String> {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_deal"))
         .parent()
         .unwrap();
@@ -24,7 +29,7 @@ printf '%s\n' "${COMPREPLY[@]}"
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(script)
-        .current_dir(t.path().join(cwd))
+        .current_dir(dir)
         .envs(t.env_vars())
         .env(
             "PATH",
@@ -109,6 +114,13 @@ fn bash_completes_slugs_stages_handles_reasons_and_note_kinds() {
     assert_eq!(offers(&t, "", "deal check peb"), ["pebble"]);
     assert_eq!(offers(&t, "deals", "deal edit peb"), ["pebble"]);
     assert_eq!(offers(&t, "", "deal unset peb"), ["pebble"]);
+    // -C DIR: the pipeline there, as `deal` will run.
+    let root = t.path().display().to_string();
+    assert_eq!(
+        offers_in(&t, t.home.path(), &format!("deal -C {root} move orb")),
+        ["orbital-systems"]
+    );
+    assert!(offers_in(&t, t.home.path(), "deal move orb").is_empty());
 }
 
 #[test]
