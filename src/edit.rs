@@ -907,6 +907,49 @@ fn flow_set(out: &mut String, open: usize, path: &[String], value: &str) -> Resu
     Ok(())
 }
 
+/// Removes `path` inside the flow collection that opens at `open`, with
+/// the comma that joined its entry; `true` when the collection is left
+/// empty. An absent key or item is no change.
+fn flow_remove(out: &mut String, open: usize, path: &[String]) -> Result<bool, EditError> {
+    let f = parse_flow(out.as_bytes(), open, 0)?.flow;
+    let Some((seg, rest)) = path.split_first() else {
+        return Ok(false);
+    };
+    let at = if f.is_map {
+        f.entries
+            .iter()
+            .position(|e| e.key.is_some_and(|(a, b)| unquote(&out[a..b]) == *seg))
+    } else if seg == APPEND {
+        return err(format!("`{seg}` names no item to remove"));
+    } else {
+        index(seg, f.entries.len()).ok()
+    };
+    let Some(i) = at else {
+        return Ok(false);
+    };
+    let e = f.entries[i];
+    if !rest.is_empty() {
+        let (va, _) = e.value;
+        if out[va..].starts_with(['{', '[']) && flow_remove(out, va, rest)? {
+            let close = parse_flow(out.as_bytes(), va, 0)?.close;
+            // The emptied collection's key stays with a null value.
+            out.replace_range(va..=close, "");
+        }
+        return Ok(false);
+    }
+    let start = |x: &FlowEntry| x.key.map_or(x.value.0, |k| k.0);
+    if f.entries.len() == 1 {
+        return Ok(true);
+    }
+    match f.entries.get(i + 1) {
+        // `a: 1, b: 2` without `a`: up to the next entry's start.
+        Some(next) => out.replace_range(start(&e)..start(next), ""),
+        // The last entry: from the previous one's end.
+        None => out.replace_range(f.entries[i - 1].value.1..e.value.1, ""),
+    }
+    Ok(false)
+}
+
 fn remove_in(out: &mut String, r: Region, path: &[String]) -> Result<(), EditError> {
     let key = &path[0];
     let Some(f) = find_key(out, r, key) else {
@@ -921,15 +964,20 @@ fn remove_in(out: &mut String, r: Region, path: &[String]) -> Result<(), EditErr
         out.replace_range(f.line..f.end.max(f.next), "");
         return Ok(());
     }
-    let (val, _) = split_comment(&out[f.colon..f.eol]);
+    let after = out[f.colon..f.eol].to_string();
+    let (val, _) = split_comment(&after);
     if !is_empty_value(val.trim()) {
-        return if val.trim().starts_with('{') {
-            err(format!(
-                "`{key}` is written in flow style; rewrite it as an indented block to let deal edit it"
-            ))
-        } else {
-            Ok(()) // a scalar: nothing under it to remove
-        };
+        if val.trim().starts_with(['{', '[']) {
+            // A flow collection: remove the entry inside it, in place.
+            let open = f.colon + (after.len() - after.trim_start().len());
+            if flow_remove(out, open, &path[1..])? {
+                // Its last entry went: the key is left with nothing (null),
+                // as a block emptied so is.
+                let close = parse_flow(out.as_bytes(), open, 0)?.close;
+                out.replace_range(open - 1..=close, "");
+            }
+        }
+        return Ok(()); // a scalar: nothing under it to remove
     }
     match child(out, &f) {
         Some(Child::Map(cr)) => remove_in(out, cr, &path[1..]),
@@ -1002,6 +1050,27 @@ pub fn set_top_scalar(text: &str, key: &str, value: &str) -> Result<String, Edit
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removes_flow_entries_in_place() {
+        let text = "---\ntitle: A\ncontact: { name: Jane, email: j@x.example, phone: \"+1 555\" }   # kept\ntags: [a, b, c]\nsolo: { only: 1 }\n---\n";
+        let out = apply(
+            text,
+            &[
+                Op::remove("contact.email"),
+                Op::remove("contact.phone"),
+                Op::remove("tags.0"),
+                Op::remove("tags.-1"),
+                Op::remove("solo.only"),
+                Op::remove("contact.nothing"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\ncontact: { name: Jane }   # kept\ntags: [b]\nsolo:\n---\n"
+        );
+    }
 
     #[test]
     fn removes_block_list_items_by_number_and_from_the_end() {
