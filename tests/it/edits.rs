@@ -446,4 +446,20 @@ fn edit_refuses_a_deal_changed_while_the_editor_was_open() {
         t.path().join(".git/deal-edit/acme.md").exists(),
         "the copy is kept"
     );
+    // Again: the kept copy reopens, with word that the deal changed; the
+    // user brings the other change in, and the copy is written.
+    let merges = editor(
+        &t,
+        "merge.sh",
+        "grep -q '^value: 1$' \"$1\"\nsed -i 's/^engaged: .*/engaged: 2026-11-20/' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &merges)], &["edit", "acme"])
+        .code(0)
+        .stderr_has("changed since it was made")
+        .stdout_has("Edited acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("engaged: 2026-11-20") && text.contains("value: 1\n"),
+        "{text}"
+    );
 }
