@@ -49,6 +49,7 @@ pub const RULES: &[&str] = &[
     "conflict",
     "close-date-passed",
     "close-date-missing",
+    "bad-file-name",
 ];
 
 /// One finding, with a stable rule id.
@@ -507,46 +508,29 @@ fn speed_to_lead(cfg: &Config, d: &Deal, now: DateTime<Utc>) -> Option<Finding> 
     {
         return None;
     }
-    let limit = cfg.speed_to_lead_minutes as f64;
-    match f.first_contact {
-        Some(fc) => {
-            let mins = (fc - created).num_seconds() as f64 / 60.0;
-            (mins > limit).then(|| {
-                finding(
-                    d,
-                    "speed-to-lead",
-                    Severity::Warning,
-                    Some("first_contact"),
-                    format!(
-                        "inbound lead first contacted {} after it came in (target: {} min)",
-                        human_minutes(mins),
-                        cfg.speed_to_lead_minutes
-                    ),
-                    "answer inbound leads within minutes: `deal due` lists the ones waiting".into(),
-                )
-            })
-        }
-        None => {
-            let mins = (now - created).num_seconds() as f64 / 60.0;
-            (mins > limit && d.place.is_open()).then(|| {
-                finding(
-                    d,
-                    "speed-to-lead",
-                    Severity::Warning,
-                    None,
-                    format!(
-                        "inbound lead not contacted yet, {} after it came in (target: {} min)",
-                        human_minutes(mins),
-                        cfg.speed_to_lead_minutes
-                    ),
-                    format!(
-                        "contact them now, then `deal move {} outreach` records first_contact",
-                        d.slug
-                    ),
-                )
-            })
-        }
+    // A late first contact is history, counted in stats and the report;
+    // only a lead still waiting is something to act on.
+    if f.first_contact.is_some() || !d.place.is_open() {
+        return None;
     }
+    let mins = (now - created).num_seconds() as f64 / 60.0;
+    (mins > cfg.speed_to_lead_minutes as f64).then(|| {
+        finding(
+            d,
+            "speed-to-lead",
+            Severity::Warning,
+            None,
+            format!(
+                "inbound lead not contacted yet, {} after it came in (target: {} min)",
+                human_minutes(mins),
+                cfg.speed_to_lead_minutes
+            ),
+            format!(
+                "contact them now, then `deal move {} outreach` records first_contact",
+                d.slug
+            ),
+        )
+    })
 }
 
 fn human_minutes(m: f64) -> String {
@@ -563,4 +547,32 @@ fn human_minutes(m: f64) -> String {
 pub fn counts(f: &[Finding]) -> (usize, usize) {
     let e = f.iter().filter(|x| x.severity == Severity::Error).count();
     (e, f.len() - e)
+}
+
+#[cfg(test)]
+mod rule_list_tests {
+    /// Every rule id this module emits is in `RULES` (which `check --help`
+    /// and docs/reference.md are held to): read from the code itself.
+    #[test]
+    fn rules_lists_every_rule_the_code_emits() {
+        let src = include_str!("check.rs");
+        let re = regex::Regex::new(
+            r#"(?:rule: |\n\s*)"([a-z]+(?:-[a-z]+)*)",\s*(?:\n\s*)?(?:severity: )?Severity::"#,
+        )
+        .unwrap();
+        let mut seen: Vec<&str> = re
+            .captures_iter(src)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        seen.extend(
+            regex::Regex::new(r#"rule: "([a-z]+(?:-[a-z]+)*)""#)
+                .unwrap()
+                .captures_iter(src)
+                .map(|c| c.get(1).unwrap().as_str()),
+        );
+        assert!(seen.len() >= 10, "the pattern finds the rules: {seen:?}");
+        for r in seen {
+            assert!(super::RULES.contains(&r), "RULES lacks `{r}`");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 
 use crate::config::Qualification;
 use crate::output::ColorChoice;
@@ -53,7 +54,7 @@ pub enum Command {
 Writes pipeline.yaml (prospecting, outreach, qualification, discovery, proposal, negotiation,
 close, then won or lost), one folder per stage under deals/, and a .gitignore for report/.
 The git user (user.name, user.email) joins the team with every role. Runs `git init` when
-DIR is not inside a repository. Inside one (a monorepo, say), the pipeline joins it and the
+DIR is not inside a repository, and makes the first commit when the repository has none. Inside one (a monorepo, say), the pipeline joins it and the
 output names that repository; run `git init` in DIR for a repository of its own.
 --example adds 34 sample deals of an IT services company. Refuses, changing nothing, if
 pipeline.yaml exists.
@@ -97,13 +98,17 @@ Block style (one key per line) and flow style (`next_step: { action: â€¦, due: â
 Only the lines of the keys set change: comments, key order, quoting and the body stay byte for
 byte. Values are typed: `value` is a number, `objections.N.resolved` is true or false, dates
 are YYYY-MM-DD or RFC 3339 (`today` and `now` work), owners are team handles. An empty value
-(`key=`) writes null. The file is parsed again after the edit, and refused if any other field
+(`key=`) writes null; `deal unset` removes a key. The file is parsed again after the edit, and refused if any other field
 would change. Assignments apply in order, so `+` then `-1` fills one new item.
 
 A change that breaks a criterion of a stage the deal has already left (one that held in the
 deal as committed at HEAD) is refused, exit 1, naming it; --force --reason TEXT makes it and
 waives the stage as a forced move does (waived.<stage>: {reason, by, at}, Forced: and
 Forced-By: trailers).
+
+There is no `stage` field (the folder is the stage: `deal move`). A key the deal does not
+have that is within two edits of a known field is refused (\"did you mean `value`?\") unless
+--new-field says it is a field of your own.
 
 Makes one commit, `deal(<slug>): set <keys>`, with Deal and Owner trailers.
 The fields and their types: docs/reference.md.
@@ -115,6 +120,39 @@ Examples:
   deal set acme objections.+.objection=\"Price\" objections.-1.resolved=false
   (`deal objection add|resolve|list` does the last two for you)")]
     Set(SetArgs),
+
+    /// Remove front-matter fields with a lossless edit, and commit
+    #[command(after_help = "\
+KEY is a path into the front-matter, as for `deal set`: a key (`next_step`, with its whole
+block), a nested key (`contact.phone`) or a list item (`objections.0`, `objections.-1`).
+Only the lines of the keys removed change. The result is judged as `deal set`'s is: a change
+that would leave the deal with a new error (a missing `title` or `owner`, say) is refused and
+nothing is written. A key the deal does not have changes nothing.
+
+Makes one commit, `deal(<slug>): unset <keys>`, with a Deal trailer.
+
+Examples:
+  deal unset acme vaule
+  deal unset acme next_step contact.phone")]
+    Unset(UnsetArgs),
+
+    /// Edit a deal file in $VISUAL or $EDITOR; judged as `deal set` is, then one commit
+    #[command(after_help = "\
+Opens $VISUAL (else $EDITOR, else vi) on a copy of the deal file in the git directory
+(deal-edit/<slug>.md). Other commands may write meanwhile: the write lock is taken only after
+the editor closes. Then the text is judged as `deal set` judges a change (it must parse, and
+add no error the deal did not have) and, if the deal's file is unchanged since the copy was
+made, written and committed: `deal(<slug>): edit`, with Deal and Owner trailers.
+
+A text that does not pass, or a deal that changed meanwhile, is never written: exit 1, the
+problem named, the copy kept. `deal edit DEAL` again reopens the copy (saying so when the deal
+changed since it was made: bring that change into your copy first). Closing the editor without
+a change commits nothing.
+
+Examples:
+  deal edit acme
+  EDITOR=\"code --wait\" deal edit acme")]
+    Edit(EditArgs),
 
     /// Move a deal to another stage, won or lost, checking exit criteria, and commit
     #[command(after_help = "\
@@ -152,14 +190,18 @@ Example:
     /// Validate every deal against the pipeline's rules and exit criteria
     #[command(after_help = "\
 Rules (errors): parse, schema, unknown-stage-folder, symlink, duplicate-slug, exit-criteria,
-missing-lost-reason, unknown-owner, conflict (merge-conflict markers). Warnings: rotting, next-step-missing, next-step-overdue,
-speed-to-lead, currency-mismatch. Warnings fail the run only with --deny-warnings.
+missing-lost-reason, unknown-owner, conflict (merge-conflict markers), bad-file-name (a file
+under deals/ not named <slug>.md). Warnings: rotting, next-step-missing, next-step-overdue,
+speed-to-lead (an inbound lead still waiting past the target), currency-mismatch,
+close-date-passed, close-date-missing. Warnings fail the run only with --deny-warnings.
+Each rule, with its fix: docs/reference.md (Check rules).
 
 Exit codes: 0 no errors, 1 errors found, 2 malformed pipeline.yaml or bad usage.
 
 Examples:
   deal check                          the whole pipeline
   deal check deals/05-proposal        only the deals under that folder
+  deal check acme globex              only those deals (slugs, or unique prefixes)
   deal check --staged                 what `git commit` would record (the pre-commit hook)
   deal check --rev origin/main        a commit, read from git objects
   deal check --format github          annotations for a GitHub Actions log")]
@@ -429,10 +471,16 @@ Examples:
   deal trend --format json")]
     Trend(TrendArgs),
 
-    /// Print shell completions
-    #[command(
-        after_help = "Example:\n  deal completions bash > ~/.local/share/bash-completion/completions/deal"
-    )]
+    /// Print shell completions (slugs, stages, team handles read from the pipeline at hand)
+    #[command(after_help = "\
+The script registers a completion function that calls `deal` on PATH back (with COMPLETE set)
+each time you press TAB, so slugs, stage ids, won, lost, team handles, lost reasons and note
+kinds come from the pipeline in the current folder.
+
+Examples:
+  source <(deal completions bash)          in ~/.bashrc
+  source <(deal completions zsh)           in ~/.zshrc
+  deal completions fish | source           in ~/.config/fish/config.fish")]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -477,8 +525,8 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Deal files or folders to check (default: the whole pipeline)
-    #[arg(conflicts_with_all = ["staged", "rev"])]
+    /// Deals to check: slugs (or unique prefixes), deal files or folders (default: the whole pipeline)
+    #[arg(conflicts_with_all = ["staged", "rev"], add = ArgValueCandidates::new(crate::complete::slugs))]
     pub paths: Vec<PathBuf>,
     /// Check what is staged in the git index (for a pre-commit hook): only staged deal files,
     /// plus duplicate slugs and pipeline.yaml errors
@@ -505,10 +553,10 @@ pub enum ListFormat {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only deals in this stage (a stage id, `won` or `lost`)
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::stages))]
     pub stage: Option<String>,
     /// Only deals owned by this team handle
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Only deals idle past their stage's rot_after_days
     #[arg(long)]
@@ -519,11 +567,14 @@ pub struct ListArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
 pub struct NoteArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Which note
     #[arg(value_enum)]
@@ -536,6 +587,7 @@ pub struct NoteArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
 }
 
@@ -551,7 +603,7 @@ pub struct NewArgs {
     #[arg(long)]
     pub company: Option<String>,
     /// Team handle of the owner (default: the team member with the git user's email)
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Deal value, a number in the pipeline's currency
     #[arg(long)]
@@ -578,6 +630,14 @@ pub struct NewArgs {
     pub dry_run: bool,
 }
 
+/// `--wide`, defined once for every command that prints a table.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct WideFlag {
+    /// Print whole cells on a terminal too (when stdout is not a terminal they always are)
+    #[arg(long)]
+    pub wide: bool,
+}
+
 /// `--no-commit`, defined once for every command that commits.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct CommitFlag {
@@ -589,10 +649,33 @@ pub struct CommitFlag {
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
-    /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01)
+    /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01); KEY= sets null
     #[arg(required = true, value_name = "KEY=VALUE")]
     pub assignments: Vec<String>,
+    #[command(flatten)]
+    pub force: ForceArgs,
+    /// Add a field of your own although its name is within two edits of a known field
+    #[arg(long)]
+    pub new_field: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
+    pub deal: String,
+    #[command(flatten)]
+    pub force: ForceArgs,
+}
+
+/// `--force --reason`: make an edit that breaks a criterion of a stage the
+/// deal has left, waiving that stage as a forced move does.
+#[derive(Debug, Args)]
+pub struct ForceArgs {
     /// Make a change that breaks a criterion of a stage the deal has left,
     /// waiving that stage (needs --reason; recorded as a forced move is)
     #[arg(long, requires = "reason")]
@@ -600,6 +683,18 @@ pub struct SetArgs {
     /// Why the waived stage's criterion no longer applies (with --force)
     #[arg(long, requires = "force")]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
+    pub deal: String,
+    /// Keys to remove, dotted paths (next_step, contact.phone, objections.0)
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<String>,
+    #[command(flatten)]
+    pub force: ForceArgs,
     #[command(flatten)]
     pub commit: CommitFlag,
 }
@@ -607,14 +702,16 @@ pub struct SetArgs {
 #[derive(Debug, Args)]
 pub struct MoveArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Target: a stage id, won or lost (or a stage folder name)
+    #[arg(add = ArgValueCandidates::new(crate::complete::stages))]
     pub stage: String,
     /// New owner, for a handoff into a stage whose owner_role the owner lacks
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Why: required for lost (from lost_reasons) and with --force
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::lost_reasons))]
     pub reason: Option<String>,
     /// Move although exit criteria are not met, waiving them (needs --reason)
     #[arg(long)]
@@ -629,8 +726,10 @@ pub struct MoveArgs {
 #[derive(Debug, Args)]
 pub struct AssignArgs {
     /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub deal: String,
     /// Team handle of the new owner
+    #[arg(add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: String,
     /// Why (recorded as a Reason: trailer)
     #[arg(long)]
@@ -663,6 +762,8 @@ pub struct StatsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
@@ -676,6 +777,7 @@ pub enum ObjectionAction {
     /// Add a named objection (resolved: false), and commit
     Add {
         /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
         deal: String,
         /// The objection, in the prospect's words
         text: String,
@@ -685,6 +787,7 @@ pub enum ObjectionAction {
     /// Mark an objection resolved, with the response that settled it, and commit
     Resolve {
         /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
         deal: String,
         /// Its number in `deal objection list` (from 1), or its text (a unique piece is enough)
         #[arg(value_name = "N|TEXT")]
@@ -698,6 +801,7 @@ pub enum ObjectionAction {
     /// List the objections, numbered from 1
     List {
         /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
         deal: String,
     },
 }
@@ -751,9 +855,10 @@ pub struct ReviewArgs {
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
     /// The duplicated slug
+    #[arg(add = ArgValueCandidates::new(crate::complete::slugs))]
     pub slug: String,
     /// The copy to keep: a stage id, a stage folder, won, lost, or a path
-    #[arg(long, value_name = "PATH|STAGE")]
+    #[arg(long, value_name = "PATH|STAGE", add = ArgValueCandidates::new(crate::complete::stages))]
     pub keep: String,
     #[command(flatten)]
     pub commit: CommitFlag,
@@ -767,6 +872,8 @@ pub struct AuditArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
     pub format: StatsFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
@@ -830,11 +937,13 @@ pub struct DueArgs {
     #[arg(long, default_value_t = 7)]
     pub days: i64,
     /// Only this owner's deals
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = DueFormat::Table)]
     pub format: DueFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -853,11 +962,13 @@ pub struct ForecastArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=120))]
     pub periods: u16,
     /// Only this owner's deals
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(crate::complete::handles))]
     pub owner: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }
 
 #[derive(Debug, Args)]
@@ -871,4 +982,6 @@ pub struct TrendArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
 }

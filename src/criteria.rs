@@ -44,6 +44,12 @@ pub struct Evaluator<'a> {
     pub file_exists: Box<dyn Fn(&str) -> bool + Sync + 'a>,
 }
 
+/// Whether `s` is an email address: the one rule for `format: email`,
+/// `deal new --email` and a `--json` payload's email.
+pub fn is_email(s: &str) -> bool {
+    email_re().is_match(s.trim())
+}
+
 fn email_re() -> &'static Regex {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| Regex::new(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$").expect("valid regex"))
@@ -113,7 +119,7 @@ impl<'a> Evaluator<'a> {
     fn format_ok(&self, fmt: Format, v: &Value) -> bool {
         let s = scalar_text(v).unwrap_or_default();
         match fmt {
-            Format::Email => email_re().is_match(s.trim()),
+            Format::Email => is_email(&s),
             Format::Phone => phone_ok(s.trim()),
             Format::Date => {
                 matches!(v, Value::String(s) if crate::time::parse_timestamp(s).is_some())
@@ -202,6 +208,26 @@ pub fn fix_hint(c: &Criterion, deal: &Deal, prompts: &HashSet<String>) -> String
                 .iter()
                 .find(|f| lookup(&deal.fm, f).is_none_or(|v| !is_filled(v)))
                 .unwrap_or(&fields[0]);
+            if matches!(format, Some(Format::File | Format::FileOrUrl)) {
+                // What is missing is a file: the fix is to add it, not a
+                // `deal set` that would point at nothing.
+                let written = lookup(&deal.fm, missing)
+                    .filter(|v| is_filled(v))
+                    .and_then(scalar_text);
+                return match written {
+                    Some(path) => format!(
+                        "add the file `{path}` to the pipeline and commit it (`git add {path}`), or point `{missing}` at the file that holds it"
+                    ),
+                    None => format!(
+                        "add the file to the pipeline (e.g. `contracts/{slug}.pdf`) and commit it, then run `deal set {slug} {missing}=contracts/{slug}.pdf`{}",
+                        if *format == Some(Format::FileOrUrl) {
+                            " (or give an https:// URL)"
+                        } else {
+                            ""
+                        }
+                    ),
+                };
+            }
             let example = match format {
                 // A signal that happened: `today` works; a due date: the user picks it.
                 Some(Format::Date) if missing.contains("due") || missing.contains("expected") => {
@@ -211,10 +237,10 @@ pub fn fix_hint(c: &Criterion, deal: &Deal, prompts: &HashSet<String>) -> String
                 Some(Format::Email) => "name@example.com".to_string(),
                 Some(Format::Phone) => "\"+1 555 0100\"".to_string(),
                 Some(Format::Url) => "https://…".to_string(),
-                Some(Format::File | Format::FileOrUrl) => "contracts/….pdf".to_string(),
                 Some(Format::Bool) => "true".to_string(),
                 Some(Format::Number) => "0".to_string(),
-                None => "…".to_string(),
+                // (a file's hint is above)
+                Some(Format::File | Format::FileOrUrl) | None => "…".to_string(),
             };
             format!("run `deal set {slug} {missing}={example}`")
         }

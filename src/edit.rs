@@ -179,13 +179,25 @@ fn remove_value(cur: &mut Value, path: &[String], top: bool) {
             None
         }
         Value::Mapping(m) => m.get_mut(first.as_str()),
-        Value::Sequence(s) => first.parse::<usize>().ok().and_then(|i| s.get_mut(i)),
+        Value::Sequence(s) if rest.is_empty() => {
+            if let Ok(i) = index(first, s.len()) {
+                s.remove(i);
+            }
+            None
+        }
+        Value::Sequence(s) => index(first, s.len()).ok().and_then(|i| s.get_mut(i)),
         _ => None,
     };
     if let Some(c) = child {
         remove_value(c, rest, false);
     }
-    if !top && matches!(cur, Value::Mapping(m) if m.is_empty()) {
+    // An emptied block collection leaves its key with nothing under it: null.
+    let emptied = match cur {
+        Value::Mapping(m) => m.is_empty(),
+        Value::Sequence(s) => s.is_empty(),
+        _ => false,
+    };
+    if !top && emptied {
         *cur = Value::Null;
     }
 }
@@ -895,6 +907,49 @@ fn flow_set(out: &mut String, open: usize, path: &[String], value: &str) -> Resu
     Ok(())
 }
 
+/// Removes `path` inside the flow collection that opens at `open`, with
+/// the comma that joined its entry; `true` when the collection is left
+/// empty. An absent key or item is no change.
+fn flow_remove(out: &mut String, open: usize, path: &[String]) -> Result<bool, EditError> {
+    let f = parse_flow(out.as_bytes(), open, 0)?.flow;
+    let Some((seg, rest)) = path.split_first() else {
+        return Ok(false);
+    };
+    let at = if f.is_map {
+        f.entries
+            .iter()
+            .position(|e| e.key.is_some_and(|(a, b)| unquote(&out[a..b]) == *seg))
+    } else if seg == APPEND {
+        return err(format!("`{seg}` names no item to remove"));
+    } else {
+        index(seg, f.entries.len()).ok()
+    };
+    let Some(i) = at else {
+        return Ok(false);
+    };
+    let e = f.entries[i];
+    if !rest.is_empty() {
+        let (va, _) = e.value;
+        if out[va..].starts_with(['{', '[']) && flow_remove(out, va, rest)? {
+            let close = parse_flow(out.as_bytes(), va, 0)?.close;
+            // The emptied collection's key stays with a null value.
+            out.replace_range(va..=close, "");
+        }
+        return Ok(false);
+    }
+    let start = |x: &FlowEntry| x.key.map_or(x.value.0, |k| k.0);
+    if f.entries.len() == 1 {
+        return Ok(true);
+    }
+    match f.entries.get(i + 1) {
+        // `a: 1, b: 2` without `a`: up to the next entry's start.
+        Some(next) => out.replace_range(start(&e)..start(next), ""),
+        // The last entry: from the previous one's end.
+        None => out.replace_range(f.entries[i - 1].value.1..e.value.1, ""),
+    }
+    Ok(false)
+}
+
 fn remove_in(out: &mut String, r: Region, path: &[String]) -> Result<(), EditError> {
     let key = &path[0];
     let Some(f) = find_key(out, r, key) else {
@@ -909,25 +964,44 @@ fn remove_in(out: &mut String, r: Region, path: &[String]) -> Result<(), EditErr
         out.replace_range(f.line..f.end.max(f.next), "");
         return Ok(());
     }
-    let (val, _) = split_comment(&out[f.colon..f.eol]);
+    let after = out[f.colon..f.eol].to_string();
+    let (val, _) = split_comment(&after);
     if !is_empty_value(val.trim()) {
-        return if val.trim().starts_with('{') {
-            err(format!(
-                "`{key}` is written in flow style; rewrite it as an indented block to let deal edit it"
-            ))
-        } else {
-            Ok(()) // a scalar: nothing under it to remove
-        };
+        if val.trim().starts_with(['{', '[']) {
+            // A flow collection: remove the entry inside it, in place.
+            let open = f.colon + (after.len() - after.trim_start().len());
+            if flow_remove(out, open, &path[1..])? {
+                // Its last entry went: the key is left with nothing (null),
+                // as a block emptied so is.
+                let close = parse_flow(out.as_bytes(), open, 0)?.close;
+                out.replace_range(open - 1..=close, "");
+            }
+        }
+        return Ok(()); // a scalar: nothing under it to remove
     }
     match child(out, &f) {
         Some(Child::Map(cr)) => remove_in(out, cr, &path[1..]),
-        Some(Child::Seq { col, start, end }) => match path[1].parse::<usize>() {
-            Ok(i) if path.len() > 2 => {
-                let ir = item(out, col, start, end, i)?;
-                remove_in(out, ir, &path[2..])
+        Some(Child::Seq { col, start, end }) => {
+            let starts: Vec<usize> = item_starts(out, col, start, end)
+                .iter()
+                .map(|s| s.0)
+                .collect();
+            if path[1] == APPEND {
+                return err(format!("`{key}.+` names no item to remove"));
             }
-            _ => err(format!("`{key}` is a list; remove its items by hand")),
-        },
+            // An item that is not there is absent: nothing to remove.
+            let Ok(i) = index(&path[1], starts.len()) else {
+                return Ok(());
+            };
+            if path.len() > 2 {
+                let ir = item(out, col, start, end, i)?;
+                return remove_in(out, ir, &path[2..]);
+            }
+            // The whole item: its lines, up to the next item or the list's end.
+            let stop = starts.get(i + 1).copied().unwrap_or(end);
+            out.replace_range(starts[i]..stop, "");
+            Ok(())
+        }
         None => Ok(()),
     }
 }
@@ -976,6 +1050,42 @@ pub fn set_top_scalar(text: &str, key: &str, value: &str) -> Result<String, Edit
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removes_flow_entries_in_place() {
+        let text = "---\ntitle: A\ncontact: { name: Jane, email: j@x.example, phone: \"+1 555\" }   # kept\ntags: [a, b, c]\nsolo: { only: 1 }\n---\n";
+        let out = apply(
+            text,
+            &[
+                Op::remove("contact.email"),
+                Op::remove("contact.phone"),
+                Op::remove("tags.0"),
+                Op::remove("tags.-1"),
+                Op::remove("solo.only"),
+                Op::remove("contact.nothing"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\ncontact: { name: Jane }   # kept\ntags: [b]\nsolo:\n---\n"
+        );
+    }
+
+    #[test]
+    fn removes_block_list_items_by_number_and_from_the_end() {
+        let text = "---\ntitle: A\nobjections:\n  - objection: Price\n    resolved: false\n  # the hard one\n  - objection: Timing\n    resolved: true\ntags:\n  - a\n  - b\n---\nbody\n";
+        let out = apply(text, &[Op::remove("objections.0"), Op::remove("tags.-1")]).unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nobjections:\n  - objection: Timing\n    resolved: true\ntags:\n  - a\n---\nbody\n"
+        );
+        let out = apply(&out, &[Op::remove("tags.0"), Op::remove("objections.5")]).unwrap();
+        assert_eq!(
+            out,
+            "---\ntitle: A\nobjections:\n  - objection: Timing\n    resolved: true\ntags:\n---\nbody\n"
+        );
+    }
 
     #[test]
     fn adds_blocks_and_sub_keys_as_new_lines_only() {

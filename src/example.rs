@@ -47,6 +47,18 @@ pub fn write_into(dir: &Path, cfg: &Config) -> Result<(), Error> {
     Ok(())
 }
 
+/// The pipeline-relative paths [`write_into`] writes.
+pub fn paths(cfg: &Config) -> Vec<String> {
+    files::FILES
+        .iter()
+        .map(|(rel, _)| rel.to_string())
+        .filter(|rel| {
+            let top = rel.split('/').next().unwrap_or("");
+            top == cfg.deals_dir || top == "contracts"
+        })
+        .collect()
+}
+
 /// The criterion the example's history adds three weeks in: before it, the
 /// proposal stage asked only for the review.
 const LATER_CRITERION: &str = "      - label: Clear next step with a date\n        fields: [next_step.action, next_step.due]\n";

@@ -251,6 +251,46 @@ pub fn sortable() -> impl Iterator<Item = &'static str> {
         .map(|f| f.path)
 }
 
+/// The known field an unknown `key` is most likely a typo of: one within
+/// two edits (a swap of two letters counts as one), e.g. `vaule` → `value`,
+/// `next_step.dve` → `next_step.due`; a word of four letters or fewer only
+/// within one, so a short field of one's own (`tags`) is not taken for a
+/// known one (`stages`). `*` in a known path stands for the key's own
+/// segment there. `None` for a known key or one far from all.
+pub fn near_miss(key: &str) -> Option<String> {
+    if get(key).is_some() {
+        return None;
+    }
+    let segs: Vec<&str> = key.split('.').collect();
+    FIELDS
+        .iter()
+        .filter_map(|f| {
+            let pat: Vec<&str> = f.path.split('.').collect();
+            if pat.len() != segs.len() {
+                return None;
+            }
+            let mut total = 0;
+            for (p, s) in pat.iter().zip(&segs) {
+                if *p == "*" || p == s {
+                    continue;
+                }
+                let d = strsim::osa_distance(p, s);
+                if d > if s.chars().count() <= 4 { 1 } else { 2 } {
+                    return None;
+                }
+                total += d;
+            }
+            let known: Vec<&str> = pat
+                .iter()
+                .zip(&segs)
+                .map(|(p, s)| if *p == "*" { *s } else { *p })
+                .collect();
+            (total <= 2).then(|| (total, known.join(".")))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
 /// The YAML text to write for `key=raw`, typed by the table above: numbers for
 /// `value`, real booleans for `objections[].resolved`, timestamps where
 /// dates belong (`today` and `now` are accepted), strings where strings
@@ -358,6 +398,27 @@ mod tests {
         assert_eq!(kind("next_step"), Some(Kind::Block));
         assert_eq!(kind("tier"), None);
         assert_eq!(kind("stages"), Some(Kind::Block));
+    }
+
+    #[test]
+    fn near_misses_name_the_known_field() {
+        assert_eq!(near_miss("vaule").as_deref(), Some("value"));
+        assert_eq!(near_miss("ownr").as_deref(), Some("owner"));
+        assert_eq!(near_miss("next_step.dve").as_deref(), Some("next_step.due"));
+        assert_eq!(
+            near_miss("objections.0.resolvd").as_deref(),
+            Some("objections.0.resolved")
+        );
+        assert_eq!(near_miss("value"), None);
+        assert_eq!(near_miss("tier"), None);
+        assert_eq!(near_miss("icp.industry"), None);
+        assert_eq!(near_miss("renewal_date"), None);
+        assert_eq!(near_miss("tags"), None);
+        assert_eq!(near_miss("tags.+"), None);
+        assert_eq!(
+            near_miss("expected_clsoe").as_deref(),
+            Some("expected_close")
+        );
     }
 
     #[test]

@@ -122,13 +122,10 @@ pub fn read_payload(cfg: &Config, text: &str) -> Result<Lead, Error> {
             }
         }
     }
-    if let Some((_, e)) = sets.iter().find(|(p, _)| p == "contact.email") {
-        let ok = e.contains('@')
-            && !e.contains(char::is_whitespace)
-            && e.rsplit('@').next().is_some_and(|d| d.contains('.'));
-        if !ok {
-            return Err(refuse(format!("`{e}` is not an email address")));
-        }
+    if let Some((_, e)) = sets.iter().find(|(p, _)| p == "contact.email")
+        && !crate::criteria::is_email(e)
+    {
+        return Err(refuse(format!("`{e}` is not an email address")));
     }
     let get = |p: &str| sets.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone());
     let title = get("title")

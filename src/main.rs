@@ -7,6 +7,13 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // `COMPLETE=bash deal -- deal move o` (what the registration that
+    // `deal completions SHELL` prints runs): the candidates, then exit.
+    if std::env::var_os("COMPLETE").is_some_and(|v| !v.is_empty() && v != "0") {
+        deal::complete::follow_dir_flag();
+    }
+    clap_complete::CompleteEnv::with_factory(<deal::cli::Cli as clap::CommandFactory>::command)
+        .complete();
     quiet_on_closed_pipe();
     deal::repo::set_options();
     let cli = match deal::cli::Cli::try_parse() {

@@ -81,9 +81,21 @@ pub fn json(v: Decimal) -> serde_json::Value {
     {
         return serde_json::Value::from(i);
     }
+    // A negative whole amount (a review's delta) stays an integer too.
+    if v.scale() == 0
+        && let Some(i) = v.to_i64()
+    {
+        return serde_json::Value::from(i);
+    }
     serde_json::Number::from_f64(to_f64(v))
         .map(serde_json::Value::Number)
         .unwrap_or(serde_json::Value::Null)
+}
+
+/// Serializes an amount as [`json`] writes it.
+pub fn serialize<S: serde::Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    json(*v).serialize(s)
 }
 
 /// Serializes an optional amount as [`json`] writes it.

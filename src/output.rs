@@ -147,13 +147,26 @@ pub fn github(findings: &[Finding], prefix: &Path) -> String {
     out
 }
 
-/// The terminal's width, from `COLUMNS`, else 100.
+/// The terminal's width, from `COLUMNS`, else the terminal's own, else 100.
 pub fn term_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
         .filter(|&w: &usize| w >= 40)
         .unwrap_or(100)
+}
+
+/// The width a table fits: the terminal's, or unbounded (whole cells) when
+/// stdout is not a terminal (`deal list | grep`, a script) or with `--wide`
+/// (README, "Tables").
+pub fn table_width(wide: bool) -> usize {
+    use std::io::IsTerminal;
+    if wide || !std::io::stdout().is_terminal() {
+        usize::MAX
+    } else {
+        term_width()
+    }
 }
 
 /// Truncates `s` to `w` characters, with an ellipsis.

@@ -24,7 +24,6 @@ use crate::error::Error;
 use crate::notes::Templates;
 use crate::pipeline::Pipeline;
 use crate::stats::{Column, Stats, board};
-use crate::time::format_date;
 
 /// Whether a link target may be kept: http(s), mailto, or an in-page anchor.
 pub fn safe_href(url: &str) -> bool {
@@ -284,6 +283,27 @@ fn fmt_days(x: Option<f64>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
+/// Text with `backticked` spans, as HTML: escaped, each span in `<code>`
+/// (a criterion's detail names fields so: "`verbal_agreement_on` is missing").
+fn inline_code(s: &str) -> String {
+    let mut out = String::new();
+    let parts: Vec<&str> = s.split('`').collect();
+    // An odd backtick out stays a backtick.
+    let pairs = (parts.len() - 1) / 2 * 2;
+    for (i, part) in parts.iter().enumerate() {
+        let esc = minijinja::HtmlEscape(part).to_string();
+        if i % 2 == 1 && i <= pairs {
+            out.push_str(&format!("<code>{esc}</code>"));
+        } else {
+            if i > pairs {
+                out.push('`');
+            }
+            out.push_str(&esc);
+        }
+    }
+    out
+}
+
 fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.1}%", v * 100.0))
         .unwrap_or_else(|| "–".into())
@@ -377,7 +397,7 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
     history.sort();
     let history = history
         .into_iter()
-        .map(|(t, k)| (k, crate::time::format_ts(t)))
+        .map(|(t, k)| (k, crate::time::human_ts(t)))
         .collect();
     let waived = f
         .waived
@@ -388,7 +408,7 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
         (
             r.clone(),
             f.lost_stage.clone().unwrap_or_default(),
-            f.lost_at.map(format_date).unwrap_or_default(),
+            f.lost_at.map(crate::time::human_ts).unwrap_or_default(),
         )
     });
     let mut contact = Vec::new();
@@ -431,7 +451,17 @@ fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Deal
         };
         match Table::of(&key, v, first) {
             Some(t) => tables.push(t),
-            None => fields.push((key, plain(v))),
+            // A timestamp reads as a date, not as RFC 3339.
+            None => fields.push((
+                key.clone(),
+                match crate::fields::kind(&key) {
+                    Some(crate::fields::Kind::Timestamp) => scalar_text(v)
+                        .and_then(|s| crate::time::parse_timestamp(&s))
+                        .map(crate::time::human_ts)
+                        .unwrap_or_else(|| plain(v)),
+                    _ => plain(v),
+                },
+            )),
         }
     };
     for (k, v) in &d.fm {
@@ -525,6 +555,13 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
     });
     env.add_filter("pct", |v: Option<f64>| pct(v));
     env.add_filter("days", |v: Option<f64>| fmt_days(v));
+    env.add_filter("minutes", |v: Option<f64>| {
+        v.map(crate::time::human_minutes)
+            .unwrap_or_else(|| "–".into())
+    });
+    env.add_filter("code", |v: String| {
+        minijinja::Value::from_safe_string(inline_code(&v))
+    });
     env
 }
 
@@ -685,14 +722,17 @@ pub fn render(
             "Speed to lead".into(),
             stats
                 .speed_to_lead_minutes_median
-                .map(|m| format!("{m:.1} min"))
+                .map(crate::time::human_minutes)
                 .unwrap_or_else(|| "–".into()),
-            format!("median; target {} min", stats.speed_to_lead.target_minutes),
+            format!(
+                "median; target {}",
+                crate::time::human_minutes(stats.speed_to_lead.target_minutes as f64)
+            ),
         ),
     ];
     let index = IndexPage {
         title: "Pipeline report".into(),
-        generated: crate::time::format_ts(now),
+        generated: crate::time::human_ts(now),
         currency: cur,
         stats,
         board: board(p, ev, stats, now),
@@ -735,7 +775,7 @@ pub fn render(
     let tpl = env
         .get_template("deal.html")
         .map_err(|e| render_err("deal.html", e))?;
-    let generated = crate::time::format_ts(now);
+    let generated = crate::time::human_ts(now);
     let mut deals: Vec<&Deal> = p.deals.iter().collect();
     deals.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.rel.cmp(&b.rel)));
     use rayon::prelude::*;
@@ -746,4 +786,20 @@ pub fn render(
             .map_err(|e| render_err("deal.html", e))?;
         emit(&PathBuf::from("deals").join(format!("{}.html", d.slug)), &html)
     })
+}
+
+#[cfg(test)]
+mod inline_code_tests {
+    #[test]
+    fn backticked_spans_become_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            super::inline_code("`verbal_agreement_on` is missing"),
+            "<code>verbal_agreement_on</code> is missing"
+        );
+        assert_eq!(
+            super::inline_code("`<b>` & `x"),
+            "<code>&lt;b&gt;</code> &amp; `x"
+        );
+        assert_eq!(super::inline_code("plain"), "plain");
+    }
 }

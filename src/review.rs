@@ -34,6 +34,7 @@ use crate::config::Config;
 use crate::criteria::{Evaluator, unmet};
 use crate::deal::{Deal, Place};
 use crate::history::Commit;
+use crate::money::Amount;
 use crate::pipeline::{FileProblem, Problem};
 
 /// One broken rule, with how to fix it.
@@ -61,10 +62,10 @@ pub struct ReviewChange {
     pub owner_to: Option<String>,
     /// The top-level front-matter keys whose values differ.
     pub fields: Vec<String>,
-    #[serde(serialize_with = "opt_num")]
-    pub value_from: Option<f64>,
-    #[serde(serialize_with = "opt_num")]
-    pub value_to: Option<f64>,
+    #[serde(serialize_with = "crate::money::serialize_opt")]
+    pub value_from: Option<Amount>,
+    #[serde(serialize_with = "crate::money::serialize_opt")]
+    pub value_to: Option<Amount>,
     /// The deal's currency (the pipeline's when it names none).
     pub currency: Option<String>,
     /// `Name <email>` of the last commit in the range that touched the file.
@@ -96,14 +97,14 @@ pub struct Weakening {
 /// merge-base and HEAD, and what the range won and lost.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Figures {
-    #[serde(serialize_with = "crate::stats::num")]
-    pub open_value_delta: f64,
-    #[serde(serialize_with = "crate::stats::num")]
-    pub weighted_delta: f64,
-    #[serde(serialize_with = "crate::stats::num")]
-    pub won_value: f64,
-    #[serde(serialize_with = "crate::stats::num")]
-    pub lost_value: f64,
+    #[serde(serialize_with = "crate::money::serialize")]
+    pub open_value_delta: Amount,
+    #[serde(serialize_with = "crate::money::serialize")]
+    pub weighted_delta: Amount,
+    #[serde(serialize_with = "crate::money::serialize")]
+    pub won_value: Amount,
+    #[serde(serialize_with = "crate::money::serialize")]
+    pub lost_value: Amount,
 }
 
 /// What the merge does to the pipeline's numbers (docs/reference.md,
@@ -115,13 +116,6 @@ pub struct Summary {
     pub figures: Figures,
     pub currency: String,
     pub other_currencies: BTreeMap<String, Figures>,
-}
-
-fn opt_num<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-    match x {
-        Some(v) => crate::stats::num(v, s),
-        None => s.serialize_none(),
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -738,8 +732,8 @@ fn changed_fields(b: Option<&Deal>, h: Option<&Deal>) -> Vec<String> {
     out
 }
 
-fn round_cents(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+fn round_cents(x: Amount) -> Amount {
+    x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// The summary's figures over the touched deals (every other deal is the
@@ -758,10 +752,11 @@ fn figures(
     let mut by: BTreeMap<String, Figures> = BTreeMap::new();
     let open = |d: &Deal| match d.place {
         Place::Stage(i) => {
-            let v = d.fields.value.unwrap_or(0.0);
-            (v, v * cfg.stages[i].probability)
+            let v = d.fields.value.unwrap_or_default();
+            let p = crate::money::from_f64(cfg.stages[i].probability).unwrap_or_default();
+            (v, v * p)
         }
-        _ => (0.0, 0.0),
+        _ => (Amount::ZERO, Amount::ZERO),
     };
     let keys: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
     for key in keys {
@@ -782,7 +777,7 @@ fn figures(
             f.open_value_delta += v;
             f.weighted_delta += w;
             let was = b.map(|b| b.place);
-            let value = h.fields.value.unwrap_or(0.0);
+            let value = h.fields.value.unwrap_or_default();
             if h.place == Place::Won && was != Some(Place::Won) {
                 f.won_value += value;
             }
@@ -798,9 +793,9 @@ fn figures(
             &mut f.won_value,
             &mut f.lost_value,
         ] {
-            *x = round_cents(*x);
-            if *x == 0.0 {
-                *x = 0.0; // no `-0`
+            *x = round_cents(*x).normalize();
+            if x.is_zero() {
+                *x = Amount::ZERO; // no `-0`
             }
         }
     }
@@ -974,28 +969,32 @@ fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 /// A difference with its sign: `+11,000`, `-6,000`, `0`.
-fn signed(v: f64) -> String {
-    if v > 0.0 {
-        format!("+{}", crate::board::money(v))
+fn signed(v: Amount, cur: &str) -> String {
+    let shown = crate::money::format(v, crate::money::minor_unit(cur));
+    if v.is_sign_positive() && !v.is_zero() {
+        format!("+{shown}")
     } else {
-        crate::board::money(v)
+        shown
     }
 }
 
 /// One currency's figures for the summary line.
 fn figures_line(f: &Figures, cur: &str) -> String {
-    let amount = |v: f64| {
-        if v == 0.0 {
+    let amount = |v: Amount| {
+        if v.is_zero() {
             "0".to_string()
         } else {
-            format!("{} {cur}", crate::board::money(v))
+            format!(
+                "{} {cur}",
+                crate::money::format(v, crate::money::minor_unit(cur))
+            )
         }
     };
-    let delta = |v: f64| {
-        if v == 0.0 {
+    let delta = |v: Amount| {
+        if v.is_zero() {
             "0".to_string()
         } else {
-            format!("{} {cur}", signed(v))
+            format!("{} {cur}", signed(v, cur))
         }
     };
     format!(
@@ -1057,13 +1056,15 @@ pub fn markdown(r: &Review) -> String {
                 Some(cur) if *cur != sum.currency => format!(" {}", md_text(cur)),
                 _ => String::new(),
             };
+            let minor = crate::money::minor_unit(c.currency.as_deref().unwrap_or(&sum.currency));
+            let shown = |v: Amount| crate::money::format(v, minor);
             let value = match (c.value_from, c.value_to) {
-                (Some(a), Some(b)) if a == b => crate::board::money(b),
+                (Some(a), Some(b)) if a == b => shown(b),
                 (None, None) => String::new(),
                 (a, b) => format!(
                     "{} → {}",
-                    a.map(crate::board::money).unwrap_or_else(|| "–".into()),
-                    b.map(crate::board::money).unwrap_or_else(|| "–".into())
+                    a.map(shown).unwrap_or_else(|| "–".into()),
+                    b.map(shown).unwrap_or_else(|| "–".into())
                 ),
             };
             let value = if value.is_empty() {

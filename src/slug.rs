@@ -1,18 +1,8 @@
 //! Slugs: lower-case ASCII letters, digits and `-`, transliterated from titles.
 
-use unicode_normalization::UnicodeNormalization;
-
-/// Letters that NFKD does not decompose into ASCII.
-fn special(c: char) -> Option<&'static str> {
+/// Symbols that become words of their own (`R&D` → `r-and-d`).
+fn symbol(c: char) -> Option<&'static str> {
     Some(match c {
-        'ß' => "ss",
-        'æ' | 'Æ' => "ae",
-        'œ' | 'Œ' => "oe",
-        'ø' | 'Ø' => "o",
-        'đ' | 'Đ' | 'ð' | 'Ð' => "d",
-        'ł' | 'Ł' => "l",
-        'þ' | 'Þ' => "th",
-        'ı' => "i",
         '&' => "and",
         '@' => "at",
         '+' => "plus",
@@ -20,7 +10,9 @@ fn special(c: char) -> Option<&'static str> {
     })
 }
 
-/// Transliterates `s` into a slug: `Société Générale & Co.` → `societe-generale-and-co`.
+/// Transliterates `s` into a slug, whatever its script:
+/// `Société Générale & Co.` → `societe-generale-and-co`,
+/// `Москва Логистик` → `moskva-logistik`, `北京` → `bei-jing`.
 pub fn slugify(s: &str) -> String {
     let mut out = String::new();
     let mut dash = false;
@@ -38,18 +30,17 @@ pub fn slugify(s: &str) -> String {
         }
     };
     for c in s.chars() {
-        if let Some(rep) = special(c) {
-            // Letters join their word; symbols become words of their own.
-            let piece = if c.is_alphabetic() {
-                rep.to_string()
-            } else {
-                format!(" {rep} ")
-            };
-            push(&piece, &mut out);
-            continue;
+        if let Some(word) = symbol(c) {
+            push(&format!(" {word} "), &mut out);
+        } else if c.is_ascii() {
+            push(c.encode_utf8(&mut [0; 4]), &mut out);
+        } else {
+            // deunicode knows every script's letters (Cyrillic, Greek, CJK,
+            // ligatures, ß, ø, ł…); an ideograph comes with a trailing space,
+            // so each one is a word. A character it does not know splits words.
+            let ascii = deunicode::deunicode_char(c).unwrap_or(" ");
+            push(if ascii.is_empty() { " " } else { ascii }, &mut out);
         }
-        let ascii: String = c.to_string().nfkd().filter(|d| d.is_ascii()).collect();
-        push(if ascii.is_empty() { " " } else { &ascii }, &mut out);
     }
     // Keep slugs short enough for file names and terminals.
     if out.len() > 60 {
@@ -103,5 +94,19 @@ mod tests {
         assert_eq!(slugify("Com1"), "com1-deal");
         assert_eq!(slugify("Console"), "console");
         assert!(!is_slug("nul"));
+    }
+
+    #[test]
+    fn transliterates_any_script() {
+        assert_eq!(slugify("Москва Логистик"), "moskva-logistik");
+        assert_eq!(slugify("北京物流"), "bei-jing-wu-liu");
+        assert_eq!(slugify("Αθήνα Ναυτιλιακή"), "athena-nautiliake");
+        assert_eq!(
+            slugify("ŞİŞECAM þing æther œuvre"),
+            "sisecam-thing-aether-oeuvre"
+        );
+        assert_eq!(slugify("R&D @ Acme+"), "r-and-d-at-acme-plus");
+        assert_eq!(slugify("東京 Tokyo"), "dong-jing-tokyo");
+        assert!(is_slug(&slugify("مرحبا")));
     }
 }

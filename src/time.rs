@@ -98,3 +98,51 @@ mod tests {
         assert!(parse_timestamp("").is_none());
     }
 }
+
+/// A duration in minutes as a person reads it: `4 min`, `20 h 23 min`,
+/// `3 d 4 h` (the report, `deal stats`).
+pub fn human_minutes(m: f64) -> String {
+    if !m.is_finite() || m < 0.0 {
+        return "–".into();
+    }
+    let total = m.round() as i64;
+    let (d, h, min) = (total / 1440, (total % 1440) / 60, total % 60);
+    match (d, h, min) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// A timestamp as a person reads it: `27 Sep 2026, 12:00 UTC`, or
+/// `27 Sep 2026` at midnight (a plain date).
+pub fn human_ts(t: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    if t.hour() == 0 && t.minute() == 0 && t.second() == 0 {
+        t.format("%-d %b %Y").to_string()
+    } else {
+        t.format("%-d %b %Y, %H:%M UTC").to_string()
+    }
+}
+
+#[cfg(test)]
+mod human_tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_dates_read_as_people_write_them() {
+        assert_eq!(human_minutes(4.0), "4 min");
+        assert_eq!(human_minutes(1223.0), "20 h 23 min");
+        assert_eq!(human_minutes(120.0), "2 h");
+        assert_eq!(human_minutes(3.0 * 1440.0 + 250.0), "3 d 4 h");
+        assert_eq!(human_minutes(f64::NAN), "–");
+        let t = parse_timestamp("2026-09-27T12:00:00Z").unwrap();
+        assert_eq!(human_ts(t), "27 Sep 2026, 12:00 UTC");
+        assert_eq!(
+            human_ts(parse_timestamp("2026-09-27").unwrap()),
+            "27 Sep 2026"
+        );
+    }
+}

@@ -31,10 +31,8 @@ fn scope_of(root: &Path, known: &[&Path], start: &Path, paths: &[PathBuf]) -> Re
     for arg in paths {
         let abs = absolute(start, arg);
         if std::fs::symlink_metadata(&abs).is_err() {
-            return Err(Error::usage(
-                format!("{}: no such file or folder", arg.display()),
-                "give paths to deal files or stage folders",
-            ));
+            set.extend(by_slug(known, arg)?);
+            continue;
         }
         let Ok(rel) = abs.strip_prefix(root) else {
             return Err(Error::usage(
@@ -156,6 +154,54 @@ fn merge_findings(findings: &mut Vec<check::Finding>, extra: Vec<check::Finding>
         if !findings.iter().any(same) {
             findings.push(f);
         }
+    }
+}
+
+/// The deal files an argument that is no path names as a slug, or as a
+/// unique prefix of one (every copy of a duplicated slug, so its
+/// `duplicate-slug` finding shows), as every other command takes a deal.
+fn by_slug(known: &[&Path], arg: &Path) -> Result<Vec<PathBuf>, Error> {
+    let q = arg.to_string_lossy();
+    let missing = || {
+        Error::usage(
+            format!("{}: no such deal, file or folder", arg.display()),
+            "give slugs (or unique prefixes of them), deal files or stage folders; `deal list` shows the slugs",
+        )
+    };
+    if q.is_empty() || q.contains('/') {
+        return Err(missing());
+    }
+    let slug_of = |k: &Path| crate::pipeline::slug_of(k);
+    let exact: Vec<PathBuf> = known
+        .iter()
+        .filter(|k| slug_of(k) == q)
+        .map(|k| k.to_path_buf())
+        .collect();
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
+    let hits: Vec<&&Path> = known
+        .iter()
+        .filter(|k| slug_of(k).starts_with(q.as_ref()))
+        .collect();
+    let mut slugs: Vec<String> = hits.iter().map(|k| slug_of(k)).collect();
+    slugs.sort();
+    slugs.dedup();
+    match slugs.len() {
+        0 => Err(missing()),
+        1 => Ok(hits.iter().map(|k| k.to_path_buf()).collect()),
+        n => Err(Error::usage(
+            format!(
+                "`{q}` is the start of {n} slugs: {}",
+                slugs
+                    .iter()
+                    .take(10)
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "give more of the slug",
+        )),
     }
 }
 

@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, a: DueArgs) -> Result<i32, Error> {
                 output::table(
                     &["KIND", "DEAL", "OWNER", "STAGE", "DATE", "WHAT"],
                     &rows,
-                    output::term_width()
+                    output::table_width(a.wide.wide)
                 )
             );
         }

@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, a: ForecastArgs) -> Result<i32, Error> {
             );
         }
         TableFormat::Csv => print!("{}", csv(&f)),
-        TableFormat::Table => print!("{}", table(&p, &f)),
+        TableFormat::Table => print!("{}", table(&p, &f, output::table_width(a.wide.wide))),
     }
     Ok(0)
 }
@@ -97,7 +97,7 @@ fn csv(f: &Forecast) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn table(p: &Pipeline, f: &Forecast) -> String {
+fn table(p: &Pipeline, f: &Forecast, width: usize) -> String {
     let cur = &f.currency;
     let mut out = format!(
         "Forecast by {}, in {cur}, as of {} (open deals by expected_close; won by date won)\n\n",
@@ -144,7 +144,7 @@ fn table(p: &Pipeline, f: &Forecast) -> String {
             "DEALS",
         ],
         &rows,
-        output::term_width(),
+        width,
     ));
     let find = |slug: &str| -> Option<&Deal> { p.deals.iter().find(|d| d.slug == slug) };
     let owner = |d: Option<&Deal>| {
@@ -201,7 +201,7 @@ fn table(p: &Pipeline, f: &Forecast) -> String {
         out.push_str(&output::table(
             &["DEAL", "OWNER", "EXPECTED", "VALUE", "FIX"],
             &rows,
-            output::term_width(),
+            width,
         ));
     }
     if f.no_close_date.count > 0 {

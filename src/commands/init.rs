@@ -133,16 +133,45 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     if a.example {
         crate::example::write_into(&dir, &cfg)?;
     }
+    // The files this init wrote, root-relative, for the first commit.
+    let mut written: Vec<String> = vec![config::FILE.to_string(), ".gitignore".to_string()];
+    written.extend(
+        folders
+            .iter()
+            .map(|f| format!("{}/{f}/.gitkeep", cfg.deals_dir)),
+    );
+    if a.example {
+        written.extend(crate::example::paths(&cfg));
+    }
+    written.sort();
+    written.dedup();
     if !had_repo {
         crate::repo::init(&dir)
             .map_err(|e| Error::git(format!("git init failed: {}", e.message()), ""))?;
-        // A new repository gets the example's history, so trend and audit
-        // have weeks to show on day one. Inside someone's repository,
-        // nothing is committed for them.
-        if a.example {
-            crate::example::write_history(&dir, &cfg, &yaml)?;
-        }
     }
+    // The first commit: a new repository, or one without commits, gets the
+    // pipeline committed, so `trend`, `audit` and `review HEAD` work from
+    // the start (a new repository with --example gets the example's dated
+    // history instead). Inside a repository with commits, only --example
+    // commits (its sample deals, as one commit); nothing else is committed
+    // for someone else's repository.
+    let unborn = crate::repo::Repo::open(&dir)
+        .and_then(|r| r.head().ok())
+        .is_some_and(|h| h.oid.is_none());
+    let committed = if !had_repo && a.example {
+        // Authored by the example's own team: no git identity needed.
+        crate::example::write_history(&dir, &cfg, &yaml)?;
+        Some(Committed::History)
+    } else if identity.is_none() || !(unborn || a.example) {
+        None
+    } else {
+        let subject = if a.example {
+            "deal: a new pipeline, with the example's sample deals"
+        } else {
+            "deal: a new pipeline"
+        };
+        first_commit(&dir, &written, subject)?.map(|c| Committed::One(c, unborn))
+    };
     if !ctx.quiet {
         let shown = crate::diag::display_path(&dir);
         println!("Created a pipeline in {shown}:");
@@ -154,7 +183,7 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
             "  {:<25}one folder per stage, plus won/ and lost/",
             format!("{}/<stage>/", cfg.deals_dir)
         );
-        if !had_repo && a.example {
+        if !had_repo && matches!(committed, Some(Committed::History)) {
             println!(
                 "  .git/                    a new git repository, with the example's history: dated commits of each sample deal's moves"
             );
@@ -163,19 +192,91 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         }
         if let Some(w) = &enclosing {
             println!(
-                "  (no git init: {shown} is inside the git repository at {}, and deal's commits go there.\n   For a repository of its own: `cd {shown} && git init`, before your first commit.)",
-                w.display()
+                "  (no git init: {shown} is inside the git repository at {}, and deal's commits go there.\n   For a repository of its own: `cd {shown} && git init`{}.)",
+                w.display(),
+                if committed.is_some() {
+                    " (then commit the files there)"
+                } else {
+                    ", before your first commit"
+                }
             );
+        }
+        match &committed {
+            Some(Committed::History) => {}
+            Some(Committed::One(c, first)) => println!(
+                "Committed {} ({c}): pipeline.yaml, .gitignore and the stage folders{}.",
+                if *first {
+                    "them as the first commit"
+                } else {
+                    "them in one commit"
+                },
+                if a.example {
+                    ", with the sample deals"
+                } else {
+                    ""
+                }
+            ),
+            None if identity.is_none() => println!(
+                "Not committed: git has no identity to commit as. Set it, then commit:\n  git config --global user.name \"Your Name\" && git config --global user.email you@example.com\n  git add -A && git commit -m \"deal: a new pipeline\""
+            ),
+            None => println!(
+                "Not committed (the repository has commits of its own): `git add {} && git commit` when ready.",
+                if enclosing.is_some() {
+                    shown.to_string()
+                } else {
+                    ".".to_string()
+                }
+            ),
         }
         match team.first() {
             Some((h, n, e)) => println!("Team: {h} ({n} <{e}>) with every role."),
-            None => println!(
-                "No git identity found: add yourself under `team:` in pipeline.yaml\n  (and run `git config --global user.name/user.email`)."
-            ),
+            None => println!("No git identity found: add yourself under `team:` in pipeline.yaml."),
         }
         println!(
             "Next: `deal check` validates it; `deal show <slug>` lists a deal's exit checklist."
         );
     }
     Ok(0)
+}
+
+/// What `init` committed.
+enum Committed {
+    /// The example's dated history, in a new repository.
+    History,
+    /// One commit (its short id), and whether it is the repository's first.
+    One(String, bool),
+}
+
+/// Commits the files `init` wrote (root-relative), and only those, through
+/// the one record path; `None` when not in a git repository.
+fn first_commit(dir: &Path, rels: &[String], subject: &str) -> Result<Option<String>, Error> {
+    let Some(repo) = crate::repo::Repo::open(dir) else {
+        return Ok(None);
+    };
+    let files: Vec<(std::path::PathBuf, Vec<u8>)> = rels
+        .iter()
+        .map(|r| {
+            let p = dir.join(r);
+            std::fs::read(&p)
+                .map(|b| (p.clone(), b))
+                .map_err(|e| Error::io(&p, e))
+        })
+        .collect::<Result<_, _>>()?;
+    let changes: Vec<crate::repo::Change> = files
+        .iter()
+        .map(|(p, b)| crate::repo::Change {
+            old: Some(p),
+            old_bytes: Some(b),
+            new: p,
+            new_bytes: b,
+            gone: Vec::new(),
+        })
+        .collect();
+    let ident = repo.ident()?;
+    let head = repo.head()?;
+    let msg = crate::repo::Message {
+        text: format!("{subject}\n"),
+    };
+    let oid = repo.record_all(&changes, Some(&msg), &head, Some(&ident))?;
+    Ok(oid.map(|o| o.to_string()[..7].to_string()))
 }

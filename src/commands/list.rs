@@ -215,7 +215,7 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> Result<i32, Error> {
                         "SLUG", "STAGE", "OWNER", "VALUE", "DAYS", "CRITERIA", "NEXT DUE"
                     ],
                     &body,
-                    output::term_width()
+                    output::table_width(a.wide.wide)
                 )
             );
         }

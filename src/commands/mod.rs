@@ -13,6 +13,7 @@ pub mod assign;
 pub mod audit;
 pub mod check;
 pub mod due;
+pub mod edit;
 pub mod forecast;
 pub mod hook;
 pub mod import;
@@ -81,7 +82,13 @@ fn writes(cmd: &Command) -> bool {
         Command::Import(a) => !a.dry_run,
         Command::Note(a) => !a.print,
         Command::Objection(a) => !matches!(a.action, crate::cli::ObjectionAction::List { .. }),
-        Command::Set(_) | Command::Move(_) | Command::Assign(_) | Command::Resolve(_) => true,
+        Command::Set(_)
+        | Command::Unset(_)
+        | Command::Move(_)
+        | Command::Assign(_)
+        | Command::Resolve(_) => true,
+        // `edit` takes the lock itself, after the editor closes.
+        Command::Edit(_) => false,
         // `init` creates the repository it would lock; `hook` writes only
         // hook files; `report` writes only its output folder.
         Command::Init(_)
@@ -131,6 +138,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Init(a) => init::run(&ctx, a),
         Command::New(a) => new::run(&ctx, a),
         Command::Set(a) => set::run(&ctx, a),
+        Command::Unset(a) => set::run_unset(&ctx, a),
+        Command::Edit(a) => edit::run(&ctx, a),
         Command::Move(a) => mv::run(&ctx, a),
         Command::Assign(a) => assign::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),
@@ -151,9 +160,30 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Review(a) => review::run(&ctx, a),
         Command::Resolve(a) => resolve::run(&ctx, a),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "deal", &mut std::io::stdout());
+            use clap_complete::Shell;
+            use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+            let env: &dyn EnvCompleter = match shell {
+                Shell::Bash => &Bash,
+                Shell::Elvish => &Elvish,
+                Shell::Fish => &Fish,
+                Shell::PowerShell => &Powershell,
+                Shell::Zsh => &Zsh,
+                _ => {
+                    return Err(Error::usage(
+                        format!("no completion for {shell}"),
+                        "use bash, zsh, fish, elvish or powershell",
+                    ));
+                }
+            };
+            // The registration calls `deal` on PATH back with COMPLETE set
+            // (see main.rs), so it keeps working across upgrades.
+            let mut out = Vec::new();
+            env.write_registration("COMPLETE", "deal", "deal", "deal", &mut out)
+                .map_err(|e| Error::io("stdout", e))?;
+            use std::io::Write as _;
+            std::io::stdout()
+                .write_all(&out)
+                .map_err(|e| Error::io("stdout", e))?;
             Ok(0)
         }
     }

@@ -202,6 +202,15 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     }
     fm.push_str(&format!("created: {now}\n"));
     let email = a.email.as_deref().filter(|s| !s.trim().is_empty());
+    if let Some(e) = email
+        && !crate::criteria::is_email(e)
+    {
+        // The same rule as a `--json` payload's email and `format: email`.
+        return Err(Error::usage(
+            format!("--email `{}` is not an email address", e.trim()),
+            "write e.g. `--email jane@acme.example`; nothing was written",
+        ));
+    }
     let phone = a.phone.as_deref().filter(|s| !s.trim().is_empty());
     if email.is_some() || phone.is_some() {
         fm.push_str("contact:\n");

@@ -240,13 +240,13 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
         opt(s.velocity_per_day, |v| format!("{} {cur}/day", money(v)))
     ));
     out.push_str(&format!(
-        "Speed to lead: {} inbound, {} contacted within {} min, median {}.\n\n",
+        "Speed to lead: {} inbound, {} contacted within {}, median {}.\n\n",
         s.speed_to_lead.inbound,
         s.speed_to_lead.within_target,
-        s.speed_to_lead.target_minutes,
-        opt(s.speed_to_lead_minutes_median, |m| format!("{m:.1} min"))
+        crate::time::human_minutes(s.speed_to_lead.target_minutes as f64),
+        opt(s.speed_to_lead_minutes_median, crate::time::human_minutes)
     ));
-    let width = output::term_width();
+    let width = output::table_width(a.wide.wide);
     let rows: Vec<Vec<String>> = s
         .stages
         .iter()

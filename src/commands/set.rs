@@ -49,6 +49,7 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
         let mut keys: Vec<String> = Vec::new();
         for arg in &a.assignments {
             let (k, v) = parse_assignment(arg)?;
+            refuse_odd_key(&k, d, a.new_field)?;
             let yaml = typed_value(&p.cfg, &k, &v, ctx.now)?;
             keys.retain(|x| *x != k);
             keys.push(k.clone());
@@ -61,8 +62,8 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
             done: format!("Set {} on {}", keys.join(", "), d.slug),
             unchanged: format!("{} already has those values; nothing changed", d.slug),
             guard: Some(Guard {
-                force: a.force,
-                reason: a.reason.clone(),
+                force: a.force.force,
+                reason: a.force.reason.clone(),
             }),
         })
     })
@@ -188,6 +189,78 @@ fn guard_left_stages(
     Ok((ops, trailers))
 }
 
+/// Refuses `stage` (the folder is the stage) and, unless `new_field`, a key
+/// the deal does not have that is within two edits of a known field (a
+/// typo such as `vaule` would otherwise add a field nothing reads).
+fn refuse_odd_key(key: &str, d: &Deal, new_field: bool) -> Result<(), Error> {
+    if key == "stage" || key.starts_with("stage.") {
+        return Err(Error::usage(
+            "there is no `stage` field: the folder a deal sits in is its stage",
+            format!(
+                "to change the stage, run `deal move {} STAGE` (it checks the exit criteria and records the move)",
+                d.slug
+            ),
+        ));
+    }
+    if new_field || crate::deal::lookup(&d.fm, key).is_some() {
+        return Ok(());
+    }
+    match crate::fields::near_miss(key) {
+        Some(known) => Err(Error::usage(
+            format!("`{key}` is not a known field: did you mean `{known}`?"),
+            format!(
+                "write `{known}=…`, or pass --new-field to add `{key}` as a field of your own (the fields: docs/reference.md)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `deal unset DEAL KEY...`: removes keys (with their blocks) by a lossless
+/// edit, through the same write path as `set`.
+pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
+    write_deal(ctx, &a.deal, a.commit.no_commit, |_, d| {
+        let mut ops = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        let mut absent: Vec<String> = Vec::new();
+        for k in &a.keys {
+            let (k, _) = parse_assignment(&format!("{k}="))?;
+            if k.split('.').any(|seg| seg == edit::APPEND) {
+                return Err(Error::usage(
+                    format!("`{k}` names no key to remove (`+` appends)"),
+                    "name an item by its number, e.g. `objections.0`, or `-1` for the last",
+                ));
+            }
+            if crate::deal::lookup(&d.fm, &k).is_none() && !k.split('.').any(|s| s == "-1") {
+                absent.push(k.clone());
+            }
+            if !keys.contains(&k) {
+                keys.push(k.clone());
+            }
+            ops.push(Op::remove(&k));
+        }
+        Ok(Change {
+            ops,
+            subject: format!("deal({}): unset {}", d.slug, keys.join(", ")),
+            trailers: Vec::new(),
+            done: format!("Removed {} from {}", keys.join(", "), d.slug),
+            unchanged: format!(
+                "{} has no {}; nothing changed",
+                d.slug,
+                absent
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            guard: Some(Guard {
+                force: a.force.force,
+                reason: a.force.reason.clone(),
+            }),
+        })
+    })
+}
+
 /// One deal's front-matter change, as a write command plans it.
 pub struct Change {
     pub ops: Vec<Op>,
@@ -219,7 +292,6 @@ pub fn write_deal(
     }
     crate::repo::cache_big_trees();
     let p = Pipeline::open_for(&ctx.start, query)?;
-    let cfg = &p.cfg;
     let d = one_deal(&p, query)?;
     let shown = crate::diag::display_path(&p.root.join(&d.rel));
     ctx.trace_pipeline(&p, "work tree");
@@ -242,28 +314,65 @@ pub fn write_deal(
             )
         })
     };
-    let mut text = apply(&change.ops)?;
+    let text = apply(&change.ops)?;
     if text == d.text {
         if !ctx.quiet {
             println!("{}", change.unchanged);
         }
         return Ok(0);
     }
+    let mut change = change;
+    let (text, forced) = judge(ctx, &p, d, &text, change.guard.as_ref())?;
+    change.trailers.extend(forced);
+    commit_text(ctx, &p, d, &text, change, no_commit)
+}
+
+/// Judges a deal's new text as every one-deal write does (`set`, `unset`,
+/// `edit`, `objection`): it must parse, add no error the deal did not have
+/// (schema, owners, lost reason), and, under a [`Guard`], break no
+/// criterion of a stage the deal has left unless forced with a reason.
+/// The one place this refusal lives. Gives the text to record (with the
+/// waiver a forced change adds) and the trailers the waiver adds.
+pub fn judge(
+    ctx: &Ctx,
+    p: &Pipeline,
+    d: &Deal,
+    text: &str,
+    guard: Option<&Guard>,
+) -> Result<(String, Trailers), Error> {
+    let mut text = text.to_string();
     let mut forced = Vec::new();
-    if let Some(g) = &change.guard {
-        let (ops, trailers) = guard_left_stages(&p, d, &text, g, ctx.now)?;
+    if let Some(g) = guard {
+        let (ops, trailers) = guard_left_stages(p, d, &text, g, ctx.now)?;
         if !ops.is_empty() {
-            let all: Vec<Op> = change.ops.iter().cloned().chain(ops).collect();
-            text = apply(&all)?;
+            text = edit::apply(&text, &ops).map_err(|e| {
+                Error::usage(
+                    format!("{}: {e}", crate::diag::display_path(&p.root.join(&d.rel))),
+                    "edit the file by hand, then run `deal check`",
+                )
+            })?;
             forced = trailers;
         }
     }
-    refuse_new_errors(cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
+    refuse_new_errors(&p.cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
+    Ok((text, forced))
+}
+
+/// Records a judged new text of `d` as one commit (or stages it), with
+/// `Deal:` and owner trailers, and prints `change.done`.
+pub fn commit_text(
+    ctx: &Ctx,
+    p: &Pipeline,
+    d: &Deal,
+    text: &str,
+    change: Change,
+    no_commit: bool,
+) -> Result<i32, Error> {
+    let cfg = &p.cfg;
     let old_owner = d.fields.owner.clone().unwrap_or_default();
-    let new_owner = edited_owner(&text).unwrap_or_else(|| old_owner.clone());
+    let new_owner = edited_owner(text).unwrap_or_else(|| old_owner.clone());
     let mut trailers = vec![("Deal", d.slug.clone())];
     trailers.extend(change.trailers);
-    trailers.extend(forced);
     trailers.extend(owner_trailers(cfg, &old_owner, &new_owner));
     let done = record(Recording {
         root: &p.root,
@@ -271,7 +380,7 @@ pub fn write_deal(
         old_rel: Some(&d.rel),
         old_text: Some(&d.text),
         new_rel: &d.rel,
-        new_text: &text,
+        new_text: text,
         subject: change.subject,
         body: None,
         trailers,

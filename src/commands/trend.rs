@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, a: TrendArgs) -> Result<i32, Error> {
             serde_json::to_string_pretty(&t).unwrap_or_else(|_| "{}".into())
         ),
         TableFormat::Csv => print!("{}", csv(&t)),
-        TableFormat::Table => print!("{}", table(&t)),
+        TableFormat::Table => print!("{}", table(&t, output::table_width(a.wide.wide))),
     }
     Ok(0)
 }
@@ -117,7 +117,7 @@ fn csv(t: &Trend) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn table(t: &Trend) -> String {
+fn table(t: &Trend, width: usize) -> String {
     let rows: Vec<Vec<String>> = t
         .snapshots
         .iter()
@@ -148,7 +148,7 @@ fn table(t: &Trend) -> String {
             "END", "COMMIT", "OPEN", "VALUE", "WEIGHTED", "NEW", "WON", "LOST",
         ],
         &rows,
-        output::term_width(),
+        width,
     ));
     if t.criteria_changes.is_empty() {
         out.push_str("\nNo criteria changed in this window.\n");

@@ -250,3 +250,216 @@ fn set_edits_the_readme_deal_example_as_written() {
     );
     assert!(changed[3].contains("{ objection: Price, response: Phased plan, resolved: false }"));
 }
+
+#[test]
+fn set_refuses_stage_and_near_misses_and_writes_null_for_an_empty_value() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let before = t.state();
+    t.cmd(&["set", "acme", "stage=won"])
+        .code(2)
+        .stderr_has("there is no `stage` field")
+        .stderr_has("deal move acme STAGE");
+    t.cmd(&["set", "acme", "vaule=5000"])
+        .code(2)
+        .stderr_has("`vaule` is not a known field: did you mean `value`?")
+        .stderr_has("--new-field");
+    t.cmd(&["set", "acme", "next_step.dve=2026-12-01"])
+        .code(2)
+        .stderr_has("did you mean `next_step.due`?");
+    assert_eq!(t.state(), before, "a refused set changes nothing");
+    // A field of one's own, far from every known one, needs no flag.
+    t.cmd(&["set", "acme", "renewal_date=2027-01-01"]).code(0);
+    // --new-field insists; a key the deal has is no typo.
+    t.cmd(&["set", "acme", "ownr=x", "--new-field"]).code(0);
+    assert!(changed_lines(&t).contains(&"+ownr: x".to_string()));
+    t.cmd(&["set", "acme", "ownr=y"]).code(0);
+    // KEY= writes null.
+    t.cmd(&["set", "acme", "engaged="]).code(0);
+    assert_eq!(
+        changed_lines(&t),
+        ["-engaged: 2026-11-03", "+engaged:"],
+        "only the one line changes"
+    );
+}
+
+#[test]
+fn unset_removes_keys_losslessly_in_one_commit() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let before = commits(&t);
+    t.cmd(&["unset", "acme", "tags", "contact.phone", "objections.0"])
+        .code(0)
+        .stdout_has("Removed tags, contact.phone, objections.0 from acme (commit ");
+    assert_eq!(commits(&t), before + 1);
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(acme): unset tags, contact.phone, objections.0"
+    );
+    let text = std::fs::read_to_string(t.path().join("deals/02-outreach/acme.md")).unwrap();
+    assert!(!text.contains("tags:"), "{text}");
+    assert!(
+        text.contains("contact: { name: Jane Doe, email: jane@acme.example }\n"),
+        "the flow mapping loses only the phone: {text}"
+    );
+    assert!(!text.contains("Phased plan"), "{text}");
+    // Everything else byte for byte: comments and flow style kept.
+    assert!(text.contains("title: Acme Corp, Kubernetes migration     # required\n"));
+    assert!(text.contains("next_step: { action: Send SOW draft, due: 2026-11-30 }\n"));
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    // A key the deal lacks changes nothing.
+    t.cmd(&["unset", "acme", "tags"])
+        .code(0)
+        .stdout_has("acme has no `tags`; nothing changed");
+    assert_eq!(commits(&t), before + 1);
+    // A required field cannot go: the same judgement as `set`.
+    let state = t.state();
+    t.cmd(&["unset", "acme", "owner"])
+        .code(2)
+        .stderr_has("nothing was written");
+    assert_eq!(t.state(), state);
+}
+
+/// An executable script in the test's HOME, to run as `$EDITOR`.
+fn editor(t: &Test, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = t.home.path().join(name);
+    std::fs::write(&p, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
+
+const ACME: &str = "deals/02-outreach/acme.md";
+
+#[test]
+fn edit_commits_what_the_editor_saved_once() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let before = commits(&t);
+    let ed = editor(
+        &t,
+        "ed.sh",
+        "sed -i -e 's/^value: 48000/value: 52000/' -e 's/^# Acme Corp/# Acme Corp\\n\\nCalled Jane./' \"$1\"",
+    );
+    // VISUAL wins over EDITOR, as for git.
+    t.cmd_env(&[("VISUAL", &ed), ("EDITOR", "false")], &["edit", "acme"])
+        .code(0)
+        .stdout_has("Edited acme (commit ");
+    assert_eq!(commits(&t), before + 1);
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(acme): edit"
+    );
+    assert!(t.git(&["log", "-1", "--format=%b"]).contains("Deal: acme"));
+    assert_eq!(
+        changed_lines(&t),
+        ["-value: 48000", "+value: 52000", "+", "+Called Jane."]
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert!(
+        !t.path().join(".git/deal-edit/acme.md").exists(),
+        "the copy is gone"
+    );
+    // Closing the editor without a change commits nothing.
+    t.cmd_env(&[("EDITOR", "true")], &["edit", "acme"])
+        .code(0)
+        .stdout_has("acme unchanged; nothing to commit");
+    assert_eq!(commits(&t), before + 1);
+}
+
+#[test]
+fn edit_never_writes_a_broken_text_and_reopens_the_copy() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let state = t.state();
+    // The owner line goes: a schema error the deal did not have.
+    let breaks = editor(
+        &t,
+        "break.sh",
+        "sed -i -e '/^owner:/d' -e 's/^value: 48000/value: 7/' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &breaks)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("owner")
+        .stderr_has("nothing was written")
+        .stderr_has(".git/deal-edit/acme.md")
+        .stderr_has("`deal edit acme` reopens it");
+    assert_eq!(t.state(), state, "nothing written, nothing committed");
+    let copy = std::fs::read_to_string(t.path().join(".git/deal-edit/acme.md")).unwrap();
+    assert!(
+        copy.contains("value: 7") && !copy.contains("owner:"),
+        "{copy}"
+    );
+    // A YAML error: refused too, the copy kept.
+    let garbles = editor(
+        &t,
+        "garble.sh",
+        "printf -- '---\\ntitle: [oops\\n---\\n' > \"$1\"",
+    );
+    let t2 = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    t2.cmd_env(&[("EDITOR", &garbles)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("nothing was written");
+    // Again: the editor gets the kept copy (value 7, no owner), fixes it.
+    let fixes = editor(
+        &t,
+        "fix.sh",
+        "grep -q '^value: 7' \"$1\"\nsed -i 's/^title: /owner: bob\\ntitle: /' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &fixes)], &["edit", "acme"])
+        .code(0)
+        .stderr_has("reopening your copy")
+        .stdout_has("Edited acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("value: 7\n") && text.contains("owner: bob\n"),
+        "{text}"
+    );
+    assert!(!t.path().join(".git/deal-edit/acme.md").exists());
+}
+
+#[test]
+fn edit_refuses_a_deal_changed_while_the_editor_was_open() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let deal = env!("CARGO_BIN_EXE_deal");
+    // While the editor is open, another writer commits (the lock is not
+    // held yet), then the editor saves its own change.
+    let races = editor(
+        &t,
+        "race.sh",
+        &format!(
+            "\"{deal}\" set acme engaged=2026-11-20 >/dev/null\nsed -i 's/^value: 48000/value: 1/' \"$1\""
+        ),
+    );
+    t.cmd_env(&[("EDITOR", &races)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("changed since you opened it")
+        .stderr_has("nothing was written")
+        .stderr_has(".git/deal-edit/acme.md");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("engaged: 2026-11-20") && text.contains("value: 48000"),
+        "{text}"
+    );
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(acme): set engaged"
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert!(
+        t.path().join(".git/deal-edit/acme.md").exists(),
+        "the copy is kept"
+    );
+    // Again: the kept copy reopens, with word that the deal changed; the
+    // user brings the other change in, and the copy is written.
+    let merges = editor(
+        &t,
+        "merge.sh",
+        "grep -q '^value: 1$' \"$1\"\nsed -i 's/^engaged: .*/engaged: 2026-11-20/' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &merges)], &["edit", "acme"])
+        .code(0)
+        .stderr_has("changed since it was made")
+        .stdout_has("Edited acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("engaged: 2026-11-20") && text.contains("value: 1\n"),
+        "{text}"
+    );
+}

@@ -285,7 +285,10 @@ fn key_path() -> impl Strategy<Value = String> {
         Just("objections.1.response".to_string()),
         Just("contact.email".to_string()),
         Just("a.b.c".to_string()),
+        Just("tags.-1".to_string()),
+        Just("objections.-1".to_string()),
         "[a-z]{1,3}(\\.[a-z0-9]{1,3}){0,2}",
+        "[a-z]{1,3}\\.-?[0-2](\\.[a-z]{1,3})?",
     ]
 }
 

@@ -157,7 +157,7 @@ fn the_example_pipeline_checks_clean_with_warnings_and_uses_the_note_shapes() {
     let out = run_deal(&root, &["check".into()], &env).code(0);
     assert!(
         out.stdout
-            .ends_with("34 deals checked: 0 errors, 15 warnings\n"),
+            .ends_with("34 deals checked: 0 errors, 12 warnings\n"),
         "{}",
         out.stdout
     );
@@ -193,4 +193,81 @@ fn the_example_pipeline_checks_clean_with_warnings_and_uses_the_note_shapes() {
         "{}",
         shown.stdout
     );
+}
+
+#[test]
+fn init_makes_the_first_commit_and_says_so() {
+    let t = Test::empty();
+    let out = t.cmd(&["init", "sales"]).code(0);
+    assert!(
+        out.stdout.contains("Committed them as the first commit ("),
+        "{}",
+        out.stdout
+    );
+    let root = t.path().join("sales");
+    assert_eq!(
+        git_in(&root, &["log", "--format=%s"]).trim(),
+        "deal: a new pipeline"
+    );
+    assert_eq!(
+        git_in(&root, &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    let files = git_in(&root, &["ls-tree", "-r", "--name-only", "HEAD"]);
+    for f in [
+        ".gitignore",
+        "pipeline.yaml",
+        "deals/01-prospecting/.gitkeep",
+        "deals/won/.gitkeep",
+    ] {
+        assert!(files.lines().any(|l| l == f), "{f} not committed:\n{files}");
+    }
+    // History reads work from the first minute.
+    run_deal(&root, &["review".into(), "HEAD".into()], &t.env_vars()).code(0);
+    // A repository with no commits (just `git init`) gets the first commit too,
+    // holding only the pipeline's files.
+    let t = Test::empty().file("notes.txt", "mine\n");
+    t.git(&["init", "-q"]);
+    let out = t.cmd(&["init", "pipe"]).code(0);
+    assert!(out.stdout.contains("as the first commit"), "{}", out.stdout);
+    let files = t.git(&["ls-tree", "-r", "--name-only", "HEAD"]);
+    assert!(files.lines().all(|l| l.starts_with("pipe/")), "{files}");
+    assert_eq!(
+        t.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "?? notes.txt\n"
+    );
+    // A repository with commits of its own: nothing committed for it.
+    let t = Test::empty().file("README", "outer\n").repo();
+    let out = t.cmd(&["init", "sales"]).code(0);
+    assert!(
+        out.stdout
+            .contains("Not committed (the repository has commits of its own)")
+    );
+    assert_eq!(t.git(&["rev-list", "--count", "HEAD"]).trim(), "1");
+}
+
+#[test]
+fn init_without_a_git_identity_writes_the_files_and_says_how_to_commit() {
+    let t = Test::empty();
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = run_deal(t.path(), &["init".into(), "sales".into()], &init_env(&home)).code(0);
+    assert!(
+        out.stdout.contains("Not committed: git has no identity"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("git config --global user.name"),
+        "{}",
+        out.stdout
+    );
+    let root = t.path().join("sales");
+    assert!(root.join("pipeline.yaml").is_file());
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "-q", "--verify", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(!head.status.success(), "no commit");
 }

@@ -92,6 +92,44 @@ fn a_bad_payload_is_refused_and_nothing_is_written() {
     assert_eq!(t.state(), before);
 }
 
+/// `--email` is judged by the same rule as a payload's email: what one
+/// refuses, the other refuses too.
+#[test]
+fn new_email_flag_is_judged_like_the_json_payload() {
+    let t = team().repo();
+    let before = t.state();
+    for bad in ["bad-email", "jane@acme", "jane doe@acme.example"] {
+        let flag = t.cmd(&["new", "Acme", "--owner", "bob", "--email", bad]);
+        assert_eq!(flag.code, 2, "{bad}: {}", flag.stderr);
+        assert!(
+            flag.stderr.contains("is not an email address"),
+            "{}",
+            flag.stderr
+        );
+        assert!(
+            flag.stderr.contains("nothing was written"),
+            "{}",
+            flag.stderr
+        );
+        let json = t.cmd_stdin(
+            &["new", "--json", "-"],
+            &format!(r#"{{"company": "Acme", "email": "{bad}"}}"#),
+        );
+        assert_eq!(json.code, 2, "{bad}: {}", json.stderr);
+        assert!(json.stderr.contains("is not an email address"));
+    }
+    assert_eq!(t.state(), before);
+    t.cmd(&[
+        "new",
+        "Acme",
+        "--owner",
+        "bob",
+        "--email",
+        "jane@acme.example",
+    ])
+    .code(0);
+}
+
 #[test]
 fn unmapped_payload_keys_are_kept_under_form() {
     let t = team().repo();

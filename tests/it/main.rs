@@ -2,6 +2,7 @@
 //! real git repositories in temp dirs. "Now" is pinned with SOURCE_DATE_EPOCH.
 
 mod check;
+mod completion;
 mod edits;
 mod errors;
 mod forecast;

@@ -987,6 +987,25 @@ fn unborn_branch_subfolder_and_worktree() {
 }
 
 #[test]
+fn new_transliterates_titles_in_any_script() {
+    let t = team_test().repo();
+    for (title, slug) in [
+        ("Москва Логистик", "moskva-logistik"),
+        ("北京物流", "bei-jing-wu-liu"),
+        ("Αθήνα Ναυτιλιακή", "athena-nautiliake"),
+    ] {
+        t.cmd(&["new", title, "--owner", "bob"])
+            .code(0)
+            .stdout_has(&format!("Created {slug} in prospecting"));
+        assert!(
+            t.path()
+                .join(format!("deals/01-prospecting/{slug}.md"))
+                .exists()
+        );
+    }
+}
+
+#[test]
 fn new_makes_slugs_and_refuses_collisions() {
     let t = team_test().repo();
     t.cmd(&["new", "Société Générale & Co.", "--owner", "bob"])

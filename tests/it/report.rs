@@ -142,7 +142,15 @@ fn the_report_shows_the_same_figures() {
     t.cmd(&["report"])
         .code(0)
         .stdout_has("Wrote report/index.html and 8 deal pages.");
+    // The cells, without the phone layout's column names and row headers.
     let html = read(&t, "report/index.html");
+    let html = regex::Regex::new(r#" data-label="[^"]*""#)
+        .unwrap()
+        .replace_all(&html, "");
+    let html = regex::Regex::new(r#"<th scope="row">([^<]*)</th>"#)
+        .unwrap()
+        .replace_all(&html, "<td>$1</td>")
+        .into_owned();
     for want in [
         // Key figures
         r#"data-kpi="Open deals">3<"#,
@@ -151,7 +159,7 @@ fn the_report_shows_the_same_figures() {
         r#"data-kpi="Average won deal">40,000 EUR<"#,
         r#"data-kpi="Sales cycle">40.0 d<"#,
         r#"data-kpi="Velocity">1,200 EUR&#x2f;day<"#,
-        r#"data-kpi="Speed to lead">7.0 min<"#,
+        r#"data-kpi="Speed to lead">7 min<"#,
         r#"Win rate <strong data-figure="win-rate">40.0%</strong> (2 won, 3 lost)"#,
         // Stages: open, value, weighted, entered, went on, conversion, median days, lost here
         r#"<td>Prospecting</td><td class="num">1</td><td class="num">10,000</td><td class="num">500</td><td class="num">8</td><td class="num">6</td><td class="num">75.0%</td><td class="num">3.0 d</td><td class="num">1</td>"#,
@@ -578,7 +586,7 @@ fn a_person_sees_the_board_in_a_real_browser() {
     );
     // A known deal's card: company, owner, value, days in stage, criteria.
     assert!(
-        text.contains("Beta alice 20,000 22.5 d in stage ✔ 0/1"),
+        text.contains("Beta alice 20,000 22.5 d in stage ✖ 0/1"),
         "Beta's card is not shown as expected:\n{text}"
     );
     // The win rate figure.
@@ -694,7 +702,7 @@ fn deal_pages_drop_prompts_and_show_objections_as_a_table() {
     assert!(page.contains("<h3>Budget</h3>"), "{page}");
     // Objections: a table of objection, response, resolved; escaped.
     let table = page
-        .split("<table data-table=\"objections\">")
+        .split("<table class=\"stack\" data-table=\"objections\">")
         .nth(1)
         .and_then(|r| r.split("</table>").next())
         .unwrap_or_else(|| panic!("no objections table:\n{page}"));
@@ -704,17 +712,17 @@ fn deal_pages_drop_prompts_and_show_objections_as_a_table() {
     );
     assert!(
         table.contains(
-            "<td>Price &lt;b&gt;high&lt;&#x2f;b&gt;</td><td>Phased plan</td><td>✔ yes</td>"
+            "<td data-label=\"objection\">Price &lt;b&gt;high&lt;&#x2f;b&gt;</td><td data-label=\"response\">Phased plan</td><td data-label=\"resolved\">✔ yes</td>"
         ),
         "{table}"
     );
     assert!(
-        table.contains("<td>Timing</td><td></td><td>✖ no</td>"),
+        table.contains("<td data-label=\"objection\">Timing</td><td data-label=\"response\"></td><td data-label=\"resolved\">✖ no</td>"),
         "{table}"
     );
     // Another list of mappings is a table too; a list of scalars is a line.
     assert!(
-        page.contains("<table data-table=\"milestones\"><thead><tr><th>name</th><th>due</th></tr>"),
+        page.contains("<table class=\"stack\" data-table=\"milestones\"><thead><tr><th>name</th><th>due</th></tr>"),
         "{page}"
     );
     assert!(page.contains("<dt>tags</dt><dd>k8s, eu</dd>"), "{page}");
@@ -768,7 +776,7 @@ fn the_report_has_forecast_and_trends_sections_with_svg_charts() {
     );
     assert!(
         f.contains(
-            "<th scope=\"row\">2026-12</th><td class=\"num\">0</td><td class=\"num\">12,000</td>"
+            "<th scope=\"row\" data-label=\"Period\">2026-12</th><td class=\"num\" data-label=\"Won\">0</td><td class=\"num\" data-label=\"Commit\">12,000</td>"
         ),
         "{f}"
     );
@@ -785,9 +793,14 @@ fn the_report_has_forecast_and_trends_sections_with_svg_charts() {
     assert_eq!(tr.matches("<line class=\"rule\"").count(), 2, "{tr}");
     assert!(tr.contains("proposals need no review for now"), "{tr}");
     // The numbers for screen readers: a table row per week.
-    assert_eq!(tr.matches("<tr><th scope=\"row\">").count(), 12, "{tr}");
+    assert_eq!(
+        tr.matches("<tr><th scope=\"row\" data-label=\"End\">")
+            .count(),
+        12,
+        "{tr}"
+    );
     // Trends read commits, not the work tree: the last week is C6's.
-    assert!(tr.contains("<tr><th scope=\"row\">2026-11-27 12:00</th><td class=\"num\">2</td><td class=\"num\">35,000</td>"), "{tr}");
+    assert!(tr.contains("<tr><th scope=\"row\" data-label=\"End\">2026-11-27 12:00</th><td class=\"num\" data-label=\"Open\">2</td><td class=\"num\" data-label=\"Open value\">35,000</td>"), "{tr}");
 
     // Text stays 12 px or more at any width: no text is drawn inside an
     // SVG (which scales with its width), and every CSS size is ≥ 12 px.
@@ -905,4 +918,135 @@ fn the_nu_html_checker_finds_no_errors_in_the_report() {
     )
     .unwrap();
     assert!(!vnu(&[bad]).is_empty());
+}
+
+/// The example's report as a person sees it at 1280 and 390 px, measured in
+/// a real browser: at 1280 all seven stage columns fit without scrolling;
+/// at 390 they are reachable by scrolling the board; at both, no table
+/// reaches past its panel (the Stages table's "Lost here" was clipped).
+/// Screenshots of both land in the target folder, for people.
+#[test]
+fn the_example_report_fits_1280_and_390_px() {
+    if !crate::have_tool(
+        "chromium",
+        "report::the_example_report_fits_1280_and_390_px",
+        "apt-get install chromium",
+    ) {
+        return;
+    }
+    let t = crate::Test::empty();
+    t.cmd(&["init", "demo", "--example"]).code(0);
+    let demo = t.path().join("demo");
+    crate::run_deal(&demo, &["report".into()], &t.env_vars()).code(0);
+    let index = demo.join("report/index.html");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for (width, fits) in [(1280, true), (390, false)] {
+        // A page of our own frames the report (whose policy forbids
+        // scripts) and measures it.
+        let wrapper = t.home.path().join(format!("measure-{width}.html"));
+        std::fs::write(
+            &wrapper,
+            format!(
+                r#"<!doctype html><html><body style="margin:0">
+<iframe id="f" src="file://{}" style="width:{width}px;height:3000px;border:0"></iframe>
+<pre id="out">pending</pre>
+<script>
+document.getElementById('f').onload = () => {{
+  const d = document.getElementById('f').contentDocument;
+  const b = d.querySelector('.board');
+  const clipped = [...d.querySelectorAll('table')].filter(t =>
+    t.getBoundingClientRect().right > t.parentElement.getBoundingClientRect().right + 1
+  ).map(t => (t.closest('section') || t).getAttribute('aria-labelledby') || 'a table');
+  document.getElementById('out').textContent = 'MEASURED ' + JSON.stringify({{
+    columns: d.querySelectorAll('.column').length,
+    overflow: b.scrollWidth - b.clientWidth,
+    clipped }});
+}};
+</script></body></html>"#,
+                index.display()
+            ),
+        )
+        .unwrap();
+        let dom = chromium(&[
+            "--allow-file-access-from-files".into(),
+            "--virtual-time-budget=5000".into(),
+            format!("--window-size={},3000", width + 20),
+            "--dump-dom".into(),
+            format!("file://{}", wrapper.display()),
+        ]);
+        let json = dom
+            .split("MEASURED ")
+            .nth(1)
+            .and_then(|r| r.split("</pre>").next())
+            .unwrap_or_else(|| panic!("nothing measured at {width} px:\n{dom}"));
+        let m: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(m["columns"], 7, "{width} px: {m}");
+        assert_eq!(m["clipped"], serde_json::json!([]), "{width} px: {m}");
+        let overflow = m["overflow"].as_i64().unwrap();
+        if fits {
+            assert!(overflow <= 0, "{width} px: the board scrolls: {m}");
+        } else {
+            assert!(
+                overflow > 0,
+                "{width} px: the board scrolls to every column: {m}"
+            );
+        }
+        let shot = shots.join(format!("example-report-{width}.png"));
+        chromium(&[
+            format!("--window-size={width},2400"),
+            format!("--screenshot={}", shot.display()),
+            format!("file://{}", index.display()),
+        ]);
+        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    }
+}
+
+/// Words as a person reads them: a card's criteria mark says ✖ when not
+/// all are met, and its tooltip says of which stage; durations in hours and
+/// minutes; dates without RFC 3339's `T…Z`; a field named in backticks is
+/// code, not literal backticks.
+#[test]
+fn the_report_speaks_in_a_persons_words() {
+    let stages = "  prospecting: 2026-11-02T09:14:00Z\n  outreach: 2026-11-02T09:17:00Z\n  qualification: 2026-11-05\n  discovery: 2026-11-10\n  proposal: 2026-11-20\n  negotiation: 2026-11-22T08:30:00Z\n";
+    let t = Test::new()
+        .deal(
+            "06-negotiation/acme.md",
+            &crate::good_deal(stages, "objections: []\n"),
+        )
+        .deal(
+            "02-outreach/late.md",
+            "---\ntitle: Late\nowner: alice\nsource: inbound-form\ncreated: 2026-11-20T08:00:00Z\nfirst_contact: 2026-11-21T04:23:00Z\nstages: {prospecting: 2026-11-20T08:00:00Z, outreach: 2026-11-21T04:23:00Z}\n---\n",
+        );
+    t.cmd(&["report"]).code(0);
+    let index = read(&t, "report/index.html");
+    assert!(
+        index.contains(r#"data-kpi="Speed to lead">20 h 23 min<"#),
+        "{index}"
+    );
+    assert!(
+        index.contains("generated 27 Nov 2026, 12:00 UTC"),
+        "{index}"
+    );
+    assert!(
+        index.contains(
+            r#"<span class="no" title="1 of 2 exit criteria of Negotiation met">✖ 1/2</span>"#
+        ),
+        "{index}"
+    );
+    assert!(!index.contains("exit criteria met\">✔ 0"), "{index}");
+    let page = read(&t, "report/deals/acme.html");
+    assert!(
+        page.contains("<code>verbal_agreement_on</code> is missing"),
+        "{page}"
+    );
+    assert!(!page.contains("`verbal_agreement_on`"), "{page}");
+    assert!(
+        page.contains("<td>negotiation</td><td>22 Nov 2026, 08:30 UTC</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>proposal</td><td>20 Nov 2026</td>"),
+        "{page}"
+    );
+    assert!(!page.contains("T09:14:00Z"), "{page}");
 }

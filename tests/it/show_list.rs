@@ -75,3 +75,94 @@ acme-corp  proposal     bob    48,000  7.0           2/2       2026-11-30
     assert_eq!(v[0]["days_in_stage"], 7.0);
     assert_eq!(v.as_array().unwrap().len(), 1);
 }
+
+/// A deal whose slug, next step and FIX command are longer than a narrow
+/// terminal: past due, overdue, in proposal.
+fn long_deal_test() -> Test {
+    let stages = "  prospecting: 2026-11-02T09:14:00Z\n  outreach: 2026-11-02T09:17:00Z\n  qualification: 2026-11-05\n  discovery: 2026-11-10\n  proposal: 2026-11-20\n";
+    let text = good_deal(stages, "")
+        .replace("expected_close: 2026-12-20", "expected_close: 2026-11-01")
+        .replace(
+            "action: Send SOW draft\n  due: 2026-11-30",
+            "action: Send the statement of work draft to the procurement team\n  due: 2026-11-25",
+        );
+    Test::new()
+        .deal(
+            "05-proposal/kettle-ci-test-analytics-platform-renewal.md",
+            &text,
+        )
+        .repo()
+}
+
+#[test]
+fn piped_tables_print_whole_cells() {
+    let t = long_deal_test();
+    let slug = "kettle-ci-test-analytics-platform-renewal";
+    let narrow = [("COLUMNS", "40")];
+    for args in [
+        &["list"][..],
+        &["due"],
+        &["forecast"],
+        &["stats"],
+        &["trend", "--last", "2"],
+        &["audit"],
+    ] {
+        let out = t.cmd_env(&narrow, args).code(0);
+        assert!(
+            !out.stdout.contains('…'),
+            "{args:?} cut a cell:\n{}",
+            out.stdout
+        );
+        if !["stats", "trend", "audit"].contains(&args[0]) {
+            assert!(out.stdout.contains(slug), "{args:?}:\n{}", out.stdout);
+        }
+    }
+    t.cmd_env(&narrow, &["due"])
+        .stdout_has("Send the statement of work draft to the procurement team");
+    t.cmd_env(&narrow, &["forecast"])
+        .stdout_has(&format!("deal set {slug} expected_close=YYYY-MM-DD"));
+    let listed = t.cmd_env(&narrow, &["list"]).stdout;
+    assert!(
+        listed.lines().any(|l| l.starts_with(slug)),
+        "grep finds the whole slug:\n{listed}"
+    );
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), tables fit
+/// its width; `--wide` prints whole cells there too.
+#[test]
+fn terminal_tables_fit_the_width_unless_wide() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED terminal_tables_fit_the_width_unless_wide: no `script`");
+        return;
+    }
+    let t = long_deal_test();
+    let on_tty = |args: &str| {
+        let out = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} {args}", env!("CARGO_BIN_EXE_deal")),
+                "/dev/null",
+            ])
+            .current_dir(t.path())
+            .envs(t.env_vars())
+            .env("COLUMNS", "60")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let fit = on_tty("list");
+    assert!(fit.contains('…'), "{fit}");
+    assert!(fit.lines().all(|l| l.chars().count() <= 60), "{fit}");
+    let wide = on_tty("list --wide");
+    assert!(!wide.contains('…'), "{wide}");
+    assert!(
+        wide.contains("kettle-ci-test-analytics-platform-renewal"),
+        "{wide}"
+    );
+}

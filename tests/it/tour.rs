@@ -174,10 +174,16 @@ fn help_and_errors_point_at_the_reference_never_at_spec() {
     bad.cmd(&["check"]).code(2).stderr_has("docs/reference.md");
     // The reference documents every rule `deal check` runs.
     let reference = include_str!("../../docs/reference.md");
+    let help = t_help_check();
     for rule in deal::check::RULES {
         assert!(
             reference.contains(&format!("| `{rule}` |")),
             "docs/reference.md lacks rule {rule}"
+        );
+        assert!(
+            help.split(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+                .any(|w| w == *rule),
+            "`deal check --help` lacks rule {rule}"
         );
     }
 }
@@ -243,4 +249,9 @@ fn an_existing_section_gets_which_headings_to_write_not_the_scaffold() {
     t.cmd(&["check"])
         .code(1)
         .stdout_has("run `deal note acme qualification`, fill it in");
+}
+
+/// `deal check --help`, as a person reads it.
+fn t_help_check() -> String {
+    crate::Test::new().cmd(&["check", "--help"]).code(0).stdout
 }

@@ -1,0 +1,114 @@
+//! Dynamic shell completion (README, "Shell completion"): the values a
+//! person types, read from the pipeline at hand (the current folder, as
+//! `deal` itself finds it) each time the shell asks: slugs, stage ids with
+//! `won` and `lost`, team handles and lost reasons. Note kinds, formats and
+//! the other closed sets come from the clap definitions themselves.
+//!
+//! Each list is read as cheaply as it can be: slugs are file names (no deal
+//! is parsed); the rest is `pipeline.yaml`. Any error yields no candidates,
+//! so completion never prints an error into the shell.
+
+use clap_complete::CompletionCandidate;
+
+use crate::config::Config;
+
+/// With `-C DIR` among the words typed before the one being completed,
+/// completes as `deal` will run: from DIR (so its slugs, stages and team).
+pub fn follow_dir_flag() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let Some(dashes) = args.iter().position(|a| a == "--") else {
+        return;
+    };
+    // The words typed, without the one being completed (the last).
+    let typed = &args[dashes + 1..args.len().saturating_sub(1).max(dashes + 1)];
+    let mut dir = None;
+    for (i, a) in typed.iter().enumerate() {
+        let a = a.to_string_lossy();
+        if a == "-C" {
+            dir = typed.get(i + 1).cloned();
+        } else if let Some(rest) = a.strip_prefix("-C") {
+            dir = Some(rest.into());
+        }
+    }
+    if let Some(d) = dir {
+        let _ = std::env::set_current_dir(d);
+    }
+}
+
+fn config() -> Option<(std::path::PathBuf, Config)> {
+    let cwd = std::env::current_dir().ok()?;
+    let root = crate::pipeline::find_root(&cwd).ok()?;
+    let cfg = crate::config::load(&root).ok()?;
+    Some((root, cfg))
+}
+
+fn candidates(
+    values: impl IntoIterator<Item = (String, Option<String>)>,
+) -> Vec<CompletionCandidate> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .into_iter()
+        .filter(|(v, _)| seen.insert(v.clone()))
+        .map(|(v, help)| CompletionCandidate::new(v).help(help.map(Into::into)))
+        .collect()
+}
+
+/// Every deal's slug, with its stage folder as help.
+pub fn slugs() -> Vec<CompletionCandidate> {
+    let Some((root, cfg)) = config() else {
+        return Vec::new();
+    };
+    let mut entries: Vec<(String, Option<String>)> = crate::pipeline::worktree_entries(&root, &cfg)
+        .into_iter()
+        .filter(|e| e.rel.extension().is_some_and(|x| x == "md"))
+        .map(|e| {
+            let stage = e
+                .rel
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|s| s.to_string_lossy().into_owned());
+            (crate::pipeline::slug_of(&e.rel), stage)
+        })
+        .collect();
+    entries.sort();
+    candidates(entries)
+}
+
+/// The stage ids, then `won` and `lost`.
+pub fn stages() -> Vec<CompletionCandidate> {
+    let Some((_, cfg)) = config() else {
+        return Vec::new();
+    };
+    candidates(
+        cfg.stages
+            .iter()
+            .map(|s| (s.id.clone(), Some(s.name.clone())))
+            .chain([
+                ("won".to_string(), Some("closed, won".to_string())),
+                (
+                    "lost".to_string(),
+                    Some("closed, lost (--reason)".to_string()),
+                ),
+            ]),
+    )
+}
+
+/// The team's handles, with names as help.
+pub fn handles() -> Vec<CompletionCandidate> {
+    let Some((_, cfg)) = config() else {
+        return Vec::new();
+    };
+    candidates(
+        cfg.team
+            .iter()
+            .map(|(h, m)| (h.clone(), m.name.clone().filter(|n| !n.is_empty()))),
+    )
+}
+
+/// The pipeline's `lost_reasons`.
+pub fn lost_reasons() -> Vec<CompletionCandidate> {
+    let Some((_, cfg)) = config() else {
+        return Vec::new();
+    };
+    candidates(cfg.lost_reasons.iter().map(|r| (r.clone(), None)))
+}
