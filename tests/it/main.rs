@@ -5,6 +5,7 @@ mod check;
 mod edits;
 mod errors;
 mod forecast;
+mod hostile;
 mod import;
 mod init;
 mod leads;
