@@ -596,22 +596,28 @@ pub fn deal_text(row: &RowDeal, owner: &str, today: &str) -> String {
     format!("---\n{fm}---\n\n{body}")
 }
 
+/// The slug a row wishes for: its hint (slugified unless it is one), else
+/// its title's; `deal` when neither gives one.
+pub fn base_slug(hint: Option<&str>, title: &str) -> String {
+    let base = match hint {
+        Some(h) if crate::slug::is_slug(h) => h.to_string(),
+        Some(h) => slugify(h),
+        None => slugify(title),
+    };
+    if base.is_empty() {
+        "deal".to_string()
+    } else {
+        base
+    }
+}
+
 /// A unique slug for a title (or the row's own slug), against `taken`.
 pub fn unique_slug(
     hint: Option<&str>,
     title: &str,
     taken: &mut std::collections::HashSet<String>,
 ) -> String {
-    let base = match hint {
-        Some(h) if crate::slug::is_slug(h) => h.to_string(),
-        Some(h) => slugify(h),
-        None => slugify(title),
-    };
-    let base = if base.is_empty() {
-        "deal".to_string()
-    } else {
-        base
-    };
+    let base = base_slug(hint, title);
     let mut s = base.clone();
     let mut n = 2;
     while taken.contains(&s) {

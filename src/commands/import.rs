@@ -77,6 +77,34 @@ fn resolve_owner(cfg: &Config, raw: Option<&str>, new: &mut NewMembers, default:
     h
 }
 
+/// The text of the deal file at `rel` (root-relative) when an interrupted
+/// import left it whole for this row: the bytes the row makes, in a file
+/// HEAD lacks, staged as they are or not at all.
+fn left_row(
+    repo: &crate::repo::Repo,
+    root: &std::path::Path,
+    rel: &std::path::Path,
+    cfg: &Config,
+    row: &crate::import::RowDeal,
+    owner: &str,
+    today: &str,
+) -> Option<String> {
+    let abs = root.join(rel);
+    if !std::fs::symlink_metadata(&abs).ok()?.is_file() {
+        return None;
+    }
+    let mut text = deal_text(row, owner, today);
+    if let Some(op) = crate::leads::icp_op(cfg, &text) {
+        text = edit::apply(&text, &[op]).unwrap_or(text);
+    }
+    let on_disk = std::fs::read(&abs).ok()?;
+    if on_disk != text.as_bytes() {
+        return None;
+    }
+    repo.left_new(&repo.rel(&abs).ok()?, &on_disk)
+        .then_some(text)
+}
+
 fn parse_pairs(
     items: &[String],
     what: &str,
@@ -185,6 +213,8 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     let today = crate::time::format_date(ctx.now);
     let mut problems: Vec<RowProblem> = Vec::new();
     let mut files: Vec<FileEdit> = Vec::new();
+    let repo = crate::repo::Repo::open(&root);
+    let mut completed: HashSet<PathBuf> = HashSet::new();
     let mut skipped = 0usize;
     for (n, rec) in records.into_iter().enumerate() {
         if let Some(b) = &bar {
@@ -221,6 +251,47 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             }
         };
         // `deal export`'s rows name their deal: one that exists is not new.
+        // A row an interrupted import wrote whole (left staged, or in the
+        // work tree only): recorded as it is, not skipped as imported nor
+        // written again as `<slug>-2` (docs/safety.md, "No window for half
+        // a file").
+        if let Some(repo) = &repo {
+            let mut scratch = new_members.clone();
+            let owner = resolve_owner(cfg, row.owner_raw.as_deref(), &mut scratch, &default_owner);
+            let base = crate::import::base_slug(row.slug_hint.as_deref(), &row.title);
+            // The slugs the earlier run may have given it: `base`, then
+            // `base-2`, … as long as they are taken.
+            let mut slug = base.clone();
+            let mut k = 2;
+            let mut found = None;
+            while scratch.len() == new_members.len() && taken.contains(&slug) {
+                let rel = PathBuf::from(&cfg.deals_dir)
+                    .join(row.place.dir(cfg))
+                    .join(format!("{slug}.md"));
+                if !completed.contains(&rel)
+                    && let Some(text) = left_row(repo, &root, &rel, cfg, &row, &owner, &today)
+                {
+                    found = Some((rel, text));
+                    break;
+                }
+                slug = format!("{base}-{k}");
+                k += 1;
+            }
+            if let Some((rel, text)) = found {
+                if let Some(id) = &row.source_id {
+                    known_ids.insert(id.clone());
+                }
+                completed.insert(rel.clone());
+                files.push(FileEdit {
+                    old_rel: Some(rel.clone()),
+                    old_text: Some(text.clone()),
+                    new_rel: rel,
+                    new_text: text,
+                    gone: Vec::new(),
+                });
+                continue;
+            }
+        }
         if a.preset == crate::import::Preset::Deal
             && let Some(slug) = &row.slug_hint
             && existing_slugs.contains(slug.as_str())
@@ -249,6 +320,17 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         let rel = PathBuf::from(&cfg.deals_dir)
             .join(row.place.dir(cfg))
             .join(format!("{slug}.md"));
+        if text.len() as u64 > crate::pipeline::MAX_DEAL_BYTES {
+            problems.push(RowProblem {
+                line,
+                message: format!(
+                    "the row makes a deal file of {:.1} MB, and deal reads none over {} MB",
+                    text.len() as f64 / (1024.0 * 1024.0),
+                    crate::pipeline::MAX_DEAL_BYTES / (1024 * 1024)
+                ),
+            });
+            continue;
+        }
         if let Err(pb) = Deal::parse(slug, rel.clone(), row.place, text.clone().into_bytes(), cfg) {
             problems.push(RowProblem {
                 line,
@@ -344,6 +426,24 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             println!("{}", summary("Imported"));
         }
         return Ok(code);
+    }
+    // pipeline.yaml as the interrupted run left it (its new team members,
+    // `enforce_from`), in the work tree or staged, goes into the commit with its deals.
+    if ops.is_empty()
+        && !completed.is_empty()
+        && let Some(repo) = &repo
+    {
+        let path = root.join(config::FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        if repo.left_change(&repo.rel(&path)?, text.as_bytes()) {
+            files.push(FileEdit {
+                old_rel: Some(PathBuf::from(config::FILE)),
+                old_text: Some(text.clone()),
+                new_rel: PathBuf::from(config::FILE),
+                new_text: text,
+                gone: Vec::new(),
+            });
+        }
     }
     if !ops.is_empty() {
         let path = root.join(config::FILE);

@@ -65,7 +65,8 @@ pub struct Head {
 pub(super) const BULK_BLOBS: usize = 64;
 
 /// A test hook for crash safety: a debug build with `DEAL_TEST_KILL_AT`
-/// set to a step's name (`objects`, `worktree`, `index`, `head`) kills
+/// set to a step's name (`tmp`: a new file written under its temporary
+/// name; `objects`, `worktree`, `index`, `head`) kills
 /// itself with SIGKILL right after that step; `DEAL_TEST_STEP_DELAY_MS`
 /// sleeps after each step, so a test can kill it anywhere in between.
 /// Release builds have no hook.
@@ -473,6 +474,13 @@ impl Repo {
             fault_step("head");
         }
         Ok(commit)
+    }
+
+    /// The id of the blob git would store for `bytes` at `rel`.
+    pub fn blob_id_for(&self, rel: &str, bytes: &[u8]) -> Result<Oid, Error> {
+        let _ = rel;
+        Oid::hash_object(git2::ObjectType::Blob, bytes)
+            .map_err(|e| git_err("cannot hash the deal", e))
     }
 
     /// Writes each change's bytes as a blob; returns their ids, in order.

@@ -97,3 +97,171 @@ fn report_into_the_pipeline_root_touches_no_committed_or_user_file() {
     assert_eq!(read(&t.path().join("deals/old.html")), "committed");
     assert_eq!(t.git(&["status", "--porcelain", "deals/old.html"]), "");
 }
+
+// ------------------------------------------------- no window for half a file
+
+/// The one file under `deals/` named `name`, if any.
+fn find_deal(t: &Test, name: &str) -> Option<std::path::PathBuf> {
+    walkdir::WalkDir::new(t.path().join("deals"))
+        .into_iter()
+        .flatten()
+        .find(|e| e.file_name() == name)
+        .map(|e| e.path().to_path_buf())
+}
+
+#[test]
+fn new_killed_anywhere_leaves_no_half_file_and_a_rerun_commits_it() {
+    for step in ["tmp", "objects", "worktree", "index", "head"] {
+        let t = Test::new().repo();
+        let args = ["new", "Acme Corp", "--owner", "alice", "--value", "5000"];
+        let mut cmd = deal_cmd(&t, &args);
+        cmd.env("DEAL_TEST_KILL_AT", step)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let status = cmd.status().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{step}: not killed"
+        );
+        // Absent, or whole.
+        if let Some(f) = find_deal(&t, "acme-corp.md") {
+            let text = read(&f);
+            assert!(
+                text.starts_with("---\n") && text.ends_with("# Acme Corp\n"),
+                "{step}: half a file: {text:?}"
+            );
+        }
+        let rerun = output_of(deal_cmd(&t, &args).output().unwrap());
+        if step == "head" {
+            // Committed already: the slug is taken.
+            assert_eq!(rerun.code, 2, "{step}: {rerun:?}");
+            assert!(rerun.stderr.contains("exists already"), "{rerun:?}");
+        } else {
+            assert_eq!(rerun.code, 0, "{step}: {rerun:?}");
+        }
+        assert!(find_deal(&t, "acme-corp-2.md").is_none(), "{step}");
+        let f = find_deal(&t, "acme-corp.md").expect("the deal");
+        let rel = f.strip_prefix(t.path()).unwrap().to_str().unwrap();
+        assert_eq!(t.git(&["show", &format!("HEAD:{rel}")]), read(&f), "{step}");
+        assert_eq!(
+            t.git(&["status", "--porcelain", "--untracked-files=all"]),
+            "",
+            "{step}"
+        );
+        let log = t.git(&["log", "-1", "--format=%B"]);
+        assert!(log.contains("Deal: acme-corp\n"), "{step}: {log}");
+        assert!(log.contains("Owner: alice"), "{step}: {log}");
+    }
+    // Another lead's file in the way is still refused.
+    let t = Test::new().repo();
+    t.cmd(&["new", "Acme Corp", "--owner", "alice", "--no-commit"])
+        .code(0);
+    t.cmd(&["new", "Acme Corp", "--owner", "bob"])
+        .code(2)
+        .stderr_has("exists already");
+}
+
+#[test]
+fn import_killed_anywhere_is_completed_by_its_rerun() {
+    // Two rows with one title (two slugs), a new owner (a pipeline.yaml
+    // change), no source ids.
+    let sheet = "Name,Rep,Step\nSoylent,bob,discovery\nSoylent,zoe@x.example,prospecting\nMassive,dana,won\n";
+    let args = [
+        "import",
+        "sheet.csv",
+        "--map",
+        "Name=title",
+        "--map",
+        "Rep=owner",
+        "--map",
+        "Step=stage",
+    ];
+    for step in ["tmp", "objects", "worktree", "index"] {
+        let t = Test::new().file("sheet.csv", sheet).repo();
+        let mut cmd = deal_cmd(&t, &args);
+        cmd.env("DEAL_TEST_KILL_AT", step)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let status = cmd.status().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{step}: not killed"
+        );
+        for name in ["soylent.md", "soylent-2.md", "massive.md"] {
+            if let Some(f) = find_deal(&t, name) {
+                assert!(read(&f).contains("title:"), "{step}: half a file {name}");
+            }
+        }
+        let rerun = output_of(deal_cmd(&t, &args).output().unwrap());
+        assert_eq!(rerun.code, 0, "{step}: {rerun:?}");
+        assert!(find_deal(&t, "soylent-3.md").is_none(), "{step}: {rerun:?}");
+        assert!(find_deal(&t, "massive-2.md").is_none(), "{step}: {rerun:?}");
+        assert_eq!(
+            t.git(&["status", "--porcelain", "--untracked-files=all"]),
+            "",
+            "{step}"
+        );
+        let files = t.git(&["ls-tree", "-r", "--name-only", "HEAD", "deals"]);
+        for name in ["soylent.md", "soylent-2.md", "massive.md"] {
+            assert!(files.contains(name), "{step}: {files}");
+        }
+        assert!(
+            t.git(&["show", "HEAD:pipeline.yaml"])
+                .contains("zoe@x.example")
+        );
+    }
+}
+
+#[test]
+fn a_deal_file_over_4_mb_is_refused_before_anything_is_written() {
+    let big = "x".repeat(5 << 20);
+    // deal new --json with a 5 MB message.
+    let t = Test::new().repo();
+    let before = t.state();
+    let payload = format!(
+        r#"{{"name": "Jane", "email": "j@acme.example", "company": "Acme", "message": "{big}"}}"#
+    );
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let out = t.cmd_stdin(
+            &[&["new", "--json", "-", "--owner", "alice"][..], extra].concat(),
+            &payload,
+        );
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains("over 4 MB"), "{}", out.stderr);
+        assert_eq!(t.state(), before);
+    }
+    // deal set of a 100 KB value on a deal just under 4 MB.
+    let t = Test::new()
+        .deal(
+            "01-prospecting/acme.md",
+            &format!("{LEAD}{}\n", "y".repeat((4 << 20) - 50_000)),
+        )
+        .repo();
+    let before = t.state();
+    t.cmd(&["set", "acme", &format!("notes={}", "z".repeat(100_000))])
+        .code(2)
+        .stderr_has("over 4 MB");
+    assert_eq!(t.state(), before);
+    // deal import of a 5 MB cell: that row is a problem, the others come in.
+    let sheet = format!("Name,Notes\nSmall,hi\nHuge,{big}\n");
+    let t = Test::new().file("sheet.csv", &sheet).repo();
+    let out = t.cmd(&[
+        "import",
+        "sheet.csv",
+        "--map",
+        "Name=title",
+        "--map",
+        "Notes=notes",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("sheet.csv:3: the row makes a deal file of 5.0 MB"),
+        "{}",
+        out.stderr
+    );
+    assert!(find_deal(&t, "small.md").is_some());
+    assert!(find_deal(&t, "huge.md").is_none());
+}
