@@ -21,7 +21,9 @@ fn main() {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Never a panic on a closed stderr: the exit code still says it.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             e.exit_code()
         }
     };
@@ -41,6 +43,11 @@ fn quiet_on_closed_pipe() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
         if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        // deal's own lines on stderr never panic (lib.rs's `eprintln!`);
+        // should a library's, the process still ends quietly.
+        if msg.contains("failed printing to stderr") {
             std::process::exit(0);
         }
         default(info);

@@ -265,3 +265,34 @@ fn a_deal_file_over_4_mb_is_refused_before_anything_is_written() {
     assert!(find_deal(&t, "small.md").is_some());
     assert!(find_deal(&t, "huge.md").is_none());
 }
+
+// ------------------------------------------------------------------- pipes
+
+/// Runs deal with stdout and stderr both a pipe whose reader is gone
+/// (`deal … 2>&1 | head` after head has quit); returns the exit code.
+fn closed_pipes(t: &Test, args: &[&str]) -> Option<i32> {
+    let (r, w) = std::io::pipe().unwrap();
+    drop(r);
+    let mut cmd = deal_cmd(t, args);
+    cmd.stdout(w.try_clone().unwrap()).stderr(w);
+    cmd.status().unwrap().code()
+}
+
+#[test]
+fn a_closed_stderr_ends_quietly_with_the_commands_own_code() {
+    // An unreadable deal: every reader warns on stderr.
+    let t = Test::new()
+        .deal("01-prospecting/acme.md", LEAD)
+        .deal("01-prospecting/bad.md", "---\n: [\n---\n")
+        .repo();
+    assert_eq!(closed_pipes(&t, &["list"]), Some(0));
+    assert_eq!(closed_pipes(&t, &["show", "acme"]), Some(0));
+    assert_eq!(
+        closed_pipes(&t, &["new", "Foo", "--owner", "alice", "--dry-run"]),
+        Some(0)
+    );
+    assert_eq!(closed_pipes(&t, &["due"]), Some(0));
+    // An error keeps its exit code.
+    assert_eq!(closed_pipes(&t, &["show", "nosuch"]), Some(2));
+    assert_eq!(closed_pipes(&t, &["set", "acme", "value=x y"]), Some(2));
+}
