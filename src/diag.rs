@@ -76,9 +76,68 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether `c` would be invisible or rearrange text in a terminal: a
+/// control character, a zero-width one, or a bidirectional embedding,
+/// override or isolate (a `\u{202e}` in a file name makes the rest of a
+/// line read backwards).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// `s` with every control, zero-width and bidirectional-override character
+/// written as its escape (`\u{202e}`), for terminal output of names and
+/// values (docs/safety.md, "Odd files and odd text").
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_but(s, &[])
+}
+
+/// [`escape`], keeping line breaks and tabs: for messages of several lines.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_but(s, &['\n', '\t'])
+}
+
+fn escape_but<'a>(s: &'a str, keep: &[char]) -> std::borrow::Cow<'a, str> {
+    if !s.chars().any(|c| hidden(c) && !keep.contains(&c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if hidden(c) && !keep.contains(&c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_characters_are_escaped() {
+        assert_eq!(
+            escape("a\u{202e}b\u{200b}c\x1b[31m\n"),
+            "a\\u{202e}b\\u{200b}c\\u{1b}[31m\\u{a}"
+        );
+        assert_eq!(escape_text("a\nb\u{2066}"), "a\nb\\u{2066}");
+        assert!(matches!(
+            escape("plain é 日本"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn excerpt_points_at_the_column() {

@@ -23,7 +23,11 @@ fn main() {
         Err(e) => {
             // Never a panic on a closed stderr: the exit code still says it.
             use std::io::Write as _;
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                deal::diag::escape_text(&e.to_string())
+            );
             e.exit_code()
         }
     };

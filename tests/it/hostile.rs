@@ -296,3 +296,88 @@ fn a_closed_stderr_ends_quietly_with_the_commands_own_code() {
     assert_eq!(closed_pipes(&t, &["show", "nosuch"]), Some(2));
     assert_eq!(closed_pipes(&t, &["set", "acme", "value=x y"]), Some(2));
 }
+
+// ---------------------------------------------------- odd files and odd text
+
+/// Runs deal, failing the test if it takes over 20 s (a blocked read).
+fn bounded(t: &Test, args: &[&str]) -> Output {
+    let mut cmd = deal_cmd(t, args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("deal {args:?} hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    output_of(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_fifo_named_md_is_never_opened_and_always_named() {
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let fifo = t.path().join("deals/01-prospecting/pipe.md");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let out = bounded(&t, &["check"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("error[bad-file-name]")
+            && out
+                .stdout
+                .contains("`pipe.md` is a FIFO (named pipe), not a deal file"),
+        "{}",
+        out.stdout
+    );
+    let out = bounded(&t, &["check", "deals/01-prospecting/pipe.md"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    for args in [&["list"][..], &["due"][..], &["stats"][..]] {
+        let out = bounded(&t, args);
+        assert_eq!(out.code, 0, "{args:?} {out:?}");
+        assert!(
+            out.stderr.contains("pipe.md:1: left out") && out.stderr.contains("FIFO"),
+            "{args:?} {}",
+            out.stderr
+        );
+    }
+    let out = bounded(&t, &["export"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("pipe.md"), "{}", out.stderr);
+    let out = bounded(&t, &["show", "pipe"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("pipe.md"), "{}", out.stderr);
+}
+
+#[test]
+fn hidden_characters_are_shown_escaped() {
+    let t = Test::new()
+        .deal(
+            "01-prospecting/acme.md",
+            &LEAD.replace("title: Acme", "title: \"Acme\\u202Egnp.exe\""),
+        )
+        .deal("01-prospecting/evil\u{202e}dm.md", LEAD)
+        .deal("01-prospecting/zero\u{200b}width.md", LEAD)
+        .repo();
+    let out = t.cmd(&["check"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("evil\\u{202e}dm.md"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("zero\\u{200b}width.md"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains('\u{202e}') && !out.stdout.contains('\u{200b}'),
+        "{}",
+        out.stdout
+    );
+    // The report shows the codes, visibly.
+    let dir = tempfile::tempdir().unwrap();
+    t.cmd(&["report", "-o", dir.path().to_str().unwrap()])
+        .code(0);
+    let page = read(&dir.path().join("deals/acme.html"));
+    assert!(page.contains("Acme\\u{202e}gnp.exe"), "{page}");
+    assert!(!page.contains('\u{202e}'));
+}
