@@ -287,8 +287,17 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
         }
     }
     if !ops.is_empty() {
-        text = edit::apply(&text, &ops)
-            .map_err(|e| Error::usage(format!("--set: {e}"), "check the --set keys"))?;
+        text = edit::apply(&text, &ops).map_err(|e| {
+            let whose = match (lead.is_some(), a.set.is_empty()) {
+                (true, true) => "the payload",
+                (true, false) => "the payload or --set",
+                _ => "--set",
+            };
+            Error::usage(
+                format!("{whose}: {e}"),
+                format!("check the keys of {whose}"),
+            )
+        })?;
     }
     // The ICP score, when pipeline.yaml sets icp rules.
     if let Some(op) = crate::leads::icp_op(cfg, &text) {

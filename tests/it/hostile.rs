@@ -381,3 +381,22 @@ fn hidden_characters_are_shown_escaped() {
     assert!(page.contains("Acme\\u{202e}gnp.exe"), "{page}");
     assert!(!page.contains('\u{202e}'));
 }
+
+#[test]
+fn a_payload_with_numbered_and_empty_keys_is_kept_under_form() {
+    let t = Test::new().repo();
+    let payload = r#"{"name": "Jane Doe", "email": "jane@acme.example", "company": "Acme",
+        "0": "first answer", "1": "second", "": "no label", "a b": "x", "a_b": "y"}"#;
+    let out = t.cmd_stdin(&["new", "--json", "-", "--owner", "alice"], payload);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = read(&find_deal(&t, "acme.md").unwrap());
+    for line in [
+        "  _0: first answer\n",
+        "  _1: second\n",
+        "  _: no label\n",
+        "  a_b: x\n",
+        "  a_b_2: y\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+}
