@@ -400,3 +400,20 @@ fn a_payload_with_numbered_and_empty_keys_is_kept_under_form() {
         assert!(text.contains(line), "{line:?} in {text}");
     }
 }
+
+#[test]
+fn due_and_check_give_the_same_idle_days() {
+    let deal = "---\ntitle: A\nowner: alice\ncreated: 2026-11-01T00:00:00Z\nstages:\n  prospecting: 2026-11-01T00:00:00Z\n  outreach: 2026-11-13T00:00:00Z\n---\n# A\n";
+    let t = Test::new().deal("02-outreach/a.md", deal).repo();
+    t.cmd(&["check"])
+        .stdout_has("idle for 14.5 days in outreach (rots after 7)");
+    let due: serde_json::Value =
+        serde_json::from_str(&t.cmd(&["due", "--format", "json"]).code(0).stdout).unwrap();
+    let what: Vec<&str> = due
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["what"].as_str())
+        .collect();
+    assert!(what.contains(&"idle 14.5 days (rots after 7)"), "{what:?}");
+}
