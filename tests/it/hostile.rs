@@ -417,3 +417,29 @@ fn due_and_check_give_the_same_idle_days() {
         .collect();
     assert!(what.contains(&"idle 14.5 days (rots after 7)"), "{what:?}");
 }
+
+#[test]
+fn hook_install_never_writes_through_a_link() {
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("owned");
+    for dangling in [true, false] {
+        let t = Test::new().repo();
+        if !dangling {
+            std::fs::write(&target, "theirs").unwrap();
+        } else {
+            let _ = std::fs::remove_file(&target);
+        }
+        let hook = t.path().join(".git/hooks/pre-commit");
+        let _ = std::fs::remove_file(&hook);
+        std::os::unix::fs::symlink(&target, &hook).unwrap();
+        t.cmd(&["hook", "install"])
+            .code(2)
+            .stderr_has("pre-commit: a symbolic link");
+        if dangling {
+            assert!(!target.exists(), "written through a dangling link");
+        } else {
+            assert_eq!(read(&target), "theirs");
+        }
+        assert!(!t.path().join(".git/hooks/pre-merge-commit").exists());
+    }
+}
