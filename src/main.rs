@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     quiet_on_closed_pipe();
+    absolute_git_env();
     deal::repo::set_options();
     let cli = match deal::cli::Cli::try_parse() {
         Ok(c) => c,
@@ -56,4 +57,22 @@ fn quiet_on_closed_pipe() {
         }
         default(info);
     }));
+}
+
+/// `GIT_DIR` and `GIT_WORK_TREE` name folders relative to where the user
+/// runs deal, as for git; deal runs git itself with `-C <work tree>`, so
+/// they are made absolute first. Called before any thread starts.
+fn absolute_git_env() {
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    for key in ["GIT_DIR", "GIT_WORK_TREE"] {
+        if let Some(v) = std::env::var_os(key)
+            && !v.is_empty()
+            && std::path::Path::new(&v).is_relative()
+        {
+            // SAFETY: main calls this first, while the process has one thread.
+            unsafe { std::env::set_var(key, cwd.join(v)) };
+        }
+    }
 }

@@ -26,7 +26,9 @@ fn write(dir: &Path, rel: &Path, text: &str) -> Result<(), Error> {
 /// Refuses a folder that is a bare repository or inside a git directory:
 /// a pipeline there would be written among git's own files.
 fn refuse_git_dir(dir: &Path) -> Result<(), Error> {
-    let Some(repo) = crate::repo::discover(dir) else {
+    // A repository git refuses, or whose format deal cannot write, is
+    // refused here, before anything is created.
+    let Some(repo) = crate::repo::find(dir)? else {
         return Ok(());
     };
     let git_dir = std::fs::canonicalize(repo.path()).unwrap_or(repo.path().to_path_buf());
@@ -45,6 +47,24 @@ fn refuse_git_dir(dir: &Path) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// Removes what an unfinished `deal init` wrote in `dir`: pipeline.yaml,
+/// the deals folder when it made it, `.gitignore` as it was.
+fn undo_init(dir: &Path, cfg: &config::Config, deals_existed: bool, gi_before: Option<&[u8]>) {
+    let _ = std::fs::remove_file(dir.join(config::FILE));
+    if !deals_existed {
+        let _ = std::fs::remove_dir_all(dir.join(&cfg.deals_dir));
+    }
+    let gi = dir.join(".gitignore");
+    match gi_before {
+        Some(b) => {
+            let _ = std::fs::write(&gi, b);
+        }
+        None => {
+            let _ = std::fs::remove_file(&gi);
+        }
+    }
 }
 
 pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
@@ -108,6 +128,8 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     for f in &folders {
         crate::safepath::check(&dir, &deals.join(f))?;
     }
+    let deals_existed = std::fs::symlink_metadata(dir.join(deals)).is_ok();
+    let gi_before = std::fs::read(dir.join(gi_rel)).ok();
     write(&dir, Path::new(config::FILE), &yaml)?;
     for f in &folders {
         let d = crate::safepath::create_dirs(&dir, &deals.join(f))?;
@@ -134,8 +156,13 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         crate::example::write_into(&dir, &cfg)?;
     }
     if !had_repo {
-        crate::repo::init(&dir)
-            .map_err(|e| Error::git(format!("git init failed: {}", e.message()), ""))?;
+        crate::repo::init(&dir).map_err(|e| {
+            undo_init(&dir, &cfg, deals_existed, gi_before.as_deref());
+            Error::git(
+                format!("git init failed: {}; nothing was left behind", e.message()),
+                "",
+            )
+        })?;
         // A new repository gets the example's history, so trend and audit
         // have weeks to show on day one. Inside someone's repository,
         // nothing is committed for them.

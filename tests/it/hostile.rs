@@ -443,3 +443,123 @@ fn hook_install_never_writes_through_a_link() {
         assert!(!t.path().join(".git/hooks/pre-merge-commit").exists());
     }
 }
+
+// ------------------------------------------------- git's own rules: discovery
+
+#[test]
+fn git_dir_and_git_work_tree_are_honoured() {
+    let t = Test::empty();
+    let store = tempfile::tempdir().unwrap();
+    let gd = store.path().join("store.git");
+    t.git_in(store.path(), &["init", "-q", "--bare", "store.git"]);
+    t.git_in(&gd, &["config", "core.bare", "false"]);
+    let gd = gd.to_str().unwrap();
+    let wt = t.path().to_str().unwrap();
+    let env = [("GIT_DIR", gd), ("GIT_WORK_TREE", wt)];
+    t.cmd_env(&env, &["init", "."]).code(0);
+    assert!(!t.path().join(".git").exists(), "a second .git");
+    let git = |args: &[&str]| {
+        let mut all = vec!["--git-dir", gd, "--work-tree", wt];
+        all.extend(args);
+        t.git(&all)
+    };
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "seed"]);
+    t.cmd_env(&env, &["new", "Acme", "--owner", "alice"])
+        .code(0);
+    assert!(git(&["log", "-1", "--format=%B"]).contains("Deal: acme"));
+    assert_eq!(git(&["status", "--porcelain"]), "");
+    // GIT_DIR relative to where deal runs, as for git.
+    let rel = t.cmd_env(
+        &[
+            ("GIT_DIR", &format!("{}/../{}", wt, "x")),
+            ("GIT_WORK_TREE", wt),
+        ],
+        &["new", "Beta", "--owner", "alice"],
+    );
+    assert_ne!(rel.code, 0, "a GIT_DIR that is no repository: {rel:?}");
+    assert!(find_deal(&t, "beta.md").is_none());
+}
+
+#[test]
+fn sha256_and_reftable_repositories_are_refused_up_front() {
+    for (flag, ext) in [
+        ("--object-format=sha256", "extensions.objectFormat = sha256"),
+        ("--ref-format=reftable", "extensions.refStorage = reftable"),
+    ] {
+        let t = Test::empty();
+        let out = t.git_cmd(t.path(), &["init", "-q", flag], None);
+        if out.code != 0 {
+            eprintln!("SKIPPED {flag}: this git cannot make one ({})", out.stderr);
+            continue;
+        }
+        t.cmd(&["init", "."]).code(2).stderr_has(ext);
+        let left: Vec<_> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(".git")], "{flag}");
+    }
+}
+
+#[test]
+fn a_repository_of_dubious_ownership_gets_gits_message_and_no_write() {
+    // Only root can give a folder to another user.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED a_repository_of_dubious_ownership: needs root to chown");
+        return;
+    }
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let chown = |who: &str| {
+        let s = Command::new("chown")
+            .args(["-R", who])
+            .arg(t.path())
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    let before = t.state();
+    chown("65534");
+    for args in [
+        &["new", "Beta", "--owner", "alice", "--no-commit"][..],
+        &["set", "acme", "value=5", "--no-commit"][..],
+        &["new", "Beta", "--owner", "alice"][..],
+    ] {
+        let out = t.cmd(args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("dubious ownership")
+                && out
+                    .stderr
+                    .contains("git config --global --add safe.directory"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("not in a git repository"));
+    }
+    chown("0");
+    assert_eq!(t.state(), before);
+}
+
+#[test]
+fn deals_dir_in_git_or_at_a_file_is_a_configuration_error() {
+    let t = Test::new()
+        .config_replace("deals_dir: deals", "deals_dir: .git/deals")
+        .repo();
+    t.cmd(&["check"]).code(2).stderr_has("inside `.git`");
+    let t = Test::new()
+        .config_replace(
+            "  - id: prospecting\n",
+            "  - id: prospecting\n    dir: .GIT/x\n",
+        )
+        .repo();
+    t.cmd(&["list"]).code(2).stderr_has("inside `.git`");
+    let t = Test::new()
+        .config_replace("deals_dir: deals", "deals_dir: notes.txt")
+        .file("notes.txt", "x")
+        .repo();
+    t.cmd(&["list"]).code(2).stderr_has("notes.txt is a file");
+    t.cmd(&["new", "Acme", "--owner", "alice"])
+        .code(2)
+        .stderr_has("notes.txt is a file");
+}
