@@ -478,9 +478,112 @@ impl Repo {
 
     /// The id of the blob git would store for `bytes` at `rel`.
     pub fn blob_id_for(&self, rel: &str, bytes: &[u8]) -> Result<Oid, Error> {
-        let _ = rel;
+        let conv = self.conversions(rel, &self.autocrlf());
+        if !conv.is_empty() {
+            return self.git_blob(rel, bytes, false, &conv);
+        }
         Oid::hash_object(git2::ObjectType::Blob, bytes)
             .map_err(|e| git_err("cannot hash the deal", e))
+    }
+
+    /// `core.autocrlf` when it converts on the way in (`true`, `input`).
+    fn autocrlf(&self) -> Option<String> {
+        let cfg = self.repo.config().ok()?.snapshot().ok()?;
+        match cfg.get_bool("core.autocrlf") {
+            Ok(true) => Some("core.autocrlf=true".into()),
+            Ok(false) => None,
+            Err(_) => cfg
+                .get_string("core.autocrlf")
+                .ok()
+                .filter(|v| v.eq_ignore_ascii_case("input"))
+                .map(|_| "core.autocrlf=input".into()),
+        }
+    }
+
+    /// What would make git store other bytes than the file's for `rel`
+    /// (`git add`'s conversions: a `filter` driver such as git-crypt's or
+    /// git-lfs's, `text`/`eol`/`crlf` end-of-line conversion with
+    /// `core.autocrlf`, `ident`, `working-tree-encoding`), as
+    /// `attribute=value` for messages; empty when the bytes go in as they
+    /// are. Any attribute set at all counts, so a path git might convert is
+    /// always handed to git (docs/safety.md, "git's own rules").
+    pub fn conversions(&self, rel: &str, autocrlf: &Option<String>) -> Vec<String> {
+        let mut out: Vec<String> = autocrlf.iter().cloned().collect();
+        for name in [
+            "filter",
+            "text",
+            "eol",
+            "crlf",
+            "ident",
+            "working-tree-encoding",
+        ] {
+            let v = self
+                .repo
+                .get_attr(Path::new(rel), name, git2::AttrCheckFlags::FILE_THEN_INDEX)
+                .ok()
+                .flatten();
+            match git2::AttrValue::from_string(v) {
+                git2::AttrValue::Unspecified => {}
+                git2::AttrValue::True => out.push(name.to_string()),
+                git2::AttrValue::False => out.push(format!("-{name}")),
+                git2::AttrValue::String(s) => out.push(format!("{name}={s}")),
+                git2::AttrValue::Bytes(_) => out.push(name.to_string()),
+            }
+        }
+        out
+    }
+
+    /// The blob git makes of `bytes` at `rel` (`git hash-object --stdin
+    /// --path`: the clean filter and conversions `git add` applies), written
+    /// to the object database when `write`. A filter that fails is an error
+    /// naming the attributes (`conv`); never other bytes than git's.
+    fn git_blob(
+        &self,
+        rel: &str,
+        bytes: &[u8],
+        write: bool,
+        conv: &[String],
+    ) -> Result<Oid, Error> {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C")
+            .arg(&self.workdir)
+            .arg("hash-object")
+            .args(write.then_some("-w"))
+            .arg("--stdin")
+            .arg(format!("--path={rel}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let refuse = |why: String| {
+            Error::git(
+                format!(
+                    "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
+                    conv.join(", ")
+                ),
+                "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes",
+            )
+        };
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| refuse(format!("cannot run git: {e}")))?;
+        // Fed from a thread: a filter may write before it has read it all.
+        let stdin = child.stdin.take();
+        let out = std::thread::scope(|sc| {
+            sc.spawn(move || {
+                if let Some(mut w) = stdin {
+                    let _ = w.write_all(bytes);
+                }
+            });
+            child.wait_with_output()
+        })
+        .map_err(|e| refuse(e.to_string()))?;
+        if !out.status.success() {
+            return Err(refuse(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())
+            .map_err(|_| refuse("git printed no object id".into()))
     }
 
     /// Writes each change's bytes as a blob; returns their ids, in order.
@@ -494,6 +597,26 @@ impl Repo {
                 .blob(bytes)
                 .map_err(|e| git_err("cannot write the deal to git", e))
         };
+        // Stored as `git add` would store them: a file with a filter or an
+        // end-of-line conversion goes through git itself.
+        let autocrlf = self.autocrlf();
+        let convs: Vec<Vec<String>> = changes
+            .iter()
+            .map(|c| Ok(self.conversions(&self.rel(c.new)?, &autocrlf)))
+            .collect::<Result<_, Error>>()?;
+        if convs.iter().any(|c| !c.is_empty()) {
+            return changes
+                .iter()
+                .zip(&convs)
+                .map(|(c, conv)| {
+                    if conv.is_empty() {
+                        one(c.new_bytes)
+                    } else {
+                        self.git_blob(&self.rel(c.new)?, c.new_bytes, true, conv)
+                    }
+                })
+                .collect();
+        }
         if changes.len() < BULK_BLOBS {
             return changes.iter().map(|c| one(c.new_bytes)).collect();
         }

@@ -563,3 +563,91 @@ fn deals_dir_in_git_or_at_a_file_is_a_configuration_error() {
         .code(2)
         .stderr_has("notes.txt is a file");
 }
+
+// ------------------------------------- git's own rules for what it stores
+
+const ROT13: &str = "tr A-Za-z N-ZA-Mn-za-m";
+
+fn rot13(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'a'..='z' => (((c as u8 - b'a' + 13) % 26) + b'a') as char,
+            'A'..='Z' => (((c as u8 - b'A' + 13) % 26) + b'A') as char,
+            _ => c,
+        })
+        .collect()
+}
+
+#[test]
+fn a_clean_filter_is_applied_as_git_add_applies_it() {
+    // A filter driver as git-crypt installs one: what git stores is not
+    // what the work tree holds.
+    let t = Test::new()
+        .deal("01-prospecting/acme.md", LEAD)
+        .file(".gitattributes", "deals/** filter=rot13\n");
+    t.git(&["init", "-q"]);
+    t.git(&["config", "filter.rot13.clean", ROT13]);
+    t.git(&["config", "filter.rot13.smudge", ROT13]);
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-qm", "seed"]);
+    let rel = "deals/01-prospecting/acme.md";
+    assert_eq!(t.git(&["show", &format!("HEAD:{rel}")]), rot13(LEAD));
+    t.cmd(&["set", "acme", "company=Acme Corp"]).code(0);
+    t.cmd(&["new", "Beta", "--owner", "alice"]).code(0);
+    assert_eq!(
+        t.git(&["status", "--porcelain"]),
+        "",
+        "status after deal's commits"
+    );
+    let now = read(&t.path().join(rel));
+    assert!(now.contains("company: Acme Corp\n"));
+    assert_eq!(t.git(&["show", &format!("HEAD~1:{rel}")]), rot13(&now));
+    let beta = "deals/01-prospecting/beta.md";
+    assert_eq!(
+        t.git(&["show", &format!("HEAD:{beta}")]),
+        rot13(&read(&t.path().join(beta)))
+    );
+    assert_eq!(t.git(&["diff", "HEAD~1", "--numstat", "--", rel]), "");
+    // A filter that fails: refused, naming the attribute, nothing changed.
+    let before = t.state();
+    t.git(&["config", "filter.rot13.clean", "false"]);
+    t.git(&["config", "filter.rot13.required", "true"]);
+    t.cmd(&["set", "acme", "company=Other"])
+        .code(2)
+        .stderr_has("filter=rot13");
+    t.git(&["config", "filter.rot13.clean", ROT13]);
+    assert_eq!(t.state(), before);
+}
+
+#[test]
+fn autocrlf_stores_lf_and_a_one_field_set_changes_one_line() {
+    let crlf = LEAD.replace('\n', "\r\n");
+    let t = Test::new().deal("01-prospecting/acme.md", &crlf);
+    t.git(&["init", "-q"]);
+    t.git(&["config", "core.autocrlf", "true"]);
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-qm", "seed"]);
+    let rel = "deals/01-prospecting/acme.md";
+    t.cmd(&["set", "acme", "owner=bob"]).code(0);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert_eq!(
+        t.git(&["diff", "HEAD~1", "HEAD", "--numstat", "--", rel]),
+        format!("1\t1\t{rel}\n")
+    );
+    assert!(!t.git(&["show", &format!("HEAD:{rel}")]).contains('\r'));
+    // The work tree keeps its CRLF.
+    assert!(read(&t.path().join(rel)).contains("owner: bob\r\n"));
+    // And an eol attribute without autocrlf.
+    let t = Test::new()
+        .deal("01-prospecting/acme.md", &crlf)
+        .file(".gitattributes", "*.md text eol=crlf\n");
+    t.git(&["init", "-q"]);
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-qm", "seed"]);
+    t.cmd(&["set", "acme", "owner=bob"]).code(0);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert_eq!(
+        t.git(&["diff", "HEAD~1", "HEAD", "--numstat", "--", rel]),
+        format!("1\t1\t{rel}\n")
+    );
+}
