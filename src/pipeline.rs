@@ -505,6 +505,18 @@ impl Pipeline {
             .collect();
         let mut entries = Vec::new();
         for ((rel, id, mode), disk) in wanted.into_iter().zip(from_disk) {
+            // Stored through a filter or an end-of-line conversion: the work
+            // tree's text is the staged one when git would store it as that
+            // blob (the blob itself is what the filter made of it).
+            let disk = disk.or_else(|| {
+                if mode == 0o120000 {
+                    return None;
+                }
+                let abs = root.join(&rel);
+                let rel_repo = repo.rel(&abs).ok()?;
+                let bytes = read_limited(&abs).ok()?;
+                (repo.blob_id_for(&rel_repo, &bytes).ok()? == id).then_some(bytes)
+            });
             let content = match disk {
                 Some(b) => Content::Bytes(b),
                 None if mode == 0o120000 => Content::Symlink,

@@ -188,6 +188,18 @@ fn read_manifest(dir: &Path) -> Result<std::collections::HashSet<String>, Error>
         .collect())
 }
 
+/// Whether the file at `path` is a page of a report written before deal
+/// kept a manifest: its head names deal as its generator. Asked only when
+/// the folder has no manifest, so such a folder is taken over once.
+fn earlier_page(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 2048];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    String::from_utf8_lossy(&head[..n]).contains(r#"<meta name="generator" content="deal">"#)
+}
+
 /// Makes the output folders ready for `pages` (paths relative to
 /// `base/prefix`) and removes the deal pages of the last run whose deals
 /// are gone. Everything is checked before anything is written: no symlink
@@ -211,6 +223,7 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
     }
     let out = base.join(prefix);
     let ours = read_manifest(&out)?;
+    let no_manifest = std::fs::symlink_metadata(out.join(MANIFEST)).is_err();
     let rel_str = |p: &Path| p.to_string_lossy().replace('\\', "/");
     for rel in pages {
         let path = out.join(rel);
@@ -220,7 +233,7 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
         if m.file_type().is_symlink() {
             return Err(crate::safepath::link_error(&path));
         }
-        if !ours.contains(&rel_str(rel)) {
+        if !ours.contains(&rel_str(rel)) && !(no_manifest && m.is_file() && earlier_page(&path)) {
             return Err(Error::usage(
                 format!(
                     "{} is in the way: deal report did not write it (it is not in {})",

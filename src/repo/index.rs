@@ -181,6 +181,17 @@ impl Repo {
         head.and_then(|t| t.get_path(Path::new(rel)).ok().map(|e| e.id())) != Some(id)
     }
 
+    /// The blob the index holds at `rel` (repository-relative), if any.
+    pub fn index_id(&self, rel: &str) -> Option<Oid> {
+        match self.raw() {
+            Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
+            None => self
+                .staged_index()
+                .ok()
+                .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
+        }
+    }
+
     /// Whether `rel` (repository-relative) is a new file that an earlier,
     /// interrupted run of the same command left behind whole: HEAD has
     /// nothing there, and the index either nothing or exactly `bytes` (as
@@ -192,14 +203,7 @@ impl Repo {
         if head.is_some_and(|t| t.get_path(Path::new(rel)).is_ok()) {
             return false;
         }
-        let id = match self.raw() {
-            Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
-            None => self
-                .staged_index()
-                .ok()
-                .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
-        };
-        match id {
+        match self.index_id(rel) {
             None => true,
             Some(id) => self.blob_id_for(rel, bytes).is_ok_and(|b| b == id),
         }
@@ -212,13 +216,7 @@ impl Repo {
         let Ok(want) = self.blob_id_for(rel, bytes) else {
             return false;
         };
-        let id = match self.raw() {
-            Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
-            None => self
-                .staged_index()
-                .ok()
-                .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
-        };
+        let id = self.index_id(rel);
         let head = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
         let head = head.and_then(|t| t.get_path(Path::new(rel)).ok().map(|e| e.id()));
         head != Some(want) && (id == Some(want) || id == head)

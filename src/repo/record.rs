@@ -509,6 +509,9 @@ impl Repo {
     /// always handed to git (docs/safety.md, "git's own rules").
     pub fn conversions(&self, rel: &str, autocrlf: &Option<String>) -> Vec<String> {
         let mut out: Vec<String> = autocrlf.iter().cloned().collect();
+        if !self.may_have_attributes(rel) {
+            return out;
+        }
         for name in [
             "filter",
             "text",
@@ -531,6 +534,50 @@ impl Repo {
             }
         }
         out
+    }
+
+    /// Whether any attributes file could apply to `rel`: a `.gitattributes`
+    /// in its folder or one above it in the work tree (or staged there),
+    /// the repository's `info/attributes`, the user's (`core.attributesFile`,
+    /// else `$XDG_CONFIG_HOME/git/attributes`) or the system's. A stat or
+    /// two per folder, so that a write in a repository without attributes
+    /// (most) asks libgit2 nothing per file.
+    fn may_have_attributes(&self, rel: &str) -> bool {
+        static GLOBAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let global = *GLOBAL.get_or_init(|| {
+            let cfg = self.repo.config().ok().and_then(|mut c| c.snapshot().ok());
+            let user = cfg
+                .as_ref()
+                .and_then(|c| c.get_path("core.attributesFile").ok())
+                .or_else(|| {
+                    std::env::var_os("XDG_CONFIG_HOME")
+                        .filter(|x| !x.is_empty())
+                        .map(|x| PathBuf::from(x).join("git/attributes"))
+                        .or_else(|| {
+                            std::env::var_os("HOME")
+                                .map(|h| PathBuf::from(h).join(".config/git/attributes"))
+                        })
+                });
+            let system = ["/etc/gitattributes", "/usr/local/etc/gitattributes"];
+            user.is_some_and(|u| u.exists())
+                || self.repo.commondir().join("info/attributes").exists()
+                || self.repo.path().join("info/attributes").exists()
+                || (std::env::var_os("GIT_ATTR_NOSYSTEM").is_none()
+                    && system.iter().any(|p| Path::new(p).exists()))
+        });
+        if global {
+            return true;
+        }
+        let mut dir = Path::new(rel).parent();
+        while let Some(d) = dir {
+            let file = d.join(".gitattributes");
+            if self.workdir.join(&file).exists() || self.index_id(&file.to_string_lossy()).is_some()
+            {
+                return true;
+            }
+            dir = d.parent();
+        }
+        false
     }
 
     /// The blob git makes of `bytes` at `rel` (`git hash-object --stdin

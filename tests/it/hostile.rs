@@ -77,6 +77,16 @@ fn report_replaces_and_deletes_only_its_own_pages() {
     std::fs::write(out.path().join("keep.html"), "keep").unwrap();
     t.cmd(&["report", "-o", o]).code(0);
     assert_eq!(read(&out.path().join("keep.html")), "keep");
+    // A report made before the manifest existed (its pages name deal as
+    // their generator) is taken over once; a user's page still is not.
+    std::fs::remove_file(out.path().join(".deal-report")).unwrap();
+    t.cmd(&["report", "-o", o]).code(0);
+    assert!(out.path().join(".deal-report").exists());
+    std::fs::remove_file(out.path().join(".deal-report")).unwrap();
+    std::fs::write(out.path().join("index.html"), "<p>mine</p>").unwrap();
+    t.cmd(&["report", "-o", o])
+        .code(2)
+        .stderr_has("index.html is in the way");
 }
 
 #[test]
@@ -608,6 +618,17 @@ fn a_clean_filter_is_applied_as_git_add_applies_it() {
         rot13(&read(&t.path().join(beta)))
     );
     assert_eq!(t.git(&["diff", "HEAD~1", "--numstat", "--", rel]), "");
+    // A staged change is read as the work tree has it, not as stored.
+    t.cmd(&["set", "acme", "company=Acme Two", "--no-commit"])
+        .code(0);
+    let staged = t.cmd(&["check", "--staged", "--format", "json"]);
+    // (Read as stored, the deal would have no `title` and no `owner`.)
+    assert!(
+        staged.stdout.contains("\"errors\": 0") && !staged.stdout.contains("missing"),
+        "{}",
+        staged.stdout
+    );
+    t.git(&["commit", "-qm", "two"]);
     // A filter that fails: refused, naming the attribute, nothing changed.
     let before = t.state();
     t.git(&["config", "filter.rot13.clean", "false"]);
