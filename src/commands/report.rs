@@ -233,7 +233,9 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
         if m.file_type().is_symlink() {
             return Err(crate::safepath::link_error(&path));
         }
-        if !ours.contains(&rel_str(rel)) && !(no_manifest && m.is_file() && earlier_page(&path)) {
+        let own =
+            ours.contains(&rel_str(rel)) || (no_manifest && m.is_file() && earlier_page(&path));
+        if !own {
             return Err(Error::usage(
                 format!(
                     "{} is in the way: deal report did not write it (it is not in {})",
