@@ -49,20 +49,39 @@ fn refuse_git_dir(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Removes what an unfinished `deal init` wrote in `dir`: pipeline.yaml,
-/// the deals folder when it made it, `.gitignore` as it was.
-fn undo_init(dir: &Path, cfg: &config::Config, deals_existed: bool, gi_before: Option<&[u8]>) {
-    let _ = std::fs::remove_file(dir.join(config::FILE));
-    if !deals_existed {
-        let _ = std::fs::remove_dir_all(dir.join(&cfg.deals_dir));
-    }
-    let gi = dir.join(".gitignore");
-    match gi_before {
-        Some(b) => {
-            let _ = std::fs::write(&gi, b);
+/// Removes, when dropped armed, what an unfinished `deal init` wrote in
+/// `dir`: pipeline.yaml, the deals folder and `.git` when it made them,
+/// `.gitignore` as it was; so an init that cannot finish leaves nothing
+/// behind (docs/safety.md, "git's own rules").
+struct InitUndo {
+    dir: std::path::PathBuf,
+    deals: std::path::PathBuf,
+    deals_existed: bool,
+    gi_before: Option<Vec<u8>>,
+    made_git: bool,
+    armed: bool,
+}
+
+impl Drop for InitUndo {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
         }
-        None => {
-            let _ = std::fs::remove_file(&gi);
+        let _ = std::fs::remove_file(self.dir.join(config::FILE));
+        if !self.deals_existed {
+            let _ = std::fs::remove_dir_all(&self.deals);
+        }
+        let gi = self.dir.join(".gitignore");
+        match &self.gi_before {
+            Some(b) => {
+                let _ = std::fs::write(&gi, b);
+            }
+            None => {
+                let _ = std::fs::remove_file(&gi);
+            }
+        }
+        if self.made_git {
+            let _ = std::fs::remove_dir_all(self.dir.join(".git"));
         }
     }
 }
@@ -128,8 +147,14 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     for f in &folders {
         crate::safepath::check(&dir, &deals.join(f))?;
     }
-    let deals_existed = std::fs::symlink_metadata(dir.join(deals)).is_ok();
-    let gi_before = std::fs::read(dir.join(gi_rel)).ok();
+    let mut undo = InitUndo {
+        dir: dir.clone(),
+        deals: dir.join(deals),
+        deals_existed: std::fs::symlink_metadata(dir.join(deals)).is_ok(),
+        gi_before: std::fs::read(dir.join(gi_rel)).ok(),
+        made_git: false,
+        armed: true,
+    };
     write(&dir, Path::new(config::FILE), &yaml)?;
     for f in &folders {
         let d = crate::safepath::create_dirs(&dir, &deals.join(f))?;
@@ -156,8 +181,8 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         crate::example::write_into(&dir, &cfg)?;
     }
     if !had_repo {
+        undo.made_git = std::fs::symlink_metadata(dir.join(".git")).is_err();
         crate::repo::init(&dir).map_err(|e| {
-            undo_init(&dir, &cfg, deals_existed, gi_before.as_deref());
             Error::git(
                 format!("git init failed: {}; nothing was left behind", e.message()),
                 "",
@@ -170,6 +195,7 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
             crate::example::write_history(&dir, &cfg, &yaml)?;
         }
     }
+    undo.armed = false;
     if !ctx.quiet {
         let shown = crate::diag::display_path(&dir);
         println!("Created a pipeline in {shown}:");

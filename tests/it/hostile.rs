@@ -672,3 +672,17 @@ fn autocrlf_stores_lf_and_a_one_field_set_changes_one_line() {
         format!("1\t1\t{rel}\n")
     );
 }
+
+#[test]
+fn init_that_cannot_finish_leaves_nothing_behind() {
+    // A file where a stage folder goes: init fails after it began writing.
+    let t = Test::empty().file("deals/01-prospecting", "not a folder");
+    let out = t.cmd(&["init", "."]);
+    assert_ne!(out.code, 0, "{out:?}");
+    let mut left: Vec<String> = crate::walk(t.path())
+        .iter()
+        .map(|p| p.strip_prefix(t.path()).unwrap().display().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec!["deals", "deals/01-prospecting"], "{out:?}");
+}
