@@ -568,11 +568,23 @@ impl Repo {
         if global {
             return true;
         }
+        // Each folder asked once per process (an import writes thousands of
+        // files into a few folders).
+        thread_local! {
+            static FOLDERS: std::cell::RefCell<std::collections::HashMap<PathBuf, bool>> =
+                Default::default();
+        }
         let mut dir = Path::new(rel).parent();
         while let Some(d) = dir {
-            let file = d.join(".gitattributes");
-            if self.workdir.join(&file).exists() || self.index_id(&file.to_string_lossy()).is_some()
-            {
+            let known = FOLDERS.with(|f| f.borrow().get(d).copied());
+            let has = known.unwrap_or_else(|| {
+                let file = d.join(".gitattributes");
+                let has = self.workdir.join(&file).exists()
+                    || self.index_id(&file.to_string_lossy()).is_some();
+                FOLDERS.with(|f| f.borrow_mut().insert(d.to_path_buf(), has));
+                has
+            });
+            if has {
                 return true;
             }
             dir = d.parent();
