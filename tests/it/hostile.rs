@@ -383,6 +383,9 @@ fn hidden_characters_are_shown_escaped() {
         "{}",
         out.stdout
     );
+    let shown = t.cmd(&["show", "acme"]).code(0).stdout;
+    assert!(shown.contains("Acme\\u{202e}gnp.exe"), "{shown}");
+    assert!(!shown.contains('\u{202e}'));
     // The report shows the codes, visibly.
     let dir = tempfile::tempdir().unwrap();
     t.cmd(&["report", "-o", dir.path().to_str().unwrap()])
