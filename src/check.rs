@@ -209,6 +209,20 @@ pub fn problem_finding(fp: &FileProblem, cfg: &Config) -> Finding {
             "keep notes short and attachments outside the deal file; check its permissions".into(),
         ),
         Problem::BadName => bad_name_finding(&fp.rel),
+        Problem::Special(kind) => base(
+            "bad-file-name",
+            format!(
+                "`{}` is {kind}, not a deal file; deal never opens one",
+                fp.rel
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+            format!(
+                "remove it (`rm {}`), or move it out of the deals folder",
+                crate::pipeline::shell_quote(&fp.rel.to_string_lossy())
+            ),
+        ),
         Problem::Symlink => base(
             "symlink",
             "the deal file is a symbolic link; it is not followed".into(),

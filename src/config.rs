@@ -415,6 +415,14 @@ impl Ctx<'_> {
 }
 
 /// Whether `p` is a relative path that stays inside the folder it is joined to.
+/// Whether a relative folder has a `.git` component (any case: one folder
+/// on macOS and Windows), so it would be among git's own files.
+fn in_git_dir(p: &str) -> bool {
+    Path::new(p)
+        .components()
+        .any(|c| matches!(c, Component::Normal(n) if n.eq_ignore_ascii_case(".git")))
+}
+
 pub fn stays_inside(p: &str) -> bool {
     let path = Path::new(p);
     !p.is_empty()
@@ -476,6 +484,26 @@ pub fn load(root: &Path) -> Result<Config, ConfigError> {
     for rel in std::iter::once(deals.to_path_buf()).chain(dirs.map(|d| deals.join(d))) {
         if let Some(link) = crate::safepath::first_link(root, &rel) {
             return Err(ConfigError::symlink(link));
+        }
+        // A folder of deals that is a file (or a FIFO…) is a mistake in
+        // pipeline.yaml, not an empty stage.
+        if std::fs::symlink_metadata(root.join(&rel)).is_ok_and(|m| !m.is_dir()) {
+            let key = if rel == deals { "deals_dir" } else { "stages" };
+            return Err(ConfigError {
+                line: yamlpos::locate(&src, &yamlpos::parse_path(key)).map(|p| p.line),
+                col: None,
+                key: Some(key.into()),
+                message: format!(
+                    "{} is a file, not a folder of deals",
+                    crate::diag::display_path(&root.join(&rel))
+                ),
+                help: Some(
+                    "point deals_dir and each stage's `dir` at folders, or move the file away"
+                        .into(),
+                ),
+                excerpt: None,
+                path,
+            });
         }
     }
     Ok(cfg)
@@ -554,6 +582,13 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             "use a relative folder inside the pipeline, such as `deals`",
         ));
     }
+    if in_git_dir(&deals_dir) {
+        return Err(cx.err(
+            "deals_dir",
+            format!("`{deals_dir}` is inside `.git`, git's own folder"),
+            "use a folder of the work tree, such as `deals`",
+        ));
+    }
     let enforce_from = match &raw.enforce_from {
         None => None,
         Some(s) => Some(crate::time::parse_timestamp(s).ok_or_else(|| {
@@ -613,6 +648,13 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
                     i + 1,
                     st.id
                 ),
+            ));
+        }
+        if in_git_dir(&dir) {
+            return Err(cx.err(
+                &format!("{key}.dir"),
+                format!("`{dir}` is inside `.git`, git's own folder"),
+                format!("use a folder name such as `{:02}-{}`", i + 1, st.id),
             ));
         }
         if dir == WON || dir == LOST || seen_dirs.contains(&dir) {

@@ -76,9 +76,108 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether `c` would be invisible or rearrange text in a terminal: a
+/// control character, a zero-width one, or a bidirectional embedding,
+/// override or isolate (a `\u{202e}` in a file name makes the rest of a
+/// line read backwards).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// `s` with every control, zero-width and bidirectional-override character
+/// written as its escape (`\u{202e}`), for terminal output of names and
+/// values (docs/safety.md, "Odd files and odd text").
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_but(s, &[])
+}
+
+/// [`escape`], keeping line breaks and tabs: for messages of several lines.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_but(s, &['\n', '\t'])
+}
+
+/// [`escape_text`] for output deal styles itself: the colour sequences
+/// its own styling writes (`ESC [ 1 ; 31 m`, select graphic rendition, and
+/// nothing else) are kept; every other escape sequence, from a value, is
+/// shown escaped.
+pub fn escape_styled(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| hidden(c) && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '\u{1b}' {
+            let tail = &rest[1..];
+            let params = tail.strip_prefix('[').map(|t| {
+                t.bytes()
+                    .take_while(|b| b.is_ascii_digit() || *b == b';')
+                    .count()
+            });
+            if let Some(n) = params
+                && tail.as_bytes().get(1 + n) == Some(&b'm')
+            {
+                out.push_str(&rest[..n + 3]);
+                rest = &rest[n + 3..];
+                continue;
+            }
+        }
+        if hidden(c) && c != '\n' && c != '\t' {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn escape_but<'a>(s: &'a str, keep: &[char]) -> std::borrow::Cow<'a, str> {
+    if !s.chars().any(|c| hidden(c) && !keep.contains(&c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if hidden(c) && !keep.contains(&c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_characters_are_escaped() {
+        assert_eq!(
+            escape("a\u{202e}b\u{200b}c\x1b[31m\n"),
+            "a\\u{202e}b\\u{200b}c\\u{1b}[31m\\u{a}"
+        );
+        assert_eq!(escape_text("a\nb\u{2066}"), "a\nb\\u{2066}");
+        assert!(matches!(
+            escape("plain é 日本"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_styled("\x1b[1;31mred\x1b[0m \x1b[2J\u{202e}\n"),
+            "\x1b[1;31mred\x1b[0m \\u{1b}[2J\\u{202e}\n"
+        );
+    }
 
     #[test]
     fn excerpt_points_at_the_column() {

@@ -142,7 +142,7 @@ pub fn items(
             out.push(item(
                 "rotting",
                 d.entered_current(cfg),
-                format!("idle {idle:.0} days (rots after {rot:.0})"),
+                format!("idle {idle:.1} days (rots after {rot})"),
             ));
         }
     }

@@ -105,7 +105,7 @@ pub fn read_payload(cfg: &Config, text: &str) -> Result<Lead, Error> {
                     }
                     other => text_of(k, other)?,
                 };
-                let key: String = k
+                let mut key: String = k
                     .chars()
                     .map(|c| {
                         if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
@@ -115,6 +115,19 @@ pub fn read_payload(cfg: &Config, text: &str) -> Result<Lead, Error> {
                         }
                     })
                     .collect();
+                // Form builders send numbered and empty keys (`"0"`, `""`):
+                // a number would be read as a list index and an empty key
+                // as no key, so they are kept as `form._0` and `form._`.
+                if key.is_empty() || key.bytes().all(|b| b.is_ascii_digit()) {
+                    key.insert(0, '_');
+                }
+                // Two keys that come out the same (`a b`, `a_b`) stay two.
+                let base = key.clone();
+                let mut n = 2;
+                while sets.iter().any(|(p, _)| *p == format!("form.{key}")) {
+                    key = format!("{base}_{n}");
+                    n += 1;
+                }
                 if let Some(t) = t {
                     sets.push((format!("form.{key}"), t));
                     unmapped.push(k.clone());

@@ -5,6 +5,17 @@
 // so their size does not matter next to keeping them whole.
 #![allow(clippy::result_large_err)]
 
+/// `eprintln!` for the whole crate (it shadows std's): a line on stderr
+/// that never panics. Output to a closed stderr (`deal list 2>&1 | head`)
+/// is dropped, and the command goes on to exit with its own code
+/// (docs/safety.md, "Pipes").
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod audit;
 pub mod board;
 pub mod body;

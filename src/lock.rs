@@ -44,7 +44,9 @@ impl Drop for WriteLock {
 /// seconds. `Ok(None)` when `start` is in no git repository: there is no
 /// index or HEAD to protect, and nowhere shared to put the lock.
 pub fn acquire(start: &Path) -> Result<Option<WriteLock>, Error> {
-    let Ok(repo) = git2::Repository::discover(start) else {
+    // A repository git refuses (dubious ownership, a format deal cannot
+    // write) is an error: never a write without the lock.
+    let Some(repo) = crate::repo::find(start)? else {
         return Ok(None);
     };
     acquire_in(repo.path()).map(Some)

@@ -15,6 +15,7 @@ fn main() {
     clap_complete::CompleteEnv::with_factory(<deal::cli::Cli as clap::CommandFactory>::command)
         .complete();
     quiet_on_closed_pipe();
+    absolute_git_env();
     deal::repo::set_options();
     let cli = match deal::cli::Cli::try_parse() {
         Ok(c) => c,
@@ -28,7 +29,13 @@ fn main() {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Never a panic on a closed stderr: the exit code still says it.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                deal::diag::escape_text(&e.to_string())
+            );
             e.exit_code()
         }
     };
@@ -50,6 +57,29 @@ fn quiet_on_closed_pipe() {
         if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
             std::process::exit(0);
         }
+        // deal's own lines on stderr never panic (lib.rs's `eprintln!`);
+        // should a library's, the process still ends quietly.
+        if msg.contains("failed printing to stderr") {
+            std::process::exit(0);
+        }
         default(info);
     }));
+}
+
+/// `GIT_DIR` and `GIT_WORK_TREE` name folders relative to where the user
+/// runs deal, as for git; deal runs git itself with `-C <work tree>`, so
+/// they are made absolute first. Called before any thread starts.
+fn absolute_git_env() {
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    for key in ["GIT_DIR", "GIT_WORK_TREE"] {
+        if let Some(v) = std::env::var_os(key)
+            && !v.is_empty()
+            && std::path::Path::new(&v).is_relative()
+        {
+            // SAFETY: main calls this first, while the process has one thread.
+            unsafe { std::env::set_var(key, cwd.join(v)) };
+        }
+    }
 }

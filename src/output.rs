@@ -67,20 +67,28 @@ pub fn human(findings: &[Finding], root: &Path, style: Style) -> String {
             Severity::Error => style.red(&format!("error[{}]", f.rule)),
             Severity::Warning => style.yellow(&format!("warning[{}]", f.rule)),
         };
+        // Names and values come from files: anything that would hide or
+        // reorder text in a terminal is shown as its escape.
+        use crate::diag::{escape, escape_text};
         let path = crate::diag::display_path(&root.join(&f.path));
+        let path = escape(&path);
         let loc = match f.column {
             Some(c) => format!("{path}:{}:{c}", f.line),
-            None => path,
+            None => path.into_owned(),
         };
-        out.push_str(&format!("{sev}: {}: {}\n", style.bold(&loc), f.message));
+        out.push_str(&format!(
+            "{sev}: {}: {}\n",
+            style.bold(&loc),
+            escape_text(&f.message)
+        ));
         if let Some(e) = &f.excerpt {
-            out.push_str(e);
+            out.push_str(&escape_text(e));
         }
         for n in &f.notes {
-            out.push_str(&format!("   = {n}\n"));
+            out.push_str(&format!("   = {}\n", escape_text(n)));
         }
         for h in f.help.lines().filter(|h| !h.is_empty()) {
-            out.push_str(&format!("   = help: {h}\n"));
+            out.push_str(&format!("   = help: {}\n", escape_text(h)));
         }
     }
     out
@@ -181,6 +189,16 @@ pub fn clip(s: &str, w: usize) -> String {
 
 /// Renders rows as an aligned table; the last column is clipped to fit `width`.
 pub fn table(header: &[&str], rows: &[Vec<String>], width: usize) -> String {
+    // Cells come from deal files: hidden characters shown as escapes.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::diag::escape(c).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = rows.as_slice();
     let n = header.len();
     let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {

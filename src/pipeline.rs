@@ -53,6 +53,26 @@ pub enum Content {
     /// A git blob that cannot be read (missing from a partial clone, or
     /// corrupt), and why.
     Unreadable(String),
+    /// Not a regular file (a FIFO, a socket, a device): never opened, so a
+    /// reader never blocks on it; what it is.
+    Special(&'static str),
+}
+
+/// What a file that is neither a regular file, a folder nor a link is, in
+/// a few words, or `None` for those three.
+pub fn special_kind(ft: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt as _;
+    if ft.is_file() || ft.is_dir() || ft.is_symlink() {
+        None
+    } else if ft.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if ft.is_socket() {
+        Some("a socket")
+    } else if ft.is_block_device() || ft.is_char_device() {
+        Some("a device")
+    } else {
+        Some("not a regular file")
+    }
 }
 
 /// What a file's name under `deals_dir` makes it (SPEC §4 "File names").
@@ -102,7 +122,7 @@ pub fn rename_fix(rel: &Path) -> String {
 }
 
 /// `s` quoted for a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     if s.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
     {
@@ -130,6 +150,8 @@ pub enum Problem {
     Unreadable(String),
     /// A file whose name is not `<slug>.md` (see [`NameKind::Bad`]).
     BadName,
+    /// A FIFO, socket or device where a deal file would be: never opened.
+    Special(&'static str),
 }
 
 impl Problem {
@@ -142,6 +164,7 @@ impl Problem {
             Problem::UnknownFolder => (1, "not in a stage or outcome folder".into()),
             Problem::Unreadable(e) => (1, format!("cannot read the file: {e}")),
             Problem::BadName => (1, "the file name is not <slug>.md".into()),
+            Problem::Special(kind) => (1, format!("{kind}, not a file; never opened")),
         }
     }
 }
@@ -211,6 +234,11 @@ pub fn worktree_entries(root: &Path, cfg: &Config) -> Vec<Entry> {
                 rel,
                 content: Content::Path(e.path().to_path_buf()),
             });
+        } else if let Some(kind) = special_kind(&ft) {
+            out.push(Entry {
+                rel,
+                content: Content::Special(kind),
+            });
         }
     }
     out
@@ -232,6 +260,8 @@ pub fn files_named(root: &Path, cfg: &Config, slug: &str) -> Vec<Entry> {
             Content::Symlink
         } else if meta.is_file() {
             Content::Path(root.join(&rel))
+        } else if let Some(kind) = special_kind(&meta.file_type()) {
+            Content::Special(kind)
         } else {
             return None;
         };
@@ -292,9 +322,9 @@ impl Pipeline {
         for u in &list {
             eprintln!(
                 "warning: {}:{}: left out, it cannot be read as a deal: {} (`deal check` shows how to fix it)",
-                crate::diag::display_path(&self.root.join(&u.path)),
+                crate::diag::escape(&crate::diag::display_path(&self.root.join(&u.path))),
                 u.line,
-                u.message
+                crate::diag::escape(&u.message)
             );
         }
         list.len()
@@ -475,6 +505,18 @@ impl Pipeline {
             .collect();
         let mut entries = Vec::new();
         for ((rel, id, mode), disk) in wanted.into_iter().zip(from_disk) {
+            // Stored through a filter or an end-of-line conversion: the work
+            // tree's text is the staged one when git would store it as that
+            // blob (the blob itself is what the filter made of it).
+            let disk = disk.or_else(|| {
+                if mode == 0o120000 {
+                    return None;
+                }
+                let abs = root.join(&rel);
+                let rel_repo = repo.rel(&abs).ok()?;
+                let bytes = read_limited(&abs).ok()?;
+                (repo.blob_id_for(&rel_repo, &bytes).ok()? == id).then_some(bytes)
+            });
             let content = match disk {
                 Some(b) => Content::Bytes(b),
                 None if mode == 0o120000 => Content::Symlink,
@@ -595,7 +637,10 @@ impl Pipeline {
                 .push(d.rel.clone());
         }
         for p in &self.problems {
-            if !matches!(p.problem, Problem::Symlink | Problem::BadName) {
+            if !matches!(
+                p.problem,
+                Problem::Symlink | Problem::BadName | Problem::Special(_)
+            ) {
                 by.entry(p.slug.to_lowercase())
                     .or_default()
                     .push(p.rel.clone());
@@ -779,6 +824,7 @@ pub fn parse_entry<T>(cfg: &Config, e: Entry, f: impl Fn(Deal) -> T) -> Result<T
     let place = deal_place(&e.rel, cfg).map_err(fail)?;
     let bytes = match e.content {
         Content::Symlink => return Err(fail(Problem::Symlink)),
+        Content::Special(kind) => return Err(fail(Problem::Special(kind))),
         Content::TooBig(n) => {
             return Err(fail(Problem::Unreadable(too_big(n))));
         }
@@ -825,24 +871,39 @@ fn too_big(n: u64) -> String {
     )
 }
 
+/// Reads a deal file of at most [`MAX_DEAL_BYTES`]. It is opened without
+/// blocking and without following a link, and read only if it is a regular
+/// file, so a FIFO put in its place meanwhile never hangs the reader.
 fn read_limited(p: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
-    if meta.len() > MAX_DEAL_BYTES {
-        return Err(too_big(meta.len()));
-    }
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
     // Out of file descriptors is the process's state, not the file's: the
     // other threads' files (a report reads history meanwhile) close soon, so
     // wait for one rather than call the deal unreadable and drop its page.
     let mut waits = 0;
-    loop {
-        match std::fs::read(p) {
+    let mut f = loop {
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(p)
+        {
             Err(e) if out_of_descriptors(&e) && waits < 200 => {
                 waits += 1;
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            r => return r.map_err(|e| e.to_string()),
+            r => break r.map_err(|e| e.to_string())?,
         }
+    };
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if let Some(kind) = special_kind(&meta.file_type()) {
+        return Err(format!("{kind}, not a file; never opened"));
     }
+    if meta.len() > MAX_DEAL_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
 fn out_of_descriptors(e: &std::io::Error) -> bool {

@@ -49,8 +49,18 @@ pub fn markdown_html(src: &str) -> String {
         // any other raw HTML is shown as text.
         Event::Html(t) | Event::InlineHtml(t) => {
             let kept = strip_comments(&t, &mut in_comment);
-            (!kept.trim().is_empty()).then(|| Event::Text(kept.into()))
+            (!kept.trim().is_empty())
+                .then(|| Event::Text(crate::diag::escape_text(&kept).into_owned().into()))
         }
+        // Hidden characters (a right-to-left override, a zero-width space)
+        // are shown as visible codes (docs/safety.md, "Odd files and odd
+        // text").
+        Event::Text(t) => Some(Event::Text(
+            crate::diag::escape_text(&t).into_owned().into(),
+        )),
+        Event::Code(t) => Some(Event::Code(
+            crate::diag::escape_text(&t).into_owned().into(),
+        )),
         Event::Start(Tag::Link {
             link_type,
             dest_url,
@@ -524,6 +534,19 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_fuel(Some(50_000_000));
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    // Every value from a deal is HTML-escaped, and its hidden characters
+    // (controls, zero-width, bidirectional overrides) shown as visible
+    // codes (`\u{202e}`), so a name never reads as something else.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() => {
+            let shown = crate::diag::escape_text(s);
+            if let std::borrow::Cow::Owned(o) = shown {
+                return minijinja::escape_formatter(out, state, &minijinja::Value::from(o));
+            }
+            minijinja::escape_formatter(out, state, value)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     let templates = templates.clone();
     env.set_loader(
         move |name| match templates.source(&format!("report/{name}")) {

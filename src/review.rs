@@ -378,6 +378,14 @@ fn problem_violation(p: &FileProblem) -> (Violation, usize) {
             },
             pp.line,
         ),
+        Problem::Special(kind) => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown} is {kind}, not a file; deal never opens one"),
+                help: "remove it".into(),
+            },
+            1,
+        ),
         Problem::Symlink => (
             Violation {
                 rule: "unreadable",

@@ -1,5 +1,6 @@
 //! Writing deal files in the working tree so that the write can be undone:
-//! a new file never replaces an existing one, an edit in place goes through
+//! a new file is written whole under a temporary name and linked into place
+//! (never over an existing one), an edit in place goes through
 //! a temporary file and a rename, and [`WorktreeUndo`] puts things back.
 
 use std::io::Write as _;
@@ -53,19 +54,26 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
         return Ok(undo);
     }
     let Some(old) = change.old else {
-        // A new deal: a new file, never over an existing one.
-        let res = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(change.new)
-            .and_then(|mut f| f.write_all(change.new_bytes));
-        if let Err(e) = res {
-            if e.kind() != std::io::ErrorKind::AlreadyExists {
-                let _ = std::fs::remove_file(change.new);
-            }
+        // A new deal: written whole under a temporary name, then linked
+        // into place (never over an existing file), so a kill never leaves
+        // an empty or partial `<slug>.md` (docs/safety.md, "No window for
+        // half a file").
+        let undo_dir = || {
             if let Some(d) = &undo.created_dir {
                 let _ = std::fs::remove_dir(d);
             }
+        };
+        let tmp = match write_tmp(change.new, change.new_bytes, None) {
+            Ok(t) => t,
+            Err(e) => {
+                undo_dir();
+                return Err(e);
+            }
+        };
+        crate::repo::fault_step("tmp");
+        if let Err(e) = rename_no_replace(&tmp, change.new) {
+            let _ = std::fs::remove_file(&tmp);
+            undo_dir();
             return Err(Error::io(change.new, e));
         }
         return Ok(undo);

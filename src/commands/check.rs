@@ -248,6 +248,8 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
                     rel: rel.to_path_buf(),
                     content: if meta.file_type().is_symlink() {
                         crate::pipeline::Content::Symlink
+                    } else if let Some(kind) = crate::pipeline::special_kind(&meta.file_type()) {
+                        crate::pipeline::Content::Special(kind)
                     } else {
                         crate::pipeline::Content::Path(abs.clone())
                     },

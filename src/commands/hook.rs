@@ -93,6 +93,14 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
     }
     match a.action {
         HookAction::Install => {
+            // A link in the hooks folder (dangling or not) is never written
+            // through: it could point anywhere (docs/safety.md).
+            if let Some((link, _, _)) = hooks
+                .iter()
+                .find(|(p, _, _)| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink()))
+            {
+                return Err(crate::safepath::link_error(link));
+            }
             if !foreign.is_empty() {
                 return Err(Error::usage(
                     format!(
@@ -117,7 +125,19 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
                 .replace('\'', "");
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             for (hook, _, _) in &hooks {
-                std::fs::write(hook, script(&prefix, &exe)).map_err(|e| Error::io(hook, e))?;
+                // O_NOFOLLOW: a link planted since the check is an error.
+                {
+                    use std::io::Write as _;
+                    use std::os::unix::fs::OpenOptionsExt as _;
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .custom_flags(libc::O_NOFOLLOW)
+                        .open(hook)
+                        .and_then(|mut f| f.write_all(script(&prefix, &exe).as_bytes()))
+                        .map_err(|e| Error::io(hook, e))?;
+                }
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;

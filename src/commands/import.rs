@@ -71,6 +71,20 @@ impl<'a> Owners<'a> {
         })
     }
 
+    /// The handle `resolve` gives an owner who is in the team, the map,
+    /// or already added by this run (None for one it would add).
+    fn known(&self, raw: Option<&str>) -> Option<String> {
+        let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+            return Some(self.default.clone());
+        };
+        let key = raw.to_lowercase();
+        self.map
+            .get(&key)
+            .or_else(|| self.team.get(&key))
+            .or_else(|| self.new_by.get(&key))
+            .cloned()
+    }
+
     fn resolve(&mut self, raw: Option<&str>) -> String {
         let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
             return self.default.clone();
@@ -246,6 +260,34 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     let mut problems: Vec<RowProblem> = Vec::new();
     let mut files: Vec<FileEdit> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
+    let repo = crate::repo::Repo::open(&root);
+    // Deal files an interrupted import of today left whole (in the work
+    // tree, staged or not, and not in HEAD), by their text: a rerun records
+    // them as they are rather than skipping their rows as imported or
+    // writing them again as `<slug>-2` (docs/safety.md, "No window for half
+    // a file"). Looked up by text, so rows sharing a name cost no probing.
+    let mut leftovers: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    if let Some(repo) = &repo {
+        for d in &p.deals {
+            let today_import = d
+                .fields
+                .imported
+                .as_ref()
+                .and_then(|im| im.at)
+                .is_some_and(|at| crate::time::format_date(at) == today);
+            if today_import
+                && repo
+                    .rel(&root.join(&d.rel))
+                    .is_ok_and(|r| repo.left_new(&r, d.text.as_bytes()))
+            {
+                leftovers
+                    .entry(d.text.clone())
+                    .or_default()
+                    .push(d.rel.clone());
+            }
+        }
+    }
+    let mut completed: HashSet<PathBuf> = HashSet::new();
     let mut skipped = 0usize;
     // Three passes, so the work of a row (reading, writing its file,
     // parsing it back) runs on every core, and what rows share (skips,
@@ -285,6 +327,41 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 continue;
             }
         };
+        // A row an interrupted import wrote whole: recorded as it is.
+        if !leftovers.is_empty()
+            && let Some(owner) = owners.known(row.owner_raw.as_deref())
+        {
+            let mut text = deal_text(&row, &owner, cfg, &today);
+            if let Some(op) = crate::leads::icp_op(cfg, &text) {
+                text = edit::apply(&text, &[op]).unwrap_or(text);
+            }
+            let base = crate::import::base_slug(row.slug_hint.as_deref(), &row.title);
+            let ours = |rel: &PathBuf| {
+                let stem = crate::pipeline::slug_of(rel);
+                stem == base
+                    || stem
+                        .strip_prefix(&base)
+                        .and_then(|r| r.strip_prefix('-'))
+                        .is_some_and(|n| n.parse::<u64>().is_ok())
+            };
+            if let Some(rels) = leftovers.get_mut(&text)
+                && let Some(i) = rels.iter().position(ours)
+            {
+                let rel = rels.swap_remove(i);
+                if let Some(id) = &row.source_id {
+                    known_ids.insert(id.clone());
+                }
+                completed.insert(rel.clone());
+                files.push(FileEdit {
+                    old_rel: Some(rel.clone()),
+                    old_text: Some(text.clone()),
+                    new_rel: rel,
+                    new_text: text,
+                    gone: Vec::new(),
+                });
+                continue;
+            }
+        }
         // `deal export`'s rows name their deal: one that exists is not new.
         if a.preset == crate::import::Preset::Deal
             && let Some(slug) = &row.slug_hint
@@ -314,6 +391,16 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             let rel = PathBuf::from(&cfg.deals_dir)
                 .join(row.place.dir(cfg))
                 .join(format!("{slug}.md"));
+            if text.len() as u64 > crate::pipeline::MAX_DEAL_BYTES {
+                return Err(RowProblem {
+                    line: row.line,
+                    message: format!(
+                        "the row makes a deal file of {:.1} MB, and deal reads none over {} MB",
+                        text.len() as f64 / (1024.0 * 1024.0),
+                        crate::pipeline::MAX_DEAL_BYTES / (1024 * 1024)
+                    ),
+                });
+            }
             let deal = Deal::parse(
                 slug.clone(),
                 rel.clone(),
@@ -481,6 +568,24 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             println!("{}", summary("Imported"));
         }
         return Ok(code);
+    }
+    // pipeline.yaml as the interrupted run left it (its new team members,
+    // `enforce_from`), in the work tree or staged, goes into the commit with its deals.
+    if ops.is_empty()
+        && !completed.is_empty()
+        && let Some(repo) = &repo
+    {
+        let path = root.join(config::FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        if repo.left_change(&repo.rel(&path)?, text.as_bytes()) {
+            files.push(FileEdit {
+                old_rel: Some(PathBuf::from(config::FILE)),
+                old_text: Some(text.clone()),
+                new_rel: PathBuf::from(config::FILE),
+                new_text: text,
+                gone: Vec::new(),
+            });
+        }
     }
     if !ops.is_empty() {
         let path = root.join(config::FILE);

@@ -26,7 +26,9 @@ fn write(dir: &Path, rel: &Path, text: &str) -> Result<(), Error> {
 /// Refuses a folder that is a bare repository or inside a git directory:
 /// a pipeline there would be written among git's own files.
 fn refuse_git_dir(dir: &Path) -> Result<(), Error> {
-    let Some(repo) = crate::repo::discover(dir) else {
+    // A repository git refuses, or whose format deal cannot write, is
+    // refused here, before anything is created.
+    let Some(repo) = crate::repo::find(dir)? else {
         return Ok(());
     };
     let git_dir = std::fs::canonicalize(repo.path()).unwrap_or(repo.path().to_path_buf());
@@ -45,6 +47,43 @@ fn refuse_git_dir(dir: &Path) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// Removes, when dropped armed, what an unfinished `deal init` wrote in
+/// `dir`: pipeline.yaml, the deals folder and `.git` when it made them,
+/// `.gitignore` as it was; so an init that cannot finish leaves nothing
+/// behind (docs/safety.md, "git's own rules").
+struct InitUndo {
+    dir: std::path::PathBuf,
+    deals: std::path::PathBuf,
+    deals_existed: bool,
+    gi_before: Option<Vec<u8>>,
+    made_git: bool,
+    armed: bool,
+}
+
+impl Drop for InitUndo {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let _ = std::fs::remove_file(self.dir.join(config::FILE));
+        if !self.deals_existed {
+            let _ = std::fs::remove_dir_all(&self.deals);
+        }
+        let gi = self.dir.join(".gitignore");
+        match &self.gi_before {
+            Some(b) => {
+                let _ = std::fs::write(&gi, b);
+            }
+            None => {
+                let _ = std::fs::remove_file(&gi);
+            }
+        }
+        if self.made_git {
+            let _ = std::fs::remove_dir_all(self.dir.join(".git"));
+        }
+    }
 }
 
 pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
@@ -108,6 +147,14 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     for f in &folders {
         crate::safepath::check(&dir, &deals.join(f))?;
     }
+    let mut undo = InitUndo {
+        dir: dir.clone(),
+        deals: dir.join(deals),
+        deals_existed: std::fs::symlink_metadata(dir.join(deals)).is_ok(),
+        gi_before: std::fs::read(dir.join(gi_rel)).ok(),
+        made_git: false,
+        armed: true,
+    };
     write(&dir, Path::new(config::FILE), &yaml)?;
     for f in &folders {
         let d = crate::safepath::create_dirs(&dir, &deals.join(f))?;
@@ -146,8 +193,13 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     written.sort();
     written.dedup();
     if !had_repo {
-        crate::repo::init(&dir)
-            .map_err(|e| Error::git(format!("git init failed: {}", e.message()), ""))?;
+        undo.made_git = std::fs::symlink_metadata(dir.join(".git")).is_err();
+        crate::repo::init(&dir).map_err(|e| {
+            Error::git(
+                format!("git init failed: {}; nothing was left behind", e.message()),
+                "",
+            )
+        })?;
     }
     // The first commit: a new repository, or one without commits, gets the
     // pipeline committed, so `trend`, `audit` and `review HEAD` work from
@@ -172,6 +224,7 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
         };
         first_commit(&dir, &written, subject)?.map(|c| Committed::One(c, unborn))
     };
+    undo.armed = false;
     if !ctx.quiet {
         let shown = crate::diag::display_path(&dir);
         println!("Created a pipeline in {shown}:");

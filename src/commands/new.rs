@@ -58,6 +58,35 @@ fn case_twin(root: &std::path::Path, cfg: &Config, slug: &str) -> Option<std::pa
     None
 }
 
+/// The file at `rel` (root-relative), when it is a new deal file that an
+/// interrupted `deal new` left whole: a plain file that HEAD lacks, staged
+/// as it is or not at all (docs/safety.md, "No window for half a file").
+fn left_behind(root: &std::path::Path, rel: &std::path::Path) -> Option<String> {
+    let abs = root.join(rel);
+    if !std::fs::symlink_metadata(&abs).ok()?.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(&abs).ok()?;
+    let repo = crate::repo::Repo::open(root)?;
+    let rel_repo = repo.rel(&abs).ok()?;
+    repo.left_new(&rel_repo, text.as_bytes()).then_some(text)
+}
+
+/// Whether `left` is the text this run would write, `ours`, but for the
+/// time it was made (`created`, and the first stage's date, which is the
+/// same): the rerun of the same `deal new`.
+fn same_lead(left: &str, ours: &str, now: &str) -> bool {
+    let created = left
+        .lines()
+        .find_map(|l| l.strip_prefix("created: "))
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    match created {
+        Some(c) => left.replace(c, now) == ours,
+        None => left == ours,
+    }
+}
+
 /// The owner of a new lead: `--owner`, else the team member whose email is
 /// the git user's.
 fn owner_of(cfg: &Config, root: &std::path::Path, given: Option<&str>) -> Result<String, Error> {
@@ -143,23 +172,37 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             "pass --slug, e.g. --slug acme-corp",
         ));
     }
-    if let Some(r) = files_named(&root, cfg, &slug)
-        .into_iter()
-        .next()
-        .map(|e| e.rel)
-        .or_else(|| case_twin(&root, cfg, &slug))
-    {
-        return Err(Error::usage(
+    let first = cfg.stages.first().ok_or_else(|| {
+        Error::usage("pipeline.yaml has no stages", "add stages to pipeline.yaml")
+    })?;
+    let rel = PathBuf::from(&cfg.deals_dir)
+        .join(&first.dir)
+        .join(format!("{slug}.md"));
+    let taken = |r: &std::path::Path| {
+        Error::usage(
             format!(
                 "a deal with the slug `{slug}` exists already: {}",
                 r.display()
             ),
             format!("pass --slug to name this one differently, e.g. --slug {slug}-2"),
-        ));
+        )
+    };
+    // The slug is taken, unless by the new file an interrupted `deal new`
+    // left whole (checked against this run's text below).
+    let mut left = None;
+    let named = files_named(&root, cfg, &slug);
+    if let Some(r) = named
+        .first()
+        .map(|e| e.rel.clone())
+        .or_else(|| case_twin(&root, cfg, &slug))
+    {
+        left = (named.len() == 1 && r == rel)
+            .then(|| left_behind(&root, &rel))
+            .flatten();
+        if left.is_none() {
+            return Err(taken(&r));
+        }
     }
-    let first = cfg.stages.first().ok_or_else(|| {
-        Error::usage("pipeline.yaml has no stages", "add stages to pipeline.yaml")
-    })?;
     // The owner: --owner, else routing, else the git user's team member.
     let owner = match (&a.owner, &cfg.routing) {
         (None, Some(_)) => {
@@ -253,17 +296,32 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
         }
     }
     if !ops.is_empty() {
-        text = edit::apply(&text, &ops)
-            .map_err(|e| Error::usage(format!("--set: {e}"), "check the --set keys"))?;
+        text = edit::apply(&text, &ops).map_err(|e| {
+            let whose = match (lead.is_some(), a.set.is_empty()) {
+                (true, true) => "the payload",
+                (true, false) => "the payload or --set",
+                _ => "--set",
+            };
+            Error::usage(
+                format!("{whose}: {e}"),
+                format!("check the keys of {whose}"),
+            )
+        })?;
     }
     // The ICP score, when pipeline.yaml sets icp rules.
     if let Some(op) = crate::leads::icp_op(cfg, &text) {
         text =
             edit::apply(&text, &[op]).map_err(|e| Error::usage(format!("icp_score: {e}"), ""))?;
     }
-    let rel = PathBuf::from(&cfg.deals_dir)
-        .join(&first.dir)
-        .join(format!("{slug}.md"));
+    // A rerun after a kill: the file left behind is this lead (its own
+    // `created` time aside), so it is recorded as it is.
+    if let Some(old) = &left {
+        if !same_lead(old, &text, &now) {
+            return Err(taken(&rel));
+        }
+        text = old.clone();
+    }
+    crate::commands::record::refuse_too_big(&root, &rel, text.len())?;
     refuse_new_errors(cfg, &root, None, &rel, &text, ctx.now)?;
     if let Some(l) = &lead
         && !l.unmapped.is_empty()
@@ -287,8 +345,8 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     let done = record(Recording {
         root: &root,
         cfg,
-        old_rel: None,
-        old_text: None,
+        old_rel: left.as_ref().map(|_| rel.as_path()),
+        old_text: left.as_deref(),
         new_rel: &rel,
         new_text: &text,
         subject: format!("deal({slug}): new lead"),

@@ -137,6 +137,24 @@ pub fn refuse_new_errors(
     ))
 }
 
+/// Refuses a deal file of `len` bytes that no reader would accept (over
+/// 4 MB, [`crate::pipeline::MAX_DEAL_BYTES`]), before anything is written.
+pub fn refuse_too_big(root: &Path, rel: &Path, len: usize) -> Result<(), Error> {
+    let max = crate::pipeline::MAX_DEAL_BYTES;
+    if len as u64 <= max {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "{} would be {:.1} MB, and deal reads no deal file over {} MB; nothing was written",
+            crate::diag::display_path(&root.join(rel)),
+            len as f64 / (1024.0 * 1024.0),
+            max / (1024 * 1024)
+        ),
+        "keep long text (a message, a transcript) in a file beside the deal and link to it",
+    ))
+}
+
 /// Writes the change, stages it and (unless `--no-commit` or `commit:
 /// false`) commits it. On failure nothing is changed.
 pub fn record(r: Recording) -> Result<Recorded, Error> {
@@ -201,6 +219,9 @@ pub fn record_files(
     no_commit: bool,
 ) -> Result<Recorded, Error> {
     let commit = !no_commit && cfg.commit;
+    for f in files {
+        refuse_too_big(root, &f.new_rel, f.new_text.len())?;
+    }
     let abs: Vec<(Option<std::path::PathBuf>, std::path::PathBuf)> = files
         .iter()
         .map(|f| {

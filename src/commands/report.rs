@@ -137,12 +137,79 @@ fn report_with(
     Ok(0)
 }
 
+/// The manifest `deal report` keeps in its output folder: the pages of its
+/// own last run, one relative path a line. Only those are ever replaced or
+/// deleted (docs/safety.md, "Only what deal wrote").
+pub const MANIFEST: &str = ".deal-report";
+
+/// Whether `rel` is a path a report page can have (`index.html`,
+/// `deals/<name>.html`): a manifest line naming anything else (`../x`, a
+/// hidden file, a folder deeper down) is ignored, so a planted manifest
+/// can never make `deal report` delete another file.
+fn is_page_path(rel: &str) -> bool {
+    if rel == "index.html" {
+        return true;
+    }
+    match rel.strip_prefix("deals/") {
+        Some(name) => {
+            name.ends_with(".html")
+                && !name.starts_with('.')
+                && !name.contains(['/', '\\'])
+                && name.len() > ".html".len()
+        }
+        None => false,
+    }
+}
+
+/// The pages the last run listed in `dir/.deal-report` (none when there is
+/// no manifest; a link there is refused).
+fn read_manifest(dir: &Path) -> Result<std::collections::HashSet<String>, Error> {
+    let path = dir.join(MANIFEST);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => return Err(crate::safepath::link_error(&path)),
+        Ok(m) if !m.is_file() => {
+            return Err(Error::usage(
+                format!(
+                    "{} is not a file deal report wrote",
+                    crate::diag::display_path(&path)
+                ),
+                "move it away, or pass another -o folder",
+            ));
+        }
+        Ok(_) => {}
+        Err(_) => return Ok(Default::default()),
+    }
+    let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    Ok(String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::trim)
+        .filter(|l| is_page_path(l))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Whether the file at `path` is a page of a report written before deal
+/// kept a manifest: its head names deal as its generator. Asked only when
+/// the folder has no manifest, so such a folder is taken over once.
+fn earlier_page(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 2048];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    String::from_utf8_lossy(&head[..n]).contains(r#"<meta name="generator" content="deal">"#)
+}
+
 /// Makes the output folders ready for `pages` (paths relative to
-/// `base/prefix`) and removes deal pages left from deals that are gone.
-/// Everything is checked before anything is written: no symlink below
-/// `base` is followed, the folders' (every component) and each page's own
-/// name; the pages are then opened without following a link
-/// (`safepath::write_in_checked_dir`).
+/// `base/prefix`) and removes the deal pages of the last run whose deals
+/// are gone. Everything is checked before anything is written: no symlink
+/// below `base` is followed, the folders' (every component) and each
+/// page's own name; a file in a page's place that the last run did not
+/// write (it is not in the manifest, `.deal-report`) is an error naming
+/// it, and only files the manifest lists are ever deleted. The manifest is
+/// written before the pages, listing them, so a report killed half way is
+/// still its own to replace. The pages are then opened without following
+/// a link (`safepath::write_in_checked_dir`).
 fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Error> {
     let mut folders: Vec<PathBuf> = pages
         .iter()
@@ -154,27 +221,45 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
     for f in &folders {
         crate::safepath::check(base, f)?;
     }
+    let out = base.join(prefix);
+    let ours = read_manifest(&out)?;
+    let no_manifest = std::fs::symlink_metadata(out.join(MANIFEST)).is_err();
+    let rel_str = |p: &Path| p.to_string_lossy().replace('\\', "/");
     for rel in pages {
-        let path = base.join(prefix).join(rel);
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        let path = out.join(rel);
+        let Ok(m) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if m.file_type().is_symlink() {
             return Err(crate::safepath::link_error(&path));
+        }
+        let own =
+            ours.contains(&rel_str(rel)) || (no_manifest && m.is_file() && earlier_page(&path));
+        if !own {
+            return Err(Error::usage(
+                format!(
+                    "{} is in the way: deal report did not write it (it is not in {})",
+                    crate::diag::display_path(&path),
+                    crate::diag::display_path(&out.join(MANIFEST))
+                ),
+                "move the file away, or pass another folder with -o; deal report replaces only the pages of its own earlier runs",
+            ));
         }
     }
     for f in &folders {
         crate::safepath::create_dirs(base, f)?;
     }
-    let deals_dir = base.join(prefix).join("deals");
-    let keep: std::collections::HashSet<&Path> = pages.iter().map(|p| p.as_path()).collect();
-    if let Ok(rd) = std::fs::read_dir(&deals_dir) {
-        for e in rd.flatten() {
-            let name = e.file_name();
-            let rel = PathBuf::from("deals").join(&name);
-            if name.to_string_lossy().ends_with(".html") && !keep.contains(rel.as_path()) {
-                let _ = std::fs::remove_file(e.path());
-            }
+    let keep: std::collections::HashSet<String> = pages.iter().map(|p| rel_str(p)).collect();
+    for old in ours.iter().filter(|o| !keep.contains(*o)) {
+        let path = out.join(old);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&path);
         }
     }
-    Ok(())
+    let mut list: Vec<&String> = keep.iter().collect();
+    list.sort();
+    let text: String = list.iter().map(|l| format!("{l}\n")).collect();
+    crate::safepath::write_file(&out, Path::new(MANIFEST), text.as_bytes())
 }
 
 fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {

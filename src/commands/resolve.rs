@@ -139,9 +139,10 @@ pub fn run(ctx: &Ctx, a: ResolveArgs) -> Result<i32, Error> {
         let head = repo.commit_of("HEAD").ok();
         for o in &others {
             let bytes = std::fs::read(root.join(o)).unwrap_or_default();
-            let id = git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).ok();
-            let committed =
-                head.and_then(|h| repo.blob_id_at(h, &repo.rel(&root.join(o)).unwrap_or_default()));
+            let rel = repo.rel(&root.join(o)).unwrap_or_default();
+            // As git would store it (filters, end-of-line conversion).
+            let id = repo.blob_id_for(&rel, &bytes).ok();
+            let committed = head.and_then(|h| repo.blob_id_at(h, &rel));
             if committed.is_none() || committed != id {
                 return Err(Error::usage(
                     format!(

@@ -266,6 +266,8 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
             custom.join("\n")
         ));
     }
-    print!("{out}");
+    // Values come from the deal: hidden characters shown as escapes, only
+    // deal's own colours kept (docs/safety.md, "Odd files and odd text").
+    print!("{}", crate::diag::escape_styled(&out));
     Ok(0)
 }

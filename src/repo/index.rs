@@ -181,6 +181,47 @@ impl Repo {
         head.and_then(|t| t.get_path(Path::new(rel)).ok().map(|e| e.id())) != Some(id)
     }
 
+    /// The blob the index holds at `rel` (repository-relative), if any.
+    pub fn index_id(&self, rel: &str) -> Option<Oid> {
+        match self.raw() {
+            Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
+            None => self
+                .staged_index()
+                .ok()
+                .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
+        }
+    }
+
+    /// Whether `rel` (repository-relative) is a new file that an earlier,
+    /// interrupted run of the same command left behind whole: HEAD has
+    /// nothing there, and the index either nothing or exactly `bytes` (as
+    /// git would store them). A rerun then records that file instead of
+    /// refusing it or taking another name (docs/safety.md, "No window for
+    /// half a file").
+    pub fn left_new(&self, rel: &str, bytes: &[u8]) -> bool {
+        let head = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+        if head.is_some_and(|t| t.get_path(Path::new(rel)).is_ok()) {
+            return false;
+        }
+        match self.index_id(rel) {
+            None => true,
+            Some(id) => self.blob_id_for(rel, bytes).is_ok_and(|b| b == id),
+        }
+    }
+
+    /// Whether `bytes` (the work tree's, as git would store them) at `rel`
+    /// differ from HEAD's and the index holds them or HEAD's: a change an
+    /// interrupted command left in the work tree or staged.
+    pub fn left_change(&self, rel: &str, bytes: &[u8]) -> bool {
+        let Ok(want) = self.blob_id_for(rel, bytes) else {
+            return false;
+        };
+        let id = self.index_id(rel);
+        let head = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+        let head = head.and_then(|t| t.get_path(Path::new(rel)).ok().map(|e| e.id()));
+        head != Some(want) && (id == Some(want) || id == head)
+    }
+
     /// The index file (`GIT_INDEX_FILE`'s, when set) read directly, if this
     /// process may rewrite it itself: not for a format [`rawindex`] does
     /// not know.

@@ -130,12 +130,152 @@ pub fn read_blob<'o>(
     }
 }
 
-/// The repository that contains `path`, if any.
+/// The repository that contains `path`, if any, and if git would work in
+/// it ([`find`]).
 pub fn discover(path: &Path) -> Option<Repository> {
+    find(path).ok().flatten()
+}
+
+/// The repository that contains `path`, found as git finds it
+/// (docs/safety.md, "git's own rules"): `GIT_DIR` when it is set (its work
+/// tree `GIT_WORK_TREE`, else `core.worktree`, else the current folder, as
+/// git has it), else the nearest `.git` above `path`. `Ok(None)`: no
+/// repository. An error where git itself would refuse the repository
+/// (dubious ownership) or where deal could not write it (a SHA-256 object
+/// format, the reftable ref format), with git's message and fix.
+pub fn find(path: &Path) -> Result<Option<Repository>, Error> {
     set_options();
-    let repo = Repository::discover(path).ok()?;
-    fix_gitlink_workdir(&repo, path);
-    Some(repo)
+    let found = match std::env::var_os("GIT_DIR").filter(|d| !d.is_empty()) {
+        Some(gd) => {
+            let gd = PathBuf::from(gd);
+            refuse_format(&gd)?;
+            match Repository::open_ext(
+                &gd,
+                git2::RepositoryOpenFlags::NO_SEARCH,
+                std::iter::empty::<&std::ffi::OsStr>(),
+            ) {
+                Ok(r) => {
+                    let work = std::env::var_os("GIT_WORK_TREE")
+                        .filter(|w| !w.is_empty())
+                        .map(PathBuf::from);
+                    let has_core_worktree = r
+                        .config()
+                        .ok()
+                        .is_some_and(|c| c.get_entry("core.worktree").is_ok());
+                    match work {
+                        Some(w) => {
+                            let _ = r.set_workdir(&w, false);
+                        }
+                        None if !r.is_bare() && !has_core_worktree => {
+                            if let Ok(cwd) = std::env::current_dir() {
+                                let _ = r.set_workdir(&cwd, false);
+                            }
+                        }
+                        None => {}
+                    }
+                    return Ok(Some(r));
+                }
+                Err(e) => return refused(&gd, e).map(|_| None),
+            }
+        }
+        None => Repository::discover(path),
+    };
+    match found {
+        Ok(repo) => {
+            fix_gitlink_workdir(&repo, path);
+            Ok(Some(repo))
+        }
+        Err(e) => {
+            // libgit2 stops at a repository it will not open; name why.
+            let start = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            match start
+                .ancestors()
+                .map(|d| d.join(".git"))
+                .find(|g| g.exists())
+            {
+                Some(g) => {
+                    let gd = if g.is_file() {
+                        gitlink_target(&g).unwrap_or(g)
+                    } else {
+                        g
+                    };
+                    refuse_format(&gd)?;
+                    refused(&gd, e).map(|_| None)
+                }
+                None => Ok(None),
+            }
+        }
+    }
+}
+
+/// The git directory a `.git` file names (`gitdir: …`).
+fn gitlink_target(file: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let target = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+    Some(if target.is_absolute() {
+        target
+    } else {
+        file.parent()?.join(target)
+    })
+}
+
+/// Refuses a repository whose format deal cannot write: objects named by
+/// SHA-256 (`extensions.objectFormat`), refs in reftable
+/// (`extensions.refStorage`). Read from the git directory's own config
+/// before libgit2 opens it, so the message names the extension.
+fn refuse_format(git_dir: &Path) -> Result<(), Error> {
+    let Ok(cfg) = git2::Config::open(&git_dir.join("config")) else {
+        return Ok(());
+    };
+    let get = |k: &str| cfg.get_string(k).ok().map(|v| v.to_ascii_lowercase());
+    let bad = match (get("extensions.objectformat"), get("extensions.refstorage")) {
+        (Some(f), _) if f != "sha1" => Some(format!("extensions.objectFormat = {f}")),
+        (_, Some(r)) if r != "files" => Some(format!("extensions.refStorage = {r}")),
+        _ => None,
+    };
+    match bad {
+        Some(ext) => Err(Error::git(
+            format!(
+                "the repository at {} uses {ext}, which deal cannot write (it writes SHA-1 objects and files refs); nothing was changed",
+                crate::diag::display_path(git_dir)
+            ),
+            "use deal in a repository made with the defaults (`git init`, or `git clone` of a SHA-1, files-refs repository)",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `Ok(())` when libgit2's error `e` opening `git_dir` just means no
+/// repository; git's own refusal otherwise.
+fn refused(git_dir: &Path, e: git2::Error) -> Result<(), Error> {
+    if e.code() == git2::ErrorCode::Owner {
+        let top = git_dir
+            .parent()
+            .filter(|_| git_dir.ends_with(".git"))
+            .unwrap_or(git_dir);
+        let top = std::fs::canonicalize(top).unwrap_or_else(|_| top.to_path_buf());
+        return Err(Error::git(
+            format!(
+                "detected dubious ownership in repository at '{}': it belongs to another user, and git will not work in it (nor will deal); nothing was changed",
+                top.display()
+            ),
+            format!(
+                "if you trust it, add an exception as git says: git config --global --add safe.directory {}",
+                top.display()
+            ),
+        ));
+    }
+    if e.code() == git2::ErrorCode::NotFound {
+        return Ok(());
+    }
+    Err(Error::git(
+        format!(
+            "cannot open the git repository at {}: {}",
+            crate::diag::display_path(git_dir),
+            e.message()
+        ),
+        "check it with `git status` there",
+    ))
 }
 
 /// A work tree whose `.git` is a file naming the git folder (`git clone
@@ -244,6 +384,8 @@ impl Repo {
     /// [`Repo::open`], or an error saying the pipeline is not in a git
     /// repository, with `help` saying why the command needs one.
     pub fn require(root: &Path, help: &str) -> Result<Repo, Error> {
+        // Git's own refusal (ownership, a format deal cannot write) first.
+        find(root)?;
         Repo::open(root).ok_or_else(|| {
             Error::usage(
                 format!(

@@ -65,7 +65,8 @@ pub struct Head {
 pub(super) const BULK_BLOBS: usize = 64;
 
 /// A test hook for crash safety: a debug build with `DEAL_TEST_KILL_AT`
-/// set to a step's name (`objects`, `worktree`, `index`, `head`) kills
+/// set to a step's name (`tmp`: a new file written under its temporary
+/// name; `objects`, `worktree`, `index`, `head`) kills
 /// itself with SIGKILL right after that step; `DEAL_TEST_STEP_DELAY_MS`
 /// sleeps after each step, so a test can kill it anywhere in between.
 /// Release builds have no hook.
@@ -475,6 +476,175 @@ impl Repo {
         Ok(commit)
     }
 
+    /// The id of the blob git would store for `bytes` at `rel`.
+    pub fn blob_id_for(&self, rel: &str, bytes: &[u8]) -> Result<Oid, Error> {
+        let conv = self.conversions(rel, &self.autocrlf());
+        if !conv.is_empty() {
+            return self.git_blob(rel, bytes, false, &conv);
+        }
+        Oid::hash_object(git2::ObjectType::Blob, bytes)
+            .map_err(|e| git_err("cannot hash the deal", e))
+    }
+
+    /// `core.autocrlf` when it converts on the way in (`true`, `input`).
+    fn autocrlf(&self) -> Option<String> {
+        let cfg = self.repo.config().ok()?.snapshot().ok()?;
+        match cfg.get_bool("core.autocrlf") {
+            Ok(true) => Some("core.autocrlf=true".into()),
+            Ok(false) => None,
+            Err(_) => cfg
+                .get_string("core.autocrlf")
+                .ok()
+                .filter(|v| v.eq_ignore_ascii_case("input"))
+                .map(|_| "core.autocrlf=input".into()),
+        }
+    }
+
+    /// What would make git store other bytes than the file's for `rel`
+    /// (`git add`'s conversions: a `filter` driver such as git-crypt's or
+    /// git-lfs's, `text`/`eol`/`crlf` end-of-line conversion with
+    /// `core.autocrlf`, `ident`, `working-tree-encoding`), as
+    /// `attribute=value` for messages; empty when the bytes go in as they
+    /// are. Any attribute set at all counts, so a path git might convert is
+    /// always handed to git (docs/safety.md, "git's own rules").
+    pub fn conversions(&self, rel: &str, autocrlf: &Option<String>) -> Vec<String> {
+        let mut out: Vec<String> = autocrlf.iter().cloned().collect();
+        if !self.may_have_attributes(rel) {
+            return out;
+        }
+        for name in [
+            "filter",
+            "text",
+            "eol",
+            "crlf",
+            "ident",
+            "working-tree-encoding",
+        ] {
+            let v = self
+                .repo
+                .get_attr(Path::new(rel), name, git2::AttrCheckFlags::FILE_THEN_INDEX)
+                .ok()
+                .flatten();
+            match git2::AttrValue::from_string(v) {
+                git2::AttrValue::Unspecified => {}
+                git2::AttrValue::True => out.push(name.to_string()),
+                git2::AttrValue::False => out.push(format!("-{name}")),
+                git2::AttrValue::String(s) => out.push(format!("{name}={s}")),
+                git2::AttrValue::Bytes(_) => out.push(name.to_string()),
+            }
+        }
+        out
+    }
+
+    /// Whether any attributes file could apply to `rel`: a `.gitattributes`
+    /// in its folder or one above it in the work tree (or staged there),
+    /// the repository's `info/attributes`, the user's (`core.attributesFile`,
+    /// else `$XDG_CONFIG_HOME/git/attributes`) or the system's. A stat or
+    /// two per folder, so that a write in a repository without attributes
+    /// (most) asks libgit2 nothing per file.
+    fn may_have_attributes(&self, rel: &str) -> bool {
+        static GLOBAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let global = *GLOBAL.get_or_init(|| {
+            let cfg = self.repo.config().ok().and_then(|mut c| c.snapshot().ok());
+            let user = cfg
+                .as_ref()
+                .and_then(|c| c.get_path("core.attributesFile").ok())
+                .or_else(|| {
+                    std::env::var_os("XDG_CONFIG_HOME")
+                        .filter(|x| !x.is_empty())
+                        .map(|x| PathBuf::from(x).join("git/attributes"))
+                        .or_else(|| {
+                            std::env::var_os("HOME")
+                                .map(|h| PathBuf::from(h).join(".config/git/attributes"))
+                        })
+                });
+            let system = ["/etc/gitattributes", "/usr/local/etc/gitattributes"];
+            user.is_some_and(|u| u.exists())
+                || self.repo.commondir().join("info/attributes").exists()
+                || self.repo.path().join("info/attributes").exists()
+                || (std::env::var_os("GIT_ATTR_NOSYSTEM").is_none()
+                    && system.iter().any(|p| Path::new(p).exists()))
+        });
+        if global {
+            return true;
+        }
+        // Each folder asked once per process (an import writes thousands of
+        // files into a few folders).
+        thread_local! {
+            static FOLDERS: std::cell::RefCell<std::collections::HashMap<PathBuf, bool>> =
+                Default::default();
+        }
+        let mut dir = Path::new(rel).parent();
+        while let Some(d) = dir {
+            let known = FOLDERS.with(|f| f.borrow().get(d).copied());
+            let has = known.unwrap_or_else(|| {
+                let file = d.join(".gitattributes");
+                let has = self.workdir.join(&file).exists()
+                    || self.index_id(&file.to_string_lossy()).is_some();
+                FOLDERS.with(|f| f.borrow_mut().insert(d.to_path_buf(), has));
+                has
+            });
+            if has {
+                return true;
+            }
+            dir = d.parent();
+        }
+        false
+    }
+
+    /// The blob git makes of `bytes` at `rel` (`git hash-object --stdin
+    /// --path`: the clean filter and conversions `git add` applies), written
+    /// to the object database when `write`. A filter that fails is an error
+    /// naming the attributes (`conv`); never other bytes than git's.
+    fn git_blob(
+        &self,
+        rel: &str,
+        bytes: &[u8],
+        write: bool,
+        conv: &[String],
+    ) -> Result<Oid, Error> {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C")
+            .arg(&self.workdir)
+            .arg("hash-object")
+            .args(write.then_some("-w"))
+            .arg("--stdin")
+            .arg(format!("--path={rel}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let refuse = |why: String| {
+            Error::git(
+                format!(
+                    "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
+                    conv.join(", ")
+                ),
+                "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes",
+            )
+        };
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| refuse(format!("cannot run git: {e}")))?;
+        // Fed from a thread: a filter may write before it has read it all.
+        let stdin = child.stdin.take();
+        let out = std::thread::scope(|sc| {
+            sc.spawn(move || {
+                if let Some(mut w) = stdin {
+                    let _ = w.write_all(bytes);
+                }
+            });
+            child.wait_with_output()
+        })
+        .map_err(|e| refuse(e.to_string()))?;
+        if !out.status.success() {
+            return Err(refuse(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())
+            .map_err(|_| refuse("git printed no object id".into()))
+    }
+
     /// Writes each change's bytes as a blob; returns their ids, in order.
     /// A few go through libgit2. Many (an import) go to one `git
     /// fast-import`, which writes a single pack: libgit2 rescans the pack
@@ -486,6 +656,26 @@ impl Repo {
                 .blob(bytes)
                 .map_err(|e| git_err("cannot write the deal to git", e))
         };
+        // Stored as `git add` would store them: a file with a filter or an
+        // end-of-line conversion goes through git itself.
+        let autocrlf = self.autocrlf();
+        let convs: Vec<Vec<String>> = changes
+            .iter()
+            .map(|c| Ok(self.conversions(&self.rel(c.new)?, &autocrlf)))
+            .collect::<Result<_, Error>>()?;
+        if convs.iter().any(|c| !c.is_empty()) {
+            return changes
+                .iter()
+                .zip(&convs)
+                .map(|(c, conv)| {
+                    if conv.is_empty() {
+                        one(c.new_bytes)
+                    } else {
+                        self.git_blob(&self.rel(c.new)?, c.new_bytes, true, conv)
+                    }
+                })
+                .collect();
+        }
         if changes.len() < BULK_BLOBS {
             return changes.iter().map(|c| one(c.new_bytes)).collect();
         }

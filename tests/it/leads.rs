@@ -362,7 +362,7 @@ fn due_lists_what_needs_doing() {
         json[1]["what"],
         "inbound lead not contacted for 60 min (target 5 min)"
     );
-    assert_eq!(json[3]["what"], "idle 18 days (rots after 7)");
+    assert_eq!(json[3]["what"], "idle 17.5 days (rots after 7)");
     // Far is beyond 7 days, but within 60.
     let wide = t
         .cmd(&["due", "--days", "60", "--format", "json"])

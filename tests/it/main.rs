@@ -8,6 +8,7 @@ mod errors;
 mod forecast;
 mod gate;
 mod history;
+mod hostile;
 mod import;
 mod init;
 mod leads;

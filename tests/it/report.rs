@@ -301,7 +301,7 @@ fn two_runs_are_byte_identical() {
     t.cmd(&["report", "-o", a.path().to_str().unwrap()]).code(0);
     t.cmd(&["report", "-o", b.path().to_str().unwrap()]).code(0);
     let (ha, hb) = (hashes(a.path()), hashes(b.path()));
-    assert_eq!(ha.len(), 9);
+    assert_eq!(ha.len(), 10, "nine pages and the manifest (.deal-report)");
     assert_eq!(ha, hb);
     // A different "now" changes the output: the comparison can fail.
     let c = tempfile::tempdir().unwrap();
@@ -435,26 +435,75 @@ fn rev_renders_an_older_pipeline_without_touching_the_work_tree() {
 
 /// Starts a proxy on loopback that records the first line of every request
 /// sent to it, so the test can see any network access the page makes.
+///
+/// A request is bytes sent: Chromium also opens connections it never uses
+/// (a preconnect, a socket it closes when the page is done), and such a
+/// connection, which sends nothing, is not a request. Each connection is
+/// read on its own thread until its first line is complete, so one silent
+/// connection never delays another's line past the check.
 fn recording_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::Read;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     std::thread::spawn(move || {
-        for mut s in listener.incoming().flatten() {
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-            let mut buf = [0u8; 512];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let line = String::from_utf8_lossy(&buf[..n])
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            log.lock().unwrap().push(line);
+        for s in listener.incoming().flatten() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                if let Some(line) = first_line(s) {
+                    log.lock().unwrap().push(line);
+                }
+            });
         }
     });
     (port, seen)
+}
+
+/// The first line a connection sends (what it sent, if it closes before a
+/// line ends), or `None` when it sends nothing at all.
+fn first_line(mut s: std::net::TcpStream) -> Option<String> {
+    use std::io::Read;
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while !got.contains(&b'\n') && got.len() < 4096 {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    if got.is_empty() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&got);
+    Some(text.lines().next().unwrap_or("").to_string())
+}
+
+#[test]
+fn a_connection_that_sends_nothing_is_not_a_request() {
+    let (port, seen) = recording_proxy();
+    // Silent: opened and closed; opened and left open past the check.
+    drop(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A request sent in two pieces is one request, with its whole line.
+    {
+        use std::io::Write;
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.write_all(b"GET http://example.invalid/").unwrap();
+        c.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        c.write_all(b"x HTTP/1.1\r\nHost: example.invalid\r\n\r\n")
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec!["GET http://example.invalid/x HTTP/1.1".to_string()]
+    );
 }
 
 /// Requests Chromium makes on its own (clock, component updates, accounts),
