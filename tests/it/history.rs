@@ -875,3 +875,53 @@ fn a_deal_forced_to_won_skipped_every_stage_after_its_last() {
     // Lost from prospecting: nothing skipped by being lost.
     assert_eq!(audited(&t, "gamma")["skipped"], json!([]));
 }
+
+#[test]
+fn a_revert_of_a_commit_git_no_longer_has_is_matched_by_its_subject() {
+    // The squashed branch was deleted and pruned: the id the revert names
+    // is gone, and its subject says which move it undid.
+    let t = pipeline();
+    by(
+        &t,
+        DANA,
+        "2026-10-05",
+        &[
+            "move",
+            "gamma",
+            "qualification",
+            "--force",
+            "--reason",
+            "skip the call",
+        ],
+    )
+    .code(0);
+    let forced = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    git_on(&t, "2026-10-06", &["revert", "--no-commit", &forced]);
+    let gone = "0123456789abcdef0123456789abcdef01234567";
+    git_on(
+        &t,
+        "2026-10-06",
+        &[
+            "commit",
+            "-q",
+            "-m",
+            &format!(
+                "Revert \"deal(gamma): prospecting -> qualification\"\n\nThis reverts commit {gone}."
+            ),
+        ],
+    );
+    assert!(
+        t.git_cmd(t.path(), &["cat-file", "-e", gone], None).code != 0,
+        "the reverted id must be unknown to git"
+    );
+    by(
+        &t,
+        DANA,
+        "2026-10-08",
+        &["move", "gamma", "lost", "--reason", "no budget"],
+    )
+    .code(0);
+    let gamma = audited(&t, "gamma");
+    assert_eq!(gamma["forced_moves"], json!([]), "{gamma:#}");
+    assert_eq!(gamma["training_gap"], false);
+}
