@@ -273,8 +273,13 @@ impl Reader<'_> {
         }
         let fallback = block.date.or(own.then_some(origin.author_time));
         let prev = self.last_time(slug);
+        // The file's date, unless it cannot be the move's: before the
+        // entry before it, or after the commit that wrote it was made.
+        let made = origin.time.max(origin.author_time);
         let time = match place.and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied()) {
-            Some(t) if prev.is_none_or(|p| t.timestamp() >= p) => Some(t.timestamp()),
+            Some(t) if prev.is_none_or(|p| t.timestamp() >= p) && t.timestamp() <= made => {
+                Some(t.timestamp())
+            }
             _ => fallback,
         };
         let mut forced = block.get("Forced").map(str::to_string);
@@ -562,22 +567,32 @@ pub fn touches(
         effects: HashMap::new(),
         reverts_of: Vec::new(),
     };
-    let line = history::first_parent(repo, head);
-    let sub = |id: Option<Oid>| {
-        let tree = repo.find_commit(id?).ok()?.tree().ok()?;
-        history::subtree(repo, &tree, deals)
+    let Ok(odb) = repo.odb() else {
+        return HashMap::new();
     };
+    // HEAD's first-parent line from the raw commit headers (tree and
+    // parents); a commit is read whole only when it changed a deal read.
+    let mut line: Vec<(Oid, Oid)> = Vec::new();
+    let mut next = Some(head);
+    while let Some(id) = next {
+        let Some(h) = history::header(&odb, id) else {
+            break;
+        };
+        next = h.parents.first().copied();
+        line.push((id, h.tree));
+    }
+    let mut missing = Vec::new();
     // Oldest first: each commit's first parent is the one before it, whose
-    // deals folder was read on the previous turn.
-    let mut prev: Option<git2::Tree> = None;
-    for c in line.iter().rev() {
-        let new = sub(Some(c.id));
+    // deals folder was found on the previous turn.
+    let mut prev: Option<Oid> = None;
+    for &(id, tree) in line.iter().rev() {
+        let new = history::dir_id(&odb, tree, deals, &mut missing);
         let old = prev.take();
-        prev = new.clone();
-        if new.as_ref().map(|t| t.id()) == old.as_ref().map(|t| t.id()) {
+        prev = new;
+        if new == old {
             continue;
         }
-        let changed = history::diff(repo, old.as_ref(), new.as_ref());
+        let changed = history::diff_raw(&odb, old, new, &mut missing);
         // This commit's deals, each with the place it sits in afterwards.
         let mut mine: BTreeMap<String, Option<Place>> = BTreeMap::new();
         for ch in &changed {
@@ -599,6 +614,10 @@ pub fn touches(
         if mine.is_empty() {
             continue;
         }
+        let Some(c) = history::commit(repo, id) else {
+            continue;
+        };
+        let c = &c;
         let before = r.log.len();
         if c.is_merge() {
             for s in history::brought_in(repo, c) {
@@ -623,7 +642,8 @@ pub fn touches(
                         .facts(c.id, slug)
                         .and_then(|f| f.stages.get(p.id(cfg)).copied())
                         .map(|t| t.timestamp())
-                        .filter(|t| prev.is_none_or(|p| *t >= p)),
+                        .filter(|t| prev.is_none_or(|p| *t >= p))
+                        .filter(|t| *t <= c.time.max(c.author_time)),
                     _ => None,
                 };
                 r.push(

@@ -139,7 +139,8 @@ fn branch_work(t: &Test) -> String {
 /// message, oldest first, its first line as a `* ` bullet.
 fn forge_message(t: &Test) -> String {
     let ids = t.git(&["rev-list", "--reverse", "main..work"]);
-    let mut m = "Branch work (#7)\n\n".to_string();
+    // The pull request's description, prose that mentions deals: no block.
+    let mut m = "Branch work (#7)\n\nDeal: acme is on track, says bob.\nTo-Stage: won, we hope\n\nThe Deal: gamma call went well.\n\n".to_string();
     for id in ids.lines() {
         let body = t.git(&["log", "-1", "--format=%B", id]);
         m.push_str(&format!("* {}\n\n", body.trim_end()));
@@ -873,4 +874,54 @@ fn a_deal_forced_to_won_skipped_every_stage_after_its_last() {
     );
     // Lost from prospecting: nothing skipped by being lost.
     assert_eq!(audited(&t, "gamma")["skipped"], json!([]));
+}
+
+#[test]
+fn a_revert_of_a_commit_git_no_longer_has_is_matched_by_its_subject() {
+    // The squashed branch was deleted and pruned: the id the revert names
+    // is gone, and its subject says which move it undid.
+    let t = pipeline();
+    by(
+        &t,
+        DANA,
+        "2026-10-05",
+        &[
+            "move",
+            "gamma",
+            "qualification",
+            "--force",
+            "--reason",
+            "skip the call",
+        ],
+    )
+    .code(0);
+    let forced = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    git_on(&t, "2026-10-06", &["revert", "--no-commit", &forced]);
+    let gone = "0123456789abcdef0123456789abcdef01234567";
+    git_on(
+        &t,
+        "2026-10-06",
+        &[
+            "commit",
+            "-q",
+            "-m",
+            &format!(
+                "Revert \"deal(gamma): prospecting -> qualification\"\n\nThis reverts commit {gone}."
+            ),
+        ],
+    );
+    assert!(
+        t.git_cmd(t.path(), &["cat-file", "-e", gone], None).code != 0,
+        "the reverted id must be unknown to git"
+    );
+    by(
+        &t,
+        DANA,
+        "2026-10-08",
+        &["move", "gamma", "lost", "--reason", "no budget"],
+    )
+    .code(0);
+    let gamma = audited(&t, "gamma");
+    assert_eq!(gamma["forced_moves"], json!([]), "{gamma:#}");
+    assert_eq!(gamma["training_gap"], false);
 }
