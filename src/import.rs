@@ -530,6 +530,11 @@ impl Plan {
     ) -> Result<Plan, PlanError> {
         let mut seen: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
         for (i, h) in headers.iter().enumerate() {
+            // A column without a header (a spreadsheet's trailing commas)
+            // is named by its position below.
+            if h.is_empty() {
+                continue;
+            }
             if let Some(first) = seen.insert(h.as_str(), i) {
                 return Err(PlanError {
                     message: format!(
@@ -581,6 +586,9 @@ impl Plan {
                         return t.clone();
                     }
                     let h = h.trim();
+                    if h.is_empty() {
+                        return Target::Crm(format!("column {}", i + 1));
+                    }
                     if named {
                         if let Some(key) = h.strip_prefix("crm.") {
                             return Target::Crm(key.to_string());
@@ -1078,6 +1086,17 @@ mod tests {
         assert_eq!(s.unique(None, "Acme 2"), "acme-2-2");
         assert_eq!(s.unique(Some("globex"), "x"), "globex");
         assert_eq!(s.unique(None, "!!!"), "deal");
+    }
+
+    #[test]
+    fn columns_without_a_header_are_kept_by_position() {
+        let h: Vec<String> = ["Deal Name", "", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let plan = Plan::new(Preset::Hubspot, &h, &[], &[], &[], Reading::default()).unwrap();
+        assert_eq!(plan.columns[1].target, Target::Crm("column 2".into()));
+        assert_eq!(plan.columns[2].target, Target::Crm("column 3".into()));
     }
 
     #[test]

@@ -459,7 +459,64 @@ mod tests {
         out
     }
 
+    /// What a person reads in `s`: its digits in order, with the decimal
+    /// mark where it stands.
+    fn read_by_a_person(s: &str, comma: bool) -> Decimal {
+        let mark = if comma { ',' } else { '.' };
+        let kept: String = s
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == mark)
+            .map(|c| if c == mark { '.' } else { c })
+            .collect();
+        let kept = if kept.starts_with('.') {
+            format!("0{kept}")
+        } else {
+            kept
+        };
+        kept.parse::<Decimal>().unwrap().normalize()
+    }
+
+    /// Strings made of the pieces amounts are written with, and the
+    /// pieces that make them something else.
+    fn amount_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                "[0-9]{1,4}",
+                Just(",".to_string()),
+                Just(".".to_string()),
+                Just(" ".to_string()),
+                Just("'".to_string()),
+                Just("$".to_string()),
+                Just("€".to_string()),
+                Just("USD ".to_string()),
+                Just(" EUR".to_string()),
+                Just("k".to_string()),
+                Just("M".to_string()),
+                Just("e".to_string()),
+                Just("-".to_string()),
+                Just("(".to_string()),
+                Just(")".to_string()),
+                Just("v".to_string()),
+            ],
+            0..8,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
     proptest! {
+        /// Strings built from amount pieces: read as a person reads them,
+        /// or refused.
+        #[test]
+        fn amount_like_strings_are_read_exactly_or_refused(s in amount_like(), comma in any::<bool>()) {
+            if let Ok(v) = parse(&s, comma) {
+                prop_assert_eq!(v, read_by_a_person(&s, comma), "{:?}", s);
+                prop_assert!(v < limit());
+                for bad in ['-', '(', 'k', 'M', 'e', 'v'] {
+                    prop_assert!(!s.contains(bad), "{:?} read as {}", s, v);
+                }
+            }
+        }
+
         /// Any string is read as the value a person reads, or refused:
         /// never another number.
         #[test]
