@@ -116,6 +116,22 @@ Examples:
   (`deal objection add|resolve|list` does the last two for you)")]
     Set(SetArgs),
 
+    /// Remove front-matter keys with a lossless edit, and commit
+    #[command(after_help = "\
+KEY is a path into the front-matter, as for `deal set` (next_step.due, objections.0.response).
+Only the removed keys' lines change. `stage` cannot be removed (the folder is the stage).
+
+A removal that breaks a criterion of a stage the deal has already left (one that held in the
+deal as committed at HEAD) is refused, exit 1, naming it; --force --reason TEXT makes it and
+waives the stage as a forced move does.
+
+Makes one commit, `deal(<slug>): unset <keys>`, with Deal and Owner trailers.
+
+Examples:
+  deal unset acme next_step
+  deal unset acme engaged --force --reason \"the reply came from another company\"")]
+    Unset(UnsetArgs),
+
     /// Move a deal to another stage, won or lost, checking exit criteria, and commit
     #[command(after_help = "\
 Forward: the exit criteria of the stage being left, and of every stage skipped, must hold;
@@ -561,6 +577,24 @@ pub struct CommitFlag {
     /// Make the change and stage it, but do not commit (the default when pipeline.yaml says `commit: false`)
     #[arg(long)]
     pub no_commit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
+    /// Keys to remove, dotted paths (next_step.due)
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Remove although it breaks a criterion of a stage the deal has left,
+    /// waiving that stage (needs --reason; recorded as a forced move is)
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why the waived stage's criterion no longer applies (with --force)
+    #[arg(long, requires = "force")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub commit: CommitFlag,
 }
 
 #[derive(Debug, Args)]

@@ -81,7 +81,11 @@ fn writes(cmd: &Command) -> bool {
         Command::Import(a) => !a.dry_run,
         Command::Note(a) => !a.print,
         Command::Objection(a) => !matches!(a.action, crate::cli::ObjectionAction::List { .. }),
-        Command::Set(_) | Command::Move(_) | Command::Assign(_) | Command::Resolve(_) => true,
+        Command::Set(_)
+        | Command::Unset(_)
+        | Command::Move(_)
+        | Command::Assign(_)
+        | Command::Resolve(_) => true,
         // `init` creates the repository it would lock; `hook` writes only
         // hook files; `report` writes only its output folder.
         Command::Init(_)
@@ -131,6 +135,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Init(a) => init::run(&ctx, a),
         Command::New(a) => new::run(&ctx, a),
         Command::Set(a) => set::run(&ctx, a),
+        Command::Unset(a) => set::run_unset(&ctx, a),
         Command::Move(a) => mv::run(&ctx, a),
         Command::Assign(a) => assign::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),

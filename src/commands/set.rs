@@ -68,6 +68,38 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     })
 }
 
+/// `deal unset DEAL KEY...`: removes keys with a lossless edit, through
+/// the same path and guard as `deal set`.
+pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
+    write_deal(ctx, &a.deal, a.commit.no_commit, |_, d| {
+        let mut keys: Vec<String> = Vec::new();
+        for k in &a.keys {
+            // A key path's form, as `set` checks it.
+            let (k, _) = parse_assignment(&format!("{k}="))?;
+            if k == "stage" {
+                return Err(Error::usage(
+                    "`stage` is the folder the deal sits in, not a field",
+                    "move the deal instead: `deal move DEAL STAGE`",
+                ));
+            }
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        Ok(Change {
+            ops: keys.iter().map(|k| Op::remove(k)).collect(),
+            subject: format!("deal({}): unset {}", d.slug, keys.join(", ")),
+            trailers: Vec::new(),
+            done: format!("Removed {} from {}", keys.join(", "), d.slug),
+            unchanged: format!("{} has none of those keys; nothing changed", d.slug),
+            guard: Some(Guard {
+                force: a.force,
+                reason: a.reason.clone(),
+            }),
+        })
+    })
+}
+
 /// How an edit treats the stages the deal has left (docs/reference.md,
 /// "deal set"): a change under which one of their criteria that held in
 /// the deal as committed at HEAD fails is refused, unless forced with a

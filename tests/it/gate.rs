@@ -891,3 +891,32 @@ fn init_honours_init_default_branch_from_git_config_global() {
     let home = std::fs::read_to_string(t.home.path().join(".gitconfig")).unwrap();
     assert!(home.contains("defaultBranch = main"), "{home}");
 }
+
+#[test]
+fn unset_removes_keys_and_guards_left_stages_as_set_does() {
+    let t = marlow();
+    let before = t.state();
+    t.cmd(&["unset", "marlow", "engaged"])
+        .code(1)
+        .stderr_has("outreach: Prospect replied, accepted a call or engaged");
+    assert_eq!(t.state(), before);
+    t.cmd(&["unset", "marlow", "expected_close"]).code(0);
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(!text.contains("expected_close"), "{text}");
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(marlow): unset expected_close"
+    );
+    t.cmd(&[
+        "unset",
+        "marlow",
+        "engaged",
+        "--force",
+        "--reason",
+        "wrong company",
+    ])
+    .code(0);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("Forced: wrong company"), "{msg}");
+    t.cmd(&["unset", "marlow", "stage"]).code(2);
+}
