@@ -132,6 +132,20 @@ Examples:
   deal unset acme engaged --force --reason \"the reply came from another company\"")]
     Unset(UnsetArgs),
 
+    /// Edit a deal in $VISUAL or $EDITOR, judged as `deal set` judges a change, and commit
+    #[command(after_help = "\
+The editor opens a copy in the git directory (.git/deal-edit/<slug>.md), never the deal itself.
+When it closes, the result is judged as `deal set` judges a change: it must parse, add no error,
+and keep the criteria of the stages the deal has left (--force --reason TEXT waives a stage, as
+a forced move does). Then, under the write lock, if the deal is unchanged since the copy was
+made, it is written and committed as `deal(<slug>): edit`. Otherwise nothing is written, exit 1,
+and the copy is kept: `deal edit DEAL` again reopens it.
+
+Examples:
+  deal edit acme
+  EDITOR=\"code --wait\" deal edit acme")]
+    Edit(EditArgs),
+
     /// Move a deal to another stage, won or lost, checking exit criteria, and commit
     #[command(after_help = "\
 Forward: the exit criteria of the stage being left, and of every stage skipped, must hold;
@@ -577,6 +591,21 @@ pub struct CommitFlag {
     /// Make the change and stage it, but do not commit (the default when pipeline.yaml says `commit: false`)
     #[arg(long)]
     pub no_commit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Slug, unique prefix, or path
+    pub deal: String,
+    /// Write the edit although it breaks a criterion of a stage the deal
+    /// has left, waiving that stage (needs --reason)
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why the waived stage's criterion no longer applies (with --force)
+    #[arg(long, requires = "force")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub commit: CommitFlag,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod assign;
 pub mod audit;
 pub mod check;
 pub mod due;
+pub mod edit;
 pub mod forecast;
 pub mod hook;
 pub mod import;
@@ -96,6 +97,8 @@ fn writes(cmd: &Command) -> bool {
         | Command::Stats(_)
         | Command::Hook(_)
         | Command::MergeDriver(_)
+        // `edit` takes the lock itself, after the editor closes.
+        | Command::Edit(_)
         | Command::Due(_)
         | Command::Export(_)
         | Command::Audit(_)
@@ -136,6 +139,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::New(a) => new::run(&ctx, a),
         Command::Set(a) => set::run(&ctx, a),
         Command::Unset(a) => set::run_unset(&ctx, a),
+        Command::Edit(a) => edit::run(&ctx, a),
         Command::Move(a) => mv::run(&ctx, a),
         Command::Assign(a) => assign::run(&ctx, a),
         Command::Check(a) => check::run(&ctx, a),

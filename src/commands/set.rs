@@ -147,11 +147,11 @@ pub fn broken_left_stages(
 }
 
 /// Commit trailers, key and value.
-type Trailers = Vec<(&'static str, String)>;
+pub type Trailers = Vec<(&'static str, String)>;
 
 /// Applies [`Guard`] to an edited text: `Ok` with the waiver's extra ops
 /// and trailers (none when nothing broke), or the refusal.
-fn guard_left_stages(
+pub fn guard_left_stages(
     p: &Pipeline,
     d: &Deal,
     text: &str,

@@ -920,3 +920,60 @@ fn unset_removes_keys_and_guards_left_stages_as_set_does() {
     assert!(msg.contains("Forced: wrong company"), "{msg}");
     t.cmd(&["unset", "marlow", "stage"]).code(2);
 }
+
+#[test]
+fn edit_judges_the_editors_result_as_set_does_and_keeps_a_refused_copy() {
+    let t = marlow();
+    let before = t.state();
+    // An editor that removes the outreach evidence: refused, the copy kept.
+    let out = t.cmd_env(&[("EDITOR", "sed -i /^engaged:/d")], &["edit", "marlow"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("outreach: Prospect replied"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("deal edit` again reopens it"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.state(), before);
+    let copy = t.path().join(".git/deal-edit/marlow.md");
+    assert!(!std::fs::read_to_string(&copy).unwrap().contains("engaged:"));
+    // Reopened: the editor now fixes the value too; forced, it is written.
+    let out = t.cmd_env(
+        &[("EDITOR", "sed -i s/value:.64000/value:\\ 70000/")],
+        &[
+            "edit",
+            "marlow",
+            "--force",
+            "--reason",
+            "wrong company replied",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(
+        text.contains("value: 70000") && !text.contains("engaged: 2026"),
+        "{text}"
+    );
+    assert!(text.contains("reason: wrong company replied"), "{text}");
+    assert!(!copy.exists());
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        msg.starts_with("deal(marlow): edit") && msg.contains("Forced: wrong company replied"),
+        "{msg}"
+    );
+    // A deal changed meanwhile: refused.
+    let out = t.cmd_env(
+        &[("EDITOR", "sh -c 'sed -i s/value:.70000/value:\\ 1/ \"$0\"; echo x >> deals/05-proposal/marlow.md'")],
+        &["edit", "marlow"],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("changed since the copy was made"),
+        "{}",
+        out.stderr
+    );
+}
