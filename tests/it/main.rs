@@ -6,6 +6,7 @@ mod edits;
 mod errors;
 mod forecast;
 mod gate;
+mod history;
 mod import;
 mod init;
 mod leads;
