@@ -977,3 +977,31 @@ fn edit_judges_the_editors_result_as_set_does_and_keeps_a_refused_copy() {
         out.stderr
     );
 }
+
+#[test]
+fn the_workflow_reviews_what_a_push_to_main_brought() {
+    let t = marlow();
+    let before = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    // A fast-forward no hook saw: a waiver written by hand.
+    edit(
+        &t,
+        "deals/05-proposal/marlow.md",
+        "stages:",
+        "waived:\n  negotiation: trust me\nstages:",
+    );
+    t.git(&["commit", "-q", "-am", "by hand"]);
+    let env = [("BEFORE", before.as_str())];
+    let (code, said, out) = run_step(&t, "Review what the push brought", &env);
+    assert_eq!(code, 0, "{said}");
+    assert!(out.contains("status=1"), "{said}\n{out}");
+    let md = std::fs::read_to_string(t.path().join("review.md")).unwrap();
+    assert!(
+        md.starts_with(deal::review::MARKER) && md.contains("hand-waiver"),
+        "{md}"
+    );
+    // A force-push whose old tip is gone: skipped, not failed.
+    let env = [("BEFORE", "1111111111111111111111111111111111111111")];
+    let (code, said, out) = run_step(&t, "Review what the push brought", &env);
+    assert_eq!(code, 0, "{said}");
+    assert!(out.contains("status=0"), "{said}\n{out}");
+}
