@@ -129,6 +129,10 @@ Only the lines of the keys removed change. The result is judged as `deal set`'s 
 that would leave the deal with a new error (a missing `title` or `owner`, say) is refused and
 nothing is written. A key the deal does not have changes nothing.
 
+A removal that breaks a criterion of a stage the deal has already left (one that held in the
+deal as committed at HEAD) is refused, exit 1, naming it; --force --reason TEXT makes it and
+waives the stage as a forced move does.
+
 Makes one commit, `deal(<slug>): unset <keys>`, with a Deal trailer.
 
 Examples:
@@ -142,7 +146,9 @@ Opens $VISUAL (else $EDITOR, else vi) on a copy of the deal file in the git dire
 (deal-edit/<slug>.md). Other commands may write meanwhile: the write lock is taken only after
 the editor closes. Then the text is judged as `deal set` judges a change (it must parse, and
 add no error the deal did not have) and, if the deal's file is unchanged since the copy was
-made, written and committed: `deal(<slug>): edit`, with Deal and Owner trailers.
+made, written and committed: `deal(<slug>): edit`, with Deal and Owner trailers. A result
+that breaks a criterion of a stage the deal has left is refused unless --force --reason TEXT,
+which waives the stage as a forced move does.
 
 A text that does not pass, or a deal that changed meanwhile, is never written: exit 1, the
 problem named, the copy kept. `deal edit DEAL` again reopens the copy (saying so when the deal

@@ -1,5 +1,7 @@
-//! `deal review BASE[..HEAD]` (SPEC §4 "Review"): every deal change in a
-//! pull request, judged by the base's `pipeline.yaml`.
+//! `deal review BASE[..HEAD]` (docs/reference.md, "Review: the plan of a
+//! pull request"): every deal change in a pull request, edits included,
+//! judged by the base's `pipeline.yaml`, with what the merge does to the
+//! pipeline's numbers.
 //!
 //! The command reads only what the pull request touched: the deal files
 //! whose paths differ between the merge-base and HEAD (a tree diff), plus
@@ -17,13 +19,18 @@
 //!   `lost_reasons` when that list is not empty;
 //! - `hand-waiver` / `hand-source-id`: `waived` or `source_id` added to an
 //!   existing deal, or present in a new one, without a commit in the range
-//!   that carries `Forced:` (with `Deal: <slug>`) or `Imported:`;
+//!   that carries `Forced:` (with `Deal: <slug>`) or `Imported:`, in its own
+//!   trailers or a trailer block a squash copied into its body;
+//! - `evidence-removed`: a criterion of a stage the deal had already left
+//!   that held at the base and fails at HEAD, the stage not waived;
 //! - `unreadable` / `conflict`: a deal file at HEAD that cannot be read
 //!   (its change is `unreadable`, never `removed`);
 //! - `duplicate-slug`: a slug in two places at HEAD, however it got there;
 //! - `weakened-criteria`: a `pipeline.yaml` change under which a deal could
 //!   pass that the base would refuse, unless a commit in the range carries a
-//!   `Criteria-Change:` trailer with a reason.
+//!   `Criteria-Change:` trailer with a reason whose own `pipeline.yaml`
+//!   already holds the weakening (a trailer excuses its own and earlier
+//!   commits, never a later one).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -726,13 +733,12 @@ fn changed_fields(b: Option<&Deal>, h: Option<&Deal>) -> Vec<String> {
     let bm = b.map(|d| &d.fm).unwrap_or(&empty);
     let hm = h.map(|d| &d.fm).unwrap_or(&empty);
     let mut out: Vec<String> = Vec::new();
-    for (k, v) in hm.iter().chain(bm.iter()) {
+    for k in hm.keys().chain(bm.keys()) {
         let Some(name) = k.as_str() else { continue };
         let differs = match (bm.get(k), hm.get(k)) {
             (Some(x), Some(y)) => x != y,
             _ => true,
         };
-        let _ = v;
         if differs && !out.iter().any(|o| o == name) {
             out.push(name.to_string());
         }

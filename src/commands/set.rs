@@ -116,11 +116,11 @@ pub fn broken_left_stages(
 }
 
 /// Commit trailers, key and value.
-type Trailers = Vec<(&'static str, String)>;
+pub type Trailers = Vec<(&'static str, String)>;
 
 /// Applies [`Guard`] to an edited text: `Ok` with the waiver's extra ops
 /// and trailers (none when nothing broke), or the refusal.
-fn guard_left_stages(
+pub fn guard_left_stages(
     p: &Pipeline,
     d: &Deal,
     text: &str,
@@ -225,6 +225,15 @@ pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
         let mut absent: Vec<String> = Vec::new();
         for k in &a.keys {
             let (k, _) = parse_assignment(&format!("{k}="))?;
+            if k == "stage" || k.starts_with("stage.") {
+                return Err(Error::usage(
+                    "there is no `stage` field: the folder a deal sits in is its stage",
+                    format!(
+                        "to change the stage, run `deal move {} STAGE` (it checks the exit criteria and records the move)",
+                        d.slug
+                    ),
+                ));
+            }
             if k.split('.').any(|seg| seg == edit::APPEND) {
                 return Err(Error::usage(
                     format!("`{k}` names no key to remove (`+` appends)"),

@@ -891,3 +891,120 @@ fn init_honours_init_default_branch_from_git_config_global() {
     let home = std::fs::read_to_string(t.home.path().join(".gitconfig")).unwrap();
     assert!(home.contains("defaultBranch = main"), "{home}");
 }
+
+#[test]
+fn unset_removes_keys_and_guards_left_stages_as_set_does() {
+    let t = marlow();
+    let before = t.state();
+    t.cmd(&["unset", "marlow", "engaged"])
+        .code(1)
+        .stderr_has("outreach: Prospect replied, accepted a call or engaged");
+    assert_eq!(t.state(), before);
+    t.cmd(&["unset", "marlow", "expected_close"]).code(0);
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(!text.contains("expected_close"), "{text}");
+    assert_eq!(
+        t.git(&["log", "-1", "--format=%s"]).trim(),
+        "deal(marlow): unset expected_close"
+    );
+    t.cmd(&[
+        "unset",
+        "marlow",
+        "engaged",
+        "--force",
+        "--reason",
+        "wrong company",
+    ])
+    .code(0);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("Forced: wrong company"), "{msg}");
+    t.cmd(&["unset", "marlow", "stage"]).code(2);
+}
+
+#[test]
+fn edit_judges_the_editors_result_as_set_does_and_keeps_a_refused_copy() {
+    let t = marlow();
+    let before = t.state();
+    // An editor that removes the outreach evidence: refused, the copy kept.
+    let out = t.cmd_env(&[("EDITOR", "sed -i /^engaged:/d")], &["edit", "marlow"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("outreach: Prospect replied"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("reopens it"), "{}", out.stderr);
+    assert_eq!(t.state(), before);
+    // The copy is where the message says it is kept.
+    let copy = std::path::PathBuf::from(
+        out.stderr
+            .split("your text is kept in ")
+            .nth(1)
+            .and_then(|r| r.split(';').next())
+            .expect("the copy's path"),
+    );
+    assert!(!std::fs::read_to_string(&copy).unwrap().contains("engaged:"));
+    // Reopened: the editor now fixes the value too; forced, it is written.
+    let out = t.cmd_env(
+        &[("EDITOR", "sed -i s/value:.64000/value:\\ 70000/")],
+        &[
+            "edit",
+            "marlow",
+            "--force",
+            "--reason",
+            "wrong company replied",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(t.path().join("deals/05-proposal/marlow.md")).unwrap();
+    assert!(
+        text.contains("value: 70000") && !text.contains("engaged: 2026"),
+        "{text}"
+    );
+    assert!(text.contains("reason: wrong company replied"), "{text}");
+    assert!(!copy.exists());
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        msg.starts_with("deal(marlow): edit") && msg.contains("Forced: wrong company replied"),
+        "{msg}"
+    );
+    // A deal changed meanwhile: refused.
+    let out = t.cmd_env(
+        &[("EDITOR", "sh -c 'sed -i s/value:.70000/value:\\ 1/ \"$0\"; echo x >> deals/05-proposal/marlow.md'")],
+        &["edit", "marlow"],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("changed since you opened it"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_workflow_reviews_what_a_push_to_main_brought() {
+    let t = marlow();
+    let before = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    // A fast-forward no hook saw: a waiver written by hand.
+    edit(
+        &t,
+        "deals/05-proposal/marlow.md",
+        "stages:",
+        "waived:\n  negotiation: trust me\nstages:",
+    );
+    t.git(&["commit", "-q", "-am", "by hand"]);
+    let env = [("BEFORE", before.as_str())];
+    let (code, said, out) = run_step(&t, "Review what the push brought", &env);
+    assert_eq!(code, 0, "{said}");
+    assert!(out.contains("status=1"), "{said}\n{out}");
+    let md = std::fs::read_to_string(t.path().join("review.md")).unwrap();
+    assert!(
+        md.starts_with(deal::review::MARKER) && md.contains("hand-waiver"),
+        "{md}"
+    );
+    // A force-push whose old tip is gone: skipped, not failed.
+    let env = [("BEFORE", "1111111111111111111111111111111111111111")];
+    let (code, said, out) = run_step(&t, "Review what the push brought", &env);
+    assert_eq!(code, 0, "{said}");
+    assert!(out.contains("status=0"), "{said}\n{out}");
+}
