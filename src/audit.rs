@@ -165,9 +165,12 @@ pub struct Touch {
     pub forced_by: Option<String>,
     /// How many stages that forced move waived.
     pub waived: usize,
+    /// From an `Imported:` commit (its own block, or a change by hand in a
+    /// commit that carries one): `deal notify` fires nothing for it.
+    pub imported: bool,
     /// The commit that wrote it, and the main-line commit that brought it.
     origin: Option<Oid>,
-    main: Option<Oid>,
+    pub main: Option<Oid>,
     /// Undone by a `git revert` on the main line.
     undone: bool,
 }
@@ -185,7 +188,8 @@ struct Reader<'a> {
     repo: &'a Repository,
     deals: &'a str,
     cfg: &'a Config,
-    slugs: &'a HashSet<String>,
+    /// The deals to read; `None`: every deal (`deal notify`).
+    slugs: Option<&'a HashSet<String>>,
     files: HashMap<(Oid, String), Option<std::rc::Rc<FileFacts>>>,
     /// (slug, fact), in the order history wrote them.
     log: Vec<(String, Touch)>,
@@ -318,6 +322,7 @@ impl Reader<'_> {
                 forced,
                 forced_by,
                 waived,
+                imported: block.get("Imported").is_some(),
                 origin: Some(origin.id),
                 main: Some(main),
                 undone: false,
@@ -539,6 +544,53 @@ pub fn touches(
     cfg: &Config,
     slugs: &HashSet<String>,
 ) -> HashMap<String, Vec<Touch>> {
+    let line = history::first_parent(repo, head);
+    let log = read_line(repo, &line, None, deals, cfg, Some(slugs));
+    let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
+    for (slug, t) in log {
+        out.entry(slug).or_default().push(t);
+    }
+    for list in out.values_mut() {
+        // By time; a fact of unknown time keeps its place after the one
+        // before it.
+        let mut last = i64::MIN;
+        let mut keyed: Vec<(i64, Touch)> = list
+            .drain(..)
+            .map(|t| {
+                last = t.time.unwrap_or(last);
+                (last, t)
+            })
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        list.extend(keyed.into_iter().map(|(_, t)| t));
+    }
+    out
+}
+
+/// Every deal's facts from the main-line commits `line` (newest first, as
+/// [`history::first_parent`] lists them, each commit's first parent the
+/// next one), read as [`touches`] reads them, in the order history wrote
+/// them (not undone by a revert within `line`). `base`: the first parent
+/// of the oldest commit of `line` (`None` from the root). What `deal
+/// notify BASE..HEAD` reads (docs/reference.md, "Notify").
+pub fn facts_between(
+    repo: &Repository,
+    line: &[Commit],
+    base: Option<Oid>,
+    deals: &str,
+    cfg: &Config,
+) -> Vec<(String, Touch)> {
+    read_line(repo, line, base, deals, cfg, None)
+}
+
+fn read_line(
+    repo: &Repository,
+    line: &[Commit],
+    base: Option<Oid>,
+    deals: &str,
+    cfg: &Config,
+    slugs: Option<&HashSet<String>>,
+) -> Vec<(String, Touch)> {
     let mut r = Reader {
         repo,
         deals,
@@ -549,14 +601,13 @@ pub fn touches(
         effects: HashMap::new(),
         reverts_of: Vec::new(),
     };
-    let line = history::first_parent(repo, head);
     let sub = |id: Option<Oid>| {
         let tree = repo.find_commit(id?).ok()?.tree().ok()?;
         history::subtree(repo, &tree, deals)
     };
     // Oldest first: each commit's first parent is the one before it, whose
     // deals folder was read on the previous turn.
-    let mut prev: Option<git2::Tree> = None;
+    let mut prev: Option<git2::Tree> = sub(base);
     for c in line.iter().rev() {
         let new = sub(Some(c.id));
         let old = prev.take();
@@ -570,7 +621,7 @@ pub fn touches(
         for ch in &changed {
             let rel = std::path::Path::new(&ch.path);
             let slug = crate::pipeline::slug_of(rel);
-            if !r.slugs.contains(&slug) || !ch.path.ends_with(".md") {
+            if r.slugs.is_some_and(|s| !s.contains(&slug)) || !ch.path.ends_with(".md") {
                 continue;
             }
             let full = std::path::Path::new(&cfg.deals_dir).join(rel);
@@ -587,8 +638,13 @@ pub fn touches(
             continue;
         }
         let before = r.log.len();
+        let is_import = |x: &Commit| {
+            x.trailer("Imported").is_some() || x.blocks.iter().any(|b| b.get("Imported").is_some())
+        };
+        let mut imported = is_import(c);
         if c.is_merge() {
             for s in history::brought_in(repo, c) {
+                imported |= is_import(&s);
                 r.commit(&s, c.id, &mine, true);
             }
         } else {
@@ -613,6 +669,7 @@ pub fn touches(
                     Touch {
                         time: Some(file.unwrap_or(c.author_time)),
                         place: if moved { *place } else { None },
+                        imported,
                         origin: Some(c.id),
                         main: Some(c.id),
                         ..Touch::default()
@@ -621,27 +678,7 @@ pub fn touches(
             }
         }
     }
-    let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
-    for (slug, t) in r.log {
-        if !t.undone {
-            out.entry(slug).or_default().push(t);
-        }
-    }
-    for list in out.values_mut() {
-        // By time; a fact of unknown time keeps its place after the one
-        // before it.
-        let mut last = i64::MIN;
-        let mut keyed: Vec<(i64, Touch)> = list
-            .drain(..)
-            .map(|t| {
-                last = t.time.unwrap_or(last);
-                (last, t)
-            })
-            .collect();
-        keyed.sort_by_key(|(k, _)| *k);
-        list.extend(keyed.into_iter().map(|(_, t)| t));
-    }
-    out
+    r.log.into_iter().filter(|(_, t)| !t.undone).collect()
 }
 
 /// Audits one closed deal from its main-line events, oldest first.

@@ -30,6 +30,7 @@ pub mod import;
 pub mod leads;
 pub mod lock;
 pub mod notes;
+pub mod notify;
 pub mod objection;
 pub mod output;
 pub mod pipeline;
