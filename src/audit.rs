@@ -2,18 +2,16 @@
 //! where they stalled, who owned each step, and whether a stall looks like
 //! a process gap or a training gap.
 //!
-//! Sources. A deal's history is HEAD's first-parent line (SPEC §4 "Audit on
-//! merged history"): each main-line commit whose tree diff of the deals
-//! folder touches the deal's file, oldest first. The folder the file sits
-//! in after each such commit gives the stage it entered; a stage the history
-//! does not show is taken from the `stages` front-matter (the fallback, e.g.
-//! for imported deals). `Owner:`, `Previous-Owner:` and `Forced:` trailers
-//! give owners and forced moves. When the main-line commit is a merge, the
-//! trailers come from the commits it brought in: the one that moved the deal
-//! into the stage the merge left it in supplies the owner and the time, and
-//! a forced move counts only if the merge kept it (its waivers survive in
-//! the merged file). A forced move is credited to the `Owner:` of its own
-//! commit, never to whoever owns the deal when it closes.
+//! Sources (docs/reference.md, "Audit"): [`touches`] is the one reading of
+//! a deal's history along HEAD's first-parent line, the same whatever merge
+//! button was pressed: each main-line commit that changed the deal's file
+//! gives the trailer blocks that name it (its own, a squash's body, the
+//! commits a merge brought in), each move a stage entry dated by the deal
+//! file's own `stages` entry, with its `Owner:`; a forced move is credited
+//! to whoever forced it (`Forced-By:`, the file's `waived.<stage>.by`, or
+//! the author's email through the team); a main-line `git revert` undoes
+//! what it reverts. A stage the history does not show is taken from the
+//! `stages` front-matter (stages before the history begins, e.g. imports).
 //!
 //! Figures:
 //! - **Days in stage**: from entering a stage to entering the next one.
@@ -24,8 +22,9 @@
 //! - **Stages without a recorded owner**: stages entered by a commit with no
 //!   `Owner:` trailer (a move by hand) or known only from the front-matter.
 //! - **Skipped stages**: stages between two consecutive entries that the
-//!   deal never entered. **Forced**: commits with a `Forced:` trailer, and
-//!   stages in `waived`.
+//!   deal never entered, and for a won deal every open stage after its
+//!   last. **Forced**: moves with a `Forced:` trailer, and stages in
+//!   `waived`.
 //!
 //! The split of gaps (a rough guide, not a verdict):
 //! - a **process gap** is a stall with no activity longer than its stage's
@@ -193,6 +192,8 @@ struct Reader<'a> {
     files: HashMap<(Oid, String), Option<std::rc::Rc<FileFacts>>>,
     /// (slug, fact), in the order history wrote them.
     log: Vec<(String, Touch)>,
+    /// Each deal's facts: their indices in `log`.
+    of: HashMap<String, Vec<usize>>,
     /// A revert's effect: the facts it undid (or, for a revert of a
     /// revert, restored), and the commits it names.
     effects: HashMap<Oid, Vec<usize>>,
@@ -223,21 +224,32 @@ impl Reader<'_> {
         got
     }
 
+    /// The standing facts of `slug`, newest first.
+    fn standing(&self, slug: &str) -> impl Iterator<Item = &Touch> {
+        self.of
+            .get(slug)
+            .into_iter()
+            .flatten()
+            .rev()
+            .map(|&i| &self.log[i].1)
+            .filter(|t| !t.undone)
+    }
+
     /// Where `slug` stands after the facts read so far.
     fn place(&self, slug: &str) -> Option<Place> {
-        self.log
-            .iter()
-            .rev()
-            .filter(|(s, t)| s == slug && !t.undone)
-            .find_map(|(_, t)| t.place)
+        self.standing(slug).find_map(|t| t.place)
     }
 
     fn last_time(&self, slug: &str) -> Option<i64> {
-        self.log
-            .iter()
-            .rev()
-            .filter(|(s, t)| s == slug && !t.undone)
-            .find_map(|(_, t)| t.time)
+        self.standing(slug).find_map(|t| t.time)
+    }
+
+    fn push(&mut self, slug: &str, t: Touch) {
+        self.of
+            .entry(slug.to_string())
+            .or_default()
+            .push(self.log.len());
+        self.log.push((slug.to_string(), t));
     }
 
     /// The facts of `slug` that `block` (written by `origin`, brought to
@@ -310,8 +322,8 @@ impl Reader<'_> {
                 .or_else(|| mine.iter().find_map(|w| w.by.clone()))
                 .unwrap_or_else(|| cfg.who(block.author.as_deref().unwrap_or(&origin.author)))
         });
-        self.log.push((
-            slug.to_string(),
+        self.push(
+            slug,
             Touch {
                 time,
                 place,
@@ -327,7 +339,7 @@ impl Reader<'_> {
                 main: Some(main),
                 undone: false,
             },
-        ));
+        );
     }
 
     /// The blocks, then the reverts, of one commit (`main`'s own, or one
@@ -440,11 +452,11 @@ impl Reader<'_> {
     /// `None` matches any).
     fn find(&self, key: (Option<&str>, Option<&str>, Option<&str>, Option<&str>)) -> Option<usize> {
         let (slug, from, to, forced) = key;
-        (0..self.log.len()).rev().find(|&i| {
-            let (s, t) = &self.log[i];
+        let ids = self.of.get(slug?)?;
+        ids.iter().rev().copied().find(|&i| {
+            let t = &self.log[i].1;
             !t.undone
                 && t.origin.is_some()
-                && Some(s.as_str()) == slug
                 && t.from.as_deref() == from
                 && t.to.as_deref() == to
                 && (forced.is_none() || t.forced.as_deref() == forced)
@@ -521,7 +533,7 @@ fn waivers_added(repo: &Repository, c: &Commit, deals: &str, cfg: &Config, slug:
         .and_then(|p| deal_blob(repo, *p, deals, cfg, slug, None))
         .and_then(|b| waived_keys(&b))
         .unwrap_or_default();
-    now.difference(&before).count().max(1)
+    now.difference(&before).count()
 }
 
 /// The history of the deals in `slugs`, each oldest first: HEAD's
@@ -598,6 +610,7 @@ fn read_line(
         slugs,
         files: HashMap::new(),
         log: Vec::new(),
+        of: HashMap::new(),
         effects: HashMap::new(),
         reverts_of: Vec::new(),
     };
@@ -653,19 +666,24 @@ fn read_line(
         // What the blocks do not account for: a change by hand, or a merge
         // that left the file elsewhere than its commits did.
         for (slug, place) in &mine {
-            let named = r.log[before..].iter().any(|(s, _)| s == slug);
+            let named =
+                r.of.get(slug)
+                    .and_then(|v| v.last())
+                    .is_some_and(|&i| i >= before);
             let here = r.place(slug);
             let moved = place.is_some() && *place != here;
             if moved || (!named && c.reverts.is_empty()) {
-                let facts = r.facts(c.id, slug);
                 let prev = r.last_time(slug);
-                let file = place
-                    .filter(|_| moved)
-                    .and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied())
-                    .map(|t| t.timestamp())
-                    .filter(|t| prev.is_none_or(|p| *t >= p));
-                r.log.push((
-                    slug.clone(),
+                let file = match place {
+                    Some(p) if moved => r
+                        .facts(c.id, slug)
+                        .and_then(|f| f.stages.get(p.id(cfg)).copied())
+                        .map(|t| t.timestamp())
+                        .filter(|t| prev.is_none_or(|p| *t >= p)),
+                    _ => None,
+                };
+                r.push(
+                    slug,
                     Touch {
                         time: Some(file.unwrap_or(c.author_time)),
                         place: if moved { *place } else { None },
@@ -674,7 +692,7 @@ fn read_line(
                         main: Some(c.id),
                         ..Touch::default()
                     },
-                ));
+                );
             }
         }
     }
@@ -860,6 +878,39 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         process_gap,
         training_gap,
     }
+}
+
+/// The closed deals that can be among the last `n` closed: history dates
+/// a close by the file's own `stages.won` / `stages.lost` (see
+/// [`touches`]), so those `n` newest by their files, those tied with the
+/// last of them, and every closed deal whose file has no close date (moved
+/// by hand). Only these deals' histories are read.
+pub fn candidates(deals: &[Deal], n: usize) -> HashSet<String> {
+    let mut dated: Vec<(DateTime<Utc>, &str)> = Vec::new();
+    let mut out = HashSet::new();
+    for d in deals.iter().filter(|d| !d.place.is_open()) {
+        let id = if d.place == Place::Won {
+            crate::config::WON
+        } else {
+            crate::config::LOST
+        };
+        match d.fields.stages.get(id) {
+            Some(t) => dated.push((*t, d.slug.as_str())),
+            None => {
+                out.insert(d.slug.clone());
+            }
+        }
+    }
+    dated.sort_by(|a, b| b.cmp(a));
+    let cut = dated.get(n.saturating_sub(1)).map(|x| x.0);
+    for (i, (t, slug)) in dated.into_iter().enumerate() {
+        if i < n || cut.is_some_and(|c| t >= c) {
+            out.insert(slug.to_string());
+        } else {
+            break;
+        }
+    }
+    out
 }
 
 /// Audits the last `n` closed deals (by close date, newest first).

@@ -115,14 +115,15 @@ Examples:
     #[command(after_help = "\
 Forward: the exit criteria of the stage being left, and of every stage skipped, must hold;
 otherwise exit 1 with the checklist of what is missing. --force --reason \"…\" waives them,
-recorded as waived.<stage> and a Forced: trailer. Backward: always allowed. Out of lost:
+recorded as waived.<stage>: {reason, by, at} (by: your team handle, else Name <email>) and
+Forced: and Forced-By: trailers. Backward: always allowed. Out of lost:
 reopens the deal and removes its `lost` block. Into a stage whose owner_role the owner lacks:
 a handoff, which needs --owner. won: every criterion. lost: --reason, from lost_reasons.
 
 A move writes only stages.<STAGE>, owner (handoff), waived.* (forced), lost (lost; removed on
 reopen) and first_contact (entering outreach, when missing). One commit holds the rename and
 that edit, with Deal, From-Stage, To-Stage, Owner and, where they apply, Previous-Owner,
-Forced, Lost-Reason and Reason trailers.
+Forced, Forced-By, Lost-Reason and Reason trailers.
 
 Exit codes: 0 moved (or already there), 1 criteria not met, 2 unknown deal or stage, bad
 arguments, no git identity, a locked index, HEAD moved meanwhile.
@@ -260,11 +261,16 @@ most deals stalled, the stage most lost deals left from, forced moves and waiver
 and a rough split of process gaps (a stall longer than the stage's rot_after_days, 14 days
 when unset) and training gaps (a deal lost within 30 days of a forced or waived stage).
 
-History comes from git, along HEAD's first-parent line, so the stage sequence is the one the
-main branch saw: the folder a deal's file entered, with commit times and Owner,
-Previous-Owner and Forced trailers (for a merge, from the commits it brought in). A forced
-move is credited to the Owner of its own commit; one a merge threw away is not counted. The
-`stages` front-matter fills in only what git lacks (stages before the history begins).")]
+History comes from git, along HEAD's first-parent line, and counts the same whatever merge
+button was pressed: a merge's branch commits, every trailer block in a squash's body (git's
+or a forge's), and rebased, fast-forwarded or cherry-picked commits each give their moves,
+dated by the deal file's own `stages` entries, with their Owner, Previous-Owner, Forced and
+Forced-By trailers. A forced move is credited to whoever forced it (Forced-By, the file's
+waived.<stage>.by, or the author's email through the team), not the owner it handed the deal
+to; one a merge threw away is not counted. A main-line `git revert` undoes what it reverts
+(by id, or by content when the ids changed); a revert of a revert restores it. A won deal
+skipped every open stage after its last. The `stages` front-matter fills in the stages before
+the history begins. The rules: docs/reference.md, \"Audit\".")]
     Audit(AuditArgs),
 
     /// Keep one copy of a deal that a merge left in two places, and commit

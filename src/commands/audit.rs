@@ -18,12 +18,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
     } else {
         format!("{prefix}/")
     };
-    let closed: std::collections::HashSet<String> = p
-        .deals
-        .iter()
-        .filter(|d| !d.place.is_open())
-        .map(|d| d.slug.clone())
-        .collect();
+    let closed = audit::candidates(&p.deals, a.last);
     let deals = format!("{prefix}{}/", p.cfg.deals_dir.trim_end_matches('/'));
     let touches = match repo.commit_of("HEAD") {
         Ok(head) => audit::touches(repo.git(), head, &deals, &p.cfg, &closed),
@@ -85,9 +80,24 @@ pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
             out.push_str(&format!("  skipped: {}\n", d.skipped.join(", ")));
         }
         if !d.forced.is_empty() {
+            // Each forced move with whoever forced it, then the waivers.
+            let said: Vec<String> = d
+                .forced_moves
+                .iter()
+                .map(|f| match &f.by {
+                    Some(by) => format!("forced move by {by}: {}", f.reason),
+                    None => format!("forced move: {}", f.reason),
+                })
+                .chain(
+                    d.forced
+                        .iter()
+                        .filter(|f| !f.starts_with("forced move"))
+                        .cloned(),
+                )
+                .collect();
             out.push_str(&format!(
                 "  {}{}\n",
-                d.forced.join("; "),
+                said.join("; "),
                 if d.training_gap {
                     "  [training gap]"
                 } else {

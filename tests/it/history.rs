@@ -549,6 +549,17 @@ fn a_forced_handoff_is_credited_to_whoever_forced_it() {
         json!([{"owner": "bob", "forced": 1, "waivers": 1}]),
         "{j:#}"
     );
+    let human = at(&t, "2026-10-20", &["audit"]).code(0).stdout;
+    assert!(
+        human.contains(
+            "  forced move by bob: warm intro; waived outreach: warm intro  [training gap]"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains("  forced moves and waivers: bob 1 forced, 1 waived"),
+        "{human}"
+    );
     // The report's people (stats) read the file: the same answer.
     assert_eq!(people(&t), [("bob".to_string(), 1, 1)]);
     // Bob's row: acme open (48,000, rotting), one forced move, one waiver;
