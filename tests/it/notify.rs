@@ -601,3 +601,36 @@ fn notify_refuses_bad_ranges_and_unset_variables_before_sending() {
     assert_eq!(notes(&t), "");
     let _ = at;
 }
+
+#[test]
+fn review_names_trigger_changes_with_host_and_variables() {
+    let t = pipeline(
+        "  - id: won\n    on: won\n    webhook: https://hooks.slack.com/services/$DEAL_SLACK\n",
+    );
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    let p = t.path().join("pipeline.yaml");
+    let s = std::fs::read_to_string(&p).unwrap().replace(
+        "hooks.slack.com/services/$DEAL_SLACK",
+        "collector.example/x/$DEAL_SLACK/${DEAL_MORE}",
+    );
+    std::fs::write(
+        &p,
+        format!(
+            "{s}  - id: script\n    on: lead\n    source: website\n    command: ./on-lead.sh\n"
+        ),
+    )
+    .unwrap();
+    t.git(&["commit", "-q", "-am", "triggers"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&t.cmd(&["review", "main..pr", "--format", "json"]).stdout).unwrap();
+    assert_eq!(
+        json["triggers"],
+        serde_json::json!([
+            "trigger `won` changed (delivery, was webhook to host `hooks.slack.com` (reads `$DEAL_SLACK`)): on `won` → webhook to host `collector.example` (reads `$DEAL_SLACK`, `$DEAL_MORE`)",
+            "trigger `script` added: on `lead`, source `website` → command `./on-lead.sh`",
+        ])
+    );
+    let md = t.cmd(&["review", "main..pr"]).stdout;
+    assert!(md.contains("**Automation triggers changed**"), "{md}");
+    assert!(md.contains("collector") && md.contains("on-lead"), "{md}");
+}
