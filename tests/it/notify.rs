@@ -634,3 +634,143 @@ fn review_names_trigger_changes_with_host_and_variables() {
     assert!(md.contains("**Automation triggers changed**"), "{md}");
     assert!(md.contains("collector") && md.contains("on-lead"), "{md}");
 }
+
+/// Runs one step's `run:` script of docs/deal-notify.yml as GitHub does
+/// (`bash -e`), in `dir`, with `deal` on PATH.
+fn step(t: &Test, dir: &std::path::Path, name: &str, env: &[(&str, &str)]) -> Output {
+    let wf: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deal-notify.yml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let steps = wf["jobs"]["notify"]["steps"].as_sequence().unwrap();
+    let script = steps
+        .iter()
+        .find(|s| s["name"].as_str() == Some(name))
+        .and_then(|s| s["run"].as_str())
+        .unwrap_or_else(|| panic!("no step {name}"));
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_deal"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(dir)
+        .envs(t.env_vars())
+        .env("PATH", path)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+#[test]
+fn the_workflow_sends_a_pushed_range_once_and_merges_its_record() {
+    let wf: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deal-notify.yml"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(wf["on"]["push"]["branches"][0], "main");
+    assert_eq!(wf["on"]["schedule"][0]["cron"], "*/15 * * * *");
+    assert_eq!(wf["concurrency"]["group"], "deal-notify");
+    assert_eq!(wf["concurrency"]["cancel-in-progress"], false);
+
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: lead\n    on: lead\n    webhook: {}\n",
+        s.url()
+    ));
+    let origin = tempfile::tempdir().unwrap();
+    t.git_in(origin.path(), &["init", "-q", "--bare"]);
+    let o = origin.path().display().to_string();
+    t.git(&["remote", "add", "origin", &o]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let before = head(&t);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    t.git(&["push", "-q", "origin", "main"]);
+    let after = head(&t);
+    let push = [
+        ("EVENT", "push"),
+        ("BEFORE", before.as_str()),
+        ("AFTER", after.as_str()),
+        ("DEAL_HOOK", "s3cret"),
+    ];
+    // A runner: a fresh clone, the record fetched, the range sent, the
+    // record pushed.
+    let runner = |name: &str| {
+        let dir = t.path().parent().unwrap().join(name);
+        t.git_in(t.path().parent().unwrap(), &["clone", "-q", &o, name]);
+        let fetch = step(&t, &dir, "Fetch the delivery record", &[]);
+        assert_eq!(fetch.code, 0, "{}", fetch.stderr);
+        dir
+    };
+    let r1 = runner(&format!(
+        "{}-r1",
+        t.path().file_name().unwrap().to_str().unwrap()
+    ));
+    let send = step(&t, &r1, "Send", &push);
+    assert_eq!(send.code, 0, "{}{}", send.stdout, send.stderr);
+    assert_eq!(s.texts(), vec!["New lead: Acme, owner bob"]);
+    let up = step(&t, &r1, "Push the delivery record", &[]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    // A second runner for the same push sends nothing: the record came
+    // with the fetch.
+    let r2 = runner(&format!(
+        "{}-r2",
+        t.path().file_name().unwrap().to_str().unwrap()
+    ));
+    let send = step(&t, &r2, "Send", &push);
+    assert_eq!(send.code, 0, "{}", send.stderr);
+    assert!(send.stdout.contains("Nothing to send."), "{}", send.stdout);
+    assert!(s.take().is_empty());
+    // Two runs that each recorded a delivery: the second push is refused,
+    // merged with cat_sort_uniq, and pushed; both records are kept.
+    t.cmd(&["new", "Initech", "--owner", "bob"]).code(0);
+    t.git(&["push", "-q", "origin", "main"]);
+    let newer = head(&t);
+    let push2 = [
+        ("EVENT", "push"),
+        ("BEFORE", after.as_str()),
+        ("AFTER", newer.as_str()),
+        ("DEAL_HOOK", "s3cret"),
+    ];
+    t.git_in(&r1, &["fetch", "-q", "origin", "main"]);
+    t.git_in(&r2, &["fetch", "-q", "origin", "main"]);
+    let scheduled = step(
+        &t,
+        &r2,
+        "Send",
+        &[("EVENT", "schedule"), ("DEAL_HOOK", "s3cret")],
+    );
+    assert_eq!(scheduled.code, 0, "{}", scheduled.stderr);
+    assert!(step(&t, &r1, "Send", &push2).code == 0);
+    t.git_in(
+        &r2,
+        &[
+            "notes",
+            "--ref",
+            "deal-notify",
+            "add",
+            "-m",
+            "from another run",
+            &before,
+        ],
+    );
+    assert_eq!(step(&t, &r2, "Push the delivery record", &[]).code, 0);
+    let up = step(&t, &r1, "Push the delivery record", &[]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let remote = t.git_in(origin.path(), &["notes", "--ref", "deal-notify", "list"]);
+    assert_eq!(remote.lines().count(), 3, "{remote}");
+    assert_eq!(s.texts(), vec!["New lead: Initech, owner bob"]);
+    let _ = std::fs::remove_dir_all(&r1);
+    let _ = std::fs::remove_dir_all(&r2);
+}
