@@ -201,12 +201,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// The deal's `stages` and `waived` in `commit`'s tree.
-    fn facts(&mut self, commit: Oid, slug: &str) -> Option<std::rc::Rc<FileFacts>> {
+    /// The deal's `stages` and `waived` in `commit`'s tree, looked for
+    /// first in `hint`'s folder (where it is expected to be).
+    fn facts(
+        &mut self,
+        commit: Oid,
+        slug: &str,
+        hint: Option<Place>,
+    ) -> Option<std::rc::Rc<FileFacts>> {
         if let Some(f) = self.files.get(&(commit, slug.to_string())) {
             return f.clone();
         }
-        let got = deal_blob(self.repo, commit, self.deals, self.cfg, slug, None).and_then(|b| {
+        let got = deal_blob(self.repo, commit, self.deals, self.cfg, slug, hint).and_then(|b| {
             let d = Deal::parse(
                 slug.to_string(),
                 std::path::PathBuf::new(),
@@ -267,9 +273,9 @@ impl Reader<'_> {
         kept: Option<&FileFacts>,
     ) {
         let cfg = self.cfg;
-        let facts = self.facts(origin.id, slug);
         let to = block.get("To-Stage").map(str::to_string);
         let place = to.as_deref().and_then(|t| Place::parse(t, cfg));
+        let facts = self.facts(origin.id, slug, place);
         if let (Some(p), Some(k)) = (place, kept)
             && !k.stages.contains_key(p.id(cfg))
         {
@@ -366,7 +372,11 @@ impl Reader<'_> {
             if !mine.contains_key(slug) {
                 continue;
             }
-            let merged = if kept { self.facts(main, slug) } else { None };
+            let merged = if kept {
+                self.facts(main, slug, mine.get(slug).copied().flatten())
+            } else {
+                None
+            };
             let slug = slug.to_string();
             self.block(
                 &slug,
@@ -483,7 +493,12 @@ fn deal_blob(
     slug: &str,
     place: Option<Place>,
 ) -> Option<Vec<u8>> {
-    let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+    // Raw tree lookups (`history::file_id`), the deals folder found once:
+    // no tree is parsed whole.
+    let odb = repo.odb().ok()?;
+    let mut missing = Vec::new();
+    let tree = repo.find_commit(commit).ok()?.tree_id();
+    let root = history::dir_id(&odb, tree, deals, &mut missing)?;
     let dirs = place
         .map(|p| p.dir(cfg).to_string())
         .into_iter()
@@ -493,11 +508,10 @@ fn deal_blob(
             crate::config::LOST.to_string(),
         ]);
     for dir in dirs {
-        let path = format!("{deals}{dir}/{slug}.md");
-        if let Ok(e) = tree.get_path(std::path::Path::new(&path))
-            && let Ok(b) = repo.find_blob(e.id())
+        if let Some(id) = history::file_id(&odb, root, &format!("{dir}/{slug}.md"), &mut missing)
+            && let Ok(b) = odb.read(id)
         {
-            return Some(b.content().to_vec());
+            return Some(b.data().to_vec());
         }
     }
     None
@@ -676,7 +690,7 @@ fn read_line(
                 let prev = r.last_time(slug);
                 let file = match place {
                     Some(p) if moved => r
-                        .facts(c.id, slug)
+                        .facts(c.id, slug, Some(*p))
                         .and_then(|f| f.stages.get(p.id(cfg)).copied())
                         .map(|t| t.timestamp())
                         .filter(|t| prev.is_none_or(|p| *t >= p)),

@@ -179,16 +179,19 @@ pub fn check_webhook(url: &str) -> Result<Vec<String>, (String, String)> {
     })
 }
 
-/// The variables of a webhook URL (`$NAME` or `${NAME}`); `Err(name)` for
-/// the first that is not a `DEAL_` variable.
-fn vars(url: &str) -> Result<Vec<String>, String> {
+/// The variables of a webhook URL (`$NAME` or `${NAME}`), each with the
+/// byte range it takes; `Err(name)` for the first that is not a `DEAL_`
+/// variable.
+fn spans(url: &str) -> Result<Vec<(String, std::ops::Range<usize>)>, String> {
     let mut out = Vec::new();
-    let mut rest = url;
-    while let Some(i) = rest.find('$') {
-        let after = &rest[i + 1..];
+    let mut from = 0;
+    while let Some(i) = url[from..].find('$').map(|i| i + from) {
+        let after = &url[i + 1..];
         let (name, len) = if let Some(b) = after.strip_prefix('{') {
-            let end = b.find('}').unwrap_or(b.len());
-            (&b[..end], end + 2)
+            match b.find('}') {
+                Some(end) => (&b[..end], end + 2),
+                None => (b, after.len()),
+            }
         } else {
             let end = after
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -199,32 +202,35 @@ fn vars(url: &str) -> Result<Vec<String>, String> {
             && name.starts_with("DEAL_")
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
-            return Err(if name.is_empty() {
-                "".into()
-            } else {
-                name.to_string()
-            });
+            return Err(name.to_string());
         }
-        out.push(name.to_string());
-        rest = &after[len.min(after.len())..];
+        out.push((name.to_string(), i..i + 1 + len));
+        from = i + 1 + len;
     }
     Ok(out)
+}
+
+/// The names of a webhook URL's variables; `Err(name)` as [`spans`].
+fn vars(url: &str) -> Result<Vec<String>, String> {
+    spans(url).map(|v| v.into_iter().map(|(n, _)| n).collect())
 }
 
 /// The URL with its `$DEAL_…` variables read from the environment; `Err`
 /// names a variable that is unset or empty.
 pub fn expand(url: &str) -> Result<String, String> {
-    let names = vars(url).map_err(|n| format!("${n}"))?;
-    let mut out = url.to_string();
-    for n in names {
-        let v = std::env::var(&n).unwrap_or_default();
+    let spans = spans(url).map_err(|n| format!("${n}"))?;
+    let mut out = String::with_capacity(url.len());
+    let mut last = 0;
+    for (name, r) in spans {
+        let v = std::env::var(&name).unwrap_or_default();
         if v.is_empty() {
-            return Err(format!("${n}"));
+            return Err(format!("${name}"));
         }
-        out = out
-            .replace(&format!("${{{n}}}"), &v)
-            .replacen(&format!("${n}"), &v, 1);
+        out.push_str(&url[last..r.start]);
+        out.push_str(&v);
+        last = r.end;
     }
+    out.push_str(&url[last..]);
     Ok(out)
 }
 
@@ -242,6 +248,9 @@ pub fn parse_triggers(
     stages: &[String],
 ) -> Result<Vec<Trigger>, TriggerError> {
     let err = |key: String, msg: String, help: &str| (key, msg, help.to_string());
+    if v.is_null() {
+        return Ok(Vec::new());
+    }
     let Some(list) = v.as_sequence() else {
         return Err(err(
             "triggers".into(),
@@ -825,13 +834,16 @@ impl Event {
 }
 
 /// The events of `line` (main-line commits, newest first, down to but not
-/// including `base`), in commit order, as `audit` reads history.
+/// including `base`), in commit order, as `audit` reads history; only
+/// those `wanted` says a trigger fires on (by event and stage id), so a
+/// deal file is read only for them.
 pub fn events(
     repo: &Repository,
     line: &[crate::history::Commit],
     base: Oid,
     deals: &str,
     cfg: &Config,
+    wanted: &dyn Fn(On, &str) -> bool,
 ) -> Vec<Event> {
     let facts = crate::audit::facts_between(repo, line, Some(base), deals, cfg);
     let odb = repo.odb().ok();
@@ -844,13 +856,14 @@ pub fn events(
     let mut find = |commit: Oid, slug: &str, first: Option<Place>| -> Option<(Place, Vec<u8>)> {
         let odb = odb.as_ref()?;
         let tree = tree_of(commit)?;
+        let root = crate::history::dir_id(odb, tree, deals, &mut missing)?;
         let dirs = first
             .into_iter()
             .chain((0..cfg.stages.len()).map(Place::Stage))
             .chain([Place::Won, Place::Lost]);
         for p in dirs {
-            let path = format!("{deals}{}/{slug}.md", p.dir(cfg));
-            if let Some(id) = crate::history::file_id(odb, tree, &path, &mut missing)
+            let path = format!("{}/{slug}.md", p.dir(cfg));
+            if let Some(id) = crate::history::file_id(odb, root, &path, &mut missing)
                 && let Ok(b) = odb.read(id)
             {
                 return Some((p, b.data().to_vec()));
@@ -866,13 +879,36 @@ pub fn events(
         let (Some(place), Some(main)) = (t.place, t.main) else {
             continue;
         };
-        let before = parent_of
-            .get(&main)
-            .copied()
-            .flatten()
-            .and_then(|p| find(p, &slug, Some(place)))
-            .map(|(p, _)| p);
-        if before == Some(place) && t.forced.is_none() {
+        // Where the deal was before: the move's own `From-Stage:`, else
+        // the main-line commit's first parent (absent: a new deal).
+        let before = match t.from.as_deref().and_then(|f| Place::parse(f, cfg)) {
+            Some(p) => Some(p),
+            None => parent_of
+                .get(&main)
+                .copied()
+                .flatten()
+                .and_then(|p| find(p, &slug, Some(place)))
+                .map(|(p, _)| p),
+        };
+        let entry = match place {
+            Place::Stage(_) => On::Enter,
+            Place::Won => On::Won,
+            Place::Lost => On::Lost,
+        };
+        let stage = place.id(cfg);
+        let mut kinds = Vec::new();
+        if before.is_none() && place == Place::Stage(0) && t.from.is_none() {
+            kinds.push(On::Lead);
+        }
+        if before != Some(place) {
+            kinds.push(entry);
+        }
+        if t.forced.is_some() {
+            kinds.push(On::Forced);
+        }
+        // Only the deal files of events some trigger wants are read.
+        kinds.retain(|on| wanted(*on, stage));
+        if kinds.is_empty() {
             continue;
         }
         let Some((_, bytes)) = find(main, &slug, Some(place)) else {
@@ -884,36 +920,28 @@ pub fn events(
         let f = &d.fields;
         let fallback = t.time.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
         let stamp = |x: Option<DateTime<Utc>>| x.or(fallback).map(crate::time::format_ts);
-        let entered = f.stages.get(place.id(cfg)).copied();
+        let entered = f.stages.get(stage).copied();
         let mut info = DealInfo::of(cfg, &d);
-        let mut push = |on: On, when: Option<String>, info: DealInfo| {
+        for on in kinds {
+            let when = match on {
+                On::Lead => stamp(f.created.or(entered)),
+                On::Forced => {
+                    info.forced_reason = t.forced.clone();
+                    info.forced_by = t.forced_by.clone();
+                    stamp(f.waived.values().filter_map(|w| w.at).max().or(entered))
+                }
+                _ => stamp(entered),
+            };
             if let Some(when) = when {
                 out.push(Event {
                     on,
                     commit: Some(main),
-                    deal: Some(info),
+                    deal: Some(info.clone()),
                     owner: None,
                     deals: Vec::new(),
                     when,
                 });
             }
-        };
-        if before.is_none() && place == Place::Stage(0) && t.from.is_none() {
-            push(On::Lead, stamp(f.created.or(entered)), info.clone());
-        }
-        if before != Some(place) {
-            let on = match place {
-                Place::Stage(_) => On::Enter,
-                Place::Won => On::Won,
-                Place::Lost => On::Lost,
-            };
-            push(on, stamp(entered), info.clone());
-        }
-        if let Some(reason) = &t.forced {
-            let at = f.waived.values().filter_map(|w| w.at).max();
-            info.forced_reason = Some(reason.clone());
-            info.forced_by = t.forced_by.clone();
-            push(On::Forced, stamp(at.or(entered)), info);
         }
     }
     out
@@ -1118,6 +1146,24 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn parsing_triggers_never_panics(
+            on in "(lead|enter|won|lost|forced|due|uncontacted|x)",
+            key in "(stage|source|owner|format|text|webhook|command|zz)",
+            val in "\\PC{0,30}",
+        ) {
+            let y = format!("- {{ id: a, on: {on}, webhook: 'https://x/', {key}: {val:?} }}");
+            if let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(&y) {
+                let _ = parse_triggers(&v, &["prospecting".into()]);
+            }
+        }
+
+        #[test]
+        fn escaped_text_has_no_markup(s in "\\PC{0,40}") {
+            let e = escape(&s);
+            proptest::prop_assert!(!e.contains('<') && !e.contains('>'));
+        }
+
         #[test]
         fn checking_a_webhook_never_panics(s in "\\PC{0,40}") {
             let _ = check_webhook(&s);

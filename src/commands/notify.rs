@@ -204,7 +204,12 @@ fn range_deliveries<'c>(
         )
     })?;
     let deals = format!("{prefix}{}/", cfg.deals_dir.trim_end_matches('/'));
-    let events = notify::events(git, &line, base, &deals, cfg);
+    let wanted = |on: On, stage: &str| {
+        cfg.triggers
+            .iter()
+            .any(|t| t.on == on && t.stage.as_deref().is_none_or(|s| s == stage))
+    };
+    let events = notify::events(git, &line, base, &deals, cfg, &wanted);
     // Which triggers pipeline.yaml had at each commit: an event from a
     // commit before the one that added a trigger fires nothing.
     let odb = git
