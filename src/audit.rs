@@ -283,8 +283,13 @@ impl Reader<'_> {
         }
         let fallback = block.date.or(own.then_some(origin.author_time));
         let prev = self.last_time(slug);
+        // The file's date, unless it cannot be the move's: before the
+        // entry before it, or after the commit that wrote it was made.
+        let made = origin.time.max(origin.author_time);
         let time = match place.and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied()) {
-            Some(t) if prev.is_none_or(|p| t.timestamp() >= p) => Some(t.timestamp()),
+            Some(t) if prev.is_none_or(|p| t.timestamp() >= p) && t.timestamp() <= made => {
+                Some(t.timestamp())
+            }
             _ => fallback,
         };
         let mut forced = block.get("Forced").map(str::to_string);
@@ -570,8 +575,11 @@ pub fn touches(
     cfg: &Config,
     slugs: &HashSet<String>,
 ) -> HashMap<String, Vec<Touch>> {
-    let line = history::first_parent(repo, head);
-    let log = read_line(repo, &line, None, deals, cfg, Some(slugs));
+    let Ok(odb) = repo.odb() else {
+        return HashMap::new();
+    };
+    let (line, _) = headers(&odb, head, None);
+    let log = read_line(repo, &odb, &line, None, deals, cfg, Some(slugs));
     let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
     for (slug, t) in log {
         out.entry(slug).or_default().push(t);
@@ -593,25 +601,52 @@ pub fn touches(
     out
 }
 
-/// Every deal's facts from the main-line commits `line` (newest first, as
-/// [`history::first_parent`] lists them, each commit's first parent the
-/// next one), read as [`touches`] reads them, in the order history wrote
-/// them (not undone by a revert within `line`). `base`: the first parent
-/// of the oldest commit of `line` (`None` from the root). What `deal
-/// notify BASE..HEAD` reads (docs/reference.md, "Notify").
-pub fn facts_between(
-    repo: &Repository,
-    line: &[Commit],
-    base: Option<Oid>,
-    deals: &str,
-    cfg: &Config,
-) -> Vec<(String, Touch)> {
-    read_line(repo, line, base, deals, cfg, None)
+/// HEAD's first-parent line from the raw commit headers, (commit, tree)
+/// newest first, from `head` down to `stop` (not included) or the root;
+/// and whether `stop` was reached.
+fn headers(odb: &git2::Odb, head: Oid, stop: Option<Oid>) -> (Vec<(Oid, Oid)>, bool) {
+    let mut line: Vec<(Oid, Oid)> = Vec::new();
+    let mut next = Some(head);
+    while let Some(id) = next {
+        if Some(id) == stop {
+            return (line, true);
+        }
+        let Some(h) = history::header(odb, id) else {
+            break;
+        };
+        next = h.parents.first().copied();
+        line.push((id, h.tree));
+    }
+    (line, false)
 }
 
+/// Every deal's facts from the main-line commits after `base` up to
+/// `head`, read as [`touches`] reads them, in the order history wrote them
+/// (not undone by a revert among them); `None` when `base` is not a
+/// first-parent ancestor of `head`. What `deal notify BASE..HEAD` reads
+/// (docs/reference.md, "Notify").
+pub fn facts_between(
+    repo: &Repository,
+    head: Oid,
+    base: Oid,
+    deals: &str,
+    cfg: &Config,
+) -> Option<Vec<(String, Touch)>> {
+    let odb = repo.odb().ok()?;
+    let (line, reached) = headers(&odb, head, Some(base));
+    if !reached {
+        return None;
+    }
+    Some(read_line(repo, &odb, &line, Some(base), deals, cfg, None))
+}
+
+/// The facts of the commits of `line` (newest first; `base`: the first
+/// parent of its oldest, `None` from the root), each commit diffed
+/// against its first parent within `deals`.
 fn read_line(
     repo: &Repository,
-    line: &[Commit],
+    odb: &git2::Odb,
+    line: &[(Oid, Oid)],
     base: Option<Oid>,
     deals: &str,
     cfg: &Config,
@@ -628,21 +663,20 @@ fn read_line(
         effects: HashMap::new(),
         reverts_of: Vec::new(),
     };
-    let sub = |id: Option<Oid>| {
-        let tree = repo.find_commit(id?).ok()?.tree().ok()?;
-        history::subtree(repo, &tree, deals)
-    };
+    let mut missing = Vec::new();
     // Oldest first: each commit's first parent is the one before it, whose
-    // deals folder was read on the previous turn.
-    let mut prev: Option<git2::Tree> = sub(base);
-    for c in line.iter().rev() {
-        let new = sub(Some(c.id));
+    // deals folder was found on the previous turn.
+    let mut prev: Option<Oid> = base
+        .and_then(|b| history::header(odb, b))
+        .and_then(|h| history::dir_id(odb, h.tree, deals, &mut missing));
+    for &(id, tree) in line.iter().rev() {
+        let new = history::dir_id(odb, tree, deals, &mut missing);
         let old = prev.take();
-        prev = new.clone();
-        if new.as_ref().map(|t| t.id()) == old.as_ref().map(|t| t.id()) {
+        prev = new;
+        if new == old {
             continue;
         }
-        let changed = history::diff(repo, old.as_ref(), new.as_ref());
+        let changed = history::diff_raw(odb, old, new, &mut missing);
         // This commit's deals, each with the place it sits in afterwards.
         let mut mine: BTreeMap<String, Option<Place>> = BTreeMap::new();
         for ch in &changed {
@@ -664,6 +698,10 @@ fn read_line(
         if mine.is_empty() {
             continue;
         }
+        let Some(c) = history::commit(repo, id) else {
+            continue;
+        };
+        let c = &c;
         let before = r.log.len();
         let is_import = |x: &Commit| {
             x.trailer("Imported").is_some() || x.blocks.iter().any(|b| b.get("Imported").is_some())
@@ -693,7 +731,8 @@ fn read_line(
                         .facts(c.id, slug, Some(*p))
                         .and_then(|f| f.stages.get(p.id(cfg)).copied())
                         .map(|t| t.timestamp())
-                        .filter(|t| prev.is_none_or(|p| *t >= p)),
+                        .filter(|t| prev.is_none_or(|p| *t >= p))
+                        .filter(|t| *t <= c.time.max(c.author_time)),
                     _ => None,
                 };
                 r.push(

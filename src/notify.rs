@@ -14,7 +14,6 @@
 //! - Values from deals are escaped for chat markup (`<`, `>`, `&`), so a
 //!   form cannot ping a channel or plant a link.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -833,25 +832,24 @@ impl Event {
     }
 }
 
-/// The events of `line` (main-line commits, newest first, down to but not
-/// including `base`), in commit order, as `audit` reads history; only
+/// The events of the main-line commits after `base` up to `head`, in
+/// commit order, as `audit` reads history (`None`: `base` is not a
+/// first-parent ancestor of `head`); only
 /// those `wanted` says a trigger fires on (by event and stage id), so a
 /// deal file is read only for them.
 pub fn events(
     repo: &Repository,
-    line: &[crate::history::Commit],
+    head: Oid,
     base: Oid,
     deals: &str,
     cfg: &Config,
     wanted: &dyn Fn(On, &str) -> bool,
-) -> Vec<Event> {
-    let facts = crate::audit::facts_between(repo, line, Some(base), deals, cfg);
+) -> Option<Vec<Event>> {
+    let facts = crate::audit::facts_between(repo, head, base, deals, cfg)?;
     let odb = repo.odb().ok();
-    let parent_of: HashMap<Oid, Option<Oid>> = line
-        .iter()
-        .map(|c| (c.id, c.parents.first().copied()))
-        .collect();
-    let tree_of = |c: Oid| repo.find_commit(c).ok().map(|c| c.tree_id());
+    let header = |c: Oid| crate::history::header(odb.as_ref()?, c);
+    let parent_of = |c: Oid| header(c)?.parents.first().copied();
+    let tree_of = |c: Oid| header(c).map(|h| h.tree);
     let mut missing = Vec::new();
     let mut find = |commit: Oid, slug: &str, first: Option<Place>| -> Option<(Place, Vec<u8>)> {
         let odb = odb.as_ref()?;
@@ -883,10 +881,7 @@ pub fn events(
         // the main-line commit's first parent (absent: a new deal).
         let before = match t.from.as_deref().and_then(|f| Place::parse(f, cfg)) {
             Some(p) => Some(p),
-            None => parent_of
-                .get(&main)
-                .copied()
-                .flatten()
+            None => parent_of(main)
                 .and_then(|p| find(p, &slug, Some(place)))
                 .map(|(p, _)| p),
         };
@@ -944,7 +939,7 @@ pub fn events(
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// Whether `key` was delivered already (a note on its blob id).

@@ -163,22 +163,6 @@ fn describe(e: &Event) -> String {
     }
 }
 
-/// HEAD's first-parent line from `head` down to, not including, `base`,
-/// newest first; `None` when `base` is not on it.
-fn line_between(git: &Repository, head: Oid, base: Oid) -> Option<Vec<crate::history::Commit>> {
-    let mut out = Vec::new();
-    let mut next = Some(head);
-    while let Some(id) = next {
-        if id == base {
-            return Some(out);
-        }
-        let c = crate::history::commit(git, id)?;
-        next = c.parents.first().copied();
-        out.push(c);
-    }
-    None
-}
-
 fn range_deliveries<'c>(
     cfg: &'c Config,
     repo: &Repo,
@@ -197,19 +181,18 @@ fn range_deliveries<'c>(
     let git = repo.git();
     let base = repo.commit_of(b)?;
     let head = repo.commit_of(h)?;
-    let line = line_between(git, head, base).ok_or_else(|| {
-        Error::usage(
-            format!("`{b}` is not a first-parent ancestor of `{h}`"),
-            "give the range a push brought to the main line (its old tip first); a branch's first push has no such range",
-        )
-    })?;
     let deals = format!("{prefix}{}/", cfg.deals_dir.trim_end_matches('/'));
     let wanted = |on: On, stage: &str| {
         cfg.triggers
             .iter()
             .any(|t| t.on == on && t.stage.as_deref().is_none_or(|s| s == stage))
     };
-    let events = notify::events(git, &line, base, &deals, cfg, &wanted);
+    let events = notify::events(git, head, base, &deals, cfg, &wanted).ok_or_else(|| {
+        Error::usage(
+            format!("`{b}` is not a first-parent ancestor of `{h}`"),
+            "give the range a push brought to the main line (its old tip first); a branch's first push has no such range",
+        )
+    })?;
     // Which triggers pipeline.yaml had at each commit: an event from a
     // commit before the one that added a trigger fires nothing.
     let odb = git
