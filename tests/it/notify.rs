@@ -774,3 +774,72 @@ fn the_workflow_sends_a_pushed_range_once_and_merges_its_record() {
     let _ = std::fs::remove_dir_all(&r1);
     let _ = std::fs::remove_dir_all(&r2);
 }
+
+#[test]
+fn malformed_triggers_stop_every_command_with_file_line_and_key() {
+    for (trigger, key, want) in [
+        (
+            "  - { id: a, on: won }\n",
+            "triggers[0]",
+            "exactly one of `webhook` and `command`",
+        ),
+        (
+            "  - { id: a, on: won, webhook: 'https://x/', command: 'true' }\n",
+            "triggers[0]",
+            "exactly one of",
+        ),
+        (
+            "  - { id: a, on: lunch, webhook: 'https://x/' }\n",
+            "triggers[0].on",
+            "unknown event `lunch`",
+        ),
+        (
+            "  - { id: a, on: enter, webhook: 'https://x/' }\n",
+            "triggers[0].on",
+            "`enter` needs `stage`",
+        ),
+        (
+            "  - { id: a, on: enter, stage: nope, webhook: 'https://x/' }\n",
+            "triggers[0].stage",
+            "`nope` is not a stage",
+        ),
+        (
+            "  - { id: a, on: won, stage: proposal, webhook: 'https://x/' }\n",
+            "triggers[0].stage",
+            "has no `stage`",
+        ),
+        (
+            "  - { id: a, on: won, channel: x, webhook: 'https://x/' }\n",
+            "triggers[0].channel",
+            "unknown key",
+        ),
+        (
+            "  - { id: a, on: won, webhook: 'https://x/' }\n  - { id: a, on: lost, webhook: 'https://x/' }\n",
+            "triggers[1].id",
+            "duplicate trigger id `a`",
+        ),
+        (
+            "  - { id: a, on: won, webhook: 'https://x/', text: '{{ deal.title ' }\n",
+            "triggers[0].text",
+            "does not parse",
+        ),
+    ] {
+        let t = Test::new();
+        let p = t.path().join("pipeline.yaml");
+        let mut s = std::fs::read_to_string(&p).unwrap();
+        let line = s.lines().count() + 2 + trigger.lines().count() - 1;
+        s.push_str("triggers:\n");
+        s.push_str(trigger);
+        std::fs::write(&p, s).unwrap();
+        for cmd in [&["check"][..], &["list"]] {
+            let out = t.cmd(cmd).code(2);
+            assert!(
+                out.stderr.contains(&format!("pipeline.yaml:{line}:"))
+                    && out.stderr.contains(&format!("{key}: "))
+                    && out.stderr.contains(want),
+                "{trigger}: {}",
+                out.stderr
+            );
+        }
+    }
+}
