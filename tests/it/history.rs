@@ -139,7 +139,8 @@ fn branch_work(t: &Test) -> String {
 /// message, oldest first, its first line as a `* ` bullet.
 fn forge_message(t: &Test) -> String {
     let ids = t.git(&["rev-list", "--reverse", "main..work"]);
-    let mut m = "Branch work (#7)\n\n".to_string();
+    // The pull request's description, prose that mentions deals: no block.
+    let mut m = "Branch work (#7)\n\nDeal: acme is on track, says bob.\nTo-Stage: won, we hope\n\nThe Deal: gamma call went well.\n\n".to_string();
     for id in ids.lines() {
         let body = t.git(&["log", "-1", "--format=%B", id]);
         m.push_str(&format!("* {}\n\n", body.trim_end()));
