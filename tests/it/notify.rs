@@ -237,7 +237,6 @@ fn moves_wins_losses_and_forced_moves_fire_with_filters_and_imports_fire_nothing
     t.cmd(&["new", "Globex", "--owner", "bob", "--source", "referral"])
         .code(0);
     add_triggers(&t, &MOVES.replace("URL", &s.url()));
-    let base = head(&t);
     let force = |slug: &str, to: &str| {
         t.cmd(&["move", slug, to, "--force", "--reason", "fast track"])
             .code(0);
@@ -277,7 +276,6 @@ fn moves_wins_losses_and_forced_moves_fire_with_filters_and_imports_fire_nothing
         "{}",
         out.stdout
     );
-    let _ = base;
 }
 
 #[test]
@@ -599,7 +597,6 @@ fn notify_refuses_bad_ranges_and_unset_variables_before_sending() {
     }
     assert!(s.take().is_empty());
     assert_eq!(notes(&t), "");
-    let _ = at;
 }
 
 #[test]
@@ -842,4 +839,44 @@ fn malformed_triggers_stop_every_command_with_file_line_and_key() {
             );
         }
     }
+}
+
+#[test]
+fn a_squash_of_several_moves_fires_each_once_and_a_merge_of_them_after_sends_nothing() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: stages\n    on: enter\n    stage: outreach\n    webhook: {u}\n  - id: qual\n    on: enter\n    stage: qualification\n    webhook: {u}\n",
+        u = s.url()
+    ));
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let base = head(&t);
+    t.git(&["checkout", "-q", "-b", "work"]);
+    at(
+        &t,
+        "2026-11-28",
+        &["move", "acme", "outreach", "--force", "--reason", "r"],
+    )
+    .code(0);
+    at(
+        &t,
+        "2026-11-29",
+        &["move", "acme", "qualification", "--force", "--reason", "r"],
+    )
+    .code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["merge", "-q", "--squash", "work"]);
+    t.git(&["commit", "-q", "--no-edit"]);
+    let range = format!("{base}..HEAD");
+    notify(&t, &[&range]).code(0);
+    assert_eq!(
+        s.texts(),
+        vec![
+            "Acme entered Outreach, owner bob",
+            "Acme entered Qualification, owner bob"
+        ]
+    );
+    t.git(&["reset", "-q", "--hard", &base]);
+    t.git(&["merge", "-q", "--no-ff", "-m", "merge work", "work"]);
+    notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
+    assert!(s.take().is_empty());
 }
