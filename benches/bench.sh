@@ -10,7 +10,8 @@
 #   RUNS=N                        hyperfine runs per row (default 10)
 #   ONLY=review,import            run only these sections (read, staged, move,
 #                                 review, audit, trend, report, import, maven,
-#                                 growth), keeping the other rows' last results
+#                                 notify, growth), keeping the other rows' last
+#                                 results
 #   MAVEN=DIR                     the Maven CRM sample data (sales_pipeline.csv;
 #                                 default /work/shared/data/crm-maven): imported
 #                                 once, five and ten times over (ids suffixed);
@@ -222,6 +223,36 @@ rm -rf "$SHM"
 else
 echo "== maven: $MAVEN/sales_pipeline.csv is absent; skipped"
 fi
+fi
+
+if want notify; then
+echo "== notify --dry-run: the events of a 100-commit range against git log --name-status over it"
+# A range of 100 moves (from HEAD~10000 on), replayed on a branch whose first
+# commit adds triggers (an event from a commit before its trigger fires
+# nothing), made once and kept.
+if ! git rev-parse -q --verify refs/heads/bench-notify >/dev/null; then
+  (
+    export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+    export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+    git checkout -q -b bench-notify "$BASE~10000"
+    cat >> pipeline.yaml <<'YAML'
+triggers:
+  - { id: qualified, on: enter, stage: qualification, webhook: "https://chat.example/hook/$DEAL_HOOK" }
+  - { id: proposals, on: enter, stage: proposal, owner: bob, format: full, webhook: "https://chat.example/hook/$DEAL_HOOK" }
+  - { id: wins, on: won, webhook: "https://chat.example/hook/$DEAL_HOOK" }
+  - { id: losses, on: lost, webhook: "https://chat.example/hook/$DEAL_HOOK" }
+YAML
+    git commit -q -am "triggers"
+    git cherry-pick "$BASE~10000..$BASE~9900" >/dev/null
+    git checkout -q main
+  )
+fi
+git checkout -q bench-notify
+echo "  $("$DEAL" notify --dry-run bench-notify~100..bench-notify | grep -c '^would send') messages from 100 commits"
+hf notify \
+  -n 'deal notify --dry-run' "$DEAL notify --dry-run bench-notify~100..bench-notify" \
+  -n 'git log --name-status, same range' "git log --name-status bench-notify~100..bench-notify"
+git checkout -q main
 fi
 
 if [ "${GROWTH:-0}" = 1 ] && want growth; then

@@ -36,6 +36,7 @@ rows = [
     ("deal report", "hugo", 1 / 3),
     ("deal import 44000", "write files + git add -A && git commit", 1.5),
     ("deal import maven x5", "maven x5: write files + git add -A && git commit", 1.5),
+    ("deal notify --dry-run", "git log --name-status, same range", 2.0),
 ]
 print()
 print(f"{'row':<22}{'deal, median (min-max)':>28}{'peer':>42}{'ratio':>9}{'target':>9}  ok")

@@ -164,9 +164,12 @@ pub struct Touch {
     pub forced_by: Option<String>,
     /// How many stages that forced move waived.
     pub waived: usize,
+    /// From an `Imported:` commit (its own block, or a change by hand in a
+    /// commit that carries one): `deal notify` fires nothing for it.
+    pub imported: bool,
     /// The commit that wrote it, and the main-line commit that brought it.
     origin: Option<Oid>,
-    main: Option<Oid>,
+    pub main: Option<Oid>,
     /// Undone by a `git revert` on the main line.
     undone: bool,
 }
@@ -184,7 +187,8 @@ struct Reader<'a> {
     repo: &'a Repository,
     deals: &'a str,
     cfg: &'a Config,
-    slugs: &'a HashSet<String>,
+    /// The deals to read; `None`: every deal (`deal notify`).
+    slugs: Option<&'a HashSet<String>>,
     files: HashMap<(Oid, String), Option<std::rc::Rc<FileFacts>>>,
     /// (slug, fact), in the order history wrote them.
     log: Vec<(String, Touch)>,
@@ -197,12 +201,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// The deal's `stages` and `waived` in `commit`'s tree.
-    fn facts(&mut self, commit: Oid, slug: &str) -> Option<std::rc::Rc<FileFacts>> {
+    /// The deal's `stages` and `waived` in `commit`'s tree, looked for
+    /// first in `hint`'s folder (where it is expected to be).
+    fn facts(
+        &mut self,
+        commit: Oid,
+        slug: &str,
+        hint: Option<Place>,
+    ) -> Option<std::rc::Rc<FileFacts>> {
         if let Some(f) = self.files.get(&(commit, slug.to_string())) {
             return f.clone();
         }
-        let got = deal_blob(self.repo, commit, self.deals, self.cfg, slug, None).and_then(|b| {
+        let got = deal_blob(self.repo, commit, self.deals, self.cfg, slug, hint).and_then(|b| {
             let d = Deal::parse(
                 slug.to_string(),
                 std::path::PathBuf::new(),
@@ -263,9 +273,9 @@ impl Reader<'_> {
         kept: Option<&FileFacts>,
     ) {
         let cfg = self.cfg;
-        let facts = self.facts(origin.id, slug);
         let to = block.get("To-Stage").map(str::to_string);
         let place = to.as_deref().and_then(|t| Place::parse(t, cfg));
+        let facts = self.facts(origin.id, slug, place);
         if let (Some(p), Some(k)) = (place, kept)
             && !k.stages.contains_key(p.id(cfg))
         {
@@ -335,6 +345,7 @@ impl Reader<'_> {
                 forced,
                 forced_by,
                 waived,
+                imported: block.get("Imported").is_some(),
                 origin: Some(origin.id),
                 main: Some(main),
                 undone: false,
@@ -366,7 +377,11 @@ impl Reader<'_> {
             if !mine.contains_key(slug) {
                 continue;
             }
-            let merged = if kept { self.facts(main, slug) } else { None };
+            let merged = if kept {
+                self.facts(main, slug, mine.get(slug).copied().flatten())
+            } else {
+                None
+            };
             let slug = slug.to_string();
             self.block(
                 &slug,
@@ -483,7 +498,12 @@ fn deal_blob(
     slug: &str,
     place: Option<Place>,
 ) -> Option<Vec<u8>> {
-    let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+    // Raw tree lookups (`history::file_id`), the deals folder found once:
+    // no tree is parsed whole.
+    let odb = repo.odb().ok()?;
+    let mut missing = Vec::new();
+    let tree = repo.find_commit(commit).ok()?.tree_id();
+    let root = history::dir_id(&odb, tree, deals, &mut missing)?;
     let dirs = place
         .map(|p| p.dir(cfg).to_string())
         .into_iter()
@@ -493,11 +513,10 @@ fn deal_blob(
             crate::config::LOST.to_string(),
         ]);
     for dir in dirs {
-        let path = format!("{deals}{dir}/{slug}.md");
-        if let Ok(e) = tree.get_path(std::path::Path::new(&path))
-            && let Ok(b) = repo.find_blob(e.id())
+        if let Some(id) = history::file_id(&odb, root, &format!("{dir}/{slug}.md"), &mut missing)
+            && let Ok(b) = odb.read(id)
         {
-            return Some(b.content().to_vec());
+            return Some(b.data().to_vec());
         }
     }
     None
@@ -556,6 +575,83 @@ pub fn touches(
     cfg: &Config,
     slugs: &HashSet<String>,
 ) -> HashMap<String, Vec<Touch>> {
+    let Ok(odb) = repo.odb() else {
+        return HashMap::new();
+    };
+    let (line, _) = headers(&odb, head, None);
+    let log = read_line(repo, &odb, &line, None, deals, cfg, Some(slugs));
+    let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
+    for (slug, t) in log {
+        out.entry(slug).or_default().push(t);
+    }
+    for list in out.values_mut() {
+        // By time; a fact of unknown time keeps its place after the one
+        // before it.
+        let mut last = i64::MIN;
+        let mut keyed: Vec<(i64, Touch)> = list
+            .drain(..)
+            .map(|t| {
+                last = t.time.unwrap_or(last);
+                (last, t)
+            })
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        list.extend(keyed.into_iter().map(|(_, t)| t));
+    }
+    out
+}
+
+/// HEAD's first-parent line from the raw commit headers, (commit, tree)
+/// newest first, from `head` down to `stop` (not included) or the root;
+/// and whether `stop` was reached.
+fn headers(odb: &git2::Odb, head: Oid, stop: Option<Oid>) -> (Vec<(Oid, Oid)>, bool) {
+    let mut line: Vec<(Oid, Oid)> = Vec::new();
+    let mut next = Some(head);
+    while let Some(id) = next {
+        if Some(id) == stop {
+            return (line, true);
+        }
+        let Some(h) = history::header(odb, id) else {
+            break;
+        };
+        next = h.parents.first().copied();
+        line.push((id, h.tree));
+    }
+    (line, false)
+}
+
+/// Every deal's facts from the main-line commits after `base` up to
+/// `head`, read as [`touches`] reads them, in the order history wrote them
+/// (not undone by a revert among them); `None` when `base` is not a
+/// first-parent ancestor of `head`. What `deal notify BASE..HEAD` reads
+/// (docs/reference.md, "Notify").
+pub fn facts_between(
+    repo: &Repository,
+    head: Oid,
+    base: Oid,
+    deals: &str,
+    cfg: &Config,
+) -> Option<Vec<(String, Touch)>> {
+    let odb = repo.odb().ok()?;
+    let (line, reached) = headers(&odb, head, Some(base));
+    if !reached {
+        return None;
+    }
+    Some(read_line(repo, &odb, &line, Some(base), deals, cfg, None))
+}
+
+/// The facts of the commits of `line` (newest first; `base`: the first
+/// parent of its oldest, `None` from the root), each commit diffed
+/// against its first parent within `deals`.
+fn read_line(
+    repo: &Repository,
+    odb: &git2::Odb,
+    line: &[(Oid, Oid)],
+    base: Option<Oid>,
+    deals: &str,
+    cfg: &Config,
+    slugs: Option<&HashSet<String>>,
+) -> Vec<(String, Touch)> {
     let mut r = Reader {
         repo,
         deals,
@@ -567,38 +663,26 @@ pub fn touches(
         effects: HashMap::new(),
         reverts_of: Vec::new(),
     };
-    let Ok(odb) = repo.odb() else {
-        return HashMap::new();
-    };
-    // HEAD's first-parent line from the raw commit headers (tree and
-    // parents); a commit is read whole only when it changed a deal read.
-    let mut line: Vec<(Oid, Oid)> = Vec::new();
-    let mut next = Some(head);
-    while let Some(id) = next {
-        let Some(h) = history::header(&odb, id) else {
-            break;
-        };
-        next = h.parents.first().copied();
-        line.push((id, h.tree));
-    }
     let mut missing = Vec::new();
     // Oldest first: each commit's first parent is the one before it, whose
     // deals folder was found on the previous turn.
-    let mut prev: Option<Oid> = None;
+    let mut prev: Option<Oid> = base
+        .and_then(|b| history::header(odb, b))
+        .and_then(|h| history::dir_id(odb, h.tree, deals, &mut missing));
     for &(id, tree) in line.iter().rev() {
-        let new = history::dir_id(&odb, tree, deals, &mut missing);
+        let new = history::dir_id(odb, tree, deals, &mut missing);
         let old = prev.take();
         prev = new;
         if new == old {
             continue;
         }
-        let changed = history::diff_raw(&odb, old, new, &mut missing);
+        let changed = history::diff_raw(odb, old, new, &mut missing);
         // This commit's deals, each with the place it sits in afterwards.
         let mut mine: BTreeMap<String, Option<Place>> = BTreeMap::new();
         for ch in &changed {
             let rel = std::path::Path::new(&ch.path);
             let slug = crate::pipeline::slug_of(rel);
-            if !r.slugs.contains(&slug) || !ch.path.ends_with(".md") {
+            if r.slugs.is_some_and(|s| !s.contains(&slug)) || !ch.path.ends_with(".md") {
                 continue;
             }
             let full = std::path::Path::new(&cfg.deals_dir).join(rel);
@@ -619,8 +703,13 @@ pub fn touches(
         };
         let c = &c;
         let before = r.log.len();
+        let is_import = |x: &Commit| {
+            x.trailer("Imported").is_some() || x.blocks.iter().any(|b| b.get("Imported").is_some())
+        };
+        let mut imported = is_import(c);
         if c.is_merge() {
             for s in history::brought_in(repo, c) {
+                imported |= is_import(&s);
                 r.commit(&s, c.id, &mine, true);
             }
         } else {
@@ -639,7 +728,7 @@ pub fn touches(
                 let prev = r.last_time(slug);
                 let file = match place {
                     Some(p) if moved => r
-                        .facts(c.id, slug)
+                        .facts(c.id, slug, Some(*p))
                         .and_then(|f| f.stages.get(p.id(cfg)).copied())
                         .map(|t| t.timestamp())
                         .filter(|t| prev.is_none_or(|p| *t >= p))
@@ -651,6 +740,7 @@ pub fn touches(
                     Touch {
                         time: Some(file.unwrap_or(c.author_time)),
                         place: if moved { *place } else { None },
+                        imported,
                         origin: Some(c.id),
                         main: Some(c.id),
                         ..Touch::default()
@@ -659,27 +749,7 @@ pub fn touches(
             }
         }
     }
-    let mut out: HashMap<String, Vec<Touch>> = HashMap::new();
-    for (slug, t) in r.log {
-        if !t.undone {
-            out.entry(slug).or_default().push(t);
-        }
-    }
-    for list in out.values_mut() {
-        // By time; a fact of unknown time keeps its place after the one
-        // before it.
-        let mut last = i64::MIN;
-        let mut keyed: Vec<(i64, Touch)> = list
-            .drain(..)
-            .map(|t| {
-                last = t.time.unwrap_or(last);
-                (last, t)
-            })
-            .collect();
-        keyed.sort_by_key(|(k, _)| *k);
-        list.extend(keyed.into_iter().map(|(_, t)| t));
-    }
-    out
+    r.log.into_iter().filter(|(_, t)| !t.undone).collect()
 }
 
 /// Audits one closed deal from its main-line events, oldest first.

@@ -445,6 +445,25 @@ Examples:
   deal due --format ics > ~/calendars/deals.ics")]
     Due(DueArgs),
 
+    /// Run the pipeline's automation triggers: the events of a range of commits, or the follow-up digest
+    #[command(after_help = "\
+BASE..HEAD: the events on HEAD's first-parent line since BASE (a new lead, a stage entered, won,
+lost, a forced move), read as `deal audit` reads history, delivered to every matching trigger
+of pipeline.yaml's `triggers:`, in commit order. BASE must be a first-parent ancestor of HEAD.
+--due: the `due` digest (one per owner) and `uncontacted` leads, once a day each.
+
+Each delivery that succeeds is recorded in git notes (refs/notes/deal-notify) by what the event
+is, so a rerun, or the same work merged again by a squash or rebase, sends nothing twice.
+Webhook URLs read `$DEAL_…` variables from the environment; commands run only with
+--allow-commands. Exit 1 when a delivery failed (named on stderr; the next run retries it).
+See docs/reference.md, \"Notify\", and docs/deal-notify.yml for CI.
+
+Examples:
+  deal notify \"$BEFORE..$AFTER\"
+  deal notify --due
+  deal notify HEAD~5..HEAD --dry-run")]
+    Notify(NotifyArgs),
+
     /// What will close when: open deals by the month or quarter of expected_close, by category
     #[command(after_help = "\
 Each period (from the current one on) shows, in the pipeline's currency: won (deals won in
@@ -950,6 +969,26 @@ pub struct DueArgs {
     pub format: DueFormat,
     #[command(flatten)]
     pub wide: WideFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The range of commits whose events to send (BASE must be a first-parent ancestor of HEAD)
+    #[arg(
+        value_name = "BASE..HEAD",
+        required_unless_present = "due",
+        conflicts_with = "due"
+    )]
+    pub range: Option<String>,
+    /// Send the follow-up digest (`due`) and uncontacted leads (`uncontacted`) for now
+    #[arg(long)]
+    pub due: bool,
+    /// Print what would be sent; send and record nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run `command` triggers (a pipeline.yaml from a stranger runs no code without it)
+    #[arg(long)]
+    pub allow_commands: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

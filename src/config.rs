@@ -197,6 +197,7 @@ struct RawConfig {
     icp: Option<serde_yaml::Value>,
     routing: Option<serde_yaml::Value>,
     intake: Option<serde_yaml::Value>,
+    triggers: Option<serde_yaml::Value>,
 }
 
 /// What a criterion checks.
@@ -320,6 +321,8 @@ pub struct Config {
     pub routing: Option<Routing>,
     /// Payload key → front-matter path (or `body`) for `deal new --json`.
     pub intake: Option<Vec<(String, String)>>,
+    /// Automation triggers (`triggers`), run by `deal notify`.
+    pub triggers: Vec<crate::notify::Trigger>,
     /// Text blocks of the note templates (prompts), which never count as content.
     pub prompts: HashSet<String>,
 }
@@ -722,6 +725,16 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
         .map(|r| parse_routing(r, &raw.team))
         .transpose()
         .map_err(&lead_err)?;
+    let ids: Vec<String> = stages.iter().map(|s: &Stage| s.id.clone()).collect();
+    let mut triggers = match &raw.triggers {
+        None => Vec::new(),
+        Some(v) => crate::notify::parse_triggers(v, &ids)
+            .map_err(|(key, msg, help)| cx.err(&key, msg, help))?,
+    };
+    for (i, t) in triggers.iter_mut().enumerate() {
+        t.line = yamlpos::locate(cx.src, &yamlpos::parse_path(&format!("triggers[{i}]")))
+            .map(|p| p.line);
+    }
     Ok(Config {
         version,
         currency: raw.currency.unwrap_or_else(|| "EUR".into()),
@@ -748,6 +761,7 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             .transpose()
             .map_err(&lead_err)?,
         prompts: templates.prompts(qualification),
+        triggers,
     })
 }
 

@@ -44,6 +44,7 @@ pub mod lock;
 pub mod merge;
 pub mod money;
 pub mod notes;
+pub mod notify;
 pub mod objection;
 pub mod output;
 pub mod pipeline;

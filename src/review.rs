@@ -134,6 +134,10 @@ pub struct Review {
     pub changes: Vec<ReviewChange>,
     /// Deal files at HEAD that cannot be read (each is also a change).
     pub unreadable: Vec<crate::pipeline::Unreadable>,
+    /// Every change to `triggers` in pipeline.yaml, one line each
+    /// ([`crate::notify::trigger_changes`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<String>,
 }
 
 /// A criterion's content, for telling a changed one from an unchanged one.
@@ -607,6 +611,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         });
         changes.push(row);
     }
+    let mut triggers = Vec::new();
     match sides.head_cfg {
         Err(why) => changes.push(ReviewChange {
             violations: vec![Violation {
@@ -621,6 +626,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
             ..config_row("unreadable")
         }),
         Ok(head_cfg) => {
+            triggers = crate::notify::trigger_changes(&cfg.triggers, &head_cfg.triggers);
             let weak = weakenings(cfg, head_cfg);
             let empty_trailer = commits
                 .iter()
@@ -704,6 +710,7 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         },
         changes,
         unreadable,
+        triggers,
     }
 }
 
@@ -1165,6 +1172,14 @@ pub fn markdown(r: &Review) -> String {
                 out.push_str(&h);
                 out.push('\n');
             }
+        }
+    }
+    if !r.triggers.is_empty() {
+        out.push_str(
+            "\n**Automation triggers changed** (what `deal notify` will send, and where)\n\n",
+        );
+        for t in &r.triggers {
+            out.push_str(&format!("- {}\n", md_text(t)));
         }
     }
     out.push_str(&format!(

@@ -23,6 +23,7 @@ pub mod merge_driver;
 pub mod mv;
 pub mod new;
 pub mod note;
+pub mod notify;
 pub mod objection;
 pub mod record;
 pub mod report;
@@ -100,6 +101,8 @@ fn writes(cmd: &Command) -> bool {
         | Command::Hook(_)
         | Command::MergeDriver(_)
         | Command::Due(_)
+        // `notify` writes only its notes ref, never deals, the index or HEAD.
+        | Command::Notify(_)
         | Command::Export(_)
         | Command::Audit(_)
         | Command::Review(_)
@@ -152,6 +155,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::MergeDriver(a) => merge_driver::run(&ctx, a),
         Command::Objection(a) => objection::run(&ctx, a),
         Command::Due(a) => due::run(&ctx, a),
+        Command::Notify(a) => notify::run(&ctx, a),
         Command::Forecast(a) => forecast::run(&ctx, a),
         Command::Trend(a) => trend::run(&ctx, a),
         Command::Import(a) => import::run_import(&ctx, a),

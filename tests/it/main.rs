@@ -15,6 +15,7 @@ mod leads;
 mod merges;
 mod moves;
 mod notes;
+mod notify;
 mod report;
 mod safety;
 mod show_list;
