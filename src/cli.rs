@@ -144,10 +144,12 @@ the editor closes. Then the text is judged as `deal set` judges a change (it mus
 add no error the deal did not have) and, if the deal's file is unchanged since the copy was
 made, written and committed: `deal(<slug>): edit`, with Deal and Owner trailers.
 
-A text that does not pass, or a deal that changed meanwhile, is never written: exit 1, the
-problem named, the copy kept. `deal edit DEAL` again reopens the copy (saying so when the deal
-changed since it was made: bring that change into your copy first). Closing the editor without
-a change commits nothing.
+A text that does not pass, or a deal that changed, moved or was removed meanwhile, is never
+written: exit 1, the problem named, the copy kept. `deal edit DEAL` again reopens the copy;
+when the deal changed since, the copy reopens merged with that change (three-way, as the
+deal-file merge driver merges), with git's conflict markers where both changed the same thing
+(never written until resolved). A second `deal edit` of a deal open in an editor exits 2.
+Closing the editor without a change commits nothing.
 
 Examples:
   deal edit acme
