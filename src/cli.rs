@@ -625,6 +625,9 @@ pub struct NewArgs {
     /// Any other front-matter field, as for `deal set` (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// With --set: add a field of your own although its name is within two edits of a known field
+    #[arg(long)]
+    pub new_field: bool,
     #[command(flatten)]
     pub commit: CommitFlag,
     /// Print the file that would be created, and change nothing

@@ -249,6 +249,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     {
         for s in &a.set {
             let (k, v) = parse_assignment(s)?;
+            crate::commands::set::refuse_odd_key(&k, &slug, None, a.new_field)?;
             ops.push(Op::set(&k, typed_value(cfg, &k, &v, ctx.now)?));
         }
     }

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
         let mut keys: Vec<String> = Vec::new();
         for arg in &a.assignments {
             let (k, v) = parse_assignment(arg)?;
-            refuse_odd_key(&k, d, a.new_field)?;
+            refuse_odd_key(&k, &d.slug, Some(&d.fm), a.new_field)?;
             let yaml = typed_value(&p.cfg, &k, &v, ctx.now)?;
             keys.retain(|x| *x != k);
             keys.push(k.clone());
@@ -189,20 +189,31 @@ fn guard_left_stages(
     Ok((ops, trailers))
 }
 
+/// The refusal of a `stage` key: the folder a deal sits in is its stage.
+fn no_stage_field(slug: &str) -> Error {
+    Error::usage(
+        "there is no `stage` field: the folder a deal sits in is its stage",
+        format!(
+            "to change the stage, run `deal move {slug} STAGE` (it checks the exit criteria and records the move)"
+        ),
+    )
+}
+
 /// Refuses `stage` (the folder is the stage) and, unless `new_field`, a key
-/// the deal does not have that is within two edits of a known field (a
-/// typo such as `vaule` would otherwise add a field nothing reads).
-fn refuse_odd_key(key: &str, d: &Deal, new_field: bool) -> Result<(), Error> {
+/// the deal (`fm`, none for a new deal) does not have that is within two
+/// edits of a known field (a typo such as `vaule` would otherwise add a
+/// field nothing reads). The one check of a key `deal set`, `deal unset`
+/// and `deal new --set` name.
+pub fn refuse_odd_key(
+    key: &str,
+    slug: &str,
+    fm: Option<&serde_yaml::Mapping>,
+    new_field: bool,
+) -> Result<(), Error> {
     if key == "stage" || key.starts_with("stage.") {
-        return Err(Error::usage(
-            "there is no `stage` field: the folder a deal sits in is its stage",
-            format!(
-                "to change the stage, run `deal move {} STAGE` (it checks the exit criteria and records the move)",
-                d.slug
-            ),
-        ));
+        return Err(no_stage_field(slug));
     }
-    if new_field || crate::deal::lookup(&d.fm, key).is_some() {
+    if new_field || fm.is_some_and(|fm| crate::deal::lookup(fm, key).is_some()) {
         return Ok(());
     }
     match crate::fields::near_miss(key) {
@@ -340,6 +351,14 @@ pub fn judge(
     text: &str,
     guard: Option<&Guard>,
 ) -> Result<(String, Trailers), Error> {
+    let has_stage = |t: &str| {
+        edit::mapping_of(t)
+            .ok()
+            .is_some_and(|m| m.contains_key("stage"))
+    };
+    if has_stage(text) && !has_stage(&d.text) {
+        return Err(no_stage_field(&d.slug));
+    }
     let mut text = text.to_string();
     let mut forced = Vec::new();
     if let Some(g) = guard {

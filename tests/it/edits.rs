@@ -686,3 +686,25 @@ fn edit_without_a_git_identity_refuses_before_the_editor_opens() {
     assert!(!out.stderr.contains("--no-commit"), "{}", out.stderr);
     assert!(!ran.exists(), "the editor never opened");
 }
+
+#[test]
+fn edit_and_new_refuse_a_stage_key_and_near_misses_as_set_does() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let state = t.state();
+    let ed = editor(&t, "ed.sh", "sed -i 's/^value: 48000/value: 1\\nstage: won/' \"$1\"");
+    t.cmd_env(&[("EDITOR", &ed)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("there is no `stage` field")
+        .stderr_has("nothing was written");
+    assert_eq!(t.state(), state);
+    t.cmd(&["new", "Orbital", "--set", "stage=won"])
+        .code(2)
+        .stderr_has("there is no `stage` field")
+        .stderr_has("deal move orbital STAGE");
+    t.cmd(&["new", "Orbital", "--set", "vaule=1"])
+        .code(2)
+        .stderr_has("`vaule` is not a known field: did you mean `value`?");
+    assert_eq!(t.state(), state);
+    t.cmd(&["new", "Orbital", "--set", "vaule=1", "--new-field"])
+        .code(0);
+}
