@@ -126,6 +126,14 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     }
     let slug = match &a.slug {
         Some(s) if is_slug(s) => s.clone(),
+        Some(s) if crate::slug::is_reserved(s) => {
+            return Err(Error::usage(
+                format!(
+                    "`{s}` is reserved on Windows (a device name: a file `{s}.md` cannot be opened there)"
+                ),
+                format!("pick another slug, e.g. --slug {s}-deal"),
+            ));
+        }
         Some(s) => {
             return Err(Error::usage(
                 format!("`{s}` is not a slug"),

@@ -691,7 +691,11 @@ fn edit_without_a_git_identity_refuses_before_the_editor_opens() {
 fn edit_and_new_refuse_a_stage_key_and_near_misses_as_set_does() {
     let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
     let state = t.state();
-    let ed = editor(&t, "ed.sh", "sed -i 's/^value: 48000/value: 1\\nstage: won/' \"$1\"");
+    let ed = editor(
+        &t,
+        "ed.sh",
+        "sed -i 's/^value: 48000/value: 1\\nstage: won/' \"$1\"",
+    );
     t.cmd_env(&[("EDITOR", &ed)], &["edit", "acme"])
         .code(1)
         .stderr_has("there is no `stage` field")
@@ -707,4 +711,43 @@ fn edit_and_new_refuse_a_stage_key_and_near_misses_as_set_does() {
     assert_eq!(t.state(), state);
     t.cmd(&["new", "Orbital", "--set", "vaule=1", "--new-field"])
         .code(0);
+}
+
+#[test]
+fn unset_and_set_name_what_they_do_truthfully() {
+    let deal = FLOW_DEAL.replace(
+        "objections:\n",
+        "objections:\n  - { objection: Timing, resolved: true }\n  - { objection: Legal, resolved: true }\n",
+    );
+    let t = Test::new().deal("02-outreach/acme.md", &deal).repo();
+    let state = t.state();
+    t.cmd(&["unset", "acme", "vaule"])
+        .code(2)
+        .stderr_has("acme has no `vaule`: did you mean `value`?");
+    t.cmd(&["set", "acme", "contact="])
+        .code(2)
+        .stderr_has("deal unset acme contact");
+    assert_eq!(t.state(), state);
+    // The same item named twice is one item; numbers name the items as
+    // they are before the command.
+    t.cmd(&[
+        "unset",
+        "acme",
+        "objections.0",
+        "objections.0",
+        "objections.2",
+    ])
+    .code(0)
+    .stdout_has("Removed objections.0, objections.2 from acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        !text.contains("Timing") && text.contains("Legal") && !text.contains("Price"),
+        "{text}"
+    );
+    t.cmd(&["unset", "acme", "objections.-1"])
+        .code(0)
+        .stdout_has("Removed objections.0 from acme");
+    t.cmd(&["new", "Console", "--slug", "con"])
+        .code(2)
+        .stderr_has("`con` is reserved on Windows");
 }
