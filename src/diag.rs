@@ -76,8 +76,49 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether `c` is shown escaped in terminal output: control characters,
+/// and the invisible ones that reorder or hide text (bidirectional
+/// overrides and isolates, zero-width spaces and joiners, the BOM).
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}')
+}
+
+/// `s` with every [`is_hidden`] character written as `\u{202e}`, so a
+/// name or value from a deal cannot reorder, hide or colour what a
+/// terminal shows (docs/safety.md, "Odd text").
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_hidden) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hidden_characters_are_shown_escaped() {
+        assert_eq!(
+            super::visible("ab\u{202e}cd\x1b[31m"),
+            "ab\\u{202e}cd\\u{1b}[31m"
+        );
+        assert_eq!(super::visible("Zoë 東京"), "Zoë 東京");
+    }
+
     use super::*;
 
     #[test]

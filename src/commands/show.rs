@@ -266,6 +266,7 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
             custom.join("\n")
         ));
     }
-    print!("{out}");
+    // Names and values from the deal, with hidden characters escaped.
+    print!("{}", s.visible(&out));
     Ok(0)
 }
