@@ -72,7 +72,7 @@ fn scope_of(
                 set.insert(k.to_path_buf());
             }
         }
-        if !any && !config && !(in_deals && meta.is_dir()) {
+        if !(any || config || (in_deals && meta.is_dir())) {
             return Err(Error::usage(
                 format!(
                     "{}: no deal file there, and no deal of that slug",

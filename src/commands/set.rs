@@ -272,7 +272,7 @@ pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
         }
         // Later items first, so each number still names the item it named.
         let mut order: Vec<&String> = keys.iter().collect();
-        order.sort_by(|x, y| key_order(y).cmp(&key_order(x)));
+        order.sort_by_key(|k| std::cmp::Reverse(key_order(k)));
         let ops = order.into_iter().map(|k| Op::remove(k)).collect();
         Ok(Change {
             ops,
