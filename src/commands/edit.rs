@@ -90,6 +90,8 @@ struct Copy {
     text: PathBuf,
     base: PathBuf,
     before_merge: PathBuf,
+    /// A copy found without its `.base` note, kept for the user.
+    orphan: PathBuf,
     lock: PathBuf,
 }
 
@@ -116,6 +118,7 @@ impl Copy {
             text: dir.join(format!("{key}.md")),
             base: dir.join(format!("{key}.base")),
             before_merge: dir.join(format!("{key}.before-merge.md")),
+            orphan: dir.join(format!("{key}.without-base.md")),
             lock: dir.join(format!("{key}.lock")),
         })
     }
@@ -315,6 +318,16 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
             eprintln!("{}", note.as_deref().unwrap_or_default());
         }
         None => {
+            // A copy without its note (deleted by hand, or from an older
+            // deal) is never thrown away: it is kept beside, and said.
+            if let Some(orphan) = read_plain(&copy.text).filter(|t| *t != d.text) {
+                write_plain(&copy.orphan, &orphan)?;
+                eprintln!(
+                    "deal: a copy of {} without its note of what it was made from was kept as {} (deal never deletes it); this edit starts from the deal as it is",
+                    d.slug,
+                    copy.orphan.display()
+                );
+            }
             write_plain(&copy.text, &d.text)?;
             copy.write_base(&d.rel, &d.text)?;
         }

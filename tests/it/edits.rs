@@ -751,3 +751,16 @@ fn unset_and_set_name_what_they_do_truthfully() {
         .code(2)
         .stderr_has("`con` is reserved on Windows");
 }
+
+#[test]
+fn edit_never_throws_away_a_copy_that_lost_its_note() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    kept_copy(&t);
+    std::fs::remove_file(t.path().join(".git/deal-edit/acme.base")).unwrap();
+    t.cmd_env(&[("EDITOR", "true")], &["edit", "acme"])
+        .code(0)
+        .stderr_has("acme.without-base.md");
+    let kept =
+        std::fs::read_to_string(t.path().join(".git/deal-edit/acme.without-base.md")).unwrap();
+    assert!(kept.contains("value: 7"), "{kept}");
+}
