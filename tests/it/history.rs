@@ -569,7 +569,7 @@ fn a_forced_handoff_is_credited_to_whoever_forced_it() {
         std::fs::read_to_string(t.path().join("report/index.html")).unwrap()
     };
     assert!(
-        html.contains(r#"<td>Bob Jones <span class="muted">bob</span></td><td class="num">1</td><td class="num">48,000</td><td class="num">0</td><td class="num">0</td><td class="num">1</td><td class="num">1</td><td class="num">1</td>"#),
+        html.contains(r#"<td data-label="Owner">Bob Jones <span class="muted">bob</span></td><td class="num" data-label="Open">1</td><td class="num" data-label="Value">48,000</td><td class="num" data-label="Won">0</td><td class="num" data-label="Lost">0</td><td class="num" data-label="Rotting">1</td><td class="num" data-label="Forced moves">1</td><td class="num" data-label="Waived stages">1</td>"#),
         "{html}"
     );
 }
