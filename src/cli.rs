@@ -150,10 +150,12 @@ made, written and committed: `deal(<slug>): edit`, with Deal and Owner trailers.
 that breaks a criterion of a stage the deal has left is refused unless --force --reason TEXT,
 which waives the stage as a forced move does.
 
-A text that does not pass, or a deal that changed meanwhile, is never written: exit 1, the
-problem named, the copy kept. `deal edit DEAL` again reopens the copy (saying so when the deal
-changed since it was made: bring that change into your copy first). Closing the editor without
-a change commits nothing.
+A text that does not pass, or a deal that changed, moved or was removed meanwhile, is never
+written: exit 1, the problem named, the copy kept. `deal edit DEAL` again reopens the copy;
+when the deal changed since, the copy reopens merged with that change (three-way, as the
+deal-file merge driver merges), with git's conflict markers where both changed the same thing
+(never written until resolved). A second `deal edit` of a deal open in an editor exits 2.
+Closing the editor without a change commits nothing.
 
 Examples:
   deal edit acme
@@ -648,6 +650,9 @@ pub struct NewArgs {
     /// Any other front-matter field, as for `deal set` (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// With --set: add a field of your own although its name is within two edits of a known field
+    #[arg(long)]
+    pub new_field: bool,
     #[command(flatten)]
     pub commit: CommitFlag,
     /// Print the file that would be created, and change nothing

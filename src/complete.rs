@@ -12,9 +12,46 @@ use clap_complete::CompletionCandidate;
 
 use crate::config::Config;
 
-/// With `-C DIR` among the words typed before the one being completed,
+/// Set when a `-C DIR` typed cannot be resolved: then no candidate at
+/// all, rather than the current folder's.
+static NO_DIR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The shell asking (`COMPLETE`), read before clap_complete removes it.
+static SHELL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `~`, `~/…`, `$HOME` and `${HOME}` at the start of a typed folder, as the
+/// shell will expand them when the command runs (the shell hands the
+/// completer the words as typed); quotes around it removed.
+fn expand_dir(typed: &str) -> Option<std::path::PathBuf> {
+    let t = typed
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .or_else(|| typed.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+        .unwrap_or(typed);
+    let home = || std::env::var_os("HOME").filter(|h| !h.is_empty());
+    for prefix in ["${HOME}", "$HOME", "~"] {
+        if let Some(rest) = t.strip_prefix(prefix)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            let mut p = std::path::PathBuf::from(home()?);
+            p.push(rest.trim_start_matches('/'));
+            return Some(p);
+        }
+    }
+    // Another `~user` or variable: not resolvable here.
+    if t.starts_with('~') || t.contains('$') {
+        return None;
+    }
+    Some(t.replace("\\ ", " ").into())
+}
+
+/// Notes the shell asking; with `-C DIR` among the words typed before the
+/// one being completed,
 /// completes as `deal` will run: from DIR (so its slugs, stages and team).
+/// A DIR that cannot be resolved (no such folder, `~other`) gives no
+/// candidates.
 pub fn follow_dir_flag() {
+    let _ = SHELL.set(std::env::var("COMPLETE").unwrap_or_default());
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let Some(dashes) = args.iter().position(|a| a == "--") else {
         return;
@@ -25,17 +62,44 @@ pub fn follow_dir_flag() {
     for (i, a) in typed.iter().enumerate() {
         let a = a.to_string_lossy();
         if a == "-C" {
-            dir = typed.get(i + 1).cloned();
+            dir = typed.get(i + 1).map(|d| d.to_string_lossy().into_owned());
         } else if let Some(rest) = a.strip_prefix("-C") {
-            dir = Some(rest.into());
+            dir = Some(rest.to_string());
         }
     }
     if let Some(d) = dir {
-        let _ = std::env::set_current_dir(d);
+        let ok = expand_dir(&d).is_some_and(|p| std::env::set_current_dir(p).is_ok());
+        if !ok {
+            NO_DIR.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// A candidate as the shell asking inserts it: bash puts COMPREPLY's words
+/// in the line as they are, so a space or another character special to
+/// the shell is escaped with `\` (`went\ dark`); zsh's `_describe` reads
+/// `value:help`, so a `:` in the value is escaped; fish quotes by itself.
+fn for_shell(v: String) -> String {
+    match SHELL.get().map(String::as_str) {
+        Some("bash") => {
+            let mut out = String::with_capacity(v.len());
+            for c in v.chars() {
+                if !(c.is_alphanumeric() || "-_.,+@%/=:".contains(c)) {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out
+        }
+        Some("zsh") => v.replace(':', "\\:"),
+        _ => v,
     }
 }
 
 fn config() -> Option<(std::path::PathBuf, Config)> {
+    if NO_DIR.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
     let cwd = std::env::current_dir().ok()?;
     let root = crate::pipeline::find_root(&cwd).ok()?;
     let cfg = crate::config::load(&root).ok()?;
@@ -49,7 +113,7 @@ fn candidates(
     values
         .into_iter()
         .filter(|(v, _)| seen.insert(v.clone()))
-        .map(|(v, help)| CompletionCandidate::new(v).help(help.map(Into::into)))
+        .map(|(v, help)| CompletionCandidate::new(for_shell(v)).help(help.map(Into::into)))
         .collect()
 }
 

@@ -107,42 +107,6 @@ pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
     escape_but(s, &['\n', '\t'])
 }
 
-/// [`escape_text`] for output deal styles itself: the colour sequences
-/// its own styling writes (`ESC [ 1 ; 31 m`, select graphic rendition, and
-/// nothing else) are kept; every other escape sequence, from a value, is
-/// shown escaped.
-pub fn escape_styled(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| hidden(c) && c != '\n' && c != '\t') {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    let mut rest = s;
-    while let Some(c) = rest.chars().next() {
-        if c == '\u{1b}' {
-            let tail = &rest[1..];
-            let params = tail.strip_prefix('[').map(|t| {
-                t.bytes()
-                    .take_while(|b| b.is_ascii_digit() || *b == b';')
-                    .count()
-            });
-            if let Some(n) = params
-                && tail.as_bytes().get(1 + n) == Some(&b'm')
-            {
-                out.push_str(&rest[..n + 3]);
-                rest = &rest[n + 3..];
-                continue;
-            }
-        }
-        if hidden(c) && c != '\n' && c != '\t' {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-        rest = &rest[c.len_utf8()..];
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 fn escape_but<'a>(s: &'a str, keep: &[char]) -> std::borrow::Cow<'a, str> {
     if !s.chars().any(|c| hidden(c) && !keep.contains(&c)) {
         return std::borrow::Cow::Borrowed(s);
@@ -173,10 +137,6 @@ mod tests {
             escape("plain é 日本"),
             std::borrow::Cow::Borrowed(_)
         ));
-        assert_eq!(
-            escape_styled("\x1b[1;31mred\x1b[0m \x1b[2J\u{202e}\n"),
-            "\x1b[1;31mred\x1b[0m \\u{1b}[2J\\u{202e}\n"
-        );
     }
 
     #[test]

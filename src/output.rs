@@ -57,6 +57,35 @@ impl Style {
     pub fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
+
+    /// `text` (lines of terminal output built with this style) with every
+    /// hidden character escaped ([`crate::diag::escape`]) but the line
+    /// breaks and, when colouring, this style's own colour codes, so a
+    /// value from a deal cannot reorder, hide or recolour the output.
+    pub fn visible(&self, text: &str) -> String {
+        const OURS: [&str; 6] = ["1;31m", "1;33m", "32m", "1m", "2m", "0m"];
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if c == '\x1b'
+                && self.color
+                && let Some(code) = rest[1..].strip_prefix('[')
+                && let Some(ours) = OURS.iter().find(|o| code.starts_with(**o))
+            {
+                let n = 2 + ours.len();
+                out.push_str(&rest[..n]);
+                rest = &rest[n..];
+                continue;
+            }
+            if c == '\n' {
+                out.push(c);
+            } else {
+                out.push_str(&crate::diag::escape(c.encode_utf8(&mut [0; 4])));
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        out
+    }
 }
 
 /// Human output: one block per finding, paths relative to the current folder.
@@ -177,64 +206,211 @@ pub fn table_width(wide: bool) -> usize {
     }
 }
 
-/// Truncates `s` to `w` characters, with an ellipsis.
+/// The columns `s` takes on a terminal (a CJK character two, a combining
+/// mark none).
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// Truncates `s` to `w` terminal columns, with an ellipsis.
 pub fn clip(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
+    if width(s) <= w {
         return s.to_string();
     }
-    let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
-    t.push('…');
+    let mut t = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + cw + 1 > w {
+            break;
+        }
+        used += cw;
+        t.push(c);
+    }
+    if w > 0 {
+        t.push('…');
+    }
     t
 }
 
-/// Renders rows as an aligned table; the last column is clipped to fit `width`.
-pub fn table(header: &[&str], rows: &[Vec<String>], width: usize) -> String {
-    // Cells come from deal files: hidden characters shown as escapes.
+/// Whether `tok` is a number as tables print them: digits with `,` `.`
+/// `%` `:` `/` `-` `+` (amounts, percentages, dates, `2/3`).
+fn numberish(tok: &str) -> bool {
+    tok.chars().any(|c| c.is_ascii_digit())
+        && tok
+            .chars()
+            .all(|c| c.is_ascii_digit() || ",.%:/-+".contains(c))
+}
+
+/// The leading part of a cell that is never cut: its number, with the
+/// currency code after it (`99,999 USD`); `None` when the cell is no number.
+fn number_part(cell: &str) -> Option<usize> {
+    let mut toks = cell.split(' ');
+    let first = toks.next()?;
+    if !numberish(first) {
+        return None;
+    }
+    let mut w = width(first);
+    if let Some(code) = toks.next()
+        && code.len() == 3
+        && code.chars().all(|c| c.is_ascii_uppercase())
+    {
+        w += 1 + code.len();
+    }
+    Some(w)
+}
+
+/// Renders rows as an aligned table that fits `width` terminal columns
+/// (README, "Tables"). Cells are shown with hidden characters escaped
+/// ([`crate::diag::escape`]). When the table is too wide, text columns
+/// (titles, descriptions, names) are cut first, widest first; a column of
+/// numbers (amounts, days, dates, `2/3`) is never cut inside a number:
+/// only its header and the words after its numbers are.
+pub fn table(header: &[&str], rows: &[Vec<String>], width_max: usize) -> String {
+    let n = header.len();
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             r.iter()
+                .take(n)
                 .map(|c| crate::diag::escape(c).into_owned())
                 .collect()
         })
         .collect();
-    let rows = rows.as_slice();
-    let n = header.len();
-    let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate().take(n) {
-            w[i] = w[i].max(c.chars().count());
+    let mut w: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    // The width each column's numbers need (`None`: a text column).
+    let mut numbers: Vec<Option<usize>> = vec![Some(1); n];
+    let mut any_number = vec![false; n];
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(width(c));
+            let placeholder = matches!(c.trim(), "" | "-" | "–" | "—");
+            match (number_part(c), placeholder) {
+                (_, true) => numbers[i] = numbers[i].map(|m| m.max(width(c))),
+                (Some(nw), false) => {
+                    any_number[i] = true;
+                    numbers[i] = numbers[i].map(|m| m.max(nw));
+                }
+                (None, false) => numbers[i] = None,
+            }
         }
     }
-    // Shrink the widest columns until the table fits.
-    let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * (n - 1);
-    while total(&w) > width {
-        let (i, m) = w
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, v)| **v)
-            .map(|(i, v)| (i, *v))
-            .unwrap_or((0, 0));
-        if m <= 8 {
-            break;
+    for i in 0..n {
+        if !any_number[i] {
+            numbers[i] = None;
         }
-        w[i] = m - 1;
     }
+    let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+    // Narrows the widest of the columns `pick` allows, down to `floor(i)`,
+    // one column at a time until the table fits.
+    let shrink = |w: &mut Vec<usize>, floor: &dyn Fn(usize) -> usize| {
+        while total(w) > width_max {
+            let Some(i) = (0..n)
+                .filter(|&i| w[i] > floor(i))
+                .max_by_key(|&i| (w[i] - floor(i), std::cmp::Reverse(i)))
+            else {
+                break;
+            };
+            w[i] -= 1;
+        }
+    };
+    // Free text (titles, descriptions, commands: cells with spaces) is cut
+    // first, to 8 columns; then numbers' headers and the words after them;
+    // then names and ids (slugs, stages, handles) to 8; then all text to 2.
+    let free: Vec<bool> = (0..n)
+        .map(|i| {
+            numbers[i].is_none()
+                && rows
+                    .iter()
+                    .any(|r| r.get(i).is_some_and(|c| c.contains(' ')))
+        })
+        .collect();
+    shrink(&mut w, &|i| if free[i] { 8 } else { usize::MAX });
+    shrink(&mut w, &|i| numbers[i].unwrap_or(usize::MAX));
+    shrink(&mut w, &|i| {
+        if numbers[i].is_none() { 8 } else { usize::MAX }
+    });
+    shrink(&mut w, &|i| {
+        if numbers[i].is_none() { 2 } else { usize::MAX }
+    });
     let line = |cells: Vec<String>| {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
-            let c = clip(c, w[i]);
-            if i + 1 == n {
-                s.push_str(&c);
-            } else {
-                s.push_str(&format!("{c:<width$}  ", width = w[i]));
+            // A number (with its currency code) is never cut: where it
+            // fills the column, the words after it go without an ellipsis.
+            let c = match (numbers[i], number_part(c)) {
+                (Some(_), Some(nw)) if width(c) > w[i] && nw + 1 > w[i] => c[..nw].to_string(),
+                _ => clip(c, w[i]),
+            };
+            s.push_str(&c);
+            if i + 1 < n {
+                s.push_str(&" ".repeat(w[i].saturating_sub(width(&c)) + 2));
             }
         }
         s.trim_end().to_string() + "\n"
     };
     let mut out = line(header.iter().map(|h| h.to_string()).collect());
     for r in rows {
-        out.push_str(&line(r.clone()));
+        out.push_str(&line(r));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn widest(t: &str) -> usize {
+        t.lines().map(width).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn tables_fit_the_width_cutting_text_before_numbers() {
+        let rows = vec![
+            vec![
+                "kettle-ci-test-analytics".to_string(),
+                "negotiation".to_string(),
+                "1,234,567 USD".to_string(),
+                "12.5 rotting".to_string(),
+                "Send the revised proposal with the phased plan".to_string(),
+            ],
+            vec![
+                "orbital".to_string(),
+                "won".to_string(),
+                "-".to_string(),
+                "3.0".to_string(),
+                "東京で打ち合わせ、見積もりを再送する".to_string(),
+            ],
+        ];
+        let header = ["SLUG", "STAGE", "VALUE", "DAYS IN STAGE", "NEXT STEP"];
+        for w in [40, 50, 60, 80] {
+            let t = table(&header, &rows, w);
+            assert!(widest(&t) <= w, "{w}:\n{t}");
+            assert!(t.contains("1,234,567 USD"), "{w}:\n{t}");
+            assert!(t.contains("12.5"), "{w}:\n{t}");
+        }
+        // The free text goes first: at 80 the slug stays whole.
+        assert!(table(&header, &rows, 80).contains("kettle-ci-test-analytics"));
+        // Whole cells when unbounded.
+        let t = table(&header, &rows, usize::MAX);
+        assert!(t.contains("Send the revised proposal with the phased plan"));
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns_and_hidden_ones_are_escaped() {
+        let rows = vec![vec!["東京".to_string(), "x".to_string()]];
+        let t = table(&["A", "B"], &rows, 80);
+        assert_eq!(t.lines().nth(1).unwrap(), "東京  x");
+        assert_eq!(t.lines().next().unwrap(), "A     B");
+        assert_eq!(clip("東京東京", 5), "東京…");
+        let rows = vec![vec!["a\u{202e}b".to_string(), "x\x1b[31m".to_string()]];
+        let t = table(&["A", "B"], &rows, 80);
+        assert!(
+            t.contains("a\\u{202e}b") && t.contains("x\\u{1b}[31m"),
+            "{t}"
+        );
+        let st = Style { color: true };
+        let shown = st.visible(&format!("{} a\u{202e}\x1b[30m\n", st.red("x")));
+        assert_eq!(shown, "\x1b[1;31mx\x1b[0m a\\u{202e}\\u{1b}[30m\n");
+    }
 }

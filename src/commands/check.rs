@@ -23,17 +23,28 @@ fn absolute(base: &Path, p: &Path) -> PathBuf {
 }
 
 /// The files (root-relative) that PATH arguments select, among `known`.
-fn scope_of(root: &Path, known: &[&Path], start: &Path, paths: &[PathBuf]) -> Result<Scope, Error> {
+/// An argument outside the deals folder (other than `pipeline.yaml` and
+/// the root) is a slug first (a folder `orbital/` beside the deals folder
+/// does not hide the deal `orbital`); an argument that selects no deal
+/// file is an error, unless it is `pipeline.yaml` or a folder in the deals
+/// folder (an empty stage: 0 deals).
+fn scope_of(
+    root: &Path,
+    deals_dir: &str,
+    known: &[&Path],
+    start: &Path,
+    paths: &[PathBuf],
+) -> Result<Scope, Error> {
     if paths.is_empty() {
         return Ok(Scope::All);
     }
     let mut set = HashSet::new();
     for arg in paths {
         let abs = absolute(start, arg);
-        if std::fs::symlink_metadata(&abs).is_err() {
+        let Ok(meta) = std::fs::symlink_metadata(&abs) else {
             set.extend(by_slug(known, arg)?);
             continue;
-        }
+        };
         let Ok(rel) = abs.strip_prefix(root) else {
             return Err(Error::usage(
                 format!(
@@ -44,10 +55,33 @@ fn scope_of(root: &Path, known: &[&Path], start: &Path, paths: &[PathBuf]) -> Re
                 "give paths inside the pipeline",
             ));
         };
+        let config = rel == Path::new(crate::config::FILE);
+        let in_deals = rel.starts_with(deals_dir);
+        if !config
+            && !in_deals
+            && !rel.as_os_str().is_empty()
+            && let Ok(hits) = by_slug(known, arg)
+        {
+            set.extend(hits);
+            continue;
+        }
+        let mut any = false;
         for k in known {
             if k.starts_with(rel) {
+                any = true;
                 set.insert(k.to_path_buf());
             }
+        }
+        if !(any || config || (in_deals && meta.is_dir())) {
+            return Err(Error::usage(
+                format!(
+                    "{}: no deal file there, and no deal of that slug",
+                    arg.display()
+                ),
+                format!(
+                    "give slugs, deal files or stage folders (in {deals_dir}/); `deal list` shows the slugs"
+                ),
+            ));
         }
     }
     Ok(Scope::Files(set))
@@ -230,6 +264,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
             Vec::new()
         };
         let mut entries = crate::pipeline::worktree_entries(&root, &cfg);
+        let cfg_deals = cfg.deals_dir.clone();
         // A file named on the command line is checked even where a listing
         // skips it (inside a hidden folder): never silently passed.
         for arg in &a.paths {
@@ -257,7 +292,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
             }
         }
         let known: Vec<&Path> = entries.iter().map(|e| e.rel.as_path()).collect();
-        let scope = scope_of(&root, &known, &ctx.start, &a.paths)?;
+        let scope = scope_of(&root, &cfg_deals, &known, &ctx.start, &a.paths)?;
         // Deals out of scope are known by name only (for duplicate slugs).
         let (entries, skipped): (Vec<_>, Vec<_>) =
             entries.into_iter().partition(|e| scope.includes(&e.rel));
@@ -293,7 +328,7 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
                 .map(|d| d.rel.as_path())
                 .chain(p.problems.iter().map(|x| x.rel.as_path()))
                 .collect();
-            scope_of(&p.root, &known, &ctx.start, &a.paths)?
+            scope_of(&p.root, &p.cfg.deals_dir, &known, &ctx.start, &a.paths)?
         }
     };
     let mut findings = check::run(&p, &ev, &scope, ctx.now);

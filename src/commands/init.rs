@@ -117,7 +117,8 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> Result<i32, Error> {
     refuse_git_dir(&dir)?;
     let gi_rel = Path::new(".gitignore");
     crate::safepath::check(&dir, gi_rel)?;
-    let identity = crate::repo::identity(&dir);
+    // As every other command resolves it: config or environment.
+    let identity = crate::repo::commit_identity(&dir);
     let mut team: Vec<(String, String, String)> = identity
         .iter()
         .map(|(n, e)| (handle_for(n, e), n.clone(), e.clone()))

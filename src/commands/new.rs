@@ -155,6 +155,14 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     }
     let slug = match &a.slug {
         Some(s) if is_slug(s) => s.clone(),
+        Some(s) if crate::slug::is_reserved(s) => {
+            return Err(Error::usage(
+                format!(
+                    "`{s}` is reserved on Windows (a device name: a file `{s}.md` cannot be opened there)"
+                ),
+                format!("pick another slug, e.g. --slug {s}-deal"),
+            ));
+        }
         Some(s) => {
             return Err(Error::usage(
                 format!("`{s}` is not a slug"),
@@ -292,6 +300,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
     {
         for s in &a.set {
             let (k, v) = parse_assignment(s)?;
+            crate::commands::set::refuse_odd_key(&k, &slug, None, a.new_field)?;
             ops.push(Op::set(&k, typed_value(cfg, &k, &v, ctx.now)?));
         }
     }

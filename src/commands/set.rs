@@ -49,7 +49,18 @@ pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
         let mut keys: Vec<String> = Vec::new();
         for arg in &a.assignments {
             let (k, v) = parse_assignment(arg)?;
-            refuse_odd_key(&k, d, a.new_field)?;
+            refuse_odd_key(&k, &d.slug, Some(&d.fm), a.new_field)?;
+            if v.trim().is_empty()
+                && let Some(serde_yaml::Value::Mapping(_) | serde_yaml::Value::Sequence(_)) =
+                    crate::deal::lookup(&d.fm, &k)
+            {
+                return Err(Error::usage(
+                    format!(
+                        "`{k}=` would replace all of `{k}` (it holds a block of fields or a list) with null; nothing was changed"
+                    ),
+                    format!("to remove it, run `deal unset {} {k}`", d.slug),
+                ));
+            }
             let yaml = typed_value(&p.cfg, &k, &v, ctx.now)?;
             keys.retain(|x| *x != k);
             keys.push(k.clone());
@@ -189,20 +200,31 @@ pub fn guard_left_stages(
     Ok((ops, trailers))
 }
 
+/// The refusal of a `stage` key: the folder a deal sits in is its stage.
+fn no_stage_field(slug: &str) -> Error {
+    Error::usage(
+        "there is no `stage` field: the folder a deal sits in is its stage",
+        format!(
+            "to change the stage, run `deal move {slug} STAGE` (it checks the exit criteria and records the move)"
+        ),
+    )
+}
+
 /// Refuses `stage` (the folder is the stage) and, unless `new_field`, a key
-/// the deal does not have that is within two edits of a known field (a
-/// typo such as `vaule` would otherwise add a field nothing reads).
-fn refuse_odd_key(key: &str, d: &Deal, new_field: bool) -> Result<(), Error> {
+/// the deal (`fm`, none for a new deal) does not have that is within two
+/// edits of a known field (a typo such as `vaule` would otherwise add a
+/// field nothing reads). The one check of a key `deal set`, `deal unset`
+/// and `deal new --set` name.
+pub fn refuse_odd_key(
+    key: &str,
+    slug: &str,
+    fm: Option<&serde_yaml::Mapping>,
+    new_field: bool,
+) -> Result<(), Error> {
     if key == "stage" || key.starts_with("stage.") {
-        return Err(Error::usage(
-            "there is no `stage` field: the folder a deal sits in is its stage",
-            format!(
-                "to change the stage, run `deal move {} STAGE` (it checks the exit criteria and records the move)",
-                d.slug
-            ),
-        ));
+        return Err(no_stage_field(slug));
     }
-    if new_field || crate::deal::lookup(&d.fm, key).is_some() {
+    if new_field || fm.is_some_and(|fm| crate::deal::lookup(fm, key).is_some()) {
         return Ok(());
     }
     match crate::fields::near_miss(key) {
@@ -220,7 +242,10 @@ fn refuse_odd_key(key: &str, d: &Deal, new_field: bool) -> Result<(), Error> {
 /// edit, through the same write path as `set`.
 pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
     write_deal(ctx, &a.deal, a.commit.no_commit, |_, d| {
-        let mut ops = Vec::new();
+        // Keys as named, each resolved against the deal as it is (`-1` to
+        // the last item's number), so `objections.0 objections.0` removes
+        // one item and `objections.0 objections.1` the first two: what the
+        // commit's subject says is what goes.
         let mut keys: Vec<String> = Vec::new();
         let mut absent: Vec<String> = Vec::new();
         for k in &a.keys {
@@ -240,14 +265,24 @@ pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
                     "name an item by its number, e.g. `objections.0`, or `-1` for the last",
                 ));
             }
-            if crate::deal::lookup(&d.fm, &k).is_none() && !k.split('.').any(|s| s == "-1") {
+            let k = resolve_last(&d.fm, &k);
+            if crate::deal::lookup(&d.fm, &k).is_none() {
+                if let Some(known) = crate::fields::near_miss(&k) {
+                    return Err(Error::usage(
+                        format!("{} has no `{k}`: did you mean `{known}`?", d.slug),
+                        format!("name `{known}` instead; nothing was changed"),
+                    ));
+                }
                 absent.push(k.clone());
             }
             if !keys.contains(&k) {
-                keys.push(k.clone());
+                keys.push(k);
             }
-            ops.push(Op::remove(&k));
         }
+        // Later items first, so each number still names the item it named.
+        let mut order: Vec<&String> = keys.iter().collect();
+        order.sort_by_key(|k| std::cmp::Reverse(key_order(k)));
+        let ops = order.into_iter().map(|k| Op::remove(k)).collect();
         Ok(Change {
             ops,
             subject: format!("deal({}): unset {}", d.slug, keys.join(", ")),
@@ -268,6 +303,35 @@ pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
             }),
         })
     })
+}
+
+/// `key` with each `-1` segment replaced by the number of the last item
+/// of the list it indexes in `fm` (left as it is where there is none).
+fn resolve_last(fm: &serde_yaml::Mapping, key: &str) -> String {
+    let segs: Vec<&str> = key.split('.').collect();
+    let mut out: Vec<String> = Vec::new();
+    for seg in segs {
+        if seg == "-1"
+            && let Some(serde_yaml::Value::Sequence(items)) =
+                crate::deal::lookup(fm, &out.join("."))
+            && !items.is_empty()
+        {
+            out.push((items.len() - 1).to_string());
+        } else {
+            out.push(seg.to_string());
+        }
+    }
+    out.join(".")
+}
+
+/// A key path ordered segment by segment, numbers as numbers.
+fn key_order(key: &str) -> Vec<(u64, String)> {
+    key.split('.')
+        .map(|s| match s.parse::<u64>() {
+            Ok(n) => (n, String::new()),
+            Err(_) => (u64::MAX, s.to_string()),
+        })
+        .collect()
 }
 
 /// One deal's front-matter change, as a write command plans it.
@@ -349,6 +413,14 @@ pub fn judge(
     text: &str,
     guard: Option<&Guard>,
 ) -> Result<(String, Trailers), Error> {
+    let has_stage = |t: &str| {
+        edit::mapping_of(t)
+            .ok()
+            .is_some_and(|m| m.contains_key("stage"))
+    };
+    if has_stage(text) && !has_stage(&d.text) {
+        return Err(no_stage_field(&d.slug));
+    }
     let mut text = text.to_string();
     let mut forced = Vec::new();
     if let Some(g) = guard {

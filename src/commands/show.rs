@@ -268,6 +268,6 @@ pub fn run(ctx: &Ctx, a: ShowArgs) -> Result<i32, Error> {
     }
     // Values come from the deal: hidden characters shown as escapes, only
     // deal's own colours kept (docs/safety.md, "Odd files and odd text").
-    print!("{}", crate::diag::escape_styled(&out));
+    print!("{}", s.visible(&out));
     Ok(0)
 }

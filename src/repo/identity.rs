@@ -52,6 +52,32 @@ pub fn identity(path: &Path) -> Option<(String, String)> {
     Some((name, email))
 }
 
+/// The identity git would commit as in `dir`, however it is given
+/// (`user.name`/`user.email`, or only `GIT_AUTHOR_*`/`GIT_COMMITTER_*`
+/// or `EMAIL` in the environment), judged as [`Repo::ident`] judges it:
+/// git's strict `git var` for author and committer, with an email someone
+/// set (never one guessed from the host name). The author's name and email.
+pub fn commit_identity(dir: &Path) -> Option<(String, String)> {
+    let explicit = |who: &str, email: &str| {
+        [
+            std::env::var(format!("GIT_{}_EMAIL", who.to_uppercase())).ok(),
+            git_config(dir, &format!("{who}.email")),
+            git_config(dir, "user.email"),
+            std::env::var("EMAIL").ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|e| e.trim() == email)
+    };
+    let (name, email, _) = git_var_ident(dir, "GIT_AUTHOR_IDENT").ok()?;
+    let (c_name, c_email, _) = git_var_ident(dir, "GIT_COMMITTER_IDENT").ok()?;
+    (!name.trim().is_empty()
+        && !c_name.trim().is_empty()
+        && explicit("author", &email)
+        && explicit("committer", &c_email))
+    .then_some((name, email))
+}
+
 /// A config value as `git config --get` resolves it in `dir` (every file git
 /// reads, with its environment), or `None` when unset or git cannot run.
 pub fn git_config(dir: &Path, key: &str) -> Option<String> {

@@ -549,3 +549,29 @@ fn a_missing_contract_file_says_to_add_the_file() {
         out.stdout
     );
 }
+
+#[test]
+fn a_folder_beside_the_deals_never_hides_a_slug_nor_passes_with_nothing_checked() {
+    let bad = "---\ntitle: A\nowner: zed\n---\n";
+    let t = Test::new()
+        .deal("01-prospecting/orbital.md", bad)
+        .file("orbital/notes.txt", "x")
+        .file("empty/.keep", "");
+    std::fs::create_dir_all(t.path().join("deals/03-qualification")).unwrap();
+    t.cmd(&["check", "orbital"])
+        .code(1)
+        .stdout_has("deals/01-prospecting/orbital.md")
+        .stdout_has("1 deal checked: ");
+    t.cmd(&["check", "empty"])
+        .code(2)
+        .stderr_has("empty: no deal file there");
+    t.cmd(&["check", "orbital/notes.txt"]).code(2);
+    // An empty stage folder is 0 deals; pipeline.yaml is no error of
+    // usage (with no commit yet, every finding is one it causes).
+    t.cmd(&["check", "deals/03-qualification"])
+        .code(0)
+        .stdout_has("0 deals");
+    t.cmd(&["check", "pipeline.yaml"])
+        .code(1)
+        .stdout_has("owner `zed` is not in the team");
+}

@@ -94,9 +94,15 @@ fn bash_completes_slugs_stages_handles_reasons_and_note_kinds() {
         ["dana"]
     );
     // Lost reasons after `lost --reason`.
+    // A reason with a space is one word in the line: bash inserts
+    // COMPREPLY as it is, so the space comes escaped.
     has(
         &offers(&t, "", "deal move pebble lost --reason "),
-        &["no budget", "competitor", "went dark"],
+        &["no\\ budget", "competitor", "went\\ dark"],
+    );
+    assert_eq!(
+        offers(&t, "", "deal move pebble lost --reason we"),
+        ["went\\ dark"]
     );
     // Note kinds.
     has(
@@ -121,6 +127,18 @@ fn bash_completes_slugs_stages_handles_reasons_and_note_kinds() {
         ["orbital-systems"]
     );
     assert!(offers_in(&t, t.home.path(), "deal move orb").is_empty());
+    // `~` and `$HOME` as the shell will expand them when deal runs.
+    std::os::unix::fs::symlink(t.path(), t.home.path().join("p")).unwrap();
+    for dir in ["~/p", "$HOME/p", "${HOME}/p"] {
+        assert_eq!(
+            offers_in(&t, t.home.path(), &format!("deal -C {dir} move orb")),
+            ["orbital-systems"],
+            "{dir}"
+        );
+    }
+    // A -C that leads nowhere: nothing, not the current folder's slugs.
+    assert!(offers(&t, "", "deal -C /no/such/folder move orb").is_empty());
+    assert!(offers(&t, "", "deal -C ~nobody-here/x move orb").is_empty());
 }
 
 #[test]
@@ -139,4 +157,26 @@ fn completions_print_a_registration_for_each_shell() {
             .iter()
             .all(|o| o.starts_with('-'))
     );
+}
+
+#[test]
+fn zsh_and_fish_get_reasons_with_spaces_as_they_are() {
+    let t = Test::new().repo();
+    for (shell, want) in [("zsh", "went dark"), ("fish", "went dark")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_deal"))
+            .args(["--", "deal", "move", "x", "lost", "--reason", "we"])
+            .current_dir(t.path())
+            .envs(t.env_vars())
+            .env("COMPLETE", shell)
+            .env("_CLAP_COMPLETE_INDEX", "5")
+            .env("_CLAP_IFS", "\n")
+            .output()
+            .unwrap();
+        let got = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            got.lines()
+                .any(|l| l.split(['\t', ':']).next() == Some(want)),
+            "{shell}: {got:?}"
+        );
+    }
 }

@@ -455,11 +455,312 @@ fn edit_refuses_a_deal_changed_while_the_editor_was_open() {
     );
     t.cmd_env(&[("EDITOR", &merges)], &["edit", "acme"])
         .code(0)
-        .stderr_has("changed since it was made")
+        .stderr_has("changed since your copy was made")
         .stdout_has("Edited acme");
     let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
     assert!(
         text.contains("engaged: 2026-11-20") && text.contains("value: 1\n"),
         "{text}"
     );
+}
+
+/// Leaves a kept copy of acme with `value: 7` and no owner (refused).
+fn kept_copy(t: &Test) {
+    let breaks = editor(
+        t,
+        "break.sh",
+        "sed -i -e '/^owner:/d' -e 's/^value: 48000/value: 7/' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &breaks)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("nothing was written");
+}
+
+/// Puts the owner line back (the kept copy's problem).
+const FIX_OWNER: &str = "sed -i 's/^title: /owner: bob\\ntitle: /' \"$1\"";
+
+#[test]
+fn edit_reopens_a_kept_copy_merged_with_a_commit_made_since() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    kept_copy(&t);
+    t.cmd(&["set", "acme", "engaged=2026-11-20"]).code(0);
+    let fixes = editor(
+        &t,
+        "fix.sh",
+        &format!("grep -q '^engaged: 2026-11-20' \"$1\"\n{FIX_OWNER}"),
+    );
+    t.cmd_env(&[("EDITOR", &fixes)], &["edit", "acme"])
+        .code(0)
+        .stderr_has("changed since your copy was made")
+        .stderr_has("merged in")
+        .stdout_has("Edited acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("value: 7\n") && text.contains("engaged: 2026-11-20\n"),
+        "both changes kept: {text}"
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn edit_reopens_a_kept_copy_merged_with_uncommitted_hand_edits() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    kept_copy(&t);
+    let p = t.path().join(ACME);
+    let hand = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("# Acme Corp\n", "# Acme Corp\n\nHand-written note.\n");
+    std::fs::write(&p, hand).unwrap();
+    let fixes = editor(&t, "fix.sh", FIX_OWNER);
+    t.cmd_env(&[("EDITOR", &fixes)], &["edit", "acme"])
+        .code(0)
+        .stdout_has("Edited acme");
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(
+        text.contains("value: 7\n") && text.contains("Hand-written note."),
+        "{text}"
+    );
+}
+
+#[test]
+fn edit_reopens_a_conflicting_copy_with_markers_and_never_writes_them() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    kept_copy(&t);
+    t.cmd(&["set", "acme", "value=9000"]).code(0);
+    let state = t.state();
+    // The editor saves the markers as they are.
+    let out = t
+        .cmd_env(&[("EDITOR", "true")], &["edit", "acme"])
+        .code(1)
+        .stderr_has("nothing was written");
+    let err = out.stderr.clone();
+    // Said again after the editor closed: the last word before the refusal.
+    let conflict_at = err.rfind("conflict with yours").expect(&err);
+    assert!(
+        conflict_at < err.find("nothing was written").unwrap(),
+        "the conflict is named after the editor: {err}"
+    );
+    assert_eq!(t.state(), state, "nothing written");
+    let copy = std::fs::read_to_string(t.path().join(".git/deal-edit/acme.md")).unwrap();
+    assert!(
+        copy.contains("<<<<<<< your copy")
+            && copy.contains("value: 7")
+            && copy.contains("value: 9000")
+            && copy.contains(">>>>>>> the deal now"),
+        "{copy}"
+    );
+    // The user resolves it: kept 7, brought the owner back.
+    let resolves = editor(
+        &t,
+        "resolve.sh",
+        &format!("sed -i -e '/^<<<<<<< /d' -e '/^=======/,/^>>>>>>> /d' \"$1\"\n{FIX_OWNER}"),
+    );
+    t.cmd_env(&[("EDITOR", &resolves)], &["edit", "acme"])
+        .code(0)
+        .stdout_has("Edited acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        text.contains("value: 7\n") && text.contains("owner: bob\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn edit_never_writes_an_old_copy_over_a_moved_deal() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    kept_copy(&t);
+    std::fs::create_dir_all(t.path().join("deals/03-qualification")).unwrap();
+    t.git(&["mv", ACME, "deals/03-qualification/acme.md"]);
+    t.git(&["commit", "-qm", "moved by hand"]);
+    let state = t.state();
+    t.cmd_env(&[("EDITOR", "true")], &["edit", "acme"])
+        .code(1)
+        .stderr_has("moved since")
+        .stderr_has(".git/deal-edit/acme.md");
+    assert_eq!(t.state(), state);
+    assert!(t.path().join(".git/deal-edit/acme.md").exists());
+    // Moved while the editor is open: refused too, the copy kept.
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let moves = editor(
+        &t,
+        "move.sh",
+        &format!(
+            "mkdir -p deals/03-qualification\ngit mv {ACME} deals/03-qualification/acme.md\ngit commit -qm moved\nsed -i 's/^value: 48000/value: 1/' \"$1\""
+        ),
+    );
+    t.cmd_env(&[("EDITOR", &moves)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("moved or removed since you opened it");
+    let copy = std::fs::read_to_string(t.path().join(".git/deal-edit/acme.md")).unwrap();
+    assert!(copy.contains("value: 1\n"), "{copy}");
+    let text = std::fs::read_to_string(t.path().join("deals/03-qualification/acme.md")).unwrap();
+    assert!(text.contains("value: 48000\n"), "{text}");
+}
+
+#[test]
+fn edit_copies_of_two_pipelines_in_one_repository_stay_apart() {
+    let cfg = crate::default_config();
+    let t = Test::empty()
+        .file("a/pipeline.yaml", &cfg)
+        .file("b/pipeline.yaml", &cfg)
+        .file("a/deals/02-outreach/acme.md", FLOW_DEAL)
+        .file("b/deals/02-outreach/acme.md", FLOW_DEAL)
+        .repo();
+    let env = |ed: &str| {
+        let mut e = t.env_vars();
+        e.push(("EDITOR".into(), ed.into()));
+        e
+    };
+    let args = ["edit".to_string(), "acme".to_string()];
+    let breaks = editor(
+        &t,
+        "break.sh",
+        "sed -i -e '/^owner:/d' -e 's/^value: 48000/value: 7/' \"$1\"",
+    );
+    crate::run_deal(&t.path().join("a"), &args, &env(&breaks)).code(1);
+    // b's edit starts from b's deal, not a's kept copy.
+    let edits_b = editor(
+        &t,
+        "b.sh",
+        "grep -q '^owner: bob' \"$1\"\nsed -i 's/^value: 48000/value: 5/' \"$1\"",
+    );
+    crate::run_deal(&t.path().join("b"), &args, &env(&edits_b))
+        .code(0)
+        .stdout_has("Edited acme");
+    let b = std::fs::read_to_string(t.path().join("b/deals/02-outreach/acme.md")).unwrap();
+    assert!(b.contains("value: 5\n") && b.contains("owner: bob "), "{b}");
+    // a's copy is still there, and reopens in a.
+    let fixes = editor(
+        &t,
+        "fix.sh",
+        &format!("grep -q '^value: 7' \"$1\"\n{FIX_OWNER}"),
+    );
+    crate::run_deal(&t.path().join("a"), &args, &env(&fixes))
+        .code(0)
+        .stderr_has("reopening your copy");
+}
+
+#[test]
+fn a_second_edit_of_the_same_deal_refuses_while_the_first_is_open() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let deal = env!("CARGO_BIN_EXE_deal");
+    let out = t.home.path().join("second.txt");
+    // While the first editor is open, a second `deal edit acme` runs.
+    let first = editor(
+        &t,
+        "first.sh",
+        &format!(
+            "code=0; EDITOR=true \"{deal}\" edit acme 2>\"{o}\" || code=$?\necho \"exit $code\" >>\"{o}\"\nsed -i 's/^value: 48000/value: 3/' \"$1\"",
+            o = out.display()
+        ),
+    );
+    t.cmd_env(&[("EDITOR", &first)], &["edit", "acme"])
+        .code(0)
+        .stdout_has("Edited acme");
+    let second = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        second.contains("another `deal edit acme` is open (process ") && second.contains("exit 2"),
+        "{second}"
+    );
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(text.contains("value: 3\n"), "{text}");
+    // A session that died leaves no hold: its marker is only a file.
+    std::fs::write(t.path().join(".git/deal-edit/acme.lock"), "999999\n").unwrap();
+    let ed = editor(&t, "ed.sh", "sed -i 's/^value: 3/value: 4/' \"$1\"");
+    t.cmd_env(&[("EDITOR", &ed)], &["edit", "acme"]).code(0);
+}
+
+#[test]
+fn edit_without_a_git_identity_refuses_before_the_editor_opens() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let ran = t.home.path().join("ran");
+    let ed = editor(&t, "ed.sh", &format!("touch \"{}\"", ran.display()));
+    let out = t
+        .cmd_env(
+            &[("EDITOR", &ed), ("GIT_CONFIG_GLOBAL", "/dev/null")],
+            &["edit", "acme"],
+        )
+        .code(2)
+        .stderr_has("git has no identity")
+        .stderr_has("git config --global user.name");
+    assert!(!out.stderr.contains("--no-commit"), "{}", out.stderr);
+    assert!(!ran.exists(), "the editor never opened");
+}
+
+#[test]
+fn edit_and_new_refuse_a_stage_key_and_near_misses_as_set_does() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    let state = t.state();
+    let ed = editor(
+        &t,
+        "ed.sh",
+        "sed -i 's/^value: 48000/value: 1\\nstage: won/' \"$1\"",
+    );
+    t.cmd_env(&[("EDITOR", &ed)], &["edit", "acme"])
+        .code(1)
+        .stderr_has("there is no `stage` field")
+        .stderr_has("nothing was written");
+    assert_eq!(t.state(), state);
+    t.cmd(&["new", "Orbital", "--set", "stage=won"])
+        .code(2)
+        .stderr_has("there is no `stage` field")
+        .stderr_has("deal move orbital STAGE");
+    t.cmd(&["new", "Orbital", "--set", "vaule=1"])
+        .code(2)
+        .stderr_has("`vaule` is not a known field: did you mean `value`?");
+    assert_eq!(t.state(), state);
+    t.cmd(&["new", "Orbital", "--set", "vaule=1", "--new-field"])
+        .code(0);
+}
+
+#[test]
+fn unset_and_set_name_what_they_do_truthfully() {
+    let deal = FLOW_DEAL.replace(
+        "objections:\n",
+        "objections:\n  - { objection: Timing, resolved: true }\n  - { objection: Legal, resolved: true }\n",
+    );
+    let t = Test::new().deal("02-outreach/acme.md", &deal).repo();
+    let state = t.state();
+    t.cmd(&["unset", "acme", "vaule"])
+        .code(2)
+        .stderr_has("acme has no `vaule`: did you mean `value`?");
+    t.cmd(&["set", "acme", "contact="])
+        .code(2)
+        .stderr_has("deal unset acme contact");
+    assert_eq!(t.state(), state);
+    // The same item named twice is one item; numbers name the items as
+    // they are before the command.
+    t.cmd(&[
+        "unset",
+        "acme",
+        "objections.0",
+        "objections.0",
+        "objections.2",
+    ])
+    .code(0)
+    .stdout_has("Removed objections.0, objections.2 from acme");
+    let text = std::fs::read_to_string(t.path().join(ACME)).unwrap();
+    assert!(
+        !text.contains("Timing") && text.contains("Legal") && !text.contains("Price"),
+        "{text}"
+    );
+    t.cmd(&["unset", "acme", "objections.-1"])
+        .code(0)
+        .stdout_has("Removed objections.0 from acme");
+    t.cmd(&["new", "Console", "--slug", "con"])
+        .code(2)
+        .stderr_has("`con` is reserved on Windows");
+}
+
+#[test]
+fn edit_never_throws_away_a_copy_that_lost_its_note() {
+    let t = Test::new().deal("02-outreach/acme.md", FLOW_DEAL).repo();
+    kept_copy(&t);
+    std::fs::remove_file(t.path().join(".git/deal-edit/acme.base")).unwrap();
+    t.cmd_env(&[("EDITOR", "true")], &["edit", "acme"])
+        .code(0)
+        .stderr_has("acme.without-base.md");
+    let kept =
+        std::fs::read_to_string(t.path().join(".git/deal-edit/acme.without-base.md")).unwrap();
+    assert!(kept.contains("value: 7"), "{kept}");
 }

@@ -271,3 +271,36 @@ fn init_without_a_git_identity_writes_the_files_and_says_how_to_commit() {
         .unwrap();
     assert!(!head.status.success(), "no commit");
 }
+
+#[test]
+fn init_commits_with_an_identity_given_only_in_the_environment() {
+    let t = Test::empty();
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut env = init_env(&home);
+    for (k, v) in [
+        ("GIT_AUTHOR_NAME", "Erin Env"),
+        ("GIT_AUTHOR_EMAIL", "erin@example.com"),
+        ("GIT_COMMITTER_NAME", "Erin Env"),
+        ("GIT_COMMITTER_EMAIL", "erin@example.com"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let out = run_deal(t.path(), &["init".into(), "sales".into()], &env).code(0);
+    assert!(
+        out.stdout.contains("Committed them as the first commit"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Team: erin (Erin Env <erin@example.com>)"),
+        "{}",
+        out.stdout
+    );
+    let root = t.path().join("sales");
+    assert_eq!(
+        git_in(&root, &["log", "-1", "--format=%an <%ae>"]).trim(),
+        "Erin Env <erin@example.com>"
+    );
+}

@@ -166,3 +166,63 @@ fn terminal_tables_fit_the_width_unless_wide() {
         "{wide}"
     );
 }
+
+/// A terminal 60 columns wide: every table row fits it, counting a wide
+/// (CJK) character as two columns; an amount is never cut; hidden
+/// characters from a deal are shown escaped.
+#[test]
+fn terminal_tables_fit_wide_characters_and_keep_numbers_whole() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "SKIPPED terminal_tables_fit_wide_characters_and_keep_numbers_whole: no `script`"
+        );
+        return;
+    }
+    let stages = "  prospecting: 2026-11-02T09:14:00Z\n  outreach: 2026-11-02T09:17:00Z\n  qualification: 2026-11-05\n  discovery: 2026-11-10\n  proposal: 2026-11-20\n";
+    let text = good_deal(stages, "")
+        .replace("value: 48000", "value: 1234567")
+        .replace(
+            "action: Send SOW draft\n  due: 2026-11-30",
+            "action: \"東京本社で見積もりを再送し、調達チームと打ち合わせ \u{202e}evil\"\n  due: 2026-11-25",
+        );
+    assert!(text.contains("value: 1234567"), "{text}");
+    let t = Test::new()
+        .deal("05-proposal/kettle-ci-test-analytics.md", &text)
+        .repo();
+    let on_tty = |args: &str| {
+        let out = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} {args}", env!("CARGO_BIN_EXE_deal")),
+                "/dev/null",
+            ])
+            .current_dir(t.path())
+            .envs(t.env_vars())
+            .env("COLUMNS", "60")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let cols = |l: &str| unicode_width::UnicodeWidthStr::width(l);
+    for args in ["list", "due", "stats", "forecast"] {
+        let out = on_tty(args);
+        // Table rows (prose lines wrap as the terminal wraps them).
+        for l in out.lines().filter(|l| l.contains("  ")) {
+            assert!(cols(l) <= 60, "{args}: {} columns:\n{l}\n{out}", cols(l));
+        }
+        assert!(!out.contains("1,234,5…"), "{args}:\n{out}");
+    }
+    assert!(on_tty("list").contains("1,234,567"));
+    let due = on_tty("due --wide");
+    assert!(due.contains("\\u{202e}evil"), "{due}");
+    let show = on_tty("show kettle-ci-test-analytics");
+    assert!(
+        show.contains("\\u{202e}evil") && !show.contains('\u{202e}'),
+        "{show}"
+    );
+}
