@@ -213,7 +213,7 @@ struct Link {
 }
 
 #[derive(Serialize)]
-struct DealPage {
+pub struct DealPage {
     card: Row,
     title: String,
     stage_name: String,
@@ -331,7 +331,7 @@ fn plain(v: &serde_yaml::Value) -> String {
     scalar_text(v).unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default())
 }
 
-fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> DealPage {
+pub fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> DealPage {
     let f = &d.fields;
     let card = Row::of(cfg, ev, d, now);
     let stage_name = match d.place {

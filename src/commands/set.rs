@@ -45,22 +45,32 @@ pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
 
 pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     write_deal(ctx, &a.deal, a.commit.no_commit, |p, d| {
-        let mut ops = Vec::new();
-        let mut keys: Vec<String> = Vec::new();
-        for arg in &a.assignments {
-            let (k, v) = parse_assignment(arg)?;
-            let yaml = typed_value(&p.cfg, &k, &v, ctx.now)?;
-            keys.retain(|x| *x != k);
-            keys.push(k.clone());
-            ops.push(Op::set(&k, yaml));
-        }
-        Ok(Change {
-            ops,
-            subject: format!("deal({}): set {}", d.slug, keys.join(", ")),
-            trailers: Vec::new(),
-            done: format!("Set {} on {}", keys.join(", "), d.slug),
-            unchanged: format!("{} already has those values; nothing changed", d.slug),
-        })
+        assignments(p, d, &a.assignments, ctx.now)
+    })
+}
+
+/// The change `deal set DEAL KEY=VALUE...` plans (also `deal serve`'s deal form).
+pub fn assignments(
+    p: &Pipeline,
+    d: &Deal,
+    args: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Change, Error> {
+    let mut ops = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for arg in args {
+        let (k, v) = parse_assignment(arg)?;
+        let yaml = typed_value(&p.cfg, &k, &v, now)?;
+        keys.retain(|x| *x != k);
+        keys.push(k.clone());
+        ops.push(Op::set(&k, yaml));
+    }
+    Ok(Change {
+        ops,
+        subject: format!("deal({}): set {}", d.slug, keys.join(", ")),
+        trailers: Vec::new(),
+        done: format!("Set {} on {}", keys.join(", "), d.slug),
+        unchanged: format!("{} already has those values; nothing changed", d.slug),
     })
 }
 
@@ -87,6 +97,27 @@ pub fn write_deal(
     no_commit: bool,
     plan: impl FnOnce(&Pipeline, &Deal) -> Result<Change, Error>,
 ) -> Result<i32, Error> {
+    let written = write_deal_with(ctx, query, no_commit, plan)?;
+    if !ctx.quiet {
+        println!("{}", written.message);
+    }
+    Ok(0)
+}
+
+/// What a front-matter write did: the line `deal set` prints, and the
+/// commit (`None` when the edit changed nothing).
+pub struct Written {
+    pub message: String,
+    pub recorded: Option<crate::commands::record::Recorded>,
+}
+
+/// [`write_deal`] without the printing, for `deal serve`.
+pub fn write_deal_with(
+    ctx: &Ctx,
+    query: &str,
+    no_commit: bool,
+    plan: impl FnOnce(&Pipeline, &Deal) -> Result<Change, Error>,
+) -> Result<Written, Error> {
     if !no_commit {
         crate::repo::prefetch_vars(&ctx.start);
     }
@@ -114,10 +145,10 @@ pub fn write_deal(
         )
     })?;
     if text == d.text {
-        if !ctx.quiet {
-            println!("{}", change.unchanged);
-        }
-        return Ok(0);
+        return Ok(Written {
+            message: change.unchanged,
+            recorded: None,
+        });
     }
     refuse_new_errors(cfg, &p.root, Some(d), &d.rel, &text, ctx.now)?;
     let old_owner = d.fields.owner.clone().unwrap_or_default();
@@ -137,10 +168,10 @@ pub fn write_deal(
         trailers,
         no_commit,
     })?;
-    if !ctx.quiet {
-        println!("{}{}.", change.done, outcome(&done));
-    }
-    Ok(0)
+    Ok(Written {
+        message: format!("{}{}.", change.done, outcome(&done)),
+        recorded: Some(done),
+    })
 }
 
 /// The owner written in a deal's text, if it parses.
