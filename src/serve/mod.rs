@@ -328,7 +328,9 @@ fn security_headers(nonce: &str) -> Vec<(String, String)> {
             ),
         ),
         ("X-Content-Type-Options".into(), "nosniff".into()),
-        ("Referrer-Policy".into(), "no-referrer".into()),
+        // `same-origin`, not `no-referrer`: with that, a browser sends
+        // `Origin: null` on a form POST, and the Origin check refuses it.
+        ("Referrer-Policy".into(), "same-origin".into()),
         ("Cache-Control".into(), "no-store".into()),
     ]
 }

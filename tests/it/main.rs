@@ -13,6 +13,7 @@ mod moves;
 mod notes;
 mod report;
 mod safety;
+mod serve;
 mod show_list;
 mod tour;
 mod workflow;
