@@ -957,3 +957,145 @@ fn without_javascript_the_move_form_makes_the_same_commit() {
         "the form's commit differs from the CLI's"
     );
 }
+
+#[test]
+fn every_page_passes_the_nu_checker() {
+    if !crate::have_tool(
+        "vnu",
+        "serve::every_page_passes_the_nu_checker",
+        "npm install -g vnu-jar, with Java",
+    ) {
+        return;
+    }
+    let t = Test::new()
+        .deal(
+            "01-prospecting/initech.md",
+            &passing("Initech <b>&amp; \"Co\"</b>"),
+        )
+        .deal("01-prospecting/globex.md", &failing("Globex"))
+        .repo();
+    t.cmd(&[
+        "objection",
+        "add",
+        "initech",
+        "Price <script>alert(1)</script>",
+    ])
+    .code(0);
+    let s = serve(&t);
+    let board = s.get("/");
+    let token = csrf(&board.body);
+    let deal = s.get("/deals/initech");
+    assert!(
+        !deal.body.contains("<script>alert"),
+        "an objection was not escaped"
+    );
+    assert!(!board.body.contains("<b>&amp;"), "a title was not escaped");
+    let refused = s.post(
+        "/move",
+        &[
+            ("csrf", &token),
+            ("slug", "globex"),
+            ("blob", &card_blob(&board.body, "globex")),
+            ("to", "outreach"),
+        ],
+    );
+    assert_eq!(refused.status, 422);
+    let stale = s.post(
+        "/deals/initech/set",
+        &[("csrf", &token), ("blob", "0"), ("value", "1")],
+    );
+    assert_eq!(stale.status, 409);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, html) in [
+        ("board", board.body),
+        ("deal", deal.body),
+        ("due", s.get("/due").body),
+        ("report", s.get("/report/").body),
+        ("report-deal", s.get("/report/deals/initech.html").body),
+        ("refused", refused.body),
+        ("stale", stale.body),
+        ("filtered", s.get("/?owner=bob&q=glob").body),
+    ] {
+        assert!(html.starts_with("<!doctype html>"), "{name}: {html}");
+        let f = dir.path().join(format!("{name}.html"));
+        std::fs::write(&f, html).unwrap();
+        files.push(f);
+    }
+    let errors = crate::report::vnu(&files);
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn a_phone_sized_board_is_usable() {
+    if !chromium_here("serve::a_phone_sized_board_is_usable") {
+        return;
+    }
+    let mut t = Test::new();
+    for i in 0..8 {
+        t = t.deal(
+            &format!("01-prospecting/deal-{i}.md"),
+            &passing(&format!("Deal number {i} with a long company name")),
+        );
+    }
+    let t = t.deal("02-outreach/other.md", &failing("Other")).repo();
+    let s = serve(&t);
+    let mut b = Browser::start(390, true);
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}),
+        true,
+    );
+    b.goto(&s.url);
+    b.wait_for("document.querySelector('.card') !== null");
+    // The columns scroll sideways inside the board; the page does not.
+    let widths = b.text("(function(){var w=document.querySelector('.board'); return [w.scrollWidth, w.clientWidth, getComputedStyle(w).overflowX, document.documentElement.scrollWidth].join(' ');})()");
+    let w: Vec<&str> = widths.split(' ').collect();
+    assert!(
+        w[0].parse::<u32>().unwrap() > w[1].parse::<u32>().unwrap()
+            && w[2] == "auto"
+            && w[3].parse::<u32>().unwrap() <= 390,
+        "board scroll width, width, overflow-x, page width: {widths}"
+    );
+    // Every piece of text a person reads is 12 px or more.
+    let small = b.text("(function(){var out=[]; document.querySelectorAll('body *').forEach(function(e){ if (e.closest('dialog') || e.closest('.sr')) return; var own=Array.prototype.some.call(e.childNodes,function(n){return n.nodeType===3 && n.textContent.trim();}); if(own && parseFloat(getComputedStyle(e).fontSize) < 12) out.push(e.tagName+':'+e.textContent.trim().slice(0,20)); }); return out.join('|');})()");
+    assert_eq!(small, "", "text under 12 px");
+    // A card fits its column: its move form's button is on screen.
+    assert_eq!(
+        b.eval("(function(){var r=document.querySelector('.card button').getBoundingClientRect(); return r.right <= 390 && r.width > 0;})()"),
+        Some(serde_json::Value::Bool(true))
+    );
+    let shot = b.call(
+        "Page.captureScreenshot",
+        serde_json::json!({"format": "png"}),
+        true,
+    );
+    let png = shot["data"].as_str().unwrap().to_string();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-390.png");
+    std::fs::write(&path, base64_decode(&png)).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > 10_000);
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a') as u32 + 26,
+            b'0'..=b'9' => (c - b'0') as u32 + 52,
+            b'+' => 62,
+            _ => 63,
+        }
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && c != b'\n').collect();
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c) << (18 - 6 * i);
+        }
+        for i in 0..chunk.len().saturating_sub(1) {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
