@@ -51,6 +51,13 @@ for name, peer, target in rows:
 if "deal import 8800" in r and "deal import 44000" in r:
     g = r["deal import 44000"]["median"] / r["deal import 8800"]["median"]
     print(f"{'import linearity':<22}{'44,000 rows / 8,800 rows':>28}{'':>42}{g:>8.2f}x{'<= 5.00x':>9}  {'yes' if g <= 5.5 else 'NO'}")
+if "serve drag" in r and "deal move, same call" in r:
+    a, b = r["serve drag"], r["deal move, same call"]
+    d = (a["median"] - b["median"]) * 1000
+    print(f"{'deal serve drag':<22}{ms(a):>28}{'deal move, same call: ' + ms(b):>42}{d:>+7.0f}ms{'<= +20ms':>9}  {'yes' if d <= 20 else 'NO'}")
+if "serve board" in r:
+    a = r["serve board"]
+    print(f"{'deal serve board':<22}{ms(a):>28}{'':>42}{'':>9}{'< 1 s':>9}  {'yes' if a['median'] < 1 else 'NO'}")
 print()
 for label, kb in sorted(rss.items()):
     limit = 100 if any(k in label for k in ("check", "list", "stats")) else None
