@@ -1,5 +1,5 @@
 //! The writes `deal serve` makes, each a plain form POST: move, set,
-//! objection add and resolve. Each takes the repository's write lock, checks
+//! objection add and resolve, and note scaffolds. Each takes the repository's write lock, checks
 //! that the deal file is still the one the page was rendered from (its blob
 //! id, carried by the form), and then runs the command layer's own function,
 //! the one the CLI prints from: the same criteria, refusals, edit, commit
@@ -10,10 +10,12 @@ use super::{Form, Reply, Server};
 use crate::cli::{CommitFlag, MoveArgs};
 use crate::commands::Ctx;
 use crate::commands::mv::{Moved, move_deal};
+use crate::commands::note::scaffold;
 use crate::commands::objection::{add_change, one_line, resolve_change};
-use crate::commands::set::{assignments, write_deal_with};
+use crate::commands::set::{Written, assignments, write_deal_with};
 use crate::deal::Deal;
 use crate::error::Error;
+use crate::notes::NoteKind;
 
 /// What a refused write says when the file changed under the page.
 pub const STALE: &str = "changed since you opened it";
@@ -138,6 +140,22 @@ pub fn post(srv: &mut Server, path: &str, form: &Form) -> Reply {
                 write_deal_with(ctx, &slug, false, |_, d| {
                     unchanged_since(d, &blob)?;
                     resolve_change(d, &which, response.as_deref())
+                })
+            })
+        }
+        "note" => {
+            let kind = form.get("kind").unwrap_or("").to_string();
+            locked(srv, |ctx| {
+                let Some(kind) = NoteKind::ALL.into_iter().find(|k| k.as_str() == kind) else {
+                    return Err(Error::usage(
+                        format!("no note kind `{kind}`"),
+                        "pick one of the page's note buttons",
+                    ));
+                };
+                let lines = scaffold(ctx, &slug, kind, |d| unchanged_since(d, &blob))?;
+                Ok(Written {
+                    message: lines.join(" "),
+                    recorded: None,
                 })
             })
         }

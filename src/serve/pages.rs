@@ -496,6 +496,7 @@ pub fn deal(
             inputs => ser(&inputs),
             objections => ser(&objections),
             history => ser(&history(&p.root, &cfg.deals_dir, &d.slug)),
+            note_kinds => crate::notes::NoteKind::ALL.map(|k| k.as_str()).to_vec(),
             flash => flash,
             refusal => ser(&refusal),
             currency => &cfg.currency,

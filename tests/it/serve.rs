@@ -1099,3 +1099,107 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn objections_and_notes_are_the_cli_commands() {
+    let web = board_test();
+    let cli = board_test();
+    let s = serve(&web);
+    let page = s.get("/deals/initech");
+    let token = csrf(&page.body);
+    let blob = |a: &Answer| input_value(&a.body, "data-action=\"set\"", "blob");
+    let a = s.post(
+        "/deals/initech/objection",
+        &[
+            ("csrf", &token),
+            ("blob", &blob(&page)),
+            ("objection", "Price is too high"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    cli.cmd_env(
+        &DATES,
+        &["objection", "add", "initech", "Price is too high"],
+    )
+    .code(0);
+    assert_eq!(head(&web), head(&cli));
+    assert_eq!(trailer(&web, "Objection"), "Price is too high");
+    let page = s.get("/deals/initech");
+    assert!(page.body.contains("Price is too high"));
+    let a = s.post(
+        "/deals/initech/resolve",
+        &[
+            ("csrf", &token),
+            ("blob", &blob(&page)),
+            ("which", "1"),
+            ("response", "Phased rollout"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    cli.cmd_env(
+        &DATES,
+        &[
+            "objection",
+            "resolve",
+            "initech",
+            "1",
+            "--response",
+            "Phased rollout",
+        ],
+    )
+    .code(0);
+    assert_eq!(head(&web), head(&cli));
+    // A note scaffold writes the file as `deal note` does, and commits nothing.
+    let page = s.get("/deals/initech");
+    let a = s.post(
+        "/deals/initech/note",
+        &[
+            ("csrf", &token),
+            ("blob", &blob(&page)),
+            ("kind", "handoff"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let back = a
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .unwrap()
+        .to_string();
+    let shown = s.get(&back).body;
+    assert!(shown.contains("Added &quot;Handoff"), "{shown}");
+    cli.cmd(&["note", "initech", "handoff"]).code(0);
+    assert_eq!(head(&web), head(&cli));
+    let file = "deals/01-prospecting/initech.md";
+    assert_eq!(
+        std::fs::read_to_string(web.path().join(file)).unwrap(),
+        std::fs::read_to_string(cli.path().join(file)).unwrap()
+    );
+    assert_eq!(
+        web.git(&["status", "--porcelain"]),
+        " M deals/01-prospecting/initech.md\n"
+    );
+}
+
+#[test]
+fn a_card_moves_from_the_keyboard() {
+    if !chromium_here("serve::a_card_moves_from_the_keyboard") {
+        return;
+    }
+    let t = board_test();
+    let s = serve(&t);
+    let mut b = Browser::start(1400, true);
+    b.goto(&s.url);
+    b.wait_for("document.querySelector('.card[data-slug=\"initech\"]') !== null");
+    b.eval("window.__before = 1; document.querySelector('.card[data-slug=\"initech\"]').focus(); document.activeElement.getAttribute('data-slug') === 'initech'");
+    for kind in ["rawKeyDown", "keyUp"] {
+        b.call(
+            "Input.dispatchKeyEvent",
+            serde_json::json!({"type": kind, "key": "ArrowRight", "code": "ArrowRight", "windowsVirtualKeyCode": 39, "modifiers": 8}),
+            true,
+        );
+    }
+    b.wait_new_page();
+    b.wait_for("document.getElementById('live').textContent.indexOf('Moved initech') >= 0");
+    assert_eq!(trailer(&t, "To-Stage"), "outreach");
+}
