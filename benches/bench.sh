@@ -187,11 +187,13 @@ MOVE_SLUG=${MOVE_FILE%.md}
 MOVE_BLOB=$(git hash-object "deals/06-negotiation/$MOVE_FILE")
 "$DEAL" serve --port 0 > "$OUT/serve.out" 2>/dev/null &
 SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -s "$OUT/serve.out" ] && break; sleep 0.1; done
 SERVE_URL=$(sed 's/.* at //' "$OUT/serve.out")
 SERVE_PORT=$(echo "$SERVE_URL" | sed 's#http://127.0.0.1:\([0-9]*\)/.*#\1#')
 SERVE_COOKIE="deal_serve_$SERVE_PORT=${SERVE_URL##*token=}"
-SERVE_CSRF=$(curl -s -H "Cookie: $SERVE_COOKIE" "http://127.0.0.1:$SERVE_PORT/" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"//')
+curl -s -o "$OUT/board.html" -H "Cookie: $SERVE_COOKIE" "http://127.0.0.1:$SERVE_PORT/"
+SERVE_CSRF=$(grep -m1 -o 'name="csrf" value="[0-9a-f]*"' "$OUT/board.html" | sed 's/.*value="//; s/"//')
 # The drop posts the card's form; curl's answer is the 303 sent after the commit.
 hf serve --prepare "git reset -q --hard $BASE" \
   -n 'serve drag' "curl -sf -o /dev/null -H 'Cookie: $SERVE_COOKIE' -H 'Origin: http://127.0.0.1:$SERVE_PORT' --data 'csrf=$SERVE_CSRF&slug=$MOVE_SLUG&blob=$MOVE_BLOB&to=proposal' http://127.0.0.1:$SERVE_PORT/move" \

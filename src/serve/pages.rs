@@ -174,8 +174,11 @@ impl BoardQuery {
         }
     }
 
-    fn keeps(&self, r: &Row) -> bool {
-        if !self.owner.is_empty() && r.owner != self.owner {
+    /// Whether the filters keep deal `d` (by its typed fields, so that a
+    /// card is built only for the deals shown).
+    fn keeps(&self, d: &Deal) -> bool {
+        let f = &d.fields;
+        if !self.owner.is_empty() && f.owner.as_deref().unwrap_or("") != self.owner {
             return false;
         }
         if self.q.is_empty() {
@@ -183,11 +186,11 @@ impl BoardQuery {
         }
         let q = self.q.to_lowercase();
         [
-            Some(&r.slug),
-            Some(&r.title),
-            r.company.as_ref(),
-            Some(&r.owner),
-            r.next_step.as_ref(),
+            Some(&d.slug),
+            f.title.as_ref(),
+            f.company.as_ref(),
+            f.owner.as_ref(),
+            f.next_action.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -244,39 +247,36 @@ pub fn board(
             cards: Vec::new(),
         })
         .collect();
-    let mut rows: Vec<Vec<Row>> = cfg.stages.iter().map(|_| Vec::new()).collect();
+    // Cards (criteria evaluated) only for the deals shown: at most 50 a
+    // column unless "show all", so 10,000 deals stay quick.
+    let mut per: Vec<Vec<(&Deal, f64)>> = cfg.stages.iter().map(|_| Vec::new()).collect();
     for d in &p.deals {
-        if let crate::deal::Place::Stage(i) = d.place {
-            let r = Row::of(cfg, &ev, d, now);
-            if bq.keeps(&r) {
-                rows[i].push(r);
-            }
+        if let crate::deal::Place::Stage(i) = d.place
+            && bq.keeps(d)
+        {
+            let days = d
+                .entered_current(cfg)
+                .map(|t| crate::board::round1(crate::time::days_between(t, now)))
+                .unwrap_or(0.0);
+            per[i].push((d, days));
         }
     }
-    for (c, mut rs) in cols.iter_mut().zip(rows) {
+    for (c, mut ds) in cols.iter_mut().zip(per) {
         // As the report orders them: longest in stage first.
-        rs.sort_by(|a, b| {
-            b.days_in_stage
-                .unwrap_or(0.0)
-                .total_cmp(&a.days_in_stage.unwrap_or(0.0))
-                .then(a.slug.cmp(&b.slug))
-        });
-        c.count = rs.len();
-        c.value = rs.iter().filter_map(|r| r.value).sum();
+        ds.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.slug.cmp(&b.0.slug)));
+        c.count = ds.len();
+        c.value = ds.iter().filter_map(|(d, _)| d.fields.value).sum();
         let limit = if bq.all == c.id {
             usize::MAX
         } else {
             PER_COLUMN
         };
-        c.cards = rs
+        c.cards = ds
             .into_iter()
             .take(limit)
-            .map(|row| Card {
-                blob: by_slug
-                    .get(row.slug.as_str())
-                    .map(|d| blob_id(d))
-                    .unwrap_or_default(),
-                row,
+            .map(|(d, _)| Card {
+                row: Row::of(cfg, &ev, d, now),
+                blob: blob_id(d),
             })
             .collect();
         c.shown = c.cards.len();
