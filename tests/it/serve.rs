@@ -1203,3 +1203,71 @@ fn a_card_moves_from_the_keyboard() {
     b.wait_for("document.getElementById('live').textContent.indexOf('Moved initech') >= 0");
     assert_eq!(trailer(&t, "To-Stage"), "outreach");
 }
+
+#[test]
+fn a_handoff_asks_the_owner_and_a_forced_move_its_reason() {
+    let t = Test::new()
+        .config_replace(
+            "Alice Smith, email: alice@example.com, roles: [sdr, ae, delivery]",
+            "Alice Smith, email: alice@example.com, roles: [sdr]",
+        )
+        .deal(
+            "02-outreach/initech.md",
+            &format!(
+                "---\ntitle: Initech\nowner: alice\ncontact:\n  email: a@example.com\nengaged: 2026-11-21\nstages:\n  outreach: 2026-11-20T09:00:00Z\n---\n{GOOD_BODY}"
+            ),
+        )
+        .deal("01-prospecting/globex.md", &failing("Globex"))
+        .repo();
+    let s = serve(&t);
+    let page = s.get("/");
+    let token = csrf(&page.body);
+    let before = t.state();
+    // Into a stage alice's role cannot own: asked for the new owner.
+    let blob = card_blob(&page.body, "initech");
+    let a = s.post(
+        "/move",
+        &[
+            ("csrf", &token),
+            ("slug", "initech"),
+            ("blob", &blob),
+            ("to", "qualification"),
+        ],
+    );
+    assert_eq!(a.status, 422, "{}", a.body);
+    assert!(a.body.contains("role=\"alert\""));
+    assert!(a.body.contains("--owner"), "{}", a.body);
+    assert!(a.body.contains("<select name=\"owner\">"));
+    assert_eq!(t.state(), before);
+    let a = s.post(
+        "/move",
+        &[
+            ("csrf", &token),
+            ("slug", "initech"),
+            ("blob", &blob),
+            ("to", "qualification"),
+            ("owner", "bob"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(trailer(&t, "To-Stage"), "qualification");
+    assert_eq!(trailer(&t, "Previous-Owner"), "alice <alice@example.com>");
+    // A move whose criteria fail, forced with a reason: recorded.
+    let blob = card_blob(&page.body, "globex");
+    let a = s.post(
+        "/move",
+        &[
+            ("csrf", &token),
+            ("slug", "globex"),
+            ("blob", &blob),
+            ("to", "outreach"),
+            ("force", "1"),
+            ("reason", "Met the CEO at a fair"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(trailer(&t, "Forced"), "Met the CEO at a fair");
+    let moved = std::fs::read_to_string(t.path().join("deals/02-outreach/globex.md")).unwrap();
+    assert!(moved.contains("waived:"), "{moved}");
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
