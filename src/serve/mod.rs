@@ -288,7 +288,7 @@ impl Server {
             "/" => pages::board(self, &pages::BoardQuery::from(query), flash, None),
             "/due" => pages::due(self),
             "/report" => return Reply::redirect("/report/"),
-            "/report/" => pages::report(self, "index.html"),
+            "/report/" | "/report/index.html" => pages::report(self, "index.html"),
             _ => {
                 if let Some(slug) = path.strip_prefix("/deals/").filter(|s| slug_ok(s)) {
                     pages::deal(self, slug, flash, None)

@@ -1013,6 +1013,7 @@ fn every_page_passes_the_nu_checker() {
         ("due", s.get("/due").body),
         ("report", s.get("/report/").body),
         ("report-deal", s.get("/report/deals/initech.html").body),
+        ("report-index", s.get("/report/index.html").body),
         ("refused", refused.body),
         ("stale", stale.body),
         ("filtered", s.get("/?owner=bob&q=glob").body),
