@@ -279,7 +279,8 @@ impl Table {
     }
 }
 
-fn fmt_days(x: Option<f64>) -> String {
+/// Days as the report and `deal serve` show them: `22.5 d`, or `–`.
+pub fn fmt_days(x: Option<f64>) -> String {
     x.map(|d| format!("{:.1} d", round1(d)))
         .unwrap_or_else(|| "–".into())
 }

@@ -55,9 +55,7 @@ pub fn environment() -> minijinja::Environment<'static> {
             .expect("the built-in serve templates parse");
     }
     env.add_filter("money", |v: f64| crate::board::money(v));
-    env.add_filter("days", |v: Option<f64>| {
-        v.map(|d| format!("{d:.1} d")).unwrap_or_else(|| "–".into())
-    });
+    env.add_filter("days", crate::report::fmt_days);
     env.add_global(
         "report_css",
         minijinja::Value::from_safe_string(report_css().to_string()),
