@@ -10,14 +10,14 @@
 #   RUNS=N                        hyperfine runs per row (default 10)
 #   ONLY=review,import            run only these sections (read, staged, move,
 #                                 review, audit, trend, report, import, maven,
-#                                 notify, growth), keeping the other rows' last
+#                                 notify, serve, growth), keeping the other rows' last
 #                                 results
 #   MAVEN=DIR                     the Maven CRM sample data (sales_pipeline.csv;
 #                                 default /work/shared/data/crm-maven): imported
 #                                 once, five and ten times over (ids suffixed);
 #                                 the section is skipped when it is absent
 #
-# Needs hyperfine and hugo (Debian: apt-get install hyperfine hugo), GNU time
+# Needs curl (for serve), hyperfine and hugo (Debian: apt-get install hyperfine hugo), GNU time
 # (/usr/bin/time) and python3. The generator (examples/gen.rs) writes DEALS
 # deals (default 10,000) with a COMMITS-commit history (default 20,000) of
 # real moves. "Now" is pinned an hour after the last commit, so the last 12
@@ -253,6 +253,29 @@ hf notify \
   -n 'deal notify --dry-run' "$DEAL notify --dry-run bench-notify~100..bench-notify" \
   -n 'git log --name-status, same range' "git log --name-status bench-notify~100..bench-notify"
 git checkout -q main
+fi
+
+if want serve; then
+echo "== deal serve: a drag's round trip against deal move (each run from the same commit); the board's load"
+MOVE_FILE=$(basename "$(find deals/06-negotiation -name '*.md' | sort | awk 'NR==1')")
+MOVE_SLUG=${MOVE_FILE%.md}
+MOVE_BLOB=$(git hash-object "deals/06-negotiation/$MOVE_FILE")
+"$DEAL" serve --port 0 > "$OUT/serve.out" 2>/dev/null &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null' EXIT
+for _ in $(seq 50); do [ -s "$OUT/serve.out" ] && break; sleep 0.1; done
+SERVE_URL=$(sed 's/.* at //' "$OUT/serve.out")
+SERVE_PORT=$(echo "$SERVE_URL" | sed 's#http://127.0.0.1:\([0-9]*\)/.*#\1#')
+SERVE_COOKIE="deal_serve_$SERVE_PORT=${SERVE_URL##*token=}"
+curl -s -o "$OUT/board.html" -H "Cookie: $SERVE_COOKIE" "http://127.0.0.1:$SERVE_PORT/"
+SERVE_CSRF=$(grep -m1 -o 'name="csrf" value="[0-9a-f]*"' "$OUT/board.html" | sed 's/.*value="//; s/"//')
+# The drop posts the card's form; curl's answer is the 303 sent after the commit.
+hf serve --prepare "git reset -q --hard $BASE" \
+  -n 'serve drag' "curl -sf -o /dev/null -H 'Cookie: $SERVE_COOKIE' -H 'Origin: http://127.0.0.1:$SERVE_PORT' --data 'csrf=$SERVE_CSRF&slug=$MOVE_SLUG&blob=$MOVE_BLOB&to=proposal' http://127.0.0.1:$SERVE_PORT/move" \
+  -n 'deal move, same call' "$DEAL move -q $MOVE_SLUG proposal"
+git reset -q --hard "$BASE"
+hf serve-board -n 'serve board' "curl -sf -o /dev/null -H 'Cookie: $SERVE_COOKIE' http://127.0.0.1:$SERVE_PORT/"
+kill "$SERVE_PID"
 fi
 
 if [ "${GROWTH:-0}" = 1 ] && want growth; then

@@ -59,6 +59,13 @@ if "deal import maven x1" in r and "deal import maven x10" in r:
     cpu = lambda x: x["user"] + x["system"]
     c = cpu(r["deal import maven x10"]) / cpu(r["deal import maven x1"])
     print(f"{'  the same, CPU time':<22}{'x10 / x1, user + system (mean)':>28}{'':>42}{c:>8.2f}x{'<= 11.00x':>9}  {'yes' if c <= 11 else 'NO'}")
+if "serve drag" in r and "deal move, same call" in r:
+    a, b = r["serve drag"], r["deal move, same call"]
+    d = (a["median"] - b["median"]) * 1000
+    print(f"{'deal serve drag':<22}{ms(a):>28}{'deal move, same call: ' + ms(b):>42}{d:>+7.0f}ms{'<= +20ms':>9}  {'yes' if d <= 20 else 'NO'}")
+if "serve board" in r:
+    a = r["serve board"]
+    print(f"{'deal serve board':<22}{ms(a):>28}{'':>42}{'':>9}{'< 1 s':>9}  {'yes' if a['median'] < 1 else 'NO'}")
 print()
 for label, kb in sorted(rss.items()):
     limit = 100 if any(k in label for k in ("check", "list", "stats")) else None

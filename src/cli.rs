@@ -498,6 +498,20 @@ Examples:
   deal trend --format json")]
     Trend(TrendArgs),
 
+    /// The board in a browser: drag a card to move the deal, edit fields; each change is the CLI's commit
+    #[command(after_help = "\
+Serves the board on 127.0.0.1 (--bind names another address, with a warning) and prints one
+line: `Serving <pipeline root> at http://127.0.0.1:PORT/?token=TOKEN`. Only that URL gets in:
+the token is random per run and is exchanged for a cookie. Each write takes the lock and makes
+the commit `deal move`, `deal set` or `deal objection` makes; a page older than the deal file
+is refused with \"changed since you opened it\". It is not a shared server: each teammate runs
+their own on their clone, and git shares the work (README, \"deal serve\").
+
+Examples:
+  deal serve
+  deal serve --port 8123 --open")]
+    Serve(ServeArgs),
+
     /// Print shell completions (slugs, stages, team handles read from the pipeline at hand)
     #[command(after_help = "\
 The script registers a completion function that calls `deal` on PATH back (with COMPLETE set)
@@ -1034,4 +1048,17 @@ pub struct TrendArgs {
     pub format: TableFormat,
     #[command(flatten)]
     pub wide: WideFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Address to listen on; anything but 127.0.0.1 is warned about
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+    /// Open the board in the default browser
+    #[arg(long)]
+    pub open: bool,
 }

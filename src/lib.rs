@@ -53,6 +53,7 @@ pub mod repo;
 pub mod report;
 pub mod review;
 pub mod safepath;
+pub mod serve;
 pub mod slug;
 pub mod stats;
 pub mod time;

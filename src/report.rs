@@ -222,7 +222,7 @@ struct Link {
 }
 
 #[derive(Serialize)]
-struct DealPage {
+pub struct DealPage {
     card: Row,
     title: String,
     stage_name: String,
@@ -288,7 +288,8 @@ impl Table {
     }
 }
 
-fn fmt_days(x: Option<f64>) -> String {
+/// Days as the report and `deal serve` show them: `22.5 d`, or `–`.
+pub fn fmt_days(x: Option<f64>) -> String {
     x.map(|d| format!("{:.1} d", round1(d)))
         .unwrap_or_else(|| "–".into())
 }
@@ -361,7 +362,7 @@ fn plain(v: &serde_yaml::Value) -> String {
     scalar_text(v).unwrap_or_else(|| serde_json::to_string(v).unwrap_or_default())
 }
 
-fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> DealPage {
+pub fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> DealPage {
     let f = &d.fields;
     let card = Row::of(cfg, ev, d, now);
     let stage_name = match d.place {

@@ -414,9 +414,12 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
         unchanged: String::new(),
         guard: None,
     };
-    let code = commit_text(ctx, now_p, now_d, &edited, change, false)?;
+    let written = commit_text(now_p, now_d, &edited, change, false)?;
     copy.remove();
-    Ok(code)
+    if !ctx.quiet {
+        println!("{}", written.message);
+    }
+    Ok(0)
 }
 
 /// Exit 1 naming the problem; the copy stays for the next `deal edit`.

@@ -29,6 +29,7 @@ pub mod record;
 pub mod report;
 pub mod resolve;
 pub mod review;
+pub mod serve;
 pub mod set;
 pub mod show;
 pub mod trend;
@@ -109,6 +110,8 @@ fn writes(cmd: &Command) -> bool {
         | Command::Forecast(_)
         | Command::Trend(_)
         | Command::Completions { .. } => false,
+        // `serve` takes the lock for each write it makes, not for its life.
+        Command::Serve(_) => false,
     }
 }
 
@@ -158,6 +161,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Notify(a) => notify::run(&ctx, a),
         Command::Forecast(a) => forecast::run(&ctx, a),
         Command::Trend(a) => trend::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
         Command::Import(a) => import::run_import(&ctx, a),
         Command::Export(a) => import::run_export(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),

@@ -52,7 +52,71 @@ pub fn forcer(root: &std::path::Path, cfg: &Config) -> Option<String> {
     Some(cfg.who(&format!("{name} <{email}>")))
 }
 
+/// What a move did, for the CLI to print and `deal serve` to show.
+pub enum Moved {
+    /// The deal is in the target place already.
+    Already {
+        slug: String,
+        place: String,
+    },
+    Done(Done),
+}
+
+/// A move made (or staged).
+pub struct Done {
+    pub slug: String,
+    pub from: String,
+    pub to: String,
+    pub old_owner: String,
+    pub new_owner: Option<String>,
+    pub waived: Vec<String>,
+    pub reopened: bool,
+    pub recorded: crate::commands::record::Recorded,
+    /// The deal file's new path.
+    pub path: PathBuf,
+}
+
+impl Done {
+    /// The first line `deal move` prints, e.g. `Moved acme: lead → qualified (commit abc1234).`
+    pub fn line(&self) -> String {
+        let mut line = format!("Moved {}: {} → {}", self.slug, self.from, self.to);
+        if let Some(o) = &self.new_owner {
+            line.push_str(&format!("; owner {} → {o}", self.old_owner));
+        }
+        if !self.waived.is_empty() {
+            line.push_str(&format!("; waived {}", self.waived.join(", ")));
+        }
+        if self.reopened {
+            line.push_str("; reopened");
+        }
+        format!("{line}{}.", outcome(&self.recorded))
+    }
+}
+
 pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
+    let moved = move_deal(ctx, &a, |_| Ok(()))?;
+    if !ctx.quiet {
+        match moved {
+            Moved::Already { slug, place } => {
+                println!("{slug} is in {place} already; nothing to do")
+            }
+            Moved::Done(done) => {
+                println!("{}", done.line());
+                println!("  {}", crate::diag::display_path(&done.path));
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// The one move: open the deal, let `guard` refuse it as read (`deal
+/// serve`'s "changed since you opened it"), plan it, edit losslessly, refuse
+/// new errors, and record one commit. The caller holds the write lock.
+pub fn move_deal(
+    ctx: &Ctx,
+    a: &MoveArgs,
+    guard: impl FnOnce(&crate::deal::Deal) -> Result<(), Error>,
+) -> Result<Moved, Error> {
     if !a.commit.no_commit {
         crate::repo::prefetch_vars(&ctx.start);
     }
@@ -60,6 +124,7 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
     let d = one_deal(&p, &a.deal)?;
+    guard(d)?;
     let to = parse_place(cfg, &a.stage)?;
     let ev = Evaluator::worktree(cfg, &p.root);
     // Who forces a move is recorded (`waived.<stage>.by`, `Forced-By:`):
@@ -76,10 +141,10 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
     let plan = match transition::plan(cfg, &ev, d, &req, ctx.now) {
         Ok(Some(plan)) => plan,
         Ok(None) => {
-            if !ctx.quiet {
-                println!("{} is in {} already; nothing to do", d.slug, to.id(cfg));
-            }
-            return Ok(0);
+            return Ok(Moved::Already {
+                slug: d.slug.clone(),
+                place: to.id(cfg).to_string(),
+            });
         }
         Err(Refusal::Usage(e)) => return Err(e),
         Err(Refusal::Criteria(gaps)) => {
@@ -132,7 +197,7 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
     if plan.waived.is_empty() && plan.lost_reason.is_none() && !reason.trim().is_empty() {
         trailers.push(("Reason", reason.clone()));
     }
-    let done = record(Recording {
+    let recorded = record(Recording {
         root: &p.root,
         cfg,
         old_rel: Some(&d.rel),
@@ -149,24 +214,15 @@ pub fn run(ctx: &Ctx, a: MoveArgs) -> Result<i32, Error> {
         trailers,
         no_commit: a.commit.no_commit,
     })?;
-    if !ctx.quiet {
-        let mut line = format!(
-            "Moved {}: {} → {}",
-            d.slug,
-            plan.from.id(cfg),
-            plan.to.id(cfg)
-        );
-        if let Some(o) = &plan.new_owner {
-            line.push_str(&format!("; owner {old_owner} → {o}"));
-        }
-        if !plan.waived.is_empty() {
-            line.push_str(&format!("; waived {}", plan.waived.join(", ")));
-        }
-        if plan.reopened {
-            line.push_str("; reopened");
-        }
-        println!("{line}{}.", outcome(&done));
-        println!("  {}", crate::diag::display_path(&p.root.join(&new_rel)));
-    }
-    Ok(0)
+    Ok(Moved::Done(Done {
+        slug: d.slug.clone(),
+        from: plan.from.id(cfg).to_string(),
+        to: plan.to.id(cfg).to_string(),
+        old_owner,
+        new_owner: plan.new_owner.clone(),
+        waived: plan.waived.clone(),
+        reopened: plan.reopened,
+        recorded,
+        path: p.root.join(&new_rel),
+    }))
 }

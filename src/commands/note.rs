@@ -2,6 +2,7 @@
 
 use crate::cli::NoteArgs;
 use crate::commands::Ctx;
+use crate::deal::Deal;
 use crate::edit;
 use crate::error::Error;
 use crate::notes::{NoteContext, NoteKind, Templates};
@@ -18,10 +19,8 @@ pub fn signal_keys(kind: NoteKind) -> &'static [&'static str] {
     }
 }
 
-pub fn run(ctx: &Ctx, a: NoteArgs) -> Result<i32, Error> {
-    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
-    let cfg = &p.cfg;
-    let d = p.resolve(&a.deal)?;
+/// The section a note of `kind` adds to `d`, from the pipeline's templates.
+fn section_for(ctx: &Ctx, p: &Pipeline, d: &Deal, kind: NoteKind) -> Result<String, Error> {
     let templates = Templates::new(&p.root);
     let values = NoteContext {
         slug: d.slug.clone(),
@@ -31,27 +30,54 @@ pub fn run(ctx: &Ctx, a: NoteArgs) -> Result<i32, Error> {
         today: format_date(ctx.now),
         now: format_ts(ctx.now),
     };
-    let section = templates.render(&a.kind.template(cfg.qualification), &values)?;
-    let keys = signal_keys(a.kind);
+    Ok(templates.render(&kind.template(p.cfg.qualification), &values)?)
+}
+
+pub fn run(ctx: &Ctx, a: NoteArgs) -> Result<i32, Error> {
     if a.print {
+        let p = Pipeline::open_for(&ctx.start, &a.deal)?;
+        let d = p.resolve(&a.deal)?;
+        let section = section_for(ctx, &p, d, a.kind)?;
+        let keys = signal_keys(a.kind);
         print!("{section}");
         if !keys.is_empty() && !ctx.quiet {
             eprintln!("front-matter keys added when missing: {}", keys.join(", "));
         }
         return Ok(0);
     }
+    let lines = scaffold(ctx, &a.deal, a.kind, |_| Ok(()))?;
+    if !ctx.quiet {
+        for l in lines {
+            println!("{l}");
+        }
+    }
+    Ok(0)
+}
+
+/// Appends the note's section to the deal (and the front-matter keys it
+/// signals, when missing), unless the section is there already; `guard`
+/// may refuse the deal as read (`deal serve`'s "changed since you opened
+/// it"). Returns the lines `deal note` prints.
+pub fn scaffold(
+    ctx: &Ctx,
+    deal: &str,
+    kind: NoteKind,
+    guard: impl FnOnce(&Deal) -> Result<(), Error>,
+) -> Result<Vec<String>, Error> {
+    let p = Pipeline::open_for(&ctx.start, deal)?;
+    let d = p.resolve(deal)?;
+    guard(d)?;
+    let section = section_for(ctx, &p, d, kind)?;
+    let keys = signal_keys(kind);
     let shown = crate::diag::display_path(&p.root.join(&d.rel));
-    if a.kind != NoteKind::Call {
+    if kind != NoteKind::Call {
         let o = d.outline();
-        if let Some(&i) = o.find(a.kind.heading()).first() {
+        if let Some(&i) = o.find(kind.heading()).first() {
             let line = d.split.body_line + d.body()[..o.headings[i].at].matches('\n').count();
-            if !ctx.quiet {
-                println!(
-                    "{shown}:{line} already has a \"{}\" section; nothing changed",
-                    o.headings[i].text
-                );
-            }
-            return Ok(0);
+            return Ok(vec![format!(
+                "{shown}:{line} already has a \"{}\" section; nothing changed",
+                o.headings[i].text
+            )]);
         }
     }
     let refuse = |e: edit::EditError| {
@@ -61,32 +87,30 @@ pub fn run(ctx: &Ctx, a: NoteArgs) -> Result<i32, Error> {
         )
     };
     let (mut text, mut added) = edit::add_missing_keys(&d.text, keys).map_err(refuse)?;
-    if a.kind == NoteKind::Objections && !d.fm.contains_key("objections") {
+    if kind == NoteKind::Objections && !d.fm.contains_key("objections") {
         text = edit::set_top_scalar(&text, "objections", "[]").map_err(refuse)?;
         added.push("objections".into());
     }
-    if a.kind == NoteKind::Call {
+    if kind == NoteKind::Call {
         text = edit::set_top_scalar(&text, "last_activity", &format_ts(ctx.now)).map_err(refuse)?;
     }
     let text = edit::append_body(&text, &section);
     crate::worktree::write_atomic(&p.root.join(&d.rel), text.as_bytes())?;
-    if !ctx.quiet {
-        let heading = section
-            .lines()
-            .find(|l| l.starts_with('#'))
-            .unwrap_or("")
-            .trim_start_matches('#')
-            .trim();
-        println!("Added \"{heading}\" to {shown}.");
-        if !added.is_empty() {
-            println!("Front-matter keys added: {}.", added.join(", "));
-        }
-        if a.kind == NoteKind::Call {
-            println!("last_activity set to {}.", format_ts(ctx.now));
-        }
-        println!(
-            "Each heading has a prompt in an HTML comment; write under each, then `deal check`."
-        );
+    let heading = section
+        .lines()
+        .find(|l| l.starts_with('#'))
+        .unwrap_or("")
+        .trim_start_matches('#')
+        .trim();
+    let mut lines = vec![format!("Added \"{heading}\" to {shown}.")];
+    if !added.is_empty() {
+        lines.push(format!("Front-matter keys added: {}.", added.join(", ")));
     }
-    Ok(0)
+    if kind == NoteKind::Call {
+        lines.push(format!("last_activity set to {}.", format_ts(ctx.now)));
+    }
+    lines.push(
+        "Each heading has a prompt in an HTML comment; write under each, then `deal check`.".into(),
+    );
+    Ok(lines)
 }

@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, a: ObjectionArgs) -> Result<i32, Error> {
 }
 
 /// A one-line text: objections and responses are single YAML scalars.
-fn one_line(what: &str, text: &str) -> Result<String, Error> {
+pub fn one_line(what: &str, text: &str) -> Result<String, Error> {
     let t = crate::diag::one_line(text);
     if t.trim().is_empty() {
         return Err(Error::usage(
@@ -38,23 +38,24 @@ fn one_line(what: &str, text: &str) -> Result<String, Error> {
 
 fn add(ctx: &Ctx, deal: &str, text: &str, no_commit: bool) -> Result<i32, Error> {
     let text = one_line("objection", text)?;
-    write_deal(ctx, deal, no_commit, |_, d| {
-        let n = objection::list(&d.fm).len() + 1;
-        Ok(Change {
-            ops: vec![
-                Op::set(
-                    &format!("objections.{APPEND}.objection"),
-                    yaml_scalar(&text),
-                ),
-                Op::set("objections.-1.resolved", "false"),
-            ],
-            subject: format!("deal({}): add objection {n}", d.slug),
-            trailers: vec![("Objection", text.clone())],
-            done: format!("Added objection {n} to {}: {text}", d.slug),
-            guard: None,
-            unchanged: String::new(),
-        })
-    })
+    write_deal(ctx, deal, no_commit, |_, d| Ok(add_change(d, &text)))
+}
+
+/// The change `deal objection add` plans (also `deal serve`'s form), for a
+/// one-line text.
+pub fn add_change(d: &crate::deal::Deal, text: &str) -> Change {
+    let n = objection::list(&d.fm).len() + 1;
+    Change {
+        ops: vec![
+            Op::set(&format!("objections.{APPEND}.objection"), yaml_scalar(text)),
+            Op::set("objections.-1.resolved", "false"),
+        ],
+        subject: format!("deal({}): add objection {n}", d.slug),
+        trailers: vec![("Objection", text.to_string())],
+        done: format!("Added objection {n} to {}: {text}", d.slug),
+        guard: None,
+        unchanged: String::new(),
+    }
 }
 
 fn resolve(
@@ -66,25 +67,34 @@ fn resolve(
 ) -> Result<i32, Error> {
     let response = response.map(|r| one_line("response", r)).transpose()?;
     write_deal(ctx, deal, no_commit, |_, d| {
-        let items = objection::list(&d.fm);
-        let i = find(&items, which, &d.slug)?;
-        let o = &items[i];
-        let n = i + 1;
-        let mut ops = vec![Op::set(&format!("objections.{i}.resolved"), "true")];
-        if let Some(r) = &response {
-            ops.push(Op::set(&format!("objections.{i}.response"), yaml_scalar(r)));
-        }
-        Ok(Change {
-            ops,
-            subject: format!("deal({}): resolve objection {n}", d.slug),
-            trailers: vec![("Objection", o.objection.clone())],
-            done: format!("Resolved objection {n} of {}: {}", d.slug, o.objection),
-            guard: None,
-            unchanged: format!(
-                "Objection {n} of {} is resolved already; nothing changed",
-                d.slug
-            ),
-        })
+        resolve_change(d, which, response.as_deref())
+    })
+}
+
+/// The change `deal objection resolve` plans (also `deal serve`'s form).
+pub fn resolve_change(
+    d: &crate::deal::Deal,
+    which: &str,
+    response: Option<&str>,
+) -> Result<Change, Error> {
+    let items = objection::list(&d.fm);
+    let i = find(&items, which, &d.slug)?;
+    let o = &items[i];
+    let n = i + 1;
+    let mut ops = vec![Op::set(&format!("objections.{i}.resolved"), "true")];
+    if let Some(r) = response {
+        ops.push(Op::set(&format!("objections.{i}.response"), yaml_scalar(r)));
+    }
+    Ok(Change {
+        ops,
+        subject: format!("deal({}): resolve objection {n}", d.slug),
+        trailers: vec![("Objection", o.objection.clone())],
+        done: format!("Resolved objection {n} of {}: {}", d.slug, o.objection),
+        guard: None,
+        unchanged: format!(
+            "Objection {n} of {} is resolved already; nothing changed",
+            d.slug
+        ),
     })
 }
 

@@ -45,38 +45,54 @@ pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
 
 pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     write_deal(ctx, &a.deal, a.commit.no_commit, |p, d| {
-        let mut ops = Vec::new();
-        let mut keys: Vec<String> = Vec::new();
-        for arg in &a.assignments {
-            let (k, v) = parse_assignment(arg)?;
-            refuse_odd_key(&k, &d.slug, Some(&d.fm), a.new_field)?;
-            if v.trim().is_empty()
-                && let Some(serde_yaml::Value::Mapping(_) | serde_yaml::Value::Sequence(_)) =
-                    crate::deal::lookup(&d.fm, &k)
-            {
-                return Err(Error::usage(
-                    format!(
-                        "`{k}=` would replace all of `{k}` (it holds a block of fields or a list) with null; nothing was changed"
-                    ),
-                    format!("to remove it, run `deal unset {} {k}`", d.slug),
-                ));
-            }
-            let yaml = typed_value(&p.cfg, &k, &v, ctx.now)?;
-            keys.retain(|x| *x != k);
-            keys.push(k.clone());
-            ops.push(Op::set(&k, yaml));
+        let guard = Guard {
+            force: a.force.force,
+            reason: a.force.reason.clone(),
+        };
+        assignments(p, d, &a.assignments, a.new_field, guard, ctx.now)
+    })
+}
+
+/// The change `deal set DEAL KEY=VALUE...` plans (also `deal serve`'s deal
+/// form): each key checked (`stage` and near misses of known fields
+/// refused unless `new_field`; `KEY=` on a block points to `deal unset`),
+/// each value typed, under `guard` for the stages the deal has left.
+pub fn assignments(
+    p: &Pipeline,
+    d: &Deal,
+    args: &[String],
+    new_field: bool,
+    guard: Guard,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Change, Error> {
+    let mut ops = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for arg in args {
+        let (k, v) = parse_assignment(arg)?;
+        refuse_odd_key(&k, &d.slug, Some(&d.fm), new_field)?;
+        if v.trim().is_empty()
+            && let Some(serde_yaml::Value::Mapping(_) | serde_yaml::Value::Sequence(_)) =
+                crate::deal::lookup(&d.fm, &k)
+        {
+            return Err(Error::usage(
+                format!(
+                    "`{k}=` would replace all of `{k}` (it holds a block of fields or a list) with null; nothing was changed"
+                ),
+                format!("to remove it, run `deal unset {} {k}`", d.slug),
+            ));
         }
-        Ok(Change {
-            ops,
-            subject: format!("deal({}): set {}", d.slug, keys.join(", ")),
-            trailers: Vec::new(),
-            done: format!("Set {} on {}", keys.join(", "), d.slug),
-            unchanged: format!("{} already has those values; nothing changed", d.slug),
-            guard: Some(Guard {
-                force: a.force.force,
-                reason: a.force.reason.clone(),
-            }),
-        })
+        let yaml = typed_value(&p.cfg, &k, &v, now)?;
+        keys.retain(|x| *x != k);
+        keys.push(k.clone());
+        ops.push(Op::set(&k, yaml));
+    }
+    Ok(Change {
+        ops,
+        subject: format!("deal({}): set {}", d.slug, keys.join(", ")),
+        trailers: Vec::new(),
+        done: format!("Set {} on {}", keys.join(", "), d.slug),
+        unchanged: format!("{} already has those values; nothing changed", d.slug),
+        guard: Some(guard),
     })
 }
 
@@ -360,6 +376,27 @@ pub fn write_deal(
     no_commit: bool,
     plan: impl FnOnce(&Pipeline, &Deal) -> Result<Change, Error>,
 ) -> Result<i32, Error> {
+    let written = write_deal_with(ctx, query, no_commit, plan)?;
+    if !ctx.quiet {
+        println!("{}", written.message);
+    }
+    Ok(0)
+}
+
+/// What a front-matter write did: the line `deal set` prints, and the
+/// commit (`None` when the edit changed nothing).
+pub struct Written {
+    pub message: String,
+    pub recorded: Option<crate::commands::record::Recorded>,
+}
+
+/// [`write_deal`] without the printing, for `deal serve`.
+pub fn write_deal_with(
+    ctx: &Ctx,
+    query: &str,
+    no_commit: bool,
+    plan: impl FnOnce(&Pipeline, &Deal) -> Result<Change, Error>,
+) -> Result<Written, Error> {
     if !no_commit {
         crate::repo::prefetch_vars(&ctx.start);
     }
@@ -389,15 +426,15 @@ pub fn write_deal(
     };
     let text = apply(&change.ops)?;
     if text == d.text {
-        if !ctx.quiet {
-            println!("{}", change.unchanged);
-        }
-        return Ok(0);
+        return Ok(Written {
+            message: change.unchanged,
+            recorded: None,
+        });
     }
     let mut change = change;
     let (text, forced) = judge(ctx, &p, d, &text, change.guard.as_ref())?;
     change.trailers.extend(forced);
-    commit_text(ctx, &p, d, &text, change, no_commit)
+    commit_text(&p, d, &text, change, no_commit)
 }
 
 /// Judges a deal's new text as every one-deal write does (`set`, `unset`,
@@ -440,15 +477,15 @@ pub fn judge(
 }
 
 /// Records a judged new text of `d` as one commit (or stages it), with
-/// `Deal:` and owner trailers, and prints `change.done`.
+/// `Deal:` and owner trailers; gives the line to print (`change.done` and
+/// the commit).
 pub fn commit_text(
-    ctx: &Ctx,
     p: &Pipeline,
     d: &Deal,
     text: &str,
     change: Change,
     no_commit: bool,
-) -> Result<i32, Error> {
+) -> Result<Written, Error> {
     let cfg = &p.cfg;
     let old_owner = d.fields.owner.clone().unwrap_or_default();
     let new_owner = edited_owner(text).unwrap_or_else(|| old_owner.clone());
@@ -467,10 +504,10 @@ pub fn commit_text(
         trailers,
         no_commit,
     })?;
-    if !ctx.quiet {
-        println!("{}{}.", change.done, outcome(&done));
-    }
-    Ok(0)
+    Ok(Written {
+        message: format!("{}{}.", change.done, outcome(&done)),
+        recorded: Some(done),
+    })
 }
 
 /// The owner written in a deal's text, if it parses.

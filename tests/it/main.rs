@@ -18,6 +18,7 @@ mod notes;
 mod notify;
 mod report;
 mod safety;
+mod serve;
 mod show_list;
 mod tour;
 mod workflow;

@@ -453,8 +453,8 @@ fn due_sends_one_digest_per_owner_and_one_message_per_uncontacted_lead_once_a_da
     assert_eq!(
         texts,
         vec![
-            "4 follow-ups for bob:\n• a1: Call (7 days late) (2026-11-20)\n• a2: Send SOW (6 days late) (2026-11-21)\n• a1: idle 26 days (rots after 7) (2026-11-01)\n• a2: idle 26 days (rots after 7) (2026-11-01)",
-            "2 follow-ups for alice:\n• a3: Demo (5 days late) (2026-11-22)\n• a3: idle 26 days (rots after 7) (2026-11-01)",
+            "4 follow-ups for bob:\n• a1: Call (7 days late) (2026-11-20)\n• a2: Send SOW (6 days late) (2026-11-21)\n• a1: idle 26.5 days (rots after 7) (2026-11-01)\n• a2: idle 26.5 days (rots after 7) (2026-11-01)",
+            "2 follow-ups for alice:\n• a3: Demo (5 days late) (2026-11-22)\n• a3: idle 26.5 days (rots after 7) (2026-11-01)",
             "1 follow-up for dana:\n• l1: inbound lead not contacted for 2 h (target 5 min) (2026-11-27)",
             // l2 was contacted in time; l3 is not inbound.
             "Not contacted within 5 minutes: l1 (website), came in 2026-11-27T10:00:00Z, owner dana",

@@ -917,7 +917,7 @@ fn a_phone_sized_browser_shows_the_forecast_and_trends() {
 }
 
 /// Runs the Nu HTML checker on `files`; returns its error messages.
-fn vnu(files: &[std::path::PathBuf]) -> Vec<String> {
+pub fn vnu(files: &[std::path::PathBuf]) -> Vec<String> {
     let out = std::process::Command::new("vnu")
         .args(["--errors-only", "--format", "json"])
         .args(files)
