@@ -356,6 +356,13 @@ pub struct Sides<'a> {
     /// something, oldest first: the reason, and the weakenings of the base
     /// that its own tree holds (those it excuses: its own and earlier ones).
     pub excusals: &'a [(String, Vec<String>)],
+    /// Per currency, what HEAD's stage probabilities change in the weighted
+    /// value of the open deals the pull request did not touch (empty unless
+    /// `pipeline.yaml` changed a probability).
+    pub reweighted: &'a BTreeMap<String, Amount>,
+    /// Each base stage's probability as HEAD's `pipeline.yaml` has it (the
+    /// base's own where HEAD has no such stage).
+    pub head_probability: &'a [f64],
 }
 
 /// The fold used to pair slugs: `Acme.md` and `acme.md` are one deal.
@@ -596,7 +603,15 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         }
         changes.push(ch);
     }
-    let summary_figures = figures(cfg, &base, &head, &broken);
+    let mut summary_figures = figures(cfg, sides.head_probability, &base, &head, &broken);
+    for (cur, w) in sides.reweighted {
+        let f = if *cur == cfg.currency {
+            &mut summary_figures.0
+        } else {
+            summary_figures.1.entry(cur.clone()).or_default()
+        };
+        f.weighted_delta = round_cents(f.weighted_delta + *w).normalize();
+    }
     for p in sides.bad_names {
         let mut row = config_row("bad-file-name");
         row.slug = p.display().to_string();
@@ -721,7 +736,8 @@ pub fn says_something(reason: &str) -> bool {
 
 /// A deal's currency as the sums group it: its own, upper-cased, or the
 /// pipeline's.
-fn currency_of(cfg: &Config, d: &Deal) -> String {
+/// The currency a deal's value counts in: the pipeline's, or its own code.
+pub fn currency_of(cfg: &Config, d: &Deal) -> String {
     if crate::stats::in_currency(cfg, d) {
         cfg.currency.clone()
     } else {
@@ -757,25 +773,33 @@ fn round_cents(x: Amount) -> Amount {
     x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
 
-/// The summary's figures over the touched deals (every other deal is the
-/// same on both sides, so it adds nothing to a difference): per currency,
-/// open value and weighted value (value × the stage's `probability`, as the
-/// report's weighted pipeline) at HEAD less the merge-base, and the value
-/// of deals that became won or lost. A deal unreadable at HEAD counts on
-/// neither side. Weighted by the base's probabilities, since every change
-/// is judged by the base's rules.
+/// The summary's figures over the touched deals (an untouched deal adds
+/// nothing to a difference but through a changed probability, which the
+/// caller adds): per currency, open value and weighted value (value × the
+/// stage's `probability`, as the report's weighted pipeline: the base's at
+/// the merge-base, HEAD's at HEAD) at HEAD less the merge-base, and the
+/// value of deals that became won or lost. A deal unreadable at HEAD counts
+/// on neither side.
 fn figures(
     cfg: &Config,
+    head_probability: &[f64],
     base: &BTreeMap<String, Vec<&Deal>>,
     head: &BTreeMap<String, Vec<&Deal>>,
     broken: &BTreeMap<String, Vec<&FileProblem>>,
 ) -> (Figures, BTreeMap<String, Figures>) {
     let mut by: BTreeMap<String, Figures> = BTreeMap::new();
-    let open = |d: &Deal| match d.place {
+    let weighed = |d: &Deal, at_head: bool| match d.place {
         Place::Stage(i) => {
             let v = d.fields.value.unwrap_or_default();
-            let p = crate::money::from_f64(cfg.stages[i].probability).unwrap_or_default();
-            (v, v * p)
+            let p = if at_head {
+                head_probability
+                    .get(i)
+                    .copied()
+                    .unwrap_or(cfg.stages[i].probability)
+            } else {
+                cfg.stages[i].probability
+            };
+            (v, v * crate::money::from_f64(p).unwrap_or_default())
         }
         _ => (Amount::ZERO, Amount::ZERO),
     };
@@ -788,13 +812,13 @@ fn figures(
         let h = head.get(key).and_then(|v| v.first().copied());
         if let Some(b) = b {
             let f = by.entry(currency_of(cfg, b)).or_default();
-            let (v, w) = open(b);
+            let (v, w) = weighed(b, false);
             f.open_value_delta -= v;
             f.weighted_delta -= w;
         }
         if let Some(h) = h {
             let f = by.entry(currency_of(cfg, h)).or_default();
-            let (v, w) = open(h);
+            let (v, w) = weighed(h, true);
             f.open_value_delta += v;
             f.weighted_delta += w;
             let was = b.map(|b| b.place);

@@ -199,7 +199,7 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
         }
     }
     let base_p = Pipeline::from_entries(root.clone(), base_cfg.clone(), base_entries);
-    let head_p = Pipeline::from_entries(root.clone(), layout, head_entries);
+    let head_p = Pipeline::from_entries(root.clone(), layout.clone(), head_entries);
     head_p.warn_unreadable();
     // For `file` criteria: HEAD's files outside the deals folder (contracts
     // and the like), and the touched deals' own.
@@ -230,6 +230,42 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
             excusals.push((reason.trim().to_string(), weak));
         }
     }
+    // A changed probability reweighs the open deals the pull request did
+    // not touch too: read HEAD's other deals only then.
+    let head_probability: Vec<f64> = base_cfg
+        .stages
+        .iter()
+        .map(|s| match &head_cfg {
+            Ok(hc) => hc
+                .stages
+                .iter()
+                .find(|x| x.id == s.id)
+                .map_or(s.probability, |x| x.probability),
+            Err(_) => s.probability,
+        })
+        .collect();
+    let mut reweighted: BTreeMap<String, crate::money::Amount> = BTreeMap::new();
+    if head_probability
+        .iter()
+        .zip(&base_cfg.stages)
+        .any(|(p, s)| *p != s.probability)
+        && let Ok((all, _)) = Pipeline::at_commit_with(&repo, &root, h, layout.clone())
+    {
+        let factor = |p: f64| crate::money::from_f64(p).unwrap_or_default();
+        for d in &all.deals {
+            if touched.contains(&slug_key(&d.slug)) {
+                continue;
+            }
+            if let crate::deal::Place::Stage(i) = d.place {
+                let v = d.fields.value.unwrap_or_default();
+                let w =
+                    v * factor(head_probability[i]) - v * factor(base_cfg.stages[i].probability);
+                *reweighted
+                    .entry(review::currency_of(&base_cfg, d))
+                    .or_default() += w;
+            }
+        }
+    }
     let r = review::review(
         Sides {
             base_cfg: &base_cfg,
@@ -244,6 +280,8 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
             head_id: h.to_string(),
             authors: &authors,
             excusals: &excusals,
+            reweighted: &reweighted,
+            head_probability: &head_probability,
         },
         &ev,
         &commits,

@@ -70,6 +70,15 @@ pub fn assignments(
     for arg in args {
         let (k, v) = parse_assignment(arg)?;
         refuse_odd_key(&k, &d.slug, Some(&d.fm), new_field)?;
+        if k == "waived" || k.starts_with("waived.") {
+            return Err(Error::usage(
+                format!("`{k}`: a waiver is written by a forced change, not set by hand"),
+                format!(
+                    "waive a stage with `deal move {} STAGE --force --reason \"…\"` (or `deal set … --force --reason` when an edit breaks a stage it has left); `deal unset {} {k}` removes one when its criteria hold again",
+                    d.slug, d.slug
+                ),
+            ));
+        }
         if v.trim().is_empty()
             && let Some(serde_yaml::Value::Mapping(_) | serde_yaml::Value::Sequence(_)) =
                 crate::deal::lookup(&d.fm, &k)
@@ -125,16 +134,16 @@ pub fn broken_left_stages(
     after: &Deal,
 ) -> Vec<(usize, String)> {
     let cfg = ev.cfg;
-    let now: std::collections::HashSet<usize> = crate::criteria::applicable_stages(cfg, after)
+    let was: std::collections::HashSet<usize> = crate::criteria::applicable_stages(cfg, before)
         .into_iter()
         .collect();
     let mut out = Vec::new();
-    for i in crate::criteria::applicable_stages(cfg, before) {
-        if !now.contains(&i) {
-            continue;
-        }
+    // A stage enforced after the change whose criterion fails there, and
+    // either held before or was not enforced before (its waiver, or its
+    // import, removed by the change): `deal check` would now fail it.
+    for i in crate::criteria::applicable_stages(cfg, after) {
         for c in &cfg.stages[i].exit {
-            if ev.eval(c, before).met && !ev.eval(c, after).met {
+            if !ev.eval(c, after).met && (!was.contains(&i) || ev.eval(c, before).met) {
                 out.push((i, c.label.clone()));
             }
         }

@@ -1008,3 +1008,79 @@ fn the_workflow_reviews_what_a_push_to_main_brought() {
     assert_eq!(code, 0, "{said}");
     assert!(out.contains("status=0"), "{said}\n{out}");
 }
+
+#[test]
+fn a_waiver_is_neither_removed_while_its_stage_fails_nor_rewritten_by_hand() {
+    let t = marlow();
+    // Waive outreach with a forced edit: the evidence goes, the waiver stays.
+    t.cmd(&[
+        "set",
+        "marlow",
+        "engaged=",
+        "--force",
+        "--reason",
+        "the reply was from another company",
+    ])
+    .code(0);
+    t.cmd(&["check", "marlow"]).code(0);
+    let before = t.state();
+    // Removing the waiver would make `check` fail outreach: refused.
+    let out = t.cmd(&["unset", "marlow", "waived"]).code(1);
+    assert!(
+        out.stderr
+            .contains("outreach: Prospect replied, accepted a call or engaged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.state(), before);
+    // A waiver is never rewritten by hand.
+    let out = t
+        .cmd(&["set", "marlow", "waived.outreach.reason=changed"])
+        .code(2);
+    assert!(out.stderr.contains("--force --reason"), "{}", out.stderr);
+    assert_eq!(t.state(), before);
+    // With the evidence back, the waiver may go: check still passes.
+    t.cmd(&["set", "marlow", "engaged=2026-11-03"]).code(0);
+    t.cmd(&["unset", "marlow", "waived"]).code(0);
+    t.cmd(&["check", "marlow"]).code(0);
+}
+
+#[test]
+fn a_changed_probability_reweighs_every_open_deal_in_the_plan() {
+    // marlow (64,000) and kestrel (10,000) sit in proposal (probability 0.5).
+    let t = Test::new()
+        .deal(
+            "05-proposal/marlow.md",
+            &good_deal("  outreach: 2026-11-02\n  proposal: 2026-11-20\n", "")
+                .replace("value: 48000", "value: 64000"),
+        )
+        .deal(
+            "05-proposal/kestrel.md",
+            &good_deal("  outreach: 2026-11-02\n  proposal: 2026-11-20\n", "")
+                .replace("value: 48000", "value: 10000"),
+        )
+        .repo();
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    // The pull request raises proposal's probability to 0.9 and kestrel's value.
+    let cfg = std::fs::read_to_string(t.path().join("pipeline.yaml")).unwrap();
+    assert_eq!(cfg.matches("probability: 0.5\n").count(), 1);
+    std::fs::write(
+        t.path().join("pipeline.yaml"),
+        cfg.replace("probability: 0.5\n", "probability: 0.9\n"),
+    )
+    .unwrap();
+    edit(
+        &t,
+        "deals/05-proposal/kestrel.md",
+        "value: 10000",
+        "value: 20000",
+    );
+    bob_commits(&t, "optimism");
+    let out = t.cmd(&["review", "main", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    // Worked by hand: open +10,000; weighted at HEAD 64,000 × 0.9 + 20,000
+    // × 0.9 = 75,600 against 64,000 × 0.5 + 10,000 × 0.5 = 37,000: +38,600
+    // (marlow, untouched, +25,600 from the probability alone).
+    assert_eq!(v["summary"]["open_value_delta"], 10000, "{}", out.stdout);
+    assert_eq!(v["summary"]["weighted_delta"], 38600, "{}", out.stdout);
+}
