@@ -147,8 +147,11 @@ impl Server {
                 Err(e) => return Err(Error::io("deal serve listener", e)),
             };
             let reply = self.handle(&mut req);
-            let mut resp =
-                tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+            // Every body is whole in memory: sent with its Content-Length,
+            // never chunked (tiny_http chunks bodies of 32 KB or more).
+            let mut resp = tiny_http::Response::from_string(reply.body)
+                .with_status_code(reply.status)
+                .with_chunked_threshold(usize::MAX);
             let mut headers = reply.headers;
             headers.extend(security_headers(&self.nonce));
             for (k, v) in headers {
