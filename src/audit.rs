@@ -246,8 +246,14 @@ impl Reader<'_> {
         self.standing(slug).find_map(|t| t.place)
     }
 
-    fn last_time(&self, slug: &str) -> Option<i64> {
-        self.standing(slug).find_map(|t| t.time)
+    /// When `slug` entered the stage it stands in: a move's file date must
+    /// not be before it. Only stage entries count: a `deal set` or note
+    /// that a rebase (`--ignore-date`) dated on its own day says nothing of
+    /// when the next move was made.
+    fn last_entry(&self, slug: &str) -> Option<i64> {
+        self.standing(slug)
+            .filter(|t| t.place.is_some())
+            .find_map(|t| t.time)
     }
 
     fn push(&mut self, slug: &str, t: Touch) {
@@ -282,7 +288,7 @@ impl Reader<'_> {
             return;
         }
         let fallback = block.date.or(own.then_some(origin.author_time));
-        let prev = self.last_time(slug);
+        let prev = self.last_entry(slug);
         // The file's date, unless it cannot be the move's: before the
         // entry before it, or after the commit that wrote it was made.
         let made = origin.time.max(origin.author_time);
@@ -725,16 +731,48 @@ fn read_line(
             let here = r.place(slug);
             let moved = place.is_some() && *place != here;
             if moved || (!named && c.reverts.is_empty()) {
-                let prev = r.last_time(slug);
+                let prev = r.last_entry(slug);
+                let made = c.time.max(c.author_time);
+                let facts = match place {
+                    Some(p) if moved => r.facts(c.id, slug, Some(*p)),
+                    _ => None,
+                };
                 let file = match place {
-                    Some(p) if moved => r
-                        .facts(c.id, slug, Some(*p))
+                    Some(p) if moved => facts
+                        .as_ref()
                         .and_then(|f| f.stages.get(p.id(cfg)).copied())
                         .map(|t| t.timestamp())
                         .filter(|t| prev.is_none_or(|p| *t >= p))
-                        .filter(|t| *t <= c.time.max(c.author_time)),
+                        .filter(|t| *t <= made),
                     _ => None,
                 };
+                // A commit that names no move of a deal it moved (a squash
+                // whose message kept no blocks, a move by hand): the stages
+                // its file dates between the entry before and this one were
+                // entered too (docs/reference.md, "Audit").
+                if let (Some(f), Some(prev), Some(p), false) = (&facts, prev, place, named) {
+                    let upto = file.unwrap_or(made);
+                    let mut between: Vec<(i64, Place)> = f
+                        .stages
+                        .iter()
+                        .filter_map(|(id, t)| Some((t.timestamp(), Place::parse(id, cfg)?)))
+                        .filter(|(t, q)| *t > prev && *t < upto && q != p)
+                        .collect();
+                    between.sort_by_key(|(t, q)| (*t, q.ordinal(cfg)));
+                    for (t, q) in between {
+                        r.push(
+                            slug,
+                            Touch {
+                                time: Some(t),
+                                place: Some(q),
+                                imported,
+                                origin: Some(c.id),
+                                main: Some(c.id),
+                                ..Touch::default()
+                            },
+                        );
+                    }
+                }
                 r.push(
                     slug,
                     Touch {

@@ -32,6 +32,11 @@ enum Style {
     Merge,
     GitSquash,
     ForgeSquash,
+    /// A forge's squash listing each message compactly: its subject as a
+    /// bullet, its trailers indented right under it, no blank lines.
+    CompactForgeSquash,
+    /// A squash whose message kept none of the branch's messages.
+    BareSquash,
     Rebase,
     FastForward,
     CherryPick,
@@ -148,6 +153,22 @@ fn forge_message(t: &Test) -> String {
     m
 }
 
+/// A forge's compact squash message: each commit's subject as a `* `
+/// bullet, the rest of its message indented under it, no blank lines.
+fn compact_forge_message(t: &Test) -> String {
+    let ids = t.git(&["rev-list", "--reverse", "main..work"]);
+    let mut m = "Feat branch (#2)\n\n".to_string();
+    for id in ids.lines() {
+        let body = t.git(&["log", "-1", "--format=%B", id]);
+        let mut lines = body.lines().filter(|l| !l.trim().is_empty());
+        m.push_str(&format!("* {}\n", lines.next().unwrap()));
+        for l in lines {
+            m.push_str(&format!("  {l}\n"));
+        }
+    }
+    m
+}
+
 /// The scenario, merged the `style` way on 2026-10-09, then on main: the
 /// revert of gamma's forced move (10-10), gamma lost (10-12), acme forced
 /// to won (10-14), beta lost (10-15).
@@ -188,6 +209,15 @@ fn scenario(style: Style) -> Test {
             let msg = forge_message(&t);
             git_on(&t, merge_day, &["merge", "-q", "--squash", "work"]);
             git_on(&t, merge_day, &["commit", "-q", "-m", &msg]);
+        }
+        Style::CompactForgeSquash => {
+            let msg = compact_forge_message(&t);
+            git_on(&t, merge_day, &["merge", "-q", "--squash", "work"]);
+            git_on(&t, merge_day, &["commit", "-q", "-m", &msg]);
+        }
+        Style::BareSquash => {
+            git_on(&t, merge_day, &["merge", "-q", "--squash", "work"]);
+            git_on(&t, merge_day, &["commit", "-q", "-m", "Branch work (#9)"]);
         }
         Style::Rebase => {
             git_on(&t, merge_day, &["rebase", "-q", "main", "work"]);
@@ -385,10 +415,18 @@ fn by_hand() -> Value {
 
 #[test]
 fn one_scenario_five_ways_gives_one_history() {
+    for style in STYLES {
+        assert_by_hand(style);
+    }
+}
+
+/// The scenario merged the `style` way gives the table worked out by hand,
+/// field by field, and stats credits the people audit does.
+fn assert_by_hand(style: Style) {
     let want = by_hand();
     let mut want_leaves = Vec::new();
     leaves(&want, String::new(), &mut want_leaves);
-    for style in STYLES {
+    {
         let t = scenario(style);
         let got = facts(&t);
         let mut got_leaves = Vec::new();
@@ -924,4 +962,47 @@ fn a_revert_of_a_commit_git_no_longer_has_is_matched_by_its_subject() {
     let gamma = audited(&t, "gamma");
     assert_eq!(gamma["forced_moves"], json!([]), "{gamma:#}");
     assert_eq!(gamma["training_gap"], false);
+}
+
+#[test]
+fn a_compact_forge_squash_reads_as_the_merge_does() {
+    // Each bullet subject directly followed by its indented trailers.
+    let t = scenario(Style::CompactForgeSquash);
+    let body = t.git(&["log", "-1", "--format=%B", "--grep=^Feat branch"]);
+    assert!(
+        body.contains(
+            "* deal(acme): prospecting -> outreach\n  Deal: acme\n  From-Stage: prospecting\n"
+        ),
+        "{body}"
+    );
+    // git reads no trailers of its own there (the last paragraph is not
+    // one), deal reads every block.
+    let id = t.git(&["log", "-1", "--format=%H", "--grep=^Feat branch"]);
+    assert_eq!(trailers_of(&t, id.trim()), "");
+    assert_by_hand(Style::CompactForgeSquash);
+}
+
+#[test]
+fn a_squash_without_blocks_takes_stages_from_the_file() {
+    // The squash's message kept nothing of the branch: acme's stages are
+    // those its file dates.
+    let t = scenario(Style::BareSquash);
+    let file = t.git(&["show", "HEAD:deals/won/acme.md"]);
+    assert!(
+        file.contains("  outreach: 2026-10-02T00:00:00Z\n  qualification: 2026-10-04T00:00:00Z\n  discovery: 2026-10-07T00:00:00Z\n"),
+        "{file}"
+    );
+    let acme = audited(&t, "acme");
+    assert_eq!(
+        stages(&acme),
+        [
+            ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+            ("outreach".into(), "2026-10-02".into(), json!(2.0)),
+            ("qualification".into(), "2026-10-04".into(), json!(3.0)),
+            ("discovery".into(), "2026-10-07".into(), json!(7.0)),
+            ("won".into(), "2026-10-14".into(), Value::Null),
+        ],
+        "{acme:#}"
+    );
+    assert_eq!(acme["skipped"], json!(["proposal", "negotiation", "close"]));
 }
