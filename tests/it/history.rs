@@ -1006,3 +1006,57 @@ fn a_squash_without_blocks_takes_stages_from_the_file() {
     );
     assert_eq!(acme["skipped"], json!(["proposal", "negotiation", "close"]));
 }
+
+#[test]
+fn a_rebase_that_resets_author_dates_keeps_the_files_stage_dates() {
+    // Moves with other changes to the deal between them, rebased with
+    // `--ignore-date` (every author and committer date the rebase's day),
+    // then fast-forwarded.
+    let t = pipeline();
+    git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+    by(&t, BOB, "2026-10-02", &["move", "acme", "outreach"]).code(0);
+    by(&t, BOB, "2026-10-03", &["set", "acme", "value=50000"]).code(0);
+    by(&t, BOB, "2026-10-04", &["move", "acme", "qualification"]).code(0);
+    by(&t, BOB, "2026-10-05", &["set", "acme", "value=52000"]).code(0);
+    by(&t, BOB, "2026-10-07", &["move", "acme", "discovery"]).code(0);
+    git_on(&t, "2026-10-08", &["checkout", "-q", "main"]);
+    std::fs::write(t.path().join("NOTES.md"), "kickoff notes\n").unwrap();
+    t.git(&["add", "NOTES.md"]);
+    git_on(&t, "2026-10-08", &["commit", "-q", "-m", "notes"]);
+    git_on(
+        &t,
+        "2026-10-09",
+        &["rebase", "-q", "--ignore-date", "main", "work"],
+    );
+    git_on(&t, "2026-10-09", &["checkout", "-q", "main"]);
+    git_on(&t, "2026-10-09", &["merge", "-q", "--ff-only", "work"]);
+    // git dates every rebased commit's author on the rebase's day (the
+    // clock's: `--ignore-date` takes no GIT_AUTHOR_DATE), all later than
+    // the moves ...
+    let dates = t.git(&["log", "--format=%as", "-5"]);
+    let days: Vec<&str> = dates.lines().collect();
+    assert!(
+        days.iter().all(|d| *d == days[0] && *d >= "2026-10-09"),
+        "{dates}"
+    );
+    by(
+        &t,
+        BOB,
+        "2026-10-14",
+        &["move", "acme", "won", "--force", "--reason", "signed early"],
+    )
+    .code(0);
+    // ... the stages keep the move's day, which the file holds.
+    let acme = audited(&t, "acme");
+    assert_eq!(
+        stages(&acme),
+        [
+            ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+            ("outreach".into(), "2026-10-02".into(), json!(2.0)),
+            ("qualification".into(), "2026-10-04".into(), json!(3.0)),
+            ("discovery".into(), "2026-10-07".into(), json!(7.0)),
+            ("won".into(), "2026-10-14".into(), Value::Null),
+        ],
+        "{acme:#}"
+    );
+}
