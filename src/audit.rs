@@ -276,6 +276,7 @@ impl Reader<'_> {
         origin: &Commit,
         main: Oid,
         own: bool,
+        superseded: bool,
         kept: Option<&FileFacts>,
     ) {
         let cfg = self.cfg;
@@ -292,11 +293,20 @@ impl Reader<'_> {
         // The file's date, unless it cannot be the move's: before the
         // entry before it, or after the commit that wrote it was made.
         let made = origin.time.max(origin.author_time);
-        let time = match place.and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied()) {
+        // `superseded`: a later block of the same message enters this stage
+        // again (a deal moved back and forth, then squashed); the file keeps
+        // only that later date, so this entry has the date its squashed
+        // commit gives, if any.
+        let file = place
+            .filter(|_| !superseded)
+            .and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied());
+        let time = match file {
             Some(t) if prev.is_none_or(|p| t.timestamp() >= p) && t.timestamp() <= made => {
                 Some(t.timestamp())
             }
-            _ => fallback,
+            // A date the move cannot have: the commit's, as for any style.
+            Some(_) => block.date.or(Some(origin.author_time)),
+            None => fallback,
         };
         let mut forced = block.get("Forced").map(str::to_string);
         // The waivers this forced move wrote: those dated with its entry
@@ -378,8 +388,13 @@ impl Reader<'_> {
             };
             blocks.push(&fallback);
         }
-        for b in blocks {
+        for (i, b) in blocks.iter().enumerate() {
             let Some(slug) = b.get("Deal") else { continue };
+            let superseded = b.get("To-Stage").is_some_and(|to| {
+                blocks[i + 1..]
+                    .iter()
+                    .any(|l| l.get("Deal") == Some(slug) && l.get("To-Stage") == Some(to))
+            });
             if !mine.contains_key(slug) {
                 continue;
             }
@@ -395,6 +410,7 @@ impl Reader<'_> {
                 c,
                 main,
                 own,
+                superseded,
                 merged.as_deref().or(kept.then_some(&FileFacts::default())),
             );
         }

@@ -1060,3 +1060,100 @@ fn a_rebase_that_resets_author_dates_keeps_the_files_stage_dates() {
         "{acme:#}"
     );
 }
+
+/// Lands the branch `work` on main on `day` the `style` way (merges and
+/// squashes only).
+fn land(t: &Test, style: Style, day: &str) {
+    git_on(t, day, &["checkout", "-q", "main"]);
+    match style {
+        Style::Merge => {
+            git_on(t, day, &["merge", "-q", "--no-ff", "--no-edit", "work"]);
+        }
+        Style::GitSquash => {
+            git_on(t, day, &["merge", "-q", "--squash", "work"]);
+            git_on(t, day, &["commit", "-q", "-F", ".git/SQUASH_MSG"]);
+        }
+        Style::ForgeSquash | Style::CompactForgeSquash => {
+            let msg = if style == Style::ForgeSquash {
+                forge_message(t)
+            } else {
+                compact_forge_message(t)
+            };
+            git_on(t, day, &["merge", "-q", "--squash", "work"]);
+            git_on(t, day, &["commit", "-q", "-m", &msg]);
+        }
+        _ => unreachable!("{style:?}"),
+    }
+}
+
+#[test]
+fn a_deal_moved_back_and_forth_then_squashed_keeps_every_entry() {
+    for style in [
+        Style::Merge,
+        Style::GitSquash,
+        Style::ForgeSquash,
+        Style::CompactForgeSquash,
+    ] {
+        let t = pipeline();
+        git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+        for (day, to) in [
+            ("2026-10-02", "outreach"),
+            ("2026-10-03", "qualification"),
+            ("2026-10-05", "outreach"),
+            ("2026-10-06", "qualification"),
+        ] {
+            by(&t, BOB, day, &["move", "acme", to]).code(0);
+        }
+        by(
+            &t,
+            BOB,
+            "2026-10-08",
+            &["move", "acme", "lost", "--reason", "competitor"],
+        )
+        .code(0);
+        land(&t, style, "2026-10-09");
+        // The file keeps only each stage's last date.
+        let file = t.git(&["show", "HEAD:deals/lost/acme.md"]);
+        assert!(
+            file.contains(
+                "  outreach: 2026-10-05T00:00:00Z\n  qualification: 2026-10-06T00:00:00Z\n"
+            ),
+            "{file}"
+        );
+        let acme = audited(&t, "acme");
+        let got: Vec<String> = stages(&acme).into_iter().map(|s| s.0).collect();
+        assert_eq!(
+            got,
+            [
+                "prospecting",
+                "outreach",
+                "qualification",
+                "outreach",
+                "qualification",
+                "lost"
+            ],
+            "{style:?}: {acme:#}"
+        );
+        let dated = stages(&acme);
+        // Later visits have their own dates whatever the style; a forge's
+        // squash names no date for the earlier visits (they follow the
+        // entry before them), git's and a merge do.
+        assert_eq!(dated[3].1, "2026-10-05", "{style:?}: {acme:#}");
+        assert_eq!(dated[4].1, "2026-10-06", "{style:?}: {acme:#}");
+        assert_eq!(dated[5].1, "2026-10-08", "{style:?}: {acme:#}");
+        if matches!(style, Style::Merge | Style::GitSquash) {
+            assert_eq!(
+                dated,
+                [
+                    ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+                    ("outreach".into(), "2026-10-02".into(), json!(1.0)),
+                    ("qualification".into(), "2026-10-03".into(), json!(2.0)),
+                    ("outreach".into(), "2026-10-05".into(), json!(1.0)),
+                    ("qualification".into(), "2026-10-06".into(), json!(2.0)),
+                    ("lost".into(), "2026-10-08".into(), Value::Null),
+                ],
+                "{style:?}"
+            );
+        }
+    }
+}
