@@ -312,7 +312,11 @@ impl Reader<'_> {
         // The waivers this forced move wrote: those dated with its entry
         // (`waived.<stage>.at`), or, in the older form, those its commit
         // added.
-        let mine: Vec<&crate::deal::Waiver> = facts
+        // When the stage's date was corrected since (a `deal set
+        // stages.<stage>=` after the move: a squash reads only the corrected
+        // file), those of the stages the move passed, from `From-Stage:` up
+        // to `To-Stage:`, which a later forced move would have overwritten.
+        let mut mine: Vec<&crate::deal::Waiver> = facts
             .as_ref()
             .map(|f| {
                 f.waived
@@ -321,6 +325,25 @@ impl Reader<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let ord = |s: &str| match Place::parse(s, cfg)? {
+            Place::Stage(i) => Some(i),
+            _ => Some(cfg.stages.len()),
+        };
+        if let (true, Some(f), Some(from), Some(upto)) = (
+            mine.is_empty() && block.get("Forced").is_some(),
+            facts.as_ref(),
+            block.get("From-Stage").and_then(ord),
+            block.get("To-Stage").and_then(ord),
+        ) {
+            mine = f
+                .waived
+                .iter()
+                .filter(|(s, w)| {
+                    w.at.is_some() && cfg.stage_index(s).is_some_and(|i| from <= i && i < upto)
+                })
+                .map(|(_, w)| w)
+                .collect();
+        }
         if let (Some(_), Some(k)) = (&forced, kept) {
             let theirs: HashSet<&String> = facts
                 .as_ref()

@@ -1157,3 +1157,117 @@ fn a_deal_moved_back_and_forth_then_squashed_keeps_every_entry() {
         }
     }
 }
+
+#[test]
+fn a_forced_moves_waivers_are_those_it_wrote_after_a_stage_date_is_corrected() {
+    let mut seen: Vec<(Style, Value, Value)> = Vec::new();
+    for style in [
+        Style::Merge,
+        Style::GitSquash,
+        Style::ForgeSquash,
+        Style::CompactForgeSquash,
+    ] {
+        let t = pipeline();
+        git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+        // Two forced moves by bob; then the second one's stage date is
+        // corrected by hand.
+        by(
+            &t,
+            BOB,
+            "2026-10-03",
+            &[
+                "move",
+                "beta",
+                "qualification",
+                "--force",
+                "--reason",
+                "intro",
+            ],
+        )
+        .code(0);
+        by(
+            &t,
+            BOB,
+            "2026-10-05",
+            &["move", "beta", "negotiation", "--force", "--reason", "rush"],
+        )
+        .code(0);
+        by(
+            &t,
+            BOB,
+            "2026-10-06",
+            &["set", "beta", "stages.negotiation=2026-10-04T12:00:00Z"],
+        )
+        .code(0);
+        land(&t, style, "2026-10-09");
+        by(
+            &t,
+            BOB,
+            "2026-10-12",
+            &["move", "beta", "lost", "--reason", "competitor"],
+        )
+        .code(0);
+        let file = t.git(&["show", "HEAD:deals/lost/beta.md"]);
+        let waivers = file.matches("    by: bob\n").count();
+        let beta = audited(&t, "beta");
+        let moves: Vec<(Value, Value)> = beta["forced_moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["reason"].clone(), m["waived"].clone()))
+            .collect();
+        let total: u64 = moves.iter().map(|m| m.1.as_u64().unwrap()).sum();
+        assert_eq!(total as usize, waivers, "{style:?}: {file}\n{beta:#}");
+        assert_eq!(moves[0], (json!("intro"), json!(1)), "{style:?}: {beta:#}");
+        let j = json_of(at(&t, "2026-10-20", &["audit", "--format", "json"]));
+        assert_eq!(
+            j["forced_by_owner"],
+            json!([{"owner": "bob", "forced": 2, "waivers": waivers}]),
+            "{style:?}: {j:#}"
+        );
+        assert_eq!(people(&t), [("bob".to_string(), 2, waivers as u64)]);
+        seen.push((style, json!(moves), j["forced_by_owner"].clone()));
+    }
+    for s in &seen[1..] {
+        assert_eq!((&s.1, &s.2), (&seen[0].1, &seen[0].2), "{:?}", s.0);
+    }
+}
+
+#[test]
+fn a_forge_squash_with_an_impossible_stage_date_dates_the_move_by_the_commit() {
+    for style in [Style::ForgeSquash, Style::CompactForgeSquash] {
+        let t = pipeline();
+        git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+        by(&t, BOB, "2026-10-02", &["move", "acme", "outreach"]).code(0);
+        by(&t, BOB, "2026-10-03", &["move", "acme", "qualification"]).code(0);
+        // A date after every commit that could have made the move.
+        by(
+            &t,
+            BOB,
+            "2026-10-04",
+            &["set", "acme", "stages.qualification=2026-10-30T00:00:00Z"],
+        )
+        .code(0);
+        land(&t, style, "2026-10-09");
+        let squash = t.git(&["log", "-1", "--format=%cs %as"]);
+        assert_eq!(squash.trim(), "2026-10-09 2026-10-09");
+        by(
+            &t,
+            BOB,
+            "2026-10-12",
+            &["move", "acme", "lost", "--reason", "competitor"],
+        )
+        .code(0);
+        let acme = audited(&t, "acme");
+        assert_eq!(
+            stages(&acme),
+            [
+                ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+                ("outreach".into(), "2026-10-02".into(), json!(7.0)),
+                ("qualification".into(), "2026-10-09".into(), json!(3.0)),
+                ("lost".into(), "2026-10-12".into(), Value::Null),
+            ],
+            "{style:?}: {acme:#}"
+        );
+    }
+}
