@@ -488,7 +488,11 @@ fn unnest(line: &str) -> &str {
 /// with a trailer token for a key, at least one key is one of
 /// [`DEAL_KEYS`], and a `Deal:` value, if any, is one word (a slug). So
 /// prose that mentions "Deal:" mid-sentence, or a paragraph with one line
-/// of prose, is no block.
+/// of prose, is no block. A squashed message's subject (a bullet that is
+/// not itself a trailer, or an indented line opening a paragraph) is not
+/// part of the paragraph it opens, so a forge's compact list, each subject
+/// followed directly by its indented trailers, gives one block each
+/// (docs/reference.md, "Audit").
 pub fn deal_blocks(message: &str) -> Vec<Block> {
     struct Para<'m> {
         lines: Vec<(&'m str, &'m str)>,
