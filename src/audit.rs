@@ -246,8 +246,14 @@ impl Reader<'_> {
         self.standing(slug).find_map(|t| t.place)
     }
 
-    fn last_time(&self, slug: &str) -> Option<i64> {
-        self.standing(slug).find_map(|t| t.time)
+    /// When `slug` entered the stage it stands in: a move's file date must
+    /// not be before it. Only stage entries count: a `deal set` or note
+    /// that a rebase (`--ignore-date`) dated on its own day says nothing of
+    /// when the next move was made.
+    fn last_entry(&self, slug: &str) -> Option<i64> {
+        self.standing(slug)
+            .filter(|t| t.place.is_some())
+            .find_map(|t| t.time)
     }
 
     fn push(&mut self, slug: &str, t: Touch) {
@@ -270,6 +276,7 @@ impl Reader<'_> {
         origin: &Commit,
         main: Oid,
         own: bool,
+        superseded: bool,
         kept: Option<&FileFacts>,
     ) {
         let cfg = self.cfg;
@@ -282,21 +289,34 @@ impl Reader<'_> {
             return;
         }
         let fallback = block.date.or(own.then_some(origin.author_time));
-        let prev = self.last_time(slug);
+        let prev = self.last_entry(slug);
         // The file's date, unless it cannot be the move's: before the
         // entry before it, or after the commit that wrote it was made.
         let made = origin.time.max(origin.author_time);
-        let time = match place.and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied()) {
+        // `superseded`: a later block of the same message enters this stage
+        // again (a deal moved back and forth, then squashed); the file keeps
+        // only that later date, so this entry has the date its squashed
+        // commit gives, if any.
+        let file = place
+            .filter(|_| !superseded)
+            .and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied());
+        let time = match file {
             Some(t) if prev.is_none_or(|p| t.timestamp() >= p) && t.timestamp() <= made => {
                 Some(t.timestamp())
             }
-            _ => fallback,
+            // A date the move cannot have: the commit's, as for any style.
+            Some(_) => block.date.or(Some(origin.author_time)),
+            None => fallback,
         };
         let mut forced = block.get("Forced").map(str::to_string);
         // The waivers this forced move wrote: those dated with its entry
         // (`waived.<stage>.at`), or, in the older form, those its commit
         // added.
-        let mine: Vec<&crate::deal::Waiver> = facts
+        // When the stage's date was corrected since (a `deal set
+        // stages.<stage>=` after the move: a squash reads only the corrected
+        // file), those of the stages the move passed, from `From-Stage:` up
+        // to `To-Stage:`, which a later forced move would have overwritten.
+        let mut mine: Vec<&crate::deal::Waiver> = facts
             .as_ref()
             .map(|f| {
                 f.waived
@@ -305,6 +325,25 @@ impl Reader<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let ord = |s: &str| match Place::parse(s, cfg)? {
+            Place::Stage(i) => Some(i),
+            _ => Some(cfg.stages.len()),
+        };
+        if let (true, Some(f), Some(from), Some(upto)) = (
+            mine.is_empty() && block.get("Forced").is_some(),
+            facts.as_ref(),
+            block.get("From-Stage").and_then(ord),
+            block.get("To-Stage").and_then(ord),
+        ) {
+            mine = f
+                .waived
+                .iter()
+                .filter(|(s, w)| {
+                    w.at.is_some() && cfg.stage_index(s).is_some_and(|i| from <= i && i < upto)
+                })
+                .map(|(_, w)| w)
+                .collect();
+        }
         if let (Some(_), Some(k)) = (&forced, kept) {
             let theirs: HashSet<&String> = facts
                 .as_ref()
@@ -372,8 +411,13 @@ impl Reader<'_> {
             };
             blocks.push(&fallback);
         }
-        for b in blocks {
+        for (i, b) in blocks.iter().enumerate() {
             let Some(slug) = b.get("Deal") else { continue };
+            let superseded = b.get("To-Stage").is_some_and(|to| {
+                blocks[i + 1..]
+                    .iter()
+                    .any(|l| l.get("Deal") == Some(slug) && l.get("To-Stage") == Some(to))
+            });
             if !mine.contains_key(slug) {
                 continue;
             }
@@ -389,6 +433,7 @@ impl Reader<'_> {
                 c,
                 main,
                 own,
+                superseded,
                 merged.as_deref().or(kept.then_some(&FileFacts::default())),
             );
         }
@@ -725,16 +770,48 @@ fn read_line(
             let here = r.place(slug);
             let moved = place.is_some() && *place != here;
             if moved || (!named && c.reverts.is_empty()) {
-                let prev = r.last_time(slug);
+                let prev = r.last_entry(slug);
+                let made = c.time.max(c.author_time);
+                let facts = match place {
+                    Some(p) if moved => r.facts(c.id, slug, Some(*p)),
+                    _ => None,
+                };
                 let file = match place {
-                    Some(p) if moved => r
-                        .facts(c.id, slug, Some(*p))
+                    Some(p) if moved => facts
+                        .as_ref()
                         .and_then(|f| f.stages.get(p.id(cfg)).copied())
                         .map(|t| t.timestamp())
                         .filter(|t| prev.is_none_or(|p| *t >= p))
-                        .filter(|t| *t <= c.time.max(c.author_time)),
+                        .filter(|t| *t <= made),
                     _ => None,
                 };
+                // A commit that names no move of a deal it moved (a squash
+                // whose message kept no blocks, a move by hand): the stages
+                // its file dates between the entry before and this one were
+                // entered too (docs/reference.md, "Audit").
+                if let (Some(f), Some(prev), Some(p), false) = (&facts, prev, place, named) {
+                    let upto = file.unwrap_or(made);
+                    let mut between: Vec<(i64, Place)> = f
+                        .stages
+                        .iter()
+                        .filter_map(|(id, t)| Some((t.timestamp(), Place::parse(id, cfg)?)))
+                        .filter(|(t, q)| *t > prev && *t < upto && q != p)
+                        .collect();
+                    between.sort_by_key(|(t, q)| (*t, q.ordinal(cfg)));
+                    for (t, q) in between {
+                        r.push(
+                            slug,
+                            Touch {
+                                time: Some(t),
+                                place: Some(q),
+                                imported,
+                                origin: Some(c.id),
+                                main: Some(c.id),
+                                ..Touch::default()
+                            },
+                        );
+                    }
+                }
                 r.push(
                     slug,
                     Touch {

@@ -488,11 +488,17 @@ fn unnest(line: &str) -> &str {
 /// with a trailer token for a key, at least one key is one of
 /// [`DEAL_KEYS`], and a `Deal:` value, if any, is one word (a slug). So
 /// prose that mentions "Deal:" mid-sentence, or a paragraph with one line
-/// of prose, is no block.
+/// of prose, is no block. A squashed message's subject (a bullet that is
+/// not itself a trailer, or an indented line opening a paragraph) is not
+/// part of the paragraph it opens, so a forge's compact list, each subject
+/// followed directly by its indented trailers, gives one block each
+/// (docs/reference.md, "Audit").
 pub fn deal_blocks(message: &str) -> Vec<Block> {
     struct Para<'m> {
         lines: Vec<(&'m str, &'m str)>,
         whole: bool,
+        /// It opened with a squashed message's subject (not part of it).
+        subject: bool,
     }
     fn flush(out: &mut Vec<Block>, p: &mut Para, author: &Option<String>, date: Option<i64>) {
         let deal_key = p
@@ -515,11 +521,13 @@ pub fn deal_blocks(message: &str) -> Vec<Block> {
         }
         p.lines.clear();
         p.whole = true;
+        p.subject = false;
     }
     let mut out = Vec::new();
     let mut para = Para {
         lines: Vec::new(),
         whole: true,
+        subject: false,
     };
     // `git merge --squash`: `commit <id>` / `Author: …` / `Date: …` at the
     // left margin before each squashed message.
@@ -564,7 +572,24 @@ pub fn deal_blocks(message: &str) -> Vec<Block> {
             continue;
         }
         in_header = false;
-        match trailer_line(line) {
+        let kv = trailer_line(line);
+        let indented = raw.starts_with([' ', '\t']);
+        let bullet = {
+            let l = raw.trim_start();
+            l.starts_with("* ") || l.starts_with("- ")
+        };
+        // A squashed message's subject: a bullet that is not itself a
+        // trailer (it starts a new message, blank line or not), or an
+        // indented line opening a paragraph. The lines after it are that
+        // message's block when every one is a trailer.
+        if kv.is_none()
+            && (bullet || (indented && para.lines.is_empty() && para.whole && !para.subject))
+        {
+            flush(&mut out, &mut para, &author, date);
+            para.subject = true;
+            continue;
+        }
+        match kv {
             Some(kv) if para.whole => para.lines.push(kv),
             _ => para.whole = false,
         }
@@ -823,6 +848,18 @@ mod tests {
     }
 
     #[test]
+    fn a_compact_forge_squash_lists_each_subject_with_its_trailers() {
+        // GitHub's squash: each bullet subject directly followed by its
+        // indented trailers, no blank line in between.
+        let m = "Feat branch (#2)\n\n* deal(acme): prospecting -> outreach\n  Deal: acme\n  From-Stage: prospecting\n  To-Stage: outreach\n  Owner: alice <alice@example.com>\n* deal(acme): outreach -> qualification\n  Deal: acme\n  To-Stage: qualification\n  Forced: CFO said so\n* Tidy the notes\n  and more prose about the Deal: acme\n\n  deal(beta): a -> b\n  Deal: beta\n  To-Stage: b\n";
+        let b = super::deal_blocks(m);
+        let to: Vec<_> = b.iter().filter_map(|b| b.get("To-Stage")).collect();
+        assert_eq!(to, ["outreach", "qualification", "b"], "{b:?}");
+        assert_eq!(b[1].get("Forced"), Some("CFO said so"));
+        assert_eq!(b[0].trailers.len(), 4);
+    }
+
+    #[test]
     fn prose_that_mentions_deal_is_no_block() {
         for m in [
             "Notes\n\nWe talked about the Deal: acme with bob.\n",
@@ -830,6 +867,9 @@ mod tests {
             "Notes\n\nDeal: acme\nand then the customer called back\n",
             "Notes\n\nSee the Deal: acme\n",
             "Notes\n\nSigned-off-by: Bob <bob@example.com>\n",
+            "Notes\n\n* We met the buyer\n  and the Deal: acme is close\n",
+            "Notes\n\n  We met the buyer:\n  Deal: we lost it on price\n",
+            "Notes\n\n* Deal: acme\n  but the buyer left\n",
         ] {
             assert_eq!(super::deal_blocks(m), Vec::new(), "{m:?}");
         }

@@ -32,6 +32,11 @@ enum Style {
     Merge,
     GitSquash,
     ForgeSquash,
+    /// A forge's squash listing each message compactly: its subject as a
+    /// bullet, its trailers indented right under it, no blank lines.
+    CompactForgeSquash,
+    /// A squash whose message kept none of the branch's messages.
+    BareSquash,
     Rebase,
     FastForward,
     CherryPick,
@@ -148,6 +153,22 @@ fn forge_message(t: &Test) -> String {
     m
 }
 
+/// A forge's compact squash message: each commit's subject as a `* `
+/// bullet, the rest of its message indented under it, no blank lines.
+fn compact_forge_message(t: &Test) -> String {
+    let ids = t.git(&["rev-list", "--reverse", "main..work"]);
+    let mut m = "Feat branch (#2)\n\n".to_string();
+    for id in ids.lines() {
+        let body = t.git(&["log", "-1", "--format=%B", id]);
+        let mut lines = body.lines().filter(|l| !l.trim().is_empty());
+        m.push_str(&format!("* {}\n", lines.next().unwrap()));
+        for l in lines {
+            m.push_str(&format!("  {l}\n"));
+        }
+    }
+    m
+}
+
 /// The scenario, merged the `style` way on 2026-10-09, then on main: the
 /// revert of gamma's forced move (10-10), gamma lost (10-12), acme forced
 /// to won (10-14), beta lost (10-15).
@@ -188,6 +209,15 @@ fn scenario(style: Style) -> Test {
             let msg = forge_message(&t);
             git_on(&t, merge_day, &["merge", "-q", "--squash", "work"]);
             git_on(&t, merge_day, &["commit", "-q", "-m", &msg]);
+        }
+        Style::CompactForgeSquash => {
+            let msg = compact_forge_message(&t);
+            git_on(&t, merge_day, &["merge", "-q", "--squash", "work"]);
+            git_on(&t, merge_day, &["commit", "-q", "-m", &msg]);
+        }
+        Style::BareSquash => {
+            git_on(&t, merge_day, &["merge", "-q", "--squash", "work"]);
+            git_on(&t, merge_day, &["commit", "-q", "-m", "Branch work (#9)"]);
         }
         Style::Rebase => {
             git_on(&t, merge_day, &["rebase", "-q", "main", "work"]);
@@ -385,10 +415,18 @@ fn by_hand() -> Value {
 
 #[test]
 fn one_scenario_five_ways_gives_one_history() {
+    for style in STYLES {
+        assert_by_hand(style);
+    }
+}
+
+/// The scenario merged the `style` way gives the table worked out by hand,
+/// field by field, and stats credits the people audit does.
+fn assert_by_hand(style: Style) {
     let want = by_hand();
     let mut want_leaves = Vec::new();
     leaves(&want, String::new(), &mut want_leaves);
-    for style in STYLES {
+    {
         let t = scenario(style);
         let got = facts(&t);
         let mut got_leaves = Vec::new();
@@ -924,4 +962,312 @@ fn a_revert_of_a_commit_git_no_longer_has_is_matched_by_its_subject() {
     let gamma = audited(&t, "gamma");
     assert_eq!(gamma["forced_moves"], json!([]), "{gamma:#}");
     assert_eq!(gamma["training_gap"], false);
+}
+
+#[test]
+fn a_compact_forge_squash_reads_as_the_merge_does() {
+    // Each bullet subject directly followed by its indented trailers.
+    let t = scenario(Style::CompactForgeSquash);
+    let body = t.git(&["log", "-1", "--format=%B", "--grep=^Feat branch"]);
+    assert!(
+        body.contains(
+            "* deal(acme): prospecting -> outreach\n  Deal: acme\n  From-Stage: prospecting\n"
+        ),
+        "{body}"
+    );
+    // git reads no trailers of its own there (the last paragraph is not
+    // one), deal reads every block.
+    let id = t.git(&["log", "-1", "--format=%H", "--grep=^Feat branch"]);
+    assert_eq!(trailers_of(&t, id.trim()), "");
+    assert_by_hand(Style::CompactForgeSquash);
+}
+
+#[test]
+fn a_squash_without_blocks_takes_stages_from_the_file() {
+    // The squash's message kept nothing of the branch: acme's stages are
+    // those its file dates.
+    let t = scenario(Style::BareSquash);
+    let file = t.git(&["show", "HEAD:deals/won/acme.md"]);
+    assert!(
+        file.contains("  outreach: 2026-10-02T00:00:00Z\n  qualification: 2026-10-04T00:00:00Z\n  discovery: 2026-10-07T00:00:00Z\n"),
+        "{file}"
+    );
+    let acme = audited(&t, "acme");
+    assert_eq!(
+        stages(&acme),
+        [
+            ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+            ("outreach".into(), "2026-10-02".into(), json!(2.0)),
+            ("qualification".into(), "2026-10-04".into(), json!(3.0)),
+            ("discovery".into(), "2026-10-07".into(), json!(7.0)),
+            ("won".into(), "2026-10-14".into(), Value::Null),
+        ],
+        "{acme:#}"
+    );
+    assert_eq!(acme["skipped"], json!(["proposal", "negotiation", "close"]));
+}
+
+#[test]
+fn a_rebase_that_resets_author_dates_keeps_the_files_stage_dates() {
+    // Moves with other changes to the deal between them, rebased with
+    // `--ignore-date` (every author and committer date the rebase's day),
+    // then fast-forwarded.
+    let t = pipeline();
+    git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+    by(&t, BOB, "2026-10-02", &["move", "acme", "outreach"]).code(0);
+    by(&t, BOB, "2026-10-03", &["set", "acme", "value=50000"]).code(0);
+    by(&t, BOB, "2026-10-04", &["move", "acme", "qualification"]).code(0);
+    by(&t, BOB, "2026-10-05", &["set", "acme", "value=52000"]).code(0);
+    by(&t, BOB, "2026-10-07", &["move", "acme", "discovery"]).code(0);
+    git_on(&t, "2026-10-08", &["checkout", "-q", "main"]);
+    std::fs::write(t.path().join("NOTES.md"), "kickoff notes\n").unwrap();
+    t.git(&["add", "NOTES.md"]);
+    git_on(&t, "2026-10-08", &["commit", "-q", "-m", "notes"]);
+    git_on(
+        &t,
+        "2026-10-09",
+        &["rebase", "-q", "--ignore-date", "main", "work"],
+    );
+    git_on(&t, "2026-10-09", &["checkout", "-q", "main"]);
+    git_on(&t, "2026-10-09", &["merge", "-q", "--ff-only", "work"]);
+    // git dates every rebased commit's author on the rebase's day (the
+    // clock's: `--ignore-date` takes no GIT_AUTHOR_DATE), all later than
+    // the moves ...
+    let dates = t.git(&["log", "--format=%as", "-5"]);
+    let days: Vec<&str> = dates.lines().collect();
+    assert!(
+        days.iter().all(|d| *d == days[0] && *d >= "2026-10-09"),
+        "{dates}"
+    );
+    by(
+        &t,
+        BOB,
+        "2026-10-14",
+        &["move", "acme", "won", "--force", "--reason", "signed early"],
+    )
+    .code(0);
+    // ... the stages keep the move's day, which the file holds.
+    let acme = audited(&t, "acme");
+    assert_eq!(
+        stages(&acme),
+        [
+            ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+            ("outreach".into(), "2026-10-02".into(), json!(2.0)),
+            ("qualification".into(), "2026-10-04".into(), json!(3.0)),
+            ("discovery".into(), "2026-10-07".into(), json!(7.0)),
+            ("won".into(), "2026-10-14".into(), Value::Null),
+        ],
+        "{acme:#}"
+    );
+}
+
+/// Lands the branch `work` on main on `day` the `style` way (merges and
+/// squashes only).
+fn land(t: &Test, style: Style, day: &str) {
+    git_on(t, day, &["checkout", "-q", "main"]);
+    match style {
+        Style::Merge => {
+            git_on(t, day, &["merge", "-q", "--no-ff", "--no-edit", "work"]);
+        }
+        Style::GitSquash => {
+            git_on(t, day, &["merge", "-q", "--squash", "work"]);
+            git_on(t, day, &["commit", "-q", "-F", ".git/SQUASH_MSG"]);
+        }
+        Style::ForgeSquash | Style::CompactForgeSquash => {
+            let msg = if style == Style::ForgeSquash {
+                forge_message(t)
+            } else {
+                compact_forge_message(t)
+            };
+            git_on(t, day, &["merge", "-q", "--squash", "work"]);
+            git_on(t, day, &["commit", "-q", "-m", &msg]);
+        }
+        _ => unreachable!("{style:?}"),
+    }
+}
+
+#[test]
+fn a_deal_moved_back_and_forth_then_squashed_keeps_every_entry() {
+    for style in [
+        Style::Merge,
+        Style::GitSquash,
+        Style::ForgeSquash,
+        Style::CompactForgeSquash,
+    ] {
+        let t = pipeline();
+        git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+        for (day, to) in [
+            ("2026-10-02", "outreach"),
+            ("2026-10-03", "qualification"),
+            ("2026-10-05", "outreach"),
+            ("2026-10-06", "qualification"),
+        ] {
+            by(&t, BOB, day, &["move", "acme", to]).code(0);
+        }
+        by(
+            &t,
+            BOB,
+            "2026-10-08",
+            &["move", "acme", "lost", "--reason", "competitor"],
+        )
+        .code(0);
+        land(&t, style, "2026-10-09");
+        // The file keeps only each stage's last date.
+        let file = t.git(&["show", "HEAD:deals/lost/acme.md"]);
+        assert!(
+            file.contains(
+                "  outreach: 2026-10-05T00:00:00Z\n  qualification: 2026-10-06T00:00:00Z\n"
+            ),
+            "{file}"
+        );
+        let acme = audited(&t, "acme");
+        let got: Vec<String> = stages(&acme).into_iter().map(|s| s.0).collect();
+        assert_eq!(
+            got,
+            [
+                "prospecting",
+                "outreach",
+                "qualification",
+                "outreach",
+                "qualification",
+                "lost"
+            ],
+            "{style:?}: {acme:#}"
+        );
+        let dated = stages(&acme);
+        // Later visits have their own dates whatever the style; a forge's
+        // squash names no date for the earlier visits (they follow the
+        // entry before them), git's and a merge do.
+        assert_eq!(dated[3].1, "2026-10-05", "{style:?}: {acme:#}");
+        assert_eq!(dated[4].1, "2026-10-06", "{style:?}: {acme:#}");
+        assert_eq!(dated[5].1, "2026-10-08", "{style:?}: {acme:#}");
+        if matches!(style, Style::Merge | Style::GitSquash) {
+            assert_eq!(
+                dated,
+                [
+                    ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+                    ("outreach".into(), "2026-10-02".into(), json!(1.0)),
+                    ("qualification".into(), "2026-10-03".into(), json!(2.0)),
+                    ("outreach".into(), "2026-10-05".into(), json!(1.0)),
+                    ("qualification".into(), "2026-10-06".into(), json!(2.0)),
+                    ("lost".into(), "2026-10-08".into(), Value::Null),
+                ],
+                "{style:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_forced_moves_waivers_are_those_it_wrote_after_a_stage_date_is_corrected() {
+    let mut seen: Vec<(Style, Value, Value)> = Vec::new();
+    for style in [
+        Style::Merge,
+        Style::GitSquash,
+        Style::ForgeSquash,
+        Style::CompactForgeSquash,
+    ] {
+        let t = pipeline();
+        git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+        // Two forced moves by bob; then the second one's stage date is
+        // corrected by hand.
+        by(
+            &t,
+            BOB,
+            "2026-10-03",
+            &[
+                "move",
+                "beta",
+                "qualification",
+                "--force",
+                "--reason",
+                "intro",
+            ],
+        )
+        .code(0);
+        by(
+            &t,
+            BOB,
+            "2026-10-05",
+            &["move", "beta", "negotiation", "--force", "--reason", "rush"],
+        )
+        .code(0);
+        by(
+            &t,
+            BOB,
+            "2026-10-06",
+            &["set", "beta", "stages.negotiation=2026-10-04T12:00:00Z"],
+        )
+        .code(0);
+        land(&t, style, "2026-10-09");
+        by(
+            &t,
+            BOB,
+            "2026-10-12",
+            &["move", "beta", "lost", "--reason", "competitor"],
+        )
+        .code(0);
+        let file = t.git(&["show", "HEAD:deals/lost/beta.md"]);
+        let waivers = file.matches("    by: bob\n").count();
+        let beta = audited(&t, "beta");
+        let moves: Vec<(Value, Value)> = beta["forced_moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["reason"].clone(), m["waived"].clone()))
+            .collect();
+        let total: u64 = moves.iter().map(|m| m.1.as_u64().unwrap()).sum();
+        assert_eq!(total as usize, waivers, "{style:?}: {file}\n{beta:#}");
+        assert_eq!(moves[0], (json!("intro"), json!(1)), "{style:?}: {beta:#}");
+        let j = json_of(at(&t, "2026-10-20", &["audit", "--format", "json"]));
+        assert_eq!(
+            j["forced_by_owner"],
+            json!([{"owner": "bob", "forced": 2, "waivers": waivers}]),
+            "{style:?}: {j:#}"
+        );
+        assert_eq!(people(&t), [("bob".to_string(), 2, waivers as u64)]);
+        seen.push((style, json!(moves), j["forced_by_owner"].clone()));
+    }
+    for s in &seen[1..] {
+        assert_eq!((&s.1, &s.2), (&seen[0].1, &seen[0].2), "{:?}", s.0);
+    }
+}
+
+#[test]
+fn a_forge_squash_with_an_impossible_stage_date_dates_the_move_by_the_commit() {
+    for style in [Style::ForgeSquash, Style::CompactForgeSquash] {
+        let t = pipeline();
+        git_on(&t, "2026-10-02", &["checkout", "-q", "-b", "work"]);
+        by(&t, BOB, "2026-10-02", &["move", "acme", "outreach"]).code(0);
+        by(&t, BOB, "2026-10-03", &["move", "acme", "qualification"]).code(0);
+        // A date after every commit that could have made the move.
+        by(
+            &t,
+            BOB,
+            "2026-10-04",
+            &["set", "acme", "stages.qualification=2026-10-30T00:00:00Z"],
+        )
+        .code(0);
+        land(&t, style, "2026-10-09");
+        let squash = t.git(&["log", "-1", "--format=%cs %as"]);
+        assert_eq!(squash.trim(), "2026-10-09 2026-10-09");
+        by(
+            &t,
+            BOB,
+            "2026-10-12",
+            &["move", "acme", "lost", "--reason", "competitor"],
+        )
+        .code(0);
+        let acme = audited(&t, "acme");
+        assert_eq!(
+            stages(&acme),
+            [
+                ("prospecting".into(), "2026-10-01".into(), json!(1.0)),
+                ("outreach".into(), "2026-10-02".into(), json!(7.0)),
+                ("qualification".into(), "2026-10-09".into(), json!(3.0)),
+                ("lost".into(), "2026-10-12".into(), Value::Null),
+            ],
+            "{style:?}: {acme:#}"
+        );
+    }
 }
