@@ -228,7 +228,12 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             if let Some(v) = &a.source {
                 insert_path(&mut probe, "source", v);
             }
-            let all = Pipeline::load(&root)?;
+            let mut all = Pipeline::load(&root)?;
+            // The file an interrupted run of this lead left is not an
+            // earlier lead: counted, it would turn the round-robin on.
+            if left.is_some() {
+                all.deals.retain(|d| d.rel != rel);
+            }
             match crate::leads::route(cfg, &probe, &all.deals) {
                 Some(o) => o,
                 None => owner_of(cfg, &root, None)?,

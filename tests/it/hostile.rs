@@ -689,3 +689,39 @@ fn init_that_cannot_finish_leaves_nothing_behind() {
     left.sort();
     assert_eq!(left, vec!["deals", "deals/01-prospecting"], "{out:?}");
 }
+
+/// Round-robin routing does not count the file an interrupted `deal new`
+/// left staged: the rerun picks the same owner and commits that file.
+#[test]
+fn a_killed_routed_lead_is_finished_by_its_rerun() {
+    let t = Test::new()
+        .config_replace(
+            "Bob Jones, email: bob@example.com, roles: [sdr, ae, delivery]",
+            "Bob Jones, email: bob@example.com, roles: [ae]",
+        )
+        .config_replace(
+            "  dana: { name: Dana Lee, email: dana@example.com, roles: [sdr, ae, delivery] }\n",
+            "  dana: { name: Dana Lee, email: dana@example.com, roles: [delivery] }\n  erik: { name: Erik Sand, email: erik@example.com, roles: [sdr] }\n",
+        )
+        .config_replace("version: 1\n", "version: 1\nrouting:\n  round_robin: sdr\n")
+        .file(
+            "z.json",
+            r#"{"name":"Ann","email":"a@a.co","company":"Zeta"}"#,
+        )
+        .repo();
+    t.cmd(&["new", "First"])
+        .code(0)
+        .stdout_has("owned by alice");
+    t.cmd(&["new", "--json", "z.json"])
+        .code(0)
+        .stdout_has("owned by erik");
+    // Killed after the index, before HEAD.
+    t.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    t.cmd(&["new", "--json", "z.json"])
+        .code(0)
+        .stdout_has("owned by erik");
+    let log = t.git(&["log", "-1", "--format=%B"]);
+    assert!(log.contains("Deal: zeta\n"), "{log}");
+    assert!(log.contains("Owner: erik <erik@example.com>"), "{log}");
+    assert_eq!(t.git(&["status", "--porcelain", "deals"]), "");
+}
