@@ -188,9 +188,10 @@ fn read_manifest(dir: &Path) -> Result<std::collections::HashSet<String>, Error>
         .collect())
 }
 
-/// Whether the file at `path` is a page of a report written before deal
-/// kept a manifest: its head names deal as its generator. Asked only when
-/// the folder has no manifest, so such a folder is taken over once.
+/// Whether the file at `path` is a page deal report wrote: its head names
+/// deal as its generator. Required, beside the manifest's word, of every
+/// file replaced or deleted; without a manifest such a folder (a report
+/// from before deal kept one) is taken over once.
 fn earlier_page(path: &Path) -> bool {
     use std::io::Read as _;
     let mut head = [0u8; 2048];
@@ -205,8 +206,9 @@ fn earlier_page(path: &Path) -> bool {
 /// are gone. Everything is checked before anything is written: no symlink
 /// below `base` is followed, the folders' (every component) and each
 /// page's own name; a file in a page's place that the last run did not
-/// write (it is not in the manifest, `.deal-report`) is an error naming
-/// it, and only files the manifest lists are ever deleted. The manifest is
+/// write (it is not in the manifest, `.deal-report`, or is no page of
+/// deal's) is an error naming it, and only pages the manifest lists are
+/// ever deleted. The manifest is
 /// written before the pages, listing them, so a report killed half way is
 /// still its own to replace. The pages are then opened without following
 /// a link (`safepath::write_in_checked_dir`).
@@ -233,8 +235,11 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
         if m.file_type().is_symlink() {
             return Err(crate::safepath::link_error(&path));
         }
+        // Listed in the manifest (or no manifest yet), and a page deal
+        // wrote: a manifest planted or committed beside a user's own files
+        // never hands them over.
         let own =
-            ours.contains(&rel_str(rel)) || (no_manifest && m.is_file() && earlier_page(&path));
+            m.is_file() && (no_manifest || ours.contains(&rel_str(rel))) && earlier_page(&path);
         if !own {
             return Err(Error::usage(
                 format!(
@@ -252,7 +257,7 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
     let keep: std::collections::HashSet<String> = pages.iter().map(|p| rel_str(p)).collect();
     for old in ours.iter().filter(|o| !keep.contains(*o)) {
         let path = out.join(old);
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) && earlier_page(&path) {
             let _ = std::fs::remove_file(&path);
         }
     }

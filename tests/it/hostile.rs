@@ -725,3 +725,27 @@ fn a_killed_routed_lead_is_finished_by_its_rerun() {
     assert!(log.contains("Owner: erik <erik@example.com>"), "{log}");
     assert_eq!(t.git(&["status", "--porcelain", "deals"]), "");
 }
+
+/// A manifest planted (or committed) beside the user's own files hands
+/// them over to nothing: only pages deal wrote are replaced or deleted.
+#[test]
+fn a_planted_manifest_never_hands_over_a_users_file() {
+    let t = Test::new()
+        .deal("01-prospecting/a.md", LEAD)
+        .file("site/.deal-report", "index.html\ndeals/faq.html\n")
+        .file("site/index.html", "<p>my own page</p>")
+        .file("site/deals/faq.html", "<p>faq</p>")
+        .repo();
+    t.cmd(&["report", "-o", "site"])
+        .code(2)
+        .stderr_has("index.html is in the way");
+    assert_eq!(
+        read(&t.path().join("site/index.html")),
+        "<p>my own page</p>"
+    );
+    assert_eq!(read(&t.path().join("site/deals/faq.html")), "<p>faq</p>");
+    std::fs::remove_file(t.path().join("site/index.html")).unwrap();
+    t.cmd(&["report", "-o", "site"]).code(0);
+    assert_eq!(read(&t.path().join("site/deals/faq.html")), "<p>faq</p>");
+    assert_eq!(t.git(&["status", "--porcelain", "site/deals/faq.html"]), "");
+}
