@@ -105,6 +105,9 @@ fn report_with(
         None => (root.clone(), PathBuf::from("report")),
     };
     let out = base.join(&prefix);
+    if a.output.is_some() {
+        refuse_pipeline_folders(&root, &p.cfg.deals_dir, &out)?;
+    }
     let paths = report::page_paths(&p);
     prepare_pages(&base, &prefix, &paths)?;
     report::render(
@@ -135,6 +138,66 @@ fn report_with(
         println!("Open file://{}", index.display());
     }
     Ok(0)
+}
+
+/// `p` made absolute and real: `.` and `..` resolved by name, then the
+/// longest part that exists resolved to its real path (so a folder not
+/// made yet still compares with the real pipeline root).
+fn real_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut norm = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                norm.pop();
+            }
+            Component::CurDir => {}
+            other => norm.push(other),
+        }
+    }
+    let mut tail = Vec::new();
+    let mut head = norm.as_path();
+    loop {
+        if let Ok(r) = std::fs::canonicalize(head) {
+            let mut r = r;
+            r.extend(tail.iter().rev());
+            return r;
+        }
+        match (head.parent(), head.file_name()) {
+            (Some(parent), Some(name)) => {
+                tail.push(name.to_os_string());
+                head = parent;
+            }
+            _ => return norm,
+        }
+    }
+}
+
+/// Refuses (exit 2) an `-o` folder whose pages would land in the deals
+/// folder (where `deals/<slug>.html` is read as a deal's twin or a stage
+/// folder) or in the git directory (docs/reference.md, "The report").
+fn refuse_pipeline_folders(root: &Path, deals_dir: &str, out: &Path) -> Result<(), Error> {
+    let deals = real_path(&root.join(deals_dir));
+    let git = crate::repo::Repo::open(root).map(|r| real_path(r.git().path()));
+    let out_real = real_path(out);
+    for folder in [out_real.clone(), out_real.join("deals")] {
+        let what = if folder.starts_with(&deals) {
+            format!("the deals folder ({deals_dir})")
+        } else if git.as_ref().is_some_and(|g| folder.starts_with(g)) {
+            "the git directory".to_string()
+        } else {
+            continue;
+        };
+        return Err(Error::usage(
+            format!(
+                "-o {}: the report's pages would land in {what}",
+                out.display()
+            ),
+            "pass a folder outside the deals folder and .git, e.g. -o report",
+        ));
+    }
+    Ok(())
 }
 
 /// The manifest `deal report` keeps in its output folder: the pages of its

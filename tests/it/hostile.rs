@@ -97,15 +97,44 @@ fn report_into_the_pipeline_root_touches_no_committed_or_user_file() {
         .file("deals/old.html", "committed")
         .repo();
     let before = t.state();
+    // The root's deals/ is the deals folder: refused before anything.
     t.cmd(&["report", "-o", "."])
         .code(2)
-        .stderr_has("index.html is in the way");
+        .stderr_has("would land in the deals folder");
     assert_eq!(t.state(), before);
-    std::fs::remove_file(t.path().join("index.html")).unwrap();
-    t.git(&["commit", "-qam", "no index"]);
-    t.cmd(&["report", "-o", "."]).code(0);
+    // Under a folder beside deals/, the user's own index.html is in the way.
+    std::fs::create_dir_all(t.path().join("site")).unwrap();
+    std::fs::write(t.path().join("site/index.html"), "<p>mine</p>").unwrap();
+    t.cmd(&["report", "-o", "site"])
+        .code(2)
+        .stderr_has("index.html is in the way");
+    assert_eq!(read(&t.path().join("site/index.html")), "<p>mine</p>");
     assert_eq!(read(&t.path().join("deals/old.html")), "committed");
     assert_eq!(t.git(&["status", "--porcelain", "deals/old.html"]), "");
+}
+
+/// `-o` where the pages would land in the deals folder (read back as deals
+/// and stage folders by `check`) or in `.git` is refused, writing nothing.
+#[test]
+fn report_into_the_deals_folder_or_git_is_refused() {
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let before = t.state();
+    for o in [
+        ".",
+        "deals",
+        "deals/01-prospecting",
+        ".git",
+        ".git/x",
+        "./deals/../.git",
+    ] {
+        let out = t.cmd(&["report", "-o", o]).code(2);
+        assert!(out.stderr.contains("would land in"), "{o}: {out:?}");
+        assert_eq!(t.state(), before, "{o}");
+    }
+    assert!(!t.path().join(".git/x").exists());
+    assert!(!t.path().join(".git/index.html").exists());
+    t.cmd(&["check"]).code(0);
+    t.cmd(&["report", "-o", "site"]).code(0);
 }
 
 // ------------------------------------------------- no window for half a file
