@@ -175,6 +175,17 @@ pub fn find(path: &Path) -> Result<Option<Repository>, Error> {
                     }
                     return Ok(Some(r));
                 }
+                // git: "fatal: not a git repository: '<GIT_DIR>'", never
+                // a fall back to no repository (a write without the lock).
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                    return Err(Error::git(
+                        format!(
+                            "not a git repository: GIT_DIR is '{}' (git refuses it too); nothing was changed",
+                            gd.display()
+                        ),
+                        "point GIT_DIR at a repository's git directory, or unset it",
+                    ));
+                }
                 Err(e) => return refused(&gd, e).map(|_| None),
             }
         }

@@ -778,3 +778,22 @@ fn a_planted_manifest_never_hands_over_a_users_file() {
     assert_eq!(read(&t.path().join("site/deals/faq.html")), "<p>faq</p>");
     assert_eq!(t.git(&["status", "--porcelain", "site/deals/faq.html"]), "");
 }
+
+/// A `GIT_DIR` that is no repository is git's error for readers and
+/// writers alike, never "not a git repository, written anyway".
+#[test]
+fn a_git_dir_that_is_no_repository_is_an_error() {
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let before = t.state();
+    let env = [("GIT_DIR", "/nonexistent")];
+    for args in [
+        &["set", "acme", "value=7", "--no-commit"][..],
+        &["list"],
+        &["check"],
+    ] {
+        t.cmd_env(&env, args)
+            .code(2)
+            .stderr_has("GIT_DIR is '/nonexistent'");
+    }
+    assert_eq!(t.state(), before);
+}
