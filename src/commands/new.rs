@@ -297,9 +297,17 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             _ => false,
         };
         for (k, v) in &l.sets {
-            if !flagged(k) {
-                ops.push(Op::set(k, typed_value(cfg, k, v, ctx.now)?));
+            if flagged(k) {
+                continue;
             }
+            // Unmapped form answers are text as the form sent them: `0x1F`,
+            // `1e3` or `true` stay strings, quoted as import quotes them.
+            let yaml = if k.starts_with("form.") {
+                yaml_scalar(v)
+            } else {
+                typed_value(cfg, k, v, ctx.now)?
+            };
+            ops.push(Op::set(k, yaml));
         }
     }
     {

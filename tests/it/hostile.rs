@@ -797,3 +797,24 @@ fn a_git_dir_that_is_no_repository_is_an_error() {
     }
     assert_eq!(t.state(), before);
 }
+
+/// A payload's unmapped answers stay the strings the form sent.
+#[test]
+fn payload_form_values_stay_strings() {
+    let t = Test::new().repo();
+    let payload = r#"{"email": "jane@acme.example", "company": "Acme",
+        "code": "0x1F", "size": "1e3", "agree": "true", "n": "007", "none": "null"}"#;
+    let out = t.cmd_stdin(&["new", "--json", "-", "--owner", "alice"], payload);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = read(&find_deal(&t, "acme.md").unwrap());
+    let fm: serde_yaml::Value = serde_yaml::from_str(text.split("---\n").nth(1).unwrap()).unwrap();
+    for (k, v) in [
+        ("code", "0x1F"),
+        ("size", "1e3"),
+        ("agree", "true"),
+        ("n", "007"),
+        ("none", "null"),
+    ] {
+        assert_eq!(fm["form"][k].as_str(), Some(v), "{k} in {text}");
+    }
+}
