@@ -818,3 +818,48 @@ fn payload_form_values_stay_strings() {
         assert_eq!(fm["form"][k].as_str(), Some(v), "{k} in {text}");
     }
 }
+
+/// `safe.directory` given as git takes it from the environment
+/// (`GIT_CONFIG_COUNT`…, `GIT_CONFIG_PARAMETERS`) lets deal work where git
+/// works.
+#[test]
+fn safe_directory_from_the_environment_is_honoured() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED safe_directory_from_the_environment: needs root to chown");
+        return;
+    }
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let chown = |who: &str| {
+        let s = Command::new("chown")
+            .args(["-R", who])
+            .arg(t.path())
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    chown("65534");
+    let envs: [&[(&str, &str)]; 2] = [
+        &[
+            ("GIT_CONFIG_COUNT", "1"),
+            ("GIT_CONFIG_KEY_0", "safe.directory"),
+            ("GIT_CONFIG_VALUE_0", "*"),
+        ],
+        &[("GIT_CONFIG_PARAMETERS", "'safe.directory'='*'")],
+    ];
+    let mut results = Vec::new();
+    for (i, env) in envs.iter().enumerate() {
+        let v = format!("value={}", i + 5);
+        results.push(t.cmd_env(env, &["set", "acme", &v]));
+        results.push(t.cmd_env(env, &["list"]));
+    }
+    chown("0");
+    for out in &results {
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(!out.stderr.contains("dubious"), "{out:?}");
+    }
+    assert!(
+        t.git(&["show", "HEAD:deals/01-prospecting/acme.md"])
+            .contains("value: 6")
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
