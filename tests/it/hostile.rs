@@ -863,3 +863,45 @@ fn safe_directory_from_the_environment_is_honoured() {
     );
     assert_eq!(t.git(&["status", "--porcelain"]), "");
 }
+
+/// Messages name what is wrong: a file in the way of the report's folders,
+/// a template name that climbs out, a hooks folder that is a link.
+#[test]
+fn odd_paths_get_messages_that_name_them() {
+    let t = Test::new()
+        .deal("01-prospecting/acme.md", LEAD)
+        .file("site/deals", "a file")
+        .repo();
+    for (o, named) in [("site", "site/deals"), ("pipeline.yaml", "pipeline.yaml")] {
+        let out = t.cmd(&["report", "-o", o]).code(2);
+        assert!(
+            out.stderr.contains(&format!("{named} is in the way"))
+                && !out.stderr.contains("os error"),
+            "{o}: {}",
+            out.stderr
+        );
+    }
+    let t = Test::new()
+        .deal("01-prospecting/acme.md", LEAD)
+        .file(
+            "templates/report/index.html",
+            "{% include \"../../../secret.txt\" %}",
+        )
+        .repo();
+    let out = t.cmd(&["report", "-o", "site"]).code(2);
+    assert!(
+        out.stderr.contains("leaves the templates folder") && !out.stderr.contains("symbolic link"),
+        "{}",
+        out.stderr
+    );
+    // .git/hooks itself a link: refused, nothing written where it points.
+    let t = Test::new().repo();
+    let outside = tempfile::tempdir().unwrap();
+    let hooks = t.path().join(".git/hooks");
+    std::fs::remove_dir_all(&hooks).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &hooks).unwrap();
+    t.cmd(&["hook", "install"])
+        .code(2)
+        .stderr_has("hooks: a symbolic link");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
