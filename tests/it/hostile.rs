@@ -905,3 +905,22 @@ fn odd_paths_get_messages_that_name_them() {
         .stderr_has("hooks: a symbolic link");
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
 }
+
+/// forecast's "No close date" list and review's table show hidden
+/// characters escaped, as every other terminal output does.
+#[test]
+fn forecast_and_review_show_hidden_characters_escaped() {
+    let t = Test::new()
+        .deal("01-prospecting/evil\u{202e}dm.md", LEAD)
+        .repo();
+    let out = t.cmd(&["forecast"]);
+    assert!(out.stdout.contains("evil\\u{202e}dm ("), "{}", out.stdout);
+    assert!(!out.stdout.contains('\u{202e}'), "{}", out.stdout);
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    std::fs::write(t.path().join("deals/01-prospecting/b\u{202e}x.md"), LEAD).unwrap();
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "b"]);
+    let md = t.cmd(&["review", "main"]).stdout;
+    assert!(md.contains("\\\\u\\{202e\\}"), "{md}");
+    assert!(!md.contains('\u{202e}') && !md.contains('\u{200b}'), "{md}");
+}
