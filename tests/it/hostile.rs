@@ -924,3 +924,30 @@ fn forecast_and_review_show_hidden_characters_escaped() {
     assert!(md.contains("\\\\u\\{202e\\}"), "{md}");
     assert!(!md.contains('\u{202e}') && !md.contains('\u{200b}'), "{md}");
 }
+
+/// `deal check 2>&1 | head -c1` ends the same way every run: the findings
+/// go out in one write, so the reader cannot quit between two of them and
+/// turn the exit code into a closed pipe's 0 at random.
+#[test]
+fn check_into_a_reader_that_quits_ends_the_same_way_each_run() {
+    let t = Test::new()
+        .deal("01-prospecting/a.md", "---\ntitle: A\n---\n# A\n")
+        .repo();
+    let deal = env!("CARGO_BIN_EXE_deal");
+    let mut codes = std::collections::BTreeMap::new();
+    for _ in 0..40 {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{deal}' check 2>&1 | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}"
+            ))
+            .current_dir(t.path())
+            .envs(t.env_vars())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        *codes.entry(code).or_insert(0) += 1;
+    }
+    assert_eq!(codes.keys().collect::<Vec<_>>(), ["1"], "{codes:?}");
+}
