@@ -145,6 +145,26 @@ impl Templates {
 
     /// The text of template `name`, and the file it came from (None: built in).
     pub fn source(&self, name: &str) -> Result<(String, Option<PathBuf>), ConfigError> {
+        // A name that climbs out (`../../secret.txt`, an absolute path)
+        // is refused as what it is, before any file is looked at.
+        if Path::new(name).components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        }) {
+            return Err(ConfigError {
+                path: Path::new("templates").join(name),
+                line: None,
+                col: None,
+                key: None,
+                message: "a template name that leaves the templates folder".into(),
+                help: Some(
+                    "name a template inside templates/, e.g. {% include \"deal.html\" %}".into(),
+                ),
+                excerpt: None,
+            });
+        }
         if let Some(dir) = &self.dir {
             let p = dir.join(name);
             // Overrides must be plain files in real folders: a symlink

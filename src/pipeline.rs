@@ -20,6 +20,11 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
     let mut dir = start.as_path();
     loop {
         if dir.join(config::FILE).is_file() {
+            // A GIT_DIR that is no repository is git's error for every
+            // command, readers included (docs/safety.md, "git's own rules").
+            if std::env::var_os("GIT_DIR").is_some_and(|d| !d.is_empty()) {
+                crate::repo::find(dir)?;
+            }
             return Ok(dir.to_path_buf());
         }
         match dir.parent() {

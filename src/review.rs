@@ -982,6 +982,19 @@ pub fn md_text(s: &str) -> String {
                 out.push(c);
             }
             c if c.is_control() => {}
+            // Zero-width and bidirectional-override characters shown as
+            // visible codes (`\u{202e}`), their `\`, `{`, `}` escaped.
+            c if !c.is_ascii() => match crate::diag::escape(c.encode_utf8(&mut [0; 4])) {
+                std::borrow::Cow::Owned(e) => {
+                    for x in e.chars() {
+                        if PUNCT.contains(x) {
+                            out.push('\\');
+                        }
+                        out.push(x);
+                    }
+                }
+                std::borrow::Cow::Borrowed(_) => out.push(c),
+            },
             c => out.push(c),
         }
     }
@@ -995,6 +1008,8 @@ pub fn md_code(s: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
+    // Hidden characters as visible codes (a code span shows `\` as is).
+    let s = crate::diag::escape(&s).into_owned();
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {

@@ -58,10 +58,33 @@ pub fn check(base: &Path, rel: &Path) -> Result<(), Error> {
 pub fn create_dirs(base: &Path, rel: &Path) -> Result<PathBuf, Error> {
     check(base, rel)?;
     let dir = base.join(rel);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| match in_the_way(base, rel) {
+        Some(p) => Error::usage(
+            format!(
+                "{} is in the way: it is a file where a folder is needed",
+                crate::diag::display_path(&p)
+            ),
+            "move it away, or pass another folder",
+        ),
+        None => Error::io(&dir, e),
+    })?;
     // A link planted between the check and the creation is caught here.
     check(base, rel)?;
     Ok(dir)
+}
+
+/// The first of `base` and the folders of `rel` below it that exists and
+/// is not a folder.
+fn in_the_way(base: &Path, rel: &Path) -> Option<PathBuf> {
+    let mut p = base.to_path_buf();
+    let mut steps = vec![p.clone()];
+    for c in rel.components() {
+        p.push(c);
+        steps.push(p.clone());
+    }
+    steps
+        .into_iter()
+        .find(|s| std::fs::symlink_metadata(s).is_ok_and(|m| !m.is_dir()))
 }
 
 /// Writes `bytes` to `rel` below `base` so that an existing symlink is

@@ -393,14 +393,18 @@ fn report(
                 .filter(|f| !ctx.quiet || f.severity == check::Severity::Error || a.deny_warnings)
                 .cloned()
                 .collect();
-            print!("{}", output::human(&shown, &p.root, ctx.style));
+            // One write, so `deal check | head -c1` ends the same way each
+            // run: with two, the reader could quit between them and turn
+            // the exit code into a closed pipe's 0 at random.
+            let mut text = output::human(&shown, &p.root, ctx.style);
             if !ctx.quiet {
                 let n = match scope {
                     Scope::All => checked,
                     Scope::Files(s) | Scope::Staged(s) => s.len(),
                 };
-                print!("{}", output::summary(errors, warnings, n, ctx.style));
+                text.push_str(&output::summary(errors, warnings, n, ctx.style));
             }
+            print!("{text}");
         }
         CheckFormat::Json => print!("{}", output::json(findings)),
         CheckFormat::Github => print!(

@@ -209,7 +209,13 @@ fn table(p: &Pipeline, f: &Forecast, width: usize) -> String {
             .no_close_date
             .deals
             .iter()
-            .map(|s| format!("{s} ({})", owner(find(s))))
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    crate::diag::escape(s),
+                    crate::diag::escape(&owner(find(s)))
+                )
+            })
             .collect();
         out.push_str(&format!(
             "No close date: {} deal{}, {} {cur}: {}\n",

@@ -94,7 +94,14 @@ pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
     match a.action {
         HookAction::Install => {
             // A link in the hooks folder (dangling or not) is never written
-            // through: it could point anywhere (docs/safety.md).
+            // through: it could point anywhere (docs/safety.md). Nor is git's
+            // own hooks folder when it is a link (a `core.hooksPath` the user
+            // set is theirs to point where they like).
+            if dir == repo.git().commondir().join("hooks")
+                && std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_symlink())
+            {
+                return Err(crate::safepath::link_error(&dir));
+            }
             if let Some((link, _, _)) = hooks
                 .iter()
                 .find(|(p, _, _)| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink()))

@@ -228,7 +228,12 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             if let Some(v) = &a.source {
                 insert_path(&mut probe, "source", v);
             }
-            let all = Pipeline::load(&root)?;
+            let mut all = Pipeline::load(&root)?;
+            // The file an interrupted run of this lead left is not an
+            // earlier lead: counted, it would turn the round-robin on.
+            if left.is_some() {
+                all.deals.retain(|d| d.rel != rel);
+            }
             match crate::leads::route(cfg, &probe, &all.deals) {
                 Some(o) => o,
                 None => owner_of(cfg, &root, None)?,
@@ -292,9 +297,17 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             _ => false,
         };
         for (k, v) in &l.sets {
-            if !flagged(k) {
-                ops.push(Op::set(k, typed_value(cfg, k, v, ctx.now)?));
+            if flagged(k) {
+                continue;
             }
+            // Unmapped form answers are text as the form sent them: `0x1F`,
+            // `1e3` or `true` stay strings, quoted as import quotes them.
+            let yaml = if k.starts_with("form.") {
+                yaml_scalar(v)
+            } else {
+                typed_value(cfg, k, v, ctx.now)?
+            };
+            ops.push(Op::set(k, yaml));
         }
     }
     {

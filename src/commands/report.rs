@@ -105,6 +105,9 @@ fn report_with(
         None => (root.clone(), PathBuf::from("report")),
     };
     let out = base.join(&prefix);
+    if a.output.is_some() {
+        refuse_pipeline_folders(&root, &p.cfg.deals_dir, &out)?;
+    }
     let paths = report::page_paths(&p);
     prepare_pages(&base, &prefix, &paths)?;
     report::render(
@@ -135,6 +138,66 @@ fn report_with(
         println!("Open file://{}", index.display());
     }
     Ok(0)
+}
+
+/// `p` made absolute and real: `.` and `..` resolved by name, then the
+/// longest part that exists resolved to its real path (so a folder not
+/// made yet still compares with the real pipeline root).
+fn real_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut norm = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                norm.pop();
+            }
+            Component::CurDir => {}
+            other => norm.push(other),
+        }
+    }
+    let mut tail = Vec::new();
+    let mut head = norm.as_path();
+    loop {
+        if let Ok(r) = std::fs::canonicalize(head) {
+            let mut r = r;
+            r.extend(tail.iter().rev());
+            return r;
+        }
+        match (head.parent(), head.file_name()) {
+            (Some(parent), Some(name)) => {
+                tail.push(name.to_os_string());
+                head = parent;
+            }
+            _ => return norm,
+        }
+    }
+}
+
+/// Refuses (exit 2) an `-o` folder whose pages would land in the deals
+/// folder (where `deals/<slug>.html` is read as a deal's twin or a stage
+/// folder) or in the git directory (docs/reference.md, "The report").
+fn refuse_pipeline_folders(root: &Path, deals_dir: &str, out: &Path) -> Result<(), Error> {
+    let deals = real_path(&root.join(deals_dir));
+    let git = crate::repo::Repo::open(root).map(|r| real_path(r.git().path()));
+    let out_real = real_path(out);
+    for folder in [out_real.clone(), out_real.join("deals")] {
+        let what = if folder.starts_with(&deals) {
+            format!("the deals folder ({deals_dir})")
+        } else if git.as_ref().is_some_and(|g| folder.starts_with(g)) {
+            "the git directory".to_string()
+        } else {
+            continue;
+        };
+        return Err(Error::usage(
+            format!(
+                "-o {}: the report's pages would land in {what}",
+                out.display()
+            ),
+            "pass a folder outside the deals folder and .git, e.g. -o report",
+        ));
+    }
+    Ok(())
 }
 
 /// The manifest `deal report` keeps in its output folder: the pages of its
@@ -188,9 +251,10 @@ fn read_manifest(dir: &Path) -> Result<std::collections::HashSet<String>, Error>
         .collect())
 }
 
-/// Whether the file at `path` is a page of a report written before deal
-/// kept a manifest: its head names deal as its generator. Asked only when
-/// the folder has no manifest, so such a folder is taken over once.
+/// Whether the file at `path` is a page deal report wrote: its head names
+/// deal as its generator. Required, beside the manifest's word, of every
+/// file replaced or deleted; without a manifest such a folder (a report
+/// from before deal kept one) is taken over once.
 fn earlier_page(path: &Path) -> bool {
     use std::io::Read as _;
     let mut head = [0u8; 2048];
@@ -205,8 +269,9 @@ fn earlier_page(path: &Path) -> bool {
 /// are gone. Everything is checked before anything is written: no symlink
 /// below `base` is followed, the folders' (every component) and each
 /// page's own name; a file in a page's place that the last run did not
-/// write (it is not in the manifest, `.deal-report`) is an error naming
-/// it, and only files the manifest lists are ever deleted. The manifest is
+/// write (it is not in the manifest, `.deal-report`, or is no page of
+/// deal's) is an error naming it, and only pages the manifest lists are
+/// ever deleted. The manifest is
 /// written before the pages, listing them, so a report killed half way is
 /// still its own to replace. The pages are then opened without following
 /// a link (`safepath::write_in_checked_dir`).
@@ -233,8 +298,11 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
         if m.file_type().is_symlink() {
             return Err(crate::safepath::link_error(&path));
         }
+        // Listed in the manifest (or no manifest yet), and a page deal
+        // wrote: a manifest planted or committed beside a user's own files
+        // never hands them over.
         let own =
-            ours.contains(&rel_str(rel)) || (no_manifest && m.is_file() && earlier_page(&path));
+            m.is_file() && (no_manifest || ours.contains(&rel_str(rel))) && earlier_page(&path);
         if !own {
             return Err(Error::usage(
                 format!(
@@ -252,7 +320,7 @@ fn prepare_pages(base: &Path, prefix: &Path, pages: &[PathBuf]) -> Result<(), Er
     let keep: std::collections::HashSet<String> = pages.iter().map(|p| rel_str(p)).collect();
     for old in ours.iter().filter(|o| !keep.contains(*o)) {
         let path = out.join(old);
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) && earlier_page(&path) {
             let _ = std::fs::remove_file(&path);
         }
     }

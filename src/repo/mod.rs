@@ -144,6 +144,41 @@ pub fn discover(path: &Path) -> Option<Repository> {
 /// (dubious ownership) or where deal could not write it (a SHA-256 object
 /// format, the reftable ref format), with git's message and fix.
 pub fn find(path: &Path) -> Result<Option<Repository>, Error> {
+    let found = find_once(path);
+    // libgit2 reads `safe.directory` only from the config files; git also
+    // takes it from `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_<n>` and
+    // `GIT_CONFIG_PARAMETERS` (`git -c`). When git itself works here, so
+    // does deal: libgit2's own ownership check is turned off and the
+    // repository opened again.
+    if found.is_err() && OWNER_REFUSED.swap(false, Ordering::Relaxed) && git_works_in(path) {
+        // SAFETY: a process-wide libgit2 option, set once before the
+        // repository is opened again; no other libgit2 call depends on it
+        // meanwhile (ownership is only checked when a repository opens).
+        let _ = unsafe { git2::opts::set_verify_owner_validation(false) };
+        return find_once(path);
+    }
+    found
+}
+
+/// Set when libgit2 refused a repository for its owner ([`refused`]).
+static OWNER_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+use std::sync::atomic::Ordering;
+
+/// Whether git itself opens the repository at `path` (its whole config,
+/// `safe.directory` from the environment included).
+fn git_works_in(path: &Path) -> bool {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["rev-parse", "--git-dir"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn find_once(path: &Path) -> Result<Option<Repository>, Error> {
     set_options();
     let found = match std::env::var_os("GIT_DIR").filter(|d| !d.is_empty()) {
         Some(gd) => {
@@ -174,6 +209,17 @@ pub fn find(path: &Path) -> Result<Option<Repository>, Error> {
                         None => {}
                     }
                     return Ok(Some(r));
+                }
+                // git: "fatal: not a git repository: '<GIT_DIR>'", never
+                // a fall back to no repository (a write without the lock).
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                    return Err(Error::git(
+                        format!(
+                            "not a git repository: GIT_DIR is '{}' (git refuses it too); nothing was changed",
+                            gd.display()
+                        ),
+                        "point GIT_DIR at a repository's git directory, or unset it",
+                    ));
                 }
                 Err(e) => return refused(&gd, e).map(|_| None),
             }
@@ -249,6 +295,7 @@ fn refuse_format(git_dir: &Path) -> Result<(), Error> {
 /// repository; git's own refusal otherwise.
 fn refused(git_dir: &Path, e: git2::Error) -> Result<(), Error> {
     if e.code() == git2::ErrorCode::Owner {
+        OWNER_REFUSED.store(true, Ordering::Relaxed);
         let top = git_dir
             .parent()
             .filter(|_| git_dir.ends_with(".git"))

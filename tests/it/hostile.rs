@@ -97,15 +97,44 @@ fn report_into_the_pipeline_root_touches_no_committed_or_user_file() {
         .file("deals/old.html", "committed")
         .repo();
     let before = t.state();
+    // The root's deals/ is the deals folder: refused before anything.
     t.cmd(&["report", "-o", "."])
         .code(2)
-        .stderr_has("index.html is in the way");
+        .stderr_has("would land in the deals folder");
     assert_eq!(t.state(), before);
-    std::fs::remove_file(t.path().join("index.html")).unwrap();
-    t.git(&["commit", "-qam", "no index"]);
-    t.cmd(&["report", "-o", "."]).code(0);
+    // Under a folder beside deals/, the user's own index.html is in the way.
+    std::fs::create_dir_all(t.path().join("site")).unwrap();
+    std::fs::write(t.path().join("site/index.html"), "<p>mine</p>").unwrap();
+    t.cmd(&["report", "-o", "site"])
+        .code(2)
+        .stderr_has("index.html is in the way");
+    assert_eq!(read(&t.path().join("site/index.html")), "<p>mine</p>");
     assert_eq!(read(&t.path().join("deals/old.html")), "committed");
     assert_eq!(t.git(&["status", "--porcelain", "deals/old.html"]), "");
+}
+
+/// `-o` where the pages would land in the deals folder (read back as deals
+/// and stage folders by `check`) or in `.git` is refused, writing nothing.
+#[test]
+fn report_into_the_deals_folder_or_git_is_refused() {
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let before = t.state();
+    for o in [
+        ".",
+        "deals",
+        "deals/01-prospecting",
+        ".git",
+        ".git/x",
+        "./deals/../.git",
+    ] {
+        let out = t.cmd(&["report", "-o", o]).code(2);
+        assert!(out.stderr.contains("would land in"), "{o}: {out:?}");
+        assert_eq!(t.state(), before, "{o}");
+    }
+    assert!(!t.path().join(".git/x").exists());
+    assert!(!t.path().join(".git/index.html").exists());
+    t.cmd(&["check"]).code(0);
+    t.cmd(&["report", "-o", "site"]).code(0);
 }
 
 // ------------------------------------------------- no window for half a file
@@ -688,4 +717,237 @@ fn init_that_cannot_finish_leaves_nothing_behind() {
         .collect();
     left.sort();
     assert_eq!(left, vec!["deals", "deals/01-prospecting"], "{out:?}");
+}
+
+/// Round-robin routing does not count the file an interrupted `deal new`
+/// left staged: the rerun picks the same owner and commits that file.
+#[test]
+fn a_killed_routed_lead_is_finished_by_its_rerun() {
+    let t = Test::new()
+        .config_replace(
+            "Bob Jones, email: bob@example.com, roles: [sdr, ae, delivery]",
+            "Bob Jones, email: bob@example.com, roles: [ae]",
+        )
+        .config_replace(
+            "  dana: { name: Dana Lee, email: dana@example.com, roles: [sdr, ae, delivery] }\n",
+            "  dana: { name: Dana Lee, email: dana@example.com, roles: [delivery] }\n  erik: { name: Erik Sand, email: erik@example.com, roles: [sdr] }\n",
+        )
+        .config_replace("version: 1\n", "version: 1\nrouting:\n  round_robin: sdr\n")
+        .file(
+            "z.json",
+            r#"{"name":"Ann","email":"a@a.co","company":"Zeta"}"#,
+        )
+        .repo();
+    t.cmd(&["new", "First"])
+        .code(0)
+        .stdout_has("owned by alice");
+    t.cmd(&["new", "--json", "z.json"])
+        .code(0)
+        .stdout_has("owned by erik");
+    // Killed after the index, before HEAD.
+    t.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    t.cmd(&["new", "--json", "z.json"])
+        .code(0)
+        .stdout_has("owned by erik");
+    let log = t.git(&["log", "-1", "--format=%B"]);
+    assert!(log.contains("Deal: zeta\n"), "{log}");
+    assert!(log.contains("Owner: erik <erik@example.com>"), "{log}");
+    assert_eq!(t.git(&["status", "--porcelain", "deals"]), "");
+}
+
+/// A manifest planted (or committed) beside the user's own files hands
+/// them over to nothing: only pages deal wrote are replaced or deleted.
+#[test]
+fn a_planted_manifest_never_hands_over_a_users_file() {
+    let t = Test::new()
+        .deal("01-prospecting/a.md", LEAD)
+        .file("site/.deal-report", "index.html\ndeals/faq.html\n")
+        .file("site/index.html", "<p>my own page</p>")
+        .file("site/deals/faq.html", "<p>faq</p>")
+        .repo();
+    t.cmd(&["report", "-o", "site"])
+        .code(2)
+        .stderr_has("index.html is in the way");
+    assert_eq!(
+        read(&t.path().join("site/index.html")),
+        "<p>my own page</p>"
+    );
+    assert_eq!(read(&t.path().join("site/deals/faq.html")), "<p>faq</p>");
+    std::fs::remove_file(t.path().join("site/index.html")).unwrap();
+    t.cmd(&["report", "-o", "site"]).code(0);
+    assert_eq!(read(&t.path().join("site/deals/faq.html")), "<p>faq</p>");
+    assert_eq!(t.git(&["status", "--porcelain", "site/deals/faq.html"]), "");
+}
+
+/// A `GIT_DIR` that is no repository is git's error for readers and
+/// writers alike, never "not a git repository, written anyway".
+#[test]
+fn a_git_dir_that_is_no_repository_is_an_error() {
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let before = t.state();
+    let env = [("GIT_DIR", "/nonexistent")];
+    for args in [
+        &["set", "acme", "value=7", "--no-commit"][..],
+        &["list"],
+        &["check"],
+    ] {
+        t.cmd_env(&env, args)
+            .code(2)
+            .stderr_has("GIT_DIR is '/nonexistent'");
+    }
+    assert_eq!(t.state(), before);
+}
+
+/// A payload's unmapped answers stay the strings the form sent.
+#[test]
+fn payload_form_values_stay_strings() {
+    let t = Test::new().repo();
+    let payload = r#"{"email": "jane@acme.example", "company": "Acme",
+        "code": "0x1F", "size": "1e3", "agree": "true", "n": "007", "none": "null"}"#;
+    let out = t.cmd_stdin(&["new", "--json", "-", "--owner", "alice"], payload);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = read(&find_deal(&t, "acme.md").unwrap());
+    let fm: serde_yaml::Value = serde_yaml::from_str(text.split("---\n").nth(1).unwrap()).unwrap();
+    for (k, v) in [
+        ("code", "0x1F"),
+        ("size", "1e3"),
+        ("agree", "true"),
+        ("n", "007"),
+        ("none", "null"),
+    ] {
+        assert_eq!(fm["form"][k].as_str(), Some(v), "{k} in {text}");
+    }
+}
+
+/// `safe.directory` given as git takes it from the environment
+/// (`GIT_CONFIG_COUNT`…, `GIT_CONFIG_PARAMETERS`) lets deal work where git
+/// works.
+#[test]
+fn safe_directory_from_the_environment_is_honoured() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED safe_directory_from_the_environment: needs root to chown");
+        return;
+    }
+    let t = Test::new().deal("01-prospecting/acme.md", LEAD).repo();
+    let chown = |who: &str| {
+        let s = Command::new("chown")
+            .args(["-R", who])
+            .arg(t.path())
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    chown("65534");
+    let envs: [&[(&str, &str)]; 2] = [
+        &[
+            ("GIT_CONFIG_COUNT", "1"),
+            ("GIT_CONFIG_KEY_0", "safe.directory"),
+            ("GIT_CONFIG_VALUE_0", "*"),
+        ],
+        &[("GIT_CONFIG_PARAMETERS", "'safe.directory'='*'")],
+    ];
+    let mut results = Vec::new();
+    for (i, env) in envs.iter().enumerate() {
+        let v = format!("value={}", i + 5);
+        results.push(t.cmd_env(env, &["set", "acme", &v]));
+        results.push(t.cmd_env(env, &["list"]));
+    }
+    chown("0");
+    for out in &results {
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(!out.stderr.contains("dubious"), "{out:?}");
+    }
+    assert!(
+        t.git(&["show", "HEAD:deals/01-prospecting/acme.md"])
+            .contains("value: 6")
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+/// Messages name what is wrong: a file in the way of the report's folders,
+/// a template name that climbs out, a hooks folder that is a link.
+#[test]
+fn odd_paths_get_messages_that_name_them() {
+    let t = Test::new()
+        .deal("01-prospecting/acme.md", LEAD)
+        .file("site/deals", "a file")
+        .repo();
+    for (o, named) in [("site", "site/deals"), ("pipeline.yaml", "pipeline.yaml")] {
+        let out = t.cmd(&["report", "-o", o]).code(2);
+        assert!(
+            out.stderr.contains(&format!("{named} is in the way"))
+                && !out.stderr.contains("os error"),
+            "{o}: {}",
+            out.stderr
+        );
+    }
+    let t = Test::new()
+        .deal("01-prospecting/acme.md", LEAD)
+        .file(
+            "templates/report/index.html",
+            "{% include \"../../../secret.txt\" %}",
+        )
+        .repo();
+    let out = t.cmd(&["report", "-o", "site"]).code(2);
+    assert!(
+        out.stderr.contains("leaves the templates folder") && !out.stderr.contains("symbolic link"),
+        "{}",
+        out.stderr
+    );
+    // .git/hooks itself a link: refused, nothing written where it points.
+    let t = Test::new().repo();
+    let outside = tempfile::tempdir().unwrap();
+    let hooks = t.path().join(".git/hooks");
+    std::fs::remove_dir_all(&hooks).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &hooks).unwrap();
+    t.cmd(&["hook", "install"])
+        .code(2)
+        .stderr_has("hooks: a symbolic link");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+/// forecast's "No close date" list and review's table show hidden
+/// characters escaped, as every other terminal output does.
+#[test]
+fn forecast_and_review_show_hidden_characters_escaped() {
+    let t = Test::new()
+        .deal("01-prospecting/evil\u{202e}dm.md", LEAD)
+        .repo();
+    let out = t.cmd(&["forecast"]);
+    assert!(out.stdout.contains("evil\\u{202e}dm ("), "{}", out.stdout);
+    assert!(!out.stdout.contains('\u{202e}'), "{}", out.stdout);
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    std::fs::write(t.path().join("deals/01-prospecting/b\u{202e}x.md"), LEAD).unwrap();
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "b"]);
+    let md = t.cmd(&["review", "main"]).stdout;
+    assert!(md.contains("\\\\u\\{202e\\}"), "{md}");
+    assert!(!md.contains('\u{202e}') && !md.contains('\u{200b}'), "{md}");
+}
+
+/// `deal check 2>&1 | head -c1` ends the same way every run: the findings
+/// go out in one write, so the reader cannot quit between two of them and
+/// turn the exit code into a closed pipe's 0 at random.
+#[test]
+fn check_into_a_reader_that_quits_ends_the_same_way_each_run() {
+    let t = Test::new()
+        .deal("01-prospecting/a.md", "---\ntitle: A\n---\n# A\n")
+        .repo();
+    let deal = env!("CARGO_BIN_EXE_deal");
+    let mut codes = std::collections::BTreeMap::new();
+    for _ in 0..40 {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{deal}' check 2>&1 | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}"
+            ))
+            .current_dir(t.path())
+            .envs(t.env_vars())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        *codes.entry(code).or_insert(0) += 1;
+    }
+    assert_eq!(codes.keys().collect::<Vec<_>>(), ["1"], "{codes:?}");
 }
