@@ -630,13 +630,19 @@ pub struct Event {
     pub on: On,
     /// The main-line commit it came from (`None` for `--due`).
     pub commit: Option<Oid>,
+    /// The commit whose `pipeline.yaml` says which triggers it may fire:
+    /// the commit that wrote it, or, where history keeps none (a squash's
+    /// blocks, a change by hand a merge brought), the main-line commit's
+    /// first parent. `None`: no trigger fires (or `--due`).
+    pub config_at: Option<Oid>,
     /// The deal (`None` for a `due` digest).
     pub deal: Option<DealInfo>,
     /// A `due` digest: its owner and items.
     pub owner: Option<String>,
     pub deals: Vec<DealInfo>,
     /// Its identity: the event's own time from the deal file (RFC 3339),
-    /// or, for `--due`, the UTC date.
+    /// `- stage <id>` when the file has none, or, for `--due`, the UTC
+    /// date.
     pub when: String,
 }
 
@@ -919,8 +925,14 @@ pub fn events(
             continue;
         };
         let f = &d.fields;
-        let fallback = t.time.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
-        let stamp = |x: Option<DateTime<Utc>>| x.or(fallback).map(crate::time::format_ts);
+        // The event's own time from the file, which every merge style
+        // keeps; a file without one (a move by hand, a lead without
+        // `created`) is keyed by its stage alone, never by a commit's
+        // date, which a squash or rebase changes.
+        let stamp = |x: Option<DateTime<Utc>>| {
+            x.map(crate::time::format_ts)
+                .unwrap_or_else(|| format!("- stage {stage}"))
+        };
         let entered = f.stages.get(stage).copied();
         let mut info = DealInfo::of(cfg, &d);
         for on in kinds {
@@ -933,16 +945,15 @@ pub fn events(
                 }
                 _ => stamp(entered),
             };
-            if let Some(when) = when {
-                out.push(Event {
-                    on,
-                    commit: Some(main),
-                    deal: Some(info.clone()),
-                    owner: None,
-                    deals: Vec::new(),
-                    when,
-                });
-            }
+            out.push(Event {
+                on,
+                commit: Some(main),
+                config_at: t.written.or_else(|| parent_of(main)),
+                deal: Some(info.clone()),
+                owner: None,
+                deals: Vec::new(),
+                when,
+            });
         }
     }
     Some(out)

@@ -193,8 +193,10 @@ fn range_deliveries<'c>(
             "give the range a push brought to the main line (its old tip first); a branch's first push has no such range",
         )
     })?;
-    // Which triggers pipeline.yaml had at each commit: an event from a
-    // commit before the one that added a trigger fires nothing.
+    // Which triggers pipeline.yaml had where each event was written (the
+    // commit that wrote it; for a squash's blocks, the main line before
+    // the squash): an event written before a trigger was added fires
+    // nothing, whatever the merge style.
     let odb = git
         .odb()
         .map_err(|e| Error::git(e.message().to_string(), ""))?;
@@ -204,7 +206,7 @@ fn range_deliveries<'c>(
     let mut missing = Vec::new();
     let mut out = Vec::new();
     for e in events {
-        let Some(c) = e.commit else { continue };
+        let Some(c) = e.config_at else { continue };
         let present = at_commit.entry(c).or_insert_with(|| {
             git.find_commit(c)
                 .ok()
@@ -276,6 +278,7 @@ fn due_deliveries<'c>(
         events.push(Event {
             on: On::Due,
             commit: None,
+            config_at: None,
             deal: None,
             owner: Some(o),
             deals,
@@ -289,6 +292,7 @@ fn due_deliveries<'c>(
         events.push(Event {
             on: On::Uncontacted,
             commit: None,
+            config_at: None,
             deal: Some(DealInfo::of(cfg, d)),
             owner: None,
             deals: Vec::new(),

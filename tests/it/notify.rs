@@ -880,3 +880,101 @@ fn a_squash_of_several_moves_fires_each_once_and_a_merge_of_them_after_sends_not
     notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
     assert!(s.take().is_empty());
 }
+
+/// Tester finding: a merge (or a squash) of a branch that made a lead and
+/// then added the trigger fired the lead; events written before the
+/// trigger fire nothing in any merge style.
+#[test]
+fn events_written_before_the_trigger_fire_nothing_in_any_merge_style() {
+    let s = Server::start();
+    let t = Test::new().repo();
+    let base = head(&t);
+    t.git(&["checkout", "-q", "-b", "f"]);
+    t.cmd(&["new", "Before Trig", "--email", "b@a.example"])
+        .code(0);
+    add_triggers(
+        &t,
+        &format!("  - id: lead\n    on: lead\n    webhook: {}\n", s.url()),
+    );
+    t.git(&["checkout", "-q", "main"]);
+    let range = format!("{base}..HEAD");
+    for style in ["merge", "squash", "ff", "rebase"] {
+        t.git(&["reset", "-q", "--hard", &base]);
+        match style {
+            "merge" => {
+                t.git(&["merge", "-q", "--no-ff", "-m", "M", "f"]);
+            }
+            "squash" => {
+                t.git(&["merge", "-q", "--squash", "f"]);
+                t.git(&["commit", "-q", "--no-edit"]);
+            }
+            "ff" => {
+                t.git(&["merge", "-q", "--ff-only", "f"]);
+            }
+            _ => {
+                t.git_at("2026-11-29T00:00:00Z", &["cherry-pick", "main..f"]);
+            }
+        }
+        notify(&t, &[&range, "--dry-run"]).code(0).stdout("");
+        notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
+    }
+    assert!(s.take().is_empty());
+    // A lead written after the trigger was added fires, merged or squashed.
+    t.git(&["checkout", "-q", "f"]);
+    t.cmd(&["new", "After Trig", "--owner", "bob"]).code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["reset", "-q", "--hard", &base]);
+    t.git(&["merge", "-q", "--no-ff", "-m", "M", "f"]);
+    notify(&t, &[&range]).code(0);
+    assert_eq!(s.texts(), vec!["New lead: After Trig, owner bob"]);
+}
+
+/// Tester finding: an event the deal file has no time for (a move by hand
+/// without `stages.<stage>`, a lead without `created`) was keyed by the
+/// commit's date, so a squash of the same work sent it again.
+#[test]
+fn an_event_without_a_time_in_the_file_is_sent_once_whatever_the_merge() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: outreach\n    on: enter\n    stage: outreach\n    webhook: {u}\n  - id: lead\n    on: lead\n    webhook: {u}\n",
+        u = s.url()
+    ));
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let base = head(&t);
+    t.git(&["checkout", "-q", "-b", "work"]);
+    std::fs::create_dir_all(t.path().join("deals/02-outreach")).unwrap();
+    t.git(&[
+        "mv",
+        "deals/01-prospecting/acme.md",
+        "deals/02-outreach/acme.md",
+    ]);
+    std::fs::write(
+        t.path().join("deals/01-prospecting/beta.md"),
+        "---\ntitle: Beta\nowner: bob\n---\n",
+    )
+    .unwrap();
+    t.git(&["add", "-A"]);
+    t.git_at("2026-11-28T09:00:00Z", &["commit", "-q", "-m", "by hand"]);
+    t.git(&["checkout", "-q", "main"]);
+    t.git_at(
+        "2026-11-28T10:00:00Z",
+        &["merge", "-q", "--no-ff", "-m", "merge work", "work"],
+    );
+    let range = format!("{base}..HEAD");
+    notify(&t, &[&range]).code(0);
+    let mut got = s.texts();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "Acme entered Outreach, owner bob",
+            "New lead: Beta, owner bob"
+        ]
+    );
+    // The same work squashed, at another date: nothing again.
+    t.git(&["reset", "-q", "--hard", &base]);
+    t.git(&["merge", "-q", "--squash", "work"]);
+    t.git_at("2026-11-30T10:00:00Z", &["commit", "-q", "--no-edit"]);
+    notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
+    assert!(s.take().is_empty());
+}
