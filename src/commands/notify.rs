@@ -5,8 +5,11 @@
 //! find the events, match them to triggers, drop those recorded already
 //! (git notes under `refs/notes/deal-notify`), refuse a command trigger
 //! without `--allow-commands` and an unset `$DEAL_…` variable (exit 2),
-//! then deliver each, recording each success. A failed delivery is named
-//! and not recorded; the others still go out; the exit is then 1.
+//! then deliver each, recording each success, each send and its record
+//! under the writers' lock (`crate::lock`) with the record looked up again
+//! first, so two runs at once send nothing twice. A failed delivery, or
+//! one sent but not recorded, is named; the others still go out; the exit
+//! is then 1.
 
 use std::collections::{HashMap, HashSet};
 
@@ -113,6 +116,13 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             println!("  {body}");
             continue;
         }
+        // Each send and its record under the writers' lock (`deal.lock`):
+        // two runs at once take turns, and the second sees the first's
+        // record and sends nothing again.
+        let lock = crate::lock::acquire_in(git.path())?;
+        if notify::recorded(git, &d.key) {
+            continue;
+        }
         let result = match &d.trigger.action {
             Action::Webhook(_) => notify::post(&urls[d.trigger.id.as_str()], &body),
             Action::Command(c) => {
@@ -124,14 +134,16 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             Ok(()) => {
                 sent += 1;
                 if let Err(e) = notify::record(git, &d.key, ctx.now) {
+                    // Delivered but not recorded: the next run sends it
+                    // again, so the run is not a success.
+                    failed += 1;
                     eprintln!(
-                        "warning: {}: {what}: sent, but not recorded in {} ({}); a rerun may send it again",
+                        "error: {}: {what}: sent, but not recorded in {} ({}); the next run sends it again",
                         d.trigger.place(),
                         notify::NOTES_REF,
-                        e.message()
+                        crate::diag::one_line(e.message())
                     );
-                }
-                if !ctx.quiet {
+                } else if !ctx.quiet {
                     println!("sent: trigger `{}`: {what}", d.trigger.id);
                 }
             }
@@ -143,6 +155,7 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
                 );
             }
         }
+        drop(lock);
     }
     if !a.dry_run && !ctx.quiet && pending.is_empty() {
         println!("Nothing to send.");

@@ -15,6 +15,8 @@ enum Mode {
     Status500,
     /// Accepts, reads the request, and answers nothing for this long.
     Stall(u64),
+    /// Records the request, then answers 200 after this long.
+    Slow(u64),
 }
 
 /// A receiver: every request's path and body, answered as `mode` says.
@@ -71,6 +73,13 @@ impl Server {
                         Mode::Stall(ms) => {
                             std::thread::sleep(Duration::from_millis(ms));
                             return;
+                        }
+                        Mode::Slow(ms) => {
+                            g.lock()
+                                .unwrap()
+                                .push((path, String::from_utf8_lossy(&body).into_owned()));
+                            std::thread::sleep(Duration::from_millis(ms));
+                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
                         }
                     };
                     let _ = s.write_all(answer.as_bytes());
@@ -977,4 +986,59 @@ fn an_event_without_a_time_in_the_file_is_sent_once_whatever_the_merge() {
     t.git_at("2026-11-30T10:00:00Z", &["commit", "-q", "--no-edit"]);
     notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
     assert!(s.take().is_empty());
+}
+
+/// Tester finding: a delivery sent but not recorded (a stale lock on the
+/// notes ref) exited 0 and was sent again on every run; two runs at once
+/// sent everything twice.
+#[test]
+fn a_delivery_not_recorded_fails_the_run_and_two_runs_at_once_send_once() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: lead\n    on: lead\n    webhook: {}\n",
+        s.url()
+    ));
+    let base = head(&t);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let range = format!("{base}..HEAD");
+    let stale = t.path().join(".git/refs/notes/deal-notify.lock");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, "").unwrap();
+    notify(&t, &[&range])
+        .code(1)
+        .stderr_has("trigger `lead`: lead acme: sent, but not recorded in refs/notes/deal-notify");
+    assert_eq!(s.texts().len(), 1);
+    std::fs::remove_file(&stale).unwrap();
+    // Two runs at once, against a receiver that takes a second to answer:
+    // one sends, the other finds the record.
+    t.cmd(&["new", "Initech", "--owner", "bob"]).code(0);
+    s.set(Mode::Slow(1000));
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_deal"))
+                .args(["notify", &format!("{}..HEAD", base)])
+                .current_dir(t.path())
+                .envs(t.env_vars())
+                .env("DEAL_HOOK", "s3cret")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for r in runs {
+        let out = r.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut got = s.texts();
+    got.sort();
+    assert_eq!(
+        got,
+        vec!["New lead: Acme, owner bob", "New lead: Initech, owner bob"]
+    );
 }
