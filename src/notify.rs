@@ -113,7 +113,8 @@ pub enum Payload {
 pub struct Trigger {
     pub id: String,
     pub on: On,
-    pub stage: Option<String>,
+    /// The stages it fires on (empty: any).
+    pub stage: Vec<String>,
     pub source: Vec<String>,
     pub owner: Vec<String>,
     pub action: Action,
@@ -330,23 +331,32 @@ pub fn parse_triggers(
                 ));
             }
         }
+        // A value or a list, as `source` and `owner`.
         let stage = match get("stage") {
-            None => None,
-            Some(s) => {
-                let s = s.as_str().unwrap_or("").to_string();
-                let outcome =
-                    on == On::Forced && (s == crate::config::WON || s == crate::config::LOST);
-                if !stages.contains(&s) && !outcome {
+            None => Vec::new(),
+            Some(v) => {
+                let Some(list) = text_list(v) else {
                     return Err(err(
                         format!("{key}.stage"),
-                        format!("`{s}` is not a stage"),
-                        &format!("stages are {}", stages.join(", ")),
+                        "`stage` is a stage id or a list of them".into(),
+                        "write `stage: proposal` or `stage: [outreach, discovery]`",
                     ));
+                };
+                for s in &list {
+                    let outcome =
+                        on == On::Forced && (s == crate::config::WON || s == crate::config::LOST);
+                    if !stages.contains(s) && !outcome {
+                        return Err(err(
+                            format!("{key}.stage"),
+                            format!("`{}` is not a stage", crate::diag::one_line(s)),
+                            &format!("stages are {}", stages.join(", ")),
+                        ));
+                    }
                 }
-                Some(s)
+                list
             }
         };
-        if on == On::Enter && stage.is_none() {
+        if on == On::Enter && stage.is_empty() {
             return Err(err(
                 format!("{key}.on"),
                 "`enter` needs `stage`: the stage whose entry fires it".into(),
@@ -443,8 +453,8 @@ pub fn parse_triggers(
 /// URL; a command as written).
 fn summary(t: &Trigger) -> String {
     let mut s = format!("on `{}`", t.on.as_str());
-    if let Some(st) = &t.stage {
-        s.push_str(&format!(", stage `{st}`"));
+    if !t.stage.is_empty() {
+        s.push_str(&format!(", stage `{}`", t.stage.join(", ")));
     }
     if !t.source.is_empty() {
         s.push_str(&format!(", source `{}`", t.source.join(", ")));
@@ -641,8 +651,7 @@ pub struct Event {
     pub owner: Option<String>,
     pub deals: Vec<DealInfo>,
     /// Its identity: the event's own time from the deal file (RFC 3339),
-    /// `- stage <id>` when the file has none, or, for `--due`, the UTC
-    /// date.
+    /// `-` when the file has none, or, for `--due`, the UTC date.
     pub when: String,
 }
 
@@ -668,9 +677,7 @@ impl Event {
             {
                 return false;
             }
-            if let Some(s) = &t.stage
-                && *s != d.stage
-            {
+            if !t.stage.is_empty() && !t.stage.contains(&d.stage) {
                 return false;
             }
         }
@@ -678,7 +685,8 @@ impl Event {
     }
 
     /// What the delivery record is keyed by: (trigger, slug or owner,
-    /// event, the event's own time or the UTC date).
+    /// event, the stage for `enter` and `forced`, the event's own time or
+    /// the UTC date).
     pub fn key(&self, t: &Trigger) -> String {
         let who = self
             .deal
@@ -686,8 +694,14 @@ impl Event {
             .map(|d| d.slug.clone())
             .or_else(|| self.owner.clone().map(|o| format!("owner:{o}")))
             .unwrap_or_default();
+        // A stage entry is also keyed by its stage: two moves in the same
+        // second (a script, `--force` twice) are two events.
+        let stage = match (self.on, &self.deal) {
+            (On::Enter | On::Forced, Some(d)) => format!("stage {}\n", d.stage),
+            _ => String::new(),
+        };
         format!(
-            "deal-notify\ntrigger {}\ndeal {}\nevent {}\nwhen {}\n",
+            "deal-notify\ntrigger {}\ndeal {}\nevent {}\n{stage}when {}\n",
             t.id,
             who,
             self.on.as_str(),
@@ -929,10 +943,8 @@ pub fn events(
         // keeps; a file without one (a move by hand, a lead without
         // `created`) is keyed by its stage alone, never by a commit's
         // date, which a squash or rebase changes.
-        let stamp = |x: Option<DateTime<Utc>>| {
-            x.map(crate::time::format_ts)
-                .unwrap_or_else(|| format!("- stage {stage}"))
-        };
+        let stamp =
+            |x: Option<DateTime<Utc>>| x.map(crate::time::format_ts).unwrap_or_else(|| "-".into());
         let entered = f.stages.get(stage).copied();
         let mut info = DealInfo::of(cfg, &d);
         for on in kinds {

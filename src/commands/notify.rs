@@ -198,7 +198,7 @@ fn range_deliveries<'c>(
     let wanted = |on: On, stage: &str| {
         cfg.triggers
             .iter()
-            .any(|t| t.on == on && t.stage.as_deref().is_none_or(|s| s == stage))
+            .any(|t| t.on == on && (t.stage.is_empty() || t.stage.iter().any(|s| s == stage)))
     };
     let events = notify::events(git, head, base, &deals, cfg, &wanted).ok_or_else(|| {
         Error::usage(

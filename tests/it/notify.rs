@@ -1042,3 +1042,45 @@ fn a_delivery_not_recorded_fails_the_run_and_two_runs_at_once_send_once() {
         vec!["New lead: Acme, owner bob", "New lead: Initech, owner bob"]
     );
 }
+
+/// Tester finding: `stage:` as a list (flow or block) was refused by every
+/// command with "`` is not a stage"; filters take a value or a list.
+#[test]
+fn stage_filters_take_a_list_flow_or_block() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: early\n    on: enter\n    stage: [outreach, qualification]\n    webhook: {u}\n  - id: forced\n    on: forced\n    stage:\n      - outreach\n      - won\n    webhook: {u}\n",
+        u = s.url()
+    ));
+    t.cmd(&["check"]).code(0);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let base = head(&t);
+    for to in ["outreach", "qualification", "won"] {
+        t.cmd(&["move", "acme", to, "--force", "--reason", "r"])
+            .code(0);
+    }
+    notify(&t, &[&format!("{base}..HEAD")]).code(0);
+    assert_eq!(
+        s.texts(),
+        vec![
+            "Acme entered Outreach, owner bob",
+            "Forced move: Acme to Outreach (r), by alice, owner bob",
+            "Acme entered Qualification, owner bob",
+            "Forced move: Acme to won (r), by alice, owner bob",
+        ]
+    );
+    // A stage in the list that is not one is named.
+    let t = Test::new();
+    let p = t.path().join("pipeline.yaml");
+    let mut y = std::fs::read_to_string(&p).unwrap();
+    let line = y.lines().count() + 4;
+    y.push_str("triggers:\n  - id: a\n    on: enter\n    stage: [outreach, nope]\n    webhook: https://x/\n");
+    std::fs::write(&p, y).unwrap();
+    let out = t.cmd(&["check"]).code(2);
+    assert!(
+        out.stderr.contains(&format!("pipeline.yaml:{line}:"))
+            && out.stderr.contains("`nope` is not a stage"),
+        "{}",
+        out.stderr
+    );
+}
