@@ -72,17 +72,18 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             ));
         }
     }
+    // Every webhook's variables, not only those of the triggers that fire
+    // this time: a missing secret is found on the first run that has
+    // anything to send, before anything is sent.
     let mut urls: HashMap<&str, String> = HashMap::new();
-    if !a.dry_run {
-        for d in &pending {
-            if let Action::Webhook(w) = &d.trigger.action
-                && !urls.contains_key(d.trigger.id.as_str())
-            {
+    if !a.dry_run && !pending.is_empty() {
+        for t in &cfg.triggers {
+            if let Action::Webhook(w) = &t.action {
                 let url = notify::expand(w).map_err(|var| {
                     Error::usage(
                         format!(
                             "{}: the webhook's {var} is unset or empty; nothing was sent",
-                            d.trigger.place()
+                            t.place()
                         ),
                         format!(
                             "set {} in the environment `deal notify` runs in (a CI secret)",
@@ -90,7 +91,7 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
                         ),
                     )
                 })?;
-                urls.insert(&d.trigger.id, url);
+                urls.insert(&t.id, url);
             }
         }
     }

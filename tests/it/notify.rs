@@ -1084,3 +1084,37 @@ fn stage_filters_take_a_list_flow_or_block() {
         out.stderr
     );
 }
+
+/// Tester finding: an unset `$DEAL_…` was only found when its own trigger
+/// fired; every webhook's variables are checked before anything is sent.
+#[test]
+fn every_webhooks_variables_are_checked_before_anything_is_sent() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: lead\n    on: lead\n    webhook: {}\n  - id: won\n    on: won\n    webhook: http://127.0.0.1:{}/won/$DEAL_WON_HOOK\n",
+        s.url(),
+        s.port
+    ));
+    let base = head(&t);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let range = format!("{base}..HEAD");
+    let out = notify(&t, &[&range]).code(2);
+    assert!(
+        out.stderr.contains(&format!(
+            "pipeline.yaml:{}: trigger `won`: the webhook's $DEAL_WON_HOOK is unset or empty; nothing was sent",
+            line_of(&t, "won")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(s.take().is_empty());
+    assert_eq!(notes(&t), "");
+    t.cmd_env(
+        &[("DEAL_HOOK", "s3cret"), ("DEAL_WON_HOOK", "w")],
+        &["notify", &range],
+    )
+    .code(0);
+    assert_eq!(s.texts(), vec!["New lead: Acme, owner bob"]);
+    // Nothing to send: nothing to check.
+    notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
+}
