@@ -171,12 +171,48 @@ pub fn check_webhook(url: &str) -> Result<Vec<String>, (String, String)> {
             "percent-encode them (`%20`)".into(),
         ));
     }
-    vars(url).map_err(|name| {
+    let names = vars(url).map_err(|name| {
         (
             format!("`${name}` is not read: only `$DEAL_…` variables are expanded in a webhook"),
             "rename the secret to a `DEAL_` variable (e.g. `$DEAL_SLACK_HOOK`) and set it where `deal notify` runs; no other variable (such as $HOME or $GITHUB_TOKEN) ever leaves the machine".into(),
         )
-    })
+    })?;
+    // The URL parser `notify` sends with (ureq's), each variable standing
+    // for `0`, so what passes here is what a run can send to.
+    let sample = substitute(url, |_| Some("0".into())).unwrap_or_default();
+    check_uri(&sample).map_err(|why| {
+        (
+            format!("`{}` is not a URL: {why}", crate::diag::one_line(url)),
+            "write the URL as `https://host[:port]/path` (a port is 1 to 65535; no `\\`, spaces or `@` tricks), a secret part as a `$DEAL_…` variable".into(),
+        )
+    })?;
+    Ok(names)
+}
+
+/// Parses a URL with the parser delivery uses; `Err` says why not.
+fn check_uri(url: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e: ureq::http::uri::InvalidUri| e.to_string())?;
+    let Some(auth) = uri.authority() else {
+        return Err("no host".into());
+    };
+    if auth.host().is_empty() {
+        return Err("no host".into());
+    }
+    // The port as written: `Uri` leaves one past 65535 unread rather
+    // than refusing it.
+    let hp = auth.as_str().rsplit('@').next().unwrap_or("");
+    let after_host = hp.rfind(']').map_or(hp, |i| &hp[i + 1..]);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(format!(
+            "port `{}` is not one from 1 to 65535",
+            crate::diag::one_line(port)
+        ));
+    }
+    Ok(())
 }
 
 /// The variables of a webhook URL (`$NAME` or `${NAME}`), each with the
@@ -218,14 +254,21 @@ fn vars(url: &str) -> Result<Vec<String>, String> {
 /// The URL with its `$DEAL_…` variables read from the environment; `Err`
 /// names a variable that is unset or empty.
 pub fn expand(url: &str) -> Result<String, String> {
+    substitute(url, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+}
+
+/// The URL with each variable replaced by `value(name)`; `Err` names the
+/// first variable it has no value for.
+fn substitute(url: &str, value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let spans = spans(url).map_err(|n| format!("${n}"))?;
     let mut out = String::with_capacity(url.len());
     let mut last = 0;
     for (name, r) in spans {
-        let v = std::env::var(&name).unwrap_or_default();
-        if v.is_empty() {
+        let Some(v) = value(&name) else {
             return Err(format!("${name}"));
-        }
+        };
         out.push_str(&url[last..r.start]);
         out.push_str(&v);
         last = r.end;
@@ -242,10 +285,12 @@ pub fn host(url: &str) -> String {
     h.rsplit('@').next().unwrap_or(h).to_string()
 }
 
-/// Parses and validates `triggers:`. `stages`: the pipeline's stage ids.
+/// Parses and validates `triggers:`. `stages`: the pipeline's stage ids;
+/// `team`: its handles (an `owner` filter must name one unless empty).
 pub fn parse_triggers(
     v: &serde_yaml::Value,
     stages: &[String],
+    team: &[String],
 ) -> Result<Vec<Trigger>, TriggerError> {
     let err = |key: String, msg: String, help: &str| (key, msg, help.to_string());
     if v.is_null() {
@@ -286,9 +331,15 @@ pub fn parse_triggers(
         }
         let id = match get("id").and_then(|x| x.as_str()) {
             Some(s) if !s.trim().is_empty() => s.to_string(),
-            _ => {
+            found => {
+                // Without an `id:` line, the trigger's own line.
+                let at = if found.is_none() && get("id").is_none() {
+                    key.clone()
+                } else {
+                    format!("{key}.id")
+                };
                 return Err(err(
-                    format!("{key}.id"),
+                    at,
                     "a trigger needs an `id` (a name)".into(),
                     "add `id: new-lead-to-slack`, unique in the list",
                 ));
@@ -377,6 +428,13 @@ pub fn parse_triggers(
         };
         let source = list_of("source")?;
         let owner = list_of("owner")?;
+        if let Some(o) = owner.iter().find(|o| !team.is_empty() && !team.contains(o)) {
+            return Err(err(
+                format!("{key}.owner"),
+                format!("owner `{}` is not in team", crate::diag::one_line(o)),
+                &format!("use a handle from team: {}", team.join(", ")),
+            ));
+        }
         let action = match (get("webhook"), get("command")) {
             (Some(_), Some(_)) | (None, None) => {
                 return Err(err(
@@ -1067,7 +1125,11 @@ mod tests {
 
     fn parse(y: &str) -> Result<Vec<Trigger>, TriggerError> {
         let v: serde_yaml::Value = serde_yaml::from_str(y).unwrap();
-        parse_triggers(&v, &["prospecting".into(), "proposal".into()])
+        parse_triggers(
+            &v,
+            &["prospecting".into(), "proposal".into()],
+            &["bob".into(), "alice".into()],
+        )
     }
 
     #[test]
@@ -1084,6 +1146,28 @@ mod tests {
             "https:///",
         ] {
             assert!(check_webhook(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            "http://127.0.0.1:18727\\@hooks.slack.com/u3",
+            "http://127.0.0.1:99999/x",
+            "http://127.0.0.1:0/x",
+            "http://127.0.0.1:/x",
+            "https://a b/x",
+            "https://x:$DEAL_PORT/",
+        ] {
+            assert!(check_webhook(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://$DEAL_HOST/x",
+            "https://u:$DEAL_PASS@hooks.example.com/x",
+            "http://[::1]:8080/x",
+            "https://hooks.slack.com/services/T0/B0/$DEAL_X?a=b#c",
+        ] {
+            assert!(
+                check_webhook(good).is_ok(),
+                "{good}: {:?}",
+                check_webhook(good)
+            );
         }
         assert_eq!(
             host("https://u@hooks.slack.com:443/a"),
@@ -1178,7 +1262,7 @@ mod tests {
         ) {
             let y = format!("- {{ id: a, on: {on}, webhook: 'https://x/', {key}: {val:?} }}");
             if let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(&y) {
-                let _ = parse_triggers(&v, &["prospecting".into()]);
+                let _ = parse_triggers(&v, &["prospecting".into()], &["bob".into()]);
             }
         }
 

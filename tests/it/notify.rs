@@ -1118,3 +1118,63 @@ fn every_webhooks_variables_are_checked_before_anything_is_sent() {
     // Nothing to send: nothing to check.
     notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
 }
+
+/// Tester findings: a trigger with no `id:` was refused without a line;
+/// an owner not in the team, an impossible port and a URL only the run's
+/// parser refused passed `check`.
+#[test]
+fn a_missing_id_an_unknown_owner_and_a_url_delivery_cannot_parse_are_refused_with_lines() {
+    for (trigger, key, want) in [
+        (
+            "  - on: won\n    webhook: https://x/\n",
+            "triggers[0]: ",
+            "a trigger needs an `id`",
+        ),
+        (
+            "  - id: a\n    on: won\n    owner: zed\n    webhook: https://x/\n",
+            "triggers[0].owner: ",
+            "owner `zed` is not in team",
+        ),
+        (
+            "  - id: a\n    on: won\n    webhook: http://127.0.0.1:99999/x\n",
+            "triggers[0].webhook: ",
+            "port `99999` is not one from 1 to 65535",
+        ),
+        (
+            "  - id: a\n    on: won\n    webhook: http://127.0.0.1:18727\\@hooks.slack.com/u3\n",
+            "triggers[0].webhook: ",
+            "is not a URL",
+        ),
+    ] {
+        let t = Test::new();
+        let p = t.path().join("pipeline.yaml");
+        let mut s = std::fs::read_to_string(&p).unwrap();
+        let first = s.lines().count() + 2;
+        s.push_str("triggers:\n");
+        s.push_str(trigger);
+        std::fs::write(&p, s).unwrap();
+        // The line of the key named (the item's own for a missing id).
+        let field = key.trim_end_matches(": ").rsplit('.').next().unwrap();
+        let line = if field.starts_with("triggers[") {
+            first
+        } else {
+            first
+                + trigger
+                    .lines()
+                    .position(|l| {
+                        l.trim_start()
+                            .trim_start_matches("- ")
+                            .starts_with(&format!("{field}:"))
+                    })
+                    .unwrap()
+        };
+        let out = t.cmd(&["check"]).code(2);
+        assert!(
+            out.stderr.contains(&format!("pipeline.yaml:{line}:"))
+                && out.stderr.contains(key)
+                && out.stderr.contains(want),
+            "{trigger}: {}",
+            out.stderr
+        );
+    }
+}
