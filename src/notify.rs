@@ -30,9 +30,12 @@ pub const NOTES_REF: &str = "refs/notes/deal-notify";
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// How many tries a webhook gets before it counts as failed.
 pub const TRIES: u32 = 3;
+/// How long a command trigger may run before it is killed.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Test-only: a shorter webhook timeout in milliseconds, so the timeout
-/// test runs in a second (docs/reference.md, "Notify"). Not for use.
+/// Test-only: a shorter webhook and command timeout in milliseconds, so
+/// the timeout tests run in a second (docs/reference.md, "Notify"). Not
+/// for use.
 pub const TEST_TIMEOUT_VAR: &str = "DEAL_TEST_NOTIFY_TIMEOUT_MS";
 
 /// What a trigger fires on.
@@ -1048,14 +1051,19 @@ pub fn record(repo: &Repository, key: &str, now: DateTime<Utc>) -> Result<(), gi
     Ok(())
 }
 
-/// POSTs `body` to `url`: [`TRIES`] tries with backoff, each bounded by
-/// [`TIMEOUT`]. `Err` says why the last try failed.
-pub fn post(url: &str, body: &str) -> Result<(), String> {
-    let timeout = std::env::var(TEST_TIMEOUT_VAR)
+/// `fallback`, or the test-only [`TEST_TIMEOUT_VAR`] when set.
+fn timeout_or(fallback: Duration) -> Duration {
+    std::env::var(TEST_TIMEOUT_VAR)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_millis)
-        .unwrap_or(TIMEOUT);
+        .unwrap_or(fallback)
+}
+
+/// POSTs `body` to `url`: [`TRIES`] tries with backoff, each bounded by
+/// [`TIMEOUT`]. `Err` says why the last try failed.
+pub fn post(url: &str, body: &str) -> Result<(), String> {
+    let timeout = timeout_or(TIMEOUT);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -1084,7 +1092,8 @@ pub fn post(url: &str, body: &str) -> Result<(), String> {
 }
 
 /// Runs a command trigger: the event on stdin, `DEAL_EVENT`, `DEAL_SLUG`
-/// and `DEAL_TRIGGER` set, in `root`. `Err` says why it failed.
+/// and `DEAL_TRIGGER` set, in `root`, in a process group of its own that
+/// is killed after [`COMMAND_TIMEOUT`]. `Err` says why it failed.
 pub fn run_command(
     root: &std::path::Path,
     cmd: &str,
@@ -1093,6 +1102,7 @@ pub fn run_command(
     body: &str,
 ) -> Result<(), String> {
     use std::io::Write;
+    use std::os::unix::process::CommandExt;
     let slug = event
         .deal
         .as_ref()
@@ -1106,12 +1116,39 @@ pub fn run_command(
         .env("DEAL_SLUG", slug)
         .env("DEAL_TRIGGER", &t.id)
         .stdin(std::process::Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start `sh`: {e}"))?;
+    // Written on a thread: a command that never reads its stdin cannot
+    // block the run past the timeout.
     if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(body.as_bytes());
+        let body = body.as_bytes().to_vec();
+        std::thread::spawn(move || {
+            let _ = i.write_all(&body);
+        });
     }
-    let st = child.wait().map_err(|e| e.to_string())?;
+    let limit = timeout_or(COMMAND_TIMEOUT);
+    let deadline = std::time::Instant::now() + limit;
+    let st = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(st) => break st,
+            None if std::time::Instant::now() >= deadline => {
+                // The whole group: `sh` and whatever it started.
+                // SAFETY: kill(2) with a negative pid signals the process
+                // group `spawn` made for this child; it touches no memory.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the command did not finish within {} s and was killed",
+                    limit.as_secs_f64()
+                ));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
     if st.success() {
         Ok(())
     } else {

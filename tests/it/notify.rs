@@ -1178,3 +1178,29 @@ fn a_missing_id_an_unknown_owner_and_a_url_delivery_cannot_parse_are_refused_wit
         );
     }
 }
+
+/// Tester finding: a command trigger had no timeout; it is killed after
+/// its bound (60 s; shortened here), named, not recorded, exit 1.
+#[test]
+fn a_command_that_does_not_finish_is_killed_named_and_not_recorded() {
+    let t = pipeline("  - id: slow\n    on: lead\n    command: sleep 30; touch late\n");
+    let base = head(&t);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let started = std::time::Instant::now();
+    let out = t
+        .cmd_env(
+            &[("DEAL_TEST_NOTIFY_TIMEOUT_MS", "300")],
+            &["notify", &format!("{base}..HEAD"), "--allow-commands"],
+        )
+        .code(1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        out.stderr.contains(&format!(
+            "pipeline.yaml:{}: trigger `slow`: lead acme: not delivered: the command did not finish within 0.3 s and was killed",
+            line_of(&t, "slow")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(notes(&t), "");
+}
