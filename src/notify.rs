@@ -181,8 +181,9 @@ pub fn check_webhook(url: &str) -> Result<Vec<String>, (String, String)> {
         )
     })?;
     // The URL parser `notify` sends with (ureq's), each variable standing
-    // for `0`, so what passes here is what a run can send to.
-    let sample = substitute(url, |_| Some("0".into())).unwrap_or_default();
+    // for `1` (a host, a port or a path alike), so what passes here is
+    // what a run can send to.
+    let sample = substitute(url, |_| Some("1".into())).unwrap_or_default();
     check_uri(&sample).map_err(|why| {
         (
             format!("`{}` is not a URL: {why}", crate::diag::one_line(url)),
@@ -1190,12 +1191,12 @@ mod tests {
             "http://127.0.0.1:0/x",
             "http://127.0.0.1:/x",
             "https://a b/x",
-            "https://x:$DEAL_PORT/",
         ] {
             assert!(check_webhook(bad).is_err(), "{bad}");
         }
         for good in [
             "https://$DEAL_HOST/x",
+            "https://x:$DEAL_PORT/",
             "https://u:$DEAL_PASS@hooks.example.com/x",
             "http://[::1]:8080/x",
             "https://hooks.slack.com/services/T0/B0/$DEAL_X?a=b#c",
