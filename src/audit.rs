@@ -170,6 +170,14 @@ pub struct Touch {
     /// The commit that wrote it, and the main-line commit that brought it.
     origin: Option<Oid>,
     pub main: Option<Oid>,
+    /// The commit whose own change it is, where history keeps one: a
+    /// commit's own trailer block (on the main line, or one a merge
+    /// brought in), or a change by hand in a commit that is no merge.
+    /// `None` for a squash's copied blocks and a change by hand a merge
+    /// brought. `deal notify` judges "was the trigger there yet" by this
+    /// commit's `pipeline.yaml`, else by the main-line commit's first
+    /// parent's (docs/reference.md, "Notify").
+    pub written: Option<Oid>,
     /// Undone by a `git revert` on the main line.
     undone: bool,
 }
@@ -387,6 +395,11 @@ impl Reader<'_> {
                 imported: block.get("Imported").is_some(),
                 origin: Some(origin.id),
                 main: Some(main),
+                // Its own block: the commit's own trailers name the deal
+                // and it has no other block (a squash copies blocks into
+                // its body; those commits are gone).
+                written: (own && origin.blocks.len() <= 1 && origin.trailer("Deal") == Some(slug))
+                    .then_some(origin.id),
                 undone: false,
             },
         );
@@ -820,6 +833,7 @@ fn read_line(
                         imported,
                         origin: Some(c.id),
                         main: Some(c.id),
+                        written: (!c.is_merge()).then_some(c.id),
                         ..Touch::default()
                     },
                 );

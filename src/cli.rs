@@ -457,7 +457,8 @@ of pipeline.yaml's `triggers:`, in commit order. BASE must be a first-parent anc
 Each delivery that succeeds is recorded in git notes (refs/notes/deal-notify) by what the event
 is, so a rerun, or the same work merged again by a squash or rebase, sends nothing twice.
 Webhook URLs read `$DEAL_…` variables from the environment; commands run only with
---allow-commands. Exit 1 when a delivery failed (named on stderr; the next run retries it).
+--allow-commands (each bounded to 60 s). Exit 1 when a delivery failed or was sent but not
+recorded (named on stderr; the next run retries it).
 See docs/reference.md, \"Notify\", and docs/deal-notify.yml for CI.
 
 Examples:

@@ -728,8 +728,10 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
     let ids: Vec<String> = stages.iter().map(|s: &Stage| s.id.clone()).collect();
     let mut triggers = match &raw.triggers {
         None => Vec::new(),
-        Some(v) => crate::notify::parse_triggers(v, &ids)
-            .map_err(|(key, msg, help)| cx.err(&key, msg, help))?,
+        Some(v) => {
+            crate::notify::parse_triggers(v, &ids, &raw.team.keys().cloned().collect::<Vec<_>>())
+                .map_err(|(key, msg, help)| cx.err(&key, msg, help))?
+        }
     };
     for (i, t) in triggers.iter_mut().enumerate() {
         t.line = yamlpos::locate(cx.src, &yamlpos::parse_path(&format!("triggers[{i}]")))

@@ -30,9 +30,12 @@ pub const NOTES_REF: &str = "refs/notes/deal-notify";
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// How many tries a webhook gets before it counts as failed.
 pub const TRIES: u32 = 3;
+/// How long a command trigger may run before it is killed.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Test-only: a shorter webhook timeout in milliseconds, so the timeout
-/// test runs in a second (docs/reference.md, "Notify"). Not for use.
+/// Test-only: a shorter webhook and command timeout in milliseconds, so
+/// the timeout tests run in a second (docs/reference.md, "Notify"). Not
+/// for use.
 pub const TEST_TIMEOUT_VAR: &str = "DEAL_TEST_NOTIFY_TIMEOUT_MS";
 
 /// What a trigger fires on.
@@ -113,7 +116,8 @@ pub enum Payload {
 pub struct Trigger {
     pub id: String,
     pub on: On,
-    pub stage: Option<String>,
+    /// The stages it fires on (empty: any).
+    pub stage: Vec<String>,
     pub source: Vec<String>,
     pub owner: Vec<String>,
     pub action: Action,
@@ -170,12 +174,49 @@ pub fn check_webhook(url: &str) -> Result<Vec<String>, (String, String)> {
             "percent-encode them (`%20`)".into(),
         ));
     }
-    vars(url).map_err(|name| {
+    let names = vars(url).map_err(|name| {
         (
             format!("`${name}` is not read: only `$DEAL_…` variables are expanded in a webhook"),
             "rename the secret to a `DEAL_` variable (e.g. `$DEAL_SLACK_HOOK`) and set it where `deal notify` runs; no other variable (such as $HOME or $GITHUB_TOKEN) ever leaves the machine".into(),
         )
-    })
+    })?;
+    // The URL parser `notify` sends with (ureq's), each variable standing
+    // for `1` (a host, a port or a path alike), so what passes here is
+    // what a run can send to.
+    let sample = substitute(url, |_| Some("1".into())).unwrap_or_default();
+    check_uri(&sample).map_err(|why| {
+        (
+            format!("`{}` is not a URL: {why}", crate::diag::one_line(url)),
+            "write the URL as `https://host[:port]/path` (a port is 1 to 65535; no `\\`, spaces or `@` tricks), a secret part as a `$DEAL_…` variable".into(),
+        )
+    })?;
+    Ok(names)
+}
+
+/// Parses a URL with the parser delivery uses; `Err` says why not.
+fn check_uri(url: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e: ureq::http::uri::InvalidUri| e.to_string())?;
+    let Some(auth) = uri.authority() else {
+        return Err("no host".into());
+    };
+    if auth.host().is_empty() {
+        return Err("no host".into());
+    }
+    // The port as written: `Uri` leaves one past 65535 unread rather
+    // than refusing it.
+    let hp = auth.as_str().rsplit('@').next().unwrap_or("");
+    let after_host = hp.rfind(']').map_or(hp, |i| &hp[i + 1..]);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(format!(
+            "port `{}` is not one from 1 to 65535",
+            crate::diag::one_line(port)
+        ));
+    }
+    Ok(())
 }
 
 /// The variables of a webhook URL (`$NAME` or `${NAME}`), each with the
@@ -217,14 +258,21 @@ fn vars(url: &str) -> Result<Vec<String>, String> {
 /// The URL with its `$DEAL_…` variables read from the environment; `Err`
 /// names a variable that is unset or empty.
 pub fn expand(url: &str) -> Result<String, String> {
+    substitute(url, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+}
+
+/// The URL with each variable replaced by `value(name)`; `Err` names the
+/// first variable it has no value for.
+fn substitute(url: &str, value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let spans = spans(url).map_err(|n| format!("${n}"))?;
     let mut out = String::with_capacity(url.len());
     let mut last = 0;
     for (name, r) in spans {
-        let v = std::env::var(&name).unwrap_or_default();
-        if v.is_empty() {
+        let Some(v) = value(&name) else {
             return Err(format!("${name}"));
-        }
+        };
         out.push_str(&url[last..r.start]);
         out.push_str(&v);
         last = r.end;
@@ -241,10 +289,12 @@ pub fn host(url: &str) -> String {
     h.rsplit('@').next().unwrap_or(h).to_string()
 }
 
-/// Parses and validates `triggers:`. `stages`: the pipeline's stage ids.
+/// Parses and validates `triggers:`. `stages`: the pipeline's stage ids;
+/// `team`: its handles (an `owner` filter must name one unless empty).
 pub fn parse_triggers(
     v: &serde_yaml::Value,
     stages: &[String],
+    team: &[String],
 ) -> Result<Vec<Trigger>, TriggerError> {
     let err = |key: String, msg: String, help: &str| (key, msg, help.to_string());
     if v.is_null() {
@@ -285,9 +335,15 @@ pub fn parse_triggers(
         }
         let id = match get("id").and_then(|x| x.as_str()) {
             Some(s) if !s.trim().is_empty() => s.to_string(),
-            _ => {
+            found => {
+                // Without an `id:` line, the trigger's own line.
+                let at = if found.is_none() && get("id").is_none() {
+                    key.clone()
+                } else {
+                    format!("{key}.id")
+                };
                 return Err(err(
-                    format!("{key}.id"),
+                    at,
                     "a trigger needs an `id` (a name)".into(),
                     "add `id: new-lead-to-slack`, unique in the list",
                 ));
@@ -330,23 +386,32 @@ pub fn parse_triggers(
                 ));
             }
         }
+        // A value or a list, as `source` and `owner`.
         let stage = match get("stage") {
-            None => None,
-            Some(s) => {
-                let s = s.as_str().unwrap_or("").to_string();
-                let outcome =
-                    on == On::Forced && (s == crate::config::WON || s == crate::config::LOST);
-                if !stages.contains(&s) && !outcome {
+            None => Vec::new(),
+            Some(v) => {
+                let Some(list) = text_list(v) else {
                     return Err(err(
                         format!("{key}.stage"),
-                        format!("`{s}` is not a stage"),
-                        &format!("stages are {}", stages.join(", ")),
+                        "`stage` is a stage id or a list of them".into(),
+                        "write `stage: proposal` or `stage: [outreach, discovery]`",
                     ));
+                };
+                for s in &list {
+                    let outcome =
+                        on == On::Forced && (s == crate::config::WON || s == crate::config::LOST);
+                    if !stages.contains(s) && !outcome {
+                        return Err(err(
+                            format!("{key}.stage"),
+                            format!("`{}` is not a stage", crate::diag::one_line(s)),
+                            &format!("stages are {}", stages.join(", ")),
+                        ));
+                    }
                 }
-                Some(s)
+                list
             }
         };
-        if on == On::Enter && stage.is_none() {
+        if on == On::Enter && stage.is_empty() {
             return Err(err(
                 format!("{key}.on"),
                 "`enter` needs `stage`: the stage whose entry fires it".into(),
@@ -367,6 +432,13 @@ pub fn parse_triggers(
         };
         let source = list_of("source")?;
         let owner = list_of("owner")?;
+        if let Some(o) = owner.iter().find(|o| !team.is_empty() && !team.contains(o)) {
+            return Err(err(
+                format!("{key}.owner"),
+                format!("owner `{}` is not in team", crate::diag::one_line(o)),
+                &format!("use a handle from team: {}", team.join(", ")),
+            ));
+        }
         let action = match (get("webhook"), get("command")) {
             (Some(_), Some(_)) | (None, None) => {
                 return Err(err(
@@ -443,8 +515,8 @@ pub fn parse_triggers(
 /// URL; a command as written).
 fn summary(t: &Trigger) -> String {
     let mut s = format!("on `{}`", t.on.as_str());
-    if let Some(st) = &t.stage {
-        s.push_str(&format!(", stage `{st}`"));
+    if !t.stage.is_empty() {
+        s.push_str(&format!(", stage `{}`", t.stage.join(", ")));
     }
     if !t.source.is_empty() {
         s.push_str(&format!(", source `{}`", t.source.join(", ")));
@@ -630,13 +702,18 @@ pub struct Event {
     pub on: On,
     /// The main-line commit it came from (`None` for `--due`).
     pub commit: Option<Oid>,
+    /// The commit whose `pipeline.yaml` says which triggers it may fire:
+    /// the commit that wrote it, or, where history keeps none (a squash's
+    /// blocks, a change by hand a merge brought), the main-line commit's
+    /// first parent. `None`: no trigger fires (or `--due`).
+    pub config_at: Option<Oid>,
     /// The deal (`None` for a `due` digest).
     pub deal: Option<DealInfo>,
     /// A `due` digest: its owner and items.
     pub owner: Option<String>,
     pub deals: Vec<DealInfo>,
     /// Its identity: the event's own time from the deal file (RFC 3339),
-    /// or, for `--due`, the UTC date.
+    /// `-` when the file has none, or, for `--due`, the UTC date.
     pub when: String,
 }
 
@@ -662,9 +739,7 @@ impl Event {
             {
                 return false;
             }
-            if let Some(s) = &t.stage
-                && *s != d.stage
-            {
+            if !t.stage.is_empty() && !t.stage.contains(&d.stage) {
                 return false;
             }
         }
@@ -672,7 +747,8 @@ impl Event {
     }
 
     /// What the delivery record is keyed by: (trigger, slug or owner,
-    /// event, the event's own time or the UTC date).
+    /// event, the stage for `enter` and `forced`, the event's own time or
+    /// the UTC date).
     pub fn key(&self, t: &Trigger) -> String {
         let who = self
             .deal
@@ -680,8 +756,14 @@ impl Event {
             .map(|d| d.slug.clone())
             .or_else(|| self.owner.clone().map(|o| format!("owner:{o}")))
             .unwrap_or_default();
+        // A stage entry is also keyed by its stage: two moves in the same
+        // second (a script, `--force` twice) are two events.
+        let stage = match (self.on, &self.deal) {
+            (On::Enter | On::Forced, Some(d)) => format!("stage {}\n", d.stage),
+            _ => String::new(),
+        };
         format!(
-            "deal-notify\ntrigger {}\ndeal {}\nevent {}\nwhen {}\n",
+            "deal-notify\ntrigger {}\ndeal {}\nevent {}\n{stage}when {}\n",
             t.id,
             who,
             self.on.as_str(),
@@ -919,8 +1001,12 @@ pub fn events(
             continue;
         };
         let f = &d.fields;
-        let fallback = t.time.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
-        let stamp = |x: Option<DateTime<Utc>>| x.or(fallback).map(crate::time::format_ts);
+        // The event's own time from the file, which every merge style
+        // keeps; a file without one (a move by hand, a lead without
+        // `created`) is keyed by its stage alone, never by a commit's
+        // date, which a squash or rebase changes.
+        let stamp =
+            |x: Option<DateTime<Utc>>| x.map(crate::time::format_ts).unwrap_or_else(|| "-".into());
         let entered = f.stages.get(stage).copied();
         let mut info = DealInfo::of(cfg, &d);
         for on in kinds {
@@ -933,16 +1019,15 @@ pub fn events(
                 }
                 _ => stamp(entered),
             };
-            if let Some(when) = when {
-                out.push(Event {
-                    on,
-                    commit: Some(main),
-                    deal: Some(info.clone()),
-                    owner: None,
-                    deals: Vec::new(),
-                    when,
-                });
-            }
+            out.push(Event {
+                on,
+                commit: Some(main),
+                config_at: t.written.or_else(|| parent_of(main)),
+                deal: Some(info.clone()),
+                owner: None,
+                deals: Vec::new(),
+                when,
+            });
         }
     }
     Some(out)
@@ -967,14 +1052,19 @@ pub fn record(repo: &Repository, key: &str, now: DateTime<Utc>) -> Result<(), gi
     Ok(())
 }
 
-/// POSTs `body` to `url`: [`TRIES`] tries with backoff, each bounded by
-/// [`TIMEOUT`]. `Err` says why the last try failed.
-pub fn post(url: &str, body: &str) -> Result<(), String> {
-    let timeout = std::env::var(TEST_TIMEOUT_VAR)
+/// `fallback`, or the test-only [`TEST_TIMEOUT_VAR`] when set.
+fn timeout_or(fallback: Duration) -> Duration {
+    std::env::var(TEST_TIMEOUT_VAR)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_millis)
-        .unwrap_or(TIMEOUT);
+        .unwrap_or(fallback)
+}
+
+/// POSTs `body` to `url`: [`TRIES`] tries with backoff, each bounded by
+/// [`TIMEOUT`]. `Err` says why the last try failed.
+pub fn post(url: &str, body: &str) -> Result<(), String> {
+    let timeout = timeout_or(TIMEOUT);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -1003,7 +1093,8 @@ pub fn post(url: &str, body: &str) -> Result<(), String> {
 }
 
 /// Runs a command trigger: the event on stdin, `DEAL_EVENT`, `DEAL_SLUG`
-/// and `DEAL_TRIGGER` set, in `root`. `Err` says why it failed.
+/// and `DEAL_TRIGGER` set, in `root`, in a process group of its own that
+/// is killed after [`COMMAND_TIMEOUT`]. `Err` says why it failed.
 pub fn run_command(
     root: &std::path::Path,
     cmd: &str,
@@ -1012,6 +1103,7 @@ pub fn run_command(
     body: &str,
 ) -> Result<(), String> {
     use std::io::Write;
+    use std::os::unix::process::CommandExt;
     let slug = event
         .deal
         .as_ref()
@@ -1025,12 +1117,39 @@ pub fn run_command(
         .env("DEAL_SLUG", slug)
         .env("DEAL_TRIGGER", &t.id)
         .stdin(std::process::Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start `sh`: {e}"))?;
+    // Written on a thread: a command that never reads its stdin cannot
+    // block the run past the timeout.
     if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(body.as_bytes());
+        let body = body.as_bytes().to_vec();
+        std::thread::spawn(move || {
+            let _ = i.write_all(&body);
+        });
     }
-    let st = child.wait().map_err(|e| e.to_string())?;
+    let limit = timeout_or(COMMAND_TIMEOUT);
+    let deadline = std::time::Instant::now() + limit;
+    let st = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(st) => break st,
+            None if std::time::Instant::now() >= deadline => {
+                // The whole group: `sh` and whatever it started.
+                // SAFETY: kill(2) with a negative pid signals the process
+                // group `spawn` made for this child; it touches no memory.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the command did not finish within {} s and was killed",
+                    limit.as_secs_f64()
+                ));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
     if st.success() {
         Ok(())
     } else {
@@ -1044,7 +1163,11 @@ mod tests {
 
     fn parse(y: &str) -> Result<Vec<Trigger>, TriggerError> {
         let v: serde_yaml::Value = serde_yaml::from_str(y).unwrap();
-        parse_triggers(&v, &["prospecting".into(), "proposal".into()])
+        parse_triggers(
+            &v,
+            &["prospecting".into(), "proposal".into()],
+            &["bob".into(), "alice".into()],
+        )
     }
 
     #[test]
@@ -1061,6 +1184,28 @@ mod tests {
             "https:///",
         ] {
             assert!(check_webhook(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            "http://127.0.0.1:18727\\@hooks.slack.com/u3",
+            "http://127.0.0.1:99999/x",
+            "http://127.0.0.1:0/x",
+            "http://127.0.0.1:/x",
+            "https://a b/x",
+        ] {
+            assert!(check_webhook(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://$DEAL_HOST/x",
+            "https://x:$DEAL_PORT/",
+            "https://u:$DEAL_PASS@hooks.example.com/x",
+            "http://[::1]:8080/x",
+            "https://hooks.slack.com/services/T0/B0/$DEAL_X?a=b#c",
+        ] {
+            assert!(
+                check_webhook(good).is_ok(),
+                "{good}: {:?}",
+                check_webhook(good)
+            );
         }
         assert_eq!(
             host("https://u@hooks.slack.com:443/a"),
@@ -1155,7 +1300,7 @@ mod tests {
         ) {
             let y = format!("- {{ id: a, on: {on}, webhook: 'https://x/', {key}: {val:?} }}");
             if let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(&y) {
-                let _ = parse_triggers(&v, &["prospecting".into()]);
+                let _ = parse_triggers(&v, &["prospecting".into()], &["bob".into()]);
             }
         }
 

@@ -5,8 +5,11 @@
 //! find the events, match them to triggers, drop those recorded already
 //! (git notes under `refs/notes/deal-notify`), refuse a command trigger
 //! without `--allow-commands` and an unset `$DEAL_…` variable (exit 2),
-//! then deliver each, recording each success. A failed delivery is named
-//! and not recorded; the others still go out; the exit is then 1.
+//! then deliver each, recording each success, each send and its record
+//! under the writers' lock (`crate::lock`) with the record looked up again
+//! first, so two runs at once send nothing twice. A failed delivery, or
+//! one sent but not recorded, is named; the others still go out; the exit
+//! is then 1.
 
 use std::collections::{HashMap, HashSet};
 
@@ -69,17 +72,18 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             ));
         }
     }
+    // Every webhook's variables, not only those of the triggers that fire
+    // this time: a missing secret is found on the first run that has
+    // anything to send, before anything is sent.
     let mut urls: HashMap<&str, String> = HashMap::new();
-    if !a.dry_run {
-        for d in &pending {
-            if let Action::Webhook(w) = &d.trigger.action
-                && !urls.contains_key(d.trigger.id.as_str())
-            {
+    if !a.dry_run && !pending.is_empty() {
+        for t in &cfg.triggers {
+            if let Action::Webhook(w) = &t.action {
                 let url = notify::expand(w).map_err(|var| {
                     Error::usage(
                         format!(
                             "{}: the webhook's {var} is unset or empty; nothing was sent",
-                            d.trigger.place()
+                            t.place()
                         ),
                         format!(
                             "set {} in the environment `deal notify` runs in (a CI secret)",
@@ -87,7 +91,7 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
                         ),
                     )
                 })?;
-                urls.insert(&d.trigger.id, url);
+                urls.insert(&t.id, url);
             }
         }
     }
@@ -113,6 +117,13 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             println!("  {body}");
             continue;
         }
+        // Each send and its record under the writers' lock (`deal.lock`):
+        // two runs at once take turns, and the second sees the first's
+        // record and sends nothing again.
+        let lock = crate::lock::acquire_in(git.path())?;
+        if notify::recorded(git, &d.key) {
+            continue;
+        }
         let result = match &d.trigger.action {
             Action::Webhook(_) => notify::post(&urls[d.trigger.id.as_str()], &body),
             Action::Command(c) => {
@@ -124,14 +135,16 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             Ok(()) => {
                 sent += 1;
                 if let Err(e) = notify::record(git, &d.key, ctx.now) {
+                    // Delivered but not recorded: the next run sends it
+                    // again, so the run is not a success.
+                    failed += 1;
                     eprintln!(
-                        "warning: {}: {what}: sent, but not recorded in {} ({}); a rerun may send it again",
+                        "error: {}: {what}: sent, but not recorded in {} ({}); the next run sends it again",
                         d.trigger.place(),
                         notify::NOTES_REF,
-                        e.message()
+                        crate::diag::one_line(e.message())
                     );
-                }
-                if !ctx.quiet {
+                } else if !ctx.quiet {
                     println!("sent: trigger `{}`: {what}", d.trigger.id);
                 }
             }
@@ -143,6 +156,7 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
                 );
             }
         }
+        drop(lock);
     }
     if !a.dry_run && !ctx.quiet && pending.is_empty() {
         println!("Nothing to send.");
@@ -185,7 +199,7 @@ fn range_deliveries<'c>(
     let wanted = |on: On, stage: &str| {
         cfg.triggers
             .iter()
-            .any(|t| t.on == on && t.stage.as_deref().is_none_or(|s| s == stage))
+            .any(|t| t.on == on && (t.stage.is_empty() || t.stage.iter().any(|s| s == stage)))
     };
     let events = notify::events(git, head, base, &deals, cfg, &wanted).ok_or_else(|| {
         Error::usage(
@@ -193,8 +207,10 @@ fn range_deliveries<'c>(
             "give the range a push brought to the main line (its old tip first); a branch's first push has no such range",
         )
     })?;
-    // Which triggers pipeline.yaml had at each commit: an event from a
-    // commit before the one that added a trigger fires nothing.
+    // Which triggers pipeline.yaml had where each event was written (the
+    // commit that wrote it; for a squash's blocks, the main line before
+    // the squash): an event written before a trigger was added fires
+    // nothing, whatever the merge style.
     let odb = git
         .odb()
         .map_err(|e| Error::git(e.message().to_string(), ""))?;
@@ -204,7 +220,7 @@ fn range_deliveries<'c>(
     let mut missing = Vec::new();
     let mut out = Vec::new();
     for e in events {
-        let Some(c) = e.commit else { continue };
+        let Some(c) = e.config_at else { continue };
         let present = at_commit.entry(c).or_insert_with(|| {
             git.find_commit(c)
                 .ok()
@@ -276,6 +292,7 @@ fn due_deliveries<'c>(
         events.push(Event {
             on: On::Due,
             commit: None,
+            config_at: None,
             deal: None,
             owner: Some(o),
             deals,
@@ -289,6 +306,7 @@ fn due_deliveries<'c>(
         events.push(Event {
             on: On::Uncontacted,
             commit: None,
+            config_at: None,
             deal: Some(DealInfo::of(cfg, d)),
             owner: None,
             deals: Vec::new(),

@@ -15,6 +15,8 @@ enum Mode {
     Status500,
     /// Accepts, reads the request, and answers nothing for this long.
     Stall(u64),
+    /// Records the request, then answers 200 after this long.
+    Slow(u64),
 }
 
 /// A receiver: every request's path and body, answered as `mode` says.
@@ -71,6 +73,13 @@ impl Server {
                         Mode::Stall(ms) => {
                             std::thread::sleep(Duration::from_millis(ms));
                             return;
+                        }
+                        Mode::Slow(ms) => {
+                            g.lock()
+                                .unwrap()
+                                .push((path, String::from_utf8_lossy(&body).into_owned()));
+                            std::thread::sleep(Duration::from_millis(ms));
+                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
                         }
                     };
                     let _ = s.write_all(answer.as_bytes());
@@ -879,4 +888,319 @@ fn a_squash_of_several_moves_fires_each_once_and_a_merge_of_them_after_sends_not
     t.git(&["merge", "-q", "--no-ff", "-m", "merge work", "work"]);
     notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
     assert!(s.take().is_empty());
+}
+
+/// Tester finding: a merge (or a squash) of a branch that made a lead and
+/// then added the trigger fired the lead; events written before the
+/// trigger fire nothing in any merge style.
+#[test]
+fn events_written_before_the_trigger_fire_nothing_in_any_merge_style() {
+    let s = Server::start();
+    let t = Test::new().repo();
+    let base = head(&t);
+    t.git(&["checkout", "-q", "-b", "f"]);
+    t.cmd(&["new", "Before Trig", "--email", "b@a.example"])
+        .code(0);
+    add_triggers(
+        &t,
+        &format!("  - id: lead\n    on: lead\n    webhook: {}\n", s.url()),
+    );
+    t.git(&["checkout", "-q", "main"]);
+    let range = format!("{base}..HEAD");
+    for style in ["merge", "squash", "ff", "rebase"] {
+        t.git(&["reset", "-q", "--hard", &base]);
+        match style {
+            "merge" => {
+                t.git(&["merge", "-q", "--no-ff", "-m", "M", "f"]);
+            }
+            "squash" => {
+                t.git(&["merge", "-q", "--squash", "f"]);
+                t.git(&["commit", "-q", "--no-edit"]);
+            }
+            "ff" => {
+                t.git(&["merge", "-q", "--ff-only", "f"]);
+            }
+            _ => {
+                t.git_at("2026-11-29T00:00:00Z", &["cherry-pick", "main..f"]);
+            }
+        }
+        notify(&t, &[&range, "--dry-run"]).code(0).stdout("");
+        notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
+    }
+    assert!(s.take().is_empty());
+    // A lead written after the trigger was added fires, merged or squashed.
+    t.git(&["checkout", "-q", "f"]);
+    t.cmd(&["new", "After Trig", "--owner", "bob"]).code(0);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["reset", "-q", "--hard", &base]);
+    t.git(&["merge", "-q", "--no-ff", "-m", "M", "f"]);
+    notify(&t, &[&range]).code(0);
+    assert_eq!(s.texts(), vec!["New lead: After Trig, owner bob"]);
+}
+
+/// Tester finding: an event the deal file has no time for (a move by hand
+/// without `stages.<stage>`, a lead without `created`) was keyed by the
+/// commit's date, so a squash of the same work sent it again.
+#[test]
+fn an_event_without_a_time_in_the_file_is_sent_once_whatever_the_merge() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: outreach\n    on: enter\n    stage: outreach\n    webhook: {u}\n  - id: lead\n    on: lead\n    webhook: {u}\n",
+        u = s.url()
+    ));
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let base = head(&t);
+    t.git(&["checkout", "-q", "-b", "work"]);
+    std::fs::create_dir_all(t.path().join("deals/02-outreach")).unwrap();
+    t.git(&[
+        "mv",
+        "deals/01-prospecting/acme.md",
+        "deals/02-outreach/acme.md",
+    ]);
+    std::fs::write(
+        t.path().join("deals/01-prospecting/beta.md"),
+        "---\ntitle: Beta\nowner: bob\n---\n",
+    )
+    .unwrap();
+    t.git(&["add", "-A"]);
+    t.git_at("2026-11-28T09:00:00Z", &["commit", "-q", "-m", "by hand"]);
+    t.git(&["checkout", "-q", "main"]);
+    t.git_at(
+        "2026-11-28T10:00:00Z",
+        &["merge", "-q", "--no-ff", "-m", "merge work", "work"],
+    );
+    let range = format!("{base}..HEAD");
+    notify(&t, &[&range]).code(0);
+    let mut got = s.texts();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "Acme entered Outreach, owner bob",
+            "New lead: Beta, owner bob"
+        ]
+    );
+    // The same work squashed, at another date: nothing again.
+    t.git(&["reset", "-q", "--hard", &base]);
+    t.git(&["merge", "-q", "--squash", "work"]);
+    t.git_at("2026-11-30T10:00:00Z", &["commit", "-q", "--no-edit"]);
+    notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
+    assert!(s.take().is_empty());
+}
+
+/// Tester finding: a delivery sent but not recorded (a stale lock on the
+/// notes ref) exited 0 and was sent again on every run; two runs at once
+/// sent everything twice.
+#[test]
+fn a_delivery_not_recorded_fails_the_run_and_two_runs_at_once_send_once() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: lead\n    on: lead\n    webhook: {}\n",
+        s.url()
+    ));
+    let base = head(&t);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let range = format!("{base}..HEAD");
+    let stale = t.path().join(".git/refs/notes/deal-notify.lock");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, "").unwrap();
+    notify(&t, &[&range])
+        .code(1)
+        .stderr_has("trigger `lead`: lead acme: sent, but not recorded in refs/notes/deal-notify");
+    assert_eq!(s.texts().len(), 1);
+    std::fs::remove_file(&stale).unwrap();
+    // Two runs at once, against a receiver that takes a second to answer:
+    // one sends, the other finds the record.
+    t.cmd(&["new", "Initech", "--owner", "bob"]).code(0);
+    s.set(Mode::Slow(1000));
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_deal"))
+                .args(["notify", &format!("{}..HEAD", base)])
+                .current_dir(t.path())
+                .envs(t.env_vars())
+                .env("DEAL_HOOK", "s3cret")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for r in runs {
+        let out = r.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut got = s.texts();
+    got.sort();
+    assert_eq!(
+        got,
+        vec!["New lead: Acme, owner bob", "New lead: Initech, owner bob"]
+    );
+}
+
+/// Tester finding: `stage:` as a list (flow or block) was refused by every
+/// command with "`` is not a stage"; filters take a value or a list.
+#[test]
+fn stage_filters_take_a_list_flow_or_block() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: early\n    on: enter\n    stage: [outreach, qualification]\n    webhook: {u}\n  - id: forced\n    on: forced\n    stage:\n      - outreach\n      - won\n    webhook: {u}\n",
+        u = s.url()
+    ));
+    t.cmd(&["check"]).code(0);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let base = head(&t);
+    for to in ["outreach", "qualification", "won"] {
+        t.cmd(&["move", "acme", to, "--force", "--reason", "r"])
+            .code(0);
+    }
+    notify(&t, &[&format!("{base}..HEAD")]).code(0);
+    assert_eq!(
+        s.texts(),
+        vec![
+            "Acme entered Outreach, owner bob",
+            "Forced move: Acme to Outreach (r), by alice, owner bob",
+            "Acme entered Qualification, owner bob",
+            "Forced move: Acme to won (r), by alice, owner bob",
+        ]
+    );
+    // A stage in the list that is not one is named.
+    let t = Test::new();
+    let p = t.path().join("pipeline.yaml");
+    let mut y = std::fs::read_to_string(&p).unwrap();
+    let line = y.lines().count() + 4;
+    y.push_str("triggers:\n  - id: a\n    on: enter\n    stage: [outreach, nope]\n    webhook: https://x/\n");
+    std::fs::write(&p, y).unwrap();
+    let out = t.cmd(&["check"]).code(2);
+    assert!(
+        out.stderr.contains(&format!("pipeline.yaml:{line}:"))
+            && out.stderr.contains("`nope` is not a stage"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Tester finding: an unset `$DEAL_…` was only found when its own trigger
+/// fired; every webhook's variables are checked before anything is sent.
+#[test]
+fn every_webhooks_variables_are_checked_before_anything_is_sent() {
+    let s = Server::start();
+    let t = pipeline(&format!(
+        "  - id: lead\n    on: lead\n    webhook: {}\n  - id: won\n    on: won\n    webhook: http://127.0.0.1:{}/won/$DEAL_WON_HOOK\n",
+        s.url(),
+        s.port
+    ));
+    let base = head(&t);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let range = format!("{base}..HEAD");
+    let out = notify(&t, &[&range]).code(2);
+    assert!(
+        out.stderr.contains(&format!(
+            "pipeline.yaml:{}: trigger `won`: the webhook's $DEAL_WON_HOOK is unset or empty; nothing was sent",
+            line_of(&t, "won")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(s.take().is_empty());
+    assert_eq!(notes(&t), "");
+    t.cmd_env(
+        &[("DEAL_HOOK", "s3cret"), ("DEAL_WON_HOOK", "w")],
+        &["notify", &range],
+    )
+    .code(0);
+    assert_eq!(s.texts(), vec!["New lead: Acme, owner bob"]);
+    // Nothing to send: nothing to check.
+    notify(&t, &[&range]).code(0).stdout("Nothing to send.\n");
+}
+
+/// Tester findings: a trigger with no `id:` was refused without a line;
+/// an owner not in the team, an impossible port and a URL only the run's
+/// parser refused passed `check`.
+#[test]
+fn a_missing_id_an_unknown_owner_and_a_url_delivery_cannot_parse_are_refused_with_lines() {
+    for (trigger, key, want) in [
+        (
+            "  - on: won\n    webhook: https://x/\n",
+            "triggers[0]: ",
+            "a trigger needs an `id`",
+        ),
+        (
+            "  - id: a\n    on: won\n    owner: zed\n    webhook: https://x/\n",
+            "triggers[0].owner: ",
+            "owner `zed` is not in team",
+        ),
+        (
+            "  - id: a\n    on: won\n    webhook: http://127.0.0.1:99999/x\n",
+            "triggers[0].webhook: ",
+            "port `99999` is not one from 1 to 65535",
+        ),
+        (
+            "  - id: a\n    on: won\n    webhook: http://127.0.0.1:18727\\@hooks.slack.com/u3\n",
+            "triggers[0].webhook: ",
+            "is not a URL",
+        ),
+    ] {
+        let t = Test::new();
+        let p = t.path().join("pipeline.yaml");
+        let mut s = std::fs::read_to_string(&p).unwrap();
+        let first = s.lines().count() + 2;
+        s.push_str("triggers:\n");
+        s.push_str(trigger);
+        std::fs::write(&p, s).unwrap();
+        // The line of the key named (the item's own for a missing id).
+        let field = key.trim_end_matches(": ").rsplit('.').next().unwrap();
+        let line = if field.starts_with("triggers[") {
+            first
+        } else {
+            first
+                + trigger
+                    .lines()
+                    .position(|l| {
+                        l.trim_start()
+                            .trim_start_matches("- ")
+                            .starts_with(&format!("{field}:"))
+                    })
+                    .unwrap()
+        };
+        let out = t.cmd(&["check"]).code(2);
+        assert!(
+            out.stderr.contains(&format!("pipeline.yaml:{line}:"))
+                && out.stderr.contains(key)
+                && out.stderr.contains(want),
+            "{trigger}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// Tester finding: a command trigger had no timeout; it is killed after
+/// its bound (60 s; shortened here), named, not recorded, exit 1.
+#[test]
+fn a_command_that_does_not_finish_is_killed_named_and_not_recorded() {
+    let t = pipeline("  - id: slow\n    on: lead\n    command: sleep 30; touch late\n");
+    let base = head(&t);
+    t.cmd(&["new", "Acme", "--owner", "bob"]).code(0);
+    let started = std::time::Instant::now();
+    let out = t
+        .cmd_env(
+            &[("DEAL_TEST_NOTIFY_TIMEOUT_MS", "300")],
+            &["notify", &format!("{base}..HEAD"), "--allow-commands"],
+        )
+        .code(1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        out.stderr.contains(&format!(
+            "pipeline.yaml:{}: trigger `slow`: lead acme: not delivered: the command did not finish within 0.3 s and was killed",
+            line_of(&t, "slow")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(notes(&t), "");
 }
