@@ -428,7 +428,7 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
 /// Parses an amount as `deal import` does without `--decimal-comma`
 /// ([`crate::money::parse`]).
 pub fn parse_amount(s: &str) -> Option<crate::money::Amount> {
-    crate::money::parse(s, false).ok()
+    crate::money::parse(s, false).ok().map(|(v, _)| v)
 }
 
 /// Formats a timestamp: a plain date at midnight, RFC 3339 otherwise.
@@ -654,7 +654,7 @@ fn typed(cfg: &Config, reading: Reading, path: &str, raw: &str) -> Result<String
     }
     if kind == Some(crate::fields::Kind::Amount) {
         return crate::money::parse(raw, reading.decimal_comma)
-            .map(|v| v.to_string())
+            .map(|(v, _)| v.to_string())
             .map_err(|why| format!("`{raw}` is not an amount: {why}"));
     }
     if (raw.starts_with('[') && raw.ends_with(']')) || (raw.starts_with('{') && raw.ends_with('}'))
@@ -692,6 +692,10 @@ pub fn read_row(
     let mut slug_hint = None;
     let mut body = None;
     let mut owner_raw = None;
+    // The currency the value's cell names (`USD 99,999`), with its column
+    // and cell, and the currency column's cell.
+    let mut value_named: Option<(crate::money::Named, &Column, &str)> = None;
+    let mut currency_cell: Option<(&Column, &str)> = None;
     for c in &plan.columns {
         let cell = rec.get(c.index).unwrap_or("");
         let cell = if plan.unguard {
@@ -739,8 +743,46 @@ pub fn read_row(
                     continue;
                 }
                 let v = typed(cfg, plan.reading, p, cell_t).map_err(|m| in_col(c, m))?;
+                if p == "value"
+                    && let Ok((_, Some(named))) =
+                        crate::money::parse(cell_t, plan.reading.decimal_comma)
+                {
+                    value_named = Some((named, c, cell_t));
+                }
+                if p == "currency" {
+                    currency_cell = Some((c, cell_t));
+                }
                 set.insert(p.clone());
                 fields.push((p.clone(), v));
+            }
+        }
+    }
+    // The currency an amount names is the deal's: written when the row
+    // has no currency column and it is not the pipeline's, a problem row
+    // when the currency column says another.
+    if let Some((named, vc, vcell)) = &value_named {
+        match currency_cell {
+            Some((cc, ccell)) if !named.agrees(ccell) => {
+                return Err(in_col(
+                    vc,
+                    format!(
+                        "`{vcell}` is an amount in {} but column {:?} says {ccell}: write the amount without a currency, or fix one of the two",
+                        named.code_in(ccell),
+                        cc.header
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let code = named.code_in(&cfg.currency);
+                if !code.eq_ignore_ascii_case(&cfg.currency) {
+                    let at = fields
+                        .iter()
+                        .position(|(k, _)| k == "value")
+                        .map_or(fields.len(), |i| i + 1);
+                    fields.insert(at, ("currency".into(), yaml_scalar(&code)));
+                    set.insert("currency".into());
+                }
             }
         }
     }
@@ -1045,7 +1087,12 @@ mod tests {
         assert_eq!(parse_amount("1,250"), d("1250"));
         assert_eq!(parse_amount("12,50"), None);
         assert_eq!(parse_amount("EUR 1.250,50"), None);
-        assert_eq!(crate::money::parse("EUR 1.250,50", true).ok(), d("1250.5"));
+        assert_eq!(
+            crate::money::parse("EUR 1.250,50", true)
+                .ok()
+                .map(|(v, _)| v),
+            d("1250.5")
+        );
         assert_eq!(parse_amount("n/a"), None);
     }
 
