@@ -650,6 +650,17 @@ fn list_cols(cols: &[&str]) -> String {
 }
 
 /// Flattens a front-matter value into `path → text` cells.
+/// A deal's cells in `deal export`'s CSV: its front-matter flattened, with
+/// `value` exact (its written digits, not the float YAML reads).
+fn export_cells(d: &Deal) -> IndexMap<String, String> {
+    let mut m = IndexMap::new();
+    flatten("", &serde_yaml::Value::Mapping(d.fm.clone()), &mut m);
+    if let (Some(v), Some(cell)) = (d.fields.value, m.get_mut("value")) {
+        *cell = v.to_string();
+    }
+    m
+}
+
 fn flatten(prefix: &str, v: &serde_yaml::Value, out: &mut IndexMap<String, String>) {
     match v {
         serde_yaml::Value::Mapping(m) => {
@@ -721,14 +732,8 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
             );
         }
         ExportFormat::Csv => {
-            let flat: Vec<IndexMap<String, String>> = deals
-                .iter()
-                .map(|d| {
-                    let mut m = IndexMap::new();
-                    flatten("", &serde_yaml::Value::Mapping(d.fm.clone()), &mut m);
-                    m
-                })
-                .collect();
+            let flat: Vec<IndexMap<String, String>> =
+                deals.iter().map(|d| export_cells(d)).collect();
             let first = ["title", "owner", "company", "value", "currency"];
             let mut cols: Vec<String> = first.iter().map(|s| s.to_string()).collect();
             let mut rest: Vec<String> = flat
@@ -824,8 +829,7 @@ mod tests {
                 prop_assert!(frac.is_some());
                 return Ok(());
             };
-            let mut cells = IndexMap::new();
-            flatten("", &serde_yaml::Value::Mapping(d.fm.clone()), &mut cells);
+            let cells = export_cells(&d);
             let cell = crate::import::csv_guard(&cells["value"]).into_owned();
             let headers = vec!["title".to_string(), "value".to_string()];
             let plan = Plan::new(Preset::Deal, &headers, &[], &[], &[], Reading::default()).unwrap();

@@ -1218,3 +1218,41 @@ fn the_currency_an_amount_names_is_kept_or_refused() {
         .code(0);
     assert_eq!(at(&t, "same")["currency"], "USD");
 }
+
+/// Money is read from a deal file as written, not through a float:
+/// `999999999999999.99` (below 10^15) is no schema error, and
+/// `12345678901234.567` shows, exports and round-trips with its digits.
+#[test]
+fn amounts_in_deal_files_are_read_as_written() {
+    let t = Test::new()
+        .deal(
+            "05-proposal/big.md",
+            "---\ntitle: Big\nowner: bob\nvalue: 999999999999999.99\n---\n",
+        )
+        .deal(
+            "05-proposal/odd.md",
+            "---\ntitle: Odd\nowner: bob\nvalue: 12345678901234.567 # a comment\n---\n",
+        )
+        .repo();
+    let check = t.cmd(&["check"]).stdout;
+    assert!(!check.contains("error[schema]"), "{check}");
+    let list = t.cmd(&["list"]).code(0).stdout;
+    assert!(list.contains("999,999,999,999,999.99"), "{list}");
+    assert!(list.contains("12,345,678,901,234.57"), "{list}");
+    let csv = t.cmd(&["export"]).code(0).stdout;
+    assert!(csv.contains(",999999999999999.99,"), "{csv}");
+    assert!(csv.contains(",12345678901234.567,"), "{csv}");
+    let fresh = Test::new().file("export.csv", &csv).repo();
+    fresh
+        .cmd(&["import", "export.csv", "--preset", "deal"])
+        .code(0);
+    let text = |t: &Test, slug: &str| {
+        std::fs::read_to_string(t.path().join(format!("deals/05-proposal/{slug}.md"))).unwrap()
+    };
+    assert!(text(&fresh, "big").contains("value: 999999999999999.99\n"));
+    assert!(text(&fresh, "odd").contains("value: 12345678901234.567\n"));
+    // `deal set` takes the largest amount a deal may hold.
+    t.cmd(&["set", "odd", "value=999999999999999.99"]).code(0);
+    assert!(text(&t, "odd").contains("value: 999999999999999.99"));
+    t.cmd(&["set", "odd", "value=1000000000000000"]).code(2);
+}
