@@ -194,15 +194,18 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         dates,
     };
     let file_shown = a.file.display().to_string();
+    // Read whole (the records are held anyway), so each problem row is
+    // named by the physical line it starts on (csv's own line count drifts
+    // over blank lines and line breaks inside quoted cells).
+    let data = std::fs::read(&a.file).map_err(|e| {
+        Error::usage(
+            format!("{file_shown}: {e}"),
+            "give a CSV file with a header row",
+        )
+    })?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(&a.file)
-        .map_err(|e| {
-            Error::usage(
-                format!("{file_shown}: {e}"),
-                "give a CSV file with a header row",
-            )
-        })?;
+        .from_reader(data.as_slice());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| {
@@ -230,6 +233,29 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         ));
     }
     let records: Vec<csv::Result<csv::StringRecord>> = reader.records().collect();
+    // The physical line each record starts on, from its byte offset: one
+    // pass over the file, the records being in order.
+    let (mut line, mut at) = (1u64, 0usize);
+    let lines: Vec<Option<u64>> = records
+        .iter()
+        .map(|r| {
+            let pos = match r {
+                Ok(rec) => rec.position(),
+                Err(e) => e.position(),
+            }?;
+            // csv's offset is where the previous record ended: the line
+            // ends and blank lines after it (skipped by csv) come first.
+            let mut b = usize::try_from(pos.byte()).ok()?.min(data.len());
+            while matches!(data.get(b), Some(b'\r' | b'\n')) {
+                b += 1;
+            }
+            if b >= at {
+                line += data[at..b].iter().filter(|&&c| c == b'\n').count() as u64;
+                at = b;
+            }
+            Some(line)
+        })
+        .collect();
     let bar = (std::io::stderr().is_terminal() && records.len() > 500 && !ctx.quiet).then(|| {
         let b = indicatif::ProgressBar::new(records.len() as u64);
         b.set_style(
@@ -295,16 +321,17 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     use rayon::prelude::*;
     let read: Vec<Result<crate::import::RowDeal, RowProblem>> = records
         .into_par_iter()
+        .zip(lines)
         .enumerate()
-        .map(|(n, rec)| {
+        .map(|(n, (rec, at_line))| {
             if let Some(b) = &bar {
                 b.inc(1);
             }
             let rec = rec.map_err(|e| RowProblem {
-                line: e.position().map(|p| p.line()).unwrap_or(n as u64 + 2),
+                line: at_line.unwrap_or(n as u64 + 2),
                 message: format!("unreadable row: {e}"),
             })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+            let line = at_line.unwrap_or(n as u64 + 2);
             if rec.len() != headers.len() {
                 return Err(RowProblem {
                     line,

@@ -1256,3 +1256,26 @@ fn amounts_in_deal_files_are_read_as_written() {
     assert!(text(&t, "odd").contains("value: 999999999999999.99"));
     t.cmd(&["set", "odd", "value=1000000000000000"]).code(2);
 }
+
+/// A problem row is named by the physical line it starts on, past blank
+/// lines and line breaks inside quoted cells, with LF or CRLF.
+#[test]
+fn problem_rows_name_their_physical_line() {
+    for (csv, want) in [
+        (
+            "title,owner,value\n\n\nA,bob,5\n\"B\n\nmulti\",bob,6\n\nC,bob,50k\n",
+            9,
+        ),
+        (
+            "title,owner,value\r\n\r\nA,bob,5\r\n\"B\r\nmulti\r\nline\",bob,6\r\nC,bob,50k\r\n",
+            7,
+        ),
+    ] {
+        let t = Test::new().file("in.csv", csv).repo();
+        t.cmd(&["import", "in.csv", "--dry-run"])
+            .code(1)
+            .stderr_has(&format!(
+                "in.csv:{want}: column \"value\": `50k` is not an amount"
+            ));
+    }
+}
