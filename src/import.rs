@@ -622,6 +622,47 @@ impl Plan {
         })
     }
 
+    /// The earlier column that gives what column `i` gives, if any: then
+    /// a row's cell of column `i` is kept under `crm:` whenever that
+    /// column's cell is not empty (as [`read_row`] does).
+    pub fn earlier_claim(&self, i: usize) -> Option<&Column> {
+        // What a column claims, as read_row tells a second one apart.
+        fn claim(t: &Target) -> Option<&str> {
+            match t {
+                Target::Field(p) => Some(p.as_str()),
+                Target::Stage => Some("\0stage"),
+                Target::Closed => Some("\0closed"),
+                Target::LostReason => Some("\0lost_reason"),
+                Target::SourceId => Some("\0source_id"),
+                Target::Body => Some("\0body"),
+                _ => None,
+            }
+        }
+        let mine = claim(&self.columns.get(i)?.target)?;
+        let top = mine.split('.').next().unwrap_or(mine);
+        self.columns[..i].iter().find(|c| {
+            claim(&c.target).is_some_and(|theirs| {
+                theirs == mine || (theirs == top && !mine.starts_with('\0') && mine != "owner")
+            })
+        })
+    }
+
+    /// Where column `i` goes, in words (the summary, `-v` and `--dry-run`):
+    /// a second column of one field says it is kept under `crm:` where the
+    /// first one gives it.
+    pub fn describe(&self, i: usize) -> String {
+        let c = &self.columns[i];
+        match self.earlier_claim(i) {
+            Some(first) => format!(
+                "kept under crm.{:?} where column {:?} gives it, else {}",
+                c.header,
+                first.header,
+                c.target.describe()
+            ),
+            None => c.target.describe(),
+        }
+    }
+
     /// Whether some column gives the deal's title (or its company).
     pub fn has_title(&self) -> bool {
         self.columns

@@ -346,6 +346,9 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         })
         .collect();
     let mut todo: Vec<(crate::import::RowDeal, String, String)> = Vec::new();
+    // The `crm:` keys rows wrote: a second column of one field is kept
+    // there only in rows where the first gives it.
+    let mut crm_used: HashSet<String> = HashSet::new();
     for row in read {
         let row = match row {
             Ok(r) => r,
@@ -354,6 +357,11 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 continue;
             }
         };
+        for (k, _) in &row.crm {
+            if !crm_used.contains(k) {
+                crm_used.insert(k.clone());
+            }
+        }
         // A row an interrupted import wrote whole: recorded as it is.
         if !leftovers.is_empty()
             && let Some(owner) = owners.known(row.owner_raw.as_deref())
@@ -508,8 +516,12 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     let kept: Vec<&str> = plan
         .columns
         .iter()
-        .filter(|c| matches!(c.target, Target::Crm(_)))
-        .map(|c| c.header.as_str())
+        .enumerate()
+        .filter(|(i, c)| {
+            matches!(c.target, Target::Crm(_))
+                || (plan.earlier_claim(*i).is_some() && crm_used.contains(&c.header))
+        })
+        .map(|(_, c)| c.header.as_str())
         .collect();
     let skipped_cols: Vec<&str> = plan
         .columns
@@ -574,20 +586,16 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 )
             );
             println!("\nColumns:");
-            for c in &plan.columns {
-                println!("  {:?} {}", c.header, c.target.describe());
+            for (i, c) in plan.columns.iter().enumerate() {
+                println!("  {:?} {}", c.header, plan.describe(i));
             }
             println!("\n{} (dry run: nothing written)", summary("Would import"));
         }
         return Ok(code);
     }
     if ctx.verbose {
-        for c in &plan.columns {
-            eprintln!(
-                "{file_shown}: column {:?} {}",
-                c.header,
-                c.target.describe()
-            );
+        for (i, c) in plan.columns.iter().enumerate() {
+            eprintln!("{file_shown}: column {:?} {}", c.header, plan.describe(i));
         }
     }
     if n == 0 {

@@ -1279,3 +1279,46 @@ fn problem_rows_name_their_physical_line() {
             ));
     }
 }
+
+/// A second column of one field is kept under `crm:` where the first gives
+/// it: `--dry-run` and `-v` say so, and the summary lists it.
+#[test]
+fn a_second_column_of_one_field_is_said_to_be_kept() {
+    let csv = "title,owner,Amount,Amount (company currency)\nAcme,bob,100,90\nBare,bob,,80\n";
+    let args = [
+        "import",
+        "in.csv",
+        "--map",
+        "Amount=value",
+        "--map",
+        "Amount (company currency)=value",
+    ];
+    let t = Test::new().file("in.csv", csv).repo();
+    let dry = t.cmd(&[&args[..], &["--dry-run"]].concat()).code(0).stdout;
+    assert!(dry.contains("  \"Amount\" → value\n"), "{dry}");
+    assert!(
+        dry.contains("  \"Amount (company currency)\" kept under crm.\"Amount (company currency)\" where column \"Amount\" gives it, else → value\n"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("Kept under crm: \"Amount (company currency)\"."),
+        "{dry}"
+    );
+    let out = t.cmd(&[&args[..], &["-v"]].concat()).code(0);
+    assert!(
+        out.stderr
+            .contains("in.csv: column \"Amount (company currency)\" kept under crm."),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("Kept under crm: \"Amount (company currency)\"."),
+        "{}",
+        out.stdout
+    );
+    let acme = front(&t, "deals/01-prospecting/acme.md");
+    assert_eq!(acme["value"], 100);
+    assert_eq!(acme["crm"]["Amount (company currency)"], "90");
+    assert_eq!(front(&t, "deals/01-prospecting/bare.md")["value"], 80);
+}
