@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use indexmap::IndexMap;
 
 use crate::config::{Config, yaml_scalar};
@@ -317,10 +317,17 @@ pub fn parse_date_in(s: &str, order: DateOrder) -> Result<DateTime<Utc>, String>
     if s.is_empty() {
         return Err(bad());
     }
+    // A year before 1000 (`12/20/0026`) is a two-digit year padded.
+    let early = |y: i32| {
+        format!("`{s}` has the year {y}: write the year in full (YYYY), it is never guessed")
+    };
     if s.len() >= 10
         && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
         && let Some(t) = crate::time::parse_timestamp(s)
     {
+        if t.year() < 1000 {
+            return Err(early(t.year()));
+        }
         return Ok(t);
     }
     let (date, time) = match s.find(['T', ' ']) {
@@ -356,6 +363,9 @@ pub fn parse_date_in(s: &str, order: DateOrder) -> Result<DateTime<Utc>, String>
     let (Some(y), Some(m), Some(d)) = (num(y), num(m), num(d)) else {
         return Err(bad());
     };
+    if y < 1000 {
+        return Err(early(y as i32));
+    }
     let day = NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(bad)?;
     let (h, mi, sec) = match time {
         None | Some("") => (0, 0, 0),
@@ -1152,6 +1162,11 @@ mod tests {
         // A two-digit year is never a guess.
         assert!(us("1/2/26").unwrap_err().contains("two-digit year"));
         assert!(us("26-1-2").is_err());
+        // Nor is a padded one (`0026`): a year before 1000 is refused.
+        assert!(us("12/20/0026").unwrap_err().contains("the year 26"));
+        assert!(us("0026-12-20").unwrap_err().contains("the year 26"));
+        assert!(us("0999-12-20").is_err());
+        assert_eq!(us("1000-01-01").unwrap(), "1000-01-01");
         assert!(us("next tuesday").is_err());
         assert!(us("11/2/2026 25:00").is_err());
         let eu = |s: &str| parse_date_in(s, DateOrder::Dmy).map(date_text);
