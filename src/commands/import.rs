@@ -1,6 +1,6 @@
 //! `deal import FILE.csv --preset hubspot|pipedrive|salesforce|generic|deal`:
 //! one deal per row, one commit with an `Imported: N` trailer; idempotent on
-//! `slug` (`--preset deal`) and `source_id` (docs/reference.md, "Import").
+//! `slug` (a `slug` column) and `source_id` (docs/reference.md, "Import").
 //! `deal export`: every deal as CSV or JSON, in a shape `import` reads back.
 
 use std::collections::{HashMap, HashSet};
@@ -397,9 +397,9 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 continue;
             }
         }
-        // `deal export`'s rows name their deal: one that exists is not new.
-        if a.preset == crate::import::Preset::Deal
-            && let Some(slug) = &row.slug_hint
+        // A row with a `slug` column (`deal export`'s, whatever the preset)
+        // names its deal: one that exists is not new.
+        if let Some(slug) = &row.slug_hint
             && existing_slugs.contains(slug.as_str())
         {
             skipped += 1;
@@ -535,7 +535,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             if n == 1 { "" } else { "s" }
         );
         if skipped > 0 {
-            let by = if a.preset == crate::import::Preset::Deal {
+            let by = if plan.columns.iter().any(|c| c.target == Target::Slug) {
                 "same slug or source_id"
             } else {
                 "same source_id"

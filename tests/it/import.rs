@@ -1322,3 +1322,32 @@ fn a_second_column_of_one_field_is_said_to_be_kept() {
     assert_eq!(acme["crm"]["Amount (company currency)"], "90");
     assert_eq!(front(&t, "deals/01-prospecting/bare.md")["value"], 80);
 }
+
+/// `deal export`'s CSV read with `--preset generic` twice creates nothing
+/// the second time: its `slug` column names the deal.
+#[test]
+fn an_export_read_twice_with_the_generic_preset_adds_nothing_twice() {
+    let t = Test::new()
+        .deal(
+            "05-proposal/acme.md",
+            "---\ntitle: Acme\nowner: bob\nvalue: 1200\n---\n# Acme\n",
+        )
+        .deal(
+            "01-prospecting/globex.md",
+            "---\ntitle: Globex\nowner: bob\n---\n# Globex\n",
+        )
+        .repo();
+    let csv = t.cmd(&["export"]).code(0).stdout;
+    let fresh = Test::new().file("export.csv", &csv).repo();
+    fresh
+        .cmd(&["import", "export.csv", "--preset", "generic"])
+        .code(0)
+        .stdout_has("Imported 2 deals");
+    let before = fresh.state();
+    fresh
+        .cmd(&["import", "export.csv", "--preset", "generic"])
+        .code(0)
+        .stdout_has("Imported 0 deals from export.csv; 2 already imported (same slug or source_id), skipped.");
+    assert_eq!(fresh.state(), before);
+    assert!(!fresh.path().join("deals/05-proposal/acme-2.md").exists());
+}
