@@ -63,8 +63,13 @@ pub struct ForecastView {
     pub rows: Vec<ForecastRow>,
     pub past_due: Vec<DueDeal>,
     pub past_due_value: String,
+    /// Past-due deals in other currencies: listed, not in the value.
+    pub past_due_others: usize,
     pub no_close_date: usize,
     pub no_close_date_value: String,
+    pub no_close_date_others: usize,
+    /// What the periods' totals leave out ([`Forecast::left_out`]).
+    pub left_out: Vec<String>,
 }
 
 pub fn forecast(f: &Forecast, deals: &[Deal]) -> ForecastView {
@@ -138,13 +143,17 @@ pub fn forecast(f: &Forecast, deals: &[Deal]) -> ForecastView {
                 .unwrap_or_default(),
         })
         .collect();
+    let others = |b: &crate::forecast::Bucket| b.other_currencies.values().map(|o| o.count).sum();
     ForecastView {
         by: f.by.as_str(),
         rows,
         past_due,
         past_due_value: money(f.past_due.value),
+        past_due_others: others(&f.past_due),
         no_close_date: f.no_close_date.count,
         no_close_date_value: money(f.no_close_date.value),
+        no_close_date_others: others(&f.no_close_date),
+        left_out: f.left_out(),
     }
 }
 

@@ -390,8 +390,8 @@ Examples:
     /// Import deals from a CRM export (CSV): HubSpot, Pipedrive, Salesforce, deal export, or any CSV with --map
     #[command(after_help = "\
 One deal per row, in its stage folder, with its stage dates; one commit with an
-`Imported: N` trailer. Idempotent: a row whose source_id exists already (with --preset deal,
-whose slug exists already) is skipped. docs/reference.md, \"Import\", lists each preset's
+`Imported: N` trailer. Idempotent: a row whose source_id exists already (or, with a slug
+column, as `deal export` writes, whose slug exists already) is skipped. docs/reference.md, \"Import\", lists each preset's
 columns and stage map.
 
 Every column is mapped to a field, kept verbatim under the deal's crm: map (header as key),

@@ -190,7 +190,7 @@ impl Deal {
             }
             p
         })?;
-        let (fields, issues) = type_fields(&fm, cfg);
+        let (fields, issues) = type_fields_in(&fm, Some(&text[split.yaml.clone()]), cfg);
         Ok(Deal {
             slug,
             rel,
@@ -412,6 +412,8 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 
 struct Typer<'a> {
     m: &'a Mapping,
+    /// The front-matter's text, when known: `value` is read from it exactly.
+    yaml: Option<&'a str>,
     issues: Vec<SchemaIssue>,
 }
 
@@ -505,7 +507,17 @@ fn type_value(t: &mut Typer, f: &mut Fields) {
             } else if let Some(i) = n.as_i64() {
                 crate::money::from_i128(i.into())
             } else {
-                crate::money::from_f64(n.as_f64().unwrap_or(f64::NAN))
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                // The digits as written, when they are the number YAML read.
+                match t
+                    .yaml
+                    .and_then(value_digits)
+                    .filter(|d| d.parse::<f64>() == Ok(x))
+                    .and_then(|d| d.parse::<crate::money::Amount>().ok())
+                {
+                    Some(exact) => crate::money::check_range(exact),
+                    None => crate::money::from_f64(x),
+                }
             };
             match read {
                 Ok(v) => f.value = Some(v),
@@ -525,6 +537,24 @@ fn type_value(t: &mut Typer, f: &mut Fields) {
             );
         }
     }
+}
+
+/// The digits of a top-level `value:` written as a plain decimal number
+/// (`value: 12345678901234.567`, a comment after it allowed), if exactly
+/// one line says so.
+fn value_digits(yaml: &str) -> Option<&str> {
+    let mut found = yaml.lines().filter_map(|l| {
+        let rest = l.strip_prefix("value:")?;
+        let rest = rest.split(" #").next().unwrap_or(rest).trim();
+        let digits = rest.strip_prefix('+').unwrap_or(rest);
+        (!digits.is_empty()
+            && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && digits.chars().filter(|c| *c == '.').count() <= 1
+            && digits.chars().any(|c| c.is_ascii_digit()))
+        .then_some(digits)
+    });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 fn type_stages(t: &mut Typer, cfg: &Config, f: &mut Fields) {
@@ -552,6 +582,7 @@ fn type_stages(t: &mut Typer, cfg: &Config, f: &mut Fields) {
 pub fn type_summary_fields(m: &Mapping, cfg: &Config) -> Fields {
     let mut t = Typer {
         m,
+        yaml: None,
         issues: Vec::new(),
     };
     let mut f = Fields {
@@ -565,8 +596,16 @@ pub fn type_summary_fields(m: &Mapping, cfg: &Config) -> Fields {
 
 /// Types the known fields of a front-matter mapping.
 pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
+    type_fields_in(m, None, cfg)
+}
+
+/// [`type_fields`] of a mapping parsed from `yaml`: a fractional `value`
+/// is read from its written digits, exactly (`999999999999999.99`, which
+/// a float would make 10^15), not from the float YAML parsed it into.
+pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
     let mut t = Typer {
         m,
+        yaml,
         issues: Vec::new(),
     };
     let mut f = Fields {

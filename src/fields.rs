@@ -351,7 +351,7 @@ pub fn typed_value(
         Some(Kind::Amount) => {
             // The amounts `deal import` reads (docs/reference.md, "Money").
             return match crate::money::parse(raw, false) {
-                Ok(n) => Ok(n.to_string()),
+                Ok((n, _)) => Ok(n.to_string()),
                 Err(why) => Err(Error::usage(
                     format!("`{key}` must be a number ≥ 0 and below 10^15, not `{raw}`: {why}"),
                     format!("write e.g. `{key}=48000` or `{key}=\"$12,400.00\"`"),
@@ -384,6 +384,12 @@ pub fn typed_value(
         Ok(serde_yaml::Value::Number(_)) | Ok(serde_yaml::Value::Bool(_)) => Ok(raw.to_string()),
         _ => Ok(yaml_scalar(raw)),
     }
+}
+
+/// The currency an amount as written names (`USD 12`, `$12`), if any: the
+/// deal's currency, which `deal new` writes and `deal set` checks.
+pub fn amount_currency(raw: &str) -> Option<crate::money::Named> {
+    crate::money::parse(raw, false).ok().and_then(|(_, n)| n)
 }
 
 #[cfg(test)]

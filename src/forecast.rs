@@ -17,13 +17,19 @@
 //! - `past_due`: open deals whose `expected_close` is before today, in no
 //!   period; `no_close_date`: open deals without one. Both list every such
 //!   deal, `omitted` ones included.
-//! - Sums count only deals in the pipeline's currency (as `stats`).
+//! - Sums count only deals in the pipeline's currency (as `stats`); the
+//!   others are left out and said so: a period's `deals` lists only the
+//!   deals it counts, and `other_currencies` (per period, past due and no
+//!   close date; absent when empty) gives, per currency, what was left out.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::config::{Category, Config};
 use crate::deal::{Deal, Place};
+use crate::money::Amount;
 use crate::stats::{in_currency, num};
 
 /// How periods are cut.
@@ -91,6 +97,29 @@ pub struct Period {
     pub weighted: f64,
     /// The open deals counted, by slug.
     pub deals: Vec<String>,
+    /// Deals in other currencies, left out of the figures above.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub other_currencies: BTreeMap<String, OtherPeriod>,
+}
+
+/// A period's deals in one other currency: won value, open value (the
+/// deals the period's categories would count), and those open deals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OtherPeriod {
+    #[serde(serialize_with = "crate::money::serialize")]
+    pub won: Amount,
+    #[serde(serialize_with = "crate::money::serialize")]
+    pub open: Amount,
+    pub deals: Vec<String>,
+}
+
+/// A bucket's deals in one other currency, left out of its value.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OtherBucket {
+    pub count: usize,
+    #[serde(serialize_with = "crate::money::serialize")]
+    pub value: Amount,
+    pub deals: Vec<String>,
 }
 
 /// A list of deals outside the periods: count, value, slugs.
@@ -100,6 +129,23 @@ pub struct Bucket {
     #[serde(serialize_with = "num")]
     pub value: f64,
     pub deals: Vec<String>,
+    /// Deals in other currencies: in `count` and `deals`, not in `value`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub other_currencies: BTreeMap<String, OtherBucket>,
+}
+
+impl Bucket {
+    fn add(&mut self, d: &Deal, value: f64, other: Option<(String, Amount)>) {
+        self.count += 1;
+        self.value += value;
+        self.deals.push(d.slug.clone());
+        if let Some((c, v)) = other {
+            let o = self.other_currencies.entry(c).or_default();
+            o.count += 1;
+            o.value += v;
+            o.deals.push(d.slug.clone());
+        }
+    }
 }
 
 /// A file that could not be read as a deal (SPEC "Nothing vanishes silently").
@@ -153,6 +199,30 @@ fn round2(x: f64) -> f64 {
 }
 
 impl Forecast {
+    /// What the periods' totals leave out, one phrase per period and other
+    /// currency (`2026-11: 99,999 USD open (yankee)`, `2026-12: 5,000 USD
+    /// won`), for the table and the report to say.
+    pub fn left_out(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        for x in &self.periods {
+            for (c, o) in &x.other_currencies {
+                let shown = |v| crate::money::format(v, crate::money::minor_unit(c));
+                if !o.won.is_zero() {
+                    left.push(format!("{}: {} {c} won", x.label, shown(o.won)));
+                }
+                if !o.deals.is_empty() {
+                    left.push(format!(
+                        "{}: {} {c} open ({})",
+                        x.label,
+                        shown(o.open),
+                        o.deals.join(", ")
+                    ));
+                }
+            }
+        }
+        left
+    }
+
     /// The forecast of `deals` (optionally one owner's) for `periods`
     /// periods from the one holding `now`.
     pub fn compute(
@@ -183,6 +253,7 @@ impl Forecast {
                 pipeline: 0.0,
                 weighted: 0.0,
                 deals: Vec::new(),
+                other_currencies: BTreeMap::new(),
             })
             .collect();
         let index_of = |d: NaiveDate| -> Option<usize> {
@@ -204,6 +275,18 @@ impl Forecast {
             } else {
                 0.0
             };
+            // Another currency's deal: its code and exact value.
+            let other = (!in_currency(cfg, d)).then(|| {
+                (
+                    d.fields
+                        .currency
+                        .as_deref()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_ascii_uppercase(),
+                    d.fields.value.unwrap_or_default(),
+                )
+            });
             match d.place {
                 Place::Won => {
                     if let Some(i) = d
@@ -212,27 +295,36 @@ impl Forecast {
                         .get(crate::config::WON)
                         .and_then(|t| index_of(t.date_naive()))
                     {
-                        out[i].won += value;
+                        match other {
+                            Some((c, v)) => out[i].other_currencies.entry(c).or_default().won += v,
+                            None => out[i].won += value,
+                        }
                     }
                 }
                 Place::Lost => {}
                 Place::Stage(k) => {
                     let Some(close) = d.fields.expected_close else {
-                        no_close_date.count += 1;
-                        no_close_date.value += value;
-                        no_close_date.deals.push(d.slug.clone());
+                        no_close_date.add(d, value, other);
                         continue;
                     };
                     let day = close.date_naive();
                     if day < today {
-                        past_due.count += 1;
-                        past_due.value += value;
-                        past_due.deals.push(d.slug.clone());
+                        past_due.add(d, value, other);
                         continue;
                     }
                     let Some(i) = index_of(day) else { continue };
                     let p = &mut out[i];
-                    match d.category(cfg).unwrap_or(Category::Pipeline) {
+                    let category = d.category(cfg).unwrap_or(Category::Pipeline);
+                    if category == Category::Omitted {
+                        continue;
+                    }
+                    if let Some((c, v)) = other {
+                        let o = p.other_currencies.entry(c).or_default();
+                        o.open += v;
+                        o.deals.push(d.slug.clone());
+                        continue;
+                    }
+                    match category {
                         Category::Omitted => continue,
                         Category::Commit => p.commit += value,
                         Category::BestCase => p.best_case += value,

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use indexmap::IndexMap;
 
 use crate::config::{Config, yaml_scalar};
@@ -317,10 +317,17 @@ pub fn parse_date_in(s: &str, order: DateOrder) -> Result<DateTime<Utc>, String>
     if s.is_empty() {
         return Err(bad());
     }
+    // A year before 1000 (`12/20/0026`) is a two-digit year padded.
+    let early = |y: i32| {
+        format!("`{s}` has the year {y}: write the year in full (YYYY), it is never guessed")
+    };
     if s.len() >= 10
         && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
         && let Some(t) = crate::time::parse_timestamp(s)
     {
+        if t.year() < 1000 {
+            return Err(early(t.year()));
+        }
         return Ok(t);
     }
     let (date, time) = match s.find(['T', ' ']) {
@@ -356,6 +363,9 @@ pub fn parse_date_in(s: &str, order: DateOrder) -> Result<DateTime<Utc>, String>
     let (Some(y), Some(m), Some(d)) = (num(y), num(m), num(d)) else {
         return Err(bad());
     };
+    if y < 1000 {
+        return Err(early(y as i32));
+    }
     let day = NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(bad)?;
     let (h, mi, sec) = match time {
         None | Some("") => (0, 0, 0),
@@ -428,7 +438,7 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
 /// Parses an amount as `deal import` does without `--decimal-comma`
 /// ([`crate::money::parse`]).
 pub fn parse_amount(s: &str) -> Option<crate::money::Amount> {
-    crate::money::parse(s, false).ok()
+    crate::money::parse(s, false).ok().map(|(v, _)| v)
 }
 
 /// Formats a timestamp: a plain date at midnight, RFC 3339 otherwise.
@@ -622,6 +632,47 @@ impl Plan {
         })
     }
 
+    /// The earlier column that gives what column `i` gives, if any: then
+    /// a row's cell of column `i` is kept under `crm:` whenever that
+    /// column's cell is not empty (as [`read_row`] does).
+    pub fn earlier_claim(&self, i: usize) -> Option<&Column> {
+        // What a column claims, as read_row tells a second one apart.
+        fn claim(t: &Target) -> Option<&str> {
+            match t {
+                Target::Field(p) => Some(p.as_str()),
+                Target::Stage => Some("\0stage"),
+                Target::Closed => Some("\0closed"),
+                Target::LostReason => Some("\0lost_reason"),
+                Target::SourceId => Some("\0source_id"),
+                Target::Body => Some("\0body"),
+                _ => None,
+            }
+        }
+        let mine = claim(&self.columns.get(i)?.target)?;
+        let top = mine.split('.').next().unwrap_or(mine);
+        self.columns[..i].iter().find(|c| {
+            claim(&c.target).is_some_and(|theirs| {
+                theirs == mine || (theirs == top && !mine.starts_with('\0') && mine != "owner")
+            })
+        })
+    }
+
+    /// Where column `i` goes, in words (the summary, `-v` and `--dry-run`):
+    /// a second column of one field says it is kept under `crm:` where the
+    /// first one gives it.
+    pub fn describe(&self, i: usize) -> String {
+        let c = &self.columns[i];
+        match self.earlier_claim(i) {
+            Some(first) => format!(
+                "kept under crm.{:?} where column {:?} gives it, else {}",
+                c.header,
+                first.header,
+                c.target.describe()
+            ),
+            None => c.target.describe(),
+        }
+    }
+
     /// Whether some column gives the deal's title (or its company).
     pub fn has_title(&self) -> bool {
         self.columns
@@ -654,7 +705,7 @@ fn typed(cfg: &Config, reading: Reading, path: &str, raw: &str) -> Result<String
     }
     if kind == Some(crate::fields::Kind::Amount) {
         return crate::money::parse(raw, reading.decimal_comma)
-            .map(|v| v.to_string())
+            .map(|(v, _)| v.to_string())
             .map_err(|why| format!("`{raw}` is not an amount: {why}"));
     }
     if (raw.starts_with('[') && raw.ends_with(']')) || (raw.starts_with('{') && raw.ends_with('}'))
@@ -692,6 +743,10 @@ pub fn read_row(
     let mut slug_hint = None;
     let mut body = None;
     let mut owner_raw = None;
+    // The currency the value's cell names (`USD 99,999`), with its column
+    // and cell, and the currency column's cell.
+    let mut value_named: Option<(crate::money::Named, &Column, &str)> = None;
+    let mut currency_cell: Option<(&Column, &str)> = None;
     for c in &plan.columns {
         let cell = rec.get(c.index).unwrap_or("");
         let cell = if plan.unguard {
@@ -739,8 +794,46 @@ pub fn read_row(
                     continue;
                 }
                 let v = typed(cfg, plan.reading, p, cell_t).map_err(|m| in_col(c, m))?;
+                if p == "value"
+                    && let Ok((_, Some(named))) =
+                        crate::money::parse(cell_t, plan.reading.decimal_comma)
+                {
+                    value_named = Some((named, c, cell_t));
+                }
+                if p == "currency" {
+                    currency_cell = Some((c, cell_t));
+                }
                 set.insert(p.clone());
                 fields.push((p.clone(), v));
+            }
+        }
+    }
+    // The currency an amount names is the deal's: written when the row
+    // has no currency column and it is not the pipeline's, a problem row
+    // when the currency column says another.
+    if let Some((named, vc, vcell)) = &value_named {
+        match currency_cell {
+            Some((cc, ccell)) if !named.agrees(ccell) => {
+                return Err(in_col(
+                    vc,
+                    format!(
+                        "`{vcell}` is an amount in {} but column {:?} says {ccell}: write the amount without a currency, or fix one of the two",
+                        named.code_in(ccell),
+                        cc.header
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let code = named.code_in(&cfg.currency);
+                if !code.eq_ignore_ascii_case(&cfg.currency) {
+                    let at = fields
+                        .iter()
+                        .position(|(k, _)| k == "value")
+                        .map_or(fields.len(), |i| i + 1);
+                    fields.insert(at, ("currency".into(), yaml_scalar(&code)));
+                    set.insert("currency".into());
+                }
             }
         }
     }
@@ -1045,7 +1138,12 @@ mod tests {
         assert_eq!(parse_amount("1,250"), d("1250"));
         assert_eq!(parse_amount("12,50"), None);
         assert_eq!(parse_amount("EUR 1.250,50"), None);
-        assert_eq!(crate::money::parse("EUR 1.250,50", true).ok(), d("1250.5"));
+        assert_eq!(
+            crate::money::parse("EUR 1.250,50", true)
+                .ok()
+                .map(|(v, _)| v),
+            d("1250.5")
+        );
         assert_eq!(parse_amount("n/a"), None);
     }
 
@@ -1064,6 +1162,11 @@ mod tests {
         // A two-digit year is never a guess.
         assert!(us("1/2/26").unwrap_err().contains("two-digit year"));
         assert!(us("26-1-2").is_err());
+        // Nor is a padded one (`0026`): a year before 1000 is refused.
+        assert!(us("12/20/0026").unwrap_err().contains("the year 26"));
+        assert!(us("0026-12-20").unwrap_err().contains("the year 26"));
+        assert!(us("0999-12-20").is_err());
+        assert_eq!(us("1000-01-01").unwrap(), "1000-01-01");
         assert!(us("next tuesday").is_err());
         assert!(us("11/2/2026 25:00").is_err());
         let eu = |s: &str| parse_date_in(s, DateOrder::Dmy).map(date_text);

@@ -112,13 +112,20 @@ pub fn serialize_opt<S: serde::Serializer>(v: &Option<Decimal>, s: S) -> Result<
 /// and a decimal point (`.`, or `,` with `decimal_comma`). Refused, never
 /// guessed: suffixes (`50k`, `1.5M`), exponents (`2.5e3`), negatives (`-5`,
 /// `(500)`), other letters (`v2`), a separator that could be either (`1,5`
-/// without `decimal_comma`), and 10^15 or more.
-pub fn parse(s: &str, decimal_comma: bool) -> Result<Decimal, String> {
+/// without `decimal_comma`), two currencies that disagree, and 10^15 or
+/// more. The currency the text names comes back with the amount: a caller
+/// that writes a deal writes it too, or refuses a contradiction.
+pub fn parse(s: &str, decimal_comma: bool) -> Result<(Decimal, Option<Named>), String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("empty".into());
     }
-    let t = strip_currency(t);
+    let (t, named) = strip_currency(t)?;
+    parse_digits(t, decimal_comma).map(|v| (v, named))
+}
+
+/// The digits of an amount, its currency already taken off.
+fn parse_digits(t: &str, decimal_comma: bool) -> Result<Decimal, String> {
     if t.starts_with('-') || t.ends_with('-') || t.starts_with('−') {
         return Err("a negative amount".into());
     }
@@ -204,21 +211,106 @@ pub fn parse(s: &str, decimal_comma: bool) -> Result<Decimal, String> {
     check_range(v)
 }
 
-/// The text without a currency sign or ISO code at either end.
-fn strip_currency(t: &str) -> &str {
-    let signs = [
-        '$', '€', '£', '¥', '₹', '₩', '₽', '₺', '₪', '₴', '₦', '₱', '฿',
-    ];
+/// A currency an amount names: an ISO code (`USD`), or a sign (`$`) that
+/// stands for its usual currency or for another written with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    Code(String),
+    Sign(char),
+}
+
+/// The currency signs read, each with its usual currency and the others
+/// written with the same sign.
+const SIGNS: [(char, &str, &[&str]); 13] = [
+    (
+        '$',
+        "USD",
+        &["CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD"],
+    ),
+    ('€', "EUR", &[]),
+    ('£', "GBP", &[]),
+    ('¥', "JPY", &["CNY"]),
+    ('₹', "INR", &[]),
+    ('₩', "KRW", &[]),
+    ('₽', "RUB", &[]),
+    ('₺', "TRY", &[]),
+    ('₪', "ILS", &[]),
+    ('₴', "UAH", &[]),
+    ('₦', "NGN", &[]),
+    ('₱', "PHP", &[]),
+    ('฿', "THB", &[]),
+];
+
+impl Named {
+    /// Whether an amount written so may be in `code` (`$` in USD or CAD).
+    pub fn agrees(&self, code: &str) -> bool {
+        match self {
+            Named::Code(c) => c.eq_ignore_ascii_case(code.trim()),
+            Named::Sign(s) => SIGNS.iter().any(|(sign, usual, others)| {
+                sign == s
+                    && (usual.eq_ignore_ascii_case(code.trim())
+                        || others.iter().any(|o| o.eq_ignore_ascii_case(code.trim())))
+            }),
+        }
+    }
+
+    /// The currency it stands for where `expected` is the currency the
+    /// amount would otherwise be in: `expected` when it agrees, else the
+    /// code, or the sign's usual currency (`$` → USD, `€` → EUR, `£` → GBP,
+    /// `¥` → JPY).
+    pub fn code_in(&self, expected: &str) -> String {
+        if self.agrees(expected) {
+            return expected.trim().to_ascii_uppercase();
+        }
+        match self {
+            Named::Code(c) => c.clone(),
+            Named::Sign(s) => SIGNS
+                .iter()
+                .find(|(sign, ..)| sign == s)
+                .map_or_else(String::new, |(_, usual, _)| usual.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Named::Code(c) => f.write_str(c),
+            Named::Sign(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The text without a currency sign or ISO code at either end, and the
+/// currency they name (two that disagree, `$5 EUR`, are refused).
+fn strip_currency(t: &str) -> Result<(&str, Option<Named>), String> {
+    let is_sign = |c: char| SIGNS.iter().any(|(s, ..)| *s == c);
     let mut t = t;
+    let mut marks: Vec<Named> = Vec::new();
     for _ in 0..2 {
         let before = t;
-        t = t.trim_start_matches(signs).trim_end_matches(signs).trim();
-        // A three-letter code (USD, eur) before or after the number.
+        loop {
+            let prev = t;
+            if let Some(c) = t.chars().next().filter(|&c| is_sign(c)) {
+                marks.push(Named::Sign(c));
+                t = &t[c.len_utf8()..];
+            }
+            if let Some(c) = t.chars().next_back().filter(|&c| is_sign(c)) {
+                marks.push(Named::Sign(c));
+                t = &t[..t.len() - c.len_utf8()];
+            }
+            t = t.trim();
+            if t == prev {
+                break;
+            }
+        }
+        // A three-letter code (USD, EUR) before or after the number.
         if t.len() > 3 && t.is_char_boundary(3) {
             let (head, rest) = t.split_at(3);
             if head.chars().all(|c| c.is_ascii_uppercase()) {
                 let r = rest.trim_start();
                 if r.len() < rest.len() || r.starts_with(|c: char| !c.is_alphabetic()) {
+                    marks.push(Named::Code(head.to_string()));
                     t = r;
                 }
             }
@@ -229,6 +321,7 @@ fn strip_currency(t: &str) -> &str {
                 && rest
                     .ends_with(|c: char| c.is_ascii_digit() || c.is_whitespace() || c == '\u{a0}')
             {
+                marks.push(Named::Code(tail.to_string()));
                 t = rest.trim_end();
             }
         }
@@ -237,7 +330,25 @@ fn strip_currency(t: &str) -> &str {
             break;
         }
     }
-    t
+    // One currency: a code, with which every sign agrees; or one sign.
+    let named = marks
+        .iter()
+        .find(|m| matches!(m, Named::Code(_)))
+        .or(marks.first())
+        .cloned();
+    if let Some(n) = &named {
+        for m in &marks {
+            let fits = match (n, m) {
+                (Named::Code(c), _) => m.agrees(c),
+                (Named::Sign(a), Named::Sign(b)) => a == b,
+                (Named::Sign(_), Named::Code(_)) => false,
+            };
+            if !fits {
+                return Err(format!("it names two currencies, `{n}` and `{m}`"));
+            }
+        }
+    }
+    Ok((t, named))
 }
 
 /// Digits after the point in a currency's minor unit (ISO 4217): 0 for
@@ -324,6 +435,33 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn amount(s: &str, comma: bool) -> Result<Decimal, String> {
+        parse(s, comma).map(|(v, _)| v)
+    }
+
+    /// The currency an amount names comes back with it, never dropped.
+    #[test]
+    fn amounts_name_their_currency() {
+        let code =
+            |s: &str, expected: &str| parse(s, false).unwrap().1.map(|n| n.code_in(expected));
+        assert_eq!(code("USD 99,999", "EUR"), Some("USD".into()));
+        assert_eq!(code("$12,400.00", "EUR"), Some("USD".into()));
+        assert_eq!(code("$12,400.00", "CAD"), Some("CAD".into()));
+        assert_eq!(code("£7", "EUR"), Some("GBP".into()));
+        assert_eq!(code("€1,234.50", "USD"), Some("EUR".into()));
+        assert_eq!(code("¥500", "EUR"), Some("JPY".into()));
+        assert_eq!(code("5 EUR", "USD"), Some("EUR".into()));
+        assert_eq!(code("12400", "EUR"), None);
+        assert!(parse("USD 5", false).unwrap().1.unwrap().agrees("usd"));
+        assert!(!parse("USD 5", false).unwrap().1.unwrap().agrees("EUR"));
+        assert!(
+            parse("$5 EUR", false)
+                .unwrap_err()
+                .contains("two currencies")
+        );
+        assert!(parse("USD $5", false).is_ok());
+    }
+
     #[test]
     fn rounding_and_grouping() {
         for (v, out) in [
@@ -379,7 +517,7 @@ mod tests {
             ("999999999999999.99", false, "999999999999999.99"),
             ("007", false, "7"),
         ] {
-            assert_eq!(parse(s, comma), Ok(d(v)), "{s}");
+            assert_eq!(amount(s, comma), Ok(d(v)), "{s}");
         }
     }
 
@@ -416,12 +554,16 @@ mod tests {
             ("1/2", false),
         ] {
             assert!(
-                parse(s, comma).is_err(),
+                amount(s, comma).is_err(),
                 "{s:?} read as {:?}",
-                parse(s, comma)
+                amount(s, comma)
             );
         }
-        assert!(parse("1,5", false).unwrap_err().contains("--decimal-comma"));
+        assert!(
+            amount("1,5", false)
+                .unwrap_err()
+                .contains("--decimal-comma")
+        );
     }
 
     #[test]
@@ -508,7 +650,7 @@ mod tests {
         /// or refused.
         #[test]
         fn amount_like_strings_are_read_exactly_or_refused(s in amount_like(), comma in any::<bool>()) {
-            if let Ok(v) = parse(&s, comma) {
+            if let Ok(v) = amount(&s, comma) {
                 prop_assert_eq!(v, read_by_a_person(&s, comma), "{:?}", s);
                 prop_assert!(v < limit());
                 for bad in ['-', '(', 'k', 'M', 'e', 'v'] {
@@ -521,7 +663,7 @@ mod tests {
         /// never another number.
         #[test]
         fn any_string_is_read_exactly_or_refused(s in "\\PC{0,24}", comma in any::<bool>()) {
-            if let Ok(v) = parse(&s, comma) {
+            if let Ok(v) = amount(&s, comma) {
                 // What a person reads: the digits, in order, with the
                 // decimal mark where it stands; nothing else but signs,
                 // codes and grouping.
@@ -552,10 +694,10 @@ mod tests {
                 expect = format!("{expect}.{f}");
             }
             let want: Decimal = expect.parse().unwrap();
-            prop_assert_eq!(parse(&s, comma), Ok(want.normalize()));
+            prop_assert_eq!(amount(&s, comma), Ok(want.normalize()));
             // And shown rounded as `format` says, read back within half a cent.
             let shown = format(want, 2);
-            let back = parse(&shown, false).unwrap();
+            let back = amount(&shown, false).unwrap();
             prop_assert!((back - want).abs() <= Decimal::new(5, 3));
         }
 

@@ -534,6 +534,8 @@ pub struct Column {
     pub value: f64,
     #[serde(serialize_with = "num")]
     pub weighted_value: f64,
+    /// Deals in other currencies: counted in `count`, not in the sums.
+    pub other_currencies: usize,
     pub cards: Vec<Row>,
 }
 
@@ -548,12 +550,16 @@ pub fn board(p: &Pipeline, ev: &Evaluator, stats: &Stats, now: DateTime<Utc>) ->
             count: s.open,
             value: s.value,
             weighted_value: s.weighted_value,
+            other_currencies: 0,
             cards: Vec::new(),
         })
         .collect();
     for d in &p.deals {
         if let Place::Stage(i) = d.place {
             cols[i].cards.push(Row::of(cfg, ev, d, now));
+            if !in_currency(cfg, d) {
+                cols[i].other_currencies += 1;
+            }
         }
     }
     for c in &mut cols {

@@ -146,6 +146,14 @@ fn table(p: &Pipeline, f: &Forecast, width: usize) -> String {
         &rows,
         width,
     ));
+    // What the totals leave out, said (docs/reference.md, "Money").
+    let left = f.left_out();
+    if !left.is_empty() {
+        out.push_str(&format!(
+            "Not in these totals (other currencies): {}.\n",
+            left.join("; ")
+        ));
+    }
     let find = |slug: &str| -> Option<&Deal> { p.deals.iter().find(|d| d.slug == slug) };
     let owner = |d: Option<&Deal>| {
         d.and_then(|d| d.fields.owner.clone())
@@ -155,13 +163,7 @@ fn table(p: &Pipeline, f: &Forecast, width: usize) -> String {
     if f.past_due.count == 0 {
         out.push_str("Past due: none.\n");
     } else {
-        let others = f
-            .past_due
-            .deals
-            .iter()
-            .filter_map(|s| find(s))
-            .filter(|d| !crate::money::counts_in(d.fields.currency.as_deref(), &f.currency))
-            .count();
+        let others: usize = f.past_due.other_currencies.values().map(|o| o.count).sum();
         out.push_str(&format!(
             "Past due: {} deal{}, {} {cur}{} (expected_close before today; set a new date or close them):\n",
             f.past_due.count,
@@ -217,11 +219,22 @@ fn table(p: &Pipeline, f: &Forecast, width: usize) -> String {
                 )
             })
             .collect();
+        let others: usize = f
+            .no_close_date
+            .other_currencies
+            .values()
+            .map(|o| o.count)
+            .sum();
         out.push_str(&format!(
-            "No close date: {} deal{}, {} {cur}: {}\n",
+            "No close date: {} deal{}, {} {cur}{}: {}\n",
             f.no_close_date.count,
             if f.no_close_date.count == 1 { "" } else { "s" },
             money(f.no_close_date.value),
+            if others > 0 {
+                format!(" ({others} in other currencies, not in the total)")
+            } else {
+                String::new()
+            },
             names.join(", ")
         ));
     }

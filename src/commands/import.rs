@@ -1,6 +1,6 @@
 //! `deal import FILE.csv --preset hubspot|pipedrive|salesforce|generic|deal`:
 //! one deal per row, one commit with an `Imported: N` trailer; idempotent on
-//! `slug` (`--preset deal`) and `source_id` (docs/reference.md, "Import").
+//! `slug` (a `slug` column) and `source_id` (docs/reference.md, "Import").
 //! `deal export`: every deal as CSV or JSON, in a shape `import` reads back.
 
 use std::collections::{HashMap, HashSet};
@@ -194,15 +194,18 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         dates,
     };
     let file_shown = a.file.display().to_string();
+    // Read whole (the records are held anyway), so each problem row is
+    // named by the physical line it starts on (csv's own line count drifts
+    // over blank lines and line breaks inside quoted cells).
+    let data = std::fs::read(&a.file).map_err(|e| {
+        Error::usage(
+            format!("{file_shown}: {e}"),
+            "give a CSV file with a header row",
+        )
+    })?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(&a.file)
-        .map_err(|e| {
-            Error::usage(
-                format!("{file_shown}: {e}"),
-                "give a CSV file with a header row",
-            )
-        })?;
+        .from_reader(data.as_slice());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| {
@@ -230,6 +233,29 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         ));
     }
     let records: Vec<csv::Result<csv::StringRecord>> = reader.records().collect();
+    // The physical line each record starts on, from its byte offset: one
+    // pass over the file, the records being in order.
+    let (mut line, mut at) = (1u64, 0usize);
+    let lines: Vec<Option<u64>> = records
+        .iter()
+        .map(|r| {
+            let pos = match r {
+                Ok(rec) => rec.position(),
+                Err(e) => e.position(),
+            }?;
+            // csv's offset is where the previous record ended: the line
+            // ends and blank lines after it (skipped by csv) come first.
+            let mut b = usize::try_from(pos.byte()).ok()?.min(data.len());
+            while matches!(data.get(b), Some(b'\r' | b'\n')) {
+                b += 1;
+            }
+            if b >= at {
+                line += data[at..b].iter().filter(|&&c| c == b'\n').count() as u64;
+                at = b;
+            }
+            Some(line)
+        })
+        .collect();
     let bar = (std::io::stderr().is_terminal() && records.len() > 500 && !ctx.quiet).then(|| {
         let b = indicatif::ProgressBar::new(records.len() as u64);
         b.set_style(
@@ -295,16 +321,17 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     use rayon::prelude::*;
     let read: Vec<Result<crate::import::RowDeal, RowProblem>> = records
         .into_par_iter()
+        .zip(lines)
         .enumerate()
-        .map(|(n, rec)| {
+        .map(|(n, (rec, at_line))| {
             if let Some(b) = &bar {
                 b.inc(1);
             }
             let rec = rec.map_err(|e| RowProblem {
-                line: e.position().map(|p| p.line()).unwrap_or(n as u64 + 2),
+                line: at_line.unwrap_or(n as u64 + 2),
                 message: format!("unreadable row: {e}"),
             })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+            let line = at_line.unwrap_or(n as u64 + 2);
             if rec.len() != headers.len() {
                 return Err(RowProblem {
                     line,
@@ -319,6 +346,9 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
         })
         .collect();
     let mut todo: Vec<(crate::import::RowDeal, String, String)> = Vec::new();
+    // The `crm:` keys rows wrote: a second column of one field is kept
+    // there only in rows where the first gives it.
+    let mut crm_used: HashSet<String> = HashSet::new();
     for row in read {
         let row = match row {
             Ok(r) => r,
@@ -327,6 +357,11 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 continue;
             }
         };
+        for (k, _) in &row.crm {
+            if !crm_used.contains(k) {
+                crm_used.insert(k.clone());
+            }
+        }
         // A row an interrupted import wrote whole: recorded as it is.
         if !leftovers.is_empty()
             && let Some(owner) = owners.known(row.owner_raw.as_deref())
@@ -362,9 +397,9 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 continue;
             }
         }
-        // `deal export`'s rows name their deal: one that exists is not new.
-        if a.preset == crate::import::Preset::Deal
-            && let Some(slug) = &row.slug_hint
+        // A row with a `slug` column (`deal export`'s, whatever the preset)
+        // names its deal: one that exists is not new.
+        if let Some(slug) = &row.slug_hint
             && existing_slugs.contains(slug.as_str())
         {
             skipped += 1;
@@ -481,8 +516,12 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     let kept: Vec<&str> = plan
         .columns
         .iter()
-        .filter(|c| matches!(c.target, Target::Crm(_)))
-        .map(|c| c.header.as_str())
+        .enumerate()
+        .filter(|(i, c)| {
+            matches!(c.target, Target::Crm(_))
+                || (plan.earlier_claim(*i).is_some() && crm_used.contains(&c.header))
+        })
+        .map(|(_, c)| c.header.as_str())
         .collect();
     let skipped_cols: Vec<&str> = plan
         .columns
@@ -496,7 +535,7 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
             if n == 1 { "" } else { "s" }
         );
         if skipped > 0 {
-            let by = if a.preset == crate::import::Preset::Deal {
+            let by = if plan.columns.iter().any(|c| c.target == Target::Slug) {
                 "same slug or source_id"
             } else {
                 "same source_id"
@@ -547,20 +586,16 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
                 )
             );
             println!("\nColumns:");
-            for c in &plan.columns {
-                println!("  {:?} {}", c.header, c.target.describe());
+            for (i, c) in plan.columns.iter().enumerate() {
+                println!("  {:?} {}", c.header, plan.describe(i));
             }
             println!("\n{} (dry run: nothing written)", summary("Would import"));
         }
         return Ok(code);
     }
     if ctx.verbose {
-        for c in &plan.columns {
-            eprintln!(
-                "{file_shown}: column {:?} {}",
-                c.header,
-                c.target.describe()
-            );
+        for (i, c) in plan.columns.iter().enumerate() {
+            eprintln!("{file_shown}: column {:?} {}", c.header, plan.describe(i));
         }
     }
     if n == 0 {
@@ -650,6 +685,17 @@ fn list_cols(cols: &[&str]) -> String {
 }
 
 /// Flattens a front-matter value into `path → text` cells.
+/// A deal's cells in `deal export`'s CSV: its front-matter flattened, with
+/// `value` exact (its written digits, not the float YAML reads).
+fn export_cells(d: &Deal) -> IndexMap<String, String> {
+    let mut m = IndexMap::new();
+    flatten("", &serde_yaml::Value::Mapping(d.fm.clone()), &mut m);
+    if let (Some(v), Some(cell)) = (d.fields.value, m.get_mut("value")) {
+        *cell = v.to_string();
+    }
+    m
+}
+
 fn flatten(prefix: &str, v: &serde_yaml::Value, out: &mut IndexMap<String, String>) {
     match v {
         serde_yaml::Value::Mapping(m) => {
@@ -721,14 +767,8 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
             );
         }
         ExportFormat::Csv => {
-            let flat: Vec<IndexMap<String, String>> = deals
-                .iter()
-                .map(|d| {
-                    let mut m = IndexMap::new();
-                    flatten("", &serde_yaml::Value::Mapping(d.fm.clone()), &mut m);
-                    m
-                })
-                .collect();
+            let flat: Vec<IndexMap<String, String>> =
+                deals.iter().map(|d| export_cells(d)).collect();
             let first = ["title", "owner", "company", "value", "currency"];
             let mut cols: Vec<String> = first.iter().map(|s| s.to_string()).collect();
             let mut rest: Vec<String> = flat
@@ -824,8 +864,7 @@ mod tests {
                 prop_assert!(frac.is_some());
                 return Ok(());
             };
-            let mut cells = IndexMap::new();
-            flatten("", &serde_yaml::Value::Mapping(d.fm.clone()), &mut cells);
+            let cells = export_cells(&d);
             let cell = crate::import::csv_guard(&cells["value"]).into_owned();
             let headers = vec!["title".to_string(), "value".to_string()];
             let plan = Plan::new(Preset::Deal, &headers, &[], &[], &[], Reading::default()).unwrap();

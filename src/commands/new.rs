@@ -252,6 +252,35 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
             "value: {}\n",
             typed_value(cfg, "value", v, ctx.now)?
         ));
+        // The currency the amount names (`USD 12`) is the deal's.
+        if let Some(named) = crate::fields::amount_currency(v) {
+            let given = a
+                .set
+                .iter()
+                .filter_map(|s| parse_assignment(s).ok())
+                .find(|(k, _)| k == "currency")
+                .map(|(_, c)| c);
+            match given {
+                Some(c) if !named.agrees(&c) => {
+                    return Err(Error::usage(
+                        format!(
+                            "--value `{}` is an amount in {} but --set says currency={}",
+                            v.trim(),
+                            named.code_in(&c),
+                            c.trim()
+                        ),
+                        "write the amount without a currency, or fix one of the two; nothing was written",
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    let code = named.code_in(&cfg.currency);
+                    if !code.eq_ignore_ascii_case(&cfg.currency) {
+                        fm.push_str(&format!("currency: {}\n", yaml_scalar(&code)));
+                    }
+                }
+            }
+        }
     }
     if let Some(s) = a.source.as_deref().filter(|s| !s.trim().is_empty()) {
         fm.push_str(&format!("source: {}\n", yaml_scalar(s.trim())));

@@ -91,6 +91,39 @@ pub fn assignments(
             ));
         }
         let yaml = typed_value(&p.cfg, &k, &v, now)?;
+        if k == "value"
+            && let Some(named) = crate::fields::amount_currency(&v)
+        {
+            // The deal's currency after this change: the one these
+            // assignments set, else its own, else the pipeline's.
+            let set_too = args
+                .iter()
+                .filter_map(|a| parse_assignment(a).ok())
+                .filter(|(k, _)| k == "currency")
+                .map(|(_, c)| c)
+                .next_back();
+            let theirs = set_too
+                .or_else(|| d.fields.currency.clone())
+                .unwrap_or_else(|| p.cfg.currency.clone());
+            if !named.agrees(&theirs) {
+                let code = named.code_in(&theirs);
+                return Err(Error::usage(
+                    format!(
+                        "`value={}` is an amount in {code} but {} is in {}; nothing was changed",
+                        v.trim(),
+                        d.slug,
+                        theirs.trim()
+                    ),
+                    format!(
+                        "to change its currency too, run `deal set {} value={} currency={code}`",
+                        d.slug,
+                        crate::money::parse(&v, false)
+                            .map(|(n, _)| n.to_string())
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        }
         keys.retain(|x| *x != k);
         keys.push(k.clone());
         ops.push(Op::set(&k, yaml));

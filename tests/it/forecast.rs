@@ -24,7 +24,7 @@ use crate::{Test, assert_subset};
 /// | i | outreach | alice | 5,000 | none | pipeline | no close date |
 /// | j | negotiation | alice | 7,000 | none | omitted | no close date |
 /// | k | close | alice | 9,000 | 2027-02-01 | commit | after the 3 months; Q1 by quarter, weighted 8,100 |
-/// | m | proposal, USD | alice | 1,000 | 2026-12-20 | best_case | Dec, value 0 in the sums |
+/// | m | proposal, USD | alice | 1,000 | 2026-12-20 | best_case | Dec, left out of the sums and `deals`, under `other_currencies` |
 /// | w1 | won 2026-11-03 | alice | 15,000 | | | Nov won |
 /// | w2 | won 2026-10-30 | alice | 25,000 | | | Oct: Q4 by quarter only |
 /// | w3 | won 2026-11-27T08:00 | alice | 35,000 | | | Nov won |
@@ -34,7 +34,7 @@ use crate::{Test, assert_subset};
 /// | period | won | commit | best_case | pipeline | weighted | deals |
 /// |---|---|---|---|---|---|---|
 /// | 2026-11 | 50,000 | 30,000 | 0 | 0 | 23,000 | a, b |
-/// | 2026-12 | 0 | 40,000 | 30,000 | 0 | 35,000 | c, d, m |
+/// | 2026-12 | 0 | 40,000 | 30,000 | 0 | 35,000 | c, d (m: 1,000 USD, left out) |
 /// | 2027-01 | 0 | 0 | 50,000 | 60,000 | 29,500 | e, f |
 /// past_due: 1, 80,000, [h]; no_close_date: 2, 12,000, [i, j].
 fn forecast_test() -> Test {
@@ -138,7 +138,8 @@ fn forecast_matches_the_hand_worked_table() {
               "weighted": 23000, "deals": ["a", "b"] },
             { "label": "2026-12", "start": "2026-12-01", "end": "2026-12-31",
               "won": 0, "commit": 40000, "best_case": 30000, "pipeline": 0,
-              "weighted": 35000, "deals": ["c", "d", "m"] },
+              "weighted": 35000, "deals": ["c", "d"],
+              "other_currencies": { "USD": { "won": 0, "open": 1000, "deals": ["m"] } } },
             { "label": "2027-01", "start": "2027-01-01", "end": "2027-01-31",
               "won": 0, "commit": 0, "best_case": 50000, "pipeline": 60000,
               "weighted": 29500, "deals": ["e", "f"] }
@@ -168,7 +169,8 @@ fn forecast_matches_the_hand_worked_table() {
         &json!({ "by": "quarter", "periods": [
             { "label": "2026-Q4", "start": "2026-10-01", "end": "2026-12-31",
               "won": 75000, "commit": 70000, "best_case": 30000, "pipeline": 0,
-              "weighted": 58000, "deals": ["a", "b", "c", "d", "m"] },
+              "weighted": 58000, "deals": ["a", "b", "c", "d"],
+              "other_currencies": { "USD": { "won": 0, "open": 1000, "deals": ["m"] } } },
             { "label": "2027-Q1", "start": "2027-01-01", "end": "2027-03-31",
               "won": 0, "commit": 9000, "best_case": 50000, "pipeline": 60000,
               "weighted": 37600, "deals": ["e", "f", "k"] }
@@ -199,9 +201,10 @@ fn forecast_matches_the_hand_worked_table() {
     let table = t.cmd(&["forecast"]).code(0).stdout;
     for line in [
         "2026-11  50,000  30,000  0          0         23,000    2",
-        "2026-12  0       40,000  30,000     0         35,000    3",
+        "2026-12  0       40,000  30,000     0         35,000    2",
         "2027-01  0       0       50,000     60,000    29,500    2",
-        "TOTAL    50,000  70,000  80,000     60,000    87,500    7",
+        "TOTAL    50,000  70,000  80,000     60,000    87,500    6",
+        "Not in these totals (other currencies): 2026-12: 1,000 USD open (m).",
         "Past due: 1 deal, 80,000 EUR",
         "h     bob    2026-11-20  80,000  deal set h expected_close=YYYY-MM-DD",
         "No close date: 2 deals, 12,000 EUR: i (alice), j (alice)",
@@ -218,7 +221,7 @@ fn forecast_matches_the_hand_worked_table() {
     );
     assert_eq!(
         lines[2],
-        "2026-12,2026-12-01,2026-12-31,0,40000,30000,0,35000,3,70000,c d m"
+        "2026-12,2026-12-01,2026-12-31,0,40000,30000,0,35000,2,70000,c d"
     );
     assert_eq!(lines[4], "past_due,,,,,,,,1,80000,h");
     assert_eq!(lines[5], "no_close_date,,,,,,,,2,12000,i j");
@@ -255,7 +258,7 @@ fn show_set_and_the_category_field() {
     // December: c is now commit (+30,000), h best case (80,000 × 0.5).
     assert_subset(
         &json!({ "periods": [ {}, { "commit": 70000, "best_case": 80000,
-            "weighted": 75000, "deals": ["c", "d", "h", "m"] }, {} ],
+            "weighted": 75000, "deals": ["c", "d", "h"] }, {} ],
             "past_due": { "count": 0 } }),
         &got,
         "after set",
@@ -985,4 +988,69 @@ fn a_source_date_epoch_that_is_no_time_is_refused() {
         "{}",
         out.stderr
     );
+}
+
+/// Totals that leave a currency out say so (docs/reference.md, "Money"):
+/// the forecast's periods, past due and no close date, in the table, the
+/// JSON and the report, and the report's board columns.
+#[test]
+fn totals_that_leave_a_currency_out_say_so() {
+    let t = Test::new()
+        .deal(
+            "05-proposal/euro.md",
+            "---\ntitle: Euro\nowner: bob\nvalue: 1000\nexpected_close: 2026-11-30\n---\n",
+        )
+        .deal(
+            "05-proposal/yankee.md",
+            "---\ntitle: Yankee\nowner: bob\nvalue: 99999\ncurrency: USD\nexpected_close: 2026-11-30\n---\n",
+        )
+        .deal(
+            "05-proposal/late.md",
+            "---\ntitle: Late\nowner: bob\nvalue: 500\ncurrency: GBP\nexpected_close: 2026-11-01\n---\n",
+        )
+        .deal(
+            "05-proposal/someday.md",
+            "---\ntitle: Someday\nowner: bob\nvalue: 700\ncurrency: USD\n---\n",
+        )
+        .deal(
+            "won/dollar-win.md",
+            "---\ntitle: Dollar win\nowner: bob\nvalue: 2500.5\ncurrency: USD\nstages:\n  won: 2026-11-20\n---\n",
+        );
+    let got = json_of(&t, &["forecast", "--format", "json"]);
+    assert_subset(
+        &json!({ "label": "2026-11", "won": 0, "best_case": 1000, "deals": ["euro"],
+            "other_currencies": { "USD": { "won": 2500.5, "open": 99999, "deals": ["yankee"] } } }),
+        &got["periods"][0],
+        "forecast json, November",
+    );
+    assert_subset(
+        &json!({
+            "past_due": { "count": 1, "value": 0, "deals": ["late"],
+                "other_currencies": { "GBP": { "count": 1, "value": 500, "deals": ["late"] } } },
+            "no_close_date": { "count": 1, "value": 0, "deals": ["someday"],
+                "other_currencies": { "USD": { "count": 1, "value": 700, "deals": ["someday"] } } }
+        }),
+        &got,
+        "forecast json",
+    );
+    assert!(got["periods"][1].get("other_currencies").is_none(), "{got}");
+    let table = t.cmd(&["forecast"]).code(0).stdout;
+    for line in [
+        "2026-11  0    0       1,000      0         500       1",
+        "Not in these totals (other currencies): 2026-11: 2,500.50 USD won; 2026-11: 99,999 USD open (yankee).",
+        "Past due: 1 deal, 0 EUR (1 in other currencies, not in the total)",
+        "No close date: 1 deal, 0 EUR (1 in other currencies, not in the total): someday (bob)",
+    ] {
+        assert!(table.contains(line), "no `{line}` in:\n{table}");
+    }
+    t.cmd(&["report", "-o", "out"]).code(0);
+    let html = std::fs::read_to_string(t.path().join("out/index.html")).unwrap();
+    for text in [
+        "Not in these totals (other currencies): 2026-11: 2,500.50 USD won; 2026-11: 99,999 USD open (yankee).",
+        "Past due (1, 0 EUR; 1 in other currencies, not in the total)",
+        "(0 EUR; 1 in other currencies, not in the total) have no expected close date.",
+        "1,000 · weighted 500 · 3 in other currencies, not in the sums",
+    ] {
+        assert!(html.contains(text), "no `{text}` in the report");
+    }
 }

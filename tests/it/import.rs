@@ -14,7 +14,7 @@ use crate::{Test, assert_subset};
 /// reason and one with a reason not in `lost_reasons`.
 const HUBSPOT: &str = "\
 Record ID,Deal Name,Deal Stage,Amount,Close Date,Deal owner,Create Date,Associated Company,Pipeline,Deal probability,Currency,Deal Type,Last Activity Date,Closed Lost Reason
-1001,Acme Kubernetes,Appointment Scheduled,\"$4,000.00\",12/15/2026,Alice Smith,2026-11-01 09:00,Acme,Sales Pipeline,0.2,EUR,newbusiness,11/20/2026,
+1001,Acme Kubernetes,Appointment Scheduled,\"€4,000.00\",12/15/2026,Alice Smith,2026-11-01 09:00,Acme,Sales Pipeline,0.2,EUR,newbusiness,11/20/2026,
 1002,Globex renewal,Qualified To Buy,\"12,500\",1/31/2027,Bob Jones,2026-10-15 10:30,Globex,Sales Pipeline,0.4,EUR,existingbusiness,11/21/2026,
 1003,Initech pilot,Presentation Scheduled,\"7,250.50\",12/31/2026,Jordan Blake,2026-10-20,Initech,Sales Pipeline,0.6,EUR,newbusiness,,
 1004,Hooli expansion,Decision Maker Bought-In,\"20,000\",11/30/2026,Bob Jones,2026-09-01,Hooli,Sales Pipeline,0.8,EUR,existingbusiness,11/25/2026,
@@ -606,7 +606,7 @@ fn salesforce_export_imports_as_worked_by_hand() {
 #[test]
 fn close_date_is_expected_close_and_no_column_is_lost() {
     let csv = "Record ID,Deal Name,Deal Stage,Amount,Close Date,Deal owner,Last Activity Date,Deal Type\n\
-1,Acme,Decision Maker Bought-In,\"$12,400.00\",12/20/2026,Bob Jones,11/20/2026,newbusiness\n";
+1,Acme,Decision Maker Bought-In,\"€12,400.00\",12/20/2026,Bob Jones,11/20/2026,newbusiness\n";
     let t = Test::new().file("hubspot.csv", csv).repo();
     let dry = t
         .cmd(&["import", "hubspot.csv", "--preset", "hubspot", "--dry-run"])
@@ -1133,4 +1133,221 @@ fn a_large_import_writes_its_blobs_in_one_pack_and_stages_exactly_them() {
         .to_string();
     let show = t.git(&["show", &format!("HEAD:{one}")]);
     assert_eq!(show, std::fs::read_to_string(t.path().join(&one)).unwrap());
+}
+
+/// The currency inside an amount is the deal's (`USD 99,999`, `$12,400.00`,
+/// `£7`): written as `currency:` when it is not the pipeline's, a problem
+/// row when the row's currency column says another; `deal new --value` and
+/// `deal set value=` likewise (set refuses a contradiction).
+#[test]
+fn the_currency_an_amount_names_is_kept_or_refused() {
+    let csv = "title,owner,value\nYankee,bob,\"USD 99,999\"\nDollar,bob,\"$12,400.00\"\nPound,bob,£7\nEuro,bob,€5\nPlain,bob,5\n";
+    let t = Test::new().file("in.csv", csv).repo();
+    t.cmd(&["import", "in.csv"]).code(0);
+    let at = |t: &Test, slug: &str| front(t, &format!("deals/01-prospecting/{slug}.md"));
+    for (slug, value, currency) in [
+        ("yankee", 99999.0, Some("USD")),
+        ("dollar", 12400.0, Some("USD")),
+        ("pound", 7.0, Some("GBP")),
+        ("euro", 5.0, None),
+        ("plain", 5.0, None),
+    ] {
+        let fm = at(&t, slug);
+        assert_eq!(fm["value"].as_f64(), Some(value), "{slug}");
+        assert_eq!(fm["currency"].as_str(), currency, "{slug}");
+    }
+    // The pipeline's totals no longer count them as EUR.
+    let list = t.cmd(&["list"]).code(0).stdout;
+    assert!(
+        list.contains("99,999 USD") && list.contains("7 GBP"),
+        "{list}"
+    );
+
+    // A currency column that agrees is fine (`$` is also the Canadian
+    // dollar's sign); one that contradicts the amount is a problem row.
+    let csv = "title,owner,value,currency\nAgree,bob,USD 5,USD\nClash,bob,\"€1,234.50\",USD\nOther,bob,USD 5,EUR\nMaple,bob,$8,CAD\n";
+    let t = Test::new().file("in.csv", csv).repo();
+    let out = t.cmd(&["import", "in.csv"]).code(1);
+    assert!(
+        out.stderr.contains("in.csv:3: column \"value\": `€1,234.50` is an amount in EUR but column \"currency\" says USD"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("in.csv:4: column \"value\": `USD 5` is an amount in USD but column \"currency\" says EUR"),
+        "{}",
+        out.stderr
+    );
+    assert!(!t.path().join("deals/01-prospecting/clash.md").exists());
+    assert!(!t.path().join("deals/01-prospecting/other.md").exists());
+    assert_eq!(at(&t, "agree")["currency"], "USD");
+    assert_eq!(at(&t, "maple")["currency"], "CAD");
+
+    // `deal new --value` writes the currency it names.
+    t.cmd(&["new", "Typed", "--owner", "bob", "--value", "USD 12"])
+        .code(0);
+    assert_eq!(at(&t, "typed")["value"], 12);
+    assert_eq!(at(&t, "typed")["currency"], "USD");
+    t.cmd(&["new", "Same", "--owner", "bob", "--value", "€12"])
+        .code(0);
+    assert!(at(&t, "same").get("currency").is_none());
+    t.cmd(&[
+        "new",
+        "Both",
+        "--owner",
+        "bob",
+        "--value",
+        "USD 1",
+        "--set",
+        "currency=EUR",
+    ])
+    .code(2)
+    .stderr_has("is an amount in USD but --set says currency=EUR");
+    // `deal set value=` refuses a contradiction with the deal's currency.
+    let before = t.state();
+    t.cmd(&["set", "typed", "value=€5"])
+        .code(2)
+        .stderr_has("`value=€5` is an amount in EUR but typed is in USD");
+    t.cmd(&["set", "same", "value=USD 7"])
+        .code(2)
+        .stderr_has("`value=USD 7` is an amount in USD but same is in EUR");
+    assert_eq!(t.state(), before);
+    t.cmd(&["set", "typed", "value=USD 7"]).code(0);
+    assert_eq!(at(&t, "typed")["value"], 7);
+    t.cmd(&["set", "same", "value=USD 7", "currency=USD"])
+        .code(0);
+    assert_eq!(at(&t, "same")["currency"], "USD");
+}
+
+/// Money is read from a deal file as written, not through a float:
+/// `999999999999999.99` (below 10^15) is no schema error, and
+/// `12345678901234.567` shows, exports and round-trips with its digits.
+#[test]
+fn amounts_in_deal_files_are_read_as_written() {
+    let t = Test::new()
+        .deal(
+            "05-proposal/big.md",
+            "---\ntitle: Big\nowner: bob\nvalue: 999999999999999.99\n---\n",
+        )
+        .deal(
+            "05-proposal/odd.md",
+            "---\ntitle: Odd\nowner: bob\nvalue: 12345678901234.567 # a comment\n---\n",
+        )
+        .repo();
+    let check = t.cmd(&["check"]).stdout;
+    assert!(!check.contains("error[schema]"), "{check}");
+    let list = t.cmd(&["list"]).code(0).stdout;
+    assert!(list.contains("999,999,999,999,999.99"), "{list}");
+    assert!(list.contains("12,345,678,901,234.57"), "{list}");
+    let csv = t.cmd(&["export"]).code(0).stdout;
+    assert!(csv.contains(",999999999999999.99,"), "{csv}");
+    assert!(csv.contains(",12345678901234.567,"), "{csv}");
+    let fresh = Test::new().file("export.csv", &csv).repo();
+    fresh
+        .cmd(&["import", "export.csv", "--preset", "deal"])
+        .code(0);
+    let text = |t: &Test, slug: &str| {
+        std::fs::read_to_string(t.path().join(format!("deals/05-proposal/{slug}.md"))).unwrap()
+    };
+    assert!(text(&fresh, "big").contains("value: 999999999999999.99\n"));
+    assert!(text(&fresh, "odd").contains("value: 12345678901234.567\n"));
+    // `deal set` takes the largest amount a deal may hold.
+    t.cmd(&["set", "odd", "value=999999999999999.99"]).code(0);
+    assert!(text(&t, "odd").contains("value: 999999999999999.99"));
+    t.cmd(&["set", "odd", "value=1000000000000000"]).code(2);
+}
+
+/// A problem row is named by the physical line it starts on, past blank
+/// lines and line breaks inside quoted cells, with LF or CRLF.
+#[test]
+fn problem_rows_name_their_physical_line() {
+    for (csv, want) in [
+        (
+            "title,owner,value\n\n\nA,bob,5\n\"B\n\nmulti\",bob,6\n\nC,bob,50k\n",
+            9,
+        ),
+        (
+            "title,owner,value\r\n\r\nA,bob,5\r\n\"B\r\nmulti\r\nline\",bob,6\r\nC,bob,50k\r\n",
+            7,
+        ),
+    ] {
+        let t = Test::new().file("in.csv", csv).repo();
+        t.cmd(&["import", "in.csv", "--dry-run"])
+            .code(1)
+            .stderr_has(&format!(
+                "in.csv:{want}: column \"value\": `50k` is not an amount"
+            ));
+    }
+}
+
+/// A second column of one field is kept under `crm:` where the first gives
+/// it: `--dry-run` and `-v` say so, and the summary lists it.
+#[test]
+fn a_second_column_of_one_field_is_said_to_be_kept() {
+    let csv = "title,owner,Amount,Amount (company currency)\nAcme,bob,100,90\nBare,bob,,80\n";
+    let args = [
+        "import",
+        "in.csv",
+        "--map",
+        "Amount=value",
+        "--map",
+        "Amount (company currency)=value",
+    ];
+    let t = Test::new().file("in.csv", csv).repo();
+    let dry = t.cmd(&[&args[..], &["--dry-run"]].concat()).code(0).stdout;
+    assert!(dry.contains("  \"Amount\" → value\n"), "{dry}");
+    assert!(
+        dry.contains("  \"Amount (company currency)\" kept under crm.\"Amount (company currency)\" where column \"Amount\" gives it, else → value\n"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("Kept under crm: \"Amount (company currency)\"."),
+        "{dry}"
+    );
+    let out = t.cmd(&[&args[..], &["-v"]].concat()).code(0);
+    assert!(
+        out.stderr
+            .contains("in.csv: column \"Amount (company currency)\" kept under crm."),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("Kept under crm: \"Amount (company currency)\"."),
+        "{}",
+        out.stdout
+    );
+    let acme = front(&t, "deals/01-prospecting/acme.md");
+    assert_eq!(acme["value"], 100);
+    assert_eq!(acme["crm"]["Amount (company currency)"], "90");
+    assert_eq!(front(&t, "deals/01-prospecting/bare.md")["value"], 80);
+}
+
+/// `deal export`'s CSV read with `--preset generic` twice creates nothing
+/// the second time: its `slug` column names the deal.
+#[test]
+fn an_export_read_twice_with_the_generic_preset_adds_nothing_twice() {
+    let t = Test::new()
+        .deal(
+            "05-proposal/acme.md",
+            "---\ntitle: Acme\nowner: bob\nvalue: 1200\n---\n# Acme\n",
+        )
+        .deal(
+            "01-prospecting/globex.md",
+            "---\ntitle: Globex\nowner: bob\n---\n# Globex\n",
+        )
+        .repo();
+    let csv = t.cmd(&["export"]).code(0).stdout;
+    let fresh = Test::new().file("export.csv", &csv).repo();
+    fresh
+        .cmd(&["import", "export.csv", "--preset", "generic"])
+        .code(0)
+        .stdout_has("Imported 2 deals");
+    let before = fresh.state();
+    fresh
+        .cmd(&["import", "export.csv", "--preset", "generic"])
+        .code(0)
+        .stdout_has("Imported 0 deals from export.csv; 2 already imported (same slug or source_id), skipped.");
+    assert_eq!(fresh.state(), before);
+    assert!(!fresh.path().join("deals/05-proposal/acme-2.md").exists());
 }
