@@ -970,7 +970,11 @@ fn every_page_passes_the_nu_checker() {
     let t = Test::new()
         .deal(
             "01-prospecting/initech.md",
-            &passing("Initech <b>&amp; \"Co\"</b>"),
+            // A value of several lines: the form shows it in a textarea.
+            &passing("Initech <b>&amp; \"Co\"</b>").replace(
+                "value: 48000\n",
+                "value: 48000\nnext_step:\n  action: |\n    call Ann\n    then the deck\n",
+            ),
         )
         .deal("01-prospecting/globex.md", &failing("Globex"))
         .repo();
