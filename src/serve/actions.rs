@@ -64,9 +64,11 @@ fn nonempty(s: Option<&str>) -> Option<String> {
 /// Where a write sends the browser back to: a local page only.
 fn back(form: &Form, default: &str) -> String {
     match form.get("back") {
+        // No control character: it goes into the `Location` header.
         Some(b)
             if b.starts_with('/')
                 && !b.starts_with("//")
+                && !b.contains(char::is_control)
                 && super::path_ok(b.split('?').next().unwrap_or("")) =>
         {
             b.to_string()
@@ -104,19 +106,23 @@ pub fn post(srv: &mut Server, path: &str, form: &Form) -> Reply {
     let slug = slug.to_string();
     let result = match action {
         "set" => {
-            let fields: Vec<(String, String)> = form
-                .0
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "blob" | "back"))
-                .cloned()
-                .collect();
+            let fields = pages::set_fields(form);
             locked(srv, |ctx| {
                 write_deal_with(ctx, &slug, false, |p, d| {
                     unchanged_since(d, &blob)?;
+                    // Only what the user edited: a value equal, byte for
+                    // byte, to what the page showed is never written (so
+                    // padding and line breaks the user did not touch stay).
                     let changed: Vec<String> = fields
                         .iter()
-                        .filter(|(k, v)| pages::field_text(d, k) != v.trim())
-                        .map(|(k, v)| format!("{k}={}", v.trim()))
+                        .filter(|f| {
+                            let shown = f
+                                .shown
+                                .clone()
+                                .unwrap_or_else(|| pages::shown_text(d, &f.key));
+                            f.value != shown
+                        })
+                        .map(|f| format!("{}={}", f.key, f.value.trim()))
                         .collect();
                     // Guarded as `deal set` is: a change that breaks a stage
                     // the deal has left is refused (no force from a form).

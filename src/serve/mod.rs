@@ -67,7 +67,7 @@ pub struct Server {
     token: String,
     /// Carried by every form; a POST without it changes nothing.
     pub csrf: String,
-    /// The CSP nonce of the pages' one inline script.
+    /// The CSP nonce of the pages' one inline script, new for every answer.
     pub nonce: String,
     /// One-shot results of writes, shown by the page a write redirects to.
     flashes: VecDeque<(u64, String)>,
@@ -196,6 +196,21 @@ impl Server {
     }
 
     fn handle(&mut self, req: &mut tiny_http::Request) -> Reply {
+        // A new nonce for every answer, so a page's nonce is no key to the next.
+        if let Ok(n) = random_hex(16) {
+            self.nonce = n;
+        }
+        // Two `Host` headers: which one a proxy or browser believed is
+        // unknowable, so neither is.
+        if req
+            .headers()
+            .iter()
+            .filter(|h| h.field.equiv("Host"))
+            .count()
+            > 1
+        {
+            return Reply::text(400, "400 Bad Request: more than one Host header");
+        }
         let Some(host) = Self::header(req, "Host").map(str::to_string) else {
             return Reply::text(421, "421 Misdirected Request: no Host header");
         };

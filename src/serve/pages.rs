@@ -43,6 +43,18 @@ fn report_css() -> &'static str {
 pub fn environment() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    // As the report does: every value HTML-escaped, and its hidden
+    // characters (controls, zero-width, bidirectional overrides) shown as
+    // visible codes (`\u{202e}`), so a name never reads as something else.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() => match crate::diag::escape_text(s) {
+            std::borrow::Cow::Owned(o) => {
+                minijinja::escape_formatter(out, state, &minijinja::Value::from(o))
+            }
+            std::borrow::Cow::Borrowed(_) => minijinja::escape_formatter(out, state, value),
+        },
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     for (name, src) in [
         ("layout.html", LAYOUT),
         ("board.html", BOARD),
@@ -93,6 +105,9 @@ pub struct Refusal {
     pub stale: bool,
     /// What the user sent (the CSRF token left out).
     pub values: HashMap<String, String>,
+    /// A deal form's fields the user edited (sent otherwise than shown).
+    #[serde(skip)]
+    pub edited: Vec<(String, String)>,
     #[serde(skip)]
     pub status: u16,
 }
@@ -123,6 +138,11 @@ impl Refusal {
                 .iter()
                 .filter(|(k, _)| k != "csrf")
                 .cloned()
+                .collect(),
+            edited: set_fields(form)
+                .into_iter()
+                .filter(|f| f.shown.as_ref() != Some(&f.value))
+                .map(|f| (f.key, f.value))
                 .collect(),
             status: if stale { 409 } else { status },
         }
@@ -347,6 +367,44 @@ pub fn field_text(d: &Deal, key: &str) -> String {
     lookup(&d.fm, key).and_then(scalar_text).unwrap_or_default()
 }
 
+/// A field's value as the page renders it: hidden characters as visible
+/// codes (`\u{202e}`), as every served value is (see [`environment`]).
+pub fn shown_text(d: &Deal, key: &str) -> String {
+    crate::diag::escape_text(&field_text(d, key)).into_owned()
+}
+
+/// Line breaks as a browser sends them (CRLF) back to LF.
+fn lf(s: &str) -> String {
+    s.replace("\r\n", "\n")
+}
+
+/// The prefix of the hidden input that carries what the page showed for a
+/// field (`shown:value`): what tells an edit from an untouched field.
+pub const SHOWN: &str = "shown:";
+
+/// A field of a submitted deal form.
+pub struct SetField {
+    pub key: String,
+    /// As sent, line breaks as LF.
+    pub value: String,
+    /// What the page showed for it, when the form says.
+    pub shown: Option<String>,
+}
+
+/// The fields of a deal form POST (not its CSRF token, blob id, or the
+/// values it showed).
+pub fn set_fields(form: &Form) -> Vec<SetField> {
+    form.0
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "blob" | "back") && !k.starts_with(SHOWN))
+        .map(|(k, v)| SetField {
+            key: k.clone(),
+            value: lf(v),
+            shown: form.get(&format!("{SHOWN}{k}")).map(lf),
+        })
+        .collect()
+}
+
 /// Top-level keys the deal form leaves to their own controls: the stage
 /// dates and outcome (moves), waivers (forced moves), objections (their
 /// own forms), and the lead profile.
@@ -356,8 +414,13 @@ const NOT_IN_FORM: &[&str] = &["stages", "lost", "waived", "objections", "icp"];
 struct Input {
     key: String,
     value: String,
+    /// The value in the file (carried back as `shown:<key>`).
+    shown: String,
     meaning: &'static str,
     numeric: bool,
+    /// Lines of a `<textarea>` for a value of several lines (an `<input>`
+    /// would lose its line breaks); 0 for an `<input>`.
+    rows: usize,
 }
 
 /// The deal form's inputs: every known scalar field (empty where the deal
@@ -370,8 +433,10 @@ fn inputs(d: &Deal) -> Vec<Input> {
         .map(|f| Input {
             key: f.path.to_string(),
             value: field_text(d, f.path),
+            shown: field_text(d, f.path),
             meaning: f.meaning,
             numeric: f.kind == Kind::Amount,
+            rows: 0,
         })
         .collect();
     let mut extra: Vec<String> = Vec::new();
@@ -399,9 +464,11 @@ fn inputs(d: &Deal) -> Vec<Input> {
         {
             out.push(Input {
                 value: field_text(d, &k),
+                shown: field_text(d, &k),
                 key: k,
                 meaning: "",
                 numeric: false,
+                rows: 0,
             });
         }
     }
@@ -474,11 +541,18 @@ pub fn deal(
     let page = crate::report::deal_page(cfg, &ev, d, now);
     let mut inputs = inputs(d);
     if let Some(r) = refusal.as_ref().filter(|r| r.action == "set") {
-        // The user's input, shown again.
+        // The user's edits, shown again on top of the deal as it is now:
+        // a field the user did not edit shows the file's value, so sending
+        // the form again never puts back what someone else changed.
         for i in &mut inputs {
-            if let Some(v) = r.values.get(&i.key) {
-                i.value = v.clone();
+            if let Some(v) = r.edited.iter().find(|f| f.0 == i.key) {
+                i.value = v.1.clone();
             }
+        }
+    }
+    for i in &mut inputs {
+        if i.value.contains('\n') || i.shown.contains('\n') {
+            i.rows = i.value.lines().count().max(i.shown.lines().count()).max(2);
         }
     }
     let objections: Vec<ObjectionRow> = crate::objection::list(&d.fm)

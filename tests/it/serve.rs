@@ -863,7 +863,17 @@ fn editing_a_value_on_the_deal_page_is_one_lossless_commit() {
     if !chromium_here("serve::editing_a_value_on_the_deal_page_is_one_lossless_commit") {
         return;
     }
-    let t = board_test();
+    // A padded string and a value of several lines the user does not touch:
+    // the browser sends them back (CRLF line breaks), and neither is written.
+    let t = Test::new()
+        .deal(
+            "01-prospecting/initech.md",
+            &passing("Initech").replace(
+                "value: 48000\n",
+                "value: 48000\ncompany: \"  Marlow Legal  \"\nnext_step:\n  action: |\n    call Ann\n    then the deck\n",
+            ),
+        )
+        .repo();
     let s = serve(&t);
     let mut b = Browser::start(1400, true);
     b.goto(&s.url);
@@ -970,7 +980,11 @@ fn every_page_passes_the_nu_checker() {
     let t = Test::new()
         .deal(
             "01-prospecting/initech.md",
-            &passing("Initech <b>&amp; \"Co\"</b>"),
+            // A value of several lines: the form shows it in a textarea.
+            &passing("Initech <b>&amp; \"Co\"</b>").replace(
+                "value: 48000\n",
+                "value: 48000\nnext_step:\n  action: |\n    call Ann\n    then the deck\n",
+            ),
         )
         .deal("01-prospecting/globex.md", &failing("Globex"))
         .repo();
@@ -1271,4 +1285,220 @@ fn a_handoff_asks_the_owner_and_a_forced_move_its_reason() {
     let moved = std::fs::read_to_string(t.path().join("deals/02-outreach/globex.md")).unwrap();
     assert!(moved.contains("waived:"), "{moved}");
     assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+// ---------------------------------------------------------------------
+// Tester findings: stale pages, untouched fields, hidden characters,
+// headers.
+
+/// HTML's character references as minijinja writes them, decoded.
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The attribute `attr` of the tag text `tag` (`<input …>`), decoded.
+fn attr(tag: &str, attr: &str) -> Option<String> {
+    let pat = format!(" {attr}=\"");
+    let i = tag.find(&pat)? + pat.len();
+    let j = tag[i..].find('"')? + i;
+    Some(unescape(&tag[i..j]))
+}
+
+/// The deal form's fields as a browser sends them unchanged: an
+/// `<input>`'s value loses its line breaks (HTML's value sanitization of
+/// text inputs), a `<textarea>` drops the line break after its start tag,
+/// and every line break goes out as CRLF.
+fn set_form(html: &str) -> Vec<(String, String)> {
+    let at = html.find("data-action=\"set\"").expect("the deal form");
+    let end = html[at..].find("</form>").unwrap() + at;
+    let form = &html[at..end];
+    let mut out = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        let close = rest.find('>').unwrap();
+        let tag = &rest[..=close];
+        if tag.starts_with("<input ") {
+            let name = attr(tag, "name").unwrap();
+            let mut value = attr(tag, "value").unwrap_or_default();
+            if attr(tag, "type").as_deref() != Some("hidden") {
+                value = value.replace(['\r', '\n'], "");
+            }
+            out.push((name, value));
+        } else if tag.starts_with("<textarea ") {
+            let name = attr(tag, "name").unwrap();
+            let body = &rest[close + 1..];
+            let stop = body.find("</textarea>").unwrap();
+            let text = unescape(&body[..stop]);
+            let text = text.strip_prefix('\n').unwrap_or(&text).to_string();
+            out.push((name, text));
+        }
+        rest = &rest[close + 1..];
+    }
+    out.into_iter()
+        .map(|(k, v)| (k, v.replace("\r\n", "\n").replace('\n', "\r\n")))
+        .collect()
+}
+
+fn post_set(s: &Served, slug: &str, fields: &[(String, String)]) -> Answer {
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    s.post(&format!("/deals/{slug}/set"), &form)
+}
+
+fn put(fields: &mut [(String, String)], key: &str, value: &str) {
+    let f = fields
+        .iter_mut()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no field {key}"));
+    f.1 = value.to_string();
+}
+
+#[test]
+fn saving_again_after_a_stale_refusal_keeps_the_newer_file() {
+    let t = Test::new()
+        .deal(
+            "01-prospecting/initech.md",
+            &passing("Initech").replace(
+                "value: 48000\n",
+                "value: 48000\nnext_step:\n  action: call Ann\n  due: 2026-12-01\n",
+            ),
+        )
+        .repo();
+    let s = serve(&t);
+    let mut fields = set_form(&s.get("/deals/initech").body);
+    put(&mut fields, "value", "77777");
+    // Meanwhile, the CLI changes the next step.
+    t.cmd_env(
+        &DATES,
+        &[
+            "set",
+            "initech",
+            "next_step.action=send the contract",
+            "next_step.due=2026-12-09",
+        ],
+    )
+    .code(0);
+    let a = post_set(&s, "initech", &fields);
+    assert_eq!(a.status, 409, "{}", a.body);
+    // The refusal page's form, sent again as it is.
+    let again = set_form(&a.body);
+    let get = |k: &str| again.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    assert_eq!(get("value"), "77777", "the user's edit is not kept");
+    assert_eq!(get("next_step.action"), "send the contract");
+    let a = post_set(&s, "initech", &again);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let file = std::fs::read_to_string(t.path().join("deals/01-prospecting/initech.md")).unwrap();
+    assert!(file.contains("value: 77777"), "{file}");
+    assert!(file.contains("action: send the contract"), "{file}");
+    assert!(file.contains("due: 2026-12-09"), "{file}");
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn saving_the_deal_page_leaves_untouched_fields_byte_identical() {
+    let before = passing("Initech").replace(
+        "value: 48000\n",
+        "value: 48000\ncompany: \"  Marlow Legal  \"\nnext_step:\n  action: |\n    call Ann\n    then send the deck\n  due: 2026-12-01\n",
+    );
+    let t = Test::new()
+        .deal("01-prospecting/initech.md", &before)
+        .repo();
+    let s = serve(&t);
+    let page = s.get("/deals/initech");
+    let mut fields = set_form(&page.body);
+    put(&mut fields, "value", "50000");
+    let a = post_set(&s, "initech", &fields);
+    assert_eq!(a.status, 303, "{}", a.body);
+    let diff = t.git(&["show", "--format=", "-U0", "HEAD"]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(changed, ["-value: 48000", "+value: 50000"], "{diff}");
+    // Sent back unchanged: nothing written at all.
+    let head_before = head(&t);
+    let fields = set_form(&s.get("/deals/initech").body);
+    post_set(&s, "initech", &fields);
+    assert_eq!(head(&t), head_before);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn hidden_characters_are_shown_as_codes() {
+    let t = Test::new()
+        .deal(
+            "01-prospecting/initech.md",
+            &passing("Ini\u{202e}tech\u{2066}"),
+        )
+        .repo();
+    let s = serve(&t);
+    for path in ["/", "/deals/initech"] {
+        let a = s.get(path);
+        assert_eq!(a.status, 200);
+        assert!(!a.body.contains('\u{202e}'), "{path}: U+202E raw");
+        assert!(!a.body.contains('\u{2066}'), "{path}: U+2066 raw");
+        assert!(a.body.contains("Ini\\u{202e}tech"), "{path}: {}", a.body);
+    }
+    // An untouched save writes nothing.
+    let head_before = head(&t);
+    let fields = set_form(&s.get("/deals/initech").body);
+    post_set(&s, "initech", &fields);
+    assert_eq!(head(&t), head_before);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn the_back_field_puts_no_header_in_the_answer() {
+    let t = board_test();
+    let s = serve(&t);
+    let page = s.get("/");
+    let token = csrf(&page.body);
+    let blob = card_blob(&page.body, "initech");
+    let a = s.post(
+        "/move",
+        &[
+            ("csrf", &token),
+            ("slug", "initech"),
+            ("blob", &blob),
+            ("to", "lost"),
+            ("reason", "went dark"),
+            ("back", "/\r\nSet-Cookie: x=1"),
+        ],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert!(!a.head.contains("Set-Cookie: x=1"), "{}", a.head);
+    assert!(a.head.contains("Location: /?r="), "{}", a.head);
+}
+
+#[test]
+fn nonces_are_new_and_two_hosts_are_refused() {
+    let t = board_test();
+    let s = serve(&t);
+    let nonce = |a: &Answer| {
+        let i = a.head.find("'nonce-").expect("a nonce") + 7;
+        a.head[i..i + 32].to_string()
+    };
+    assert_ne!(nonce(&s.get("/")), nonce(&s.get("/")));
+    let a = s.raw(
+        "GET /",
+        &[
+            format!("Host: {}", s.host()),
+            "Host: evil.example".into(),
+            format!("Cookie: {}", s.cookie()),
+        ],
+        "",
+    );
+    assert_eq!(a.status, 400, "{}", a.body);
 }
