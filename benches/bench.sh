@@ -170,9 +170,9 @@ PY
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 # hyperfine runs --prepare without a shell (-N), hence the sh -c.
-fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git add -A && git commit -qm init'"
+fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q .'"
 # The peer writes exactly the files the import writes.
-rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git commit -qm init \
+rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . \
   && "$DEAL" import -q "$OUT/rows44000.csv" --preset hubspot) && rm -rf "$OUT/imported" && cp -r "$SHM" "$OUT/imported"
 # One hyperfine call (one --prepare per command), so the peer runs under
 # the same load as the import on this shared machine.
@@ -206,8 +206,8 @@ MAP="--map opportunity_id=source_id --map sales_agent=owner --map account=compan
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 SHM=/dev/shm/deal-bench-maven
-fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q . && git add -A && git commit -qm init'"
-rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . && git add -A && git commit -qm init \
+fresh="sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q .'"
+rm -rf "$SHM" && mkdir -p "$SHM" && (cd "$SHM" && "$DEAL" init -q . \
   && "$DEAL" import -q "$OUT/maven5.csv" $MAP) && rm -rf "$OUT/maven-imported" && cp -r "$SHM" "$OUT/maven-imported"
 # One hyperfine call, so the peer runs under the same load (one --prepare
 # per command, in order); x5 and its peer first, then the growth.
