@@ -452,14 +452,7 @@ impl Pipeline {
         let parents = repo.merge_parents();
         if !parents.is_empty() {
             let prefix = repo.rel(root)?;
-            let in_repo = |rel: &Path| {
-                let r = rel.to_string_lossy().replace('\\', "/");
-                if prefix.is_empty() {
-                    r
-                } else {
-                    format!("{prefix}/{r}")
-                }
-            };
+            let in_repo = |rel: &Path| crate::repo::Repo::under(&prefix, &rel.to_string_lossy());
             let ids: HashMap<PathBuf, git2::Oid> = view
                 .deals
                 .iter()

@@ -531,13 +531,13 @@ struct IndexPage<'a> {
     trend: Option<crate::charts::TrendView>,
 }
 
-fn environment(templates: &Templates) -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
-    env.set_fuel(Some(50_000_000));
+/// What every page `deal` renders shares, the report's and `deal serve`'s:
+/// every value from a deal HTML-escaped, with its hidden characters
+/// (controls, zero-width, bidirectional overrides) shown as visible codes
+/// (`\u{202e}`) so a name never reads as something else; amounts rounded to
+/// their currency's minor unit (`money`); days as people read them.
+pub fn page_basics(env: &mut minijinja::Environment<'static>) {
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    // Every value from a deal is HTML-escaped, and its hidden characters
-    // (controls, zero-width, bidirectional overrides) shown as visible
-    // codes (`\u{202e}`), so a name never reads as something else.
     env.set_formatter(|out, state, value| match value.as_str() {
         Some(s) if !value.is_safe() => {
             let shown = crate::diag::escape_text(s);
@@ -548,6 +548,16 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
+    env.add_filter("money", |v: f64, currency: Option<String>| {
+        crate::money::format_f64_in(v, currency.as_deref().map_or(2, crate::money::minor_unit))
+    });
+    env.add_filter("days", |v: Option<f64>| fmt_days(v));
+}
+
+fn environment(templates: &Templates) -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_fuel(Some(50_000_000));
+    page_basics(&mut env);
     let templates = templates.clone();
     env.set_loader(
         move |name| match templates.source(&format!("report/{name}")) {
@@ -563,9 +573,6 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
             )),
         },
     );
-    env.add_filter("money", |v: f64, currency: Option<String>| {
-        crate::money::format_f64_in(v, currency.as_deref().map_or(2, crate::money::minor_unit))
-    });
     env.add_filter("urlencode", |v: String| -> String {
         v.bytes()
             .map(|b| {
@@ -578,7 +585,6 @@ fn environment(templates: &Templates) -> minijinja::Environment<'static> {
             .collect()
     });
     env.add_filter("pct", |v: Option<f64>| pct(v));
-    env.add_filter("days", |v: Option<f64>| fmt_days(v));
     env.add_filter("minutes", |v: Option<f64>| {
         v.map(crate::time::human_minutes)
             .unwrap_or_else(|| "–".into())

@@ -256,14 +256,7 @@ fn mid_merge(
 ) -> Result<i32, Error> {
     let key = a.slug.to_lowercase();
     let prefix = repo.rel(root)?;
-    let in_repo = |rel: &Path| {
-        let r = rel.to_string_lossy().replace('\\', "/");
-        if prefix.is_empty() {
-            r
-        } else {
-            format!("{prefix}/{r}")
-        }
-    };
+    let in_repo = |rel: &Path| crate::repo::Repo::under(&prefix, &rel.to_string_lossy());
     let git_err = |e: git2::Error| Error::git(format!("cannot use the git index: {e}"), "");
     let mut index = repo.git().index().map_err(git_err)?;
     // (root-relative path, stage, blob) of every index entry of the slug.

@@ -309,13 +309,7 @@ pub fn run_unset(ctx: &Ctx, a: crate::cli::UnsetArgs) -> Result<i32, Error> {
         for k in &a.keys {
             let (k, _) = parse_assignment(&format!("{k}="))?;
             if k == "stage" || k.starts_with("stage.") {
-                return Err(Error::usage(
-                    "there is no `stage` field: the folder a deal sits in is its stage",
-                    format!(
-                        "to change the stage, run `deal move {} STAGE` (it checks the exit criteria and records the move)",
-                        d.slug
-                    ),
-                ));
+                return Err(no_stage_field(&d.slug));
             }
             if k.split('.').any(|seg| seg == edit::APPEND) {
                 return Err(Error::usage(

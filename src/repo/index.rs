@@ -486,12 +486,7 @@ impl Repo {
     /// The staged bytes of `rel` (relative to the pipeline root `root`).
     pub fn index_blob(&self, root: &Path, rel: &str) -> Result<Option<Vec<u8>>, Error> {
         let index = self.staged_index()?;
-        let prefix = self.rel(root)?;
-        let path = if prefix.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{prefix}/{rel}")
-        };
+        let path = Repo::under(&self.rel(root)?, rel);
         Ok(index
             .get_path(Path::new(&path), 0)
             .and_then(|e| self.repo.find_blob(e.id).ok())

@@ -467,6 +467,18 @@ impl Repo {
         Ok(s.replace('\\', "/"))
     }
 
+    /// `rel` (relative to a folder) as a path in the repository, given the
+    /// folder's own path there (`prefix`, empty at the top, as [`Repo::rel`]
+    /// gives it).
+    pub fn under(prefix: &str, rel: &str) -> String {
+        let rel = rel.replace('\\', "/");
+        if prefix.is_empty() {
+            rel
+        } else {
+            format!("{prefix}/{rel}")
+        }
+    }
+
     /// The commit `rev` names (any revision git understands).
     pub fn commit_of(&self, rev: &str) -> Result<Oid, Error> {
         self.repo

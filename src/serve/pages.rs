@@ -42,19 +42,8 @@ fn report_css() -> &'static str {
 
 pub fn environment() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    // As the report does: every value HTML-escaped, and its hidden
-    // characters (controls, zero-width, bidirectional overrides) shown as
-    // visible codes (`\u{202e}`), so a name never reads as something else.
-    env.set_formatter(|out, state, value| match value.as_str() {
-        Some(s) if !value.is_safe() => match crate::diag::escape_text(s) {
-            std::borrow::Cow::Owned(o) => {
-                minijinja::escape_formatter(out, state, &minijinja::Value::from(o))
-            }
-            std::borrow::Cow::Borrowed(_) => minijinja::escape_formatter(out, state, value),
-        },
-        _ => minijinja::escape_formatter(out, state, value),
-    });
+    // As the report renders: escaping, hidden characters, money, days.
+    crate::report::page_basics(&mut env);
     for (name, src) in [
         ("layout.html", LAYOUT),
         ("board.html", BOARD),
@@ -66,11 +55,6 @@ pub fn environment() -> minijinja::Environment<'static> {
         env.add_template(name, src)
             .expect("the built-in serve templates parse");
     }
-    // The report's money filter: rounded to the currency's minor unit.
-    env.add_filter("money", |v: f64, currency: Option<String>| {
-        crate::money::format_f64_in(v, currency.as_deref().map_or(2, crate::money::minor_unit))
-    });
-    env.add_filter("days", crate::report::fmt_days);
     env.add_global(
         "report_css",
         minijinja::Value::from_safe_string(report_css().to_string()),
