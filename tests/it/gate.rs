@@ -3,20 +3,8 @@
 //! evidence removed from a stage already left, `set` refusing to break a
 //! left stage, hooks that judge `pipeline.yaml`, and merging deal files.
 
+use crate::merges::{change, json};
 use crate::{Test, good_deal};
-
-fn json(out: &crate::Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
-}
-
-fn change<'a>(j: &'a serde_json::Value, slug: &str) -> &'a serde_json::Value {
-    j["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["slug"] == slug)
-        .unwrap_or_else(|| panic!("no change for {slug}: {j:#}"))
-}
 
 fn rules(c: &serde_json::Value) -> Vec<String> {
     c["violations"]

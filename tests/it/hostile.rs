@@ -4,29 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::safety::{LEAD, deal_cmd, output_of};
 use crate::{Output, Test};
-
-const LEAD: &str =
-    "---\ntitle: Acme\nowner: alice\ncontact:\n  email: a@acme.example\n---\n# Acme\n";
-
-/// `deal` with the test's environment, not yet run.
-fn deal_cmd(t: &Test, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deal"));
-    cmd.args(args)
-        .current_dir(t.path())
-        .env_remove("NO_COLOR")
-        .envs(t.env_vars())
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn output_of(out: std::process::Output) -> Output {
-    Output {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()

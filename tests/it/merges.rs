@@ -25,11 +25,11 @@ fn notes(tag: &str, n: usize) -> String {
         .collect()
 }
 
-fn json(out: &crate::Output) -> serde_json::Value {
+pub(crate) fn json(out: &crate::Output) -> serde_json::Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
 }
 
-fn change<'a>(j: &'a serde_json::Value, slug: &str) -> &'a serde_json::Value {
+pub(crate) fn change<'a>(j: &'a serde_json::Value, slug: &str) -> &'a serde_json::Value {
     j["changes"]
         .as_array()
         .unwrap()

@@ -10,11 +10,11 @@ use proptest::prelude::*;
 
 use crate::{GOOD_BODY, Output, Test, good_deal};
 
-const LEAD: &str =
+pub(crate) const LEAD: &str =
     "---\ntitle: Acme\nowner: alice\ncontact:\n  email: a@acme.example\n---\n# Acme\n";
 
 /// `deal` with the test's environment, not yet run.
-fn deal_cmd(t: &Test, args: &[&str]) -> Command {
+pub(crate) fn deal_cmd(t: &Test, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_deal"));
     cmd.args(args)
         .current_dir(t.path())
@@ -24,7 +24,7 @@ fn deal_cmd(t: &Test, args: &[&str]) -> Command {
     cmd
 }
 
-fn output_of(out: std::process::Output) -> Output {
+pub(crate) fn output_of(out: std::process::Output) -> Output {
     Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -508,18 +508,12 @@ fn a_root_reached_through_a_link_keeps_working() {
 fn within(limit: Duration, t: &Test, args: &[&str]) -> Output {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_deal"));
-    cmd.args(args)
-        .current_dir(t.path())
-        .env_remove("NO_COLOR")
+    let mut child = deal_cmd(t, args)
         .env("COLUMNS", "120")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    for (k, v) in t.env_vars() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("deal runs");
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("deal runs");
     let mut out_pipe = child.stdout.take().expect("a stdout pipe");
     let mut err_pipe = child.stderr.take().expect("a stderr pipe");
     let errs = std::thread::spawn(move || {
