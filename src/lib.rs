@@ -16,48 +16,14 @@ macro_rules! eprintln {
     }};
 }
 
-pub mod audit;
-pub mod board;
-pub mod body;
-pub mod charts;
-pub mod check;
+pub mod base;
 pub mod cli;
-pub mod commands;
-pub mod complete;
-pub mod config;
-pub mod conflict;
-pub mod criteria;
-pub mod deal;
-pub mod diag;
-pub mod due;
-pub mod edit;
-pub mod error;
-pub mod example;
-pub mod expr;
-pub mod fields;
-pub mod forecast;
-pub mod frontmatter;
-pub mod history;
-pub mod import;
-pub mod leads;
-pub mod lock;
-pub mod merge;
-pub mod money;
-pub mod notes;
-pub mod notify;
-pub mod objection;
-pub mod output;
-pub mod pipeline;
-pub mod quickyaml;
-pub mod repo;
-pub mod report;
-pub mod review;
-pub mod safepath;
-pub mod serve;
-pub mod slug;
-pub mod stats;
-pub mod time;
-pub mod transition;
-pub mod trend;
-pub mod worktree;
-pub mod yamlpos;
+pub mod intake;
+pub mod model;
+pub mod reports;
+pub mod rules;
+pub mod store;
+pub mod yaml;
+
+#[cfg(test)]
+mod layering;

@@ -10,14 +10,16 @@ fn main() {
     // `COMPLETE=bash deal -- deal move o` (what the registration that
     // `deal completions SHELL` prints runs): the candidates, then exit.
     if std::env::var_os("COMPLETE").is_some_and(|v| !v.is_empty() && v != "0") {
-        deal::complete::follow_dir_flag();
+        deal::cli::complete::follow_dir_flag();
     }
-    clap_complete::CompleteEnv::with_factory(<deal::cli::Cli as clap::CommandFactory>::command)
-        .complete();
+    clap_complete::CompleteEnv::with_factory(
+        <deal::cli::args::Cli as clap::CommandFactory>::command,
+    )
+    .complete();
     quiet_on_closed_pipe();
     absolute_git_env();
-    deal::repo::set_options();
-    let cli = match deal::cli::Cli::try_parse() {
+    deal::store::repo::set_options();
+    let cli = match deal::cli::args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -25,7 +27,7 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let code = match deal::commands::run(cli) {
+    let code = match deal::cli::run(cli) {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
@@ -34,7 +36,7 @@ fn main() {
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {}",
-                deal::diag::escape_text(&e.to_string())
+                deal::base::diag::escape_text(&e.to_string())
             );
             e.exit_code()
         }

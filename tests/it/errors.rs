@@ -239,11 +239,11 @@ proptest! {
     /// The splitter and the parser return a value or an error for any bytes.
     #[test]
     fn splitter_and_parser_never_panic(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-        if let Ok(text) = deal::frontmatter::as_text(&data)
-            && let Ok(s) = deal::frontmatter::split(text)
+        if let Ok(text) = deal::yaml::frontmatter::as_text(&data)
+            && let Ok(s) = deal::yaml::frontmatter::split(text)
         {
-            let _ = deal::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line);
-            let _ = deal::body::outline(&text[s.body..]);
+            let _ = deal::model::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line);
+            let _ = deal::model::body::outline(&text[s.body..]);
         }
     }
 
@@ -260,14 +260,14 @@ proptest! {
             "[ -~]{0,30}",
         ], 0..16)) {
         let text = lines.join("\n");
-        let cfg = deal::config::parse(&crate::default_config(), std::path::Path::new("pipeline.yaml"), &deal::notes::Templates::builtin_only()).unwrap();
-        if let Ok(s) = deal::frontmatter::split(&text) {
+        let cfg = deal::model::config::parse(&crate::default_config(), std::path::Path::new("pipeline.yaml"), &deal::model::notes::Templates::builtin_only()).unwrap();
+        if let Ok(s) = deal::yaml::frontmatter::split(&text) {
             let yaml = &text[s.yaml.clone()];
-            if let Ok(m) = deal::deal::parse_mapping(yaml, s.yaml_line) {
-                let _ = deal::deal::type_fields(&m, &cfg);
+            if let Ok(m) = deal::model::deal::parse_mapping(yaml, s.yaml_line) {
+                let _ = deal::model::deal::type_fields(&m, &cfg);
             }
-            let _ = deal::yamlpos::first_duplicate_key(yaml);
-            let _ = deal::yamlpos::locate(yaml, &deal::yamlpos::parse_path("a.b[0].c"));
+            let _ = deal::yaml::positions::first_duplicate_key(yaml);
+            let _ = deal::yaml::positions::locate(yaml, &deal::yaml::positions::parse_path("a.b[0].c"));
         }
     }
 }
@@ -322,7 +322,7 @@ proptest! {
         ]), 1..5),
         crlf in any::<bool>(),
     ) {
-        use deal::edit::{Op, apply};
+        use deal::yaml::edit::{Op, apply};
         let nl = if crlf { "\r\n" } else { "\n" };
         let body = format!("{nl}# Body{nl}text{nl}");
         let text = format!("---{nl}{}{nl}---{body}", lines.join(nl));
@@ -335,8 +335,8 @@ proptest! {
             .collect();
         if let Ok(out) = apply(&text, &ops) {
             prop_assert!(out.ends_with(&body));
-            let s = deal::frontmatter::split(&out).unwrap();
-            let m = deal::deal::parse_mapping(&out[s.yaml.clone()], s.yaml_line).unwrap();
+            let s = deal::yaml::frontmatter::split(&out).unwrap();
+            let m = deal::model::deal::parse_mapping(&out[s.yaml.clone()], s.yaml_line).unwrap();
             let mut last = std::collections::HashMap::new();
             for op in &ops {
                 match op {
@@ -353,7 +353,7 @@ proptest! {
                 }
             }
             for (k, v) in last {
-                let got = deal::deal::lookup(&m, &k);
+                let got = deal::model::deal::lookup(&m, &k);
                 match v {
                     // `lookup` reads null as absent.
                     Some(v) if v.is_empty() => prop_assert!(got.is_none(), "{k}"),

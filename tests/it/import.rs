@@ -73,7 +73,7 @@ fn stats(t: &Test) -> Value {
 
 fn front(t: &Test, rel: &str) -> serde_yaml::Value {
     let text = std::fs::read_to_string(t.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    let s = deal::frontmatter::split(&text).unwrap();
+    let s = deal::yaml::frontmatter::split(&text).unwrap();
     serde_yaml::from_str(&text[s.yaml]).unwrap()
 }
 
@@ -787,7 +787,7 @@ fn export_then_import_preset_deal_round_trips_in_one_run() {
     let fresh = Test::empty()
         .file(
             "pipeline.yaml",
-            &deal::config::default_yaml(&[], deal::config::Qualification::Bant),
+            &deal::model::config::default_yaml(&[], deal::model::config::Qualification::Bant),
         )
         .file("export.csv", &csv)
         .repo();

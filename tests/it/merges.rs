@@ -722,10 +722,10 @@ fn the_tree_diff_agrees_with_git_diff_tree() {
     };
     let (ta, tb) = (tree(&a), tree(&b));
     let (sa, sb) = (
-        deal::history::subtree(&repo, &ta, "x").unwrap(),
-        deal::history::subtree(&repo, &tb, "x").unwrap(),
+        deal::store::history::subtree(&repo, &ta, "x").unwrap(),
+        deal::store::history::subtree(&repo, &tb, "x").unwrap(),
     );
-    let got = deal::history::diff(&repo, Some(&sa), Some(&sb));
+    let got = deal::store::history::diff(&repo, Some(&sa), Some(&sb));
     let got: Vec<&str> = got.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(got, want);
     assert_eq!(want, ["a.md", "a/b.md", "a0.md", "t", "t/inner.md", "z.md"]);

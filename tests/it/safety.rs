@@ -905,36 +905,36 @@ proptest! {
     /// string: nothing panics.
     #[test]
     fn path_and_yaml_parsers_never_panic(s in "\\PC{0,80}", bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
-        let _ = deal::yamlpos::parse_path(&s);
-        let _ = deal::yamlpos::flow_too_deep(&s);
-        let _ = deal::yamlpos::first_duplicate_key(&s);
-        let _ = deal::yamlpos::locate(&s, &deal::yamlpos::parse_path(&s));
-        let _ = deal::deal::parse_mapping(&s, 1);
-        let _ = deal::edit::split_path(&s);
-        let _ = deal::edit::mapping_of(&s);
-        let _ = deal::frontmatter::split(&s);
-        let _ = deal::expr::check_depth(&s);
-        let _ = deal::expr::check_template_depth(&s);
-        let _ = deal::expr::check_syntax(&deal::expr::environment(), &s);
-        let _ = deal::import::Target::parse(&s);
-        let _ = deal::import::parse_date(&s);
-        let _ = deal::import::parse_amount(&s);
-        let _ = deal::import::csv_unguard(&deal::import::csv_guard(&s));
-        let _ = deal::time::parse_timestamp(&s);
-        let _ = deal::slug::slugify(&s);
-        let _ = deal::pipeline::name_kind(&s);
-        let _ = deal::pipeline::rename_fix(Path::new(&s));
-        let _ = deal::pipeline::slug_of(Path::new(&s));
-        let _ = deal::safepath::first_link(Path::new("/nonexistent-deal-base"), Path::new(&s));
-        let _ = deal::config::parse(&s, Path::new("pipeline.yaml"), &deal::notes::Templates::builtin_only());
-        let _ = deal::body::outline(&s);
-        if let Ok(text) = deal::frontmatter::as_text(&bytes) {
-            let _ = deal::frontmatter::split(text);
-            let _ = deal::deal::parse_mapping(text, 1);
-            let _ = deal::yamlpos::flow_too_deep(text);
+        let _ = deal::yaml::positions::parse_path(&s);
+        let _ = deal::yaml::positions::flow_too_deep(&s);
+        let _ = deal::yaml::positions::first_duplicate_key(&s);
+        let _ = deal::yaml::positions::locate(&s, &deal::yaml::positions::parse_path(&s));
+        let _ = deal::model::deal::parse_mapping(&s, 1);
+        let _ = deal::yaml::edit::split_path(&s);
+        let _ = deal::yaml::edit::mapping_of(&s);
+        let _ = deal::yaml::frontmatter::split(&s);
+        let _ = deal::base::expr::check_depth(&s);
+        let _ = deal::base::expr::check_template_depth(&s);
+        let _ = deal::base::expr::check_syntax(&deal::base::expr::environment(), &s);
+        let _ = deal::intake::import::Target::parse(&s);
+        let _ = deal::intake::import::parse_date(&s);
+        let _ = deal::intake::import::parse_amount(&s);
+        let _ = deal::intake::import::csv_unguard(&deal::intake::import::csv_guard(&s));
+        let _ = deal::base::time::parse_timestamp(&s);
+        let _ = deal::base::slug::slugify(&s);
+        let _ = deal::store::pipeline::name_kind(&s);
+        let _ = deal::store::pipeline::rename_fix(Path::new(&s));
+        let _ = deal::store::pipeline::slug_of(Path::new(&s));
+        let _ = deal::base::safepath::first_link(Path::new("/nonexistent-deal-base"), Path::new(&s));
+        let _ = deal::model::config::parse(&s, Path::new("pipeline.yaml"), &deal::model::notes::Templates::builtin_only());
+        let _ = deal::model::body::outline(&s);
+        if let Ok(text) = deal::yaml::frontmatter::as_text(&bytes) {
+            let _ = deal::yaml::frontmatter::split(text);
+            let _ = deal::model::deal::parse_mapping(text, 1);
+            let _ = deal::yaml::positions::flow_too_deep(text);
         }
-        let guarded = deal::import::csv_guard(&s);
-        prop_assert_eq!(deal::import::csv_unguard(&guarded), s.as_str());
+        let guarded = deal::intake::import::csv_guard(&s);
+        prop_assert_eq!(deal::intake::import::csv_unguard(&guarded), s.as_str());
     }
 
     /// YAML-ish punctuation, nested and unbalanced, never panics the
@@ -948,10 +948,10 @@ proptest! {
             Just("&x ".to_string()), Just("*x".to_string()), Just("? ".to_string()), Just("|\n".to_string()),
         ], 0..200)) {
         let s = format!("k: {}", parts.concat());
-        let _ = deal::yamlpos::flow_too_deep(&s);
-        let _ = deal::deal::parse_mapping(&s, 1);
-        let _ = deal::config::parse(&s, Path::new("pipeline.yaml"), &deal::notes::Templates::builtin_only());
-        let _ = deal::yamlpos::first_duplicate_key(&s);
+        let _ = deal::yaml::positions::flow_too_deep(&s);
+        let _ = deal::model::deal::parse_mapping(&s, 1);
+        let _ = deal::model::config::parse(&s, Path::new("pipeline.yaml"), &deal::model::notes::Templates::builtin_only());
+        let _ = deal::yaml::positions::first_duplicate_key(&s);
     }
 }
 

@@ -1,0 +1,482 @@
+//! Holds the code to the picture of layers that opens ARCHITECTURE.md: a
+//! folder of `src/` may use its own files and the folders drawn below it,
+//! never one drawn above, and no files use each other in a circle.
+//!
+//! It reads the sources as text, as a reviewer would: every `crate::…` and
+//! `super::…` path, and a parent's `child::…`, outside comments, strings
+//! and `#[cfg(test)]` modules (tests may reach anything they check). A path
+//! is an edge to the deepest module it names.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A source file, by its path under `src/` (`store/repo/mod.rs`), with the
+/// module path it defines (`store::repo`) and its text.
+struct File {
+    path: String,
+    module: Vec<String>,
+    text: String,
+}
+
+/// The layers, top first, as the first code block of ARCHITECTURE.md
+/// draws them: each line that starts with `name/`.
+fn layers_of(architecture: &str) -> Vec<String> {
+    let mut blocks = architecture.split("```");
+    blocks.next();
+    let picture = blocks.next().unwrap_or("");
+    picture
+        .lines()
+        .filter_map(|l| {
+            let word = l.trim_start().split_whitespace().next()?;
+            let name = word.strip_suffix('/')?;
+            (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .then(|| name.to_string())
+        })
+        .collect()
+}
+
+fn read_tree(src: &Path) -> Vec<File> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(src).sort_by_file_name() {
+        let entry = entry.expect("src/ is readable");
+        let p = entry.path();
+        if p.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let rel = p
+            .strip_prefix(src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let mut module: Vec<String> = rel
+            .trim_end_matches(".rs")
+            .split('/')
+            .map(String::from)
+            .collect();
+        if module
+            .last()
+            .is_some_and(|m| m == "mod" || m == "lib" || m == "main")
+        {
+            module.pop();
+        }
+        files.push(File {
+            path: rel,
+            module,
+            text: std::fs::read_to_string(p).expect("a source file is UTF-8"),
+        });
+    }
+    files
+}
+
+/// The text with comments, string and char literals blanked, and every
+/// `#[cfg(test)]` item (a `mod tests { … }`, a `mod props;`) removed.
+fn code_of(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &text[i..];
+        if rest.starts_with("//") {
+            i += rest.find('\n').unwrap_or(rest.len());
+        } else if rest.starts_with("/*") {
+            let mut depth = 0;
+            while i < b.len() {
+                if text[i..].starts_with("/*") {
+                    depth += 1;
+                    i += 2;
+                } else if text[i..].starts_with("*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if let Some(len) = raw_string_len(rest) {
+            out.push_str("\"\"");
+            i += len;
+        } else if b[i] == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            out.push_str("\"\"");
+        } else if b[i] == b'\'' {
+            // A char literal ('x', '\n', '\u{1F600}') or a lifetime ('a).
+            let len = char_literal_len(rest);
+            out.push_str(&rest[..len.max(1)].replace(|c: char| c != '\'', " "));
+            i += len.max(1);
+        } else if rest.starts_with("#[cfg(test)]") {
+            i += cfg_test_item_len(rest);
+        } else {
+            let c = rest.chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+fn raw_string_len(s: &str) -> Option<usize> {
+    let body = s.strip_prefix("br").or_else(|| s.strip_prefix('r'))?;
+    let hashes = body.len() - body.trim_start_matches('#').len();
+    let after = body[hashes..].strip_prefix('"')?;
+    let close = format!("\"{}", "#".repeat(hashes));
+    let end = after.find(&close)?;
+    Some(s.len() - after.len() + end + close.len())
+}
+
+fn char_literal_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    if b.get(1) == Some(&b'\\') {
+        return s[2..].find('\'').map_or(1, |e| e + 3);
+    }
+    match s[1..].chars().next() {
+        Some(c) if s[1 + c.len_utf8()..].starts_with('\'') => 2 + c.len_utf8(),
+        _ => 1,
+    }
+}
+
+/// How long the `#[cfg(test)]` item at the start of `s` is: to its `;`
+/// or the end of its braced body, whichever comes first.
+fn cfg_test_item_len(s: &str) -> usize {
+    let mut depth = 0;
+    for (i, c) in s.char_indices().skip("#[cfg(test)]".len()) {
+        match c {
+            ';' if depth == 0 => return i + 1,
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    s.len()
+}
+
+/// The paths a file's code names, each as whole module segments from the
+/// crate's root (items at the end included; `resolve` finds the module).
+fn paths_in(file: &File, code: &str, children: &BTreeSet<String>) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = code.as_bytes();
+    let word_start = |i: usize| {
+        i == 0
+            || !(bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i - 1] == b'_'
+                || bytes[i - 1] == b':'
+                || bytes[i - 1] == b'$')
+    };
+    let mut i = 0;
+    while i < code.len() {
+        if !word_start(i) {
+            i += 1;
+            continue;
+        }
+        let rest = &code[i..];
+        let ident_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if ident_len == 0 {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        let first = &rest[..ident_len];
+        let base: Option<Vec<String>> = match first {
+            "crate" => Some(Vec::new()),
+            "super" => {
+                // A mod.rs's `super` is its folder's parent, as a file's.
+                let mut m = file.module.clone();
+                m.pop();
+                Some(m)
+            }
+            "self" => Some(file.module.clone()),
+            c if children.contains(c) => {
+                Some(file.module.iter().cloned().chain([c.to_string()]).collect())
+            }
+            _ => None,
+        };
+        if let Some(base) = base
+            && rest[ident_len..].starts_with("::")
+        {
+            let (tails, len) = path_tails(&rest[ident_len + 2..]);
+            for t in tails {
+                let mut p = base.clone();
+                let mut segs = t.into_iter();
+                // `super::super::x`
+                let mut up = base.clone();
+                let mut rest_segs = Vec::new();
+                for s in segs.by_ref() {
+                    if s == "super" && first == "super" && rest_segs.is_empty() {
+                        up.pop();
+                        p = up.clone();
+                    } else {
+                        rest_segs.push(s);
+                    }
+                }
+                p.extend(rest_segs);
+                if p.last().is_some_and(|s| s == "self") {
+                    p.pop();
+                }
+                out.push(p);
+            }
+            i += ident_len + 2 + len;
+        } else {
+            i += ident_len;
+        }
+    }
+    out
+}
+
+/// The paths after `crate::` (or `super::`…): `a::b::C` is one, `{a, b::{c,
+/// d}}` is three. Returns them with the length read.
+fn path_tails(s: &str) -> (Vec<Vec<String>>, usize) {
+    let mut segs = Vec::new();
+    let mut i = 0;
+    loop {
+        let rest = &s[i..];
+        let rest_trim = rest.trim_start();
+        i += rest.len() - rest_trim.len();
+        if rest_trim.starts_with('{') {
+            let mut out = Vec::new();
+            i += 1;
+            loop {
+                let (tails, len) = path_tails(&s[i..]);
+                i += len;
+                for t in tails {
+                    out.push(segs.iter().cloned().chain(t).collect());
+                }
+                let r = s[i..].trim_start();
+                i += s[i..].len() - r.len();
+                if r.starts_with(',') {
+                    i += 1;
+                    if s[i..].trim_start().starts_with('}') {
+                        let r2 = s[i..].trim_start();
+                        i += s[i..].len() - r2.len() + 1;
+                        return (out, i);
+                    }
+                } else {
+                    if r.starts_with('}') {
+                        i += 1;
+                    }
+                    return (out, i);
+                }
+            }
+        }
+        let len = rest_trim
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest_trim.len());
+        if len == 0 {
+            return (vec![segs], i);
+        }
+        segs.push(rest_trim[..len].to_string());
+        i += len;
+        if s[i..].starts_with("::") {
+            i += 2;
+        } else {
+            return (vec![segs], i);
+        }
+    }
+}
+
+/// The edges between files: `from` uses something `to` defines.
+fn edges(files: &[File]) -> BTreeMap<String, BTreeSet<String>> {
+    let by_module: BTreeMap<Vec<String>, &str> = files
+        .iter()
+        .map(|f| (f.module.clone(), f.path.as_str()))
+        .collect();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in files {
+        let children: BTreeSet<String> = files
+            .iter()
+            .filter(|g| g.module.len() == f.module.len() + 1 && g.module.starts_with(&f.module))
+            .map(|g| g.module.last().unwrap().clone())
+            .collect();
+        let code = code_of(&f.text);
+        for p in paths_in(f, &code, &children) {
+            // The deepest module the path names.
+            let target = (0..=p.len()).rev().find_map(|n| by_module.get(&p[..n]));
+            if let Some(&t) = target
+                && t != f.path
+                && !p.is_empty()
+            {
+                out.entry(f.path.clone()).or_default().insert(t.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The layer a file is in: its first folder under src/ (`lib.rs` and
+/// `main.rs` stand above all).
+fn layer_of(path: &str) -> Option<&str> {
+    path.split_once('/').map(|(l, _)| l)
+}
+
+/// Every edge that runs up the picture, as "from -> to (layer -> layer)".
+fn upward(layers: &[String], edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let rank = |p: &str| layer_of(p).and_then(|l| layers.iter().position(|x| x == l));
+    let mut out = Vec::new();
+    for (from, tos) in edges {
+        let Some(rf) = rank(from) else { continue };
+        for to in tos {
+            // Top first: a smaller rank stands higher.
+            if let Some(rt) = rank(to)
+                && rt < rf
+            {
+                out.push(format!(
+                    "{from} -> {to} ({} is above {})",
+                    layers[rt], layers[rf]
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The circles: every group of two or more files that reach each other.
+fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let nodes: BTreeSet<&String> = edges.keys().chain(edges.values().flatten()).collect();
+    let reach = |start: &String| {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![start];
+        while let Some(n) = todo.pop() {
+            for m in edges.get(n).into_iter().flatten() {
+                if seen.insert(m) {
+                    todo.push(m);
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<&String, BTreeSet<&String>> =
+        nodes.iter().map(|n| (*n, reach(n))).collect();
+    let mut done = BTreeSet::new();
+    let mut out = Vec::new();
+    for n in &nodes {
+        if done.contains(*n) || !reaches[n].contains(n) {
+            continue;
+        }
+        let group: Vec<String> = nodes
+            .iter()
+            .filter(|m| reaches[n].contains(*m) && reaches[*m].contains(n))
+            .map(|m| (*m).clone())
+            .collect();
+        for m in &group {
+            done.insert(m.clone());
+        }
+        out.push(group);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (Vec<String>, Vec<File>) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let arch = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+        (layers_of(&arch), read_tree(&root.join("src")))
+    }
+
+    #[test]
+    fn every_folder_of_src_is_a_layer_of_the_picture_and_back() {
+        let (layers, files) = tree();
+        assert!(
+            layers.len() >= 5,
+            "ARCHITECTURE.md opens with the picture of the layers: {layers:?}"
+        );
+        let folders: BTreeSet<&str> = files.iter().filter_map(|f| layer_of(&f.path)).collect();
+        let drawn: BTreeSet<&str> = layers.iter().map(String::as_str).collect();
+        assert_eq!(
+            folders, drawn,
+            "the folders of src/ and the layers ARCHITECTURE.md draws"
+        );
+    }
+
+    #[test]
+    #[ignore = "until the move's circles are broken"]
+    fn no_import_runs_up_a_layer() {
+        let (layers, files) = tree();
+        let up = upward(&layers, &edges(&files));
+        assert!(
+            up.is_empty(),
+            "imports that run up the layers of ARCHITECTURE.md:\n{}",
+            up.join("\n")
+        );
+    }
+
+    #[test]
+    #[ignore = "until the move's circles are broken"]
+    fn no_files_use_each_other_in_a_circle() {
+        let (_, files) = tree();
+        let c = circles(&edges(&files));
+        assert!(
+            c.is_empty(),
+            "circles of files that use each other:\n{c:#?}"
+        );
+    }
+
+    /// The checks can fail: an upward import and a circle planted in a copy
+    /// of the real tree are both found.
+    #[test]
+    fn a_planted_upward_import_and_circle_are_found() {
+        let (layers, mut files) = tree();
+        let bottom = layers.last().unwrap().clone();
+        // A file of the bottom layer that the command line reaches.
+        let e = edges(&files);
+        let mut reached = BTreeSet::new();
+        let mut todo = vec!["cli/mod.rs".to_string()];
+        while let Some(n) = todo.pop() {
+            for m in e.get(&n).into_iter().flatten() {
+                if reached.insert(m.clone()) {
+                    todo.push(m.clone());
+                }
+            }
+        }
+        let low = files
+            .iter_mut()
+            .find(|f| layer_of(&f.path) == Some(bottom.as_str()) && reached.contains(&f.path))
+            .unwrap();
+        low.text
+            .push_str("\nfn planted() { crate::cli::run_main(); }\n");
+        let low_path = low.path.clone();
+        let e = edges(&files);
+        let up = upward(&layers, &e);
+        assert!(
+            up.iter()
+                .any(|u| u.starts_with(&format!("{low_path} -> cli/mod.rs"))),
+            "{up:?}"
+        );
+        assert!(
+            circles(&e).iter().any(|c| c.contains(&low_path)),
+            "the planted edge closes a circle"
+        );
+    }
+
+    #[test]
+    fn paths_are_read_from_code_only() {
+        let f = File {
+            path: "a/b.rs".into(),
+            module: vec!["a".into(), "b".into()],
+            text: String::new(),
+        };
+        let code = code_of(
+            "use crate::{x::{self, Y}, z};\n// crate::c1\nlet s = \"crate::c2\"; let c = '\"'; \
+             let r = r#\"crate::c3\"#; super::w::f(); fn f<'a>(_: &'a str) {}\n\
+             #[cfg(test)]\nmod tests { use crate::t; }\n",
+        );
+        let got = paths_in(&f, &code, &BTreeSet::new());
+        let want: Vec<Vec<String>> = [vec!["x"], vec!["x", "Y"], vec!["z"], vec!["a", "w", "f"]]
+            .iter()
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .collect();
+        assert_eq!(got, want);
+    }
+}

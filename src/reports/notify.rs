@@ -1,0 +1,1322 @@
+//! Automation triggers (docs/reference.md, "Notify"): `triggers:` in
+//! `pipeline.yaml`, the events `deal notify` finds in history, their
+//! messages, and delivery (webhooks and commands), deduplicated through git
+//! notes under [`NOTES_REF`].
+//!
+//! - Events are read by the same reading of history `audit` uses
+//!   ([`crate::reports::audit::facts_between`]): first-parent, any merge style,
+//!   reverted moves not entered. Events from `Imported:` commits fire
+//!   nothing.
+//! - A delivery is recorded by what the event is, not by commit id
+//!   ([`Delivery::key`]): the trigger, the slug, the event and the event's
+//!   own time from the deal file, so a rebase or squash of the same work
+//!   sends nothing again.
+//! - Values from deals are escaped for chat markup (`<`, `>`, `&`), so a
+//!   form cannot ping a channel or plant a link.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use git2::{Oid, Repository};
+use serde_json::{Value as Json, json};
+
+use crate::model::config::Config;
+use crate::model::deal::{Deal, Place};
+
+/// The git notes ref where each delivery that succeeded is recorded.
+pub const NOTES_REF: &str = "refs/notes/deal-notify";
+
+/// How long one try of a webhook may take.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How many tries a webhook gets before it counts as failed.
+pub const TRIES: u32 = 3;
+/// How long a command trigger may run before it is killed.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Test-only: a shorter webhook and command timeout in milliseconds, so
+/// the timeout tests run in a second (docs/reference.md, "Notify"). Not
+/// for use.
+pub const TEST_TIMEOUT_VAR: &str = "DEAL_TEST_NOTIFY_TIMEOUT_MS";
+
+/// What a trigger fires on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum On {
+    Lead,
+    Enter,
+    Won,
+    Lost,
+    Forced,
+    Due,
+    Uncontacted,
+}
+
+impl On {
+    pub const ALL: [On; 7] = [
+        On::Lead,
+        On::Enter,
+        On::Won,
+        On::Lost,
+        On::Forced,
+        On::Due,
+        On::Uncontacted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            On::Lead => "lead",
+            On::Enter => "enter",
+            On::Won => "won",
+            On::Lost => "lost",
+            On::Forced => "forced",
+            On::Due => "due",
+            On::Uncontacted => "uncontacted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<On> {
+        On::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// The filters this event has: `stage` for a move, `source` for an
+    /// event about one deal, `owner` for all.
+    pub fn filters(self) -> &'static [&'static str] {
+        match self {
+            On::Enter | On::Forced => &["stage", "source", "owner"],
+            On::Lead | On::Won | On::Lost | On::Uncontacted => &["source", "owner"],
+            On::Due => &["owner"],
+        }
+    }
+
+    /// Whether `deal notify --due` sends it (else `deal notify BASE..HEAD`).
+    pub fn is_due(self) -> bool {
+        matches!(self, On::Due | On::Uncontacted)
+    }
+}
+
+/// Where a trigger delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// An http(s) URL as written, `$DEAL_…` variables unexpanded.
+    Webhook(String),
+    /// A shell command (`sh -c`), run only with `--allow-commands`.
+    Command(String),
+}
+
+/// What a webhook POSTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// `{"text": …}`.
+    Text,
+    /// The whole event.
+    Full,
+}
+
+/// One entry of `triggers:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    pub id: String,
+    pub on: On,
+    /// The stages it fires on (empty: any).
+    pub stage: Vec<String>,
+    pub source: Vec<String>,
+    pub owner: Vec<String>,
+    pub action: Action,
+    pub format: Payload,
+    pub text: Option<String>,
+    /// Its line in pipeline.yaml, for messages that name it.
+    pub line: Option<usize>,
+}
+
+impl Trigger {
+    /// `pipeline.yaml:LINE: trigger `id``.
+    pub fn place(&self) -> String {
+        match self.line {
+            Some(l) => format!("{}:{l}: trigger `{}`", crate::model::config::FILE, self.id),
+            None => format!("{}: trigger `{}`", crate::model::config::FILE, self.id),
+        }
+    }
+}
+
+/// A malformed trigger: the key path, what is wrong, how to fix it.
+pub type TriggerError = (String, String, String);
+
+const TRIGGER_HELP: &str = "a trigger is { id, on, stage?, source?, owner?, webhook | command, format?, text? }; see docs/reference.md, \"Notify\"";
+
+fn text_list(v: &serde_yaml::Value) -> Option<Vec<String>> {
+    let one = |x: &serde_yaml::Value| match x {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match v {
+        serde_yaml::Value::Sequence(xs) => xs.iter().map(one).collect(),
+        x => one(x).map(|s| vec![s]),
+    }
+}
+
+/// Checks a webhook URL as written: http(s), and no variable but
+/// `$DEAL_…` (`${DEAL_…}`). Returns the names of its variables.
+pub fn check_webhook(url: &str) -> Result<Vec<String>, (String, String)> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    if rest.is_none_or(|r| r.is_empty() || r.starts_with(['/', '?', '#', '@', ':'])) {
+        return Err((
+            format!("`{}` is not an http(s) URL", crate::base::diag::one_line(url)),
+            "write the URL as `https://host/path`; a secret part can be a `$DEAL_…` variable in the path, e.g. `https://hooks.slack.com/services/$DEAL_SLACK_HOOK`".into(),
+        ));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err((
+            "a webhook URL has no spaces or control characters".into(),
+            "percent-encode them (`%20`)".into(),
+        ));
+    }
+    let names = vars(url).map_err(|name| {
+        (
+            format!("`${name}` is not read: only `$DEAL_…` variables are expanded in a webhook"),
+            "rename the secret to a `DEAL_` variable (e.g. `$DEAL_SLACK_HOOK`) and set it where `deal notify` runs; no other variable (such as $HOME or $GITHUB_TOKEN) ever leaves the machine".into(),
+        )
+    })?;
+    // The URL parser `notify` sends with (ureq's), each variable standing
+    // for `1` (a host, a port or a path alike), so what passes here is
+    // what a run can send to.
+    let sample = substitute(url, |_| Some("1".into())).unwrap_or_default();
+    check_uri(&sample).map_err(|why| {
+        (
+            format!("`{}` is not a URL: {why}", crate::base::diag::one_line(url)),
+            "write the URL as `https://host[:port]/path` (a port is 1 to 65535; no `\\`, spaces or `@` tricks), a secret part as a `$DEAL_…` variable".into(),
+        )
+    })?;
+    Ok(names)
+}
+
+/// Parses a URL with the parser delivery uses; `Err` says why not.
+fn check_uri(url: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e: ureq::http::uri::InvalidUri| e.to_string())?;
+    let Some(auth) = uri.authority() else {
+        return Err("no host".into());
+    };
+    if auth.host().is_empty() {
+        return Err("no host".into());
+    }
+    // The port as written: `Uri` leaves one past 65535 unread rather
+    // than refusing it.
+    let hp = auth.as_str().rsplit('@').next().unwrap_or("");
+    let after_host = hp.rfind(']').map_or(hp, |i| &hp[i + 1..]);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(format!(
+            "port `{}` is not one from 1 to 65535",
+            crate::base::diag::one_line(port)
+        ));
+    }
+    Ok(())
+}
+
+/// The variables of a webhook URL (`$NAME` or `${NAME}`), each with the
+/// byte range it takes; `Err(name)` for the first that is not a `DEAL_`
+/// variable.
+fn spans(url: &str) -> Result<Vec<(String, std::ops::Range<usize>)>, String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = url[from..].find('$').map(|i| i + from) {
+        let after = &url[i + 1..];
+        let (name, len) = if let Some(b) = after.strip_prefix('{') {
+            match b.find('}') {
+                Some(end) => (&b[..end], end + 2),
+                None => (b, after.len()),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        let ok = name.len() > 5
+            && name.starts_with("DEAL_")
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(name.to_string());
+        }
+        out.push((name.to_string(), i..i + 1 + len));
+        from = i + 1 + len;
+    }
+    Ok(out)
+}
+
+/// The names of a webhook URL's variables; `Err(name)` as [`spans`].
+fn vars(url: &str) -> Result<Vec<String>, String> {
+    spans(url).map(|v| v.into_iter().map(|(n, _)| n).collect())
+}
+
+/// The URL with its `$DEAL_…` variables read from the environment; `Err`
+/// names a variable that is unset or empty.
+pub fn expand(url: &str) -> Result<String, String> {
+    substitute(url, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+}
+
+/// The URL with each variable replaced by `value(name)`; `Err` names the
+/// first variable it has no value for.
+fn substitute(url: &str, value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let spans = spans(url).map_err(|n| format!("${n}"))?;
+    let mut out = String::with_capacity(url.len());
+    let mut last = 0;
+    for (name, r) in spans {
+        let Some(v) = value(&name) else {
+            return Err(format!("${name}"));
+        };
+        out.push_str(&url[last..r.start]);
+        out.push_str(&v);
+        last = r.end;
+    }
+    out.push_str(&url[last..]);
+    Ok(out)
+}
+
+/// The host of a webhook URL as written (`hooks.slack.com`), for review.
+pub fn host(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let h = &rest[..end];
+    h.rsplit('@').next().unwrap_or(h).to_string()
+}
+
+/// Parses and validates `triggers:`. `stages`: the pipeline's stage ids;
+/// `team`: its handles (an `owner` filter must name one unless empty).
+pub fn parse_triggers(
+    v: &serde_yaml::Value,
+    stages: &[String],
+    team: &[String],
+) -> Result<Vec<Trigger>, TriggerError> {
+    let err = |key: String, msg: String, help: &str| (key, msg, help.to_string());
+    if v.is_null() {
+        return Ok(Vec::new());
+    }
+    let Some(list) = v.as_sequence() else {
+        return Err(err(
+            "triggers".into(),
+            "must be a list of triggers".into(),
+            TRIGGER_HELP,
+        ));
+    };
+    let env = crate::base::expr::environment();
+    let mut out: Vec<Trigger> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let key = format!("triggers[{i}]");
+        let Some(m) = item.as_mapping() else {
+            return Err(err(key, "a trigger is a mapping".into(), TRIGGER_HELP));
+        };
+        let get = |k: &str| m.get(serde_yaml::Value::String(k.into()));
+        for k in m.keys() {
+            let name = k.as_str().unwrap_or("");
+            let known = [
+                "id", "on", "stage", "source", "owner", "webhook", "command", "format", "text",
+            ];
+            if !known.contains(&name) {
+                let what = if ["event", "when", "channel", "filter"].contains(&name) {
+                    "unknown key"
+                } else {
+                    "unknown key or filter"
+                };
+                return Err(err(
+                    format!("{key}.{name}"),
+                    format!("{what} `{name}`"),
+                    TRIGGER_HELP,
+                ));
+            }
+        }
+        let id = match get("id").and_then(|x| x.as_str()) {
+            Some(s) if !s.trim().is_empty() => s.to_string(),
+            found => {
+                // Without an `id:` line, the trigger's own line.
+                let at = if found.is_none() && get("id").is_none() {
+                    key.clone()
+                } else {
+                    format!("{key}.id")
+                };
+                return Err(err(
+                    at,
+                    "a trigger needs an `id` (a name)".into(),
+                    "add `id: new-lead-to-slack`, unique in the list",
+                ));
+            }
+        };
+        if let Some(j) = out.iter().position(|t| t.id == id) {
+            return Err(err(
+                format!("{key}.id"),
+                format!("duplicate trigger id `{id}` (also triggers[{j}])"),
+                "give each trigger its own id: deliveries are recorded by it",
+            ));
+        }
+        let on_text = get("on").and_then(|x| x.as_str()).unwrap_or("");
+        let Some(on) = On::parse(on_text) else {
+            let all: Vec<&str> = On::ALL.iter().map(|o| o.as_str()).collect();
+            return Err(err(
+                format!("{key}.on"),
+                if on_text.is_empty() {
+                    "a trigger needs `on`, the event it fires on".into()
+                } else {
+                    format!("unknown event `{on_text}`")
+                },
+                &format!("events are {}", all.join(", ")),
+            ));
+        };
+        for f in ["stage", "source", "owner"] {
+            if get(f).is_some() && !on.filters().contains(&f) {
+                return Err(err(
+                    format!("{key}.{f}"),
+                    format!("a `{}` event has no `{f}` to filter on", on.as_str()),
+                    &format!(
+                        "`{}` takes {}",
+                        on.as_str(),
+                        on.filters()
+                            .iter()
+                            .map(|x| format!("`{x}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
+        // A value or a list, as `source` and `owner`.
+        let stage = match get("stage") {
+            None => Vec::new(),
+            Some(v) => {
+                let Some(list) = text_list(v) else {
+                    return Err(err(
+                        format!("{key}.stage"),
+                        "`stage` is a stage id or a list of them".into(),
+                        "write `stage: proposal` or `stage: [outreach, discovery]`",
+                    ));
+                };
+                for s in &list {
+                    let outcome = on == On::Forced
+                        && (s == crate::model::config::WON || s == crate::model::config::LOST);
+                    if !stages.contains(s) && !outcome {
+                        return Err(err(
+                            format!("{key}.stage"),
+                            format!("`{}` is not a stage", crate::base::diag::one_line(s)),
+                            &format!("stages are {}", stages.join(", ")),
+                        ));
+                    }
+                }
+                list
+            }
+        };
+        if on == On::Enter && stage.is_empty() {
+            return Err(err(
+                format!("{key}.on"),
+                "`enter` needs `stage`: the stage whose entry fires it".into(),
+                &format!("add `stage:` with one of {}", stages.join(", ")),
+            ));
+        }
+        let list_of = |f: &str| -> Result<Vec<String>, TriggerError> {
+            match get(f) {
+                None => Ok(Vec::new()),
+                Some(v) => text_list(v).ok_or_else(|| {
+                    err(
+                        format!("{key}.{f}"),
+                        format!("`{f}` is a value or a list of values"),
+                        "write `source: website` or `source: [website, chat]`",
+                    )
+                }),
+            }
+        };
+        let source = list_of("source")?;
+        let owner = list_of("owner")?;
+        if let Some(o) = owner.iter().find(|o| !team.is_empty() && !team.contains(o)) {
+            return Err(err(
+                format!("{key}.owner"),
+                format!("owner `{}` is not in team", crate::base::diag::one_line(o)),
+                &format!("use a handle from team: {}", team.join(", ")),
+            ));
+        }
+        let action = match (get("webhook"), get("command")) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(err(
+                    key.clone(),
+                    "a trigger has exactly one of `webhook` and `command`".into(),
+                    "keep `webhook: https://…` for a chat, or `command: …` for a script (run only with --allow-commands)",
+                ));
+            }
+            (Some(w), None) => {
+                let url = w.as_str().unwrap_or("").to_string();
+                check_webhook(&url).map_err(|(m, h)| err(format!("{key}.webhook"), m, &h))?;
+                Action::Webhook(url)
+            }
+            (None, Some(c)) => match c.as_str() {
+                Some(c) if !c.trim().is_empty() => Action::Command(c.to_string()),
+                _ => {
+                    return Err(err(
+                        format!("{key}.command"),
+                        "`command` is a shell command line".into(),
+                        "write `command: ./scripts/on-lead.sh`",
+                    ));
+                }
+            },
+        };
+        let format = match get("format").map(|f| f.as_str().unwrap_or("")) {
+            None | Some("text") => Payload::Text,
+            Some("full") => Payload::Full,
+            Some(f) => {
+                return Err(err(
+                    format!("{key}.format"),
+                    format!("unknown format `{f}`"),
+                    "`text` (a POST of {\"text\": …}) or `full` (the whole event)",
+                ));
+            }
+        };
+        let text = match get("text") {
+            None => None,
+            Some(t) => {
+                let t = t.as_str().unwrap_or("").to_string();
+                if let Err((line, m)) = crate::base::expr::check_template_depth(&t) {
+                    return Err(err(
+                        format!("{key}.text"),
+                        format!("line {line} of the template: {m}"),
+                        "simplify the template",
+                    ));
+                }
+                if let Err(e) = env.template_from_str(&t) {
+                    return Err(err(
+                        format!("{key}.text"),
+                        format!("the template does not parse: {e}"),
+                        "a minijinja template over the event, e.g. `New lead {{ deal.title }} for {{ deal.owner }}`",
+                    ));
+                }
+                Some(t)
+            }
+        };
+        out.push(Trigger {
+            id,
+            on,
+            stage,
+            source,
+            owner,
+            action,
+            format,
+            text,
+            line: None,
+        });
+    }
+    Ok(out)
+}
+
+/// What a trigger does, for review: its event and filters, and where it
+/// delivers (a webhook's host and `$DEAL_…` names, never the rest of the
+/// URL; a command as written).
+fn summary(t: &Trigger) -> String {
+    let mut s = format!("on `{}`", t.on.as_str());
+    if !t.stage.is_empty() {
+        s.push_str(&format!(", stage `{}`", t.stage.join(", ")));
+    }
+    if !t.source.is_empty() {
+        s.push_str(&format!(", source `{}`", t.source.join(", ")));
+    }
+    if !t.owner.is_empty() {
+        s.push_str(&format!(", owner `{}`", t.owner.join(", ")));
+    }
+    s.push_str(&format!(" → {}", target(&t.action)));
+    s
+}
+
+fn target(a: &Action) -> String {
+    match a {
+        Action::Webhook(w) => {
+            let names = vars(w).unwrap_or_default();
+            format!(
+                "webhook to host `{}`{}",
+                host(w),
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (reads {})",
+                        names
+                            .iter()
+                            .map(|n| format!("`${n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )
+        }
+        Action::Command(c) => format!("command `{c}`"),
+    }
+}
+
+/// Every change to `triggers` between two configurations, one line each:
+/// added, removed, or changed (event, filters, URL host and `$DEAL_…`
+/// names, command, format, text), for `deal review`'s plan.
+pub fn trigger_changes(base: &[Trigger], head: &[Trigger]) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in head {
+        let Some(b) = base.iter().find(|b| b.id == h.id) else {
+            out.push(format!("trigger `{}` added: {}", h.id, summary(h)));
+            continue;
+        };
+        let mut what = Vec::new();
+        if b.on != h.on || b.stage != h.stage || b.source != h.source || b.owner != h.owner {
+            what.push("filters".to_string());
+        }
+        if b.action != h.action {
+            what.push(format!("delivery, was {}", target(&b.action)));
+        }
+        if b.format != h.format {
+            what.push("format".into());
+        }
+        if b.text != h.text {
+            what.push("text".into());
+        }
+        if !what.is_empty() {
+            out.push(format!(
+                "trigger `{}` changed ({}): {}",
+                h.id,
+                what.join("; "),
+                summary(h)
+            ));
+        }
+    }
+    for b in base {
+        if !head.iter().any(|h| h.id == b.id) {
+            out.push(format!("trigger `{}` removed: {}", b.id, summary(b)));
+        }
+    }
+    out
+}
+
+/// The ids of the triggers in a `pipeline.yaml`'s text (for "was this
+/// trigger there at that commit"); empty when it does not parse.
+pub fn trigger_ids(src: &str) -> Vec<String> {
+    let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(src) else {
+        return Vec::new();
+    };
+    v.get("triggers")
+        .and_then(|t| t.as_sequence())
+        .map(|l| {
+            l.iter()
+                .filter_map(|t| t.get("id")?.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Escapes a value from a deal for chat markup: `&`, `<`, `>` (Slack,
+/// Mattermost and Discord read `<!channel>` and `<url|text>`).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if c.is_control() && c != '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What an event says about its deal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DealInfo {
+    pub slug: String,
+    pub title: Option<String>,
+    pub company: Option<String>,
+    pub stage: String,
+    pub owner: Option<String>,
+    pub value: Option<crate::base::money::Amount>,
+    pub currency: String,
+    pub source: Option<String>,
+    pub lost_reason: Option<String>,
+    pub forced_reason: Option<String>,
+    pub forced_by: Option<String>,
+    /// For `uncontacted`: when the lead came in.
+    pub created: Option<String>,
+    /// For a `due` digest: what is due.
+    pub what: Option<String>,
+    pub date: Option<String>,
+}
+
+impl DealInfo {
+    pub fn of(cfg: &Config, d: &Deal) -> DealInfo {
+        let f = &d.fields;
+        DealInfo {
+            slug: d.slug.clone(),
+            title: f.title.clone(),
+            company: f.company.clone(),
+            stage: d.place.id(cfg).to_string(),
+            owner: f.owner.clone(),
+            value: f.value,
+            currency: f.currency.clone().unwrap_or_else(|| cfg.currency.clone()),
+            source: f.source.clone(),
+            lost_reason: f.lost_reason.clone(),
+            created: f.created.map(crate::base::time::format_ts),
+            ..DealInfo::default()
+        }
+    }
+
+    /// The title a message shows: `title`, else `company`, else the slug.
+    fn name(&self) -> &str {
+        self.title
+            .as_deref()
+            .or(self.company.as_deref())
+            .unwrap_or(&self.slug)
+    }
+
+    /// The `deal` object of a `full` payload (raw values: JSON is no
+    /// markup), or escaped for a template's context.
+    fn json(&self, esc: bool) -> Json {
+        let e = |s: &str| if esc { escape(s) } else { s.to_string() };
+        let o = |s: &Option<String>| s.as_deref().map(e);
+        json!({
+            "slug": e(&self.slug),
+            "title": o(&self.title),
+            "company": o(&self.company),
+            "stage": e(&self.stage),
+            "owner": o(&self.owner),
+            "value": self.value.map(crate::base::money::json),
+            "currency": e(&self.currency),
+            "source": o(&self.source),
+            "lost_reason": o(&self.lost_reason),
+            "forced_reason": o(&self.forced_reason),
+            "forced_by": o(&self.forced_by),
+            "created": o(&self.created),
+            "what": o(&self.what),
+            "date": o(&self.date),
+        })
+    }
+}
+
+/// One event: what happened to which deal (or, for `due`, whose list).
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub on: On,
+    /// The main-line commit it came from (`None` for `--due`).
+    pub commit: Option<Oid>,
+    /// The commit whose `pipeline.yaml` says which triggers it may fire:
+    /// the commit that wrote it, or, where history keeps none (a squash's
+    /// blocks, a change by hand a merge brought), the main-line commit's
+    /// first parent. `None`: no trigger fires (or `--due`).
+    pub config_at: Option<Oid>,
+    /// The deal (`None` for a `due` digest).
+    pub deal: Option<DealInfo>,
+    /// A `due` digest: its owner and items.
+    pub owner: Option<String>,
+    pub deals: Vec<DealInfo>,
+    /// Its identity: the event's own time from the deal file (RFC 3339),
+    /// `-` when the file has none, or, for `--due`, the UTC date.
+    pub when: String,
+}
+
+impl Event {
+    /// Whether `t` fires on it (event and filters).
+    pub fn matches(&self, t: &Trigger) -> bool {
+        if t.on != self.on {
+            return false;
+        }
+        let owner = self
+            .owner
+            .as_deref()
+            .or(self.deal.as_ref().and_then(|d| d.owner.as_deref()));
+        if !t.owner.is_empty() && !owner.is_some_and(|o| t.owner.iter().any(|x| x == o)) {
+            return false;
+        }
+        if let Some(d) = &self.deal {
+            if !t.source.is_empty()
+                && !d
+                    .source
+                    .as_deref()
+                    .is_some_and(|s| t.source.iter().any(|x| x == s))
+            {
+                return false;
+            }
+            if !t.stage.is_empty() && !t.stage.contains(&d.stage) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// What the delivery record is keyed by: (trigger, slug or owner,
+    /// event, the stage for `enter` and `forced`, the event's own time or
+    /// the UTC date).
+    pub fn key(&self, t: &Trigger) -> String {
+        let who = self
+            .deal
+            .as_ref()
+            .map(|d| d.slug.clone())
+            .or_else(|| self.owner.clone().map(|o| format!("owner:{o}")))
+            .unwrap_or_default();
+        // A stage entry is also keyed by its stage: two moves in the same
+        // second (a script, `--force` twice) are two events.
+        let stage = match (self.on, &self.deal) {
+            (On::Enter | On::Forced, Some(d)) => format!("stage {}\n", d.stage),
+            _ => String::new(),
+        };
+        format!(
+            "deal-notify\ntrigger {}\ndeal {}\nevent {}\n{stage}when {}\n",
+            t.id,
+            who,
+            self.on.as_str(),
+            self.when
+        )
+    }
+
+    /// The default sentence, values escaped.
+    pub fn sentence(&self, cfg: &Config) -> String {
+        let stage_name = |id: &str| {
+            cfg.stage_index(id)
+                .map(|i| cfg.stages[i].name.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
+        let owner = |d: &DealInfo| {
+            d.owner
+                .as_deref()
+                .map(|o| format!(", owner {}", escape(o)))
+                .unwrap_or_default()
+        };
+        let value = |d: &DealInfo| {
+            d.value
+                .map(|v| {
+                    format!(
+                        ", {} {}",
+                        crate::base::money::format(v, crate::base::money::minor_unit(&d.currency)),
+                        escape(&d.currency)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let Some(d) = &self.deal else {
+            let who = escape(self.owner.as_deref().unwrap_or("(no owner)"));
+            let mut s = format!(
+                "{} follow-up{} for {who}:",
+                self.deals.len(),
+                if self.deals.len() == 1 { "" } else { "s" }
+            );
+            for x in &self.deals {
+                s.push_str(&format!(
+                    "\n• {}: {}{}",
+                    escape(x.name()),
+                    escape(x.what.as_deref().unwrap_or("")),
+                    x.date
+                        .as_deref()
+                        .map(|d| format!(" ({})", escape(d)))
+                        .unwrap_or_default()
+                ));
+            }
+            return s;
+        };
+        let name = escape(d.name());
+        let source = d
+            .source
+            .as_deref()
+            .map(|s| format!(" ({})", escape(s)))
+            .unwrap_or_default();
+        match self.on {
+            On::Lead => format!(
+                "New {}lead: {name}{source}{}",
+                if cfg.is_inbound(d.source.as_deref()) {
+                    "inbound "
+                } else {
+                    ""
+                },
+                owner(d)
+            ),
+            On::Enter => format!(
+                "{name} entered {}{}{}",
+                escape(&stage_name(&d.stage)),
+                value(d),
+                owner(d)
+            ),
+            On::Won => format!("Won: {name}{}{}", value(d), owner(d)),
+            On::Lost => format!(
+                "Lost: {name}{}{}",
+                d.lost_reason
+                    .as_deref()
+                    .map(|r| format!(" ({})", escape(r)))
+                    .unwrap_or_default(),
+                owner(d)
+            ),
+            On::Forced => format!(
+                "Forced move: {name} to {}{}{}{}",
+                escape(&stage_name(&d.stage)),
+                d.forced_reason
+                    .as_deref()
+                    .map(|r| format!(" ({})", escape(r)))
+                    .unwrap_or_default(),
+                d.forced_by
+                    .as_deref()
+                    .map(|b| format!(", by {}", escape(b)))
+                    .unwrap_or_default(),
+                owner(d)
+            ),
+            On::Uncontacted => format!(
+                "Not contacted within {} minutes: {name}{source}{}{}",
+                cfg.speed_to_lead_minutes,
+                d.created
+                    .as_deref()
+                    .map(|c| format!(", came in {}", escape(c)))
+                    .unwrap_or_default(),
+                owner(d)
+            ),
+            On::Due => String::new(),
+        }
+    }
+
+    /// The message's text: the trigger's template over the full event
+    /// (values escaped), else the default sentence. A template that fails
+    /// at run time gives the default sentence and a warning.
+    pub fn text(&self, cfg: &Config, t: &Trigger) -> (String, Option<String>) {
+        let default = self.sentence(cfg);
+        let Some(src) = &t.text else {
+            return (default, None);
+        };
+        let ctx = self.json(t, &default, true);
+        let env = crate::base::expr::environment();
+        let rendered = env
+            .template_from_str(src)
+            .and_then(|tpl| tpl.render(minijinja::value::Serde(&ctx)));
+        match rendered {
+            Ok(s) => (s, None),
+            Err(e) => (
+                default,
+                Some(format!(
+                    "{}: the text template failed ({e}); sent the default sentence",
+                    t.place()
+                )),
+            ),
+        }
+    }
+
+    /// The full event: `{ text, event, trigger, commit, deal | deals }`.
+    pub fn json(&self, t: &Trigger, text: &str, esc: bool) -> Json {
+        let mut o = json!({
+            "text": text,
+            "event": self.on.as_str(),
+            "trigger": t.id,
+            "commit": self.commit.map(|c| c.to_string()),
+        });
+        if let Some(d) = &self.deal {
+            o["deal"] = d.json(esc);
+        } else {
+            o["owner"] =
+                json!(
+                    self.owner
+                        .as_deref()
+                        .map(|s| if esc { escape(s) } else { s.to_string() })
+                );
+            o["deals"] = Json::Array(self.deals.iter().map(|d| d.json(esc)).collect());
+        }
+        o
+    }
+}
+
+/// The events of the main-line commits after `base` up to `head`, in
+/// commit order, as `audit` reads history (`None`: `base` is not a
+/// first-parent ancestor of `head`); only
+/// those `wanted` says a trigger fires on (by event and stage id), so a
+/// deal file is read only for them.
+pub fn events(
+    repo: &Repository,
+    head: Oid,
+    base: Oid,
+    deals: &str,
+    cfg: &Config,
+    wanted: &dyn Fn(On, &str) -> bool,
+) -> Option<Vec<Event>> {
+    let facts = crate::reports::audit::facts_between(repo, head, base, deals, cfg)?;
+    let odb = repo.odb().ok();
+    let header = |c: Oid| crate::store::history::header(odb.as_ref()?, c);
+    let parent_of = |c: Oid| header(c)?.parents.first().copied();
+    let tree_of = |c: Oid| header(c).map(|h| h.tree);
+    let mut missing = Vec::new();
+    let mut find = |commit: Oid, slug: &str, first: Option<Place>| -> Option<(Place, Vec<u8>)> {
+        let odb = odb.as_ref()?;
+        let tree = tree_of(commit)?;
+        let root = crate::store::history::dir_id(odb, tree, deals, &mut missing)?;
+        let dirs = first
+            .into_iter()
+            .chain((0..cfg.stages.len()).map(Place::Stage))
+            .chain([Place::Won, Place::Lost]);
+        for p in dirs {
+            let path = format!("{}/{slug}.md", p.dir(cfg));
+            if let Some(id) = crate::store::history::file_id(odb, root, &path, &mut missing)
+                && let Ok(b) = odb.read(id)
+            {
+                return Some((p, b.data().to_vec()));
+            }
+        }
+        None
+    };
+    let mut out = Vec::new();
+    for (slug, t) in facts {
+        if t.imported {
+            continue;
+        }
+        let (Some(place), Some(main)) = (t.place, t.main) else {
+            continue;
+        };
+        // Where the deal was before: the move's own `From-Stage:`, else
+        // the main-line commit's first parent (absent: a new deal).
+        let before = match t.from.as_deref().and_then(|f| Place::parse(f, cfg)) {
+            Some(p) => Some(p),
+            None => parent_of(main)
+                .and_then(|p| find(p, &slug, Some(place)))
+                .map(|(p, _)| p),
+        };
+        let entry = match place {
+            Place::Stage(_) => On::Enter,
+            Place::Won => On::Won,
+            Place::Lost => On::Lost,
+        };
+        let stage = place.id(cfg);
+        let mut kinds = Vec::new();
+        if before.is_none() && place == Place::Stage(0) && t.from.is_none() {
+            kinds.push(On::Lead);
+        }
+        if before != Some(place) {
+            kinds.push(entry);
+        }
+        if t.forced.is_some() {
+            kinds.push(On::Forced);
+        }
+        // Only the deal files of events some trigger wants are read.
+        kinds.retain(|on| wanted(*on, stage));
+        if kinds.is_empty() {
+            continue;
+        }
+        let Some((_, bytes)) = find(main, &slug, Some(place)) else {
+            continue;
+        };
+        let Ok(d) = Deal::parse(slug.clone(), std::path::PathBuf::new(), place, bytes, cfg) else {
+            continue;
+        };
+        let f = &d.fields;
+        // The event's own time from the file, which every merge style
+        // keeps; a file without one (a move by hand, a lead without
+        // `created`) is keyed by its stage alone, never by a commit's
+        // date, which a squash or rebase changes.
+        let stamp = |x: Option<DateTime<Utc>>| {
+            x.map(crate::base::time::format_ts)
+                .unwrap_or_else(|| "-".into())
+        };
+        let entered = f.stages.get(stage).copied();
+        let mut info = DealInfo::of(cfg, &d);
+        for on in kinds {
+            let when = match on {
+                On::Lead => stamp(f.created.or(entered)),
+                On::Forced => {
+                    info.forced_reason = t.forced.clone();
+                    info.forced_by = t.forced_by.clone();
+                    stamp(f.waived.values().filter_map(|w| w.at).max().or(entered))
+                }
+                _ => stamp(entered),
+            };
+            out.push(Event {
+                on,
+                commit: Some(main),
+                config_at: t.written.or_else(|| parent_of(main)),
+                deal: Some(info.clone()),
+                owner: None,
+                deals: Vec::new(),
+                when,
+            });
+        }
+    }
+    Some(out)
+}
+
+/// Whether `key` was delivered already (a note on its blob id).
+pub fn recorded(repo: &Repository, key: &str) -> bool {
+    let Ok(id) = Oid::hash_object(git2::ObjectType::Blob, key.as_bytes()) else {
+        return false;
+    };
+    repo.find_note(Some(NOTES_REF), id).is_ok()
+}
+
+/// Records a delivery: a note under [`NOTES_REF`] on the blob of its key.
+pub fn record(repo: &Repository, key: &str, now: DateTime<Utc>) -> Result<(), git2::Error> {
+    let id = repo.blob(key.as_bytes())?;
+    let sig = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("deal notify", "deal-notify@localhost"))?;
+    let note = format!("{key}sent {}\n", crate::base::time::format_ts(now));
+    repo.note(&sig, &sig, Some(NOTES_REF), id, &note, true)?;
+    Ok(())
+}
+
+/// `fallback`, or the test-only [`TEST_TIMEOUT_VAR`] when set.
+fn timeout_or(fallback: Duration) -> Duration {
+    std::env::var(TEST_TIMEOUT_VAR)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(fallback)
+}
+
+/// POSTs `body` to `url`: [`TRIES`] tries with backoff, each bounded by
+/// [`TIMEOUT`]. `Err` says why the last try failed.
+pub fn post(url: &str, body: &str) -> Result<(), String> {
+    let timeout = timeout_or(TIMEOUT);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut why = String::new();
+    for attempt in 0..TRIES {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(250 << (attempt - 1)));
+        }
+        match agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+        {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => why = format!("the receiver answered {}", r.status()),
+            Err(ureq::Error::Timeout(_)) => {
+                why = format!("no answer within {} s", timeout.as_secs_f64())
+            }
+            Err(e) => why = e.to_string(),
+        }
+    }
+    Err(format!("{why} (after {TRIES} tries)"))
+}
+
+/// Runs a command trigger: the event on stdin, `DEAL_EVENT`, `DEAL_SLUG`
+/// and `DEAL_TRIGGER` set, in `root`, in a process group of its own that
+/// is killed after [`COMMAND_TIMEOUT`]. `Err` says why it failed.
+pub fn run_command(
+    root: &std::path::Path,
+    cmd: &str,
+    event: &Event,
+    t: &Trigger,
+    body: &str,
+) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let slug = event
+        .deal
+        .as_ref()
+        .map(|d| d.slug.clone())
+        .unwrap_or_default();
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(root)
+        .env("DEAL_EVENT", event.on.as_str())
+        .env("DEAL_SLUG", slug)
+        .env("DEAL_TRIGGER", &t.id)
+        .stdin(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start `sh`: {e}"))?;
+    // Written on a thread: a command that never reads its stdin cannot
+    // block the run past the timeout.
+    if let Some(mut i) = child.stdin.take() {
+        let body = body.as_bytes().to_vec();
+        std::thread::spawn(move || {
+            let _ = i.write_all(&body);
+        });
+    }
+    let limit = timeout_or(COMMAND_TIMEOUT);
+    let deadline = std::time::Instant::now() + limit;
+    let st = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(st) => break st,
+            None if std::time::Instant::now() >= deadline => {
+                // The whole group: `sh` and whatever it started.
+                // SAFETY: kill(2) with a negative pid signals the process
+                // group `spawn` made for this child; it touches no memory.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the command did not finish within {} s and was killed",
+                    limit.as_secs_f64()
+                ));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("the command exited with {st}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(y: &str) -> Result<Vec<Trigger>, TriggerError> {
+        let v: serde_yaml::Value = serde_yaml::from_str(y).unwrap();
+        parse_triggers(
+            &v,
+            &["prospecting".into(), "proposal".into()],
+            &["bob".into(), "alice".into()],
+        )
+    }
+
+    #[test]
+    fn webhooks_are_http_and_read_only_deal_variables() {
+        assert!(check_webhook("https://hooks.slack.com/services/$DEAL_HOOK").is_ok());
+        assert!(check_webhook("http://127.0.0.1:8080/x/${DEAL_X}").is_ok());
+        for bad in [
+            "file:///etc/passwd",
+            "$DEAL_URL",
+            "ftp://x",
+            "https://x/$HOME",
+            "https://x/${GITHUB_TOKEN}",
+            "https://x/$",
+            "https:///",
+        ] {
+            assert!(check_webhook(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            "http://127.0.0.1:18727\\@hooks.slack.com/u3",
+            "http://127.0.0.1:99999/x",
+            "http://127.0.0.1:0/x",
+            "http://127.0.0.1:/x",
+            "https://a b/x",
+        ] {
+            assert!(check_webhook(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://$DEAL_HOST/x",
+            "https://x:$DEAL_PORT/",
+            "https://u:$DEAL_PASS@hooks.example.com/x",
+            "http://[::1]:8080/x",
+            "https://hooks.slack.com/services/T0/B0/$DEAL_X?a=b#c",
+        ] {
+            assert!(
+                check_webhook(good).is_ok(),
+                "{good}: {:?}",
+                check_webhook(good)
+            );
+        }
+        assert_eq!(
+            host("https://u@hooks.slack.com:443/a"),
+            "hooks.slack.com:443"
+        );
+    }
+
+    #[test]
+    fn malformed_triggers_are_named_by_key() {
+        let cases = [
+            (
+                "- { id: a, on: lunch, webhook: 'https://x' }",
+                "triggers[0].on",
+            ),
+            (
+                "- { id: a, on: lead, stage: proposal, webhook: 'https://x' }",
+                "triggers[0].stage",
+            ),
+            (
+                "- { id: a, on: enter, webhook: 'https://x' }",
+                "triggers[0].on",
+            ),
+            (
+                "- { id: a, on: enter, stage: nope, webhook: 'https://x' }",
+                "triggers[0].stage",
+            ),
+            ("- { id: a, on: won }", "triggers[0]"),
+            (
+                "- { id: a, on: won, webhook: 'https://x', command: 'true' }",
+                "triggers[0]",
+            ),
+            (
+                "- { id: a, on: won, webhook: 'file:///x' }",
+                "triggers[0].webhook",
+            ),
+            (
+                "- { id: a, on: won, webhook: 'https://x' }\n- { id: a, on: lost, webhook: 'https://x' }",
+                "triggers[1].id",
+            ),
+            (
+                "- { id: a, on: won, webhook: 'https://x', text: '{% for %}' }",
+                "triggers[0].text",
+            ),
+            (
+                "- { id: a, on: won, webhook: 'https://x', colour: red }",
+                "triggers[0].colour",
+            ),
+            (
+                "- { id: a, on: due, source: web, webhook: 'https://x' }",
+                "triggers[0].source",
+            ),
+        ];
+        for (y, key) in cases {
+            let e = parse(y).expect_err(y);
+            assert_eq!(e.0, key, "{y}: {e:?}");
+        }
+        let ok = parse(
+            "- { id: a, on: enter, stage: proposal, owner: [bob], webhook: 'https://x/$DEAL_A' }",
+        )
+        .unwrap();
+        assert_eq!(ok[0].owner, vec!["bob".to_string()]);
+    }
+
+    #[test]
+    fn review_names_each_trigger_change() {
+        let base = parse("- { id: a, on: won, webhook: 'https://hooks.slack.com/x/$DEAL_A' }\n- { id: b, on: lost, command: ./x }").unwrap();
+        let head = parse("- { id: a, on: won, owner: bob, webhook: 'https://evil.example/$DEAL_A/${DEAL_B}' }\n- { id: c, on: lead, source: web, command: ./y }").unwrap();
+        assert_eq!(
+            trigger_changes(&base, &head),
+            vec![
+                "trigger `a` changed (filters; delivery, was webhook to host `hooks.slack.com` (reads `$DEAL_A`)): on `won`, owner `bob` → webhook to host `evil.example` (reads `$DEAL_A`, `$DEAL_B`)",
+                "trigger `c` added: on `lead`, source `web` → command `./y`",
+                "trigger `b` removed: on `lost` → command `./x`",
+            ]
+        );
+    }
+
+    #[test]
+    fn escape_leaves_no_markup() {
+        assert_eq!(
+            escape("<!channel> & <http://x|y>"),
+            "&lt;!channel&gt; &amp; &lt;http://x|y&gt;"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_triggers_never_panics(
+            on in "(lead|enter|won|lost|forced|due|uncontacted|x)",
+            key in "(stage|source|owner|format|text|webhook|command|zz)",
+            val in "\\PC{0,30}",
+        ) {
+            let y = format!("- {{ id: a, on: {on}, webhook: 'https://x/', {key}: {val:?} }}");
+            if let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(&y) {
+                let _ = parse_triggers(&v, &["prospecting".into()], &["bob".into()]);
+            }
+        }
+
+        #[test]
+        fn escaped_text_has_no_markup(s in "\\PC{0,40}") {
+            let e = escape(&s);
+            proptest::prop_assert!(!e.contains('<') && !e.contains('>'));
+        }
+
+        #[test]
+        fn checking_a_webhook_never_panics(s in "\\PC{0,40}") {
+            let _ = check_webhook(&s);
+            let _ = host(&s);
+            let _ = expand(&s);
+        }
+    }
+}

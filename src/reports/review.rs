@@ -1,0 +1,1253 @@
+//! `deal review BASE[..HEAD]` (docs/reference.md, "Review: the plan of a
+//! pull request"): every deal change in a pull request, edits included,
+//! judged by the base's `pipeline.yaml`, with what the merge does to the
+//! pipeline's numbers.
+//!
+//! The command reads only what the pull request touched: the deal files
+//! whose paths differ between the merge-base and HEAD (a tree diff), plus
+//! the other files of the same slugs; every other deal is known by name
+//! only, which is enough to find duplicate slugs. Deals are paired by slug
+//! (case folded), so a move made by hand (`git mv`, no trailers, the file
+//! rewritten) is found like any other.
+//!
+//! The rules (each violation is `{rule, message, help}`):
+//! - `exit-criteria`: a forward move (a skip included), a win, or a new deal
+//!   past the first stage (judged as a move from the first stage) must meet
+//!   the base's exit criteria of every stage it leaves or skips, unless the
+//!   stage is in the deal's `waived` with a reason;
+//! - `missing-lost-reason`: a lost deal needs a reason, from the base's
+//!   `lost_reasons` when that list is not empty;
+//! - `hand-waiver` / `hand-source-id`: `waived` or `source_id` added to an
+//!   existing deal, or present in a new one, without a commit in the range
+//!   that carries `Forced:` (with `Deal: <slug>`) or `Imported:`, in its own
+//!   trailers or a trailer block a squash copied into its body;
+//! - `evidence-removed`: a criterion of a stage the deal had already left
+//!   that held at the base and fails at HEAD, the stage not waived;
+//! - `unreadable` / `conflict`: a deal file at HEAD that cannot be read
+//!   (its change is `unreadable`, never `removed`);
+//! - `duplicate-slug`: a slug in two places at HEAD, however it got there;
+//! - `weakened-criteria`: a `pipeline.yaml` change under which a deal could
+//!   pass that the base would refuse, unless a commit in the range carries a
+//!   `Criteria-Change:` trailer with a reason whose own `pipeline.yaml`
+//!   already holds the weakening (a trailer excuses its own and earlier
+//!   commits, never a later one).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::base::money::Amount;
+use crate::model::config::Config;
+use crate::model::deal::{Deal, Place};
+use crate::rules::criteria::{Evaluator, unmet};
+use crate::store::history::Commit;
+use crate::store::pipeline::{FileProblem, Problem};
+
+/// One broken rule, with how to fix it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub message: String,
+    pub help: String,
+}
+
+/// A stage waived by a forced move, with its reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiver {
+    pub stage: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewChange {
+    pub slug: String,
+    pub change: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub owner_from: Option<String>,
+    pub owner_to: Option<String>,
+    /// The top-level front-matter keys whose values differ.
+    pub fields: Vec<String>,
+    #[serde(serialize_with = "crate::base::money::serialize_opt")]
+    pub value_from: Option<Amount>,
+    #[serde(serialize_with = "crate::base::money::serialize_opt")]
+    pub value_to: Option<Amount>,
+    /// The deal's currency (the pipeline's when it names none).
+    pub currency: Option<String>,
+    /// `Name <email>` of the last commit in the range that touched the file.
+    pub author: Option<String>,
+    /// Every author of such a commit, oldest first.
+    pub authors: Vec<String>,
+    /// Waivers this change adds (every waiver, for a new deal).
+    pub waived: Vec<Waiver>,
+    /// Whether a commit in the range forced a move of this deal (`Forced:`
+    /// beside `Deal: <slug>`).
+    pub forced: bool,
+    pub lost_reason: Option<String>,
+    pub violations: Vec<Violation>,
+    /// On the `pipeline.yaml` row: each weakening, with the reason that
+    /// excuses it (`None`: no reason given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weakenings: Vec<Weakening>,
+}
+
+/// One weakening of the process, and the `Criteria-Change:` reason that
+/// excuses it, if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct Weakening {
+    pub what: String,
+    pub reason: Option<String>,
+}
+
+/// Figures of one currency: the change in the open pipeline between the
+/// merge-base and HEAD, and what the range won and lost.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Figures {
+    #[serde(serialize_with = "crate::base::money::serialize")]
+    pub open_value_delta: Amount,
+    #[serde(serialize_with = "crate::base::money::serialize")]
+    pub weighted_delta: Amount,
+    #[serde(serialize_with = "crate::base::money::serialize")]
+    pub won_value: Amount,
+    #[serde(serialize_with = "crate::base::money::serialize")]
+    pub lost_value: Amount,
+}
+
+/// What the merge does to the pipeline's numbers (docs/reference.md,
+/// "deal review"): the pipeline's currency, and every other one apart.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub changes: usize,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub currency: String,
+    pub other_currencies: BTreeMap<String, Figures>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Review {
+    pub base: String,
+    pub head: String,
+    pub violations: usize,
+    pub summary: Summary,
+    pub changes: Vec<ReviewChange>,
+    /// Deal files at HEAD that cannot be read (each is also a change).
+    pub unreadable: Vec<crate::store::pipeline::Unreadable>,
+    /// Every change to `triggers` in pipeline.yaml, one line each
+    /// ([`crate::reports::notify::trigger_changes`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<String>,
+}
+
+/// A criterion's content, for telling a changed one from an unchanged one.
+fn signature(c: &crate::model::config::Criterion) -> String {
+    format!("{:?}", c.kind)
+}
+
+/// Weakenings of the base's process in the head's `pipeline.yaml`.
+pub fn weakenings(base: &Config, head: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for bs in &base.stages {
+        let Some(hs) = head.stages.iter().find(|s| s.id == bs.id) else {
+            out.push(format!(
+                "stage `{}` was removed, with its exit criteria",
+                bs.id
+            ));
+            continue;
+        };
+        let head_sigs: HashSet<String> = hs.exit.iter().map(signature).collect();
+        for c in &bs.exit {
+            if head_sigs.contains(&signature(c)) {
+                continue;
+            }
+            let same_label = hs.exit.iter().find(|h| h.label == c.label);
+            let what = match (&c.kind, same_label.map(|h| &h.kind)) {
+                (crate::model::config::Kind::Any(a), Some(crate::model::config::Kind::Any(b)))
+                    if b.len() > a.len() =>
+                {
+                    "given another `any:` alternative"
+                }
+                (_, Some(_)) => "changed",
+                (_, None) => "removed",
+            };
+            out.push(format!(
+                "the {} criterion \"{}\" was {what}",
+                bs.id, c.label
+            ));
+        }
+    }
+    // The relative order of the stages both keep: moving a stage earlier
+    // lets a deal leave the stages now after it without their criteria.
+    let kept: Vec<&str> = base
+        .stages
+        .iter()
+        .map(|s| s.id.as_str())
+        .filter(|id| head.stages.iter().any(|h| h.id == *id))
+        .collect();
+    let head_order: Vec<&str> = head
+        .stages
+        .iter()
+        .map(|s| s.id.as_str())
+        .filter(|id| kept.contains(id))
+        .collect();
+    if kept != head_order {
+        out.push(format!(
+            "the stages were reordered ({} → {}): a deal can now reach a stage without the exit criteria of the stages that came before it",
+            kept.join(", "),
+            head_order.join(", ")
+        ));
+    }
+    match (base.enforce_from, head.enforce_from) {
+        (None, Some(t)) => out.push(format!(
+            "`enforce_from: {}` was added: older stage exits are no longer checked",
+            crate::base::time::format_date(t)
+        )),
+        (Some(a), Some(b)) if b > a => out.push(format!(
+            "`enforce_from` moved later, to {}",
+            crate::base::time::format_date(b)
+        )),
+        _ => {}
+    }
+    if !base.lost_reasons.is_empty() {
+        if head.lost_reasons.is_empty() {
+            out.push("`lost_reasons` was emptied: any text now counts as a lost reason".into());
+        } else {
+            let added: Vec<&str> = head
+                .lost_reasons
+                .iter()
+                .filter(|r| !base.lost_reasons.iter().any(|b| b.eq_ignore_ascii_case(r)))
+                .map(String::as_str)
+                .collect();
+            if !added.is_empty() {
+                out.push(format!(
+                    "`lost_reasons` was extended with {}",
+                    added
+                        .iter()
+                        .map(|r| format!("\"{r}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn ordinal(cfg: &Config, d: &Deal) -> usize {
+    match d.place {
+        Place::Stage(i) => i,
+        Place::Won => cfg.stages.len(),
+        Place::Lost => d
+            .fields
+            .lost_stage
+            .as_deref()
+            .and_then(|s| cfg.stage_index(s))
+            .unwrap_or(0),
+    }
+}
+
+/// The stages `d` (at HEAD) must have met to be where it is, coming from
+/// `from` (None: a new deal, judged from the first stage), less those waived
+/// with a reason.
+fn required(cfg: &Config, from: Option<&Deal>, d: &Deal) -> Vec<usize> {
+    let start = from.map(|f| ordinal(cfg, f)).unwrap_or(0);
+    let end = match d.place {
+        Place::Stage(i) => i,
+        Place::Won => cfg.stages.len(),
+        Place::Lost => return Vec::new(),
+    };
+    let start = if d.place == Place::Won { 0 } else { start };
+    (start..end)
+        .filter(|&i| !crate::rules::criteria::before_import(cfg, d, i))
+        .filter(|&i| {
+            d.fields
+                .waived
+                .get(&cfg.stages[i].id)
+                .is_none_or(|r| r.reason.trim().is_empty())
+        })
+        .collect()
+}
+
+fn criteria_violations(
+    ev: &Evaluator,
+    cfg: &Config,
+    from: Option<&Deal>,
+    d: &Deal,
+) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let to = d.place.id(cfg);
+    for i in required(cfg, from, d) {
+        let missing = unmet(ev, i, d);
+        if missing.is_empty() {
+            continue;
+        }
+        let labels: Vec<String> = missing.iter().map(|m| m.label.clone()).collect();
+        let stage = &cfg.stages[i].id;
+        out.push(Violation {
+            rule: "exit-criteria",
+            message: format!(
+                "{stage} exit criteria not met{}: {}",
+                if from.is_none() && i == 0 {
+                    " (a new deal is judged as a move from the first stage)"
+                } else {
+                    ""
+                },
+                labels.join("; ")
+            ),
+            help: format!(
+                "meet them (`deal show {}` lists what is missing), or record a waiver: `deal move {} {to} --force --reason \"…\"`",
+                d.slug, d.slug
+            ),
+        });
+    }
+    if d.place == Place::Lost && crate::rules::criteria::needs_lost_reason(d) {
+        let listed = if cfg.lost_reasons.is_empty() {
+            "a reason".to_string()
+        } else {
+            format!("one of: {}", cfg.lost_reasons.join(", "))
+        };
+        match d.fields.lost_reason.as_deref().map(str::trim) {
+            None | Some("") => out.push(Violation {
+                rule: "missing-lost-reason",
+                message: "lost without a reason".into(),
+                help: format!("`deal set {} lost.reason=\"…\"` with {listed}", d.slug),
+            }),
+            Some(r)
+                if !cfg.lost_reasons.is_empty()
+                    && !cfg.lost_reasons.iter().any(|l| l.eq_ignore_ascii_case(r)) =>
+            {
+                out.push(Violation {
+                    rule: "missing-lost-reason",
+                    message: format!("lost reason \"{r}\" is not in lost_reasons"),
+                    help: format!("`deal set {} lost.reason=\"…\"` with {listed}", d.slug),
+                })
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What a review compares: the deals the pull request touched, on each side.
+pub struct Sides<'a> {
+    pub base_cfg: &'a Config,
+    /// HEAD's `pipeline.yaml`, or why it cannot be read.
+    pub head_cfg: Result<&'a Config, String>,
+    /// The touched slugs' deals at the merge-base.
+    pub base: &'a [Deal],
+    /// The touched slugs' deals at HEAD, read with the base's config.
+    pub head: &'a [Deal],
+    /// The touched slugs' files at HEAD that cannot be read.
+    pub head_problems: &'a [FileProblem],
+    /// Slugs (case folded) in two places at HEAD, with their paths.
+    pub duplicates: &'a [(String, Vec<PathBuf>)],
+    /// Whether `pipeline.yaml` differs between the merge-base and HEAD.
+    pub config_changed: bool,
+    /// Changed files under the deals folder at HEAD whose name is not
+    /// `<slug>.md`.
+    pub bad_names: &'a [PathBuf],
+    pub base_id: String,
+    pub head_id: String,
+    /// Slug key (or `pipeline.yaml`) → the `Name <email>` of each commit in
+    /// the range that touched it, oldest first.
+    pub authors: &'a HashMap<String, Vec<String>>,
+    /// Each commit in the range with a `Criteria-Change:` reason that says
+    /// something, oldest first: the reason, and the weakenings of the base
+    /// that its own tree holds (those it excuses: its own and earlier ones).
+    pub excusals: &'a [(String, Vec<String>)],
+    /// Per currency, what HEAD's stage probabilities change in the weighted
+    /// value of the open deals the pull request did not touch (empty unless
+    /// `pipeline.yaml` changed a probability).
+    pub reweighted: &'a BTreeMap<String, Amount>,
+    /// Each base stage's probability as HEAD's `pipeline.yaml` has it (the
+    /// base's own where HEAD has no such stage).
+    pub head_probability: &'a [f64],
+}
+
+/// The fold used to pair slugs: `Acme.md` and `acme.md` are one deal.
+pub fn slug_key(slug: &str) -> String {
+    slug.to_lowercase()
+}
+
+fn problem_violation(p: &FileProblem) -> (Violation, usize) {
+    let shown = p.rel.display();
+    match &p.problem {
+        Problem::Conflict(c) => (
+            Violation {
+                rule: "conflict",
+                message: format!("{shown}:{}: {}", c.start, c.message()),
+                help: c.help(),
+            },
+            c.start,
+        ),
+        Problem::Parse(pp) => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown}:{}: {}", pp.line, pp.message),
+                help: format!(
+                    "{}; `deal check {shown}` shows the line",
+                    if pp.help.is_empty() {
+                        "fix the front-matter"
+                    } else {
+                        pp.help.as_str()
+                    }
+                ),
+            },
+            pp.line,
+        ),
+        Problem::Special(kind) => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown} is {kind}, not a file; deal never opens one"),
+                help: "remove it".into(),
+            },
+            1,
+        ),
+        Problem::Symlink => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown} is a symbolic link; deal never follows one"),
+                help: "replace the link with the file itself".into(),
+            },
+            1,
+        ),
+        Problem::UnknownFolder => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown} is not in a stage or outcome folder"),
+                help: "move it into a stage folder with `git mv`".into(),
+            },
+            1,
+        ),
+        Problem::BadName => (
+            Violation {
+                rule: "bad-file-name",
+                message: format!("{shown} is not named `<slug>.md`"),
+                help: format!(
+                    "rename it: `{}`",
+                    crate::store::pipeline::rename_fix(&p.rel)
+                ),
+            },
+            1,
+        ),
+        Problem::Unreadable(e) => (
+            Violation {
+                rule: "unreadable",
+                message: format!("{shown}: {e}"),
+                help: "fix the file so `deal check` reads it".into(),
+            },
+            1,
+        ),
+    }
+}
+
+/// Judges the changes between the merge-base and HEAD, with the commits
+/// in between.
+pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
+    let cfg = sides.base_cfg;
+    // Trailer blocks wherever a squash put them (`history::deal_blocks`).
+    let blocks = || commits.iter().flat_map(|c| c.blocks.iter());
+    let forced: HashSet<String> = blocks()
+        .filter(|b| b.get("Forced").is_some())
+        .filter_map(|b| b.get("Deal").map(slug_key))
+        .collect();
+    let imported = commits.iter().any(|c| c.trailer("Imported").is_some())
+        || blocks().any(|b| b.get("Imported").is_some());
+    let mut base: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
+    for d in sides.base {
+        base.entry(slug_key(&d.slug)).or_default().push(d);
+    }
+    let mut head: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
+    for d in sides.head {
+        head.entry(slug_key(&d.slug)).or_default().push(d);
+    }
+    let mut broken: BTreeMap<String, Vec<&FileProblem>> = BTreeMap::new();
+    for p in sides.head_problems {
+        broken.entry(slug_key(&p.slug)).or_default().push(p);
+    }
+    let dups: BTreeMap<&str, &Vec<PathBuf>> = sides
+        .duplicates
+        .iter()
+        .map(|(s, v)| (s.as_str(), v))
+        .collect();
+    let keys: BTreeSet<&String> = base
+        .keys()
+        .chain(head.keys())
+        .chain(broken.keys())
+        .chain(sides.duplicates.iter().map(|(s, _)| s))
+        .collect();
+    let mut changes = Vec::new();
+    for key in keys {
+        let b = base.get(key).and_then(|v| v.first().copied());
+        let hs: &[&Deal] = head.get(key).map(|v| v.as_slice()).unwrap_or(&[]);
+        let h = hs.first().copied();
+        let place = |d: Option<&Deal>| d.map(|d| d.place.id(cfg).to_string());
+        let owner = |d: Option<&Deal>| d.and_then(|d| d.fields.owner.clone());
+        let mut ch = ReviewChange {
+            slug: b
+                .or(h)
+                .map(|d| d.slug.clone())
+                .unwrap_or_else(|| key.clone()),
+            change: String::new(),
+            from: place(b),
+            to: place(h),
+            owner_from: owner(b),
+            owner_to: owner(h),
+            waived: Vec::new(),
+            fields: Vec::new(),
+            value_from: b.and_then(|d| d.fields.value),
+            value_to: h.and_then(|d| d.fields.value),
+            currency: h.or(b).map(|d| currency_of(cfg, d)),
+            author: None,
+            authors: sides.authors.get(key).cloned().unwrap_or_default(),
+            forced: forced.contains(key),
+            lost_reason: h
+                .filter(|d| d.place == Place::Lost)
+                .and_then(|d| d.fields.lost_reason.clone()),
+            violations: Vec::new(),
+            weakenings: Vec::new(),
+        };
+        ch.author = ch.authors.last().cloned();
+        ch.fields = changed_fields(b, h);
+        if let Some(paths) = dups.get(key.as_str()) {
+            ch.change = "duplicated".into();
+            ch.to = Some(
+                paths
+                    .iter()
+                    .map(|p| match crate::store::pipeline::place_of(p, cfg) {
+                        Some(pl) => pl.id(cfg).to_string(),
+                        None => p.display().to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            );
+            ch.violations.push(Violation {
+                rule: "duplicate-slug",
+                message: format!(
+                    "the deal sits in {} places at HEAD: {}",
+                    paths.len(),
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                help: crate::rules::check::duplicate_help(cfg, &ch.slug, paths),
+            });
+            for p in broken.get(key).into_iter().flatten() {
+                ch.violations.push(problem_violation(p).0);
+            }
+            changes.push(ch);
+            continue;
+        }
+        if let Some(ps) = broken.get(key) {
+            ch.change = "unreadable".into();
+            if let Some(p) = ps.first() {
+                ch.to =
+                    crate::store::pipeline::place_of(&p.rel, cfg).map(|pl| pl.id(cfg).to_string());
+            }
+            for p in ps {
+                // A bad name has its own `bad-file-name` row.
+                if !matches!(p.problem, Problem::BadName) {
+                    ch.violations.push(problem_violation(p).0);
+                }
+            }
+            changes.push(ch);
+            continue;
+        }
+        match (b, h) {
+            (None, Some(h)) => {
+                ch.change = "added".into();
+                ch.waived = waivers(cfg, h, None);
+                ch.violations = criteria_violations(ev, cfg, None, h);
+                if !h.fields.waived.is_empty() && !forced.contains(key) && !imported {
+                    ch.violations.push(hand_waiver(h, &ch.waived, true));
+                }
+                if (h.fields.source_id.is_some() || h.fields.imported.is_some()) && !imported {
+                    ch.violations.push(hand_source_id(h, true));
+                }
+            }
+            (Some(_), None) => ch.change = "removed".into(),
+            (Some(b), Some(h)) => {
+                ch.change = match (b.place, h.place) {
+                    (x, y) if x == y => {
+                        if ch.owner_from != ch.owner_to {
+                            "reassigned".into()
+                        } else {
+                            "edited".into()
+                        }
+                    }
+                    (_, Place::Won) => "won".into(),
+                    (_, Place::Lost) => "lost".into(),
+                    (Place::Lost, _) => "reopened".into(),
+                    _ => "moved".into(),
+                };
+                ch.waived = waivers(cfg, h, Some(b));
+                if b.place != h.place && h.place != Place::Lost {
+                    let forward = h.place == Place::Won || ordinal(cfg, h) > ordinal(cfg, b);
+                    if forward {
+                        ch.violations = criteria_violations(ev, cfg, Some(b), h);
+                    }
+                } else if h.place == Place::Lost && b.place != Place::Lost {
+                    ch.violations = criteria_violations(ev, cfg, Some(b), h);
+                }
+                if !ch.waived.is_empty() && !forced.contains(key) {
+                    ch.violations.push(hand_waiver(h, &ch.waived, false));
+                }
+                if ((h.fields.source_id.is_some() && b.fields.source_id.is_none())
+                    || (h.fields.imported.is_some() && h.fields.imported != b.fields.imported))
+                    && !imported
+                {
+                    ch.violations.push(hand_source_id(h, false));
+                }
+                ch.violations.extend(evidence_removed(ev, cfg, b, h));
+            }
+            (None, None) => continue,
+        }
+        changes.push(ch);
+    }
+    let mut summary_figures = figures(cfg, sides.head_probability, &base, &head, &broken);
+    for (cur, w) in sides.reweighted {
+        let f = if *cur == cfg.currency {
+            &mut summary_figures.0
+        } else {
+            summary_figures.1.entry(cur.clone()).or_default()
+        };
+        f.weighted_delta = round_cents(f.weighted_delta + *w).normalize();
+    }
+    for p in sides.bad_names {
+        let mut row = config_row("bad-file-name");
+        row.slug = p.display().to_string();
+        row.to = crate::store::pipeline::place_of(p, cfg).map(|pl| pl.id(cfg).to_string());
+        row.violations.push(Violation {
+            rule: "bad-file-name",
+            message: format!(
+                "{} is not named `<slug>.md` (lower-case letters, digits and `-`)",
+                p.display()
+            ),
+            help: format!("`{}`", crate::store::pipeline::rename_fix(p)),
+        });
+        changes.push(row);
+    }
+    let mut triggers = Vec::new();
+    match sides.head_cfg {
+        Err(why) => changes.push(ReviewChange {
+            violations: vec![Violation {
+                rule: if why.contains("[conflict]") {
+                    "conflict"
+                } else {
+                    "unreadable"
+                },
+                message: why,
+                help: "fix pipeline.yaml so that `deal check` loads it".into(),
+            }],
+            ..config_row("unreadable")
+        }),
+        Ok(head_cfg) => {
+            triggers = crate::reports::notify::trigger_changes(&cfg.triggers, &head_cfg.triggers);
+            let weak = weakenings(cfg, head_cfg);
+            let empty_trailer = commits
+                .iter()
+                .filter_map(|c| c.trailer("Criteria-Change"))
+                .chain(blocks().filter_map(|b| b.get("Criteria-Change")))
+                .any(|r| !says_something(r));
+            let named: Vec<Weakening> = weak
+                .into_iter()
+                .map(|w| Weakening {
+                    reason: sides
+                        .excusals
+                        .iter()
+                        .find(|(_, ws)| ws.contains(&w))
+                        .map(|(r, _)| r.clone()),
+                    what: w,
+                })
+                .collect();
+            if !named.is_empty() {
+                let all_excused = named.iter().all(|w| w.reason.is_some());
+                let mut row = config_row(if all_excused {
+                    "criteria-change"
+                } else {
+                    "weakened"
+                });
+                row.violations = named
+                    .iter()
+                    .filter(|w| w.reason.is_none())
+                    .map(|w| {
+                        let why = if !sides.excusals.is_empty() {
+                            " (made after the last `Criteria-Change:` trailer, which excuses only its own and earlier commits)"
+                        } else if empty_trailer {
+                            " (a `Criteria-Change:` trailer is there, but says nothing: it needs a reason)"
+                        } else {
+                            ""
+                        };
+                        Violation {
+                            rule: "weakened-criteria",
+                            message: format!("{}{why}", w.what),
+                            help: "if the change is meant, say why in the pull request: `git commit --allow-empty -m \"Relax the process\" --trailer \"Criteria-Change: <why>\"`".into(),
+                        }
+                    })
+                    .collect();
+                row.weakenings = named;
+                changes.push(row);
+            } else if sides.config_changed {
+                changes.push(config_row("edited"));
+            }
+        }
+    }
+    let violations = changes.iter().map(|c| c.violations.len()).sum();
+    let unreadable = sides
+        .head_problems
+        .iter()
+        .map(|p| {
+            let (v, line) = problem_violation(p);
+            crate::store::pipeline::Unreadable {
+                path: p.rel.display().to_string(),
+                line,
+                message: v.message,
+            }
+        })
+        .collect();
+    let (main, other_currencies) = summary_figures;
+    for row in changes
+        .iter_mut()
+        .filter(|c| c.slug == crate::model::config::FILE)
+    {
+        row.authors = sides
+            .authors
+            .get(crate::model::config::FILE)
+            .cloned()
+            .unwrap_or_default();
+        row.author = row.authors.last().cloned();
+    }
+    Review {
+        base: sides.base_id,
+        head: sides.head_id,
+        violations,
+        summary: Summary {
+            changes: changes.len(),
+            figures: main,
+            currency: cfg.currency.clone(),
+            other_currencies,
+        },
+        changes,
+        unreadable,
+        triggers,
+    }
+}
+
+/// A `Criteria-Change:` reason says something: `""` or `-` does not.
+pub fn says_something(reason: &str) -> bool {
+    reason.chars().any(char::is_alphanumeric)
+}
+
+/// A deal's currency as the sums group it: its own, upper-cased, or the
+/// pipeline's.
+/// The currency a deal's value counts in: the pipeline's, or its own code.
+pub fn currency_of(cfg: &Config, d: &Deal) -> String {
+    if crate::reports::stats::in_currency(cfg, d) {
+        cfg.currency.clone()
+    } else {
+        d.fields
+            .currency
+            .as_deref()
+            .unwrap_or_default()
+            .to_uppercase()
+    }
+}
+
+/// The top-level front-matter keys whose values differ between the two
+/// sides (every key of a new or removed deal), in the file's order.
+fn changed_fields(b: Option<&Deal>, h: Option<&Deal>) -> Vec<String> {
+    let empty = serde_yaml::Mapping::new();
+    let bm = b.map(|d| &d.fm).unwrap_or(&empty);
+    let hm = h.map(|d| &d.fm).unwrap_or(&empty);
+    let mut out: Vec<String> = Vec::new();
+    for k in hm.keys().chain(bm.keys()) {
+        let Some(name) = k.as_str() else { continue };
+        let differs = match (bm.get(k), hm.get(k)) {
+            (Some(x), Some(y)) => x != y,
+            _ => true,
+        };
+        if differs && !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+fn round_cents(x: Amount) -> Amount {
+    x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// The summary's figures over the touched deals (an untouched deal adds
+/// nothing to a difference but through a changed probability, which the
+/// caller adds): per currency, open value and weighted value (value × the
+/// stage's `probability`, as the report's weighted pipeline: the base's at
+/// the merge-base, HEAD's at HEAD) at HEAD less the merge-base, and the
+/// value of deals that became won or lost. A deal unreadable at HEAD counts
+/// on neither side.
+fn figures(
+    cfg: &Config,
+    head_probability: &[f64],
+    base: &BTreeMap<String, Vec<&Deal>>,
+    head: &BTreeMap<String, Vec<&Deal>>,
+    broken: &BTreeMap<String, Vec<&FileProblem>>,
+) -> (Figures, BTreeMap<String, Figures>) {
+    let mut by: BTreeMap<String, Figures> = BTreeMap::new();
+    let weighed = |d: &Deal, at_head: bool| match d.place {
+        Place::Stage(i) => {
+            let v = d.fields.value.unwrap_or_default();
+            let p = if at_head {
+                head_probability
+                    .get(i)
+                    .copied()
+                    .unwrap_or(cfg.stages[i].probability)
+            } else {
+                cfg.stages[i].probability
+            };
+            (v, v * crate::base::money::from_f64(p).unwrap_or_default())
+        }
+        _ => (Amount::ZERO, Amount::ZERO),
+    };
+    let keys: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
+    for key in keys {
+        if broken.contains_key(key) {
+            continue;
+        }
+        let b = base.get(key).and_then(|v| v.first().copied());
+        let h = head.get(key).and_then(|v| v.first().copied());
+        if let Some(b) = b {
+            let f = by.entry(currency_of(cfg, b)).or_default();
+            let (v, w) = weighed(b, false);
+            f.open_value_delta -= v;
+            f.weighted_delta -= w;
+        }
+        if let Some(h) = h {
+            let f = by.entry(currency_of(cfg, h)).or_default();
+            let (v, w) = weighed(h, true);
+            f.open_value_delta += v;
+            f.weighted_delta += w;
+            let was = b.map(|b| b.place);
+            let value = h.fields.value.unwrap_or_default();
+            if h.place == Place::Won && was != Some(Place::Won) {
+                f.won_value += value;
+            }
+            if h.place == Place::Lost && was != Some(Place::Lost) {
+                f.lost_value += value;
+            }
+        }
+    }
+    for f in by.values_mut() {
+        for x in [
+            &mut f.open_value_delta,
+            &mut f.weighted_delta,
+            &mut f.won_value,
+            &mut f.lost_value,
+        ] {
+            *x = round_cents(*x).normalize();
+            if x.is_zero() {
+                *x = Amount::ZERO; // no `-0`
+            }
+        }
+    }
+    let main = by.remove(&cfg.currency).unwrap_or_default();
+    by.retain(|_, f| *f != Figures::default());
+    (main, by)
+}
+
+/// `evidence-removed`: a criterion of a stage the deal had already left at
+/// the base (and still has left, unwaived, at HEAD) that held at the base
+/// and fails at HEAD. Stages entered in the range are the move's to judge.
+fn evidence_removed(ev: &Evaluator, cfg: &Config, b: &Deal, h: &Deal) -> Vec<Violation> {
+    if h.place == Place::Lost || b.place == Place::Lost {
+        return Vec::new();
+    }
+    let at_head: HashSet<usize> = crate::rules::criteria::applicable_stages(cfg, h)
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for i in crate::rules::criteria::applicable_stages(cfg, b) {
+        if !at_head.contains(&i) {
+            continue;
+        }
+        let stage = &cfg.stages[i];
+        for c in &stage.exit {
+            if ev.eval(c, b).met && !ev.eval(c, h).met {
+                out.push(Violation {
+                    rule: "evidence-removed",
+                    message: format!(
+                        "the {} criterion \"{}\" held at the base and fails at HEAD, though the deal has left {}",
+                        stage.id, c.label, stage.id
+                    ),
+                    help: format!(
+                        "restore it ({}), or waive the stage: `deal set {} <key>=<value> --force --reason \"…\"`",
+                        crate::rules::criteria::fix_hint(c, h, &cfg.prompts),
+                        h.slug
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn config_row(change: &str) -> ReviewChange {
+    ReviewChange {
+        slug: crate::model::config::FILE.into(),
+        change: change.into(),
+        from: None,
+        to: None,
+        owner_from: None,
+        owner_to: None,
+        waived: Vec::new(),
+        fields: Vec::new(),
+        value_from: None,
+        value_to: None,
+        currency: None,
+        author: None,
+        authors: Vec::new(),
+        forced: false,
+        lost_reason: None,
+        violations: Vec::new(),
+        weakenings: Vec::new(),
+    }
+}
+
+/// Waivers at HEAD that the base did not have.
+fn waivers(cfg: &Config, h: &Deal, b: Option<&Deal>) -> Vec<Waiver> {
+    let mut out: Vec<Waiver> = h
+        .fields
+        .waived
+        .iter()
+        .filter(|(k, v)| b.is_none_or(|b| b.fields.waived.get(*k) != Some(*v)))
+        .map(|(k, v)| Waiver {
+            stage: k.clone(),
+            reason: v.reason.clone(),
+        })
+        .collect();
+    out.sort_by_key(|w| cfg.stage_index(&w.stage).unwrap_or(usize::MAX));
+    out
+}
+
+fn hand_waiver(d: &Deal, w: &[Waiver], new: bool) -> Violation {
+    Violation {
+        rule: "hand-waiver",
+        message: format!(
+            "waived.{} {} by hand, without a forced move",
+            w.iter()
+                .map(|w| w.stage.as_str())
+                .collect::<Vec<_>>()
+                .join(", waived."),
+            if new {
+                "written into a new deal"
+            } else {
+                "added"
+            }
+        ),
+        help: format!(
+            "remove the `waived` lines and move with `deal move {} <stage> --force --reason \"…\"`, which records who waived what",
+            d.slug
+        ),
+    }
+}
+
+fn hand_source_id(d: &Deal, new: bool) -> Violation {
+    Violation {
+        rule: "hand-source-id",
+        message: format!(
+            "source_id or imported {} by hand, without an import",
+            if new {
+                "written into a new deal"
+            } else {
+                "added"
+            }
+        ),
+        help: format!(
+            "remove `source_id` and `imported` from {}: they are set by `deal import`, which marks its commit `Imported:`",
+            d.rel.display()
+        ),
+    }
+}
+
+/// Escapes text from a deal for a Markdown table cell: `<`, `>` and `&` as
+/// HTML entities, Markdown punctuation (and `:` and `.`, which autolinks
+/// need) behind a backslash, and line breaks as spaces, so a pull-request
+/// comment never renders an image, a link, HTML, a mention or a broken
+/// table from a deal.
+pub fn md_text(s: &str) -> String {
+    const PUNCT: &str = "\\`*_{}[]()#+!|~:.@";
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        match ch {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if PUNCT.contains(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            // Zero-width and bidirectional-override characters shown as
+            // visible codes (`\u{202e}`), their `\`, `{`, `}` escaped.
+            c if !c.is_ascii() => match crate::base::diag::escape(c.encode_utf8(&mut [0; 4])) {
+                std::borrow::Cow::Owned(e) => {
+                    for x in e.chars() {
+                        if PUNCT.contains(x) {
+                            out.push('\\');
+                        }
+                        out.push(x);
+                    }
+                }
+                std::borrow::Cow::Borrowed(_) => out.push(c),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text as one Markdown code span, fenced by more backticks than it holds,
+/// so nothing in it is read as Markdown or HTML.
+pub fn md_code(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    // Hidden characters as visible codes (a code span shows `\` as is).
+    let s = crate::base::diag::escape(&s).into_owned();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {s} {fence}")
+}
+
+/// The line a workflow looks for to edit its own earlier comment.
+pub const MARKER: &str = "<!-- deal-review -->";
+
+/// `n` things, singular or plural: `1 change`, `3 changes`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A difference with its sign: `+11,000`, `-6,000`, `0`.
+fn signed(v: Amount, cur: &str) -> String {
+    let shown = crate::base::money::format(v, crate::base::money::minor_unit(cur));
+    if v.is_sign_positive() && !v.is_zero() {
+        format!("+{shown}")
+    } else {
+        shown
+    }
+}
+
+/// One currency's figures for the summary line.
+fn figures_line(f: &Figures, cur: &str) -> String {
+    let amount = |v: Amount| {
+        if v.is_zero() {
+            "0".to_string()
+        } else {
+            format!(
+                "{} {cur}",
+                crate::base::money::format(v, crate::base::money::minor_unit(cur))
+            )
+        }
+    };
+    let delta = |v: Amount| {
+        if v.is_zero() {
+            "0".to_string()
+        } else {
+            format!("{} {cur}", signed(v, cur))
+        }
+    };
+    format!(
+        "open pipeline {} · weighted {} · won {} · lost {}",
+        delta(f.open_value_delta),
+        delta(f.weighted_delta),
+        amount(f.won_value),
+        amount(f.lost_value)
+    )
+}
+
+/// The name of `Name <email>` (the whole text when it has no email).
+fn name_of(who: &str) -> &str {
+    who.split_once(" <").map_or(who, |(n, _)| n)
+}
+
+/// The review as a Markdown plan, ready for a pull-request comment: the
+/// marker line, the verdict, a one-line summary of what the merge does to
+/// the pipeline's numbers, a table of every change, every weakening of the
+/// process with its reason, and how to fix each violation.
+pub fn markdown(r: &Review) -> String {
+    let mut out = String::new();
+    out.push_str(MARKER);
+    out.push('\n');
+    let verdict = match r.violations {
+        0 => "✅ no violations".to_string(),
+        n => format!("❌ {}", count(n, "violation", "violations")),
+    };
+    out.push_str(&format!("### deal review: {verdict}\n\n"));
+    let sum = &r.summary;
+    let mut line = format!(
+        "{} · {}",
+        count(sum.changes, "change", "changes"),
+        figures_line(&sum.figures, &md_text(&sum.currency))
+    );
+    for (cur, f) in &sum.other_currencies {
+        line.push_str(&format!(
+            " · {}: {}",
+            md_text(cur),
+            figures_line(f, &md_text(cur))
+        ));
+    }
+    out.push_str(&line);
+    out.push_str("\n\n");
+    if r.changes.is_empty() {
+        out.push_str("No deal changed.\n");
+    } else {
+        out.push_str(
+            "| Deal | Change | From | To | Value | Fields | Owner | Author | Notes | Verdict |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for c in &r.changes {
+            let owner = match (&c.owner_from, &c.owner_to) {
+                (Some(a), Some(b)) if a != b => format!("{} → {}", md_text(a), md_text(b)),
+                (_, Some(b)) => md_text(b),
+                (Some(a), None) => md_text(a),
+                (None, None) => String::new(),
+            };
+            let cur = match &c.currency {
+                Some(cur) if *cur != sum.currency => format!(" {}", md_text(cur)),
+                _ => String::new(),
+            };
+            let minor =
+                crate::base::money::minor_unit(c.currency.as_deref().unwrap_or(&sum.currency));
+            let shown = |v: Amount| crate::base::money::format(v, minor);
+            let value = match (c.value_from, c.value_to) {
+                (Some(a), Some(b)) if a == b => shown(b),
+                (None, None) => String::new(),
+                (a, b) => format!(
+                    "{} → {}",
+                    a.map(shown).unwrap_or_else(|| "–".into()),
+                    b.map(shown).unwrap_or_else(|| "–".into())
+                ),
+            };
+            let value = if value.is_empty() {
+                value
+            } else {
+                format!("{value}{cur}")
+            };
+            let fields = c
+                .fields
+                .iter()
+                .map(|f| md_text(f))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let author = c
+                .authors
+                .iter()
+                .map(|a| md_text(name_of(a)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut notes = Vec::new();
+            if c.forced {
+                notes.push("**forced**".to_string());
+            }
+            for w in &c.waived {
+                notes.push(format!(
+                    "waived {}: {}",
+                    md_text(&w.stage),
+                    md_text(&w.reason)
+                ));
+            }
+            if let Some(r) = &c.lost_reason {
+                notes.push(format!("lost reason: {}", md_text(r)));
+            }
+            let verdict = if c.violations.is_empty() {
+                "✅".to_string()
+            } else {
+                format!(
+                    "❌ {}",
+                    c.violations
+                        .iter()
+                        .map(|v| format!("`{}` {}", v.rule, md_text(&v.message)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                md_text(&c.slug),
+                c.change,
+                md_text(c.from.as_deref().unwrap_or("")),
+                md_text(c.to.as_deref().unwrap_or("")),
+                value,
+                fields,
+                owner,
+                author,
+                notes.join("; "),
+                verdict
+            ));
+        }
+        let weakenings: Vec<&Weakening> = r.changes.iter().flat_map(|c| &c.weakenings).collect();
+        if !weakenings.is_empty() {
+            out.push_str("\n**Process changes (pipeline\\.yaml)**\n\n");
+            for w in weakenings {
+                let why = match &w.reason {
+                    Some(r) => format!("✅ `Criteria-Change:` {}", md_text(r)),
+                    None => "❌ no reason given".to_string(),
+                };
+                out.push_str(&format!("- {}: {why}\n", md_text(&w.what)));
+            }
+        }
+        let mut helps: Vec<String> = r
+            .changes
+            .iter()
+            .flat_map(|c| {
+                c.violations.iter().map(move |v| {
+                    format!("- {} `{}`: {}", md_text(&c.slug), v.rule, md_code(&v.help))
+                })
+            })
+            .collect();
+        helps.dedup();
+        if !helps.is_empty() {
+            out.push_str("\n**How to fix**\n\n");
+            for h in helps {
+                out.push_str(&h);
+                out.push('\n');
+            }
+        }
+    }
+    if !r.triggers.is_empty() {
+        out.push_str(
+            "\n**Automation triggers changed** (what `deal notify` will send, and where)\n\n",
+        );
+        for t in &r.triggers {
+            out.push_str(&format!("- {}\n", md_text(t)));
+        }
+    }
+    out.push_str(&format!(
+        "\nJudged by pipeline.yaml at the merge-base `{}`; head `{}`.\n",
+        &r.base[..r.base.len().min(7)],
+        &r.head[..r.head.len().min(7)]
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md_text;
+
+    #[test]
+    fn deal_text_never_becomes_markup() {
+        assert_eq!(
+            md_text("![x](http://e.x/a.png) <img src=x> | a"),
+            "\\!\\[x\\]\\(http\\://e\\.x/a\\.png\\) &lt;img src=x&gt; \\| a"
+        );
+        assert_eq!(md_text("a\nb"), "a b");
+        assert_eq!(super::md_code("a `b` c"), "`` a `b` c ``");
+    }
+}

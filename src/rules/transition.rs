@@ -1,0 +1,299 @@
+//! Moves between stages (SPEC §4 "Moves"): whether a move is allowed, and
+//! exactly which front-matter keys it writes.
+//!
+//! A plan is pure: it reads the deal and the config and returns the edit
+//! ops and the facts the commit message records. Nothing here touches files
+//! or git.
+
+use chrono::{DateTime, Utc};
+
+use crate::base::error::Error;
+use crate::base::time::format_ts;
+use crate::model::config::{Config, yaml_scalar};
+use crate::model::deal::{Deal, Place};
+use crate::rules::criteria::{Evaluator, StageGap, unmet};
+use crate::yaml::edit::Op;
+
+/// What the user asked for.
+pub struct Request<'a> {
+    pub to: Place,
+    pub owner: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub force: bool,
+    /// Who is moving it (a team handle, or `Name <email>`): recorded as
+    /// `waived.<stage>.by` when the move is forced.
+    pub by: Option<&'a str>,
+}
+
+/// An allowed move.
+#[derive(Debug)]
+pub struct Plan {
+    pub from: Place,
+    pub to: Place,
+    pub ops: Vec<Op>,
+    /// The new owner, when it changes.
+    pub new_owner: Option<String>,
+    /// Stages whose unmet criteria `--force` waived.
+    pub waived: Vec<String>,
+    /// The lost reason, as written (canonical spelling from `lost_reasons`).
+    pub lost_reason: Option<String>,
+    /// A reopen out of `lost`.
+    pub reopened: bool,
+}
+
+/// Why a move is not allowed.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The exit criteria of these stages are not met (exit 1).
+    Criteria(Vec<StageGap>),
+    /// Bad or missing arguments (exit 2).
+    Usage(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Refusal {
+        Refusal::Usage(e)
+    }
+}
+
+/// The lost reason, checked against `lost_reasons`.
+pub fn lost_reason(cfg: &Config, reason: Option<&str>) -> Result<String, Error> {
+    let list = || {
+        cfg.lost_reasons
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(r) = reason
+        .map(crate::base::diag::one_line)
+        .filter(|r| !r.is_empty())
+    else {
+        let help = if cfg.lost_reasons.is_empty() {
+            "pass --reason \"why the deal was lost\"".to_string()
+        } else {
+            format!("pass --reason with one of: {}", list())
+        };
+        return Err(Error::usage("a lost deal needs a reason", help));
+    };
+    if cfg.lost_reasons.is_empty() {
+        return Ok(r);
+    }
+    cfg.lost_reasons
+        .iter()
+        .find(|l| l.eq_ignore_ascii_case(&r))
+        .cloned()
+        .ok_or_else(|| {
+            Error::usage(
+                format!("\"{r}\" is not one of pipeline.yaml's lost_reasons"),
+                format!(
+                    "pass --reason with one of: {}; or add it to lost_reasons in pipeline.yaml",
+                    list()
+                ),
+            )
+        })
+}
+
+/// Checks that `handle` is a team member (when there is a team).
+pub fn check_member(cfg: &Config, handle: &str, flag: &str) -> Result<(), Error> {
+    if cfg.team.is_empty() || cfg.team.contains_key(handle) {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!("`{handle}` is not in pipeline.yaml's team"),
+        format!(
+            "pass {flag} with one of: {}",
+            cfg.team.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    ))
+}
+
+fn has_role(cfg: &Config, handle: &str, role: &str) -> bool {
+    cfg.team
+        .get(handle)
+        .is_some_and(|m| m.roles.iter().any(|r| r == role))
+}
+
+/// Plans moving `deal` to `req.to`. `Ok(None)`: it is there already.
+pub fn plan(
+    cfg: &Config,
+    ev: &Evaluator,
+    deal: &Deal,
+    req: &Request,
+    now: DateTime<Utc>,
+) -> Result<Option<Plan>, Refusal> {
+    let from = deal.place;
+    let to = req.to;
+    if from == to {
+        return Ok(None);
+    }
+    let now_ts = format_ts(now);
+    let mut ops = vec![Op::set(&format!("stages.{}", to.id(cfg)), now_ts.clone())];
+    let owner = deal.fields.owner.clone().unwrap_or_default();
+
+    // Where the deal stands in the process, for judging forward and backward.
+    let from_stage = match from {
+        Place::Stage(i) => i,
+        Place::Won => cfg.stages.len(),
+        Place::Lost => deal
+            .fields
+            .lost_stage
+            .as_deref()
+            .and_then(|s| cfg.stage_index(s))
+            .unwrap_or(0),
+    };
+    let must_meet: Vec<usize> = match to {
+        Place::Stage(t) if t > from_stage => (from_stage..t).collect(),
+        Place::Stage(_) | Place::Lost => Vec::new(),
+        Place::Won => (0..cfg.stages.len()).collect(),
+    };
+    let gaps: Vec<StageGap> = must_meet
+        .into_iter()
+        .filter(|&i| !deal.fields.waived.contains_key(&cfg.stages[i].id))
+        .filter(|&i| !crate::rules::criteria::before_import(cfg, deal, i))
+        .filter_map(|i| {
+            let missing = unmet(ev, i, deal);
+            (!missing.is_empty()).then_some(StageGap { stage: i, missing })
+        })
+        .collect();
+
+    let mut waived = Vec::new();
+    if !gaps.is_empty() {
+        if !req.force {
+            return Err(Refusal::Criteria(gaps));
+        }
+        let Some(reason) = req
+            .reason
+            .map(crate::base::diag::one_line)
+            .filter(|r| !r.is_empty())
+        else {
+            return Err(Refusal::Usage(Error::usage(
+                "--force needs --reason: a waiver records why",
+                "pass --reason \"why the criteria do not apply\"",
+            )));
+        };
+        // `waived.<stage>: {reason, by, at}` (docs/reference.md, "Moves"):
+        // who forced it and when, so `stats` and the report, which read
+        // only files, credit the same person as `audit`.
+        for g in &gaps {
+            let id = cfg.stages[g.stage].id.clone();
+            ops.extend(waiver_ops(&id, &reason, req.by, now));
+            waived.push(id);
+        }
+    }
+
+    let mut new_owner = None;
+    let mut lost = None;
+    match to {
+        Place::Stage(t) => {
+            let role = cfg.stages[t].owner_role.as_deref();
+            match req.owner {
+                Some(o) => {
+                    check_member(cfg, o, "--owner")?;
+                    if let Some(role) = role
+                        && !cfg.team.is_empty()
+                        && !has_role(cfg, o, role)
+                    {
+                        return Err(Refusal::Usage(Error::usage(
+                            format!(
+                                "`{o}` does not have the role `{role}` that {} needs",
+                                cfg.stages[t].id
+                            ),
+                            handoff_help(cfg, role),
+                        )));
+                    }
+                    if o != owner {
+                        new_owner = Some(o.to_string());
+                    }
+                }
+                None => {
+                    if let Some(role) = role
+                        && !cfg.team.is_empty()
+                        && !has_role(cfg, &owner, role)
+                    {
+                        return Err(Refusal::Usage(Error::usage(
+                            format!(
+                                "{} is a handoff: its owner role is `{role}`, which {} does not have",
+                                cfg.stages[t].id,
+                                if owner.is_empty() { "nobody" } else { &owner }
+                            ),
+                            handoff_help(cfg, role),
+                        )));
+                    }
+                }
+            }
+            if cfg.stages[t].id == "outreach" && deal.fields.first_contact.is_none() {
+                ops.push(Op::set("first_contact", now_ts.clone()));
+            }
+            if from == Place::Lost {
+                ops.push(Op::remove("lost"));
+            }
+        }
+        Place::Won | Place::Lost => {
+            if req.owner.is_some() {
+                return Err(Refusal::Usage(Error::usage(
+                    format!(
+                        "--owner does not apply to {}: the owner stays, credited with the outcome",
+                        to.id(cfg)
+                    ),
+                    "name delivery with `deal set DEAL delivery_owner=HANDLE`, or use `deal assign`",
+                )));
+            }
+            if to == Place::Lost {
+                let r = lost_reason(cfg, req.reason)?;
+                ops.push(Op::remove("lost"));
+                ops.push(Op::set("lost.reason", yaml_scalar(&r)));
+                ops.push(Op::set("lost.stage", yaml_scalar(from.id(cfg))));
+                ops.push(Op::set("lost.at", now_ts.clone()));
+                lost = Some(r);
+            } else if from == Place::Lost {
+                ops.push(Op::remove("lost"));
+            }
+        }
+    }
+    if let Some(o) = &new_owner {
+        ops.push(Op::set("owner", yaml_scalar(o)));
+    }
+    Ok(Some(Plan {
+        from,
+        to,
+        ops,
+        new_owner,
+        waived,
+        lost_reason: lost,
+        reopened: from == Place::Lost,
+    }))
+}
+
+/// The edits that record a waiver of stage `id`: `waived.<id>: {reason,
+/// by, at}` (docs/reference.md, "Moves"), written the one way a forced
+/// move and a forced `deal set` share.
+pub fn waiver_ops(id: &str, reason: &str, by: Option<&str>, now: DateTime<Utc>) -> Vec<Op> {
+    // A null entry (`waived.x:` with no value) would not take keys.
+    let mut ops = vec![
+        Op::remove(&format!("waived.{id}")),
+        Op::set(&format!("waived.{id}.reason"), yaml_scalar(reason)),
+    ];
+    if let Some(by) = by
+        .map(crate::base::diag::one_line)
+        .filter(|b| !b.is_empty())
+    {
+        ops.push(Op::set(&format!("waived.{id}.by"), yaml_scalar(&by)));
+    }
+    ops.push(Op::set(&format!("waived.{id}.at"), format_ts(now)));
+    ops
+}
+
+fn handoff_help(cfg: &Config, role: &str) -> String {
+    let who: Vec<&str> = cfg
+        .team
+        .iter()
+        .filter(|(_, m)| m.roles.iter().any(|r| r == role))
+        .map(|(h, _)| h.as_str())
+        .collect();
+    if who.is_empty() {
+        format!("nobody in pipeline.yaml's team has the role `{role}`: add it to a member's roles")
+    } else {
+        format!("pass --owner with one of: {}", who.join(", "))
+    }
+}

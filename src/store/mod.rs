@@ -1,0 +1,7 @@
+//! Where deals live: the work tree and git (the repository, its index, history, worktrees, the lock) and the pipeline read from either. Uses model/ and below.
+
+pub mod history;
+pub mod lock;
+pub mod pipeline;
+pub mod repo;
+pub mod worktree;
