@@ -2,10 +2,10 @@
 //! and commit with `Owner` and `Previous-Owner` trailers.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::AssignArgs;
+use crate::cli::ctx::Ctx;
+use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
-use crate::cli::set::{one_deal, outcome};
 use crate::model::config::yaml_scalar;
 use crate::model::deal::Place;
 use crate::rules::transition::check_member;
@@ -15,7 +15,7 @@ use crate::yaml::edit::{self, Op};
 pub fn run(ctx: &Ctx, a: AssignArgs) -> Result<i32, Error> {
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
-    let d = one_deal(&p, &a.deal)?;
+    let d = p.one(&a.deal)?;
     check_member(cfg, &a.owner, "OWNER")?;
     let old = d.fields.owner.clone().unwrap_or_default();
     if old == a.owner {

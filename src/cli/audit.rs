@@ -1,8 +1,8 @@
 //! `deal audit [--last N]`: the last N closed deals, from git history.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{AuditArgs, StatsFormat};
+use crate::cli::ctx::Ctx;
 use crate::reports::audit::{self, TRAINING_WINDOW_DAYS};
 use crate::store::pipeline::{Pipeline, find_root};
 use crate::store::repo::Repo;

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{CheckArgs, CheckFormat};
+use crate::cli::ctx::Ctx;
 use crate::cli::output;
 use crate::rules::check::{self, Scope};
 use crate::rules::criteria::Evaluator;

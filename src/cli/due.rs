@@ -2,8 +2,8 @@
 //! follow-up list. Always exits 0, for cron and CI.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{DueArgs, DueFormat};
+use crate::cli::ctx::Ctx;
 use crate::cli::output;
 use crate::reports::due;
 use crate::store::pipeline::Pipeline;

@@ -26,9 +26,9 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::EditArgs;
-use crate::cli::set::{Change, commit_text, judge, one_deal};
+use crate::cli::ctx::Ctx;
+use crate::cli::set::{Change, commit_text, judge};
 use crate::store::pipeline::Pipeline;
 
 /// The folder of copies in the git directory.
@@ -234,7 +234,7 @@ fn refuse_without_identity(root: &Path) -> Result<(), Error> {
 
 pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;
-    let d = one_deal(&p, &a.deal)?;
+    let d = p.one(&a.deal)?;
     let repo = git2::Repository::discover(&p.root).map_err(|_| {
         Error::usage(
             "deal edit keeps its copy in the git directory, and this pipeline is in no git repository",
@@ -358,7 +358,7 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
         ));
     };
     // Now the lock, then the deal as it is now.
-    let _lock = crate::cli::lock_for_write(ctx)?;
+    let _lock = crate::cli::ctx::lock_for_write(ctx)?;
     crate::store::repo::prefetch_vars(&ctx.start);
     let now_p = Pipeline::open_for(&p.root, &rel).ok();
     let now_d = now_p

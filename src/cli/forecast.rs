@@ -4,24 +4,15 @@
 //! their owners.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{ForecastArgs, TableFormat};
+use crate::cli::ctx::Ctx;
+use crate::cli::ctx::warn_unreadable;
 use crate::cli::output;
-use crate::cli::trend::number;
+use crate::cli::output::number;
 use crate::model::deal::Deal;
 use crate::reports::board::money;
-use crate::reports::forecast::{Forecast, Unreadable};
+use crate::reports::forecast::Forecast;
 use crate::store::pipeline::Pipeline;
-
-/// Warns on stderr about each deal file that could not be read.
-pub fn warn_unreadable(list: &[Unreadable]) {
-    for u in list {
-        eprintln!(
-            "warning: {}:{}: {} (left out; `deal check` shows how to fix it)",
-            u.path, u.line, u.message
-        );
-    }
-}
 
 pub fn run(ctx: &Ctx, a: ForecastArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;

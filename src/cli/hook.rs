@@ -2,8 +2,8 @@
 //! hooks that run `deal -C <pipeline root> check --staged`.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{HookAction, HookArgs};
+use crate::cli::ctx::Ctx;
 use crate::store::pipeline::find_root;
 use crate::store::repo::Repo;
 

@@ -11,8 +11,8 @@ use indexmap::IndexMap;
 
 use crate::base::error::Error;
 use crate::base::slug::slugify;
-use crate::cli::Ctx;
 use crate::cli::args::{ExportArgs, ExportFormat, ImportArgs};
+use crate::cli::ctx::Ctx;
 use crate::cli::record::{FileEdit, message, record_files};
 use crate::intake::import::{
     DateOrder, Plan, Reading, RowProblem, Slugs, Target, deal_text, read_row,
@@ -663,7 +663,11 @@ pub fn run_import(ctx: &Ctx, a: ImportArgs) -> Result<i32, Error> {
     );
     let done = record_files(&root, cfg, &files, &msg, a.commit.no_commit)?;
     if !ctx.quiet {
-        println!("{}{}", summary("Imported"), crate::cli::set::outcome(&done));
+        println!(
+            "{}{}",
+            summary("Imported"),
+            crate::cli::record::outcome(&done)
+        );
     }
     Ok(code)
 }

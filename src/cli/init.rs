@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::InitArgs;
+use crate::cli::ctx::Ctx;
 use crate::model::config::{self, Qualification};
 
 /// A team handle from a git identity: the email's local part as a slug.

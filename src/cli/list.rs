@@ -1,8 +1,8 @@
 //! `deal list`: one row per deal.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{ListArgs, ListFormat};
+use crate::cli::ctx::Ctx;
 use crate::cli::output;
 use crate::model::deal::{Place, lookup, scalar_text};
 use crate::reports::board::Row;

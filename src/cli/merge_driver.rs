@@ -5,8 +5,8 @@
 //! non-zero exit tells git the path is conflicted.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::MergeDriverArgs;
+use crate::cli::ctx::Ctx;
 use crate::rules::merge::{Labels, bytes_merge, merge};
 
 pub fn run(_ctx: &Ctx, a: MergeDriverArgs) -> Result<i32, Error> {

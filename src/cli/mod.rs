@@ -1,12 +1,11 @@
-//! One module per command. Each takes its parsed arguments and a [`Ctx`],
-//! prints its output, and returns the exit code (0 or 1) or an [`Error`].
-
-use std::path::PathBuf;
-
-use chrono::{DateTime, Utc};
+//! The faces of `deal`: the clap definitions (`args`), one module per
+//! command, completion, output, and `deal serve`. Each command takes its
+//! parsed arguments and a [`Ctx`], prints its output, and returns the exit
+//! code (0 or 1) or an [`Error`]. This file only dispatches.
 
 use crate::base::error::Error;
 use crate::cli::args::{Cli, Command};
+use crate::cli::ctx::{Ctx, lock_for_write};
 use crate::cli::output::Style;
 
 pub mod args;
@@ -14,6 +13,7 @@ pub mod assign;
 pub mod audit;
 pub mod check;
 pub mod complete;
+pub mod ctx;
 pub mod due;
 pub mod edit;
 pub mod forecast;
@@ -36,48 +36,6 @@ pub mod serve;
 pub mod set;
 pub mod show;
 pub mod trend;
-
-/// What every command shares.
-pub struct Ctx {
-    /// Where the pipeline root is searched from (`-C`, else the current folder).
-    pub start: PathBuf,
-    pub style: Style,
-    pub quiet: bool,
-    pub verbose: bool,
-    pub now: DateTime<Utc>,
-}
-
-impl Ctx {
-    /// With `-v`: a line on stderr saying what was read.
-    pub fn trace(&self, what: impl FnOnce() -> String) {
-        if self.verbose {
-            eprintln!("deal: {}", what());
-        }
-    }
-
-    /// With `-v`: the pipeline root, pipeline.yaml and the deal files read.
-    pub fn trace_pipeline(&self, p: &crate::store::pipeline::Pipeline, source: &str) {
-        self.trace(|| {
-            format!(
-                "pipeline root {}; read {} ({} stages, {} team members, qualification {}); {} deal files from {}/ in the {source}, {} unreadable",
-                crate::base::diag::display_path(&p.root),
-                crate::model::config::FILE,
-                p.cfg.stages.len(),
-                p.cfg.team.len(),
-                p.cfg.qualification.as_str(),
-                p.deals.len() + p.problems.len() + p.unparsed.len(),
-                p.cfg.deals_dir,
-                p.problems.len(),
-            )
-        });
-    }
-}
-
-/// Takes the repository's write lock (SPEC §4 "One writer at a time") for
-/// a command that writes; hold the guard until the commit is made.
-pub fn lock_for_write(ctx: &Ctx) -> Result<Option<crate::store::lock::WriteLock>, Error> {
-    crate::store::lock::acquire(&ctx.start)
-}
 
 /// Whether a command writes deals, the index or HEAD, and so takes the
 /// write lock. Exhaustive on purpose: a new command must say which it is.

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::MoveArgs;
+use crate::cli::ctx::Ctx;
+use crate::cli::record::forcer;
+use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
-use crate::cli::set::{one_deal, outcome};
 use crate::model::config::Config;
 use crate::model::deal::Place;
 use crate::rules::criteria::{Evaluator, StageGap};
@@ -39,17 +40,6 @@ fn checklist(cfg: &Config, gaps: &[StageGap]) -> String {
         }
     }
     s
-}
-
-/// Whoever is forcing a move: the git author identity in effect at `root`
-/// (as `git commit` resolves it), as a team handle when the email is a
-/// member's, else `Name <email>`. `None` without a repository or identity.
-pub fn forcer(root: &std::path::Path, cfg: &Config) -> Option<String> {
-    let repo = crate::store::repo::Repo::open(root)?;
-    let id = repo.ident().ok()?;
-    let name = String::from_utf8_lossy(id.author.name_bytes()).into_owned();
-    let email = String::from_utf8_lossy(id.author.email_bytes()).into_owned();
-    Some(cfg.who(&format!("{name} <{email}>")))
 }
 
 /// What a move did, for the CLI to print and `deal serve` to show.
@@ -123,7 +113,7 @@ pub fn move_deal(
     crate::store::repo::cache_big_trees();
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;
     let cfg = &p.cfg;
-    let d = one_deal(&p, &a.deal)?;
+    let d = p.one(&a.deal)?;
     guard(d)?;
     let to = parse_place(cfg, &a.stage)?;
     let ev = Evaluator::worktree(cfg, &p.root);

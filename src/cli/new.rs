@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::NewArgs;
+use crate::cli::ctx::Ctx;
+use crate::cli::record::outcome;
 use crate::cli::record::{Recording, person, record, refuse_new_errors};
-use crate::cli::set::{outcome, parse_assignment, typed_value};
+use crate::cli::set::{parse_assignment, typed_value};
 use crate::model::config::{Config, yaml_scalar};
 use crate::store::pipeline::{Pipeline, files_named, find_root};
 use crate::yaml::edit::{self, Op};

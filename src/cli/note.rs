@@ -2,8 +2,8 @@
 
 use crate::base::error::Error;
 use crate::base::time::{format_date, format_ts};
-use crate::cli::Ctx;
 use crate::cli::args::NoteArgs;
+use crate::cli::ctx::Ctx;
 use crate::model::deal::Deal;
 use crate::model::notes::{NoteContext, NoteKind, Templates};
 use crate::store::pipeline::Pipeline;

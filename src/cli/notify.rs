@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use git2::{Oid, Repository};
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::NotifyArgs;
+use crate::cli::ctx::Ctx;
 use crate::model::config::{self, Config};
 use crate::reports::notify::{self, Action, DealInfo, Event, On, Payload, Trigger};
 use crate::store::pipeline::{Pipeline, find_root};

@@ -3,9 +3,9 @@
 //! takes: one lossless edit, one commit.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{ObjectionAction, ObjectionArgs};
-use crate::cli::set::{Change, one_deal, write_deal};
+use crate::cli::ctx::Ctx;
+use crate::cli::set::{Change, write_deal};
 use crate::model::config::yaml_scalar;
 use crate::model::objection::{self, NotFound, Objection};
 use crate::store::pipeline::Pipeline;
@@ -125,7 +125,7 @@ fn find(items: &[Objection], which: &str, slug: &str) -> Result<usize, Error> {
 
 fn list(ctx: &Ctx, deal: &str) -> Result<i32, Error> {
     let p = Pipeline::open_for(&ctx.start, deal)?;
-    let d = one_deal(&p, deal)?;
+    let d = p.one(deal)?;
     let items = objection::list(&d.fm);
     let s = &ctx.style;
     if items.is_empty() {

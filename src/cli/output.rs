@@ -356,6 +356,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>], width_max: usize) -> String 
     out
 }
 
+/// A number for CSV: whole numbers without `.0`, and never `-0`.
+pub fn number(x: f64) -> String {
+    (x + 0.0).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -306,3 +306,23 @@ pub fn record_files(
         staged: true,
     })
 }
+
+/// ` (commit abc1234)`, ` (staged, not committed)` or ` (not in git)`.
+pub fn outcome(r: &crate::cli::record::Recorded) -> String {
+    match (&r.commit, r.staged) {
+        (Some(c), _) => format!(" (commit {c})"),
+        (None, true) => " (staged, not committed)".into(),
+        (None, false) => " (written; not a git repository)".into(),
+    }
+}
+
+/// Whoever is forcing a move: the git author identity in effect at `root`
+/// (as `git commit` resolves it), as a team handle when the email is a
+/// member's, else `Name <email>`. `None` without a repository or identity.
+pub fn forcer(root: &std::path::Path, cfg: &crate::model::config::Config) -> Option<String> {
+    let repo = crate::store::repo::Repo::open(root)?;
+    let id = repo.ident().ok()?;
+    let name = String::from_utf8_lossy(id.author.name_bytes()).into_owned();
+    let email = String::from_utf8_lossy(id.author.email_bytes()).into_owned();
+    Some(cfg.who(&format!("{name} <{email}>")))
+}

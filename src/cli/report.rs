@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{ReportArgs, StatsArgs, StatsFormat};
+use crate::cli::ctx::Ctx;
 use crate::cli::output;
 use crate::reports::board::money;
 use crate::reports::report::{self, Changes};

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::ResolveArgs;
+use crate::cli::ctx::Ctx;
+use crate::cli::record::outcome;
 use crate::cli::record::{FileEdit, message, person, record_files};
-use crate::cli::set::outcome;
 use crate::model::deal::Place;
 use crate::store::pipeline::{Pipeline, find_root, place_of, slug_of, worktree_entries};
 

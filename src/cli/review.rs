@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{ReviewArgs, ReviewFormat};
+use crate::cli::ctx::Ctx;
 use crate::reports::review::{self, Sides, slug_key};
 use crate::rules::criteria::Evaluator;
 use crate::store::history::{self, TreeFile};

@@ -1,8 +1,9 @@
 //! `deal set DEAL KEY=VALUE...`: update front-matter fields, nested paths
 //! included, with a lossless edit, and commit.
 
-use crate::cli::Ctx;
 use crate::cli::args::SetArgs;
+use crate::cli::ctx::Ctx;
+use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
 
 use crate::base::error::Error;
@@ -37,11 +38,6 @@ pub fn parse_assignment(arg: &str) -> Result<(String, String), Error> {
 }
 
 pub use crate::model::fields::typed_value;
-
-/// Resolves DEAL to one parsed deal, refusing a slug that two files share.
-pub fn one_deal<'a>(p: &'a Pipeline, query: &str) -> Result<&'a Deal, Error> {
-    p.one(query)
-}
 
 pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     write_deal(ctx, &a.deal, a.commit.no_commit, |p, d| {
@@ -247,7 +243,7 @@ pub fn guard_left_stages(
     let mut stages: Vec<usize> = broken.iter().map(|(i, _)| *i).collect();
     stages.dedup();
     let ids: Vec<String> = stages.iter().map(|i| cfg.stages[*i].id.clone()).collect();
-    let by = crate::cli::mv::forcer(&p.root, cfg);
+    let by = crate::cli::record::forcer(&p.root, cfg);
     let ops: Vec<Op> = ids
         .iter()
         .flat_map(|id| crate::rules::transition::waiver_ops(id, &reason, by.as_deref(), now))
@@ -439,7 +435,7 @@ pub fn write_deal_with(
     }
     crate::store::repo::cache_big_trees();
     let p = Pipeline::open_for(&ctx.start, query)?;
-    let d = one_deal(&p, query)?;
+    let d = p.one(query)?;
     let shown = crate::base::diag::display_path(&p.root.join(&d.rel));
     ctx.trace_pipeline(&p, "work tree");
     let change = plan(&p, d)?;
@@ -554,13 +550,4 @@ pub fn commit_text(
 pub fn edited_owner(text: &str) -> Option<String> {
     let m = edit::mapping_of(text).ok()?;
     crate::model::deal::lookup(&m, "owner").and_then(crate::model::deal::scalar_text)
-}
-
-/// ` (commit abc1234)`, ` (staged, not committed)` or ` (not in git)`.
-pub fn outcome(r: &crate::cli::record::Recorded) -> String {
-    match (&r.commit, r.staged) {
-        (Some(c), _) => format!(" (commit {c})"),
-        (None, true) => " (staged, not committed)".into(),
-        (None, false) => " (written; not a git repository)".into(),
-    }
 }

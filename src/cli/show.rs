@@ -2,8 +2,8 @@
 
 use crate::base::error::Error;
 use crate::base::time::{days_between, format_date};
-use crate::cli::Ctx;
 use crate::cli::args::ShowArgs;
+use crate::cli::ctx::Ctx;
 use crate::model::deal::{Place, lookup, scalar_text};
 use crate::rules::criteria::{self, Evaluator};
 use crate::store::pipeline::Pipeline;

@@ -2,9 +2,10 @@
 //! snapshots of the pipeline read from git history.
 
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{TableFormat, TrendArgs};
+use crate::cli::ctx::Ctx;
 use crate::cli::output;
+use crate::cli::output::number;
 use crate::reports::board::money;
 use crate::reports::trend::{Trend, cell};
 use crate::store::pipeline::find_root;
@@ -21,7 +22,7 @@ pub fn run(ctx: &Ctx, a: TrendArgs) -> Result<i32, Error> {
             t.snapshots.len()
         )
     });
-    super::forecast::warn_unreadable(&t.unreadable);
+    crate::cli::ctx::warn_unreadable(&t.unreadable);
     warn_history(&t);
     match a.format {
         TableFormat::Json => println!(
@@ -62,11 +63,6 @@ fn stage_ids(t: &Trend) -> Vec<String> {
         }
     }
     ids
-}
-
-/// A number for CSV: whole numbers without `.0`, and never `-0`.
-pub fn number(x: f64) -> String {
-    (x + 0.0).to_string()
 }
 
 fn csv(t: &Trend) -> String {

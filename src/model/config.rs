@@ -17,6 +17,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::base::diag;
+pub use crate::model::notes::Qualification;
 use crate::model::notes::{self, NoteKind, Templates};
 use crate::yaml::positions as yamlpos;
 
@@ -76,26 +77,6 @@ impl ConfigError {
             message: "a symbolic link; deal never reads or writes through a link inside the pipeline".into(),
             help: Some("replace it with a real file or folder; a link in a cloned repository could point anywhere".into()),
             excerpt: None,
-        }
-    }
-}
-
-/// Which qualification framework `deal note X qualification` scaffolds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Qualification {
-    #[default]
-    Bant,
-    Meddic,
-    Meddpicc,
-}
-
-impl Qualification {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Qualification::Bant => "bant",
-            Qualification::Meddic => "meddic",
-            Qualification::Meddpicc => "meddpicc",
         }
     }
 }
@@ -331,7 +312,7 @@ impl Config {
     /// The team handle whose `email` is `ident`'s (`Name <email>` or a bare
     /// email; case folded), if any.
     pub fn handle_by_email(&self, ident: &str) -> Option<&str> {
-        let email = crate::store::history::email_of(ident);
+        let email = crate::model::team::email_of(ident);
         if email.is_empty() {
             return None;
         }

@@ -7,10 +7,30 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::body;
-use crate::model::config::{ConfigError, Qualification};
+use crate::model::config::ConfigError;
+
+/// Which qualification framework `deal note X qualification` scaffolds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Qualification {
+    #[default]
+    Bant,
+    Meddic,
+    Meddpicc,
+}
+
+impl Qualification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Qualification::Bant => "bant",
+            Qualification::Meddic => "meddic",
+            Qualification::Meddpicc => "meddpicc",
+        }
+    }
+}
 
 /// The templates compiled into the binary, by name.
 const BUILTIN: &[(&str, &str)] = &[

@@ -14,6 +14,8 @@ use std::cmp::Ordering;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
+pub use crate::model::team::email_of;
+
 /// A file (blob or symlink) in a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeFile {
@@ -393,14 +395,6 @@ impl Commit {
     /// The author's email, lower-cased (empty when it has none).
     pub fn author_email(&self) -> String {
         email_of(&self.author)
-    }
-}
-
-/// `Name <email>` → `email`, lower-cased; a bare email or handle as it is.
-pub fn email_of(ident: &str) -> String {
-    match (ident.rfind('<'), ident.rfind('>')) {
-        (Some(a), Some(b)) if a < b => ident[a + 1..b].trim().to_ascii_lowercase(),
-        _ => ident.trim().to_ascii_lowercase(),
     }
 }
 

@@ -18,8 +18,8 @@
 
 use serde_yaml::{Mapping, Value};
 
-use crate::model::deal::{lookup, parse_mapping};
 use crate::yaml::frontmatter;
+use crate::yaml::mapping::{lookup, parse_mapping};
 
 /// Why an edit was refused. Nothing is written when this happens.
 #[derive(Debug, Clone, PartialEq, Eq)]

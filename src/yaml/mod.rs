@@ -2,5 +2,6 @@
 
 pub mod edit;
 pub mod frontmatter;
+pub mod mapping;
 pub mod positions;
 pub mod quick;

@@ -5,27 +5,17 @@
 //! the one the CLI prints from: the same criteria, refusals, edit, commit
 //! and trailers.
 
-use super::pages::{self, Refusal};
-use super::{Form, Reply, Server};
+use super::http::{Form, Reply, Server};
+use super::pages::{self, Refusal, STALE, blob_id};
 use crate::base::error::Error;
-use crate::cli::Ctx;
 use crate::cli::args::{CommitFlag, MoveArgs};
+use crate::cli::ctx::Ctx;
 use crate::cli::mv::{Moved, move_deal};
 use crate::cli::note::scaffold;
 use crate::cli::objection::{add_change, one_line, resolve_change};
 use crate::cli::set::{Guard, Written, assignments, write_deal_with};
 use crate::model::deal::Deal;
 use crate::model::notes::NoteKind;
-
-/// What a refused write says when the file changed under the page.
-pub const STALE: &str = "changed since you opened it";
-
-/// The blob id git gives the deal file's bytes: what a page was rendered from.
-pub fn blob_id(d: &Deal) -> String {
-    git2::Oid::hash_object(git2::ObjectType::Blob, d.text.as_bytes())
-        .map(|o| o.to_string())
-        .unwrap_or_default()
-}
 
 /// Refuses a write whose page was rendered from another version of the file.
 fn unchanged_since(d: &Deal, blob: &str) -> Result<(), Error> {
@@ -69,7 +59,7 @@ fn back(form: &Form, default: &str) -> String {
             if b.starts_with('/')
                 && !b.starts_with("//")
                 && !b.contains(char::is_control)
-                && super::path_ok(b.split('?').next().unwrap_or("")) =>
+                && super::http::path_ok(b.split('?').next().unwrap_or("")) =>
         {
             b.to_string()
         }
@@ -98,7 +88,7 @@ pub fn post(srv: &mut Server, path: &str, form: &Form) -> Reply {
     let Some((slug, action)) = path
         .strip_prefix("/deals/")
         .and_then(|rest| rest.split_once('/'))
-        .filter(|(s, _)| super::slug_ok(s))
+        .filter(|(s, _)| super::http::slug_ok(s))
     else {
         return Reply::html(404, "Not found\n".into());
     };
@@ -196,7 +186,7 @@ fn move_card(srv: &mut Server, form: &Form) -> Reply {
         message: None,
     };
     let to = back(form, "/");
-    if !super::slug_ok(&slug) {
+    if !super::http::slug_ok(&slug) {
         return Reply::html(400, "Bad request: no deal named\n".into());
     }
     let result = locked(srv, |ctx| {

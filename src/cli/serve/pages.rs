@@ -9,14 +9,23 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::actions::{STALE, blob_id};
-use super::{Form, Reply, Server};
+use super::http::{Form, Reply, Server};
 use crate::base::error::Error;
 use crate::model::deal::{Deal, lookup, scalar_text};
 use crate::model::fields::{FIELDS, Kind};
 use crate::reports::board::Row;
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::Pipeline;
+
+/// What a refused write says when the file changed under the page.
+pub const STALE: &str = "changed since you opened it";
+
+/// The blob id git gives the deal file's bytes: what a page was rendered from.
+pub fn blob_id(d: &Deal) -> String {
+    git2::Oid::hash_object(git2::ObjectType::Blob, d.text.as_bytes())
+        .map(|o| o.to_string())
+        .unwrap_or_default()
+}
 
 /// Cards shown per column before "show all".
 pub const PER_COLUMN: usize = 50;
