@@ -10,8 +10,12 @@
 #   RUNS=N                        hyperfine runs per row (default 10)
 #   ONLY=review,import            run only these sections (read, staged, move,
 #                                 review, audit, trend, report, import, maven,
-#                                 notify, serve, growth), keeping the other rows' last
+#                                 notify, serve, growth, before), keeping the other rows' last
 #                                 results
+#   BEFORE=PATH                   an older deal binary: the section "before"
+#                                 times it and this build on the same rows in
+#                                 one hyperfine call each (a change that must
+#                                 not regress), and prints after/before
 #   MAVEN=DIR                     the Maven CRM sample data (sales_pipeline.csv;
 #                                 default /work/shared/data/crm-maven): imported
 #                                 once, five and ten times over (ids suffixed);
@@ -276,6 +280,30 @@ hf serve --prepare "git reset -q --hard $BASE" \
 git reset -q --hard "$BASE"
 hf serve-board -n 'serve board' "curl -sf -o /dev/null -H 'Cookie: $SERVE_COOKIE' http://127.0.0.1:$SERVE_PORT/"
 kill "$SERVE_PID"
+fi
+
+if [ -n "${BEFORE:-}" ] && want before; then
+echo "== before and after: the rows above, this build against $BEFORE, each pair in one call"
+B=$BEFORE
+hf before-read \
+  -n 'before: deal check' "$B check -q" -n 'after: deal check' "$DEAL check -q" \
+  -n 'before: deal list' "$B list --format json" -n 'after: deal list' "$DEAL list --format json" \
+  -n 'before: deal stats' "$B stats --format json" -n 'after: deal stats' "$DEAL stats --format json"
+ONE=$(find deals/05-proposal -name '*.md' | sort | awk 'NR==1')
+echo >> "$ONE" && git add "$ONE"
+hf before-staged -n 'before: deal check --staged' "$B check -q --staged" -n 'after: deal check --staged' "$DEAL check -q --staged"
+git reset -q --hard "$BASE"
+MOVE_FILE=$(basename "$(find deals/06-negotiation -name '*.md' | sort | awk 'NR==1')")
+hf before-move --prepare "git reset -q --hard $BASE" \
+  -n 'before: deal move' "$B move -q ${MOVE_FILE%.md} proposal" \
+  -n 'after: deal move' "$DEAL move -q ${MOVE_FILE%.md} proposal"
+git reset -q --hard "$BASE"
+hf before-history \
+  -n 'before: deal audit' "$B audit --last 30" -n 'after: deal audit' "$DEAL audit --last 30" \
+  -n 'before: deal trend' "$B trend --last 12" -n 'after: deal trend' "$DEAL trend --last 12" \
+  -n 'before: deal review' "$B review $BASE~10..$BASE" -n 'after: deal review' "$DEAL review $BASE~10..$BASE"
+hf before-report \
+  -n 'before: deal report' "$B report -q -o $OUT/report-before" -n 'after: deal report' "$DEAL report -q -o $OUT/report"
 fi
 
 if [ "${GROWTH:-0}" = 1 ] && want growth; then

@@ -91,4 +91,11 @@ if any(n != 10000 for (_, n) in found):
         ok = g <= 12 or cmd == "cat"
         print(f"  {cmd:<12} 1k {t[0]*1000:>8.0f} ms  10k {t[1]*1000:>8.0f} ms  100k {t[2]*1000:>9.0f} ms"
               f"   10k/1k {t[1]/t[0]:>5.1f}x   100k/10k {g:>5.1f}x (<= 12x) {'yes' if ok else 'NO'}")
+before = sorted(k[len("before: "):] for k in r if k.startswith("before: ") and "after: " + k[len("before: "):] in r)
+if before:
+    print("\nbefore and after (one hyperfine call each pair; after/before, 1.00x = no change):")
+    for name in before:
+        a, b = r["after: " + name], r["before: " + name]
+        ratio = a["median"] / b["median"]
+        print(f"  {name:<22}{'before ' + ms(b):>30}{'after ' + ms(a):>30}{ratio:>8.2f}x")
 print("\nverdict:", "every ratio met" if ok_all else "NOT every ratio met (see NO above)")

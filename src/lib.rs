@@ -26,4 +26,4 @@ pub mod store;
 pub mod yaml;
 
 #[cfg(test)]
-mod layering;
+mod house;
