@@ -1,4 +1,4 @@
-//! Merge-conflict markers (SPEC §4 "Merge conflicts"): a line starting
+//! Merge-conflict markers (docs/reference.md, "Check rules", `conflict`): a line starting
 //! `<<<<<<< `, later a line that is exactly `=======`, later a line starting
 //! `>>>>>>> `. A lone `=======` (a Markdown setext heading) is not one.
 //!

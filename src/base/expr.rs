@@ -19,7 +19,7 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
-/// How deep an expression may nest (SPEC §4 "Bounded work").
+/// How deep an expression may nest (docs/safety.md, "Bounded work").
 pub const MAX_DEPTH: usize = 64;
 
 /// Refuses an expression whose syntax tree could be deeper than

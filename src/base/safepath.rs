@@ -1,5 +1,5 @@
-//! No read or write through a symlink (SPEC §4 "Reading and writing
-//! safely"): the paths deal uses inside the pipeline root (stage folders,
+//! No read or write through a symlink (docs/safety.md, "Symbolic
+//! links"): the paths deal uses inside the pipeline root (stage folders,
 //! `deals/`, `templates/` and below, `pipeline.yaml`, `.gitignore`) and
 //! below the report's output folder are checked component by component
 //! with `symlink_metadata`. The base itself (the root, resolved to its real

@@ -46,7 +46,7 @@ impl Ctx {
     }
 }
 
-/// Takes the repository's write lock (SPEC §4 "One writer at a time") for
+/// Takes the repository's write lock (docs/safety.md, "One writer at a time") for
 /// a command that writes; hold the guard until the commit is made.
 pub fn lock_for_write(ctx: &Ctx) -> Result<Option<crate::store::lock::WriteLock>, Error> {
     crate::store::lock::acquire(&ctx.start)

@@ -1,5 +1,5 @@
 //! `deal move DEAL STAGE`: move a deal to another stage folder, won or
-//! lost, as SPEC §4 "Moves" allows, and record it as one commit.
+//! lost, as the README's "Moves and commits" allows, and record it as one commit.
 
 use std::path::PathBuf;
 

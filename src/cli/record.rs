@@ -1,6 +1,6 @@
 //! What `new`, `set`, `move` and `assign` share: checking the edited deal
 //! as a pre-commit hook would, and recording the change as one commit with
-//! trailers (SPEC §4 "Commits"), or staging it with `--no-commit`.
+//! trailers (README, "Moves and commits"), or staging it with `--no-commit`.
 
 use std::path::Path;
 

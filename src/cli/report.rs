@@ -104,7 +104,7 @@ fn report_with(
     };
     let trend = trend();
     // Links are refused below the -o folder, or from the root down for the
-    // default report/ (SPEC §4 "Symlinks").
+    // default report/ (docs/safety.md, "Symbolic links").
     let (base, prefix) = match &a.output {
         Some(o) => (o.clone(), PathBuf::new()),
         None => (root.clone(), PathBuf::from("report")),

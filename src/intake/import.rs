@@ -102,7 +102,7 @@ pub enum Preset {
     Deal,
 }
 
-/// A CSV cell made safe for a spreadsheet (SPEC §4 "CSV export"): a cell
+/// A CSV cell made safe for a spreadsheet (docs/safety.md, "CSV export and import"): a cell
 /// that begins with `=`, `@`, a tab or a carriage return, or with `+` or
 /// `-` unless it is a number or a phone number, gets a leading `'`, so no
 /// spreadsheet runs it as a formula.

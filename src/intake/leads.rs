@@ -1,5 +1,5 @@
 //! Lead capture: the `intake` mapping of a form or webhook payload, `icp`
-//! scoring and `routing` of new leads (SPEC §3's reserved keys).
+//! scoring and `routing` of new leads (docs/reference.md, "pipeline.yaml").
 //!
 //! **intake** maps payload keys to front-matter paths; `body` means the
 //! deal's notes. Without it: `name` → `contact.name`, `email` →

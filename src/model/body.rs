@@ -1,7 +1,7 @@
 //! The Markdown body of a deal, as an outline of headings and content blocks.
 //!
 //! Parsed with pulldown-cmark, and only when a `section` criterion needs it.
-//! What counts as content follows SPEC §3: whitespace, HTML comments, the
+//! What counts as content follows docs/reference.md, "Criteria": whitespace, HTML comments, the
 //! templates' own prompt text and placeholder lines (`TBD`, `TODO`, `-`, `…`,
 //! `?`) do not.
 

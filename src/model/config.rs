@@ -227,7 +227,7 @@ pub struct Stage {
     pub exit: Vec<Criterion>,
 }
 
-/// A forecast category (SPEC §5 "Forecast"): a deal's `forecast` field, or
+/// A forecast category (docs/reference.md, "Forecast"): a deal's `forecast` field, or
 /// its stage's `forecast:`, or the default by the stage's probability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

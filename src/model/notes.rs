@@ -130,7 +130,7 @@ impl NoteKind {
         }
     }
 
-    /// The section heading of this note (matched as SPEC §3 says).
+    /// The section heading of this note (matched as docs/reference.md, "Criteria", says).
     pub fn heading(self) -> &'static str {
         match self {
             NoteKind::Qualification => "Qualification",

@@ -1,4 +1,4 @@
-//! The forecast by close date (SPEC §5 "Forecast"): open deals grouped by
+//! The forecast by close date (docs/reference.md, "Forecast"): open deals grouped by
 //! the month or quarter of `expected_close`, each period with its won value
 //! and its commit, best-case and pipeline values.
 //!
@@ -148,7 +148,7 @@ impl Bucket {
     }
 }
 
-/// A file that could not be read as a deal (SPEC "Nothing vanishes silently").
+/// A file that could not be read as a deal (docs/safety.md, "Nothing vanishes silently").
 #[derive(Debug, Clone, Serialize)]
 pub struct Unreadable {
     pub path: String,

@@ -1,4 +1,4 @@
-//! The static HTML report (SPEC §5): `index.html` and a page per deal,
+//! The static HTML report (docs/reference.md, "Stats and the report"): `index.html` and a page per deal,
 //! rendered with minijinja templates (built in, overridable by the
 //! pipeline's `templates/report/`) from the numbers of [`crate::reports::stats`].
 //!
@@ -526,7 +526,7 @@ struct IndexPage<'a> {
     closed: Vec<Row>,
     changes: Option<&'a Changes>,
     problems: usize,
-    /// The deal files left out, for the banner (SPEC §4 "Nothing vanishes silently").
+    /// The deal files left out, for the banner (docs/safety.md, "Nothing vanishes silently").
     unreadable: Vec<crate::store::pipeline::Unreadable>,
     kpis: Vec<(String, String, String)>,
     forecast: crate::reports::charts::ForecastView,

@@ -1,4 +1,4 @@
-//! The pipeline's numbers (SPEC §5): one computation behind `deal stats` and
+//! The pipeline's numbers (docs/reference.md, "Stats and the report"): one computation behind `deal stats` and
 //! `deal report`.
 //!
 //! Definitions, exactly as the report and the JSON use them:
@@ -19,7 +19,7 @@
 //!   without such deals.
 //! - A deal **entered** stage i if it has `stages.<i>`, sits in stage i or a
 //!   later stage or in `won`, or is lost with `lost.stage` at or after i.
-//!   (SPEC §5 says "a later stage"; a deal sitting in i has entered i even
+//!   (the reference says "a later stage"; a deal sitting in i has entered i even
 //!   when its `stages.<i>` entry is missing, so it counts too.)
 //! - `conversion` of stage i = (deals that entered i and also entered a
 //!   later stage or `won`) ÷ (deals that entered i); `null` when none did.

@@ -1,4 +1,4 @@
-//! Trends (SPEC §5 "Trends"): how the pipeline changed, read from git
+//! Trends (docs/reference.md, "Trends"): how the pipeline changed, read from git
 //! history, one snapshot at the end of each of the last N weeks or months.
 //!
 //! - Periods end at Monday 00:00 UTC (weeks) or the 1st 00:00 UTC

@@ -1,6 +1,6 @@
 //! The exit-criteria engine: evaluating a criterion against a deal, and
-//! deciding which stages' criteria a deal must meet (SPEC §3, "When criteria
-//! apply").
+//! deciding which stages' criteria a deal must meet (docs/reference.md,
+//! "Criteria").
 
 use std::collections::HashSet;
 use std::path::Path;

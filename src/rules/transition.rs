@@ -1,4 +1,4 @@
-//! Moves between stages (SPEC §4 "Moves"): whether a move is allowed, and
+//! Moves between stages (README, "Moves and commits"): whether a move is allowed, and
 //! exactly which front-matter keys it writes.
 //!
 //! A plan is pure: it reads the deal and the config and returns the edit

@@ -1,4 +1,4 @@
-//! One writer at a time (SPEC §4 "Reading and writing safely"): every
+//! One writer at a time (docs/safety.md, "One writer at a time"): every
 //! command that writes takes an operating-system lock on `deal.lock` in the
 //! git directory before it reads the deal, and holds it until its commit is
 //! done. The lock is the kernel's (`flock`), so it goes away when the

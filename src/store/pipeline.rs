@@ -80,7 +80,7 @@ pub fn special_kind(ft: &std::fs::FileType) -> Option<&'static str> {
     }
 }
 
-/// What a file's name under `deals_dir` makes it (SPEC §4 "File names").
+/// What a file's name under `deals_dir` makes it (docs/safety.md, "File names").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameKind {
     /// `*.md`, not hidden: read as a deal (`check` still flags a stem that
@@ -320,7 +320,7 @@ impl Pipeline {
         out
     }
 
-    /// Prints a warning on stderr for every deal file left out (SPEC §4
+    /// Prints a warning on stderr for every deal file left out (docs/safety.md,
     /// "Nothing vanishes silently"); returns how many there were.
     pub fn warn_unreadable(&self) -> usize {
         let list = self.unreadable();
