@@ -1050,13 +1050,15 @@ pub fn run_export(ctx: &Ctx, a: ExportArgs) -> Result<i32, Error> {
     Ok(if unreadable > 0 { 1 } else { 0 })
 }
 
+/// Unit tests; `cfg` is also the pipeline the other commands' tests use.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::intake::import::{Plan, Preset, Reading, read_row};
     use proptest::prelude::*;
 
-    fn cfg() -> Config {
+    /// The default pipeline.yaml, with one team member: bob (Bob).
+    pub(crate) fn cfg() -> Config {
         crate::model::config::parse(
             &crate::model::config::default_yaml(
                 &[("bob".into(), "Bob".into(), "bob@example.com".into())],

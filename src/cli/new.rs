@@ -503,17 +503,7 @@ pub fn run(ctx: &Ctx, a: NewArgs) -> Result<i32, Error> {
 mod tests {
     use super::*;
 
-    fn cfg() -> Config {
-        crate::model::config::parse(
-            &crate::model::config::default_yaml(
-                &[("bob".into(), "Bob".into(), "bob@example.com".into())],
-                crate::model::config::Qualification::Bant,
-            ),
-            std::path::Path::new("pipeline.yaml"),
-            &crate::model::notes::Templates::builtin_only(),
-        )
-        .unwrap()
-    }
+    use crate::cli::import::tests::cfg;
 
     fn args(title: &str) -> NewArgs {
         NewArgs {

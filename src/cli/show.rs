@@ -532,17 +532,7 @@ mod tests {
     use super::*;
     use std::path::{Path, PathBuf};
 
-    fn cfg() -> Config {
-        crate::model::config::parse(
-            &crate::model::config::default_yaml(
-                &[("bob".into(), "Bob Stone".into(), "bob@example.com".into())],
-                crate::model::config::Qualification::Bant,
-            ),
-            Path::new("pipeline.yaml"),
-            &crate::model::notes::Templates::builtin_only(),
-        )
-        .unwrap()
-    }
+    use crate::cli::import::tests::cfg;
 
     fn deal(cfg: &Config, place: Place, dir: &str, fm: &str) -> Deal {
         Deal::parse(
@@ -559,21 +549,22 @@ mod tests {
         "2026-03-10T12:00:00Z".parse().unwrap()
     }
 
-    fn view(cfg: &Config, d: &Deal) -> View {
-        let ev = Evaluator::with_files(cfg, Default::default());
-        View::of(cfg, &ev, Path::new("/pipe"), d, now())
+    /// The view of a deal `acme` at `place` (in folder `dir`) with the
+    /// front matter `fm`, on 2026-03-10 at noon.
+    fn view(place: Place, dir: &str, fm: &str) -> View {
+        let cfg = cfg();
+        let d = deal(&cfg, place, dir, fm);
+        let ev = Evaluator::with_files(&cfg, Default::default());
+        View::of(&cfg, &ev, Path::new("/pipe"), &d, now())
     }
 
     #[test]
     fn a_prospect_without_contact_fails_its_one_criterion_with_a_fix() {
-        let cfg = cfg();
-        let d = deal(
-            &cfg,
+        let v = view(
             Place::Stage(0),
             "01-prospecting",
             "title: Acme\nowner: bob\nstages:\n  prospecting: 2026-03-01T00:00:00Z\n",
         );
-        let v = view(&cfg, &d);
         let list = v.checklist.as_ref().unwrap();
         assert_eq!(list.id, "prospecting");
         assert_eq!(list.checks.len(), 1);
@@ -582,7 +573,7 @@ mod tests {
         assert!(matches!(v.next, NextStep::Missing));
         let page = v.render(&Style { color: false });
         assert!(page.starts_with("acme  Acme\n"), "{page}");
-        assert!(page.contains("  owner     bob (Bob Stone)\n"), "{page}");
+        assert!(page.contains("  owner     bob (Bob)\n"), "{page}");
         assert!(
             page.contains(
                 "  stage     prospecting, for 9.5 days (since 2026-03-01) → next: outreach\n"
@@ -598,14 +589,11 @@ mod tests {
 
     #[test]
     fn a_won_deal_has_no_checklist_and_no_next_step_line() {
-        let cfg = cfg();
-        let d = deal(
-            &cfg,
+        let v = view(
             Place::Won,
             "won",
             "title: Acme\nowner: bob\nstages:\n  won: 2026-03-05T00:00:00Z\n",
         );
-        let v = view(&cfg, &d);
         assert!(v.checklist.is_none());
         assert!(v.close.is_none());
         assert!(matches!(v.next, NextStep::Closed));
@@ -616,14 +604,11 @@ mod tests {
 
     #[test]
     fn a_close_date_gone_by_is_past_due_and_red() {
-        let cfg = cfg();
-        let d = deal(
-            &cfg,
+        let v = view(
             Place::Stage(1),
             "02-outreach",
             "title: Acme\nexpected_close: 2026-03-07\n",
         );
-        let v = view(&cfg, &d);
         let c = v.close.as_ref().unwrap();
         assert!(c.past_due);
         assert_eq!(c.when, "2026-03-07, past due (3 days ago)");
@@ -634,14 +619,11 @@ mod tests {
 
     #[test]
     fn objections_count_the_open_ones_and_say_how_to_resolve_them() {
-        let cfg = cfg();
-        let d = deal(
-            &cfg,
+        let v = view(
             Place::Stage(1),
             "02-outreach",
             "title: Acme\nobjections:\n  - objection: Too dear\n    resolved: true\n  - objection: No time\n",
         );
-        let v = view(&cfg, &d);
         assert_eq!(
             v.objections,
             vec![
