@@ -95,6 +95,35 @@ fn table(p: &Pipeline, f: &Forecast, width: usize) -> String {
         f.by.as_str(),
         f.as_of
     );
+    out.push_str(&output::table(
+        &[
+            "PERIOD",
+            "WON",
+            "COMMIT",
+            "BEST CASE",
+            "PIPELINE",
+            "WEIGHTED",
+            "DEALS",
+        ],
+        &period_rows(f),
+        width,
+    ));
+    // What the totals leave out, said (docs/reference.md, "Money").
+    let left = f.left_out();
+    if !left.is_empty() {
+        out.push_str(&format!(
+            "Not in these totals (other currencies): {}.\n",
+            left.join("; ")
+        ));
+    }
+    out.push('\n');
+    out.push_str(&past_due(&p.deals, f, width));
+    out.push_str(&no_close_date(&p.deals, f));
+    out
+}
+
+/// One row per period and a `TOTAL` row: the figures, then how many deals.
+fn period_rows(f: &Forecast) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = f
         .periods
         .iter()
@@ -125,110 +154,193 @@ fn table(p: &Pipeline, f: &Forecast, width: usize) -> String {
             .sum::<usize>()
             .to_string(),
     ]);
+    rows
+}
+
+/// The deal of `slug` among `deals`.
+fn find<'a>(deals: &'a [Deal], slug: &str) -> Option<&'a Deal> {
+    deals.iter().find(|d| d.slug == slug)
+}
+
+/// The owner of a deal, or `(no owner)`.
+fn owner(d: Option<&Deal>) -> String {
+    d.and_then(|d| d.fields.owner.clone())
+        .unwrap_or_else(|| "(no owner)".into())
+}
+
+/// ` (N in other currencies, not in the total)`, or nothing.
+fn others_note(others: usize) -> String {
+    if others > 0 {
+        format!(" ({others} in other currencies, not in the total)")
+    } else {
+        String::new()
+    }
+}
+
+/// The past-due deals: a line with their count and value, then a table
+/// naming each with its owner, date, value and the command that fixes it.
+fn past_due(deals: &[Deal], f: &Forecast, width: usize) -> String {
+    let cur = &f.currency;
+    if f.past_due.count == 0 {
+        return "Past due: none.\n".into();
+    }
+    let others: usize = f.past_due.other_currencies.values().map(|o| o.count).sum();
+    let mut out = format!(
+        "Past due: {} deal{}, {} {cur}{} (expected_close before today; set a new date or close them):\n",
+        f.past_due.count,
+        if f.past_due.count == 1 { "" } else { "s" },
+        money(f.past_due.value),
+        others_note(others)
+    );
+    let rows: Vec<Vec<String>> = f
+        .past_due
+        .deals
+        .iter()
+        .map(|s| {
+            let d = find(deals, s);
+            vec![
+                s.clone(),
+                owner(d),
+                d.and_then(|d| d.fields.expected_close)
+                    .map(crate::base::time::format_date)
+                    .unwrap_or_default(),
+                d.and_then(|d| {
+                    let v = d.fields.value?;
+                    Some(crate::base::money::in_table(
+                        v,
+                        d.fields.currency.as_deref(),
+                        &f.currency,
+                    ))
+                })
+                .unwrap_or_default(),
+                format!("deal set {s} expected_close=YYYY-MM-DD"),
+            ]
+        })
+        .collect();
     out.push_str(&output::table(
-        &[
-            "PERIOD",
-            "WON",
-            "COMMIT",
-            "BEST CASE",
-            "PIPELINE",
-            "WEIGHTED",
-            "DEALS",
-        ],
+        &["DEAL", "OWNER", "EXPECTED", "VALUE", "FIX"],
         &rows,
         width,
     ));
-    // What the totals leave out, said (docs/reference.md, "Money").
-    let left = f.left_out();
-    if !left.is_empty() {
-        out.push_str(&format!(
-            "Not in these totals (other currencies): {}.\n",
-            left.join("; ")
-        ));
-    }
-    let find = |slug: &str| -> Option<&Deal> { p.deals.iter().find(|d| d.slug == slug) };
-    let owner = |d: Option<&Deal>| {
-        d.and_then(|d| d.fields.owner.clone())
-            .unwrap_or_else(|| "(no owner)".into())
-    };
-    out.push('\n');
-    if f.past_due.count == 0 {
-        out.push_str("Past due: none.\n");
-    } else {
-        let others: usize = f.past_due.other_currencies.values().map(|o| o.count).sum();
-        out.push_str(&format!(
-            "Past due: {} deal{}, {} {cur}{} (expected_close before today; set a new date or close them):\n",
-            f.past_due.count,
-            if f.past_due.count == 1 { "" } else { "s" },
-            money(f.past_due.value),
-            if others > 0 {
-                format!(" ({others} in other currencies, not in the total)")
-            } else {
-                String::new()
-            }
-        ));
-        let rows: Vec<Vec<String>> = f
-            .past_due
-            .deals
-            .iter()
-            .map(|s| {
-                let d = find(s);
-                vec![
-                    s.clone(),
-                    owner(d),
-                    d.and_then(|d| d.fields.expected_close)
-                        .map(crate::base::time::format_date)
-                        .unwrap_or_default(),
-                    d.and_then(|d| {
-                        let v = d.fields.value?;
-                        Some(crate::base::money::in_table(
-                            v,
-                            d.fields.currency.as_deref(),
-                            &f.currency,
-                        ))
-                    })
-                    .unwrap_or_default(),
-                    format!("deal set {s} expected_close=YYYY-MM-DD"),
-                ]
-            })
-            .collect();
-        out.push_str(&output::table(
-            &["DEAL", "OWNER", "EXPECTED", "VALUE", "FIX"],
-            &rows,
-            width,
-        ));
-    }
-    if f.no_close_date.count > 0 {
-        let names: Vec<String> = f
-            .no_close_date
-            .deals
-            .iter()
-            .map(|s| {
-                format!(
-                    "{} ({})",
-                    crate::base::diag::escape(s),
-                    crate::base::diag::escape(&owner(find(s)))
-                )
-            })
-            .collect();
-        let others: usize = f
-            .no_close_date
-            .other_currencies
-            .values()
-            .map(|o| o.count)
-            .sum();
-        out.push_str(&format!(
-            "No close date: {} deal{}, {} {cur}{}: {}\n",
-            f.no_close_date.count,
-            if f.no_close_date.count == 1 { "" } else { "s" },
-            money(f.no_close_date.value),
-            if others > 0 {
-                format!(" ({others} in other currencies, not in the total)")
-            } else {
-                String::new()
-            },
-            names.join(", ")
-        ));
-    }
     out
+}
+
+/// The deals with no close date, named with their owners on one line
+/// (nothing when there are none).
+fn no_close_date(deals: &[Deal], f: &Forecast) -> String {
+    if f.no_close_date.count == 0 {
+        return String::new();
+    }
+    let names: Vec<String> = f
+        .no_close_date
+        .deals
+        .iter()
+        .map(|s| {
+            format!(
+                "{} ({})",
+                crate::base::diag::escape(s),
+                crate::base::diag::escape(&owner(find(deals, s)))
+            )
+        })
+        .collect();
+    let others: usize = f
+        .no_close_date
+        .other_currencies
+        .values()
+        .map(|o| o.count)
+        .sum();
+    format!(
+        "No close date: {} deal{}, {} {}{}: {}\n",
+        f.no_close_date.count,
+        if f.no_close_date.count == 1 { "" } else { "s" },
+        money(f.no_close_date.value),
+        f.currency,
+        others_note(others),
+        names.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::forecast::{Bucket, By, Period};
+
+    fn period(label: &str, won: f64, commit: f64, deals: &[&str]) -> Period {
+        Period {
+            label: label.into(),
+            start: String::new(),
+            end: String::new(),
+            won,
+            commit,
+            best_case: 0.0,
+            pipeline: 1000.0,
+            weighted: 250.5,
+            deals: deals.iter().map(|s| s.to_string()).collect(),
+            other_currencies: Default::default(),
+        }
+    }
+
+    fn forecast(periods: Vec<Period>) -> Forecast {
+        Forecast {
+            currency: "EUR".into(),
+            as_of: "2026-03-10".into(),
+            by: By::Month,
+            periods,
+            past_due: Bucket::default(),
+            no_close_date: Bucket::default(),
+            unreadable: None,
+        }
+    }
+
+    #[test]
+    fn period_rows_end_with_a_total_of_every_column() {
+        let f = forecast(vec![
+            period("2026-03", 12000.0, 5000.0, &["a", "b"]),
+            period("2026-04", 0.0, 48000.0, &["c"]),
+        ]);
+        let rows = period_rows(&f);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[0],
+            ["2026-03", "12,000", "5,000", "0", "1,000", "250.50", "2"]
+        );
+        assert_eq!(
+            rows[2],
+            ["TOTAL", "12,000", "53,000", "0", "2,000", "501", "3"]
+        );
+    }
+
+    #[test]
+    fn no_past_due_deals_say_none_and_no_missing_dates_say_nothing() {
+        let f = forecast(vec![]);
+        assert_eq!(past_due(&[], &f, 100), "Past due: none.\n");
+        assert_eq!(no_close_date(&[], &f), "");
+        assert_eq!(
+            period_rows(&f),
+            vec![["TOTAL", "0", "0", "0", "0", "0", "0"]]
+        );
+    }
+
+    #[test]
+    fn deals_without_a_close_date_are_named_with_their_owners() {
+        let mut f = forecast(vec![]);
+        f.no_close_date = Bucket {
+            count: 2,
+            value: 7500.0,
+            deals: vec!["acme".into(), "globex".into()],
+            other_currencies: [(
+                "USD".to_string(),
+                crate::reports::forecast::OtherBucket {
+                    count: 1,
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+        };
+        assert_eq!(
+            no_close_date(&[], &f),
+            "No close date: 2 deals, 7,500 EUR (1 in other currencies, not in the total): acme ((no owner)), globex ((no owner))\n"
+        );
+    }
 }

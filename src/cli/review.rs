@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::base::error::Error;
 use crate::cli::args::{ReviewArgs, ReviewFormat};
 use crate::cli::ctx::Ctx;
+use crate::model::config::Config;
 use crate::reports::review::{self, Sides, slug_key};
 use crate::rules::criteria::Evaluator;
 use crate::store::history::{self, TreeFile};
@@ -60,17 +61,235 @@ fn head_layout(
     c
 }
 
+/// `BASE..HEAD`, `BASE...HEAD` or `BASE` as (base, head): HEAD when the
+/// range names none.
+fn split_range(range: &str) -> (&str, &str) {
+    match range.split_once("...").or_else(|| range.split_once("..")) {
+        Some((b, h)) => (b, if h.is_empty() { "HEAD" } else { h }),
+        None => (range, "HEAD"),
+    }
+}
+
+/// The rules a review judges by: the merge-base's pipeline.yaml, HEAD's
+/// (or why it cannot be read), and the base's rules with HEAD's folders.
+struct Configs {
+    base: Config,
+    head: Result<Config, String>,
+    layout: Config,
+    /// Whether pipeline.yaml differs between the merge-base and HEAD.
+    changed: bool,
+}
+
+impl Configs {
+    /// The merge-base's config `base` with HEAD's (commit `h`), read only
+    /// when its pipeline.yaml differs.
+    fn read(
+        repo: &Repo,
+        root: &std::path::Path,
+        base: Config,
+        h: git2::Oid,
+        (base_root, head_root): (&git2::Tree, &git2::Tree),
+    ) -> Configs {
+        let config_id = |t: &git2::Tree| t.get_name(crate::model::config::FILE).map(|e| e.id());
+        let changed = config_id(base_root) != config_id(head_root);
+        let head = if changed {
+            Pipeline::config_at(repo, root, h).map_err(|e| e.to_string())
+        } else {
+            Ok(base.clone())
+        };
+        // HEAD's files are read where HEAD's pipeline.yaml puts them (its
+        // deals_dir and stage folders), and judged by the base's rules.
+        let layout = match &head {
+            Ok(hc) => head_layout(&base, hc),
+            Err(_) => base.clone(),
+        };
+        Configs {
+            base,
+            head,
+            layout,
+            changed,
+        }
+    }
+
+    /// Each base stage's probability as HEAD's pipeline.yaml sets it (the
+    /// base's own where HEAD lacks the stage or cannot be read).
+    fn head_probability(&self) -> Vec<f64> {
+        head_probability(&self.base, self.head.as_ref().ok())
+    }
+}
+
+/// See [`Configs::head_probability`].
+fn head_probability(base: &Config, head: Option<&Config>) -> Vec<f64> {
+    base.stages
+        .iter()
+        .map(|s| match head {
+            Some(hc) => hc
+                .stages
+                .iter()
+                .find(|x| x.id == s.id)
+                .map_or(s.probability, |x| x.probability),
+            None => s.probability,
+        })
+        .collect()
+}
+
+/// What the pull request touched in the deals folder.
+struct Touched {
+    /// The tree diff of the deals folder, paths relative to it.
+    changed: Vec<history::Changed>,
+    /// The slugs of the deal files it changed, case folded.
+    slugs: HashSet<String>,
+    /// Those slugs' files at HEAD, paths from the pipeline root.
+    at_head: Vec<TreeFile>,
+}
+
+impl Touched {
+    /// Diffs the deals folders (`base_dd`, `head_dd`, each with a trailing
+    /// `/`) and finds the touched slugs' files in HEAD's stage folders.
+    fn find(
+        git: &git2::Repository,
+        (base_root, head_root): (&git2::Tree, &git2::Tree),
+        (base_dd, head_dd): (&str, &str),
+        layout: &Config,
+    ) -> Touched {
+        let changed = history::diff(
+            git,
+            history::subtree(git, base_root, base_dd).as_ref(),
+            history::subtree(git, head_root, head_dd).as_ref(),
+        );
+        let slugs: HashSet<String> = changed
+            .iter()
+            .filter(|c| deal_name(&format!("{head_dd}{}", c.path), head_dd))
+            .map(|c| slug_key(&slug_of(std::path::Path::new(&c.path))))
+            .collect();
+        // Their files at HEAD: the changed ones, and `<slug>.md` in each stage
+        // or outcome folder (a lookup, not a listing of ten thousand names).
+        let mut at_head: Vec<TreeFile> = changed
+            .iter()
+            .filter_map(|c| c.new.clone())
+            .map(|f| TreeFile {
+                path: format!("{head_dd}{}", f.path),
+                ..f
+            })
+            .filter(|f| deal_name(&f.path, head_dd))
+            .collect();
+        let dirs: Vec<&str> = layout
+            .stages
+            .iter()
+            .map(|s| s.dir.as_str())
+            .chain([crate::model::config::WON, crate::model::config::LOST])
+            .collect();
+        for key in &slugs {
+            for dir in &dirs {
+                let path = format!("{head_dd}{dir}/{key}.md");
+                if at_head.iter().any(|f| f.path == path) {
+                    continue;
+                }
+                if let Ok(e) = head_root.get_path(std::path::Path::new(&path))
+                    && e.kind() == Some(git2::ObjectType::Blob)
+                {
+                    at_head.push(TreeFile {
+                        path,
+                        id: e.id(),
+                        mode: e.filemode(),
+                    });
+                }
+            }
+        }
+        Touched {
+            changed,
+            slugs,
+            at_head,
+        }
+    }
+
+    /// The files at HEAD, grouped by slug key.
+    fn by_slug(&self) -> BTreeMap<String, Vec<&TreeFile>> {
+        let mut by_slug: BTreeMap<String, Vec<&TreeFile>> = BTreeMap::new();
+        for f in &self.at_head {
+            by_slug
+                .entry(slug_key(&slug_of(std::path::Path::new(&f.path))))
+                .or_default()
+                .push(f);
+        }
+        by_slug
+    }
+
+    /// Changed files under HEAD's deals folder `head_dd` whose name is not
+    /// one `deal` gives.
+    fn bad_names(&self, head_dd: &str) -> Vec<PathBuf> {
+        self.changed
+            .iter()
+            .filter(|c| c.new.is_some())
+            .map(|c| PathBuf::from(format!("{head_dd}{}", c.path)))
+            .filter(|p| !good_name(p))
+            .collect()
+    }
+
+    /// The entries of the touched deals at the merge-base and at HEAD: each
+    /// touched file at HEAD, the same file at the base where the pull
+    /// request left it alone, and the base's side of each changed file.
+    fn entries(
+        &self,
+        repo: &Repo,
+        by_slug: &BTreeMap<String, Vec<&TreeFile>>,
+        (base_dd, head_dd): (&str, &str),
+    ) -> (Vec<Entry>, Vec<Entry>) {
+        let entry = |f: &TreeFile, path: String| Entry {
+            rel: PathBuf::from(path),
+            content: if f.is_symlink() {
+                Content::Symlink
+            } else {
+                repo.blob(f.id, MAX_DEAL_BYTES as usize)
+            },
+        };
+        let changed_at_head: HashSet<String> = self
+            .changed
+            .iter()
+            .map(|c| format!("{head_dd}{}", c.path))
+            .collect();
+        let mut head_entries = Vec::new();
+        let mut base_entries = Vec::new();
+        for key in &self.slugs {
+            for f in by_slug.get(key).into_iter().flatten() {
+                head_entries.push(entry(f, f.path.clone()));
+                if !changed_at_head.contains(&f.path) {
+                    // Unchanged: the same file is at the merge-base.
+                    let rel = f.path.strip_prefix(head_dd).unwrap_or(&f.path);
+                    base_entries.push(entry(f, format!("{base_dd}{rel}")));
+                }
+            }
+        }
+        for c in &self.changed {
+            let path = format!("{base_dd}{}", c.path);
+            if let Some(old) = &c.old
+                && deal_name(&path, base_dd)
+            {
+                base_entries.push(entry(old, path));
+            }
+        }
+        (base_entries, head_entries)
+    }
+}
+
+/// A slug in two places at HEAD that the pull request touched: one it
+/// brought in, or a copy it added beside one that was there.
+fn duplicates(by_slug: &BTreeMap<String, Vec<&TreeFile>>) -> Vec<(String, Vec<PathBuf>)> {
+    by_slug
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, v)| {
+            let mut paths: Vec<PathBuf> = v.iter().map(|f| PathBuf::from(&f.path)).collect();
+            paths.sort();
+            (k.clone(), paths)
+        })
+        .collect()
+}
+
 pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;
     let repo = Repo::require(&root, "deal review compares commits")?;
-    let (base, head) = match a
-        .range
-        .split_once("...")
-        .or_else(|| a.range.split_once(".."))
-    {
-        Some((b, h)) => (b, if h.is_empty() { "HEAD" } else { h }),
-        None => (a.range.as_str(), "HEAD"),
-    };
+    let (base, head) = split_range(&a.range);
     let b = repo.commit_of(base)?;
     let h = repo.commit_of(head)?;
     // The usual pull request starts at the base's tip; otherwise git's own
@@ -84,199 +303,41 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
     let base_cfg = Pipeline::config_at(&repo, &root, mb)?;
     let base_root = repo.tree_at(mb, &root)?;
     let head_root = repo.tree_at(h, &root)?;
-    let config_id = |t: &git2::Tree| t.get_name(crate::model::config::FILE).map(|e| e.id());
-    let config_changed = config_id(&base_root) != config_id(&head_root);
-    let head_cfg = if config_changed {
-        Pipeline::config_at(&repo, &root, h).map_err(|e| e.to_string())
-    } else {
-        Ok(base_cfg.clone())
-    };
-    // HEAD's files are read where HEAD's pipeline.yaml puts them (its
-    // deals_dir and stage folders), and judged by the base's rules.
-    let layout = match &head_cfg {
-        Ok(hc) => head_layout(&base_cfg, hc),
-        Err(_) => base_cfg.clone(),
-    };
+    let cfgs = Configs::read(&repo, &root, base_cfg, h, (&base_root, &head_root));
+    let base_cfg = &cfgs.base;
     let base_dd = format!("{}/", base_cfg.deals_dir.trim_end_matches('/'));
-    let head_dd = format!("{}/", layout.deals_dir.trim_end_matches('/'));
-    let changed = history::diff(
-        git,
-        history::subtree(git, &base_root, &base_dd).as_ref(),
-        history::subtree(git, &head_root, &head_dd).as_ref(),
-    );
-    // The slugs the pull request touched.
-    let touched: HashSet<String> = changed
-        .iter()
-        .filter(|c| deal_name(&format!("{head_dd}{}", c.path), &head_dd))
-        .map(|c| slug_key(&slug_of(std::path::Path::new(&c.path))))
-        .collect();
-    // Their files at HEAD: the changed ones, and `<slug>.md` in each stage
-    // or outcome folder (a lookup, not a listing of ten thousand names).
-    let mut at_head: Vec<TreeFile> = changed
-        .iter()
-        .filter_map(|c| c.new.clone())
-        .map(|f| TreeFile {
-            path: format!("{head_dd}{}", f.path),
-            ..f
-        })
-        .filter(|f| deal_name(&f.path, &head_dd))
-        .collect();
-    let dirs: Vec<&str> = layout
-        .stages
-        .iter()
-        .map(|s| s.dir.as_str())
-        .chain([crate::model::config::WON, crate::model::config::LOST])
-        .collect();
-    for key in &touched {
-        for dir in &dirs {
-            let path = format!("{head_dd}{dir}/{key}.md");
-            if at_head.iter().any(|f| f.path == path) {
-                continue;
-            }
-            if let Ok(e) = head_root.get_path(std::path::Path::new(&path))
-                && e.kind() == Some(git2::ObjectType::Blob)
-            {
-                at_head.push(TreeFile {
-                    path,
-                    id: e.id(),
-                    mode: e.filemode(),
-                });
-            }
-        }
-    }
-    let mut by_slug: BTreeMap<String, Vec<&TreeFile>> = BTreeMap::new();
-    for f in &at_head {
-        by_slug
-            .entry(slug_key(&slug_of(std::path::Path::new(&f.path))))
-            .or_default()
-            .push(f);
-    }
-    // A slug in two places at HEAD that the pull request touched: one it
-    // brought in, or a copy it added beside one that was there.
-    let duplicates: Vec<(String, Vec<PathBuf>)> = by_slug
-        .iter()
-        .filter(|(_, v)| v.len() > 1)
-        .map(|(k, v)| {
-            let mut paths: Vec<PathBuf> = v.iter().map(|f| PathBuf::from(&f.path)).collect();
-            paths.sort();
-            (k.clone(), paths)
-        })
-        .collect();
-    let bad_names: Vec<PathBuf> = changed
-        .iter()
-        .filter(|c| c.new.is_some())
-        .map(|c| PathBuf::from(format!("{head_dd}{}", c.path)))
-        .filter(|p| !good_name(p))
-        .collect();
-    let entry = |f: &TreeFile, path: String| Entry {
-        rel: PathBuf::from(path),
-        content: if f.is_symlink() {
-            Content::Symlink
-        } else {
-            repo.blob(f.id, MAX_DEAL_BYTES as usize)
-        },
-    };
-    let changed_at_head: HashSet<String> = changed
-        .iter()
-        .map(|c| format!("{head_dd}{}", c.path))
-        .collect();
-    let mut head_entries = Vec::new();
-    let mut base_entries = Vec::new();
-    for key in &touched {
-        for f in by_slug.get(key).into_iter().flatten() {
-            head_entries.push(entry(f, f.path.clone()));
-            if !changed_at_head.contains(&f.path) {
-                // Unchanged: the same file is at the merge-base.
-                let rel = f.path.strip_prefix(&head_dd).unwrap_or(&f.path);
-                base_entries.push(entry(f, format!("{base_dd}{rel}")));
-            }
-        }
-    }
-    for c in &changed {
-        let path = format!("{base_dd}{}", c.path);
-        if let Some(old) = &c.old
-            && deal_name(&path, &base_dd)
-        {
-            base_entries.push(entry(old, path));
-        }
-    }
+    let head_dd = format!("{}/", cfgs.layout.deals_dir.trim_end_matches('/'));
+    let dds = (base_dd.as_str(), head_dd.as_str());
+    let touched = Touched::find(git, (&base_root, &head_root), dds, &cfgs.layout);
+    let by_slug = touched.by_slug();
+    let duplicates = duplicates(&by_slug);
+    let bad_names = touched.bad_names(&head_dd);
+    let (base_entries, head_entries) = touched.entries(&repo, &by_slug, dds);
     let base_p = Pipeline::from_entries(root.clone(), base_cfg.clone(), base_entries);
-    let head_p = Pipeline::from_entries(root.clone(), layout.clone(), head_entries);
+    let head_p = Pipeline::from_entries(root.clone(), cfgs.layout.clone(), head_entries);
     head_p.warn_unreadable();
     // For `file` criteria: HEAD's files outside the deals folder (contracts
     // and the like), and the touched deals' own.
     let files: HashSet<String> = history::list_except(&head_root, &head_dd)
         .into_iter()
         .map(|f| f.path)
-        .chain(at_head.iter().map(|f| f.path.clone()))
+        .chain(touched.at_head.iter().map(|f| f.path.clone()))
         .collect();
-    let ev = Evaluator::with_files(&base_cfg, files);
+    let ev = Evaluator::with_files(base_cfg, files);
     let commits = history::range(git, h, mb);
-    let authors = authors(&repo, &root, &commits, &head_dd, &touched);
-    // Each explained `Criteria-Change:` commit excuses the weakenings its
-    // own tree holds: its own and earlier ones, never a later one.
-    let mut excusals = Vec::new();
-    if config_changed
-        && let Ok(hc) = &head_cfg
-        && !review::weakenings(&base_cfg, hc).is_empty()
-    {
-        for c in &commits {
-            // The one reading of a reason, a squash's body included.
-            let Some(reason) = history::criteria_reason(git, c) else {
-                continue;
-            };
-            let weak = match Pipeline::config_at(&repo, &root, c.id) {
-                Ok(cfg) => review::weakenings(&base_cfg, &cfg),
-                Err(_) => Vec::new(),
-            };
-            excusals.push((reason.trim().to_string(), weak));
-        }
-    }
-    // A changed probability reweighs the open deals the pull request did
-    // not touch too: read HEAD's other deals only then.
-    let head_probability: Vec<f64> = base_cfg
-        .stages
-        .iter()
-        .map(|s| match &head_cfg {
-            Ok(hc) => hc
-                .stages
-                .iter()
-                .find(|x| x.id == s.id)
-                .map_or(s.probability, |x| x.probability),
-            Err(_) => s.probability,
-        })
-        .collect();
-    let mut reweighted: BTreeMap<String, crate::base::money::Amount> = BTreeMap::new();
-    if head_probability
-        .iter()
-        .zip(&base_cfg.stages)
-        .any(|(p, s)| *p != s.probability)
-        && let Ok((all, _)) = Pipeline::at_commit_with(&repo, &root, h, layout.clone())
-    {
-        let factor = |p: f64| crate::base::money::from_f64(p).unwrap_or_default();
-        for d in &all.deals {
-            if touched.contains(&slug_key(&d.slug)) {
-                continue;
-            }
-            if let crate::model::deal::Place::Stage(i) = d.place {
-                let v = d.fields.value.unwrap_or_default();
-                let w =
-                    v * factor(head_probability[i]) - v * factor(base_cfg.stages[i].probability);
-                *reweighted
-                    .entry(review::currency_of(&base_cfg, d))
-                    .or_default() += w;
-            }
-        }
-    }
+    let authors = authors(&repo, &root, &commits, &head_dd, &touched.slugs);
+    let excusals = excusals(&repo, &root, &cfgs, &commits);
+    let head_probability = cfgs.head_probability();
+    let reweighted = reweighted(&repo, &root, h, &cfgs, &head_probability, &touched.slugs);
     let r = review::review(
         Sides {
-            base_cfg: &base_cfg,
-            head_cfg: head_cfg.as_ref().map_err(Clone::clone),
+            base_cfg,
+            head_cfg: cfgs.head.as_ref().map_err(Clone::clone),
             base: &base_p.deals,
             head: &head_p.deals,
             head_problems: &head_p.problems,
             duplicates: &duplicates,
-            config_changed,
+            config_changed: cfgs.changed,
             bad_names: &bad_names,
             base_id: mb.to_string(),
             head_id: h.to_string(),
@@ -296,6 +357,72 @@ pub fn run(ctx: &Ctx, a: ReviewArgs) -> Result<i32, Error> {
         ),
     }
     Ok(if r.violations > 0 { 1 } else { 0 })
+}
+
+/// Each explained `Criteria-Change:` commit with the weakenings its own
+/// tree holds: it excuses its own and earlier ones, never a later one.
+/// Read only when pipeline.yaml changed and HEAD's weakens the base's.
+fn excusals(
+    repo: &Repo,
+    root: &std::path::Path,
+    cfgs: &Configs,
+    commits: &[history::Commit],
+) -> Vec<(String, Vec<String>)> {
+    let mut excusals = Vec::new();
+    if cfgs.changed
+        && let Ok(hc) = &cfgs.head
+        && !review::weakenings(&cfgs.base, hc).is_empty()
+    {
+        for c in commits {
+            // The one reading of a reason, a squash's body included.
+            let Some(reason) = history::criteria_reason(repo.git(), c) else {
+                continue;
+            };
+            let weak = match Pipeline::config_at(repo, root, c.id) {
+                Ok(cfg) => review::weakenings(&cfgs.base, &cfg),
+                Err(_) => Vec::new(),
+            };
+            excusals.push((reason.trim().to_string(), weak));
+        }
+    }
+    excusals
+}
+
+/// By currency, how much the weighted value of the open deals the pull
+/// request did not touch moves with HEAD's probabilities: HEAD's other
+/// deals are read only when a probability changed.
+fn reweighted(
+    repo: &Repo,
+    root: &std::path::Path,
+    h: git2::Oid,
+    cfgs: &Configs,
+    head_probability: &[f64],
+    touched: &HashSet<String>,
+) -> BTreeMap<String, crate::base::money::Amount> {
+    let base_cfg = &cfgs.base;
+    let mut reweighted: BTreeMap<String, crate::base::money::Amount> = BTreeMap::new();
+    if head_probability
+        .iter()
+        .zip(&base_cfg.stages)
+        .any(|(p, s)| *p != s.probability)
+        && let Ok((all, _)) = Pipeline::at_commit_with(repo, root, h, cfgs.layout.clone())
+    {
+        let factor = |p: f64| crate::base::money::from_f64(p).unwrap_or_default();
+        for d in &all.deals {
+            if touched.contains(&slug_key(&d.slug)) {
+                continue;
+            }
+            if let crate::model::deal::Place::Stage(i) = d.place {
+                let v = d.fields.value.unwrap_or_default();
+                let w =
+                    v * factor(head_probability[i]) - v * factor(base_cfg.stages[i].probability);
+                *reweighted
+                    .entry(review::currency_of(base_cfg, d))
+                    .or_default() += w;
+            }
+        }
+    }
+    reweighted
 }
 
 /// For each touched slug (and `pipeline.yaml`), the `Name <email>` of every
@@ -379,4 +506,44 @@ fn authors(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(yaml: &str) -> Config {
+        crate::model::config::parse(
+            yaml,
+            std::path::Path::new("pipeline.yaml"),
+            &crate::model::notes::Templates::builtin_only(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_range_without_a_head_reviews_up_to_head() {
+        assert_eq!(split_range("main"), ("main", "HEAD"));
+        assert_eq!(split_range("main.."), ("main", "HEAD"));
+        assert_eq!(split_range("main..topic"), ("main", "topic"));
+        assert_eq!(split_range("main...topic"), ("main", "topic"));
+    }
+
+    #[test]
+    fn head_probability_takes_heads_figure_and_keeps_the_base_where_head_lacks_the_stage() {
+        let base =
+            cfg("stages:\n  - id: a\n    probability: 0.1\n  - id: b\n    probability: 0.5\n");
+        let head = cfg("stages:\n  - id: a\n    probability: 0.3\n");
+        assert_eq!(head_probability(&base, Some(&head)), vec![0.3, 0.5]);
+        assert_eq!(head_probability(&base, None), vec![0.1, 0.5]);
+    }
+
+    #[test]
+    fn deal_files_are_markdown_under_the_deals_folder_outside_hidden_folders() {
+        assert!(deal_name("deals/01-a/acme.md", "deals/"));
+        assert!(deal_name("deals/01-a/Acme.MD", "deals/"));
+        assert!(!deal_name("deals/.trash/acme.md", "deals/"));
+        assert!(!deal_name("notes/acme.md", "deals/"));
+        assert!(!deal_name("deals/01-a/acme.txt", "deals/"));
+    }
 }
