@@ -1154,6 +1154,251 @@ mod tests {
         );
     }
 
+    fn amount(n: i64) -> crate::base::money::Amount {
+        crate::base::money::Amount::from(n)
+    }
+
+    fn mark(place: Place, value: i64, new_at: &str, won_at: Option<&str>) -> Mark {
+        Mark {
+            place,
+            value: amount(value),
+            new_at: Some(t(new_at)),
+            won_at: won_at.map(t),
+            lost_at: None,
+        }
+    }
+
+    fn empty(start: &str, end: &str) -> Snapshot {
+        Snapshot::of_period(t(start), t(end), None)
+    }
+
+    #[test]
+    fn period_figures_count_moments_after_the_start_up_to_the_end() {
+        let marks = [
+            mark(Place::Stage(0), 100, "2026-11-08T00:00:00Z", None),
+            mark(Place::Stage(0), 200, "2026-11-15T00:00:00Z", None),
+            mark(
+                Place::Won,
+                300,
+                "2026-11-01T00:00:00Z",
+                Some("2026-11-10T00:00:00Z"),
+            ),
+            mark(
+                Place::Won,
+                400,
+                "2026-11-01T00:00:00Z",
+                Some("2026-11-16T00:00:00Z"),
+            ),
+            Mark {
+                lost_at: Some(t("2026-11-09T00:00:00Z")),
+                ..mark(Place::Lost, 50, "2026-11-01T00:00:00Z", None)
+            },
+        ];
+        let mut snap = empty("2026-11-08T00:00:00Z", "2026-11-15T00:00:00Z");
+        period_figures(
+            marks.iter(),
+            t("2026-11-08T00:00:00Z"),
+            t("2026-11-15T00:00:00Z"),
+            &mut snap,
+        );
+        // New: only the one made at the end (the start is the period before's).
+        assert_eq!(
+            (snap.new, snap.won, snap.won_value),
+            (Some(1), Some(1), Some(300.0))
+        );
+        assert_eq!((snap.lost, snap.lost_value), (Some(1), Some(50.0)));
+    }
+
+    #[test]
+    fn open_figures_weigh_each_open_deal_by_its_stage() {
+        let cfg = crate::reports::testkit::three_stages();
+        let marks = [
+            mark(Place::Stage(0), 1000, "2026-11-01T00:00:00Z", None),
+            mark(Place::Stage(1), 2000, "2026-11-01T00:00:00Z", None),
+            mark(Place::Stage(1), 3000, "2026-11-01T00:00:00Z", None),
+            mark(
+                Place::Won,
+                9000,
+                "2026-11-01T00:00:00Z",
+                Some("2026-11-02T00:00:00Z"),
+            ),
+        ];
+        let mut snap = empty("2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z");
+        figures(&cfg, marks.iter(), &mut snap);
+        assert_eq!(
+            (snap.open, snap.open_value, snap.weighted),
+            (Some(3), Some(6000.0), Some(2600.0))
+        );
+        let stages: Vec<(String, usize, f64)> = snap
+            .stages
+            .unwrap()
+            .into_iter()
+            .map(|(id, f)| (id, f.open, f.value))
+            .collect();
+        let want = [
+            ("lead", 1, 1000.0),
+            ("proposal", 2, 5000.0),
+            ("negotiation", 0, 0.0),
+        ];
+        assert_eq!(
+            stages,
+            want.map(|(id, n, v)| (id.to_string(), n, v)).to_vec()
+        );
+    }
+
+    #[test]
+    fn a_mark_keeps_the_first_stage_won_and_lost_dates_and_the_summed_value() {
+        let cfg = crate::reports::testkit::three_stages();
+        let d = crate::reports::testkit::deal(
+            &cfg,
+            "a",
+            Place::Won,
+            "value: 500\nstages: {lead: 2026-11-02, proposal: 2026-11-03, won: 2026-11-04}\n",
+        );
+        let m = Mark::of(&cfg, d.place, &d.fields);
+        assert_eq!(m.place, Place::Won);
+        assert_eq!(m.value, amount(500));
+        assert_eq!(m.new_at, Some(t("2026-11-02T00:00:00Z")));
+        assert_eq!(
+            (m.won_at, m.lost_at),
+            (Some(t("2026-11-04T00:00:00Z")), None)
+        );
+        let usd = crate::reports::testkit::deal(
+            &cfg,
+            "b",
+            Place::Stage(1),
+            "value: 500\ncurrency: USD\n",
+        );
+        let m = Mark::of(&cfg, usd.place, &usd.fields);
+        assert_eq!((m.value, m.new_at), (amount(0), None));
+    }
+
+    #[test]
+    fn criteria_are_read_per_stage_from_a_pipeline_text() {
+        let got = criteria_of(b"stages:\n  - id: a\n    exit: [x]\n  - id: b\n").unwrap();
+        let x = serde_yaml::Value::Sequence(vec!["x".into()]);
+        assert_eq!(
+            got,
+            vec![
+                ("a".to_string(), x),
+                ("b".to_string(), serde_yaml::Value::Null)
+            ]
+        );
+        assert_eq!(criteria_of(b"stages: [unclosed\n"), None);
+        assert_eq!(criteria_of(b"currency: EUR\n"), None);
+    }
+
+    #[test]
+    fn a_deal_file_is_markdown_not_hidden_and_no_submodule() {
+        let file = |path: &str, mode: i32| history::TreeFile {
+            path: path.into(),
+            id: Oid::ZERO_SHA1,
+            mode,
+        };
+        assert!(is_deal_file(&file("lead/a.md", 0o100644)));
+        assert!(!is_deal_file(&file("lead/a.txt", 0o100644)));
+        assert!(!is_deal_file(&file("lead/.drafts/a.md", 0o100644)));
+        assert!(!is_deal_file(&file("lead/a.md", 0o160000)));
+    }
+
+    #[test]
+    fn a_stage_folder_committed_as_a_symlink_is_said() {
+        let cfg = crate::reports::testkit::three_stages();
+        let link = i32::from(git2::FileMode::Link);
+        let folder = history::TreeFile {
+            path: cfg.stages[0].dir.clone(),
+            id: Oid::ZERO_SHA1,
+            mode: link,
+        };
+        let commit = Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
+        let mut problems = Vec::new();
+        folder_link(&cfg, &folder, commit, &mut problems);
+        let other = history::TreeFile {
+            path: "notes".into(),
+            ..folder
+        };
+        folder_link(&cfg, &other, commit, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains(&format!(
+            "/{} is a symlink in commit 0123456:",
+            cfg.stages[0].dir
+        )));
+    }
+
+    #[test]
+    fn totals_follow_each_step_and_a_repeated_commit_shares_its_open_figures() {
+        let cfgs = vec![Arc::new(crate::reports::testkit::three_stages())];
+        let read = vec![
+            Some(Ok(mark(
+                Place::Stage(0),
+                1000,
+                "2026-11-20T00:00:00Z",
+                None,
+            ))),
+            Some(Ok(mark(
+                Place::Stage(1),
+                2000,
+                "2026-11-10T00:00:00Z",
+                None,
+            ))),
+            // b's older version, still in lead.
+            Some(Ok(mark(
+                Place::Stage(0),
+                2000,
+                "2026-11-10T00:00:00Z",
+                None,
+            ))),
+        ];
+        let mut totals = Totals::new(&cfgs, &read, Vec::new());
+        let (c2, c1) = (Oid::from_str("22").unwrap(), Oid::from_str("11").unwrap());
+        let weeks = [
+            "2026-11-01",
+            "2026-11-08",
+            "2026-11-15",
+            "2026-11-22",
+            "2026-11-29",
+        ]
+        .map(|d| t(&format!("{d}T00:00:00Z")));
+        let files = vec![("a.md".to_string(), 0), ("b.md".to_string(), 1)];
+        let steps = [
+            (Some(c2), Some(Step::Load { cfg: 0, files })),
+            (Some(c2), None),
+            (
+                Some(c1),
+                Some(Step::Apply {
+                    gone: vec!["a.md".into()],
+                    set: vec![("b.md".into(), 2)],
+                }),
+            ),
+            (None, Some(Step::Absent)),
+        ];
+        let snaps: Vec<Snapshot> = steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, (c, step))| totals.snapshot(c, step, weeks[3 - i], weeks[4 - i]))
+            .collect();
+        let got: Vec<_> = snaps
+            .iter()
+            .map(|s| (s.commit.is_some(), s.open, s.weighted, s.new))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (true, Some(2), Some(1100.0), Some(0)),
+                // Same commit: a was new on the 20th, in this week.
+                (true, Some(2), Some(1100.0), Some(1)),
+                (true, Some(1), Some(200.0), Some(1)),
+                (false, None, None, None),
+            ]
+        );
+        assert_eq!(snaps[2].commit.as_deref(), Some(c1.to_string().as_str()));
+        assert_eq!(
+            totals.unreadable.as_deref().map(<[Unreadable]>::len),
+            Some(0)
+        );
+        assert!(totals.problems.is_empty());
+    }
+
     #[test]
     fn months_end_on_the_first() {
         let (start, ends) = period_ends(Every::Month, 2, t("2026-11-27T12:00:00Z"));
