@@ -925,3 +925,75 @@ mod inline_code_tests {
         assert_eq!(super::inline_code("plain"), "plain");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::testkit::{deal, three_stages};
+
+    #[test]
+    fn a_deal_page_names_its_place_and_its_value_with_the_currency() {
+        let cfg = three_stages();
+        assert_eq!(stage_name(&cfg, Place::Stage(1)), cfg.stages[1].name);
+        assert_eq!(stage_name(&cfg, Place::Won), "Won");
+        let d = deal(&cfg, "a", Place::Stage(0), "value: 12500\n");
+        assert_eq!(value_text(&cfg, &d.fields), "12,500 EUR");
+        let d = deal(&cfg, "b", Place::Stage(0), "value: 99.5\ncurrency: USD\n");
+        assert_eq!(value_text(&cfg, &d.fields), "99.50 USD");
+        let d = deal(&cfg, "c", Place::Stage(0), "title: C\n");
+        assert_eq!(value_text(&cfg, &d.fields), "–");
+    }
+
+    #[test]
+    fn contact_entries_come_name_role_email_phone_first_and_link_only_safe_targets() {
+        let cfg = three_stages();
+        let d = deal(
+            &cfg,
+            "a",
+            Place::Stage(0),
+            "contact:\n  web: \"javascript:alert(1)\"\n  phone: \"+1 555\"\n  site: https://x.example\n  email: ann@x.example\n  name: Ann\n",
+        );
+        let got: Vec<(String, String, Option<String>)> = contact(&d)
+            .into_iter()
+            .map(|(k, l)| (k, l.text, l.href))
+            .collect();
+        let row = |k: &str, text: &str, href: Option<&str>| {
+            (k.to_string(), text.to_string(), href.map(str::to_string))
+        };
+        assert_eq!(
+            got,
+            vec![
+                row("name", "Ann", None),
+                row("email", "ann@x.example", Some("mailto:ann@x.example")),
+                row("phone", "+1 555", None),
+                row("site", "https://x.example", Some("https://x.example")),
+                row("web", "javascript:alert(1)", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn other_fields_read_timestamps_as_dates_and_lists_of_mappings_as_tables() {
+        let cfg = three_stages();
+        let d = deal(
+            &cfg,
+            "a",
+            Place::Stage(0),
+            "title: A\ntags: [x, y]\ncreated: 2026-11-02T09:30:00Z\nmeta: {crm_id: 7}\nobjections:\n  - objection: price\n    resolved: true\n",
+        );
+        let (fields, tables) = other_fields(&d);
+        let want = [
+            ("created", "2 Nov 2026, 09:30 UTC"),
+            ("meta.crm_id", "7"),
+            ("tags", "x, y"),
+        ];
+        assert_eq!(
+            fields,
+            want.map(|(k, v)| (k.to_string(), v.to_string())).to_vec()
+        );
+        assert_eq!(tables.len(), 1);
+        assert_eq!(tables[0].key, "objections");
+        assert_eq!(tables[0].columns, ["objection", "response", "resolved"]);
+        assert_eq!(tables[0].rows, vec![vec!["price", "", "✔ yes"]]);
+    }
+}
