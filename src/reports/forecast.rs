@@ -428,7 +428,7 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::testkit::{deal, three_stages};
+    use crate::reports::testkit::{deals, three_stages};
 
     fn now() -> DateTime<Utc> {
         crate::base::time::parse_timestamp("2026-11-27T12:00:00Z").unwrap()
@@ -464,57 +464,28 @@ mod tests {
     /// Open deals of every category (lead: pipeline, proposal: best case,
     /// negotiation: commit) across three months, and the deals no period
     /// holds.
-    fn deals() -> Vec<Deal> {
-        let cfg = three_stages();
-        let open = |slug: &str, k: usize, extra: &str| deal(&cfg, slug, Place::Stage(k), extra);
-        vec![
-            open(
-                "a",
-                0,
-                "owner: bob\nvalue: 1000\nexpected_close: 2026-12-10\n",
-            ),
-            // Closing today is this period, not past due.
-            open("b", 1, "value: 2000\nexpected_close: 2026-11-27\n"),
-            open(
-                "c",
-                2,
-                "owner: bob\nvalue: 3000\nexpected_close: 2026-11-30\n",
-            ),
-            open(
-                "d",
-                1,
-                "value: 4000\nexpected_close: 2027-01-05\nforecast: commit\n",
-            ),
-            open(
-                "e",
-                2,
-                "value: 5000\nexpected_close: 2026-12-01\nforecast: omitted\n",
-            ),
-            open(
-                "f",
-                0,
-                "owner: bob\nvalue: 600\nexpected_close: 2026-11-20\n",
-            ),
-            open("g", 0, "value: 700\n"),
-            open("h", 2, "value: 800\nexpected_close: 2027-03-01\n"),
-            deal(
-                &cfg,
-                "w",
-                Place::Won,
-                "value: 900\nstages: {won: 2026-11-03}\n",
-            ),
-            deal(
-                &cfg,
-                "l",
-                Place::Lost,
-                "value: 50\nexpected_close: 2026-11-01\n",
-            ),
-        ]
+    fn ten_deals() -> Vec<Deal> {
+        // b closes today: this period, not past due.
+        let at = "a:lead b:proposal c:negotiation d:proposal e:negotiation f:lead g:lead \
+                  h:negotiation w:won l:lost";
+        let yaml = [
+            "owner: bob\nvalue: 1000\nexpected_close: 2026-12-10\n",
+            "value: 2000\nexpected_close: 2026-11-27\n",
+            "owner: bob\nvalue: 3000\nexpected_close: 2026-11-30\n",
+            "value: 4000\nexpected_close: 2027-01-05\nforecast: commit\n",
+            "value: 5000\nexpected_close: 2026-12-01\nforecast: omitted\n",
+            "owner: bob\nvalue: 600\nexpected_close: 2026-11-20\n",
+            "value: 700\n",
+            "value: 800\nexpected_close: 2027-03-01\n",
+            "value: 900\nstages: {won: 2026-11-03}\n",
+            "value: 50\nexpected_close: 2026-11-01\n",
+        ];
+        deals(&three_stages(), at, &yaml)
     }
 
     #[test]
     fn open_deals_fall_in_their_close_months_by_category() {
-        let f = Forecast::compute(&three_stages(), &deals(), now(), By::Month, 3, None);
+        let f = Forecast::compute(&three_stages(), &ten_deals(), now(), By::Month, 3, None);
         assert_eq!(
             rows(&f),
             vec![
@@ -536,7 +507,7 @@ mod tests {
     fn quarters_hold_three_months_and_one_owner_sees_only_their_deals() {
         let f = Forecast::compute(
             &three_stages(),
-            &deals(),
+            &ten_deals(),
             now(),
             By::Quarter,
             2,
@@ -556,34 +527,21 @@ mod tests {
         assert_eq!(f.past_due.deals, vec!["f".to_string()]);
         assert_eq!(f.no_close_date.count, 0);
         // No period count still gives the current one.
-        let one = Forecast::compute(&three_stages(), &deals(), now(), By::Month, 0, None);
+        let one = Forecast::compute(&three_stages(), &ten_deals(), now(), By::Month, 0, None);
         assert_eq!(one.periods.len(), 1);
     }
 
     #[test]
     fn other_currencies_are_left_out_of_the_sums_and_said_so() {
         let cfg = three_stages();
-        let deals = vec![
-            deal(
-                &cfg,
-                "m",
-                Place::Stage(1),
-                "value: 1000\ncurrency: usd\nexpected_close: 2026-12-20\n",
-            ),
-            deal(
-                &cfg,
-                "x",
-                Place::Won,
-                "value: 500\ncurrency: USD\nstages: {won: 2026-11-10}\n",
-            ),
-            deal(&cfg, "y", Place::Stage(0), "value: 300\ncurrency: GBP\n"),
-            deal(
-                &cfg,
-                "z",
-                Place::Stage(0),
-                "value: 10\nexpected_close: 2026-12-01\n",
-            ),
+        let at = "m:proposal x:won y:lead z:lead";
+        let yaml = [
+            "value: 1000\ncurrency: usd\nexpected_close: 2026-12-20\n",
+            "value: 500\ncurrency: USD\nstages: {won: 2026-11-10}\n",
+            "value: 300\ncurrency: GBP\n",
+            "value: 10\nexpected_close: 2026-12-01\n",
         ];
+        let deals = deals(&cfg, at, &yaml);
         let f = Forecast::compute(&cfg, &deals, now(), By::Month, 2, None);
         assert_eq!(
             rows(&f),

@@ -931,26 +931,27 @@ mod tests {
     use super::*;
     use crate::reports::testkit::{deal, three_stages};
 
+    /// A deal in the first stage of [`three_stages`], with this front-matter.
+    fn lead(yaml: &str) -> Deal {
+        deal(&three_stages(), "a", Place::Stage(0), yaml)
+    }
+
     #[test]
     fn a_deal_page_names_its_place_and_its_value_with_the_currency() {
         let cfg = three_stages();
         assert_eq!(stage_name(&cfg, Place::Stage(1)), cfg.stages[1].name);
         assert_eq!(stage_name(&cfg, Place::Won), "Won");
-        let d = deal(&cfg, "a", Place::Stage(0), "value: 12500\n");
+        let d = lead("value: 12500\n");
         assert_eq!(value_text(&cfg, &d.fields), "12,500 EUR");
-        let d = deal(&cfg, "b", Place::Stage(0), "value: 99.5\ncurrency: USD\n");
+        let d = lead("value: 99.5\ncurrency: USD\n");
         assert_eq!(value_text(&cfg, &d.fields), "99.50 USD");
-        let d = deal(&cfg, "c", Place::Stage(0), "title: C\n");
+        let d = lead("title: C\n");
         assert_eq!(value_text(&cfg, &d.fields), "–");
     }
 
     #[test]
     fn contact_entries_come_name_role_email_phone_first_and_link_only_safe_targets() {
-        let cfg = three_stages();
-        let d = deal(
-            &cfg,
-            "a",
-            Place::Stage(0),
+        let d = lead(
             "contact:\n  web: \"javascript:alert(1)\"\n  phone: \"+1 555\"\n  site: https://x.example\n  email: ann@x.example\n  name: Ann\n",
         );
         let got: Vec<(String, String, Option<String>)> = contact(&d)
@@ -974,11 +975,7 @@ mod tests {
 
     #[test]
     fn other_fields_read_timestamps_as_dates_and_lists_of_mappings_as_tables() {
-        let cfg = three_stages();
-        let d = deal(
-            &cfg,
-            "a",
-            Place::Stage(0),
+        let d = lead(
             "title: A\ntags: [x, y]\ncreated: 2026-11-02T09:30:00Z\nmeta: {crm_id: 7}\nobjections:\n  - objection: price\n    resolved: true\n",
         );
         let (fields, tables) = other_fields(&d);

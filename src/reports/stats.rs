@@ -620,7 +620,7 @@ pub fn board(p: &Pipeline, ev: &Evaluator, stats: &Stats, now: DateTime<Utc>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::testkit::{deal, pipeline, three_stages};
+    use crate::reports::testkit::{deal, deals, pipeline, three_stages};
 
     fn now() -> DateTime<Utc> {
         crate::base::time::parse_timestamp("2026-11-27T12:00:00Z").unwrap()
@@ -630,38 +630,15 @@ mod tests {
     /// 20 days, 5,000 USD in 10), one lost in proposal.
     fn five_deals() -> Pipeline {
         let cfg = three_stages();
-        let deals = vec![
-            deal(
-                &cfg,
-                "a",
-                Place::Stage(0),
-                "value: 1000\nstages: {lead: 2026-11-01}\n",
-            ),
-            deal(
-                &cfg,
-                "b",
-                Place::Stage(1),
-                "value: 2000\nstages: {lead: 2026-11-01, proposal: 2026-11-05}\n",
-            ),
-            deal(
-                &cfg,
-                "c",
-                Place::Won,
-                "value: 3000\ncreated: 2026-10-01\nstages: {lead: 2026-10-01, proposal: 2026-10-11, won: 2026-10-21}\n",
-            ),
-            deal(
-                &cfg,
-                "d",
-                Place::Won,
-                "value: 5000\ncurrency: USD\nstages: {proposal: 2026-11-01, won: 2026-11-11}\n",
-            ),
-            deal(
-                &cfg,
-                "e",
-                Place::Lost,
-                "value: 4000\nstages: {lead: 2026-11-01}\nlost: {reason: no budget, stage: proposal}\n",
-            ),
+        let at = "a:lead b:proposal c:won d:won e:lost";
+        let yaml = [
+            "value: 1000\nstages: {lead: 2026-11-01}\n",
+            "value: 2000\nstages: {lead: 2026-11-01, proposal: 2026-11-05}\n",
+            "value: 3000\ncreated: 2026-10-01\nstages: {lead: 2026-10-01, proposal: 2026-10-11, won: 2026-10-21}\n",
+            "value: 5000\ncurrency: USD\nstages: {proposal: 2026-11-01, won: 2026-11-11}\n",
+            "value: 4000\nstages: {lead: 2026-11-01}\nlost: {reason: no budget, stage: proposal}\n",
         ];
+        let deals = deals(&cfg, at, &yaml);
         pipeline(cfg, deals)
     }
 
@@ -695,12 +672,8 @@ mod tests {
     #[test]
     fn a_deal_won_the_day_it_was_created_took_a_day_and_one_without_dates_is_left_out() {
         let cfg = three_stages();
-        let same_day = deal(
-            &cfg,
-            "s",
-            Place::Won,
-            "created: 2026-11-02T09:00:00Z\nstages: {won: 2026-11-02T15:00:00Z}\n",
-        );
+        let yaml = "created: 2026-11-02T09:00:00Z\nstages: {won: 2026-11-02T15:00:00Z}\n";
+        let same_day = deal(&cfg, "s", Place::Won, yaml);
         assert_eq!(cycle_days(&same_day), Some(1.0));
         let undated = deal(&cfg, "u", Place::Won, "stages: {won: 2026-11-02}\n");
         assert_eq!(cycle_days(&undated), None);

@@ -32,6 +32,22 @@ pub fn deal(cfg: &Config, slug: &str, place: Place, yaml: &str) -> Deal {
         .unwrap_or_else(|e| panic!("{slug}: {}", e.message))
 }
 
+/// Deals from `places`, `slug:place` words (`a:lead b:won`, a place
+/// being a stage id, `won` or `lost`), and pairwise their front-matter.
+pub fn deals(cfg: &Config, places: &str, yaml: &[&str]) -> Vec<Deal> {
+    let places: Vec<&str> = places.split_whitespace().collect();
+    assert_eq!(places.len(), yaml.len(), "a front-matter for each deal");
+    places
+        .iter()
+        .zip(yaml)
+        .map(|(word, y)| {
+            let (slug, id) = word.split_once(':').expect("slug:place");
+            let place = Place::parse(id, cfg).unwrap_or_else(|| panic!("no place {id}"));
+            deal(cfg, slug, place, y)
+        })
+        .collect()
+}
+
 /// A pipeline of these deals, every file read.
 pub fn pipeline(cfg: Config, deals: Vec<Deal>) -> Pipeline {
     Pipeline {

@@ -1158,49 +1158,40 @@ mod tests {
         crate::base::money::Amount::from(n)
     }
 
-    fn mark(place: Place, value: i64, new_at: &str, won_at: Option<&str>) -> Mark {
+    /// November 2026's day `d`, midnight.
+    fn nov(d: u32) -> DateTime<Utc> {
+        t(&format!("2026-11-{d:02}T00:00:00Z"))
+    }
+
+    /// A mark new on November's day `new_at`, won on `won_at`'s if any.
+    fn mark(place: Place, value: i64, new_at: u32, won_at: Option<u32>) -> Mark {
         Mark {
             place,
             value: amount(value),
-            new_at: Some(t(new_at)),
-            won_at: won_at.map(t),
+            new_at: Some(nov(new_at)),
+            won_at: won_at.map(nov),
             lost_at: None,
         }
     }
 
-    fn empty(start: &str, end: &str) -> Snapshot {
-        Snapshot::of_period(t(start), t(end), None)
+    fn empty(start: u32, end: u32) -> Snapshot {
+        Snapshot::of_period(nov(start), nov(end), None)
     }
 
     #[test]
     fn period_figures_count_moments_after_the_start_up_to_the_end() {
         let marks = [
-            mark(Place::Stage(0), 100, "2026-11-08T00:00:00Z", None),
-            mark(Place::Stage(0), 200, "2026-11-15T00:00:00Z", None),
-            mark(
-                Place::Won,
-                300,
-                "2026-11-01T00:00:00Z",
-                Some("2026-11-10T00:00:00Z"),
-            ),
-            mark(
-                Place::Won,
-                400,
-                "2026-11-01T00:00:00Z",
-                Some("2026-11-16T00:00:00Z"),
-            ),
+            mark(Place::Stage(0), 100, 8, None),
+            mark(Place::Stage(0), 200, 15, None),
+            mark(Place::Won, 300, 1, Some(10)),
+            mark(Place::Won, 400, 1, Some(16)),
             Mark {
-                lost_at: Some(t("2026-11-09T00:00:00Z")),
-                ..mark(Place::Lost, 50, "2026-11-01T00:00:00Z", None)
+                lost_at: Some(nov(9)),
+                ..mark(Place::Lost, 50, 1, None)
             },
         ];
-        let mut snap = empty("2026-11-08T00:00:00Z", "2026-11-15T00:00:00Z");
-        period_figures(
-            marks.iter(),
-            t("2026-11-08T00:00:00Z"),
-            t("2026-11-15T00:00:00Z"),
-            &mut snap,
-        );
+        let mut snap = empty(8, 15);
+        period_figures(marks.iter(), nov(8), nov(15), &mut snap);
         // New: only the one made at the end (the start is the period before's).
         assert_eq!(
             (snap.new, snap.won, snap.won_value),
@@ -1213,17 +1204,12 @@ mod tests {
     fn open_figures_weigh_each_open_deal_by_its_stage() {
         let cfg = crate::reports::testkit::three_stages();
         let marks = [
-            mark(Place::Stage(0), 1000, "2026-11-01T00:00:00Z", None),
-            mark(Place::Stage(1), 2000, "2026-11-01T00:00:00Z", None),
-            mark(Place::Stage(1), 3000, "2026-11-01T00:00:00Z", None),
-            mark(
-                Place::Won,
-                9000,
-                "2026-11-01T00:00:00Z",
-                Some("2026-11-02T00:00:00Z"),
-            ),
+            mark(Place::Stage(0), 1000, 1, None),
+            mark(Place::Stage(1), 2000, 1, None),
+            mark(Place::Stage(1), 3000, 1, None),
+            mark(Place::Won, 9000, 1, Some(2)),
         ];
-        let mut snap = empty("2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z");
+        let mut snap = empty(1, 8);
         figures(&cfg, marks.iter(), &mut snap);
         assert_eq!(
             (snap.open, snap.open_value, snap.weighted),
@@ -1329,36 +1315,14 @@ mod tests {
     fn totals_follow_each_step_and_a_repeated_commit_shares_its_open_figures() {
         let cfgs = vec![Arc::new(crate::reports::testkit::three_stages())];
         let read = vec![
-            Some(Ok(mark(
-                Place::Stage(0),
-                1000,
-                "2026-11-20T00:00:00Z",
-                None,
-            ))),
-            Some(Ok(mark(
-                Place::Stage(1),
-                2000,
-                "2026-11-10T00:00:00Z",
-                None,
-            ))),
+            Some(Ok(mark(Place::Stage(0), 1000, 20, None))),
+            Some(Ok(mark(Place::Stage(1), 2000, 10, None))),
             // b's older version, still in lead.
-            Some(Ok(mark(
-                Place::Stage(0),
-                2000,
-                "2026-11-10T00:00:00Z",
-                None,
-            ))),
+            Some(Ok(mark(Place::Stage(0), 2000, 10, None))),
         ];
         let mut totals = Totals::new(&cfgs, &read, Vec::new());
         let (c2, c1) = (Oid::from_str("22").unwrap(), Oid::from_str("11").unwrap());
-        let weeks = [
-            "2026-11-01",
-            "2026-11-08",
-            "2026-11-15",
-            "2026-11-22",
-            "2026-11-29",
-        ]
-        .map(|d| t(&format!("{d}T00:00:00Z")));
+        let weeks = [1, 8, 15, 22, 29].map(nov);
         let files = vec![("a.md".to_string(), 0), ("b.md".to_string(), 1)];
         let steps = [
             (Some(c2), Some(Step::Load { cfg: 0, files })),
