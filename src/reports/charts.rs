@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::model::deal::Deal;
 use crate::reports::board::money;
 use crate::reports::forecast::Forecast;
+use crate::reports::trend::Snapshot;
 use crate::reports::trend::Trend;
 
 /// Two decimals are enough for a 0–100 box; fixed text keeps the report
@@ -221,50 +222,101 @@ fn end_label(s: &str) -> String {
 
 pub fn trend(t: &Trend, stage_names: &[(String, String)]) -> TrendView {
     let snaps = &t.snapshots;
-    let times: Vec<i64> = snaps
-        .iter()
-        .map(|s| parse(&s.end).map_or(0, |d| d.timestamp()))
-        .collect();
-    let (t0, t1) = (
-        times.first().copied().unwrap_or(0),
-        times.last().copied().unwrap_or(0),
-    );
-    let span = (t1 - t0).max(1) as f64;
-    let xs: Vec<f64> = times
-        .iter()
-        .map(|t| {
-            if snaps.len() == 1 {
-                50.0
-            } else {
-                (*t - t0) as f64 / span * 100.0
-            }
-        })
-        .collect();
+    let axis = Axis::of(snaps);
     let max_value = snaps
         .iter()
         .filter_map(|s| s.open_value)
         .fold(0.0f64, f64::max)
         .max(1.0);
-    let line = |get: &dyn Fn(&crate::reports::trend::Snapshot) -> Option<f64>| -> String {
-        snaps
-            .iter()
-            .zip(&xs)
-            .filter_map(|(s, x)| {
-                get(s).map(|v| format!("{},{}", c(*x), c(100.0 - v / max_value * 100.0)))
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let open_line = line(&|s| s.open_value);
-    let weighted_line = line(&|s| s.weighted);
     let max_open = snaps
         .iter()
         .filter_map(|s| s.open)
         .max()
         .unwrap_or(0)
         .max(1);
-    // Stacked areas: each stage's band sits on the ones before it.
-    let present: Vec<(f64, &crate::reports::trend::Snapshot)> = xs
+    TrendView {
+        every: t.every.as_str(),
+        any: snaps.iter().any(|s| s.commit.is_some()),
+        first: snaps.first().map(|s| end_label(&s.end)).unwrap_or_default(),
+        last: snaps.last().map(|s| end_label(&s.end)).unwrap_or_default(),
+        max_value: money(max_value),
+        max_open,
+        open_line: value_line(snaps, &axis.xs, max_value, |s| s.open_value),
+        weighted_line: value_line(snaps, &axis.xs, max_value, |s| s.weighted),
+        stage_names: stage_names.iter().map(|(_, n)| n.clone()).collect(),
+        areas: stage_areas(snaps, &axis.xs, stage_names, max_open),
+        rules: rules(t, &axis),
+        rows: snaps.iter().map(|s| trend_row(s, stage_names)).collect(),
+    }
+}
+
+/// Where the snapshots sit across the chart: by their end times, the
+/// first at 0 and the last at 100.
+struct Axis {
+    /// The first snapshot's end, in seconds.
+    t0: i64,
+    /// Seconds from the first end to the last (at least one).
+    span: f64,
+    /// Each snapshot's x; a lone snapshot sits in the middle.
+    xs: Vec<f64>,
+}
+
+impl Axis {
+    /// The axis of `snaps`, spread by their end times.
+    fn of(snaps: &[Snapshot]) -> Axis {
+        let times: Vec<i64> = snaps
+            .iter()
+            .map(|s| parse(&s.end).map_or(0, |d| d.timestamp()))
+            .collect();
+        let (t0, t1) = (
+            times.first().copied().unwrap_or(0),
+            times.last().copied().unwrap_or(0),
+        );
+        let mut axis = Axis {
+            t0,
+            span: (t1 - t0).max(1) as f64,
+            xs: Vec::new(),
+        };
+        axis.xs = times
+            .iter()
+            .map(|t| if snaps.len() == 1 { 50.0 } else { axis.x(*t) })
+            .collect();
+        axis
+    }
+
+    /// The x of moment `at` (seconds).
+    fn x(&self, at: i64) -> f64 {
+        (at - self.t0) as f64 / self.span * 100.0
+    }
+}
+
+/// A line's points (`x,y x,y …`) through the snapshots where `get` has a
+/// value, `max_value` at the top; a snapshot without one is skipped.
+fn value_line(
+    snaps: &[Snapshot],
+    xs: &[f64],
+    max_value: f64,
+    get: impl Fn(&Snapshot) -> Option<f64>,
+) -> String {
+    snaps
+        .iter()
+        .zip(xs)
+        .filter_map(|(s, x)| {
+            get(s).map(|v| format!("{},{}", c(*x), c(100.0 - v / max_value * 100.0)))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Stacked areas of open deals by stage: each stage's band sits on the
+/// ones before it, `max_open` at the top; a stage never open has none.
+fn stage_areas(
+    snaps: &[Snapshot],
+    xs: &[f64],
+    stage_names: &[(String, String)],
+    max_open: usize,
+) -> Vec<Area> {
+    let present: Vec<(f64, &Snapshot)> = xs
         .iter()
         .copied()
         .zip(snaps.iter())
@@ -304,61 +356,192 @@ pub fn trend(t: &Trend, stage_names: &[(String, String)]) -> TrendView {
             points: pts.join(" "),
         });
     }
-    let rules = t
-        .criteria_changes
+    areas
+}
+
+/// A numbered rule for each criteria change, where its date falls.
+fn rules(t: &Trend, axis: &Axis) -> Vec<Rule> {
+    t.criteria_changes
         .iter()
         .enumerate()
         .map(|(i, ch)| {
-            let at = parse(&ch.date).map_or(t0, |d| d.timestamp());
+            let at = parse(&ch.date).map_or(axis.t0, |d| d.timestamp());
             Rule {
                 n: i + 1,
-                x: c((at - t0) as f64 / span * 100.0),
+                x: c(axis.x(at)),
                 date: ch.date.get(..10).unwrap_or(&ch.date).to_string(),
                 commit: ch.commit.get(..7).unwrap_or(&ch.commit).to_string(),
                 summary: ch.summary.clone(),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A snapshot's row of the table: `–` for each null figure.
+fn trend_row(s: &Snapshot, stage_names: &[(String, String)]) -> TrendRow {
     let cell = |x: Option<String>| x.unwrap_or_else(|| "–".into());
-    let rows = snaps
-        .iter()
-        .map(|s| TrendRow {
-            end: end_label(&s.end),
-            commit: cell(
-                s.commit
-                    .as_ref()
-                    .map(|c| c.get(..7).unwrap_or(c).to_string()),
-            ),
-            open: cell(s.open.map(|x| x.to_string())),
-            open_value: cell(s.open_value.map(money)),
-            weighted: cell(s.weighted.map(money)),
-            new: cell(s.new.map(|x| x.to_string())),
-            won: cell(s.won.map(|x| x.to_string())),
-            lost: cell(s.lost.map(|x| x.to_string())),
-            stages: stage_names
-                .iter()
-                .map(|(id, _)| {
-                    cell(
-                        s.stages
-                            .as_ref()
-                            .map(|m| m.get(id).map_or(0, |f| f.open).to_string()),
-                    )
+    TrendRow {
+        end: end_label(&s.end),
+        commit: cell(
+            s.commit
+                .as_ref()
+                .map(|c| c.get(..7).unwrap_or(c).to_string()),
+        ),
+        open: cell(s.open.map(|x| x.to_string())),
+        open_value: cell(s.open_value.map(money)),
+        weighted: cell(s.weighted.map(money)),
+        new: cell(s.new.map(|x| x.to_string())),
+        won: cell(s.won.map(|x| x.to_string())),
+        lost: cell(s.lost.map(|x| x.to_string())),
+        stages: stage_names
+            .iter()
+            .map(|(id, _)| {
+                cell(
+                    s.stages
+                        .as_ref()
+                        .map(|m| m.get(id).map_or(0, |f| f.open).to_string()),
+                )
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::trend::{Every, StageFigure};
+
+    /// A snapshot ending at `end`, with its open value and open deals per
+    /// stage when it has figures.
+    fn snap(end: &str, figures: Option<(f64, &[(&str, usize)])>) -> Snapshot {
+        let stages = figures.map(|(_, st)| {
+            st.iter()
+                .map(|(id, open)| {
+                    let f = StageFigure {
+                        open: *open,
+                        value: 0.0,
+                    };
+                    (id.to_string(), f)
                 })
-                .collect(),
-        })
-        .collect();
-    TrendView {
-        every: t.every.as_str(),
-        any: snaps.iter().any(|s| s.commit.is_some()),
-        first: snaps.first().map(|s| end_label(&s.end)).unwrap_or_default(),
-        last: snaps.last().map(|s| end_label(&s.end)).unwrap_or_default(),
-        max_value: money(max_value),
-        max_open,
-        open_line,
-        weighted_line,
-        stage_names: stage_names.iter().map(|(_, n)| n.clone()).collect(),
-        areas,
-        rules,
-        rows,
+                .collect()
+        });
+        Snapshot {
+            start: String::new(),
+            end: end.into(),
+            commit: figures.map(|_| "0123456789abcdef".into()),
+            open: figures.map(|(_, st)| st.iter().map(|(_, n)| n).sum()),
+            open_value: figures.map(|(v, _)| v),
+            weighted: figures.map(|(v, _)| v / 2.0),
+            stages,
+            new: None,
+            won: None,
+            won_value: None,
+            lost: None,
+            lost_value: None,
+        }
+    }
+
+    #[test]
+    fn coordinates_are_clamped_to_the_box_with_two_decimals() {
+        assert_eq!(c(33.333), "33.33");
+        assert_eq!(c(-4.0), "0.00");
+        assert_eq!(c(250.0), "100.00");
+        assert_eq!(c(f64::NAN), "0.00");
+    }
+
+    #[test]
+    fn a_period_end_at_midnight_is_labelled_by_its_date_alone() {
+        assert_eq!(end_label("2026-11-23T00:00:00Z"), "2026-11-23");
+        assert_eq!(end_label("2026-11-27T12:30:00Z"), "2026-11-27 12:30");
+        assert_eq!(end_label("not a time"), "not a time");
+    }
+
+    #[test]
+    fn snapshots_sit_by_their_end_times_and_a_lone_one_in_the_middle() {
+        let snaps = [
+            snap("2026-11-01T00:00:00Z", None),
+            snap("2026-11-02T00:00:00Z", None),
+            snap("2026-11-05T00:00:00Z", None),
+        ];
+        let axis = Axis::of(&snaps);
+        assert_eq!(axis.xs, vec![0.0, 25.0, 100.0]);
+        assert_eq!(axis.x(axis.t0 + 2 * 86_400), 50.0);
+        assert_eq!(Axis::of(&snaps[1..2]).xs, vec![50.0]);
+    }
+
+    #[test]
+    fn a_value_line_skips_snapshots_without_figures_and_puts_the_top_value_at_zero() {
+        let snaps = [
+            snap("2026-11-01T00:00:00Z", Some((200.0, &[]))),
+            snap("2026-11-02T00:00:00Z", None),
+            snap("2026-11-03T00:00:00Z", Some((50.0, &[]))),
+        ];
+        let xs = [0.0, 50.0, 100.0];
+        assert_eq!(
+            value_line(&snaps, &xs, 200.0, |s| s.open_value),
+            "0.00,0.00 100.00,75.00"
+        );
+        assert_eq!(
+            value_line(&snaps, &xs, 200.0, |s| s.weighted),
+            "0.00,50.00 100.00,87.50"
+        );
+    }
+
+    #[test]
+    fn stage_areas_stack_each_band_on_the_ones_before() {
+        let snaps = [
+            snap("2026-11-01T00:00:00Z", Some((0.0, &[("a", 1), ("b", 1)]))),
+            snap("2026-11-02T00:00:00Z", Some((0.0, &[("a", 2), ("b", 2)]))),
+        ];
+        let names: Vec<(String, String)> = ["a", "b", "never"]
+            .iter()
+            .map(|id| (id.to_string(), id.to_uppercase()))
+            .collect();
+        let areas = stage_areas(&snaps, &[0.0, 100.0], &names, 4);
+        let got: Vec<(&str, &str, &str)> = areas
+            .iter()
+            .map(|a| (a.class.as_str(), a.name.as_str(), a.points.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                // Top edge forwards, then the bottom edge back.
+                (
+                    "s0",
+                    "A",
+                    "0.00,75.00 100.00,50.00 100.00,100.00 0.00,100.00"
+                ),
+                ("s1", "B", "0.00,50.00 100.00,0.00 100.00,50.00 0.00,75.00"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_criteria_change_is_ruled_where_its_date_falls() {
+        let t = Trend {
+            every: Every::Week,
+            snapshots: vec![
+                snap("2026-11-01T00:00:00Z", None),
+                snap("2026-11-05T00:00:00Z", None),
+            ],
+            criteria_changes: vec![crate::reports::trend::CriteriaChange {
+                commit: "fedcba9876543210".into(),
+                date: "2026-11-04T00:00:00Z".into(),
+                summary: "Stricter proposal".into(),
+            }],
+            unreadable: Vec::new(),
+            history_cut: None,
+            problems: Vec::new(),
+        };
+        let v = trend(&t, &[]);
+        let r = &v.rules[0];
+        let got = (r.n, r.x.as_str(), r.date.as_str(), r.commit.as_str());
+        assert_eq!(got, (1, "75.00", "2026-11-04", "fedcba9"));
+        assert!(!v.any);
+        assert_eq!(
+            (v.first.as_str(), v.last.as_str()),
+            ("2026-11-01", "2026-11-05")
+        );
+        assert_eq!(v.rows[0].open, "–");
     }
 }

@@ -9,4 +9,6 @@ pub mod notify;
 pub mod report;
 pub mod review;
 pub mod stats;
+#[cfg(test)]
+pub mod testkit;
 pub mod trend;

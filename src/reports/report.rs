@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::base::error::Error;
 use crate::model::config::Config;
+use crate::model::deal::Fields;
 use crate::model::deal::{Deal, Place, lookup, scalar_text};
 use crate::model::notes::Templates;
 use crate::reports::board::{Row, money, round1};
@@ -364,52 +365,12 @@ fn plain(v: &serde_yaml::Value) -> String {
 
 pub fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> DealPage {
     let f = &d.fields;
-    let card = Row::of(cfg, ev, d, now);
-    let stage_name = match d.place {
-        Place::Stage(i) => cfg.stages[i].name.clone(),
-        Place::Won => "Won".into(),
-        Place::Lost => "Lost".into(),
-    };
     let owner = f.owner.clone().unwrap_or_default();
     let owner_name = cfg
         .team
         .get(&owner)
         .and_then(|m| m.name.clone())
         .unwrap_or_else(|| owner.clone());
-    let value_text = match f.value {
-        Some(v) => format!(
-            "{} {}",
-            crate::base::money::format(
-                v,
-                crate::base::money::minor_unit(f.currency.as_deref().unwrap_or(&cfg.currency))
-            ),
-            f.currency.clone().unwrap_or_else(|| cfg.currency.clone())
-        ),
-        None => "–".into(),
-    };
-    let checklist = match d.place {
-        Place::Stage(i) => cfg.stages[i]
-            .exit
-            .iter()
-            .map(|c| {
-                let o = ev.eval(c, d);
-                CheckItem {
-                    stage: cfg.stages[i].id.clone(),
-                    label: c.label.clone(),
-                    met: o.met,
-                    detail: o.detail,
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let mut history: Vec<(DateTime<Utc>, String)> =
-        f.stages.iter().map(|(k, t)| (*t, k.clone())).collect();
-    history.sort();
-    let history = history
-        .into_iter()
-        .map(|(t, k)| (k, crate::base::time::human_ts(t)))
-        .collect();
     let waived = f
         .waived
         .iter()
@@ -424,36 +385,123 @@ pub fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> 
                 .unwrap_or_default(),
         )
     });
-    let mut contact = Vec::new();
-    if let Some(serde_yaml::Value::Mapping(m)) = d.fm.get("contact") {
-        let mut keys: Vec<String> = m.keys().filter_map(scalar_text).collect();
-        let rank = |k: &str| {
-            ["name", "role", "email", "phone"]
-                .iter()
-                .position(|x| *x == k)
-                .unwrap_or(9)
-        };
-        keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
-        for k in keys {
-            let Some(v) = lookup(&d.fm, &format!("contact.{k}")).and_then(scalar_text) else {
-                continue;
-            };
-            let link = match k.as_str() {
-                "email" => Link {
-                    href: safe_href(&format!("mailto:{v}")).then(|| format!("mailto:{v}")),
-                    text: v,
-                },
-                "name" | "role" | "phone" => Link {
-                    text: v,
-                    href: None,
-                },
-                // Anything else (a profile URL, say) is a link only if it is http(s).
-                _ => link_for(v),
-            };
-            contact.push((k, link));
-        }
+    let (fields, tables) = other_fields(d);
+    DealPage {
+        title: f.title.clone().unwrap_or_else(|| d.slug.clone()),
+        stage_name: stage_name(cfg, d.place),
+        owner_name,
+        value_text: value_text(cfg, f),
+        checklist: checklist(cfg, ev, d),
+        history: stage_history(f),
+        waived,
+        lost,
+        contact: contact(d),
+        contract: f.contract.clone().map(link_for),
+        fields,
+        tables,
+        body_html: minijinja::Value::from_safe_string(markdown_html(d.body())),
+        card: Row::of(cfg, ev, d, now),
     }
-    let contract = f.contract.clone().map(link_for);
+}
+
+/// Where a deal sits, as its page names it: the stage's name, `Won` or
+/// `Lost`.
+fn stage_name(cfg: &Config, place: Place) -> String {
+    match place {
+        Place::Stage(i) => cfg.stages[i].name.clone(),
+        Place::Won => "Won".into(),
+        Place::Lost => "Lost".into(),
+    }
+}
+
+/// A deal's value with its currency (`12,500 EUR`), or `–` without one.
+fn value_text(cfg: &Config, f: &Fields) -> String {
+    match f.value {
+        Some(v) => format!(
+            "{} {}",
+            crate::base::money::format(
+                v,
+                crate::base::money::minor_unit(f.currency.as_deref().unwrap_or(&cfg.currency))
+            ),
+            f.currency.clone().unwrap_or_else(|| cfg.currency.clone())
+        ),
+        None => "–".into(),
+    }
+}
+
+/// An open deal's exit criteria for its stage, each judged; none once
+/// it is closed.
+fn checklist(cfg: &Config, ev: &Evaluator, d: &Deal) -> Vec<CheckItem> {
+    let Place::Stage(i) = d.place else {
+        return Vec::new();
+    };
+    cfg.stages[i]
+        .exit
+        .iter()
+        .map(|c| {
+            let o = ev.eval(c, d);
+            CheckItem {
+                stage: cfg.stages[i].id.clone(),
+                label: c.label.clone(),
+                met: o.met,
+                detail: o.detail,
+            }
+        })
+        .collect()
+}
+
+/// The `stages` entries in time order, as (stage, date as people read it).
+fn stage_history(f: &Fields) -> Vec<(String, String)> {
+    let mut history: Vec<(DateTime<Utc>, String)> =
+        f.stages.iter().map(|(k, t)| (*t, k.clone())).collect();
+    history.sort();
+    history
+        .into_iter()
+        .map(|(t, k)| (k, crate::base::time::human_ts(t)))
+        .collect()
+}
+
+/// The `contact` mapping's scalar entries: name, role, email and phone
+/// first, the rest by key; an email as a `mailto:` link, any other
+/// entry a link only when it is http(s).
+fn contact(d: &Deal) -> Vec<(String, Link)> {
+    let mut contact = Vec::new();
+    let Some(serde_yaml::Value::Mapping(m)) = d.fm.get("contact") else {
+        return contact;
+    };
+    let mut keys: Vec<String> = m.keys().filter_map(scalar_text).collect();
+    let rank = |k: &str| {
+        ["name", "role", "email", "phone"]
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or(9)
+    };
+    keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+    for k in keys {
+        let Some(v) = lookup(&d.fm, &format!("contact.{k}")).and_then(scalar_text) else {
+            continue;
+        };
+        let link = match k.as_str() {
+            "email" => Link {
+                href: safe_href(&format!("mailto:{v}")).then(|| format!("mailto:{v}")),
+                text: v,
+            },
+            "name" | "role" | "phone" => Link {
+                text: v,
+                href: None,
+            },
+            // Anything else (a profile URL, say) is a link only if it is http(s).
+            _ => link_for(v),
+        };
+        contact.push((k, link));
+    }
+    contact
+}
+
+/// The front-matter the page does not show apart, as (key, text) rows and
+/// tables (a list of mappings), each sorted by key; a mapping's entries
+/// are rows of their own (`key.sub`).
+fn other_fields(d: &Deal) -> (Vec<(String, String)>, Vec<Table>) {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut tables: Vec<Table> = Vec::new();
     let mut field = |key: String, v: &serde_yaml::Value| {
@@ -464,17 +512,7 @@ pub fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> 
         };
         match Table::of(&key, v, first) {
             Some(t) => tables.push(t),
-            // A timestamp reads as a date, not as RFC 3339.
-            None => fields.push((
-                key.clone(),
-                match crate::model::fields::kind(&key) {
-                    Some(crate::model::fields::Kind::Timestamp) => scalar_text(v)
-                        .and_then(|s| crate::base::time::parse_timestamp(&s))
-                        .map(crate::base::time::human_ts)
-                        .unwrap_or_else(|| plain(v)),
-                    _ => plain(v),
-                },
-            )),
+            None => fields.push((key.clone(), field_text(&key, v))),
         }
     };
     for (k, v) in &d.fm {
@@ -494,21 +532,18 @@ pub fn deal_page(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> 
     }
     fields.sort();
     tables.sort_by(|a, b| a.key.cmp(&b.key));
-    DealPage {
-        title: f.title.clone().unwrap_or_else(|| d.slug.clone()),
-        stage_name,
-        owner_name,
-        value_text,
-        checklist,
-        history,
-        waived,
-        lost,
-        contact,
-        contract,
-        fields,
-        tables,
-        body_html: minijinja::Value::from_safe_string(markdown_html(d.body())),
-        card,
+    (fields, tables)
+}
+
+/// A field's value as one line ([`plain`]); a timestamp reads as a date,
+/// not as RFC 3339.
+fn field_text(key: &str, v: &serde_yaml::Value) -> String {
+    match crate::model::fields::kind(key) {
+        Some(crate::model::fields::Kind::Timestamp) => scalar_text(v)
+            .and_then(|s| crate::base::time::parse_timestamp(&s))
+            .map(crate::base::time::human_ts)
+            .unwrap_or_else(|| plain(v)),
+        _ => plain(v),
     }
 }
 
@@ -647,8 +682,100 @@ pub fn render(
     trend: Option<&crate::reports::trend::Trend>,
     emit: &Emit,
 ) -> Result<(), Error> {
-    let cfg = &p.cfg;
     let env = environment(&Templates::new(&p.root));
+    let index = index_page(p, ev, stats, now, changes, trend);
+    let tpl = env
+        .get_template("index.html")
+        .map_err(|e| render_err("index.html", e))?;
+    let html = tpl
+        .render(minijinja::Value::from(minijinja::value::Serde(&index)))
+        .map_err(|e| render_err("index.html", e))?;
+    emit(Path::new("index.html"), &html)?;
+    drop(html);
+    render_deals(&env, p, ev, now, &stats.currency, emit)
+}
+
+/// Renders a page per deal, in parallel, in slug order, handing each to
+/// `emit` as it is ready.
+fn render_deals(
+    env: &minijinja::Environment<'static>,
+    p: &Pipeline,
+    ev: &Evaluator,
+    now: DateTime<Utc>,
+    cur: &str,
+    emit: &Emit,
+) -> Result<(), Error> {
+    let tpl = env
+        .get_template("deal.html")
+        .map_err(|e| render_err("deal.html", e))?;
+    let generated = crate::base::time::human_ts(now);
+    let mut deals: Vec<&Deal> = p.deals.iter().collect();
+    deals.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.rel.cmp(&b.rel)));
+    use rayon::prelude::*;
+    deals.par_iter().try_for_each(|d| {
+        let page = deal_page(&p.cfg, ev, d, now);
+        let html = tpl
+            .render(minijinja::context! { deal => minijinja::Value::from(minijinja::value::Serde(&page)), generated => &generated, currency => cur })
+            .map_err(|e| render_err("deal.html", e))?;
+        emit(&PathBuf::from("deals").join(format!("{}.html", d.slug)), &html)
+    })
+}
+
+/// What the index page shows: the stats, the board, the funnel, velocity
+/// and speed-to-lead bars, closed deals, the key figures, the forecast of
+/// the next three months and the trend when there is one.
+fn index_page<'a>(
+    p: &Pipeline,
+    ev: &Evaluator,
+    stats: &'a Stats,
+    now: DateTime<Utc>,
+    changes: Option<&'a Changes>,
+    trend: Option<&crate::reports::trend::Trend>,
+) -> IndexPage<'a> {
+    let cfg = &p.cfg;
+    IndexPage {
+        title: "Pipeline report".into(),
+        generated: crate::base::time::human_ts(now),
+        currency: &stats.currency,
+        stats,
+        board: board(p, ev, stats, now),
+        funnel: funnel_bars(stats),
+        velocity: velocity_bars(stats),
+        speed: speed_bars(stats),
+        closed: closed_rows(p, ev, now),
+        changes,
+        problems: p.problems.len(),
+        unreadable: p.unreadable(),
+        kpis: kpis(stats),
+        forecast: crate::reports::charts::forecast(
+            &crate::reports::forecast::Forecast::compute(
+                cfg,
+                &p.deals,
+                now,
+                crate::reports::forecast::By::Month,
+                3,
+                None,
+            ),
+            &p.deals,
+        ),
+        trend: trend.map(|t| {
+            let names: Vec<(String, String)> = cfg
+                .stages
+                .iter()
+                .map(|s| (s.id.clone(), s.name.clone()))
+                .collect();
+            crate::reports::charts::trend(t, &names)
+        }),
+    }
+}
+
+/// A bar's width in percent of the longest, to one decimal.
+fn bar_width(x: f64, max: f64) -> f64 {
+    (x / max * 1000.0).round() / 10.0
+}
+
+/// The funnel: deals that entered each stage, with what became of them.
+fn funnel_bars(stats: &Stats) -> Vec<Bar> {
     let max_entered = stats
         .stages
         .iter()
@@ -656,35 +783,40 @@ pub fn render(
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let funnel = stats
+    stats
         .stages
         .iter()
         .map(|s| Bar {
             label: s.name.clone(),
             value: s.entered.to_string(),
-            width: (s.entered as f64 / max_entered * 1000.0).round() / 10.0,
+            width: bar_width(s.entered as f64, max_entered),
             note: funnel_note(s),
         })
-        .collect();
+        .collect()
+}
+
+/// Velocity: the median days deals spent in each stage.
+fn velocity_bars(stats: &Stats) -> Vec<Bar> {
     let max_days = stats
         .stages
         .iter()
         .filter_map(|s| s.median_days)
         .fold(0.0f64, f64::max)
         .max(1.0);
-    let velocity = stats
+    stats
         .stages
         .iter()
         .map(|s| Bar {
             label: s.name.clone(),
             value: fmt_days(s.median_days),
-            width: s
-                .median_days
-                .map(|d| (d / max_days * 1000.0).round() / 10.0)
-                .unwrap_or(0.0),
+            width: s.median_days.map(|d| bar_width(d, max_days)).unwrap_or(0.0),
             note: format!("{} left this stage", s.entered.saturating_sub(s.open)),
         })
-        .collect();
+        .collect()
+}
+
+/// Speed to lead: inbound leads per bucket of time to first contact.
+fn speed_bars(stats: &Stats) -> Vec<Bar> {
     let max_bucket = stats
         .speed_to_lead
         .buckets
@@ -693,22 +825,26 @@ pub fn render(
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let speed = stats
+    stats
         .speed_to_lead
         .buckets
         .iter()
         .map(|(label, n)| Bar {
             label: label.clone(),
             value: n.to_string(),
-            width: (*n as f64 / max_bucket * 1000.0).round() / 10.0,
+            width: bar_width(*n as f64, max_bucket),
             note: String::new(),
         })
-        .collect();
+        .collect()
+}
+
+/// The won and lost deals, most recently closed first.
+fn closed_rows(p: &Pipeline, ev: &Evaluator, now: DateTime<Utc>) -> Vec<Row> {
     let mut closed: Vec<Row> = p
         .deals
         .iter()
         .filter(|d| !d.place.is_open())
-        .map(|d| Row::of(cfg, ev, d, now))
+        .map(|d| Row::of(&p.cfg, ev, d, now))
         .collect();
     // Most recently closed first.
     closed.sort_by(|a, b| {
@@ -717,8 +853,13 @@ pub fn render(
             .total_cmp(&b.days_in_stage.unwrap_or(f64::MAX))
             .then(a.slug.cmp(&b.slug))
     });
+    closed
+}
+
+/// The key figures atop the index: (name, figure, what it means).
+fn kpis(stats: &Stats) -> Vec<(String, String, String)> {
     let cur = &stats.currency;
-    let kpis = vec![
+    vec![
         (
             "Open deals".into(),
             stats.open.to_string(),
@@ -766,63 +907,7 @@ pub fn render(
                 crate::base::time::human_minutes(stats.speed_to_lead.target_minutes as f64)
             ),
         ),
-    ];
-    let index = IndexPage {
-        title: "Pipeline report".into(),
-        generated: crate::base::time::human_ts(now),
-        currency: cur,
-        stats,
-        board: board(p, ev, stats, now),
-        funnel,
-        velocity,
-        speed,
-        closed,
-        changes,
-        problems: p.problems.len(),
-        unreadable: p.unreadable(),
-        kpis,
-        forecast: crate::reports::charts::forecast(
-            &crate::reports::forecast::Forecast::compute(
-                cfg,
-                &p.deals,
-                now,
-                crate::reports::forecast::By::Month,
-                3,
-                None,
-            ),
-            &p.deals,
-        ),
-        trend: trend.map(|t| {
-            let names: Vec<(String, String)> = cfg
-                .stages
-                .iter()
-                .map(|s| (s.id.clone(), s.name.clone()))
-                .collect();
-            crate::reports::charts::trend(t, &names)
-        }),
-    };
-    let tpl = env
-        .get_template("index.html")
-        .map_err(|e| render_err("index.html", e))?;
-    let html = tpl
-        .render(minijinja::Value::from(minijinja::value::Serde(&index)))
-        .map_err(|e| render_err("index.html", e))?;
-    emit(Path::new("index.html"), &html)?;
-    drop(html);
-    let tpl = env
-        .get_template("deal.html")
-        .map_err(|e| render_err("deal.html", e))?;
-    let generated = crate::base::time::human_ts(now);
-    let mut deals: Vec<&Deal> = p.deals.iter().collect();
-    deals.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.rel.cmp(&b.rel)));
-    use rayon::prelude::*;
-    deals.par_iter().try_for_each(|d| {
-        let page = deal_page(cfg, ev, d, now);
-        let html = tpl
-            .render(minijinja::context! { deal => minijinja::Value::from(minijinja::value::Serde(&page)), generated => &generated, currency => cur })
-            .map_err(|e| render_err("deal.html", e))?;
-        emit(&PathBuf::from("deals").join(format!("{}.html", d.slug)), &html)
-    })
+    ]
 }
 
 #[cfg(test)]
@@ -838,5 +923,74 @@ mod inline_code_tests {
             "<code>&lt;b&gt;</code> &amp; `x"
         );
         assert_eq!(super::inline_code("plain"), "plain");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::testkit::{deal, three_stages};
+
+    /// A deal in the first stage of [`three_stages`], with this front-matter.
+    fn lead(yaml: &str) -> Deal {
+        deal(&three_stages(), "a", Place::Stage(0), yaml)
+    }
+
+    #[test]
+    fn a_deal_page_names_its_place_and_its_value_with_the_currency() {
+        let cfg = three_stages();
+        assert_eq!(stage_name(&cfg, Place::Stage(1)), cfg.stages[1].name);
+        assert_eq!(stage_name(&cfg, Place::Won), "Won");
+        let d = lead("value: 12500\n");
+        assert_eq!(value_text(&cfg, &d.fields), "12,500 EUR");
+        let d = lead("value: 99.5\ncurrency: USD\n");
+        assert_eq!(value_text(&cfg, &d.fields), "99.50 USD");
+        let d = lead("title: C\n");
+        assert_eq!(value_text(&cfg, &d.fields), "–");
+    }
+
+    #[test]
+    fn contact_entries_come_name_role_email_phone_first_and_link_only_safe_targets() {
+        let d = lead(
+            "contact:\n  web: \"javascript:alert(1)\"\n  phone: \"+1 555\"\n  site: https://x.example\n  email: ann@x.example\n  name: Ann\n",
+        );
+        let got: Vec<(String, String, Option<String>)> = contact(&d)
+            .into_iter()
+            .map(|(k, l)| (k, l.text, l.href))
+            .collect();
+        let row = |k: &str, text: &str, href: Option<&str>| {
+            (k.to_string(), text.to_string(), href.map(str::to_string))
+        };
+        assert_eq!(
+            got,
+            vec![
+                row("name", "Ann", None),
+                row("email", "ann@x.example", Some("mailto:ann@x.example")),
+                row("phone", "+1 555", None),
+                row("site", "https://x.example", Some("https://x.example")),
+                row("web", "javascript:alert(1)", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn other_fields_read_timestamps_as_dates_and_lists_of_mappings_as_tables() {
+        let d = lead(
+            "title: A\ntags: [x, y]\ncreated: 2026-11-02T09:30:00Z\nmeta: {crm_id: 7}\nobjections:\n  - objection: price\n    resolved: true\n",
+        );
+        let (fields, tables) = other_fields(&d);
+        let want = [
+            ("created", "2 Nov 2026, 09:30 UTC"),
+            ("meta.crm_id", "7"),
+            ("tags", "x, y"),
+        ];
+        assert_eq!(
+            fields,
+            want.map(|(k, v)| (k.to_string(), v.to_string())).to_vec()
+        );
+        assert_eq!(tables.len(), 1);
+        assert_eq!(tables[0].key, "objections");
+        assert_eq!(tables[0].columns, ["objection", "response", "resolved"]);
+        assert_eq!(tables[0].rows, vec![vec!["price", "", "✔ yes"]]);
     }
 }

@@ -658,191 +658,303 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
         )
     })?;
 
-    let ((steps, criteria_changes, history_cut, mut problems), cfgs, read) =
-        with_readers(git, &odb, |readers| {
-            // HEAD's first-parent line, newest first, walked as far as needed.
-            let mut line: Vec<Link> = Vec::new();
-            // HEAD's commit, when HEAD names one (not on an unborn branch).
-            let mut next = git
+    let (planned, cfgs, read) = with_readers(git, &odb, |readers| {
+        let mut walk = TrendWalk::new(&repo, root, &prefix, &odb);
+        walk.plan(&ends, readers);
+        readers.finish();
+        // The criteria changes need the line back to the first commit at or
+        // before the window's start.
+        walk.reach(window_start.timestamp());
+        let changes = criteria_changes(
+            git,
+            &walk.line,
+            &prefix,
+            window_start.timestamp(),
+            now.timestamp(),
+            &mut readers.missing,
+        );
+        // A commit of HEAD's line this clone cannot read is missing, unless
+        // a shallow clone cut the line there.
+        if let Some(id) = walk.lost_commit {
+            readers.missing.insert(0, id);
+        }
+        walk.planned(changes)
+    })?;
+
+    // Add up each snapshot, newest first.
+    let mut totals = Totals::new(&cfgs, &read, planned.problems);
+    let starts = std::iter::once(window_start).chain(ends.iter().copied());
+    let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = starts.zip(ends.iter().copied()).collect();
+    let mut snapshots: Vec<Snapshot> = planned
+        .steps
+        .into_iter()
+        .zip(periods.into_iter().rev())
+        .map(|((c, step), (start, end))| totals.snapshot(c, step, start, end))
+        .collect();
+    snapshots.reverse();
+    Ok(Trend {
+        every,
+        snapshots,
+        criteria_changes: planned.criteria_changes,
+        unreadable: totals.unreadable.unwrap_or_default(),
+        history_cut: planned.history_cut.map(|t| ts(at(t))),
+        problems: totals.problems,
+    })
+}
+
+/// The rules a snapshot's files were read under: its config (an index into
+/// the readers' configs), its `pipeline.yaml` blob and its deals tree.
+type Rules = (usize, Oid, Option<Oid>);
+
+/// What the walk down the history found: each period's commit and step,
+/// newest first; the criteria changes; where a shallow history is cut;
+/// and what some snapshot could not count.
+struct Planned {
+    steps: Vec<(Option<Oid>, Option<Step>)>,
+    criteria_changes: Vec<CriteriaChange>,
+    history_cut: Option<i64>,
+    problems: Vec<String>,
+}
+
+/// The walk down HEAD's first-parent line, as far as the snapshots need,
+/// planning each period's [`Step`] and queueing the deal files it reads.
+struct TrendWalk<'a> {
+    repo: &'a Repo,
+    root: &'a Path,
+    /// The pipeline's folder in the repository.
+    prefix: &'a str,
+    odb: &'a git2::Odb<'a>,
+    /// HEAD's first-parent line, newest first, walked as far as needed.
+    line: Vec<Link>,
+    /// The next commit down the line, while there is one to read.
+    next: Option<Oid>,
+    /// The commits a shallow clone has without their parents.
+    shallow: std::collections::HashSet<Oid>,
+    /// The oldest commit read when a parent named could not be (a shallow
+    /// clone's boundary): its time.
+    cut: Option<i64>,
+    /// A commit of the line this clone cannot read.
+    lost_commit: Option<Oid>,
+    /// Links before `from` are newer than every end still to come.
+    from: usize,
+    /// The commit (index in `line`) of the snapshot after.
+    prev: Option<usize>,
+    /// The rules of the snapshot after, while it has a pipeline.
+    cur: Option<Rules>,
+    /// (commit index in `line`, step) per period, newest first.
+    steps: Vec<(Option<usize>, Option<Step>)>,
+    /// What a snapshot could not count, for stderr.
+    problems: Vec<String>,
+}
+
+impl<'a> TrendWalk<'a> {
+    /// A walk from HEAD's commit, when HEAD names one (not on an unborn
+    /// branch).
+    fn new(repo: &'a Repo, root: &'a Path, prefix: &'a str, odb: &'a git2::Odb<'a>) -> Self {
+        let git = repo.git();
+        TrendWalk {
+            repo,
+            root,
+            prefix,
+            odb,
+            line: Vec::new(),
+            next: git
                 .head()
                 .ok()
                 .and_then(|h| h.resolve().ok())
-                .and_then(|h| h.target());
-            let shallow = shallow_commits(git);
-            // The oldest commit read when a parent named could not be (a
-            // shallow clone's boundary).
-            let mut cut: Option<i64> = None;
-            let mut lost_commit: Option<Oid> = None;
-            let mut walk = |line: &mut Vec<Link>| -> bool {
-                let Some(id) = next else {
-                    return false;
-                };
-                let Some(h) = history::header(&odb, id) else {
-                    // Past a shallow clone's boundary, history is cut; any
-                    // other commit this clone cannot read is missing.
-                    match line.last() {
-                        Some(l) if shallow.contains(&l.id) => cut = Some(l.time),
-                        _ => lost_commit = Some(id),
-                    }
-                    next = None;
-                    return false;
-                };
-                next = h.parents.first().copied();
-                line.push(Link {
-                    id,
-                    time: h.time,
-                    tree: h.tree,
-                });
-                true
+                .and_then(|h| h.target()),
+            shallow: shallow_commits(git),
+            cut: None,
+            lost_commit: None,
+            from: 0,
+            prev: None,
+            cur: None,
+            steps: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Reads the next commit down the line onto `line`; false when there is
+    /// none (past the root, a shallow clone's boundary, or a commit this
+    /// clone cannot read).
+    fn read_next(&mut self) -> bool {
+        let Some(id) = self.next else {
+            return false;
+        };
+        let Some(h) = history::header(self.odb, id) else {
+            // Past a shallow clone's boundary, history is cut; any
+            // other commit this clone cannot read is missing.
+            match self.line.last() {
+                Some(l) if self.shallow.contains(&l.id) => self.cut = Some(l.time),
+                _ => self.lost_commit = Some(id),
+            }
+            self.next = None;
+            return false;
+        };
+        self.next = h.parents.first().copied();
+        self.line.push(Link {
+            id,
+            time: h.time,
+            tree: h.tree,
+        });
+        true
+    }
+
+    /// The newest commit of the line made at or before `end` (seconds), as
+    /// an index in `line`, walking down as far as needed. Ends come newest
+    /// first, so the search starts where the last one was found.
+    fn commit_at(&mut self, end: i64) -> Option<usize> {
+        let c = loop {
+            if let Some(i) = (self.from..self.line.len()).find(|&i| self.line[i].time <= end) {
+                break Some(i);
+            }
+            self.from = self.line.len();
+            if !self.read_next() {
+                break None;
+            }
+        };
+        if let Some(i) = c {
+            self.from = i;
+        }
+        c
+    }
+
+    /// Plans each period's step, newest first: none when its commit is the
+    /// period after's, else how its files follow from that one's.
+    fn plan(&mut self, ends: &[DateTime<Utc>], readers: &mut Readers) {
+        for end in ends.iter().rev() {
+            let c = self.commit_at(end.timestamp());
+            if c.is_some() && c == self.prev {
+                self.steps.push((c, None));
+                continue;
+            }
+            self.prev = c;
+            let step = match c {
+                Some(i) => self.step_at(i, readers),
+                None => {
+                    self.cur = None;
+                    Step::Absent
+                }
             };
-            // What a snapshot could not count, for stderr.
-            let mut problems: Vec<String> = Vec::new();
-            // (commit index in `line`, step) per period, newest first.
-            let mut steps: Vec<(Option<usize>, Option<Step>)> = Vec::new();
-            // The rules of the snapshot after: config, pipeline.yaml blob, deals
-            // tree.
-            let mut cur: Option<(usize, Oid, Option<Oid>)> = None;
-            let mut prev: Option<usize> = None;
-            // Links before `from` are newer than every end still to come.
-            let mut from = 0;
-            for end in ends.iter().rev() {
-                let end = end.timestamp();
-                let c = loop {
-                    if let Some(i) = (from..line.len()).find(|&i| line[i].time <= end) {
-                        break Some(i);
-                    }
-                    from = line.len();
-                    if !walk(&mut line) {
-                        break None;
-                    }
-                };
-                if let Some(i) = c {
-                    from = i;
-                }
-                if c.is_some() && c == prev {
-                    steps.push((c, None));
-                    continue;
-                }
-                prev = c;
-                let Some(i) = c else {
-                    cur = None;
-                    steps.push((None, Some(Step::Absent)));
-                    continue;
-                };
-                let link = &line[i];
-                let missing = &mut readers.missing;
-                let tree = history::dir_id(&odb, link.tree, &prefix, missing);
-                let cfg_blob = tree.and_then(|t| history::file_id(&odb, t, config::FILE, missing));
-                let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
-                    cur = None;
-                    steps.push((c, Some(Step::Absent)));
-                    continue;
-                };
-                let step = match cur {
-                    Some((cfg, blob, deals_tree)) if blob == cfg_blob => {
-                        let deals = &readers.cfgs[cfg].deals_dir;
-                        let here_id = history::dir_id(&odb, tree, deals, missing);
-                        let changed = if here_id == deals_tree {
-                            Vec::new()
-                        } else {
-                            history::diff_raw(&odb, deals_tree, here_id, missing)
-                        };
-                        cur = Some((cfg, blob, here_id));
-                        let mut gone = Vec::new();
-                        let mut set = Vec::new();
-                        for ch in changed {
-                            match ch.new {
-                                Some(f) if is_deal_file(&f) => {
-                                    set.push((ch.path, readers.job(cfg, f)));
-                                }
-                                Some(f) => {
-                                    folder_link(&readers.cfgs[cfg], &f, link.id, &mut problems);
-                                    gone.push(ch.path);
-                                }
-                                None => gone.push(ch.path),
-                            }
-                        }
-                        Step::Apply { gone, set }
-                    }
-                    _ if !odb.exists(cfg_blob) => {
-                        readers.missing.push(cfg_blob);
-                        cur = None;
-                        Step::Absent
-                    }
-                    _ => match Pipeline::config_at(&repo, root, link.id) {
-                        Ok(loaded) => {
-                            readers.cfgs.push(Arc::new(loaded));
-                            let cfg = readers.cfgs.len() - 1;
-                            let deals = &readers.cfgs[cfg].deals_dir;
-                            let sub = history::dir_id(&odb, tree, deals, missing);
-                            let listed = sub
-                                .map(|t| history::list_raw(&odb, t, missing))
-                                .unwrap_or_default();
-                            cur = Some((cfg, cfg_blob, sub));
-                            let mut files = Vec::new();
-                            for f in listed {
-                                if is_deal_file(&f) {
-                                    files.push((f.path.clone(), readers.job(cfg, f)));
-                                } else {
-                                    folder_link(&readers.cfgs[cfg], &f, link.id, &mut problems);
-                                }
-                            }
-                            Step::Load { cfg, files }
-                        }
-                        Err(e) => {
-                            problems.push(format!(
-                                "the snapshot at commit {} has no figures: {}",
-                                short(link.id),
-                                one_line(&e.to_string())
-                            ));
-                            cur = None;
-                            Step::Absent
-                        }
-                    },
-                };
-                steps.push((c, Some(step)));
+            self.steps.push((c, Some(step)));
+        }
+    }
+
+    /// The step to the snapshot at commit `i` of the line: nothing without
+    /// a pipeline there, the diff from the snapshot after under the same
+    /// `pipeline.yaml`, else every file anew.
+    fn step_at(&mut self, i: usize, readers: &mut Readers) -> Step {
+        let (id, root_tree) = (self.line[i].id, self.line[i].tree);
+        let missing = &mut readers.missing;
+        let tree = history::dir_id(self.odb, root_tree, self.prefix, missing);
+        let cfg_blob = tree.and_then(|t| history::file_id(self.odb, t, config::FILE, missing));
+        let (Some(tree), Some(cfg_blob)) = (tree, cfg_blob) else {
+            self.cur = None;
+            return Step::Absent;
+        };
+        match self.cur {
+            Some(rules) if rules.1 == cfg_blob => self.apply(id, tree, rules, readers),
+            _ if !self.odb.exists(cfg_blob) => {
+                readers.missing.push(cfg_blob);
+                self.cur = None;
+                Step::Absent
             }
-            readers.finish();
-            // The criteria changes need the line back to the first commit at or
-            // before the window's start.
-            while line
-                .last()
-                .is_some_and(|l| l.time > window_start.timestamp())
-                && walk(&mut line)
-            {}
-            let changes = criteria_changes(
-                git,
-                &line,
-                &prefix,
-                window_start.timestamp(),
-                now.timestamp(),
-                &mut readers.missing,
-            );
-            // A commit of HEAD's line this clone cannot read is missing, unless
-            // a shallow clone cut the line there.
-            if let Some(id) = lost_commit {
-                readers.missing.insert(0, id);
+            _ => self.load(id, tree, cfg_blob, readers),
+        }
+    }
+
+    /// The snapshot after's files, changed as the deals folder differs
+    /// between its tree and commit `id`'s pipeline tree `tree`.
+    fn apply(&mut self, id: Oid, tree: Oid, rules: Rules, readers: &mut Readers) -> Step {
+        let (cfg, blob, deals_tree) = rules;
+        let missing = &mut readers.missing;
+        let deals = &readers.cfgs[cfg].deals_dir;
+        let here_id = history::dir_id(self.odb, tree, deals, missing);
+        let changed = if here_id == deals_tree {
+            Vec::new()
+        } else {
+            history::diff_raw(self.odb, deals_tree, here_id, missing)
+        };
+        self.cur = Some((cfg, blob, here_id));
+        let mut gone = Vec::new();
+        let mut set = Vec::new();
+        for ch in changed {
+            match ch.new {
+                Some(f) if is_deal_file(&f) => {
+                    set.push((ch.path, readers.job(cfg, f)));
+                }
+                Some(f) => {
+                    folder_link(&readers.cfgs[cfg], &f, id, &mut self.problems);
+                    gone.push(ch.path);
+                }
+                None => gone.push(ch.path),
             }
-            let steps: Vec<(Option<Oid>, Option<Step>)> = steps
+        }
+        Step::Apply { gone, set }
+    }
+
+    /// Every deal file of commit `id`'s pipeline tree `tree`, under that
+    /// commit's own `pipeline.yaml`; no figures when it does not load.
+    fn load(&mut self, id: Oid, tree: Oid, cfg_blob: Oid, readers: &mut Readers) -> Step {
+        let loaded = match Pipeline::config_at(self.repo, self.root, id) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                self.problems.push(format!(
+                    "the snapshot at commit {} has no figures: {}",
+                    short(id),
+                    one_line(&e.to_string())
+                ));
+                self.cur = None;
+                return Step::Absent;
+            }
+        };
+        readers.cfgs.push(Arc::new(loaded));
+        let cfg = readers.cfgs.len() - 1;
+        let missing = &mut readers.missing;
+        let deals = &readers.cfgs[cfg].deals_dir;
+        let sub = history::dir_id(self.odb, tree, deals, missing);
+        let listed = sub
+            .map(|t| history::list_raw(self.odb, t, missing))
+            .unwrap_or_default();
+        self.cur = Some((cfg, cfg_blob, sub));
+        let mut files = Vec::new();
+        for f in listed {
+            if is_deal_file(&f) {
+                files.push((f.path.clone(), readers.job(cfg, f)));
+            } else {
+                folder_link(&readers.cfgs[cfg], &f, id, &mut self.problems);
+            }
+        }
+        Step::Load { cfg, files }
+    }
+
+    /// Walks on down the line to its first commit at or before `t`
+    /// (seconds), or its end.
+    fn reach(&mut self, t: i64) {
+        while self.line.last().is_some_and(|l| l.time > t) && self.read_next() {}
+    }
+
+    /// The plan, each step's commit named by its id.
+    fn planned(self, criteria_changes: Vec<CriteriaChange>) -> Planned {
+        let line = &self.line;
+        Planned {
+            steps: self
+                .steps
                 .into_iter()
                 .map(|(c, s)| (c.map(|i| line[i].id), s))
-                .collect();
-            (steps, changes, cut, problems)
-        })?;
-    let outcome = |j: usize| read.get(j).and_then(Option::as_ref);
+                .collect(),
+            criteria_changes,
+            history_cut: self.cut,
+            problems: self.problems,
+        }
+    }
+}
 
-    // Add up each snapshot, newest first.
-    let mut snapshots = Vec::new();
-    let mut files: HashMap<String, usize> = HashMap::new();
-    let mut cfg_now: Option<Arc<Config>> = None;
-    let mut last: Option<Snapshot> = None;
-    let mut unreadable = None;
-    // The unreadable files' problems said already, as `path:line: message`.
-    let mut said: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let starts = std::iter::once(window_start).chain(ends.iter().copied());
-    let periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = starts.zip(ends.iter().copied()).collect();
-    for ((c, step), (start, end)) in steps.into_iter().zip(periods.into_iter().rev()) {
-        let mut snap = Snapshot {
+impl Snapshot {
+    /// The snapshot of the period (`start`, `end`] at commit `c`, every
+    /// figure null until it is counted.
+    fn of_period(start: DateTime<Utc>, end: DateTime<Utc>, c: Option<Oid>) -> Snapshot {
+        Snapshot {
             start: ts(start),
             end: ts(end),
             commit: c.map(|c| c.to_string()),
@@ -855,88 +967,157 @@ pub fn compute(root: &Path, every: Every, last: usize, now: DateTime<Utc>) -> Re
             won_value: None,
             lost: None,
             lost_value: None,
-        };
+        }
+    }
+}
+
+/// The snapshots added up, newest first: the deal files of the one at
+/// hand (path → job) under its config, and what the newer ones said.
+struct Totals<'r> {
+    /// The configs the walk loaded, by index.
+    cfgs: &'r [Arc<Config>],
+    /// Each job's outcome, by job number.
+    read: &'r [Option<Outcome>],
+    files: HashMap<String, usize>,
+    cfg_now: Option<Arc<Config>>,
+    /// The snapshot after the one at hand.
+    last: Option<Snapshot>,
+    /// The newest snapshot's unreadable deal files, once it is added up.
+    unreadable: Option<Vec<Unreadable>>,
+    /// The unreadable files' problems said already, as `path:line: message`.
+    said: std::collections::HashSet<String>,
+    /// What some snapshot could not count, for stderr.
+    problems: Vec<String>,
+}
+
+impl<'r> Totals<'r> {
+    fn new(cfgs: &'r [Arc<Config>], read: &'r [Option<Outcome>], problems: Vec<String>) -> Self {
+        Totals {
+            cfgs,
+            read,
+            files: HashMap::new(),
+            cfg_now: None,
+            last: None,
+            unreadable: None,
+            said: std::collections::HashSet::new(),
+            problems,
+        }
+    }
+
+    /// Job `j`'s outcome, once read.
+    fn outcome(&self, j: usize) -> Option<&'r Outcome> {
+        self.read.get(j).and_then(Option::as_ref)
+    }
+
+    /// The snapshot of the period (`start`, `end`] at commit `c`, its files
+    /// following from the period after's by `step` (none: the same commit).
+    fn snapshot(
+        &mut self,
+        c: Option<Oid>,
+        step: Option<Step>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Snapshot {
+        let mut snap = Snapshot::of_period(start, end, c);
         // No step: the same commit as the period after, whose open figures
         // it shares.
         let same = step.is_none();
+        if let Some(step) = step {
+            self.take(step);
+        }
+        match self.cfg_now.clone() {
+            Some(cfg) => self.count(&cfg, same, start, end, &mut snap),
+            None => snap.commit = None,
+        }
+        let found = self.unreadable_now();
+        self.note_unreadable(found, c);
+        self.last = Some(snap.clone());
+        snap
+    }
+
+    /// Makes the files and config at hand the ones `step` leads to.
+    fn take(&mut self, step: Step) {
         match step {
-            Some(Step::Absent) => {
-                files.clear();
-                cfg_now = None;
+            Step::Absent => {
+                self.files.clear();
+                self.cfg_now = None;
             }
-            Some(Step::Load { cfg, files: list }) => {
-                cfg_now = cfgs.get(cfg).cloned();
-                files = list.into_iter().collect();
+            Step::Load { cfg, files } => {
+                self.cfg_now = self.cfgs.get(cfg).cloned();
+                self.files = files.into_iter().collect();
             }
-            Some(Step::Apply { gone, set }) => {
+            Step::Apply { gone, set } => {
                 for g in gone {
-                    files.remove(&g);
+                    self.files.remove(&g);
                 }
-                files.extend(set);
+                self.files.extend(set);
             }
-            None => {}
         }
-        if cfg_now.is_none() {
-            snap.commit = None;
-        }
-        if let Some(cfg) = &cfg_now {
-            let marks = files
-                .values()
-                .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().ok()));
-            match &last {
-                Some(prev) if same => {
-                    snap.open = prev.open;
-                    snap.open_value = prev.open_value;
-                    snap.weighted = prev.weighted;
-                    snap.stages = prev.stages.clone();
-                }
-                _ => figures(cfg, marks.clone(), &mut snap),
+    }
+
+    /// The figures of the snapshot at hand: the open ones (the period
+    /// after's when `same`) and the period's `new`, `won` and `lost`.
+    fn count(
+        &self,
+        cfg: &Config,
+        same: bool,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        snap: &mut Snapshot,
+    ) {
+        let marks = self
+            .files
+            .values()
+            .filter_map(|j| self.outcome(*j).and_then(|r| r.as_ref().ok()));
+        match &self.last {
+            Some(prev) if same => {
+                snap.open = prev.open;
+                snap.open_value = prev.open_value;
+                snap.weighted = prev.weighted;
+                snap.stages = prev.stages.clone();
             }
-            period_figures(marks, start, end, &mut snap);
+            _ => figures(cfg, marks.clone(), snap),
         }
-        // The newest snapshot's unreadable deal files go in `unreadable`;
-        // an older one's are warned, each problem once, at the newest
-        // snapshot it is in.
-        let found = match &cfg_now {
-            Some(cfg) => {
-                let mut errs: Vec<FileProblem> = files
-                    .values()
-                    .filter_map(|j| outcome(*j).and_then(|r| r.as_ref().err().cloned()))
-                    .collect();
-                errs.sort_by(|a, b| a.rel.cmp(&b.rel));
-                crate::reports::forecast::unreadable_of(cfg, &errs)
-            }
-            None => Vec::new(),
+        period_figures(marks, start, end, snap);
+    }
+
+    /// The deal files of the snapshot at hand that could not be read, by
+    /// path; none without a pipeline.
+    fn unreadable_now(&self) -> Vec<Unreadable> {
+        let Some(cfg) = &self.cfg_now else {
+            return Vec::new();
         };
+        let mut errs: Vec<FileProblem> = self
+            .files
+            .values()
+            .filter_map(|j| self.outcome(*j).and_then(|r| r.as_ref().err().cloned()))
+            .collect();
+        errs.sort_by(|a, b| a.rel.cmp(&b.rel));
+        crate::reports::forecast::unreadable_of(cfg, &errs)
+    }
+
+    /// The newest snapshot's unreadable deal files go in `unreadable`; an
+    /// older one's (at commit `c`) are warned, each problem once, at the
+    /// newest snapshot it is in.
+    fn note_unreadable(&mut self, found: Vec<Unreadable>, c: Option<Oid>) {
         let key = |u: &Unreadable| format!("{}:{}: {}", u.path, u.line, u.message);
-        match (&unreadable, c) {
-            (None, _) => {
-                said.extend(found.iter().map(key));
-                unreadable = Some(found);
+        match (self.unreadable.is_some(), c) {
+            (false, _) => {
+                self.said.extend(found.iter().map(key));
+                self.unreadable = Some(found);
             }
-            (Some(_), Some(c)) => {
-                for u in found.iter().filter(|u| said.insert(key(u))) {
-                    problems.push(format!(
+            (true, Some(c)) => {
+                for u in found.iter().filter(|u| self.said.insert(key(u))) {
+                    self.problems.push(format!(
                         "{} (in the snapshot at commit {}; not counted there)",
                         key(u),
                         short(c)
                     ));
                 }
             }
-            (Some(_), None) => {}
+            (true, None) => {}
         }
-        last = Some(snap.clone());
-        snapshots.push(snap);
     }
-    snapshots.reverse();
-    Ok(Trend {
-        every,
-        snapshots,
-        criteria_changes,
-        unreadable: unreadable.unwrap_or_default(),
-        history_cut: history_cut.map(|t| ts(at(t))),
-        problems,
-    })
 }
 
 /// A figure for a table: `–` when null.
@@ -971,6 +1152,215 @@ mod tests {
             ends,
             vec![t("2026-11-16T00:00:00Z"), t("2026-11-23T00:00:00Z")]
         );
+    }
+
+    fn amount(n: i64) -> crate::base::money::Amount {
+        crate::base::money::Amount::from(n)
+    }
+
+    /// November 2026's day `d`, midnight.
+    fn nov(d: u32) -> DateTime<Utc> {
+        t(&format!("2026-11-{d:02}T00:00:00Z"))
+    }
+
+    /// A mark new on November's day `new_at`, won on `won_at`'s if any.
+    fn mark(place: Place, value: i64, new_at: u32, won_at: Option<u32>) -> Mark {
+        Mark {
+            place,
+            value: amount(value),
+            new_at: Some(nov(new_at)),
+            won_at: won_at.map(nov),
+            lost_at: None,
+        }
+    }
+
+    fn empty(start: u32, end: u32) -> Snapshot {
+        Snapshot::of_period(nov(start), nov(end), None)
+    }
+
+    #[test]
+    fn period_figures_count_moments_after_the_start_up_to_the_end() {
+        let marks = [
+            mark(Place::Stage(0), 100, 8, None),
+            mark(Place::Stage(0), 200, 15, None),
+            mark(Place::Won, 300, 1, Some(10)),
+            mark(Place::Won, 400, 1, Some(16)),
+            Mark {
+                lost_at: Some(nov(9)),
+                ..mark(Place::Lost, 50, 1, None)
+            },
+        ];
+        let mut snap = empty(8, 15);
+        period_figures(marks.iter(), nov(8), nov(15), &mut snap);
+        // New: only the one made at the end (the start is the period before's).
+        assert_eq!(
+            (snap.new, snap.won, snap.won_value),
+            (Some(1), Some(1), Some(300.0))
+        );
+        assert_eq!((snap.lost, snap.lost_value), (Some(1), Some(50.0)));
+    }
+
+    #[test]
+    fn open_figures_weigh_each_open_deal_by_its_stage() {
+        let cfg = crate::reports::testkit::three_stages();
+        let marks = [
+            mark(Place::Stage(0), 1000, 1, None),
+            mark(Place::Stage(1), 2000, 1, None),
+            mark(Place::Stage(1), 3000, 1, None),
+            mark(Place::Won, 9000, 1, Some(2)),
+        ];
+        let mut snap = empty(1, 8);
+        figures(&cfg, marks.iter(), &mut snap);
+        assert_eq!(
+            (snap.open, snap.open_value, snap.weighted),
+            (Some(3), Some(6000.0), Some(2600.0))
+        );
+        let stages: Vec<(String, usize, f64)> = snap
+            .stages
+            .unwrap()
+            .into_iter()
+            .map(|(id, f)| (id, f.open, f.value))
+            .collect();
+        let want = [
+            ("lead", 1, 1000.0),
+            ("proposal", 2, 5000.0),
+            ("negotiation", 0, 0.0),
+        ];
+        assert_eq!(
+            stages,
+            want.map(|(id, n, v)| (id.to_string(), n, v)).to_vec()
+        );
+    }
+
+    #[test]
+    fn a_mark_keeps_the_first_stage_won_and_lost_dates_and_the_summed_value() {
+        let cfg = crate::reports::testkit::three_stages();
+        let d = crate::reports::testkit::deal(
+            &cfg,
+            "a",
+            Place::Won,
+            "value: 500\nstages: {lead: 2026-11-02, proposal: 2026-11-03, won: 2026-11-04}\n",
+        );
+        let m = Mark::of(&cfg, d.place, &d.fields);
+        assert_eq!(m.place, Place::Won);
+        assert_eq!(m.value, amount(500));
+        assert_eq!(m.new_at, Some(t("2026-11-02T00:00:00Z")));
+        assert_eq!(
+            (m.won_at, m.lost_at),
+            (Some(t("2026-11-04T00:00:00Z")), None)
+        );
+        let usd = crate::reports::testkit::deal(
+            &cfg,
+            "b",
+            Place::Stage(1),
+            "value: 500\ncurrency: USD\n",
+        );
+        let m = Mark::of(&cfg, usd.place, &usd.fields);
+        assert_eq!((m.value, m.new_at), (amount(0), None));
+    }
+
+    #[test]
+    fn criteria_are_read_per_stage_from_a_pipeline_text() {
+        let got = criteria_of(b"stages:\n  - id: a\n    exit: [x]\n  - id: b\n").unwrap();
+        let x = serde_yaml::Value::Sequence(vec!["x".into()]);
+        assert_eq!(
+            got,
+            vec![
+                ("a".to_string(), x),
+                ("b".to_string(), serde_yaml::Value::Null)
+            ]
+        );
+        assert_eq!(criteria_of(b"stages: [unclosed\n"), None);
+        assert_eq!(criteria_of(b"currency: EUR\n"), None);
+    }
+
+    #[test]
+    fn a_deal_file_is_markdown_not_hidden_and_no_submodule() {
+        let file = |path: &str, mode: i32| history::TreeFile {
+            path: path.into(),
+            id: Oid::ZERO_SHA1,
+            mode,
+        };
+        assert!(is_deal_file(&file("lead/a.md", 0o100644)));
+        assert!(!is_deal_file(&file("lead/a.txt", 0o100644)));
+        assert!(!is_deal_file(&file("lead/.drafts/a.md", 0o100644)));
+        assert!(!is_deal_file(&file("lead/a.md", 0o160000)));
+    }
+
+    #[test]
+    fn a_stage_folder_committed_as_a_symlink_is_said() {
+        let cfg = crate::reports::testkit::three_stages();
+        let link = i32::from(git2::FileMode::Link);
+        let folder = history::TreeFile {
+            path: cfg.stages[0].dir.clone(),
+            id: Oid::ZERO_SHA1,
+            mode: link,
+        };
+        let commit = Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
+        let mut problems = Vec::new();
+        folder_link(&cfg, &folder, commit, &mut problems);
+        let other = history::TreeFile {
+            path: "notes".into(),
+            ..folder
+        };
+        folder_link(&cfg, &other, commit, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains(&format!(
+            "/{} is a symlink in commit 0123456:",
+            cfg.stages[0].dir
+        )));
+    }
+
+    #[test]
+    fn totals_follow_each_step_and_a_repeated_commit_shares_its_open_figures() {
+        let cfgs = vec![Arc::new(crate::reports::testkit::three_stages())];
+        let read = vec![
+            Some(Ok(mark(Place::Stage(0), 1000, 20, None))),
+            Some(Ok(mark(Place::Stage(1), 2000, 10, None))),
+            // b's older version, still in lead.
+            Some(Ok(mark(Place::Stage(0), 2000, 10, None))),
+        ];
+        let mut totals = Totals::new(&cfgs, &read, Vec::new());
+        let (c2, c1) = (Oid::from_str("22").unwrap(), Oid::from_str("11").unwrap());
+        let weeks = [1, 8, 15, 22, 29].map(nov);
+        let files = vec![("a.md".to_string(), 0), ("b.md".to_string(), 1)];
+        let steps = [
+            (Some(c2), Some(Step::Load { cfg: 0, files })),
+            (Some(c2), None),
+            (
+                Some(c1),
+                Some(Step::Apply {
+                    gone: vec!["a.md".into()],
+                    set: vec![("b.md".into(), 2)],
+                }),
+            ),
+            (None, Some(Step::Absent)),
+        ];
+        let snaps: Vec<Snapshot> = steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, (c, step))| totals.snapshot(c, step, weeks[3 - i], weeks[4 - i]))
+            .collect();
+        let got: Vec<_> = snaps
+            .iter()
+            .map(|s| (s.commit.is_some(), s.open, s.weighted, s.new))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (true, Some(2), Some(1100.0), Some(0)),
+                // Same commit: a was new on the 20th, in this week.
+                (true, Some(2), Some(1100.0), Some(1)),
+                (true, Some(1), Some(200.0), Some(1)),
+                (false, None, None, None),
+            ]
+        );
+        assert_eq!(snaps[2].commit.as_deref(), Some(c1.to_string().as_str()));
+        assert_eq!(
+            totals.unreadable.as_deref().map(<[Unreadable]>::len),
+            Some(0)
+        );
+        assert!(totals.problems.is_empty());
     }
 
     #[test]
