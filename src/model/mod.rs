@@ -6,3 +6,4 @@ pub mod deal;
 pub mod fields;
 pub mod notes;
 pub mod objection;
+pub mod triggers;
