@@ -483,28 +483,11 @@ pub fn events(
     wanted: &dyn Fn(On, &str) -> bool,
 ) -> Option<Vec<Event>> {
     let facts = crate::reports::audit::facts_between(repo, head, base, deals, cfg)?;
-    let odb = repo.odb().ok();
-    let header = |c: Oid| crate::store::history::header(odb.as_ref()?, c);
-    let parent_of = |c: Oid| header(c)?.parents.first().copied();
-    let tree_of = |c: Oid| header(c).map(|h| h.tree);
-    let mut missing = Vec::new();
-    let mut find = |commit: Oid, slug: &str, first: Option<Place>| -> Option<(Place, Vec<u8>)> {
-        let odb = odb.as_ref()?;
-        let tree = tree_of(commit)?;
-        let root = crate::store::history::dir_id(odb, tree, deals, &mut missing)?;
-        let dirs = first
-            .into_iter()
-            .chain((0..cfg.stages.len()).map(Place::Stage))
-            .chain([Place::Won, Place::Lost]);
-        for p in dirs {
-            let path = format!("{}/{slug}.md", p.dir(cfg));
-            if let Some(id) = crate::store::history::file_id(odb, root, &path, &mut missing)
-                && let Ok(b) = odb.read(id)
-            {
-                return Some((p, b.data().to_vec()));
-            }
-        }
-        None
+    let mut files = Files {
+        odb: repo.odb().ok(),
+        deals,
+        cfg,
+        missing: Vec::new(),
     };
     let mut out = Vec::new();
     for (slug, t) in facts {
@@ -518,70 +501,136 @@ pub fn events(
         // the main-line commit's first parent (absent: a new deal).
         let before = match t.from.as_deref().and_then(|f| Place::parse(f, cfg)) {
             Some(p) => Some(p),
-            None => parent_of(main)
-                .and_then(|p| find(p, &slug, Some(place)))
+            None => files
+                .parent_of(main)
+                .and_then(|p| files.find(p, &slug, Some(place)))
                 .map(|(p, _)| p),
         };
-        let entry = match place {
-            Place::Stage(_) => On::Enter,
-            Place::Won => On::Won,
-            Place::Lost => On::Lost,
-        };
         let stage = place.id(cfg);
-        let mut kinds = Vec::new();
-        if before.is_none() && place == Place::Stage(0) && t.from.is_none() {
-            kinds.push(On::Lead);
-        }
-        if before != Some(place) {
-            kinds.push(entry);
-        }
-        if t.forced.is_some() {
-            kinds.push(On::Forced);
-        }
+        let mut kinds = kinds_of(before, place, t.from.is_none(), t.forced.is_some());
         // Only the deal files of events some trigger wants are read.
         kinds.retain(|on| wanted(*on, stage));
         if kinds.is_empty() {
             continue;
         }
-        let Some((_, bytes)) = find(main, &slug, Some(place)) else {
+        let Some((_, bytes)) = files.find(main, &slug, Some(place)) else {
             continue;
         };
         let Ok(d) = Deal::parse(slug.clone(), std::path::PathBuf::new(), place, bytes, cfg) else {
             continue;
         };
-        let f = &d.fields;
-        // The event's own time from the file, which every merge style
-        // keeps; a file without one (a move by hand, a lead without
-        // `created`) is keyed by its stage alone, never by a commit's
-        // date, which a squash or rebase changes.
-        let stamp = |x: Option<DateTime<Utc>>| {
-            x.map(crate::base::time::format_ts)
-                .unwrap_or_else(|| "-".into())
-        };
-        let entered = f.stages.get(stage).copied();
-        let mut info = DealInfo::of(cfg, &d);
-        for on in kinds {
-            let when = match on {
-                On::Lead => stamp(f.created.or(entered)),
-                On::Forced => {
-                    info.forced_reason = t.forced.clone();
-                    info.forced_by = t.forced_by.clone();
-                    stamp(f.waived.values().filter_map(|w| w.at).max().or(entered))
-                }
-                _ => stamp(entered),
-            };
-            out.push(Event {
-                on,
-                commit: Some(main),
-                config_at: t.written.or_else(|| parent_of(main)),
-                deal: Some(info.clone()),
-                owner: None,
-                deals: Vec::new(),
-                when,
-            });
-        }
+        let config_at = t.written.or_else(|| files.parent_of(main));
+        out.extend(dated(cfg, &d, &t, kinds, main, config_at));
     }
     Some(out)
+}
+
+/// Deal files in history's trees, read by raw tree lookups.
+struct Files<'a> {
+    odb: Option<git2::Odb<'a>>,
+    deals: &'a str,
+    cfg: &'a Config,
+    /// The trees a partial clone lacks (see `history::dir_id`).
+    missing: Vec<Oid>,
+}
+
+impl Files<'_> {
+    /// A commit's first parent.
+    fn parent_of(&self, c: Oid) -> Option<Oid> {
+        crate::store::history::header(self.odb.as_ref()?, c)?
+            .parents
+            .first()
+            .copied()
+    }
+
+    /// The place and bytes of `slug`'s file in `commit`'s tree, looked for
+    /// in `first`'s folder, then every stage's, then the outcomes'.
+    fn find(&mut self, commit: Oid, slug: &str, first: Option<Place>) -> Option<(Place, Vec<u8>)> {
+        let odb = self.odb.as_ref()?;
+        let cfg = self.cfg;
+        let tree = crate::store::history::header(odb, commit)?.tree;
+        let root = crate::store::history::dir_id(odb, tree, self.deals, &mut self.missing)?;
+        let dirs = first
+            .into_iter()
+            .chain((0..cfg.stages.len()).map(Place::Stage))
+            .chain([Place::Won, Place::Lost]);
+        for p in dirs {
+            let path = format!("{}/{slug}.md", p.dir(cfg));
+            if let Some(id) = crate::store::history::file_id(odb, root, &path, &mut self.missing)
+                && let Ok(b) = odb.read(id)
+            {
+                return Some((p, b.data().to_vec()));
+            }
+        }
+        None
+    }
+}
+
+/// The events of one move to `place` from `before` (`None`: the deal is
+/// new): a `lead` for a new deal in the first stage that names no
+/// `From-Stage:` (`unnamed_from`), the entry (`enter`, `won`, `lost`) when
+/// the place changed, and `forced` for a forced move.
+fn kinds_of(before: Option<Place>, place: Place, unnamed_from: bool, forced: bool) -> Vec<On> {
+    let mut kinds = Vec::new();
+    if before.is_none() && place == Place::Stage(0) && unnamed_from {
+        kinds.push(On::Lead);
+    }
+    if before != Some(place) {
+        kinds.push(match place {
+            Place::Stage(_) => On::Enter,
+            Place::Won => On::Won,
+            Place::Lost => On::Lost,
+        });
+    }
+    if forced {
+        kinds.push(On::Forced);
+    }
+    kinds
+}
+
+/// The events `kinds` of deal `d` (as main-line commit `main` wrote it),
+/// each dated by the deal file's own time for it.
+fn dated(
+    cfg: &Config,
+    d: &Deal,
+    t: &crate::reports::audit::Touch,
+    kinds: Vec<On>,
+    main: Oid,
+    config_at: Option<Oid>,
+) -> Vec<Event> {
+    let f = &d.fields;
+    // The event's own time from the file, which every merge style
+    // keeps; a file without one (a move by hand, a lead without
+    // `created`) is keyed by its stage alone, never by a commit's
+    // date, which a squash or rebase changes.
+    let stamp = |x: Option<DateTime<Utc>>| {
+        x.map(crate::base::time::format_ts)
+            .unwrap_or_else(|| "-".into())
+    };
+    let entered = f.stages.get(d.place.id(cfg)).copied();
+    let mut info = DealInfo::of(cfg, d);
+    let mut out = Vec::new();
+    for on in kinds {
+        let when = match on {
+            On::Lead => stamp(f.created.or(entered)),
+            On::Forced => {
+                info.forced_reason = t.forced.clone();
+                info.forced_by = t.forced_by.clone();
+                stamp(f.waived.values().filter_map(|w| w.at).max().or(entered))
+            }
+            _ => stamp(entered),
+        };
+        out.push(Event {
+            on,
+            commit: Some(main),
+            config_at,
+            deal: Some(info.clone()),
+            owner: None,
+            deals: Vec::new(),
+            when,
+        });
+    }
+    out
 }
 
 /// Whether `key` was delivered already (a note on its blob id).
