@@ -1255,3 +1255,223 @@ pub fn audit(
         unreadable: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    const PIPELINE: &str =
+        "stages:\n  - id: lead\n    rot_after_days: 5\n  - id: talk\n  - id: offer\n";
+
+    fn config() -> Config {
+        let templates = crate::model::notes::Templates::builtin_only();
+        crate::model::config::parse(PIPELINE, Path::new("pipeline.yaml"), &templates).unwrap()
+    }
+
+    fn deal(cfg: &Config, place: Place, fm: &str) -> Deal {
+        let rel = PathBuf::from(format!("{}/acme.md", place.dir(cfg)));
+        let bytes = format!("---\n{fm}---\n").into_bytes();
+        Deal::parse("acme".into(), rel, place, bytes, cfg).unwrap()
+    }
+
+    /// Seconds since the epoch of day `d` of January 2025, at noon.
+    fn day(d: i64) -> i64 {
+        1_735_732_800 + (d - 1) * 86_400
+    }
+
+    fn commit(time: i64, author_time: i64) -> Commit {
+        Commit {
+            id: Oid::ZERO_SHA1,
+            time,
+            trailers: Vec::new(),
+            blocks: Vec::new(),
+            author: "Bob <bob@x.example>".into(),
+            author_time,
+            reverts: Vec::new(),
+            subject: String::new(),
+            parents: Vec::new(),
+        }
+    }
+
+    fn block(trailers: &[(&str, &str)]) -> history::Block {
+        history::Block {
+            trailers: trailers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn waiver(at: Option<i64>) -> crate::model::deal::Waiver {
+        crate::model::deal::Waiver {
+            reason: "urgent".into(),
+            by: Some("ann".into()),
+            at: at.map(ts),
+        }
+    }
+
+    #[test]
+    fn an_entry_takes_the_files_date_unless_the_move_cannot_have_it() {
+        let c = commit(day(10), day(9));
+        let file = Some(ts(day(5)));
+        assert_eq!(entry_time(file, Some(day(4)), &c, None, true), Some(day(5)));
+        // Before the entry before it: the block's date, else the author's.
+        assert_eq!(
+            entry_time(file, Some(day(6)), &c, Some(day(7)), true),
+            Some(day(7))
+        );
+        assert_eq!(
+            entry_time(file, Some(day(6)), &c, None, false),
+            Some(day(9))
+        );
+        // After the commit was made.
+        assert_eq!(
+            entry_time(Some(ts(day(11))), None, &c, None, false),
+            Some(day(9))
+        );
+        // No file date: the block's, or the author time of the commit's own.
+        assert_eq!(
+            entry_time(None, None, &c, Some(day(3)), false),
+            Some(day(3))
+        );
+        assert_eq!(entry_time(None, None, &c, None, true), Some(day(9)));
+        assert_eq!(entry_time(None, None, &c, None, false), None);
+    }
+
+    #[test]
+    fn a_forced_moves_waivers_are_those_dated_with_it_else_those_of_the_stages_it_passed() {
+        let cfg = config();
+        let facts = FileFacts {
+            stages: BTreeMap::new(),
+            waived: [
+                ("lead".to_string(), waiver(Some(day(2)))),
+                ("talk".to_string(), waiver(Some(day(3)))),
+                ("offer".to_string(), waiver(None)),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let forced = block(&[
+            ("Forced", "urgent"),
+            ("From-Stage", "lead"),
+            ("To-Stage", "won"),
+        ]);
+        assert_eq!(
+            forced_waivers(&cfg, &forced, Some(&facts), Some(day(3))).len(),
+            1
+        );
+        // Dated otherwise: the dated waivers from `lead` up to `won`.
+        assert_eq!(
+            forced_waivers(&cfg, &forced, Some(&facts), Some(day(9))).len(),
+            2
+        );
+        let moved = block(&[("From-Stage", "lead"), ("To-Stage", "won")]);
+        assert!(forced_waivers(&cfg, &moved, Some(&facts), Some(day(9))).is_empty());
+        assert!(forced_waivers(&cfg, &forced, None, Some(day(3))).is_empty());
+    }
+
+    #[test]
+    fn a_merge_keeps_a_forced_move_only_with_every_waiver_it_wrote() {
+        let with = |stages: &[&str]| FileFacts {
+            stages: BTreeMap::new(),
+            waived: stages
+                .iter()
+                .map(|s| (s.to_string(), waiver(None)))
+                .collect(),
+        };
+        let (theirs, kept) = (with(&["lead", "talk"]), with(&["lead"]));
+        assert!(!kept_forced(Some(&theirs), &kept, Some(Place::Stage(2))));
+        assert!(kept_forced(Some(&kept), &theirs, None));
+        assert!(kept_forced(None, &kept, Some(Place::Won)));
+        assert!(!kept_forced(Some(&with(&[])), &kept, None));
+    }
+
+    #[test]
+    fn the_stages_a_file_dates_between_two_entries_come_in_time_order() {
+        let cfg = config();
+        let stages: BTreeMap<String, DateTime<Utc>> = [
+            ("lead", day(1)),
+            ("talk", day(4)),
+            ("offer", day(3)),
+            ("won", day(4)),
+            ("nope", day(3)),
+        ]
+        .into_iter()
+        .map(|(s, t)| (s.to_string(), ts(t)))
+        .collect();
+        let got = dated_between(&cfg, &stages, day(1), day(9), Place::Won);
+        assert_eq!(
+            got,
+            vec![(day(3), Place::Stage(2)), (day(4), Place::Stage(1))]
+        );
+        assert!(dated_between(&cfg, &stages, day(4), day(9), Place::Won).is_empty());
+    }
+
+    #[test]
+    fn a_revert_subject_names_the_move_it_undid() {
+        assert_eq!(
+            reverted_move("Revert \"deal(acme): outreach -> qualification\""),
+            Some(("acme", "outreach", "qualification"))
+        );
+        assert_eq!(reverted_move("Revert \"fix typo\""), None);
+        assert_eq!(reverted_move("deal(acme): a -> b"), None);
+    }
+
+    #[test]
+    fn a_closed_deal_shows_its_stall_skips_owners_and_gaps() {
+        let cfg = config();
+        let d = deal(
+            &cfg,
+            Place::Lost,
+            "owner: bob\nlost:\n  reason: price\n  stage: offer\nwaived:\n  talk: { reason: urgent, by: ann }\nstages:\n  lead: 2025-01-01T12:00:00Z\n",
+        );
+        let touch = |t: i64, place: Place, owner: Option<&str>| Touch {
+            time: Some(day(t)),
+            place: Some(place),
+            owner: owner.map(str::to_string),
+            ..Touch::default()
+        };
+        let mine = [
+            touch(2, Place::Stage(0), Some("bob")),
+            Touch {
+                forced: Some("urgent".into()),
+                forced_by: Some("ann".into()),
+                previous_owner: Some("bob".into()),
+                waived: 1,
+                ..touch(12, Place::Stage(2), Some("cy"))
+            },
+            touch(20, Place::Lost, None),
+        ];
+        let a = audit_deal(&cfg, &d, &mine);
+        let stages: Vec<(&str, Option<f64>)> = a
+            .stages
+            .iter()
+            .map(|s| (s.stage.as_str(), s.days))
+            .collect();
+        assert_eq!(
+            stages,
+            vec![("lead", Some(10.0)), ("offer", Some(8.0)), ("lost", None)]
+        );
+        assert_eq!(a.closed.as_deref(), Some("2025-01-20"));
+        assert_eq!(
+            (a.longest_stall_days, a.stall_stage.as_deref()),
+            (Some(10.0), Some("lead"))
+        );
+        assert!(a.process_gap, "10 days idle in lead, which rots after 5");
+        assert!(a.training_gap, "lost 8 days after a forced move");
+        assert_eq!(a.skipped, vec!["talk".to_string()]);
+        assert_eq!(a.owner_changes, vec!["2025-01-12: bob → cy".to_string()]);
+        assert_eq!(
+            a.forced,
+            vec![
+                "forced move: urgent".to_string(),
+                "waived talk: urgent".to_string()
+            ]
+        );
+        assert_eq!(a.forced_moves[0].by.as_deref(), Some("ann"));
+        assert_eq!(a.waivers[0].by.as_deref(), Some("ann"));
+        assert_eq!(a.lost_stage.as_deref(), Some("offer"));
+    }
+}

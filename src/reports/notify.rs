@@ -792,6 +792,26 @@ mod tests {
     }
 
     #[test]
+    fn a_move_fires_lead_entry_and_forced_as_it_was_made() {
+        let (s0, s1) = (Place::Stage(0), Place::Stage(1));
+        assert_eq!(kinds_of(None, s0, true, false), vec![On::Lead, On::Enter]);
+        // A deal that names where it came from is no new lead.
+        assert_eq!(kinds_of(None, s0, false, false), vec![On::Enter]);
+        assert_eq!(kinds_of(None, s1, true, false), vec![On::Enter]);
+        assert_eq!(
+            kinds_of(Some(s1), Place::Won, false, true),
+            vec![On::Won, On::Forced]
+        );
+        assert_eq!(
+            kinds_of(Some(s0), Place::Lost, false, false),
+            vec![On::Lost]
+        );
+        // A forced fact that leaves the deal where it was: only `forced`.
+        assert_eq!(kinds_of(Some(s1), s1, false, true), vec![On::Forced]);
+        assert!(kinds_of(Some(s1), s1, false, false).is_empty());
+    }
+
+    #[test]
     fn escape_leaves_no_markup() {
         assert_eq!(
             escape("<!channel> & <http://x|y>"),

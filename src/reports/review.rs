@@ -537,7 +537,7 @@ impl<'a> Paired<'a> {
 }
 
 /// `items` grouped by the key of their slug, each group in list order.
-fn by_slug<'a, T>(items: &'a [T], slug: impl Fn(&T) -> &str) -> BTreeMap<String, Vec<&'a T>> {
+fn by_slug<T>(items: &[T], slug: impl Fn(&T) -> &str) -> BTreeMap<String, Vec<&T>> {
     let mut out: BTreeMap<String, Vec<&T>> = BTreeMap::new();
     for x in items {
         out.entry(slug_key(slug(x))).or_default().push(x);
@@ -1453,7 +1453,55 @@ fn how_to_fix(r: &Review) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::md_text;
+    use super::*;
+    use std::path::Path;
+
+    const PIPELINE: &str = "currency: EUR\nstages:\n  - id: lead\n    probability: 0.1\n    exit:\n      - label: An email\n        field: email\n  - id: talk\n    probability: 0.5\n  - id: offer\n    probability: 0.8\n";
+
+    fn config(src: &str) -> Config {
+        let templates = crate::model::notes::Templates::builtin_only();
+        crate::model::config::parse(src, Path::new("pipeline.yaml"), &templates).unwrap()
+    }
+
+    fn deal(cfg: &Config, slug: &str, place: Place, fm: &str) -> Deal {
+        let rel = PathBuf::from(format!("{}/{slug}.md", place.dir(cfg)));
+        let bytes = format!("---\n{fm}---\n").into_bytes();
+        Deal::parse(slug.into(), rel, place, bytes, cfg).unwrap()
+    }
+
+    /// The review of `base` → `head` with no commits in between.
+    fn judged(
+        (cfg, head_cfg): (&Config, &Config),
+        base: &[Deal],
+        head: &[Deal],
+        excusals: &[(String, Vec<String>)],
+    ) -> Review {
+        let authors = HashMap::new();
+        let reweighted = BTreeMap::new();
+        let probability: Vec<f64> = cfg.stages.iter().map(|s| s.probability).collect();
+        let sides = Sides {
+            base_cfg: cfg,
+            head_cfg: Ok(head_cfg),
+            base,
+            head,
+            head_problems: &[],
+            duplicates: &[],
+            config_changed: cfg.stages.len() != head_cfg.stages.len(),
+            bad_names: &[],
+            base_id: "a".repeat(40),
+            head_id: "b".repeat(40),
+            authors: &authors,
+            excusals,
+            reweighted: &reweighted,
+            head_probability: &probability,
+        };
+        let ev = Evaluator::worktree(cfg, Path::new("."));
+        review(sides, &ev, &[])
+    }
+
+    fn rules(c: &ReviewChange) -> Vec<&str> {
+        c.violations.iter().map(|v| v.rule).collect()
+    }
 
     #[test]
     fn deal_text_never_becomes_markup() {
@@ -1463,5 +1511,187 @@ mod tests {
         );
         assert_eq!(md_text("a\nb"), "a b");
         assert_eq!(super::md_code("a `b` c"), "`` a `b` c ``");
+    }
+
+    #[test]
+    fn hidden_characters_show_as_escaped_codes_and_mentions_stay_plain() {
+        assert_eq!(md_text("@team"), "\\@team");
+        assert_eq!(md_text("a\u{202e}b"), "a\\\\u\\{202e\\}b");
+        assert_eq!(md_code("x ```` y\u{7}"), "````` x ```` y  `````");
+    }
+
+    #[test]
+    fn each_change_between_two_places_has_its_name() {
+        let (s0, s1) = (Place::Stage(0), Place::Stage(1));
+        assert_eq!(change_kind(s0, s0, false), "edited");
+        assert_eq!(change_kind(s0, s0, true), "reassigned");
+        assert_eq!(change_kind(Place::Lost, Place::Lost, false), "edited");
+        assert_eq!(change_kind(s0, Place::Won, false), "won");
+        assert_eq!(change_kind(s1, Place::Lost, true), "lost");
+        assert_eq!(change_kind(Place::Lost, s0, false), "reopened");
+        assert_eq!(change_kind(s1, s0, false), "moved");
+    }
+
+    #[test]
+    fn a_move_past_an_unmet_exit_criterion_is_a_violation_and_a_move_back_is_not() {
+        let cfg = config(PIPELINE);
+        let at = |p: Place| vec![deal(&cfg, "acme", p, "title: Acme\n")];
+        let forward = judged(
+            (&cfg, &cfg),
+            &at(Place::Stage(0)),
+            &at(Place::Stage(2)),
+            &[],
+        );
+        let ch = &forward.changes[0];
+        assert_eq!(
+            (ch.change.as_str(), rules(ch)),
+            ("moved", vec!["exit-criteria"])
+        );
+        assert_eq!(
+            ch.violations[0].message,
+            "lead exit criteria not met: An email"
+        );
+        assert_eq!(forward.violations, 1);
+        let back = judged(
+            (&cfg, &cfg),
+            &at(Place::Stage(2)),
+            &at(Place::Stage(1)),
+            &[],
+        );
+        assert_eq!(back.changes[0].change, "moved");
+        assert!(back.changes[0].violations.is_empty());
+        let new = judged((&cfg, &cfg), &[], &at(Place::Stage(1)), &[]);
+        assert_eq!(
+            (new.changes[0].change.as_str(), rules(&new.changes[0])),
+            ("added", vec!["exit-criteria"])
+        );
+        assert!(
+            new.changes[0].violations[0]
+                .message
+                .contains("judged as a move from the first stage")
+        );
+    }
+
+    #[test]
+    fn evidence_that_held_at_the_base_and_fails_at_head_is_named() {
+        let cfg = config(PIPELINE);
+        let base = [deal(&cfg, "acme", Place::Stage(1), "email: a@b.example\n")];
+        let head = [deal(&cfg, "acme", Place::Stage(1), "title: Acme\n")];
+        let r = judged((&cfg, &cfg), &base, &head, &[]);
+        let ch = &r.changes[0];
+        assert_eq!(ch.change, "edited");
+        assert_eq!(ch.fields, vec!["title".to_string(), "email".to_string()]);
+        assert_eq!(rules(ch), vec!["evidence-removed"]);
+        assert!(
+            ch.violations[0]
+                .message
+                .starts_with("the lead criterion \"An email\" held at the base")
+        );
+    }
+
+    #[test]
+    fn a_removed_criterion_is_weakened_unless_a_trailer_before_it_excuses_it() {
+        let cfg = config(PIPELINE);
+        let head_cfg = config(&PIPELINE.replace(
+            "    exit:\n      - label: An email\n        field: email\n",
+            "",
+        ));
+        let what = "the lead criterion \"An email\" was removed".to_string();
+        let r = judged((&cfg, &head_cfg), &[], &[], &[]);
+        let row = &r.changes[0];
+        assert_eq!(
+            (row.slug.as_str(), row.change.as_str()),
+            ("pipeline.yaml", "weakened")
+        );
+        assert_eq!(rules(row), vec!["weakened-criteria"]);
+        assert_eq!(row.violations[0].message, what);
+        let excusals = [(
+            "stricter checks moved to CI".to_string(),
+            vec![what.clone()],
+        )];
+        let r = judged((&cfg, &head_cfg), &[], &[], &excusals);
+        let row = &r.changes[0];
+        assert_eq!(row.change, "criteria-change");
+        assert!(row.violations.is_empty());
+        assert_eq!(
+            row.weakenings[0].reason.as_deref(),
+            Some("stricter checks moved to CI")
+        );
+    }
+
+    #[test]
+    fn the_summary_sums_open_weighted_won_and_lost_per_currency() {
+        let cfg = config(PIPELINE);
+        let base = [deal(&cfg, "acme", Place::Stage(1), "value: 1000\n")];
+        let head = [
+            deal(&cfg, "acme", Place::Won, "value: 1000\n"),
+            deal(&cfg, "beta", Place::Stage(0), "value: 500\ncurrency: USD\n"),
+        ];
+        let sum = judged((&cfg, &cfg), &base, &head, &[]).summary;
+        assert_eq!(sum.changes, 2);
+        let eur = &sum.figures;
+        assert_eq!(eur.open_value_delta, Amount::from(-1000));
+        assert_eq!(eur.weighted_delta, Amount::from(-500));
+        assert_eq!(
+            (eur.won_value, eur.lost_value),
+            (Amount::from(1000), Amount::ZERO)
+        );
+        let usd = &sum.other_currencies["USD"];
+        assert_eq!(
+            (usd.open_value_delta, usd.weighted_delta),
+            (Amount::from(500), Amount::from(50))
+        );
+        assert_eq!(
+            summary_line(&sum),
+            "2 changes · open pipeline -1,000 EUR · weighted -500 EUR · won 1,000 EUR · lost 0 · USD: open pipeline +500 USD · weighted +50 USD · won 0 · lost 0"
+        );
+    }
+
+    #[test]
+    fn the_plan_escapes_deal_text_in_its_table_and_gives_each_fix_once() {
+        let v = Violation {
+            rule: "missing-lost-reason",
+            message: "lost without a reason".into(),
+            help: "`deal set x lost.reason=\"…\"`".into(),
+        };
+        let change = ReviewChange {
+            slug: "a|b".into(),
+            change: "lost".into(),
+            from: Some("talk".into()),
+            to: Some("lost".into()),
+            owner_from: Some("bob".into()),
+            owner_to: Some("<al>".into()),
+            value_from: Some(Amount::from(5)),
+            value_to: Some(Amount::from(5)),
+            currency: Some("USD".into()),
+            authors: vec!["Bob B <bob@x.example>".into()],
+            forced: true,
+            violations: vec![v.clone(), v],
+            ..config_row("x")
+        };
+        let r = Review {
+            base: "0123456789".into(),
+            head: "abc".into(),
+            violations: 2,
+            summary: Summary {
+                changes: 1,
+                figures: Figures::default(),
+                currency: "EUR".into(),
+                other_currencies: BTreeMap::new(),
+            },
+            changes: vec![change],
+            unreadable: Vec::new(),
+            triggers: Vec::new(),
+        };
+        let md = markdown(&r);
+        assert!(md.starts_with("<!-- deal-review -->\n### deal review: ❌ 2 violations\n"));
+        assert!(md.contains("| a\\|b | lost | talk | lost | 5 USD |  | bob → &lt;al&gt; | Bob B | **forced** | ❌ `missing-lost-reason` lost without a reason; `missing-lost-reason` lost without a reason |\n"), "{md}");
+        assert_eq!(
+            md.matches("- a\\|b `missing-lost-reason`: `` `deal set x lost.reason=\"…\"` ``\n")
+                .count(),
+            1,
+            "{md}"
+        );
+        assert!(md.ends_with("merge-base `0123456`; head `abc`.\n"));
     }
 }
