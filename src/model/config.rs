@@ -303,7 +303,7 @@ pub struct Config {
     /// Payload key → front-matter path (or `body`) for `deal new --json`.
     pub intake: Option<Vec<(String, String)>>,
     /// Automation triggers (`triggers`), run by `deal notify`.
-    pub triggers: Vec<crate::reports::notify::Trigger>,
+    pub triggers: Vec<crate::model::triggers::Trigger>,
     /// Text blocks of the note templates (prompts), which never count as content.
     pub prompts: HashSet<String>,
 }
@@ -709,10 +709,13 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
     let ids: Vec<String> = stages.iter().map(|s: &Stage| s.id.clone()).collect();
     let mut triggers = match &raw.triggers {
         None => Vec::new(),
-        Some(v) => crate::reports::notify::parse_triggers(
+        Some(v) => crate::model::triggers::parse_triggers(
             v,
-            &ids,
-            &raw.team.keys().cloned().collect::<Vec<_>>(),
+            &crate::model::triggers::Known {
+                stages: &ids,
+                outcomes: &[WON, LOST],
+                team: &raw.team.keys().cloned().collect::<Vec<_>>(),
+            },
         )
         .map_err(|(key, msg, help)| cx.err(&key, msg, help))?,
     };

@@ -1,4 +1,6 @@
-//! What a pipeline is: `pipeline.yaml` (config), the note templates, a deal and its fields, the body's outline, objections. Uses base/ and yaml/.
+//! What a pipeline is: `pipeline.yaml` (config) and its `triggers:`, the
+//! note templates, a deal and its fields, the body's outline, objections,
+//! the team's identities. Uses base/ and yaml/.
 
 pub mod body;
 pub mod config;
@@ -7,3 +9,4 @@ pub mod fields;
 pub mod notes;
 pub mod objection;
 pub mod team;
+pub mod triggers;

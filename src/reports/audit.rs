@@ -291,81 +291,25 @@ impl Reader<'_> {
         let to = block.get("To-Stage").map(str::to_string);
         let place = to.as_deref().and_then(|t| Place::parse(t, cfg));
         let facts = self.facts(origin.id, slug, place);
+        let facts = facts.as_deref();
         if let (Some(p), Some(k)) = (place, kept)
             && !k.stages.contains_key(p.id(cfg))
         {
             return;
         }
-        let fallback = block.date.or(own.then_some(origin.author_time));
-        let prev = self.last_entry(slug);
-        // The file's date, unless it cannot be the move's: before the
-        // entry before it, or after the commit that wrote it was made.
-        let made = origin.time.max(origin.author_time);
         // `superseded`: a later block of the same message enters this stage
         // again (a deal moved back and forth, then squashed); the file keeps
         // only that later date, so this entry has the date its squashed
         // commit gives, if any.
         let file = place
             .filter(|_| !superseded)
-            .and_then(|p| facts.as_ref()?.stages.get(p.id(cfg)).copied());
-        let time = match file {
-            Some(t) if prev.is_none_or(|p| t.timestamp() >= p) && t.timestamp() <= made => {
-                Some(t.timestamp())
-            }
-            // A date the move cannot have: the commit's, as for any style.
-            Some(_) => block.date.or(Some(origin.author_time)),
-            None => fallback,
-        };
-        let mut forced = block.get("Forced").map(str::to_string);
-        // The waivers this forced move wrote: those dated with its entry
-        // (`waived.<stage>.at`), or, in the older form, those its commit
-        // added.
-        // When the stage's date was corrected since (a `deal set
-        // stages.<stage>=` after the move: a squash reads only the corrected
-        // file), those of the stages the move passed, from `From-Stage:` up
-        // to `To-Stage:`, which a later forced move would have overwritten.
-        let mut mine: Vec<&crate::model::deal::Waiver> = facts
-            .as_ref()
-            .map(|f| {
-                f.waived
-                    .values()
-                    .filter(|w| w.at.is_some() && w.at.map(|a| a.timestamp()) == time)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let ord = |s: &str| match Place::parse(s, cfg)? {
-            Place::Stage(i) => Some(i),
-            _ => Some(cfg.stages.len()),
-        };
-        if let (true, Some(f), Some(from), Some(upto)) = (
-            mine.is_empty() && block.get("Forced").is_some(),
-            facts.as_ref(),
-            block.get("From-Stage").and_then(ord),
-            block.get("To-Stage").and_then(ord),
-        ) {
-            mine = f
-                .waived
-                .iter()
-                .filter(|(s, w)| {
-                    w.at.is_some() && cfg.stage_index(s).is_some_and(|i| from <= i && i < upto)
-                })
-                .map(|(_, w)| w)
-                .collect();
-        }
-        if let (Some(_), Some(k)) = (&forced, kept) {
-            let theirs: HashSet<&String> = facts
-                .as_ref()
-                .map(|f| f.waived.keys().collect())
-                .unwrap_or_default();
-            let survives = if theirs.is_empty() {
-                place.is_some()
-            } else {
-                theirs.iter().all(|w| k.waived.contains_key(*w))
-            };
-            if !survives {
-                forced = None;
-            }
-        }
+            .and_then(|p| facts?.stages.get(p.id(cfg)).copied());
+        let time = entry_time(file, self.last_entry(slug), origin, block.date, own);
+        let mine = forced_waivers(cfg, block, facts, time);
+        let forced = block
+            .get("Forced")
+            .filter(|_| kept.is_none_or(|k| kept_forced(facts, k, place)))
+            .map(str::to_string);
         let waived = if forced.is_none() {
             0
         } else if !mine.is_empty() {
@@ -534,6 +478,83 @@ impl Reader<'_> {
                 && t.to.as_deref() == to
                 && (forced.is_none() || t.forced.as_deref() == forced)
         })
+    }
+}
+
+/// When a block's fact happened: `file`, the deal file's date for the
+/// stage it enters, unless it cannot be the move's (before `prev`, the
+/// entry before it, or after `origin` was made), in which case the block's
+/// own date or the commit's author time; without a file date, the block's
+/// date, or for the commit's `own` block its author time.
+fn entry_time(
+    file: Option<DateTime<Utc>>,
+    prev: Option<i64>,
+    origin: &Commit,
+    block_date: Option<i64>,
+    own: bool,
+) -> Option<i64> {
+    let made = origin.time.max(origin.author_time);
+    match file {
+        Some(t) if prev.is_none_or(|p| t.timestamp() >= p) && t.timestamp() <= made => {
+            Some(t.timestamp())
+        }
+        // A date the move cannot have: the commit's, as for any style.
+        Some(_) => block_date.or(Some(origin.author_time)),
+        None => block_date.or(own.then_some(origin.author_time)),
+    }
+}
+
+/// The waivers a forced move wrote: those dated with its entry
+/// (`waived.<stage>.at` equal to `time`). When none is (the stage's date
+/// corrected since by a `deal set stages.<stage>=`, which a squash reads
+/// only corrected), the dated waivers of the stages the move passed, from
+/// `From-Stage:` up to `To-Stage:`, which a later forced move would have
+/// overwritten. The older form carries no dates: none.
+fn forced_waivers<'f>(
+    cfg: &Config,
+    block: &history::Block,
+    facts: Option<&'f FileFacts>,
+    time: Option<i64>,
+) -> Vec<&'f crate::model::deal::Waiver> {
+    let Some(f) = facts else {
+        return Vec::new();
+    };
+    let mine: Vec<&crate::model::deal::Waiver> = f
+        .waived
+        .values()
+        .filter(|w| w.at.is_some() && w.at.map(|a| a.timestamp()) == time)
+        .collect();
+    let ord = |s: &str| match Place::parse(s, cfg)? {
+        Place::Stage(i) => Some(i),
+        _ => Some(cfg.stages.len()),
+    };
+    if !mine.is_empty() || block.get("Forced").is_none() {
+        return mine;
+    }
+    let (Some(from), Some(upto)) = (
+        block.get("From-Stage").and_then(ord),
+        block.get("To-Stage").and_then(ord),
+    ) else {
+        return mine;
+    };
+    f.waived
+        .iter()
+        .filter(|(s, w)| {
+            w.at.is_some() && cfg.stage_index(s).is_some_and(|i| from <= i && i < upto)
+        })
+        .map(|(_, w)| w)
+        .collect()
+}
+
+/// Whether a forced move survived the merge that kept file `kept`: every
+/// waiver its own file had is still there (a move that wrote none counts
+/// when it entered a stage).
+fn kept_forced(facts: Option<&FileFacts>, kept: &FileFacts, place: Option<Place>) -> bool {
+    let theirs: HashSet<&String> = facts.map(|f| f.waived.keys().collect()).unwrap_or_default();
+    if theirs.is_empty() {
+        place.is_some()
+    } else {
+        theirs.iter().all(|w| kept.waived.contains_key(*w))
     }
 }
 
@@ -735,12 +756,29 @@ fn read_line(
             continue;
         }
         let changed = history::diff_raw(odb, old, new, &mut missing);
-        // This commit's deals, each with the place it sits in afterwards.
+        let mine = r.changed_deals(&changed);
+        if mine.is_empty() {
+            continue;
+        }
+        let Some(c) = history::commit(repo, id) else {
+            continue;
+        };
+        r.main_commit(&c, &mine);
+    }
+    r.log.into_iter().filter(|(_, t)| !t.undone).collect()
+}
+
+impl Reader<'_> {
+    /// The deals (among those read) whose files a commit's diff of the
+    /// deals folder touches, each with the place it sits in afterwards
+    /// (`None`: no longer in a stage or outcome folder).
+    fn changed_deals(&self, changed: &[history::Changed]) -> BTreeMap<String, Option<Place>> {
+        let cfg = self.cfg;
         let mut mine: BTreeMap<String, Option<Place>> = BTreeMap::new();
-        for ch in &changed {
+        for ch in changed {
             let rel = std::path::Path::new(&ch.path);
             let slug = crate::store::pipeline::slug_of(rel);
-            if r.slugs.is_some_and(|s| !s.contains(&slug)) || !ch.path.ends_with(".md") {
+            if self.slugs.is_some_and(|s| !s.contains(&slug)) || !ch.path.ends_with(".md") {
                 continue;
             }
             let full = std::path::Path::new(&cfg.deals_dir).join(rel);
@@ -753,100 +791,182 @@ fn read_line(
                 *e = place;
             }
         }
-        if mine.is_empty() {
-            continue;
-        }
-        let Some(c) = history::commit(repo, id) else {
-            continue;
-        };
-        let c = &c;
-        let before = r.log.len();
+        mine
+    }
+
+    /// One main-line commit that changed the deals in `mine`: its blocks
+    /// (a merge's: those of the commits it brought in), then, for each
+    /// deal, what they do not account for.
+    fn main_commit(&mut self, c: &Commit, mine: &BTreeMap<String, Option<Place>>) {
+        let before = self.log.len();
         let is_import = |x: &Commit| {
             x.trailer("Imported").is_some() || x.blocks.iter().any(|b| b.get("Imported").is_some())
         };
         let mut imported = is_import(c);
         if c.is_merge() {
-            for s in history::brought_in(repo, c) {
+            for s in history::brought_in(self.repo, c) {
                 imported |= is_import(&s);
-                r.commit(&s, c.id, &mine, true);
+                self.commit(&s, c.id, mine, true);
             }
         } else {
-            r.commit(c, c.id, &mine, false);
+            self.commit(c, c.id, mine, false);
         }
-        // What the blocks do not account for: a change by hand, or a merge
-        // that left the file elsewhere than its commits did.
-        for (slug, place) in &mine {
-            let named =
-                r.of.get(slug)
-                    .and_then(|v| v.last())
-                    .is_some_and(|&i| i >= before);
-            let here = r.place(slug);
-            let moved = place.is_some() && *place != here;
-            if moved || (!named && c.reverts.is_empty()) {
-                let prev = r.last_entry(slug);
-                let made = c.time.max(c.author_time);
-                let facts = match place {
-                    Some(p) if moved => r.facts(c.id, slug, Some(*p)),
-                    _ => None,
-                };
-                let file = match place {
-                    Some(p) if moved => facts
-                        .as_ref()
-                        .and_then(|f| f.stages.get(p.id(cfg)).copied())
-                        .map(|t| t.timestamp())
-                        .filter(|t| prev.is_none_or(|p| *t >= p))
-                        .filter(|t| *t <= made),
-                    _ => None,
-                };
-                // A commit that names no move of a deal it moved (a squash
-                // whose message kept no blocks, a move by hand): the stages
-                // its file dates between the entry before and this one were
-                // entered too (docs/reference.md, "Audit").
-                if let (Some(f), Some(prev), Some(p), false) = (&facts, prev, place, named) {
-                    let upto = file.unwrap_or(made);
-                    let mut between: Vec<(i64, Place)> = f
-                        .stages
-                        .iter()
-                        .filter_map(|(id, t)| Some((t.timestamp(), Place::parse(id, cfg)?)))
-                        .filter(|(t, q)| *t > prev && *t < upto && q != p)
-                        .collect();
-                    between.sort_by_key(|(t, q)| (*t, q.ordinal(cfg)));
-                    for (t, q) in between {
-                        r.push(
-                            slug,
-                            Touch {
-                                time: Some(t),
-                                place: Some(q),
-                                imported,
-                                origin: Some(c.id),
-                                main: Some(c.id),
-                                ..Touch::default()
-                            },
-                        );
-                    }
-                }
-                r.push(
+        for (slug, place) in mine {
+            self.by_hand(c, slug, *place, before, imported);
+        }
+    }
+
+    /// What the blocks of `c` do not account for (`before`: the log's
+    /// length before them): a change by hand, or a merge that left the
+    /// file elsewhere than its commits did, at the file's date for the
+    /// stage or the commit's author time.
+    fn by_hand(
+        &mut self,
+        c: &Commit,
+        slug: &str,
+        place: Option<Place>,
+        before: usize,
+        imported: bool,
+    ) {
+        let cfg = self.cfg;
+        let named = self
+            .of
+            .get(slug)
+            .and_then(|v| v.last())
+            .is_some_and(|&i| i >= before);
+        let moved = place.is_some() && place != self.place(slug);
+        if !moved && (named || !c.reverts.is_empty()) {
+            return;
+        }
+        let prev = self.last_entry(slug);
+        let made = c.time.max(c.author_time);
+        let facts = match place {
+            Some(p) if moved => self.facts(c.id, slug, Some(p)),
+            _ => None,
+        };
+        let file = match place {
+            Some(p) if moved => facts
+                .as_ref()
+                .and_then(|f| f.stages.get(p.id(cfg)).copied())
+                .map(|t| t.timestamp())
+                .filter(|t| prev.is_none_or(|p| *t >= p))
+                .filter(|t| *t <= made),
+            _ => None,
+        };
+        // A commit that names no move of a deal it moved (a squash
+        // whose message kept no blocks, a move by hand): the stages
+        // its file dates between the entry before and this one were
+        // entered too (docs/reference.md, "Audit").
+        if let (Some(f), Some(prev), Some(p), false) = (&facts, prev, place, named) {
+            for (t, q) in dated_between(cfg, &f.stages, prev, file.unwrap_or(made), p) {
+                self.push(
                     slug,
                     Touch {
-                        time: Some(file.unwrap_or(c.author_time)),
-                        place: if moved { *place } else { None },
+                        time: Some(t),
+                        place: Some(q),
                         imported,
                         origin: Some(c.id),
                         main: Some(c.id),
-                        written: (!c.is_merge()).then_some(c.id),
                         ..Touch::default()
                     },
                 );
             }
         }
+        self.push(
+            slug,
+            Touch {
+                time: Some(file.unwrap_or(c.author_time)),
+                place: if moved { place } else { None },
+                imported,
+                origin: Some(c.id),
+                main: Some(c.id),
+                written: (!c.is_merge()).then_some(c.id),
+                ..Touch::default()
+            },
+        );
     }
-    r.log.into_iter().filter(|(_, t)| !t.undone).collect()
 }
+
+/// The places a deal file's `stages` dates strictly after `after` and
+/// before `upto`, other than `p`, in time order (the process's order for
+/// a tie).
+fn dated_between(
+    cfg: &Config,
+    stages: &BTreeMap<String, DateTime<Utc>>,
+    after: i64,
+    upto: i64,
+    p: Place,
+) -> Vec<(i64, Place)> {
+    let mut between: Vec<(i64, Place)> = stages
+        .iter()
+        .filter_map(|(id, t)| Some((t.timestamp(), Place::parse(id, cfg)?)))
+        .filter(|(t, q)| *t > after && *t < upto && *q != p)
+        .collect();
+    between.sort_by_key(|(t, q)| (*t, q.ordinal(cfg)));
+    between
+}
+
+/// A stage entry: when, where to, and the owner its commit recorded.
+type Entry = (DateTime<Utc>, Place, Option<String>);
 
 /// Audits one closed deal from its main-line events, oldest first.
 pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
-    // Stage entries: from history, then the front-matter for the rest.
-    let mut entries: Vec<(DateTime<Utc>, Place, Option<String>)> = Vec::new();
+    let entries = entries(cfg, d, mine);
+    let closed = entries.iter().rev().find(|e| !e.1.is_open()).map(|e| e.0);
+    let stall = longest_stall(mine, &entries, closed);
+    let stall_stage = stall.and_then(|(_, at)| {
+        entries
+            .iter()
+            .rfind(|e| e.0 <= at)
+            .map(|e| e.1.id(cfg).to_string())
+    });
+    let threshold = stall_stage
+        .as_deref()
+        .and_then(|s| cfg.stage_index(s))
+        .and_then(|i| cfg.stages[i].rot_after_days)
+        .unwrap_or(DEFAULT_STALL_DAYS);
+    let forced_moves = forced_moves(mine);
+    let mut forced: Vec<String> = forced_moves
+        .iter()
+        .map(|f| format!("forced move: {}", f.reason))
+        .collect();
+    for (stage, w) in &d.fields.waived {
+        forced.push(format!("waived {stage}: {}", w.reason));
+    }
+    DealAudit {
+        slug: d.slug.clone(),
+        outcome: d.place.id(cfg).to_string(),
+        closed: closed.map(crate::base::time::format_date),
+        closed_at: closed,
+        owner: d.fields.owner.clone().unwrap_or_default(),
+        stages: spans(cfg, &entries),
+        longest_stall_days: stall.map(|s| crate::reports::board::round1(s.0)),
+        stall_stage,
+        owner_changes: owner_changes(mine),
+        unowned_stages: entries
+            .iter()
+            .filter(|e| e.2.is_none() && e.1.is_open())
+            .map(|e| e.1.id(cfg).to_string())
+            .collect(),
+        skipped: skipped(cfg, d, &entries),
+        forced,
+        forced_moves,
+        waivers: waivers(d),
+        lost_reason: d.fields.lost_reason.clone(),
+        lost_stage: d.fields.lost_stage.clone(),
+        process_gap: stall.is_some_and(|(g, _)| g > threshold),
+        training_gap: training_gap(cfg, d, mine, closed),
+    }
+}
+
+/// The deal's stage entries in time order (ties in the process's order):
+/// each change of place in history, dated by the file's own `stages` entry
+/// where it has one (see [`touches`]), a fact of unknown date following
+/// the one before; then, from the front-matter, only what git lacks:
+/// stages entered before the main line first saw the deal (an import, the
+/// first commit of an existing pipeline).
+fn entries(cfg: &Config, d: &Deal, mine: &[Touch]) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::new();
     let mut last: Option<Place> = None;
     let mut last_when: Option<DateTime<Utc>> = None;
     for c in mine {
@@ -854,8 +974,6 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
             && Some(p) != last
         {
             last = Some(p);
-            // Dated by the file's own `stages` entry where it has one (see
-            // `touches`); a fact of unknown date follows the one before.
             let Some(when) = c.time.map(ts).or(last_when) else {
                 continue;
             };
@@ -863,9 +981,6 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
             entries.push((when, p, c.owner.clone()));
         }
     }
-    // The front-matter fills in only what git lacks: stages entered before
-    // the main line first saw the deal (an import, the first commit of an
-    // existing pipeline).
     let first_seen = entries.first().map(|e| e.0);
     for (id, t) in &d.fields.stages {
         let Some(p) = Place::parse(id, cfg) else {
@@ -877,8 +992,13 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         }
     }
     entries.sort_by_key(|e| (e.0, e.1.ordinal(cfg)));
-    let closed = entries.iter().rev().find(|e| !e.1.is_open()).map(|e| e.0);
-    let stages: Vec<StageSpan> = entries
+    entries
+}
+
+/// Each entry as a span: its stage, date, days until the next entry, and
+/// owner.
+fn spans(cfg: &Config, entries: &[Entry]) -> Vec<StageSpan> {
+    entries
         .iter()
         .enumerate()
         .map(|(i, (t, p, owner))| StageSpan {
@@ -889,8 +1009,16 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
                 .map(|n| crate::reports::board::round1(days_between(*t, n.0))),
             owner: owner.clone(),
         })
-        .collect();
-    // The longest gap between consecutive commits, and where the deal sat.
+        .collect()
+}
+
+/// The longest gap in days between two consecutive records of activity
+/// (facts and stage entries) up to the close, and when it began.
+fn longest_stall(
+    mine: &[Touch],
+    entries: &[Entry],
+    closed: Option<DateTime<Utc>>,
+) -> Option<(f64, DateTime<Utc>)> {
     let mut times: Vec<DateTime<Utc>> = mine
         .iter()
         .filter_map(|c| c.time.map(ts))
@@ -906,16 +1034,15 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
             stall = Some((gap, w[0]));
         }
     }
-    let stall_stage = stall.and_then(|(_, at)| {
-        entries
-            .iter()
-            .rfind(|e| e.0 <= at)
-            .map(|e| e.1.id(cfg).to_string())
-    });
-    let mut owner_changes = Vec::new();
+    stall
+}
+
+/// Each handover a fact records: `date: previous → owner`.
+fn owner_changes(mine: &[Touch]) -> Vec<String> {
+    let mut out = Vec::new();
     for c in mine {
         if let (Some(prev), Some(now)) = (&c.previous_owner, &c.owner) {
-            owner_changes.push(format!(
+            out.push(format!(
                 "{}: {prev} → {now}",
                 c.time
                     .map(|t| crate::base::time::format_date(ts(t)))
@@ -923,11 +1050,13 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
             ));
         }
     }
-    let unowned_stages = entries
-        .iter()
-        .filter(|e| e.2.is_none() && e.1.is_open())
-        .map(|e| e.1.id(cfg).to_string())
-        .collect();
+    out
+}
+
+/// The open stages between two consecutive entries the deal never
+/// entered; a won deal also skipped every open stage after the last it
+/// occupied, a lost one skipped nothing by being lost.
+fn skipped(cfg: &Config, d: &Deal, entries: &[Entry]) -> Vec<String> {
     let mut skipped = Vec::new();
     let open_ords: Vec<usize> = entries
         .iter()
@@ -936,8 +1065,6 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
             _ => None,
         })
         .collect();
-    // A won deal skipped every open stage after the last it occupied; a
-    // lost one skipped nothing by being lost.
     let mut ends = open_ords.clone();
     if d.place == Place::Won && entries.iter().any(|e| e.1 == Place::Won) {
         ends.push(cfg.stages.len());
@@ -950,8 +1077,12 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
         }
     }
     skipped.dedup();
-    let forced_moves: Vec<ForcedMove> = mine
-        .iter()
+    skipped
+}
+
+/// The forced moves among the facts, each credited to whoever forced it.
+fn forced_moves(mine: &[Touch]) -> Vec<ForcedMove> {
+    mine.iter()
         .filter_map(|c| {
             c.forced.as_ref().map(|r| ForcedMove {
                 date: c.time.map(|t| crate::base::time::format_date(ts(t))),
@@ -961,31 +1092,26 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
                 waived: c.waived,
             })
         })
-        .collect();
-    let mut forced: Vec<String> = forced_moves
+        .collect()
+}
+
+/// The deal file's waivers as the audit shows them.
+fn waivers(d: &Deal) -> Vec<Waived> {
+    d.fields
+        .waived
         .iter()
-        .map(|f| format!("forced move: {}", f.reason))
-        .collect();
-    for (stage, w) in &d.fields.waived {
-        forced.push(format!("waived {stage}: {}", w.reason));
-    }
-    let mut waivers: Vec<Waived> = Vec::new();
-    for (stage, w) in &d.fields.waived {
-        waivers.push(Waived {
+        .map(|(stage, w)| Waived {
             stage: stage.clone(),
             reason: w.reason.clone(),
             by: w.by.clone(),
             at: w.at.map(crate::base::time::format_ts),
-        });
-    }
-    let stall_days = stall.map(|s| crate::reports::board::round1(s.0));
-    let threshold = stall_stage
-        .as_deref()
-        .and_then(|s| cfg.stage_index(s))
-        .and_then(|i| cfg.stages[i].rot_after_days)
-        .unwrap_or(DEFAULT_STALL_DAYS);
-    let process_gap = stall.is_some_and(|(g, _)| g > threshold);
-    // Training gap: lost within the window after a forced or waived stage.
+        })
+        .collect()
+}
+
+/// A training gap: a lost deal closed within [`TRAINING_WINDOW_DAYS`]
+/// after a forced move or a waived stage's exit.
+fn training_gap(cfg: &Config, d: &Deal, mine: &[Touch], closed: Option<DateTime<Utc>>) -> bool {
     let forced_times: Vec<DateTime<Utc>> = mine
         .iter()
         .filter(|c| c.forced.is_some())
@@ -996,32 +1122,12 @@ pub fn audit_deal(cfg: &Config, d: &Deal, mine: &[Touch]) -> DealAudit {
                 .and_then(|i| crate::rules::criteria::exit_time(cfg, d, i))
         }))
         .collect();
-    let training_gap = d.place == Place::Lost
+    d.place == Place::Lost
         && closed.is_some_and(|c| {
             forced_times
                 .iter()
                 .any(|f| *f <= c && days_between(*f, c) <= TRAINING_WINDOW_DAYS)
-        });
-    DealAudit {
-        slug: d.slug.clone(),
-        outcome: d.place.id(cfg).to_string(),
-        closed: closed.map(crate::base::time::format_date),
-        closed_at: closed,
-        owner: d.fields.owner.clone().unwrap_or_default(),
-        stages,
-        longest_stall_days: stall_days,
-        stall_stage,
-        owner_changes,
-        unowned_stages,
-        skipped,
-        forced,
-        forced_moves,
-        waivers,
-        lost_reason: d.fields.lost_reason.clone(),
-        lost_stage: d.fields.lost_stage.clone(),
-        process_gap,
-        training_gap,
-    }
+        })
 }
 
 /// The closed deals that can be among the last `n` closed: history dates
@@ -1147,5 +1253,225 @@ pub fn audit(
         most_lost_from,
         forced_by_owner,
         unreadable: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    const PIPELINE: &str =
+        "stages:\n  - id: lead\n    rot_after_days: 5\n  - id: talk\n  - id: offer\n";
+
+    fn config() -> Config {
+        let templates = crate::model::notes::Templates::builtin_only();
+        crate::model::config::parse(PIPELINE, Path::new("pipeline.yaml"), &templates).unwrap()
+    }
+
+    fn deal(cfg: &Config, place: Place, fm: &str) -> Deal {
+        let rel = PathBuf::from(format!("{}/acme.md", place.dir(cfg)));
+        let bytes = format!("---\n{fm}---\n").into_bytes();
+        Deal::parse("acme".into(), rel, place, bytes, cfg).unwrap()
+    }
+
+    /// Seconds since the epoch of day `d` of January 2025, at noon.
+    fn day(d: i64) -> i64 {
+        1_735_732_800 + (d - 1) * 86_400
+    }
+
+    fn commit(time: i64, author_time: i64) -> Commit {
+        Commit {
+            id: Oid::ZERO_SHA1,
+            time,
+            trailers: Vec::new(),
+            blocks: Vec::new(),
+            author: "Bob <bob@x.example>".into(),
+            author_time,
+            reverts: Vec::new(),
+            subject: String::new(),
+            parents: Vec::new(),
+        }
+    }
+
+    fn block(trailers: &[(&str, &str)]) -> history::Block {
+        history::Block {
+            trailers: trailers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn waiver(at: Option<i64>) -> crate::model::deal::Waiver {
+        crate::model::deal::Waiver {
+            reason: "urgent".into(),
+            by: Some("ann".into()),
+            at: at.map(ts),
+        }
+    }
+
+    #[test]
+    fn an_entry_takes_the_files_date_unless_the_move_cannot_have_it() {
+        let c = commit(day(10), day(9));
+        let file = Some(ts(day(5)));
+        assert_eq!(entry_time(file, Some(day(4)), &c, None, true), Some(day(5)));
+        // Before the entry before it: the block's date, else the author's.
+        assert_eq!(
+            entry_time(file, Some(day(6)), &c, Some(day(7)), true),
+            Some(day(7))
+        );
+        assert_eq!(
+            entry_time(file, Some(day(6)), &c, None, false),
+            Some(day(9))
+        );
+        // After the commit was made.
+        assert_eq!(
+            entry_time(Some(ts(day(11))), None, &c, None, false),
+            Some(day(9))
+        );
+        // No file date: the block's, or the author time of the commit's own.
+        assert_eq!(
+            entry_time(None, None, &c, Some(day(3)), false),
+            Some(day(3))
+        );
+        assert_eq!(entry_time(None, None, &c, None, true), Some(day(9)));
+        assert_eq!(entry_time(None, None, &c, None, false), None);
+    }
+
+    #[test]
+    fn a_forced_moves_waivers_are_those_dated_with_it_else_those_of_the_stages_it_passed() {
+        let cfg = config();
+        let facts = FileFacts {
+            stages: BTreeMap::new(),
+            waived: [
+                ("lead".to_string(), waiver(Some(day(2)))),
+                ("talk".to_string(), waiver(Some(day(3)))),
+                ("offer".to_string(), waiver(None)),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let forced = block(&[
+            ("Forced", "urgent"),
+            ("From-Stage", "lead"),
+            ("To-Stage", "won"),
+        ]);
+        assert_eq!(
+            forced_waivers(&cfg, &forced, Some(&facts), Some(day(3))).len(),
+            1
+        );
+        // Dated otherwise: the dated waivers from `lead` up to `won`.
+        assert_eq!(
+            forced_waivers(&cfg, &forced, Some(&facts), Some(day(9))).len(),
+            2
+        );
+        let moved = block(&[("From-Stage", "lead"), ("To-Stage", "won")]);
+        assert!(forced_waivers(&cfg, &moved, Some(&facts), Some(day(9))).is_empty());
+        assert!(forced_waivers(&cfg, &forced, None, Some(day(3))).is_empty());
+    }
+
+    #[test]
+    fn a_merge_keeps_a_forced_move_only_with_every_waiver_it_wrote() {
+        let with = |stages: &[&str]| FileFacts {
+            stages: BTreeMap::new(),
+            waived: stages
+                .iter()
+                .map(|s| (s.to_string(), waiver(None)))
+                .collect(),
+        };
+        let (theirs, kept) = (with(&["lead", "talk"]), with(&["lead"]));
+        assert!(!kept_forced(Some(&theirs), &kept, Some(Place::Stage(2))));
+        assert!(kept_forced(Some(&kept), &theirs, None));
+        assert!(kept_forced(None, &kept, Some(Place::Won)));
+        assert!(!kept_forced(Some(&with(&[])), &kept, None));
+    }
+
+    #[test]
+    fn the_stages_a_file_dates_between_two_entries_come_in_time_order() {
+        let cfg = config();
+        let stages: BTreeMap<String, DateTime<Utc>> = [
+            ("lead", day(1)),
+            ("talk", day(4)),
+            ("offer", day(3)),
+            ("won", day(4)),
+            ("nope", day(3)),
+        ]
+        .into_iter()
+        .map(|(s, t)| (s.to_string(), ts(t)))
+        .collect();
+        let got = dated_between(&cfg, &stages, day(1), day(9), Place::Won);
+        assert_eq!(
+            got,
+            vec![(day(3), Place::Stage(2)), (day(4), Place::Stage(1))]
+        );
+        assert!(dated_between(&cfg, &stages, day(4), day(9), Place::Won).is_empty());
+    }
+
+    #[test]
+    fn a_revert_subject_names_the_move_it_undid() {
+        assert_eq!(
+            reverted_move("Revert \"deal(acme): outreach -> qualification\""),
+            Some(("acme", "outreach", "qualification"))
+        );
+        assert_eq!(reverted_move("Revert \"fix typo\""), None);
+        assert_eq!(reverted_move("deal(acme): a -> b"), None);
+    }
+
+    #[test]
+    fn a_closed_deal_shows_its_stall_skips_owners_and_gaps() {
+        let cfg = config();
+        let d = deal(
+            &cfg,
+            Place::Lost,
+            "owner: bob\nlost:\n  reason: price\n  stage: offer\nwaived:\n  talk: { reason: urgent, by: ann }\nstages:\n  lead: 2025-01-01T12:00:00Z\n",
+        );
+        let touch = |t: i64, place: Place, owner: Option<&str>| Touch {
+            time: Some(day(t)),
+            place: Some(place),
+            owner: owner.map(str::to_string),
+            ..Touch::default()
+        };
+        let mine = [
+            touch(2, Place::Stage(0), Some("bob")),
+            Touch {
+                forced: Some("urgent".into()),
+                forced_by: Some("ann".into()),
+                previous_owner: Some("bob".into()),
+                waived: 1,
+                ..touch(12, Place::Stage(2), Some("cy"))
+            },
+            touch(20, Place::Lost, None),
+        ];
+        let a = audit_deal(&cfg, &d, &mine);
+        let stages: Vec<(&str, Option<f64>)> = a
+            .stages
+            .iter()
+            .map(|s| (s.stage.as_str(), s.days))
+            .collect();
+        assert_eq!(
+            stages,
+            vec![("lead", Some(10.0)), ("offer", Some(8.0)), ("lost", None)]
+        );
+        assert_eq!(a.closed.as_deref(), Some("2025-01-20"));
+        assert_eq!(
+            (a.longest_stall_days, a.stall_stage.as_deref()),
+            (Some(10.0), Some("lead"))
+        );
+        assert!(a.process_gap, "10 days idle in lead, which rots after 5");
+        assert!(a.training_gap, "lost 8 days after a forced move");
+        assert_eq!(a.skipped, vec!["talk".to_string()]);
+        assert_eq!(a.owner_changes, vec!["2025-01-12: bob → cy".to_string()]);
+        assert_eq!(
+            a.forced,
+            vec![
+                "forced move: urgent".to_string(),
+                "waived talk: urgent".to_string()
+            ]
+        );
+        assert_eq!(a.forced_moves[0].by.as_deref(), Some("ann"));
+        assert_eq!(a.waivers[0].by.as_deref(), Some("ann"));
+        assert_eq!(a.lost_stage.as_deref(), Some("offer"));
     }
 }

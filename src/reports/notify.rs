@@ -1,7 +1,8 @@
-//! Automation triggers (docs/reference.md, "Notify"): `triggers:` in
-//! `pipeline.yaml`, the events `deal notify` finds in history, their
-//! messages, and delivery (webhooks and commands), deduplicated through git
-//! notes under [`NOTES_REF`].
+//! Automation triggers (docs/reference.md, "Notify"): the events `deal
+//! notify` finds in history for the `triggers:` of `pipeline.yaml` (declared
+//! and checked in [`crate::model::triggers`]), their messages, and delivery
+//! (webhooks and commands), deduplicated through git notes under
+//! [`NOTES_REF`].
 //!
 //! - Events are read by the same reading of history `audit` uses
 //!   ([`crate::reports::audit::facts_between`]): first-parent, any merge style,
@@ -22,6 +23,8 @@ use serde_json::{Value as Json, json};
 
 use crate::model::config::Config;
 use crate::model::deal::{Deal, Place};
+pub use crate::model::triggers::{Action, On, Payload, Trigger};
+use crate::model::triggers::{host, substitute, vars};
 
 /// The git notes ref where each delivery that succeeded is recorded.
 pub const NOTES_REF: &str = "refs/notes/deal-notify";
@@ -38,97 +41,8 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// for use.
 pub const TEST_TIMEOUT_VAR: &str = "DEAL_TEST_NOTIFY_TIMEOUT_MS";
 
-/// What a trigger fires on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum On {
-    Lead,
-    Enter,
-    Won,
-    Lost,
-    Forced,
-    Due,
-    Uncontacted,
-}
-
-impl On {
-    pub const ALL: [On; 7] = [
-        On::Lead,
-        On::Enter,
-        On::Won,
-        On::Lost,
-        On::Forced,
-        On::Due,
-        On::Uncontacted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            On::Lead => "lead",
-            On::Enter => "enter",
-            On::Won => "won",
-            On::Lost => "lost",
-            On::Forced => "forced",
-            On::Due => "due",
-            On::Uncontacted => "uncontacted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<On> {
-        On::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
-    /// The filters this event has: `stage` for a move, `source` for an
-    /// event about one deal, `owner` for all.
-    pub fn filters(self) -> &'static [&'static str] {
-        match self {
-            On::Enter | On::Forced => &["stage", "source", "owner"],
-            On::Lead | On::Won | On::Lost | On::Uncontacted => &["source", "owner"],
-            On::Due => &["owner"],
-        }
-    }
-
-    /// Whether `deal notify --due` sends it (else `deal notify BASE..HEAD`).
-    pub fn is_due(self) -> bool {
-        matches!(self, On::Due | On::Uncontacted)
-    }
-}
-
-/// Where a trigger delivers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// An http(s) URL as written, `$DEAL_…` variables unexpanded.
-    Webhook(String),
-    /// A shell command (`sh -c`), run only with `--allow-commands`.
-    Command(String),
-}
-
-/// What a webhook POSTs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Payload {
-    /// `{"text": …}`.
-    Text,
-    /// The whole event.
-    Full,
-}
-
-/// One entry of `triggers:`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Trigger {
-    pub id: String,
-    pub on: On,
-    /// The stages it fires on (empty: any).
-    pub stage: Vec<String>,
-    pub source: Vec<String>,
-    pub owner: Vec<String>,
-    pub action: Action,
-    pub format: Payload,
-    pub text: Option<String>,
-    /// Its line in pipeline.yaml, for messages that name it.
-    pub line: Option<usize>,
-}
-
 impl Trigger {
-    /// `pipeline.yaml:LINE: trigger `id``.
+    /// `pipeline.yaml:LINE: trigger `id``, how a message names it.
     pub fn place(&self) -> String {
         match self.line {
             Some(l) => format!("{}:{l}: trigger `{}`", crate::model::config::FILE, self.id),
@@ -137,377 +51,12 @@ impl Trigger {
     }
 }
 
-/// A malformed trigger: the key path, what is wrong, how to fix it.
-pub type TriggerError = (String, String, String);
-
-const TRIGGER_HELP: &str = "a trigger is { id, on, stage?, source?, owner?, webhook | command, format?, text? }; see docs/reference.md, \"Notify\"";
-
-fn text_list(v: &serde_yaml::Value) -> Option<Vec<String>> {
-    let one = |x: &serde_yaml::Value| match x {
-        serde_yaml::Value::String(s) => Some(s.clone()),
-        serde_yaml::Value::Number(n) => Some(n.to_string()),
-        serde_yaml::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    match v {
-        serde_yaml::Value::Sequence(xs) => xs.iter().map(one).collect(),
-        x => one(x).map(|s| vec![s]),
-    }
-}
-
-/// Checks a webhook URL as written: http(s), and no variable but
-/// `$DEAL_…` (`${DEAL_…}`). Returns the names of its variables.
-pub fn check_webhook(url: &str) -> Result<Vec<String>, (String, String)> {
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    if rest.is_none_or(|r| r.is_empty() || r.starts_with(['/', '?', '#', '@', ':'])) {
-        return Err((
-            format!("`{}` is not an http(s) URL", crate::base::diag::one_line(url)),
-            "write the URL as `https://host/path`; a secret part can be a `$DEAL_…` variable in the path, e.g. `https://hooks.slack.com/services/$DEAL_SLACK_HOOK`".into(),
-        ));
-    }
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err((
-            "a webhook URL has no spaces or control characters".into(),
-            "percent-encode them (`%20`)".into(),
-        ));
-    }
-    let names = vars(url).map_err(|name| {
-        (
-            format!("`${name}` is not read: only `$DEAL_…` variables are expanded in a webhook"),
-            "rename the secret to a `DEAL_` variable (e.g. `$DEAL_SLACK_HOOK`) and set it where `deal notify` runs; no other variable (such as $HOME or $GITHUB_TOKEN) ever leaves the machine".into(),
-        )
-    })?;
-    // The URL parser `notify` sends with (ureq's), each variable standing
-    // for `1` (a host, a port or a path alike), so what passes here is
-    // what a run can send to.
-    let sample = substitute(url, |_| Some("1".into())).unwrap_or_default();
-    check_uri(&sample).map_err(|why| {
-        (
-            format!("`{}` is not a URL: {why}", crate::base::diag::one_line(url)),
-            "write the URL as `https://host[:port]/path` (a port is 1 to 65535; no `\\`, spaces or `@` tricks), a secret part as a `$DEAL_…` variable".into(),
-        )
-    })?;
-    Ok(names)
-}
-
-/// Parses a URL with the parser delivery uses; `Err` says why not.
-fn check_uri(url: &str) -> Result<(), String> {
-    let uri: ureq::http::Uri = url
-        .parse()
-        .map_err(|e: ureq::http::uri::InvalidUri| e.to_string())?;
-    let Some(auth) = uri.authority() else {
-        return Err("no host".into());
-    };
-    if auth.host().is_empty() {
-        return Err("no host".into());
-    }
-    // The port as written: `Uri` leaves one past 65535 unread rather
-    // than refusing it.
-    let hp = auth.as_str().rsplit('@').next().unwrap_or("");
-    let after_host = hp.rfind(']').map_or(hp, |i| &hp[i + 1..]);
-    if let Some((_, port)) = after_host.rsplit_once(':')
-        && !port.parse::<u16>().is_ok_and(|p| p > 0)
-    {
-        return Err(format!(
-            "port `{}` is not one from 1 to 65535",
-            crate::base::diag::one_line(port)
-        ));
-    }
-    Ok(())
-}
-
-/// The variables of a webhook URL (`$NAME` or `${NAME}`), each with the
-/// byte range it takes; `Err(name)` for the first that is not a `DEAL_`
-/// variable.
-fn spans(url: &str) -> Result<Vec<(String, std::ops::Range<usize>)>, String> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(i) = url[from..].find('$').map(|i| i + from) {
-        let after = &url[i + 1..];
-        let (name, len) = if let Some(b) = after.strip_prefix('{') {
-            match b.find('}') {
-                Some(end) => (&b[..end], end + 2),
-                None => (b, after.len()),
-            }
-        } else {
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            (&after[..end], end)
-        };
-        let ok = name.len() > 5
-            && name.starts_with("DEAL_")
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok {
-            return Err(name.to_string());
-        }
-        out.push((name.to_string(), i..i + 1 + len));
-        from = i + 1 + len;
-    }
-    Ok(out)
-}
-
-/// The names of a webhook URL's variables; `Err(name)` as [`spans`].
-fn vars(url: &str) -> Result<Vec<String>, String> {
-    spans(url).map(|v| v.into_iter().map(|(n, _)| n).collect())
-}
-
 /// The URL with its `$DEAL_…` variables read from the environment; `Err`
 /// names a variable that is unset or empty.
 pub fn expand(url: &str) -> Result<String, String> {
     substitute(url, |name| {
         std::env::var(name).ok().filter(|v| !v.is_empty())
     })
-}
-
-/// The URL with each variable replaced by `value(name)`; `Err` names the
-/// first variable it has no value for.
-fn substitute(url: &str, value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let spans = spans(url).map_err(|n| format!("${n}"))?;
-    let mut out = String::with_capacity(url.len());
-    let mut last = 0;
-    for (name, r) in spans {
-        let Some(v) = value(&name) else {
-            return Err(format!("${name}"));
-        };
-        out.push_str(&url[last..r.start]);
-        out.push_str(&v);
-        last = r.end;
-    }
-    out.push_str(&url[last..]);
-    Ok(out)
-}
-
-/// The host of a webhook URL as written (`hooks.slack.com`), for review.
-pub fn host(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let h = &rest[..end];
-    h.rsplit('@').next().unwrap_or(h).to_string()
-}
-
-/// Parses and validates `triggers:`. `stages`: the pipeline's stage ids;
-/// `team`: its handles (an `owner` filter must name one unless empty).
-pub fn parse_triggers(
-    v: &serde_yaml::Value,
-    stages: &[String],
-    team: &[String],
-) -> Result<Vec<Trigger>, TriggerError> {
-    let err = |key: String, msg: String, help: &str| (key, msg, help.to_string());
-    if v.is_null() {
-        return Ok(Vec::new());
-    }
-    let Some(list) = v.as_sequence() else {
-        return Err(err(
-            "triggers".into(),
-            "must be a list of triggers".into(),
-            TRIGGER_HELP,
-        ));
-    };
-    let env = crate::base::expr::environment();
-    let mut out: Vec<Trigger> = Vec::new();
-    for (i, item) in list.iter().enumerate() {
-        let key = format!("triggers[{i}]");
-        let Some(m) = item.as_mapping() else {
-            return Err(err(key, "a trigger is a mapping".into(), TRIGGER_HELP));
-        };
-        let get = |k: &str| m.get(serde_yaml::Value::String(k.into()));
-        for k in m.keys() {
-            let name = k.as_str().unwrap_or("");
-            let known = [
-                "id", "on", "stage", "source", "owner", "webhook", "command", "format", "text",
-            ];
-            if !known.contains(&name) {
-                let what = if ["event", "when", "channel", "filter"].contains(&name) {
-                    "unknown key"
-                } else {
-                    "unknown key or filter"
-                };
-                return Err(err(
-                    format!("{key}.{name}"),
-                    format!("{what} `{name}`"),
-                    TRIGGER_HELP,
-                ));
-            }
-        }
-        let id = match get("id").and_then(|x| x.as_str()) {
-            Some(s) if !s.trim().is_empty() => s.to_string(),
-            found => {
-                // Without an `id:` line, the trigger's own line.
-                let at = if found.is_none() && get("id").is_none() {
-                    key.clone()
-                } else {
-                    format!("{key}.id")
-                };
-                return Err(err(
-                    at,
-                    "a trigger needs an `id` (a name)".into(),
-                    "add `id: new-lead-to-slack`, unique in the list",
-                ));
-            }
-        };
-        if let Some(j) = out.iter().position(|t| t.id == id) {
-            return Err(err(
-                format!("{key}.id"),
-                format!("duplicate trigger id `{id}` (also triggers[{j}])"),
-                "give each trigger its own id: deliveries are recorded by it",
-            ));
-        }
-        let on_text = get("on").and_then(|x| x.as_str()).unwrap_or("");
-        let Some(on) = On::parse(on_text) else {
-            let all: Vec<&str> = On::ALL.iter().map(|o| o.as_str()).collect();
-            return Err(err(
-                format!("{key}.on"),
-                if on_text.is_empty() {
-                    "a trigger needs `on`, the event it fires on".into()
-                } else {
-                    format!("unknown event `{on_text}`")
-                },
-                &format!("events are {}", all.join(", ")),
-            ));
-        };
-        for f in ["stage", "source", "owner"] {
-            if get(f).is_some() && !on.filters().contains(&f) {
-                return Err(err(
-                    format!("{key}.{f}"),
-                    format!("a `{}` event has no `{f}` to filter on", on.as_str()),
-                    &format!(
-                        "`{}` takes {}",
-                        on.as_str(),
-                        on.filters()
-                            .iter()
-                            .map(|x| format!("`{x}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
-        }
-        // A value or a list, as `source` and `owner`.
-        let stage = match get("stage") {
-            None => Vec::new(),
-            Some(v) => {
-                let Some(list) = text_list(v) else {
-                    return Err(err(
-                        format!("{key}.stage"),
-                        "`stage` is a stage id or a list of them".into(),
-                        "write `stage: proposal` or `stage: [outreach, discovery]`",
-                    ));
-                };
-                for s in &list {
-                    let outcome = on == On::Forced
-                        && (s == crate::model::config::WON || s == crate::model::config::LOST);
-                    if !stages.contains(s) && !outcome {
-                        return Err(err(
-                            format!("{key}.stage"),
-                            format!("`{}` is not a stage", crate::base::diag::one_line(s)),
-                            &format!("stages are {}", stages.join(", ")),
-                        ));
-                    }
-                }
-                list
-            }
-        };
-        if on == On::Enter && stage.is_empty() {
-            return Err(err(
-                format!("{key}.on"),
-                "`enter` needs `stage`: the stage whose entry fires it".into(),
-                &format!("add `stage:` with one of {}", stages.join(", ")),
-            ));
-        }
-        let list_of = |f: &str| -> Result<Vec<String>, TriggerError> {
-            match get(f) {
-                None => Ok(Vec::new()),
-                Some(v) => text_list(v).ok_or_else(|| {
-                    err(
-                        format!("{key}.{f}"),
-                        format!("`{f}` is a value or a list of values"),
-                        "write `source: website` or `source: [website, chat]`",
-                    )
-                }),
-            }
-        };
-        let source = list_of("source")?;
-        let owner = list_of("owner")?;
-        if let Some(o) = owner.iter().find(|o| !team.is_empty() && !team.contains(o)) {
-            return Err(err(
-                format!("{key}.owner"),
-                format!("owner `{}` is not in team", crate::base::diag::one_line(o)),
-                &format!("use a handle from team: {}", team.join(", ")),
-            ));
-        }
-        let action = match (get("webhook"), get("command")) {
-            (Some(_), Some(_)) | (None, None) => {
-                return Err(err(
-                    key.clone(),
-                    "a trigger has exactly one of `webhook` and `command`".into(),
-                    "keep `webhook: https://…` for a chat, or `command: …` for a script (run only with --allow-commands)",
-                ));
-            }
-            (Some(w), None) => {
-                let url = w.as_str().unwrap_or("").to_string();
-                check_webhook(&url).map_err(|(m, h)| err(format!("{key}.webhook"), m, &h))?;
-                Action::Webhook(url)
-            }
-            (None, Some(c)) => match c.as_str() {
-                Some(c) if !c.trim().is_empty() => Action::Command(c.to_string()),
-                _ => {
-                    return Err(err(
-                        format!("{key}.command"),
-                        "`command` is a shell command line".into(),
-                        "write `command: ./scripts/on-lead.sh`",
-                    ));
-                }
-            },
-        };
-        let format = match get("format").map(|f| f.as_str().unwrap_or("")) {
-            None | Some("text") => Payload::Text,
-            Some("full") => Payload::Full,
-            Some(f) => {
-                return Err(err(
-                    format!("{key}.format"),
-                    format!("unknown format `{f}`"),
-                    "`text` (a POST of {\"text\": …}) or `full` (the whole event)",
-                ));
-            }
-        };
-        let text = match get("text") {
-            None => None,
-            Some(t) => {
-                let t = t.as_str().unwrap_or("").to_string();
-                if let Err((line, m)) = crate::base::expr::check_template_depth(&t) {
-                    return Err(err(
-                        format!("{key}.text"),
-                        format!("line {line} of the template: {m}"),
-                        "simplify the template",
-                    ));
-                }
-                if let Err(e) = env.template_from_str(&t) {
-                    return Err(err(
-                        format!("{key}.text"),
-                        format!("the template does not parse: {e}"),
-                        "a minijinja template over the event, e.g. `New lead {{ deal.title }} for {{ deal.owner }}`",
-                    ));
-                }
-                Some(t)
-            }
-        };
-        out.push(Trigger {
-            id,
-            on,
-            stage,
-            source,
-            owner,
-            action,
-            format,
-            text,
-            line: None,
-        });
-    }
-    Ok(out)
 }
 
 /// What a trigger does, for review: its event and filters, and where it
@@ -934,28 +483,11 @@ pub fn events(
     wanted: &dyn Fn(On, &str) -> bool,
 ) -> Option<Vec<Event>> {
     let facts = crate::reports::audit::facts_between(repo, head, base, deals, cfg)?;
-    let odb = repo.odb().ok();
-    let header = |c: Oid| crate::store::history::header(odb.as_ref()?, c);
-    let parent_of = |c: Oid| header(c)?.parents.first().copied();
-    let tree_of = |c: Oid| header(c).map(|h| h.tree);
-    let mut missing = Vec::new();
-    let mut find = |commit: Oid, slug: &str, first: Option<Place>| -> Option<(Place, Vec<u8>)> {
-        let odb = odb.as_ref()?;
-        let tree = tree_of(commit)?;
-        let root = crate::store::history::dir_id(odb, tree, deals, &mut missing)?;
-        let dirs = first
-            .into_iter()
-            .chain((0..cfg.stages.len()).map(Place::Stage))
-            .chain([Place::Won, Place::Lost]);
-        for p in dirs {
-            let path = format!("{}/{slug}.md", p.dir(cfg));
-            if let Some(id) = crate::store::history::file_id(odb, root, &path, &mut missing)
-                && let Ok(b) = odb.read(id)
-            {
-                return Some((p, b.data().to_vec()));
-            }
-        }
-        None
+    let mut files = Files {
+        odb: repo.odb().ok(),
+        deals,
+        cfg,
+        missing: Vec::new(),
     };
     let mut out = Vec::new();
     for (slug, t) in facts {
@@ -969,70 +501,136 @@ pub fn events(
         // the main-line commit's first parent (absent: a new deal).
         let before = match t.from.as_deref().and_then(|f| Place::parse(f, cfg)) {
             Some(p) => Some(p),
-            None => parent_of(main)
-                .and_then(|p| find(p, &slug, Some(place)))
+            None => files
+                .parent_of(main)
+                .and_then(|p| files.find(p, &slug, Some(place)))
                 .map(|(p, _)| p),
         };
-        let entry = match place {
-            Place::Stage(_) => On::Enter,
-            Place::Won => On::Won,
-            Place::Lost => On::Lost,
-        };
         let stage = place.id(cfg);
-        let mut kinds = Vec::new();
-        if before.is_none() && place == Place::Stage(0) && t.from.is_none() {
-            kinds.push(On::Lead);
-        }
-        if before != Some(place) {
-            kinds.push(entry);
-        }
-        if t.forced.is_some() {
-            kinds.push(On::Forced);
-        }
+        let mut kinds = kinds_of(before, place, t.from.is_none(), t.forced.is_some());
         // Only the deal files of events some trigger wants are read.
         kinds.retain(|on| wanted(*on, stage));
         if kinds.is_empty() {
             continue;
         }
-        let Some((_, bytes)) = find(main, &slug, Some(place)) else {
+        let Some((_, bytes)) = files.find(main, &slug, Some(place)) else {
             continue;
         };
         let Ok(d) = Deal::parse(slug.clone(), std::path::PathBuf::new(), place, bytes, cfg) else {
             continue;
         };
-        let f = &d.fields;
-        // The event's own time from the file, which every merge style
-        // keeps; a file without one (a move by hand, a lead without
-        // `created`) is keyed by its stage alone, never by a commit's
-        // date, which a squash or rebase changes.
-        let stamp = |x: Option<DateTime<Utc>>| {
-            x.map(crate::base::time::format_ts)
-                .unwrap_or_else(|| "-".into())
-        };
-        let entered = f.stages.get(stage).copied();
-        let mut info = DealInfo::of(cfg, &d);
-        for on in kinds {
-            let when = match on {
-                On::Lead => stamp(f.created.or(entered)),
-                On::Forced => {
-                    info.forced_reason = t.forced.clone();
-                    info.forced_by = t.forced_by.clone();
-                    stamp(f.waived.values().filter_map(|w| w.at).max().or(entered))
-                }
-                _ => stamp(entered),
-            };
-            out.push(Event {
-                on,
-                commit: Some(main),
-                config_at: t.written.or_else(|| parent_of(main)),
-                deal: Some(info.clone()),
-                owner: None,
-                deals: Vec::new(),
-                when,
-            });
-        }
+        let config_at = t.written.or_else(|| files.parent_of(main));
+        out.extend(dated(cfg, &d, &t, kinds, main, config_at));
     }
     Some(out)
+}
+
+/// Deal files in history's trees, read by raw tree lookups.
+struct Files<'a> {
+    odb: Option<git2::Odb<'a>>,
+    deals: &'a str,
+    cfg: &'a Config,
+    /// The trees a partial clone lacks (see `history::dir_id`).
+    missing: Vec<Oid>,
+}
+
+impl Files<'_> {
+    /// A commit's first parent.
+    fn parent_of(&self, c: Oid) -> Option<Oid> {
+        crate::store::history::header(self.odb.as_ref()?, c)?
+            .parents
+            .first()
+            .copied()
+    }
+
+    /// The place and bytes of `slug`'s file in `commit`'s tree, looked for
+    /// in `first`'s folder, then every stage's, then the outcomes'.
+    fn find(&mut self, commit: Oid, slug: &str, first: Option<Place>) -> Option<(Place, Vec<u8>)> {
+        let odb = self.odb.as_ref()?;
+        let cfg = self.cfg;
+        let tree = crate::store::history::header(odb, commit)?.tree;
+        let root = crate::store::history::dir_id(odb, tree, self.deals, &mut self.missing)?;
+        let dirs = first
+            .into_iter()
+            .chain((0..cfg.stages.len()).map(Place::Stage))
+            .chain([Place::Won, Place::Lost]);
+        for p in dirs {
+            let path = format!("{}/{slug}.md", p.dir(cfg));
+            if let Some(id) = crate::store::history::file_id(odb, root, &path, &mut self.missing)
+                && let Ok(b) = odb.read(id)
+            {
+                return Some((p, b.data().to_vec()));
+            }
+        }
+        None
+    }
+}
+
+/// The events of one move to `place` from `before` (`None`: the deal is
+/// new): a `lead` for a new deal in the first stage that names no
+/// `From-Stage:` (`unnamed_from`), the entry (`enter`, `won`, `lost`) when
+/// the place changed, and `forced` for a forced move.
+fn kinds_of(before: Option<Place>, place: Place, unnamed_from: bool, forced: bool) -> Vec<On> {
+    let mut kinds = Vec::new();
+    if before.is_none() && place == Place::Stage(0) && unnamed_from {
+        kinds.push(On::Lead);
+    }
+    if before != Some(place) {
+        kinds.push(match place {
+            Place::Stage(_) => On::Enter,
+            Place::Won => On::Won,
+            Place::Lost => On::Lost,
+        });
+    }
+    if forced {
+        kinds.push(On::Forced);
+    }
+    kinds
+}
+
+/// The events `kinds` of deal `d` (as main-line commit `main` wrote it),
+/// each dated by the deal file's own time for it.
+fn dated(
+    cfg: &Config,
+    d: &Deal,
+    t: &crate::reports::audit::Touch,
+    kinds: Vec<On>,
+    main: Oid,
+    config_at: Option<Oid>,
+) -> Vec<Event> {
+    let f = &d.fields;
+    // The event's own time from the file, which every merge style
+    // keeps; a file without one (a move by hand, a lead without
+    // `created`) is keyed by its stage alone, never by a commit's
+    // date, which a squash or rebase changes.
+    let stamp = |x: Option<DateTime<Utc>>| {
+        x.map(crate::base::time::format_ts)
+            .unwrap_or_else(|| "-".into())
+    };
+    let entered = f.stages.get(d.place.id(cfg)).copied();
+    let mut info = DealInfo::of(cfg, d);
+    let mut out = Vec::new();
+    for on in kinds {
+        let when = match on {
+            On::Lead => stamp(f.created.or(entered)),
+            On::Forced => {
+                info.forced_reason = t.forced.clone();
+                info.forced_by = t.forced_by.clone();
+                stamp(f.waived.values().filter_map(|w| w.at).max().or(entered))
+            }
+            _ => stamp(entered),
+        };
+        out.push(Event {
+            on,
+            commit: Some(main),
+            config_at,
+            deal: Some(info.clone()),
+            owner: None,
+            deals: Vec::new(),
+            when,
+        });
+    }
+    out
 }
 
 /// Whether `key` was delivered already (a note on its blob id).
@@ -1162,119 +760,27 @@ pub fn run_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::triggers::check_webhook;
 
-    fn parse(y: &str) -> Result<Vec<Trigger>, TriggerError> {
+    fn parse(y: &str) -> Vec<Trigger> {
         let v: serde_yaml::Value = serde_yaml::from_str(y).unwrap();
-        parse_triggers(
-            &v,
-            &["prospecting".into(), "proposal".into()],
-            &["bob".into(), "alice".into()],
-        )
-    }
-
-    #[test]
-    fn webhooks_are_http_and_read_only_deal_variables() {
-        assert!(check_webhook("https://hooks.slack.com/services/$DEAL_HOOK").is_ok());
-        assert!(check_webhook("http://127.0.0.1:8080/x/${DEAL_X}").is_ok());
-        for bad in [
-            "file:///etc/passwd",
-            "$DEAL_URL",
-            "ftp://x",
-            "https://x/$HOME",
-            "https://x/${GITHUB_TOKEN}",
-            "https://x/$",
-            "https:///",
-        ] {
-            assert!(check_webhook(bad).is_err(), "{bad}");
-        }
-        for bad in [
-            "http://127.0.0.1:18727\\@hooks.slack.com/u3",
-            "http://127.0.0.1:99999/x",
-            "http://127.0.0.1:0/x",
-            "http://127.0.0.1:/x",
-            "https://a b/x",
-        ] {
-            assert!(check_webhook(bad).is_err(), "{bad}");
-        }
-        for good in [
-            "https://$DEAL_HOST/x",
-            "https://x:$DEAL_PORT/",
-            "https://u:$DEAL_PASS@hooks.example.com/x",
-            "http://[::1]:8080/x",
-            "https://hooks.slack.com/services/T0/B0/$DEAL_X?a=b#c",
-        ] {
-            assert!(
-                check_webhook(good).is_ok(),
-                "{good}: {:?}",
-                check_webhook(good)
-            );
-        }
-        assert_eq!(
-            host("https://u@hooks.slack.com:443/a"),
-            "hooks.slack.com:443"
-        );
-    }
-
-    #[test]
-    fn malformed_triggers_are_named_by_key() {
-        let cases = [
-            (
-                "- { id: a, on: lunch, webhook: 'https://x' }",
-                "triggers[0].on",
-            ),
-            (
-                "- { id: a, on: lead, stage: proposal, webhook: 'https://x' }",
-                "triggers[0].stage",
-            ),
-            (
-                "- { id: a, on: enter, webhook: 'https://x' }",
-                "triggers[0].on",
-            ),
-            (
-                "- { id: a, on: enter, stage: nope, webhook: 'https://x' }",
-                "triggers[0].stage",
-            ),
-            ("- { id: a, on: won }", "triggers[0]"),
-            (
-                "- { id: a, on: won, webhook: 'https://x', command: 'true' }",
-                "triggers[0]",
-            ),
-            (
-                "- { id: a, on: won, webhook: 'file:///x' }",
-                "triggers[0].webhook",
-            ),
-            (
-                "- { id: a, on: won, webhook: 'https://x' }\n- { id: a, on: lost, webhook: 'https://x' }",
-                "triggers[1].id",
-            ),
-            (
-                "- { id: a, on: won, webhook: 'https://x', text: '{% for %}' }",
-                "triggers[0].text",
-            ),
-            (
-                "- { id: a, on: won, webhook: 'https://x', colour: red }",
-                "triggers[0].colour",
-            ),
-            (
-                "- { id: a, on: due, source: web, webhook: 'https://x' }",
-                "triggers[0].source",
-            ),
-        ];
-        for (y, key) in cases {
-            let e = parse(y).expect_err(y);
-            assert_eq!(e.0, key, "{y}: {e:?}");
-        }
-        let ok = parse(
-            "- { id: a, on: enter, stage: proposal, owner: [bob], webhook: 'https://x/$DEAL_A' }",
-        )
-        .unwrap();
-        assert_eq!(ok[0].owner, vec!["bob".to_string()]);
+        let team = ["bob".to_string()];
+        let known = crate::model::triggers::Known {
+            stages: &[],
+            outcomes: &[],
+            team: &team,
+        };
+        crate::model::triggers::parse_triggers(&v, &known).unwrap()
     }
 
     #[test]
     fn review_names_each_trigger_change() {
-        let base = parse("- { id: a, on: won, webhook: 'https://hooks.slack.com/x/$DEAL_A' }\n- { id: b, on: lost, command: ./x }").unwrap();
-        let head = parse("- { id: a, on: won, owner: bob, webhook: 'https://evil.example/$DEAL_A/${DEAL_B}' }\n- { id: c, on: lead, source: web, command: ./y }").unwrap();
+        let base = parse(
+            "- { id: a, on: won, webhook: 'https://hooks.slack.com/x/$DEAL_A' }\n- { id: b, on: lost, command: ./x }",
+        );
+        let head = parse(
+            "- { id: a, on: won, owner: bob, webhook: 'https://evil.example/$DEAL_A/${DEAL_B}' }\n- { id: c, on: lead, source: web, command: ./y }",
+        );
         assert_eq!(
             trigger_changes(&base, &head),
             vec![
@@ -1286,6 +792,26 @@ mod tests {
     }
 
     #[test]
+    fn a_move_fires_lead_entry_and_forced_as_it_was_made() {
+        let (s0, s1) = (Place::Stage(0), Place::Stage(1));
+        assert_eq!(kinds_of(None, s0, true, false), vec![On::Lead, On::Enter]);
+        // A deal that names where it came from is no new lead.
+        assert_eq!(kinds_of(None, s0, false, false), vec![On::Enter]);
+        assert_eq!(kinds_of(None, s1, true, false), vec![On::Enter]);
+        assert_eq!(
+            kinds_of(Some(s1), Place::Won, false, true),
+            vec![On::Won, On::Forced]
+        );
+        assert_eq!(
+            kinds_of(Some(s0), Place::Lost, false, false),
+            vec![On::Lost]
+        );
+        // A forced fact that leaves the deal where it was: only `forced`.
+        assert_eq!(kinds_of(Some(s1), s1, false, true), vec![On::Forced]);
+        assert!(kinds_of(Some(s1), s1, false, false).is_empty());
+    }
+
+    #[test]
     fn escape_leaves_no_markup() {
         assert_eq!(
             escape("<!channel> & <http://x|y>"),
@@ -1294,18 +820,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn parsing_triggers_never_panics(
-            on in "(lead|enter|won|lost|forced|due|uncontacted|x)",
-            key in "(stage|source|owner|format|text|webhook|command|zz)",
-            val in "\\PC{0,30}",
-        ) {
-            let y = format!("- {{ id: a, on: {on}, webhook: 'https://x/', {key}: {val:?} }}");
-            if let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(&y) {
-                let _ = parse_triggers(&v, &["prospecting".into()], &["bob".into()]);
-            }
-        }
-
         #[test]
         fn escaped_text_has_no_markup(s in "\\PC{0,40}") {
             let e = escape(&s);

@@ -446,280 +446,22 @@ fn problem_violation(p: &FileProblem) -> (Violation, usize) {
 /// in between.
 pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
     let cfg = sides.base_cfg;
-    // Trailer blocks wherever a squash put them (`history::deal_blocks`).
-    let blocks = || commits.iter().flat_map(|c| c.blocks.iter());
-    let forced: HashSet<String> = blocks()
-        .filter(|b| b.get("Forced").is_some())
-        .filter_map(|b| b.get("Deal").map(slug_key))
-        .collect();
-    let imported = commits.iter().any(|c| c.trailer("Imported").is_some())
-        || blocks().any(|b| b.get("Imported").is_some());
-    let mut base: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
-    for d in sides.base {
-        base.entry(slug_key(&d.slug)).or_default().push(d);
-    }
-    let mut head: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
-    for d in sides.head {
-        head.entry(slug_key(&d.slug)).or_default().push(d);
-    }
-    let mut broken: BTreeMap<String, Vec<&FileProblem>> = BTreeMap::new();
-    for p in sides.head_problems {
-        broken.entry(slug_key(&p.slug)).or_default().push(p);
-    }
-    let dups: BTreeMap<&str, &Vec<PathBuf>> = sides
-        .duplicates
-        .iter()
-        .map(|(s, v)| (s.as_str(), v))
-        .collect();
-    let keys: BTreeSet<&String> = base
-        .keys()
-        .chain(head.keys())
-        .chain(broken.keys())
-        .chain(sides.duplicates.iter().map(|(s, _)| s))
-        .collect();
-    let mut changes = Vec::new();
-    for key in keys {
-        let b = base.get(key).and_then(|v| v.first().copied());
-        let hs: &[&Deal] = head.get(key).map(|v| v.as_slice()).unwrap_or(&[]);
-        let h = hs.first().copied();
-        let place = |d: Option<&Deal>| d.map(|d| d.place.id(cfg).to_string());
-        let owner = |d: Option<&Deal>| d.and_then(|d| d.fields.owner.clone());
-        let mut ch = ReviewChange {
-            slug: b
-                .or(h)
-                .map(|d| d.slug.clone())
-                .unwrap_or_else(|| key.clone()),
-            change: String::new(),
-            from: place(b),
-            to: place(h),
-            owner_from: owner(b),
-            owner_to: owner(h),
-            waived: Vec::new(),
-            fields: Vec::new(),
-            value_from: b.and_then(|d| d.fields.value),
-            value_to: h.and_then(|d| d.fields.value),
-            currency: h.or(b).map(|d| currency_of(cfg, d)),
-            author: None,
-            authors: sides.authors.get(key).cloned().unwrap_or_default(),
-            forced: forced.contains(key),
-            lost_reason: h
-                .filter(|d| d.place == Place::Lost)
-                .and_then(|d| d.fields.lost_reason.clone()),
-            violations: Vec::new(),
-            weakenings: Vec::new(),
-        };
-        ch.author = ch.authors.last().cloned();
-        ch.fields = changed_fields(b, h);
-        if let Some(paths) = dups.get(key.as_str()) {
-            ch.change = "duplicated".into();
-            ch.to = Some(
-                paths
-                    .iter()
-                    .map(|p| match crate::store::pipeline::place_of(p, cfg) {
-                        Some(pl) => pl.id(cfg).to_string(),
-                        None => p.display().to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-            );
-            ch.violations.push(Violation {
-                rule: "duplicate-slug",
-                message: format!(
-                    "the deal sits in {} places at HEAD: {}",
-                    paths.len(),
-                    paths
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                help: crate::rules::check::duplicate_help(cfg, &ch.slug, paths),
-            });
-            for p in broken.get(key).into_iter().flatten() {
-                ch.violations.push(problem_violation(p).0);
-            }
-            changes.push(ch);
-            continue;
-        }
-        if let Some(ps) = broken.get(key) {
-            ch.change = "unreadable".into();
-            if let Some(p) = ps.first() {
-                ch.to =
-                    crate::store::pipeline::place_of(&p.rel, cfg).map(|pl| pl.id(cfg).to_string());
-            }
-            for p in ps {
-                // A bad name has its own `bad-file-name` row.
-                if !matches!(p.problem, Problem::BadName) {
-                    ch.violations.push(problem_violation(p).0);
-                }
-            }
-            changes.push(ch);
-            continue;
-        }
-        match (b, h) {
-            (None, Some(h)) => {
-                ch.change = "added".into();
-                ch.waived = waivers(cfg, h, None);
-                ch.violations = criteria_violations(ev, cfg, None, h);
-                if !h.fields.waived.is_empty() && !forced.contains(key) && !imported {
-                    ch.violations.push(hand_waiver(h, &ch.waived, true));
-                }
-                if (h.fields.source_id.is_some() || h.fields.imported.is_some()) && !imported {
-                    ch.violations.push(hand_source_id(h, true));
-                }
-            }
-            (Some(_), None) => ch.change = "removed".into(),
-            (Some(b), Some(h)) => {
-                ch.change = match (b.place, h.place) {
-                    (x, y) if x == y => {
-                        if ch.owner_from != ch.owner_to {
-                            "reassigned".into()
-                        } else {
-                            "edited".into()
-                        }
-                    }
-                    (_, Place::Won) => "won".into(),
-                    (_, Place::Lost) => "lost".into(),
-                    (Place::Lost, _) => "reopened".into(),
-                    _ => "moved".into(),
-                };
-                ch.waived = waivers(cfg, h, Some(b));
-                if b.place != h.place && h.place != Place::Lost {
-                    let forward = h.place == Place::Won || ordinal(cfg, h) > ordinal(cfg, b);
-                    if forward {
-                        ch.violations = criteria_violations(ev, cfg, Some(b), h);
-                    }
-                } else if h.place == Place::Lost && b.place != Place::Lost {
-                    ch.violations = criteria_violations(ev, cfg, Some(b), h);
-                }
-                if !ch.waived.is_empty() && !forced.contains(key) {
-                    ch.violations.push(hand_waiver(h, &ch.waived, false));
-                }
-                if ((h.fields.source_id.is_some() && b.fields.source_id.is_none())
-                    || (h.fields.imported.is_some() && h.fields.imported != b.fields.imported))
-                    && !imported
-                {
-                    ch.violations.push(hand_source_id(h, false));
-                }
-                ch.violations.extend(evidence_removed(ev, cfg, b, h));
-            }
-            (None, None) => continue,
-        }
-        changes.push(ch);
-    }
-    let mut summary_figures = figures(cfg, sides.head_probability, &base, &head, &broken);
-    for (cur, w) in sides.reweighted {
-        let f = if *cur == cfg.currency {
-            &mut summary_figures.0
-        } else {
-            summary_figures.1.entry(cur.clone()).or_default()
-        };
-        f.weighted_delta = round_cents(f.weighted_delta + *w).normalize();
-    }
-    for p in sides.bad_names {
-        let mut row = config_row("bad-file-name");
-        row.slug = p.display().to_string();
-        row.to = crate::store::pipeline::place_of(p, cfg).map(|pl| pl.id(cfg).to_string());
-        row.violations.push(Violation {
-            rule: "bad-file-name",
-            message: format!(
-                "{} is not named `<slug>.md` (lower-case letters, digits and `-`)",
-                p.display()
-            ),
-            help: format!("`{}`", crate::store::pipeline::rename_fix(p)),
-        });
-        changes.push(row);
-    }
-    let mut triggers = Vec::new();
-    match sides.head_cfg {
-        Err(why) => changes.push(ReviewChange {
-            violations: vec![Violation {
-                rule: if why.contains("[conflict]") {
-                    "conflict"
-                } else {
-                    "unreadable"
-                },
-                message: why,
-                help: "fix pipeline.yaml so that `deal check` loads it".into(),
-            }],
-            ..config_row("unreadable")
-        }),
-        Ok(head_cfg) => {
-            triggers = crate::reports::notify::trigger_changes(&cfg.triggers, &head_cfg.triggers);
-            let weak = weakenings(cfg, head_cfg);
-            let empty_trailer = commits
-                .iter()
-                .filter_map(|c| c.trailer("Criteria-Change"))
-                .chain(blocks().filter_map(|b| b.get("Criteria-Change")))
-                .any(|r| !says_something(r));
-            let named: Vec<Weakening> = weak
-                .into_iter()
-                .map(|w| Weakening {
-                    reason: sides
-                        .excusals
-                        .iter()
-                        .find(|(_, ws)| ws.contains(&w))
-                        .map(|(r, _)| r.clone()),
-                    what: w,
-                })
-                .collect();
-            if !named.is_empty() {
-                let all_excused = named.iter().all(|w| w.reason.is_some());
-                let mut row = config_row(if all_excused {
-                    "criteria-change"
-                } else {
-                    "weakened"
-                });
-                row.violations = named
-                    .iter()
-                    .filter(|w| w.reason.is_none())
-                    .map(|w| {
-                        let why = if !sides.excusals.is_empty() {
-                            " (made after the last `Criteria-Change:` trailer, which excuses only its own and earlier commits)"
-                        } else if empty_trailer {
-                            " (a `Criteria-Change:` trailer is there, but says nothing: it needs a reason)"
-                        } else {
-                            ""
-                        };
-                        Violation {
-                            rule: "weakened-criteria",
-                            message: format!("{}{why}", w.what),
-                            help: "if the change is meant, say why in the pull request: `git commit --allow-empty -m \"Relax the process\" --trailer \"Criteria-Change: <why>\"`".into(),
-                        }
-                    })
-                    .collect();
-                row.weakenings = named;
-                changes.push(row);
-            } else if sides.config_changed {
-                changes.push(config_row("edited"));
-            }
-        }
-    }
+    let range = RangeFacts::of(commits);
+    let paired = Paired::of(&sides);
+    let judge = Judge {
+        cfg,
+        ev,
+        range: &range,
+        authors: sides.authors,
+    };
+    let mut changes = judge.changes(&paired, sides.duplicates);
+    let (main, other_currencies) = summary_figures(cfg, &sides, &paired);
+    changes.extend(sides.bad_names.iter().map(|p| bad_name_row(cfg, p)));
+    let (config_row, triggers) = config_change(cfg, &sides, &range);
+    changes.extend(config_row);
     let violations = changes.iter().map(|c| c.violations.len()).sum();
-    let unreadable = sides
-        .head_problems
-        .iter()
-        .map(|p| {
-            let (v, line) = problem_violation(p);
-            crate::store::pipeline::Unreadable {
-                path: p.rel.display().to_string(),
-                line,
-                message: v.message,
-            }
-        })
-        .collect();
-    let (main, other_currencies) = summary_figures;
-    for row in changes
-        .iter_mut()
-        .filter(|c| c.slug == crate::model::config::FILE)
-    {
-        row.authors = sides
-            .authors
-            .get(crate::model::config::FILE)
-            .cloned()
-            .unwrap_or_default();
-        row.author = row.authors.last().cloned();
-    }
+    let unreadable = unreadable_files(sides.head_problems);
+    credit_config_authors(&mut changes, sides.authors);
     Review {
         base: sides.base_id,
         head: sides.head_id,
@@ -733,6 +475,434 @@ pub fn review(sides: Sides, ev: &Evaluator, commits: &[Commit]) -> Review {
         changes,
         unreadable,
         triggers,
+    }
+}
+
+/// What the commits of the range say besides their changes, read from
+/// their own trailers and the trailer blocks wherever a squash put them
+/// (`history::deal_blocks`).
+struct RangeFacts {
+    /// The slugs (case folded) a `Forced:` block names with `Deal:`.
+    forced: HashSet<String>,
+    /// Whether a commit is an import (`Imported:`).
+    imported: bool,
+    /// Whether a `Criteria-Change:` trailer says nothing.
+    empty_trailer: bool,
+}
+
+impl RangeFacts {
+    /// Reads the trailers and blocks of `commits`.
+    fn of(commits: &[Commit]) -> RangeFacts {
+        let blocks = || commits.iter().flat_map(|c| c.blocks.iter());
+        RangeFacts {
+            forced: blocks()
+                .filter(|b| b.get("Forced").is_some())
+                .filter_map(|b| b.get("Deal").map(slug_key))
+                .collect(),
+            imported: commits.iter().any(|c| c.trailer("Imported").is_some())
+                || blocks().any(|b| b.get("Imported").is_some()),
+            empty_trailer: commits
+                .iter()
+                .filter_map(|c| c.trailer("Criteria-Change"))
+                .chain(blocks().filter_map(|b| b.get("Criteria-Change")))
+                .any(|r| !says_something(r)),
+        }
+    }
+}
+
+/// The touched deals of each side and HEAD's unreadable files, grouped by
+/// slug key.
+struct Paired<'a> {
+    base: BTreeMap<String, Vec<&'a Deal>>,
+    head: BTreeMap<String, Vec<&'a Deal>>,
+    broken: BTreeMap<String, Vec<&'a FileProblem>>,
+}
+
+impl<'a> Paired<'a> {
+    /// Groups the sides' deals and problems by [`slug_key`].
+    fn of(sides: &Sides<'a>) -> Paired<'a> {
+        Paired {
+            base: by_slug(sides.base, |d| &d.slug),
+            head: by_slug(sides.head, |d| &d.slug),
+            broken: by_slug(sides.head_problems, |p| &p.slug),
+        }
+    }
+
+    /// The first deal of `key` on the base side and on HEAD's.
+    fn sides(&self, key: &str) -> (Option<&'a Deal>, Option<&'a Deal>) {
+        let first =
+            |m: &BTreeMap<String, Vec<&'a Deal>>| m.get(key).and_then(|v| v.first().copied());
+        (first(&self.base), first(&self.head))
+    }
+}
+
+/// `items` grouped by the key of their slug, each group in list order.
+fn by_slug<T>(items: &[T], slug: impl Fn(&T) -> &str) -> BTreeMap<String, Vec<&T>> {
+    let mut out: BTreeMap<String, Vec<&T>> = BTreeMap::new();
+    for x in items {
+        out.entry(slug_key(slug(x))).or_default().push(x);
+    }
+    out
+}
+
+/// What judging one slug's change needs: the base's rules and what the
+/// range's commits say.
+struct Judge<'a> {
+    cfg: &'a Config,
+    ev: &'a Evaluator<'a>,
+    range: &'a RangeFacts,
+    authors: &'a HashMap<String, Vec<String>>,
+}
+
+impl Judge<'_> {
+    /// A row for every slug either side, a problem or a duplicate names, in
+    /// slug-key order.
+    fn changes(&self, paired: &Paired, duplicates: &[(String, Vec<PathBuf>)]) -> Vec<ReviewChange> {
+        let dups: BTreeMap<&str, &Vec<PathBuf>> =
+            duplicates.iter().map(|(s, v)| (s.as_str(), v)).collect();
+        let keys: BTreeSet<&String> = paired
+            .base
+            .keys()
+            .chain(paired.head.keys())
+            .chain(paired.broken.keys())
+            .chain(duplicates.iter().map(|(s, _)| s))
+            .collect();
+        keys.into_iter()
+            .filter_map(|key| self.change(key, paired, &dups))
+            .collect()
+    }
+
+    /// The change of one slug: duplicated and unreadable first, then
+    /// added, removed, or changed.
+    fn change(
+        &self,
+        key: &str,
+        paired: &Paired,
+        dups: &BTreeMap<&str, &Vec<PathBuf>>,
+    ) -> Option<ReviewChange> {
+        let (b, h) = paired.sides(key);
+        let mut ch = self.row(key, b, h);
+        let broken = paired.broken.get(key);
+        if let Some(paths) = dups.get(key) {
+            self.duplicated(&mut ch, paths, broken.map(Vec::as_slice).unwrap_or(&[]));
+            return Some(ch);
+        }
+        if let Some(ps) = broken {
+            self.unreadable(&mut ch, ps);
+            return Some(ch);
+        }
+        match (b, h) {
+            (None, Some(h)) => self.added(&mut ch, key, h),
+            (Some(_), None) => ch.change = "removed".into(),
+            (Some(b), Some(h)) => self.changed(&mut ch, key, b, h),
+            (None, None) => return None,
+        }
+        Some(ch)
+    }
+
+    /// What both sides tell of the slug: its places, owners, values and
+    /// currency, the range's authors, the lost reason and the fields that
+    /// differ; no change or verdict yet.
+    fn row(&self, key: &str, b: Option<&Deal>, h: Option<&Deal>) -> ReviewChange {
+        let cfg = self.cfg;
+        let place = |d: Option<&Deal>| d.map(|d| d.place.id(cfg).to_string());
+        let owner = |d: Option<&Deal>| d.and_then(|d| d.fields.owner.clone());
+        let authors = self.authors.get(key).cloned().unwrap_or_default();
+        ReviewChange {
+            slug: b
+                .or(h)
+                .map(|d| d.slug.clone())
+                .unwrap_or_else(|| key.to_string()),
+            change: String::new(),
+            from: place(b),
+            to: place(h),
+            owner_from: owner(b),
+            owner_to: owner(h),
+            waived: Vec::new(),
+            fields: changed_fields(b, h),
+            value_from: b.and_then(|d| d.fields.value),
+            value_to: h.and_then(|d| d.fields.value),
+            currency: h.or(b).map(|d| currency_of(cfg, d)),
+            author: authors.last().cloned(),
+            authors,
+            forced: self.range.forced.contains(key),
+            lost_reason: h
+                .filter(|d| d.place == Place::Lost)
+                .and_then(|d| d.fields.lost_reason.clone()),
+            violations: Vec::new(),
+            weakenings: Vec::new(),
+        }
+    }
+
+    /// A slug in two places at HEAD: `duplicated`, the places joined by
+    /// `+`, a `duplicate-slug` violation, and one for each unreadable file.
+    fn duplicated(&self, ch: &mut ReviewChange, paths: &[PathBuf], broken: &[&FileProblem]) {
+        let cfg = self.cfg;
+        ch.change = "duplicated".into();
+        ch.to = Some(
+            paths
+                .iter()
+                .map(|p| match crate::store::pipeline::place_of(p, cfg) {
+                    Some(pl) => pl.id(cfg).to_string(),
+                    None => p.display().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" + "),
+        );
+        ch.violations.push(Violation {
+            rule: "duplicate-slug",
+            message: format!(
+                "the deal sits in {} places at HEAD: {}",
+                paths.len(),
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            help: crate::rules::check::duplicate_help(cfg, &ch.slug, paths),
+        });
+        for p in broken {
+            ch.violations.push(problem_violation(p).0);
+        }
+    }
+
+    /// A slug whose file at HEAD cannot be read: `unreadable`, where its
+    /// first file sits, and why each cannot be read.
+    fn unreadable(&self, ch: &mut ReviewChange, ps: &[&FileProblem]) {
+        let cfg = self.cfg;
+        ch.change = "unreadable".into();
+        if let Some(p) = ps.first() {
+            ch.to = crate::store::pipeline::place_of(&p.rel, cfg).map(|pl| pl.id(cfg).to_string());
+        }
+        for p in ps {
+            // A bad name has its own `bad-file-name` row.
+            if !matches!(p.problem, Problem::BadName) {
+                ch.violations.push(problem_violation(p).0);
+            }
+        }
+    }
+
+    /// A new deal: judged as a move from the first stage; waivers and
+    /// import fields need a forced move or an import in the range.
+    fn added(&self, ch: &mut ReviewChange, key: &str, h: &Deal) {
+        let (cfg, range) = (self.cfg, self.range);
+        ch.change = "added".into();
+        ch.waived = waivers(cfg, h, None);
+        ch.violations = criteria_violations(self.ev, cfg, None, h);
+        if !h.fields.waived.is_empty() && !range.forced.contains(key) && !range.imported {
+            ch.violations.push(hand_waiver(h, &ch.waived, true));
+        }
+        if (h.fields.source_id.is_some() || h.fields.imported.is_some()) && !range.imported {
+            ch.violations.push(hand_source_id(h, true));
+        }
+    }
+
+    /// A deal on both sides: what kind of change, the exit criteria of a
+    /// forward move or a loss, waivers and import fields added by hand,
+    /// and evidence removed.
+    fn changed(&self, ch: &mut ReviewChange, key: &str, b: &Deal, h: &Deal) {
+        let (cfg, range) = (self.cfg, self.range);
+        ch.change = change_kind(b.place, h.place, ch.owner_from != ch.owner_to).into();
+        ch.waived = waivers(cfg, h, Some(b));
+        if judged_as_move(cfg, b, h) {
+            ch.violations = criteria_violations(self.ev, cfg, Some(b), h);
+        }
+        if !ch.waived.is_empty() && !range.forced.contains(key) {
+            ch.violations.push(hand_waiver(h, &ch.waived, false));
+        }
+        if ((h.fields.source_id.is_some() && b.fields.source_id.is_none())
+            || (h.fields.imported.is_some() && h.fields.imported != b.fields.imported))
+            && !range.imported
+        {
+            ch.violations.push(hand_source_id(h, false));
+        }
+        ch.violations.extend(evidence_removed(self.ev, cfg, b, h));
+    }
+}
+
+/// The name of a change between two places of one deal: `reassigned` or
+/// `edited` in place, else `won`, `lost`, `reopened` or `moved`.
+fn change_kind(from: Place, to: Place, owner_changed: bool) -> &'static str {
+    match (from, to) {
+        (x, y) if x == y => {
+            if owner_changed {
+                "reassigned"
+            } else {
+                "edited"
+            }
+        }
+        (_, Place::Won) => "won",
+        (_, Place::Lost) => "lost",
+        (Place::Lost, _) => "reopened",
+        _ => "moved",
+    }
+}
+
+/// Whether the base's exit criteria judge the change: a move forward (a
+/// skip and a win included) or into lost; never a move back or an edit.
+fn judged_as_move(cfg: &Config, b: &Deal, h: &Deal) -> bool {
+    match (b.place, h.place) {
+        (x, y) if x == y => false,
+        (_, Place::Lost | Place::Won) => true,
+        _ => ordinal(cfg, h) > ordinal(cfg, b),
+    }
+}
+
+/// The summary's figures over the touched deals, plus what HEAD's
+/// probabilities change in the weighted value of the untouched ones.
+fn summary_figures(
+    cfg: &Config,
+    sides: &Sides,
+    paired: &Paired,
+) -> (Figures, BTreeMap<String, Figures>) {
+    let mut out = figures(
+        cfg,
+        sides.head_probability,
+        &paired.base,
+        &paired.head,
+        &paired.broken,
+    );
+    for (cur, w) in sides.reweighted {
+        let f = if *cur == cfg.currency {
+            &mut out.0
+        } else {
+            out.1.entry(cur.clone()).or_default()
+        };
+        f.weighted_delta = round_cents(f.weighted_delta + *w).normalize();
+    }
+    out
+}
+
+/// The row of a changed file under the deals folder not named
+/// `<slug>.md`.
+fn bad_name_row(cfg: &Config, p: &std::path::Path) -> ReviewChange {
+    let mut row = config_row("bad-file-name");
+    row.slug = p.display().to_string();
+    row.to = crate::store::pipeline::place_of(p, cfg).map(|pl| pl.id(cfg).to_string());
+    row.violations.push(Violation {
+        rule: "bad-file-name",
+        message: format!(
+            "{} is not named `<slug>.md` (lower-case letters, digits and `-`)",
+            p.display()
+        ),
+        help: format!("`{}`", crate::store::pipeline::rename_fix(p)),
+    });
+    row
+}
+
+/// The `pipeline.yaml` row, if any (unreadable at HEAD, weakened or
+/// excused, or merely edited), and the changes to its triggers.
+fn config_change(
+    cfg: &Config,
+    sides: &Sides,
+    range: &RangeFacts,
+) -> (Option<ReviewChange>, Vec<String>) {
+    match &sides.head_cfg {
+        Err(why) => (
+            Some(ReviewChange {
+                violations: vec![Violation {
+                    rule: if why.contains("[conflict]") {
+                        "conflict"
+                    } else {
+                        "unreadable"
+                    },
+                    message: why.clone(),
+                    help: "fix pipeline.yaml so that `deal check` loads it".into(),
+                }],
+                ..config_row("unreadable")
+            }),
+            Vec::new(),
+        ),
+        Ok(head_cfg) => {
+            let triggers =
+                crate::reports::notify::trigger_changes(&cfg.triggers, &head_cfg.triggers);
+            let named = excused(weakenings(cfg, head_cfg), sides.excusals);
+            let row = if !named.is_empty() {
+                Some(weakened_row(named, sides.excusals, range.empty_trailer))
+            } else if sides.config_changed {
+                Some(config_row("edited"))
+            } else {
+                None
+            };
+            (row, triggers)
+        }
+    }
+}
+
+/// Each weakening with the reason of the first `Criteria-Change:` commit
+/// whose tree holds it.
+fn excused(weak: Vec<String>, excusals: &[(String, Vec<String>)]) -> Vec<Weakening> {
+    weak.into_iter()
+        .map(|w| Weakening {
+            reason: excusals
+                .iter()
+                .find(|(_, ws)| ws.contains(&w))
+                .map(|(r, _)| r.clone()),
+            what: w,
+        })
+        .collect()
+}
+
+/// The `pipeline.yaml` row of weakenings: `criteria-change` when every one
+/// is excused, else `weakened` with a violation for each that is not.
+fn weakened_row(
+    named: Vec<Weakening>,
+    excusals: &[(String, Vec<String>)],
+    empty_trailer: bool,
+) -> ReviewChange {
+    let all_excused = named.iter().all(|w| w.reason.is_some());
+    let mut row = config_row(if all_excused {
+        "criteria-change"
+    } else {
+        "weakened"
+    });
+    let why = if !excusals.is_empty() {
+        " (made after the last `Criteria-Change:` trailer, which excuses only its own and earlier commits)"
+    } else if empty_trailer {
+        " (a `Criteria-Change:` trailer is there, but says nothing: it needs a reason)"
+    } else {
+        ""
+    };
+    row.violations = named
+        .iter()
+        .filter(|w| w.reason.is_none())
+        .map(|w| Violation {
+            rule: "weakened-criteria",
+            message: format!("{}{why}", w.what),
+            help: "if the change is meant, say why in the pull request: `git commit --allow-empty -m \"Relax the process\" --trailer \"Criteria-Change: <why>\"`".into(),
+        })
+        .collect();
+    row.weakenings = named;
+    row
+}
+
+/// HEAD's unreadable deal files, each with its line and message.
+fn unreadable_files(problems: &[FileProblem]) -> Vec<crate::store::pipeline::Unreadable> {
+    problems
+        .iter()
+        .map(|p| {
+            let (v, line) = problem_violation(p);
+            crate::store::pipeline::Unreadable {
+                path: p.rel.display().to_string(),
+                line,
+                message: v.message,
+            }
+        })
+        .collect()
+}
+
+/// The authors of the range's `pipeline.yaml` commits, on its row.
+fn credit_config_authors(changes: &mut [ReviewChange], authors: &HashMap<String, Vec<String>>) {
+    for row in changes
+        .iter_mut()
+        .filter(|c| c.slug == crate::model::config::FILE)
+    {
+        row.authors = authors
+            .get(crate::model::config::FILE)
+            .cloned()
+            .unwrap_or_default();
+        row.author = row.authors.last().cloned();
     }
 }
 
@@ -1091,20 +1261,7 @@ pub fn markdown(r: &Review) -> String {
         n => format!("❌ {}", count(n, "violation", "violations")),
     };
     out.push_str(&format!("### deal review: {verdict}\n\n"));
-    let sum = &r.summary;
-    let mut line = format!(
-        "{} · {}",
-        count(sum.changes, "change", "changes"),
-        figures_line(&sum.figures, &md_text(&sum.currency))
-    );
-    for (cur, f) in &sum.other_currencies {
-        line.push_str(&format!(
-            " · {}: {}",
-            md_text(cur),
-            figures_line(f, &md_text(cur))
-        ));
-    }
-    out.push_str(&line);
+    out.push_str(&summary_line(&r.summary));
     out.push_str("\n\n");
     if r.changes.is_empty() {
         out.push_str("No deal changed.\n");
@@ -1113,113 +1270,10 @@ pub fn markdown(r: &Review) -> String {
             "| Deal | Change | From | To | Value | Fields | Owner | Author | Notes | Verdict |\n|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for c in &r.changes {
-            let owner = match (&c.owner_from, &c.owner_to) {
-                (Some(a), Some(b)) if a != b => format!("{} → {}", md_text(a), md_text(b)),
-                (_, Some(b)) => md_text(b),
-                (Some(a), None) => md_text(a),
-                (None, None) => String::new(),
-            };
-            let cur = match &c.currency {
-                Some(cur) if *cur != sum.currency => format!(" {}", md_text(cur)),
-                _ => String::new(),
-            };
-            let minor =
-                crate::base::money::minor_unit(c.currency.as_deref().unwrap_or(&sum.currency));
-            let shown = |v: Amount| crate::base::money::format(v, minor);
-            let value = match (c.value_from, c.value_to) {
-                (Some(a), Some(b)) if a == b => shown(b),
-                (None, None) => String::new(),
-                (a, b) => format!(
-                    "{} → {}",
-                    a.map(shown).unwrap_or_else(|| "–".into()),
-                    b.map(shown).unwrap_or_else(|| "–".into())
-                ),
-            };
-            let value = if value.is_empty() {
-                value
-            } else {
-                format!("{value}{cur}")
-            };
-            let fields = c
-                .fields
-                .iter()
-                .map(|f| md_text(f))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let author = c
-                .authors
-                .iter()
-                .map(|a| md_text(name_of(a)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut notes = Vec::new();
-            if c.forced {
-                notes.push("**forced**".to_string());
-            }
-            for w in &c.waived {
-                notes.push(format!(
-                    "waived {}: {}",
-                    md_text(&w.stage),
-                    md_text(&w.reason)
-                ));
-            }
-            if let Some(r) = &c.lost_reason {
-                notes.push(format!("lost reason: {}", md_text(r)));
-            }
-            let verdict = if c.violations.is_empty() {
-                "✅".to_string()
-            } else {
-                format!(
-                    "❌ {}",
-                    c.violations
-                        .iter()
-                        .map(|v| format!("`{}` {}", v.rule, md_text(&v.message)))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            };
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                md_text(&c.slug),
-                c.change,
-                md_text(c.from.as_deref().unwrap_or("")),
-                md_text(c.to.as_deref().unwrap_or("")),
-                value,
-                fields,
-                owner,
-                author,
-                notes.join("; "),
-                verdict
-            ));
+            out.push_str(&table_row(c, &r.summary.currency));
         }
-        let weakenings: Vec<&Weakening> = r.changes.iter().flat_map(|c| &c.weakenings).collect();
-        if !weakenings.is_empty() {
-            out.push_str("\n**Process changes (pipeline\\.yaml)**\n\n");
-            for w in weakenings {
-                let why = match &w.reason {
-                    Some(r) => format!("✅ `Criteria-Change:` {}", md_text(r)),
-                    None => "❌ no reason given".to_string(),
-                };
-                out.push_str(&format!("- {}: {why}\n", md_text(&w.what)));
-            }
-        }
-        let mut helps: Vec<String> = r
-            .changes
-            .iter()
-            .flat_map(|c| {
-                c.violations.iter().map(move |v| {
-                    format!("- {} `{}`: {}", md_text(&c.slug), v.rule, md_code(&v.help))
-                })
-            })
-            .collect();
-        helps.dedup();
-        if !helps.is_empty() {
-            out.push_str("\n**How to fix**\n\n");
-            for h in helps {
-                out.push_str(&h);
-                out.push('\n');
-            }
-        }
+        out.push_str(&process_changes(r));
+        out.push_str(&how_to_fix(r));
     }
     if !r.triggers.is_empty() {
         out.push_str(
@@ -1237,9 +1291,217 @@ pub fn markdown(r: &Review) -> String {
     out
 }
 
+/// The plan's summary line: how many changes, then the pipeline's
+/// currency's figures and each other currency's.
+fn summary_line(sum: &Summary) -> String {
+    let mut line = format!(
+        "{} · {}",
+        count(sum.changes, "change", "changes"),
+        figures_line(&sum.figures, &md_text(&sum.currency))
+    );
+    for (cur, f) in &sum.other_currencies {
+        line.push_str(&format!(
+            " · {}: {}",
+            md_text(cur),
+            figures_line(f, &md_text(cur))
+        ));
+    }
+    line
+}
+
+/// One change as a row of the plan's table; `main`: the pipeline's
+/// currency, which values in it do not name.
+fn table_row(c: &ReviewChange, main: &str) -> String {
+    let fields = c
+        .fields
+        .iter()
+        .map(|f| md_text(f))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let author = c
+        .authors
+        .iter()
+        .map(|a| md_text(name_of(a)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        md_text(&c.slug),
+        c.change,
+        md_text(c.from.as_deref().unwrap_or("")),
+        md_text(c.to.as_deref().unwrap_or("")),
+        value_cell(c, main),
+        fields,
+        owner_cell(c),
+        author,
+        notes_cell(c),
+        verdict_cell(c)
+    )
+}
+
+/// The owner, or `before → after` when it changed.
+fn owner_cell(c: &ReviewChange) -> String {
+    match (&c.owner_from, &c.owner_to) {
+        (Some(a), Some(b)) if a != b => format!("{} → {}", md_text(a), md_text(b)),
+        (_, Some(b)) => md_text(b),
+        (Some(a), None) => md_text(a),
+        (None, None) => String::new(),
+    }
+}
+
+/// The value, or `before → after` (`–` for none) when it changed, in the
+/// deal's currency's minor unit, naming a currency other than `main`.
+fn value_cell(c: &ReviewChange, main: &str) -> String {
+    let cur = match &c.currency {
+        Some(cur) if *cur != main => format!(" {}", md_text(cur)),
+        _ => String::new(),
+    };
+    let minor = crate::base::money::minor_unit(c.currency.as_deref().unwrap_or(main));
+    let shown = |v: Amount| crate::base::money::format(v, minor);
+    let value = match (c.value_from, c.value_to) {
+        (Some(a), Some(b)) if a == b => shown(b),
+        (None, None) => String::new(),
+        (a, b) => format!(
+            "{} → {}",
+            a.map(shown).unwrap_or_else(|| "–".into()),
+            b.map(shown).unwrap_or_else(|| "–".into())
+        ),
+    };
+    if value.is_empty() {
+        value
+    } else {
+        format!("{value}{cur}")
+    }
+}
+
+/// A forced move, the waivers with their reasons, and a lost reason.
+fn notes_cell(c: &ReviewChange) -> String {
+    let mut notes = Vec::new();
+    if c.forced {
+        notes.push("**forced**".to_string());
+    }
+    for w in &c.waived {
+        notes.push(format!(
+            "waived {}: {}",
+            md_text(&w.stage),
+            md_text(&w.reason)
+        ));
+    }
+    if let Some(r) = &c.lost_reason {
+        notes.push(format!("lost reason: {}", md_text(r)));
+    }
+    notes.join("; ")
+}
+
+/// `✅`, or `❌` with each violation's rule and message.
+fn verdict_cell(c: &ReviewChange) -> String {
+    if c.violations.is_empty() {
+        "✅".to_string()
+    } else {
+        format!(
+            "❌ {}",
+            c.violations
+                .iter()
+                .map(|v| format!("`{}` {}", v.rule, md_text(&v.message)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    }
+}
+
+/// The "Process changes" list: each weakening and the reason that excuses
+/// it, or that none was given; empty when there are none.
+fn process_changes(r: &Review) -> String {
+    let weakenings: Vec<&Weakening> = r.changes.iter().flat_map(|c| &c.weakenings).collect();
+    if weakenings.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n**Process changes (pipeline\\.yaml)**\n\n");
+    for w in weakenings {
+        let why = match &w.reason {
+            Some(r) => format!("✅ `Criteria-Change:` {}", md_text(r)),
+            None => "❌ no reason given".to_string(),
+        };
+        out.push_str(&format!("- {}: {why}\n", md_text(&w.what)));
+    }
+    out
+}
+
+/// The "How to fix" list: each violation's help as a code span, a line
+/// the one before repeats given once; empty without violations.
+fn how_to_fix(r: &Review) -> String {
+    let mut helps: Vec<String> = r
+        .changes
+        .iter()
+        .flat_map(|c| {
+            c.violations
+                .iter()
+                .map(move |v| format!("- {} `{}`: {}", md_text(&c.slug), v.rule, md_code(&v.help)))
+        })
+        .collect();
+    helps.dedup();
+    if helps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n**How to fix**\n\n");
+    for h in helps {
+        out.push_str(&h);
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::md_text;
+    use super::*;
+    use std::path::Path;
+
+    const PIPELINE: &str = "currency: EUR\nstages:\n  - id: lead\n    probability: 0.1\n    exit:\n      - label: An email\n        field: email\n  - id: talk\n    probability: 0.5\n  - id: offer\n    probability: 0.8\n";
+
+    fn config(src: &str) -> Config {
+        let templates = crate::model::notes::Templates::builtin_only();
+        crate::model::config::parse(src, Path::new("pipeline.yaml"), &templates).unwrap()
+    }
+
+    fn deal(cfg: &Config, slug: &str, place: Place, fm: &str) -> Deal {
+        let rel = PathBuf::from(format!("{}/{slug}.md", place.dir(cfg)));
+        let bytes = format!("---\n{fm}---\n").into_bytes();
+        Deal::parse(slug.into(), rel, place, bytes, cfg).unwrap()
+    }
+
+    /// The review of `base` → `head` with no commits in between.
+    fn judged(
+        (cfg, head_cfg): (&Config, &Config),
+        base: &[Deal],
+        head: &[Deal],
+        excusals: &[(String, Vec<String>)],
+    ) -> Review {
+        let authors = HashMap::new();
+        let reweighted = BTreeMap::new();
+        let probability: Vec<f64> = cfg.stages.iter().map(|s| s.probability).collect();
+        let sides = Sides {
+            base_cfg: cfg,
+            head_cfg: Ok(head_cfg),
+            base,
+            head,
+            head_problems: &[],
+            duplicates: &[],
+            config_changed: cfg.stages.len() != head_cfg.stages.len(),
+            bad_names: &[],
+            base_id: "a".repeat(40),
+            head_id: "b".repeat(40),
+            authors: &authors,
+            excusals,
+            reweighted: &reweighted,
+            head_probability: &probability,
+        };
+        let ev = Evaluator::worktree(cfg, Path::new("."));
+        review(sides, &ev, &[])
+    }
+
+    fn rules(c: &ReviewChange) -> Vec<&str> {
+        c.violations.iter().map(|v| v.rule).collect()
+    }
 
     #[test]
     fn deal_text_never_becomes_markup() {
@@ -1249,5 +1511,187 @@ mod tests {
         );
         assert_eq!(md_text("a\nb"), "a b");
         assert_eq!(super::md_code("a `b` c"), "`` a `b` c ``");
+    }
+
+    #[test]
+    fn hidden_characters_show_as_escaped_codes_and_mentions_stay_plain() {
+        assert_eq!(md_text("@team"), "\\@team");
+        assert_eq!(md_text("a\u{202e}b"), "a\\\\u\\{202e\\}b");
+        assert_eq!(md_code("x ```` y\u{7}"), "````` x ```` y  `````");
+    }
+
+    #[test]
+    fn each_change_between_two_places_has_its_name() {
+        let (s0, s1) = (Place::Stage(0), Place::Stage(1));
+        assert_eq!(change_kind(s0, s0, false), "edited");
+        assert_eq!(change_kind(s0, s0, true), "reassigned");
+        assert_eq!(change_kind(Place::Lost, Place::Lost, false), "edited");
+        assert_eq!(change_kind(s0, Place::Won, false), "won");
+        assert_eq!(change_kind(s1, Place::Lost, true), "lost");
+        assert_eq!(change_kind(Place::Lost, s0, false), "reopened");
+        assert_eq!(change_kind(s1, s0, false), "moved");
+    }
+
+    #[test]
+    fn a_move_past_an_unmet_exit_criterion_is_a_violation_and_a_move_back_is_not() {
+        let cfg = config(PIPELINE);
+        let at = |p: Place| vec![deal(&cfg, "acme", p, "title: Acme\n")];
+        let forward = judged(
+            (&cfg, &cfg),
+            &at(Place::Stage(0)),
+            &at(Place::Stage(2)),
+            &[],
+        );
+        let ch = &forward.changes[0];
+        assert_eq!(
+            (ch.change.as_str(), rules(ch)),
+            ("moved", vec!["exit-criteria"])
+        );
+        assert_eq!(
+            ch.violations[0].message,
+            "lead exit criteria not met: An email"
+        );
+        assert_eq!(forward.violations, 1);
+        let back = judged(
+            (&cfg, &cfg),
+            &at(Place::Stage(2)),
+            &at(Place::Stage(1)),
+            &[],
+        );
+        assert_eq!(back.changes[0].change, "moved");
+        assert!(back.changes[0].violations.is_empty());
+        let new = judged((&cfg, &cfg), &[], &at(Place::Stage(1)), &[]);
+        assert_eq!(
+            (new.changes[0].change.as_str(), rules(&new.changes[0])),
+            ("added", vec!["exit-criteria"])
+        );
+        assert!(
+            new.changes[0].violations[0]
+                .message
+                .contains("judged as a move from the first stage")
+        );
+    }
+
+    #[test]
+    fn evidence_that_held_at_the_base_and_fails_at_head_is_named() {
+        let cfg = config(PIPELINE);
+        let base = [deal(&cfg, "acme", Place::Stage(1), "email: a@b.example\n")];
+        let head = [deal(&cfg, "acme", Place::Stage(1), "title: Acme\n")];
+        let r = judged((&cfg, &cfg), &base, &head, &[]);
+        let ch = &r.changes[0];
+        assert_eq!(ch.change, "edited");
+        assert_eq!(ch.fields, vec!["title".to_string(), "email".to_string()]);
+        assert_eq!(rules(ch), vec!["evidence-removed"]);
+        assert!(
+            ch.violations[0]
+                .message
+                .starts_with("the lead criterion \"An email\" held at the base")
+        );
+    }
+
+    #[test]
+    fn a_removed_criterion_is_weakened_unless_a_trailer_before_it_excuses_it() {
+        let cfg = config(PIPELINE);
+        let head_cfg = config(&PIPELINE.replace(
+            "    exit:\n      - label: An email\n        field: email\n",
+            "",
+        ));
+        let what = "the lead criterion \"An email\" was removed".to_string();
+        let r = judged((&cfg, &head_cfg), &[], &[], &[]);
+        let row = &r.changes[0];
+        assert_eq!(
+            (row.slug.as_str(), row.change.as_str()),
+            ("pipeline.yaml", "weakened")
+        );
+        assert_eq!(rules(row), vec!["weakened-criteria"]);
+        assert_eq!(row.violations[0].message, what);
+        let excusals = [(
+            "stricter checks moved to CI".to_string(),
+            vec![what.clone()],
+        )];
+        let r = judged((&cfg, &head_cfg), &[], &[], &excusals);
+        let row = &r.changes[0];
+        assert_eq!(row.change, "criteria-change");
+        assert!(row.violations.is_empty());
+        assert_eq!(
+            row.weakenings[0].reason.as_deref(),
+            Some("stricter checks moved to CI")
+        );
+    }
+
+    #[test]
+    fn the_summary_sums_open_weighted_won_and_lost_per_currency() {
+        let cfg = config(PIPELINE);
+        let base = [deal(&cfg, "acme", Place::Stage(1), "value: 1000\n")];
+        let head = [
+            deal(&cfg, "acme", Place::Won, "value: 1000\n"),
+            deal(&cfg, "beta", Place::Stage(0), "value: 500\ncurrency: USD\n"),
+        ];
+        let sum = judged((&cfg, &cfg), &base, &head, &[]).summary;
+        assert_eq!(sum.changes, 2);
+        let eur = &sum.figures;
+        assert_eq!(eur.open_value_delta, Amount::from(-1000));
+        assert_eq!(eur.weighted_delta, Amount::from(-500));
+        assert_eq!(
+            (eur.won_value, eur.lost_value),
+            (Amount::from(1000), Amount::ZERO)
+        );
+        let usd = &sum.other_currencies["USD"];
+        assert_eq!(
+            (usd.open_value_delta, usd.weighted_delta),
+            (Amount::from(500), Amount::from(50))
+        );
+        assert_eq!(
+            summary_line(&sum),
+            "2 changes · open pipeline -1,000 EUR · weighted -500 EUR · won 1,000 EUR · lost 0 · USD: open pipeline +500 USD · weighted +50 USD · won 0 · lost 0"
+        );
+    }
+
+    #[test]
+    fn the_plan_escapes_deal_text_in_its_table_and_gives_each_fix_once() {
+        let v = Violation {
+            rule: "missing-lost-reason",
+            message: "lost without a reason".into(),
+            help: "`deal set x lost.reason=\"…\"`".into(),
+        };
+        let change = ReviewChange {
+            slug: "a|b".into(),
+            change: "lost".into(),
+            from: Some("talk".into()),
+            to: Some("lost".into()),
+            owner_from: Some("bob".into()),
+            owner_to: Some("<al>".into()),
+            value_from: Some(Amount::from(5)),
+            value_to: Some(Amount::from(5)),
+            currency: Some("USD".into()),
+            authors: vec!["Bob B <bob@x.example>".into()],
+            forced: true,
+            violations: vec![v.clone(), v],
+            ..config_row("x")
+        };
+        let r = Review {
+            base: "0123456789".into(),
+            head: "abc".into(),
+            violations: 2,
+            summary: Summary {
+                changes: 1,
+                figures: Figures::default(),
+                currency: "EUR".into(),
+                other_currencies: BTreeMap::new(),
+            },
+            changes: vec![change],
+            unreadable: Vec::new(),
+            triggers: Vec::new(),
+        };
+        let md = markdown(&r);
+        assert!(md.starts_with("<!-- deal-review -->\n### deal review: ❌ 2 violations\n"));
+        assert!(md.contains("| a\\|b | lost | talk | lost | 5 USD |  | bob → &lt;al&gt; | Bob B | **forced** | ❌ `missing-lost-reason` lost without a reason; `missing-lost-reason` lost without a reason |\n"), "{md}");
+        assert_eq!(
+            md.matches("- a\\|b `missing-lost-reason`: `` `deal set x lost.reason=\"…\"` ``\n")
+                .count(),
+            1,
+            "{md}"
+        );
+        assert!(md.ends_with("merge-base `0123456`; head `abc`.\n"));
     }
 }
