@@ -91,58 +91,61 @@ fn shown(hooks: &[Hook], which: impl Fn(&Hook) -> bool) -> Vec<String> {
         .collect()
 }
 
-/// Refuses when one of deal's hooks holds lines deal did not write.
-fn refuse_edited(edited: &[String]) -> Result<(), Error> {
-    if edited.is_empty() {
+/// Refuses (exit 2) naming `hooks`: "`a` and `b` <verb> <rest>", the
+/// verb as `(one, many)` says for their number; nothing to refuse when
+/// there are none.
+fn refuse_hooks(
+    hooks: &[String],
+    (one, many): (&str, &str),
+    rest: &str,
+    help: impl Into<String>,
+) -> Result<(), Error> {
+    if hooks.is_empty() {
         return Ok(());
     }
+    let verb = if hooks.len() == 1 { one } else { many };
     Err(Error::usage(
-        format!(
-            "{} {} lines deal did not write; nothing was changed",
-            edited.join(" and "),
-            if edited.len() == 1 { "has" } else { "have" }
-        ),
-        "edit it by hand: keep your lines, and add or remove the `deal … check --staged` line yourself",
+        format!("{} {verb} {rest}", hooks.join(" and ")),
+        help,
     ))
+}
+
+/// Refuses when one of deal's hooks holds lines deal did not write.
+fn refuse_edited(edited: &[String]) -> Result<(), Error> {
+    refuse_hooks(
+        edited,
+        ("has", "have"),
+        "lines deal did not write; nothing was changed",
+        "edit it by hand: keep your lines, and add or remove the `deal … check --staged` line yourself",
+    )
 }
 
 /// Refuses an install over hooks that are not deal's, saying the line
 /// that chains deal's check from them.
 fn refuse_foreign_install(foreign: &[String], prefix: &str) -> Result<(), Error> {
-    if foreign.is_empty() {
-        return Ok(());
-    }
-    Err(Error::usage(
+    let dir = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("/{prefix}")
+    };
+    refuse_hooks(
+        foreign,
+        ("exists and is", "exist and are"),
+        "not deal's; nothing was changed",
         format!(
-            "{} exist{} and {} not deal's; nothing was changed",
-            foreign.join(" and "),
-            if foreign.len() == 1 { "s" } else { "" },
-            if foreign.len() == 1 { "is" } else { "are" }
+            "to chain, add this line to each of them: deal -C \"$(git rev-parse --show-toplevel){dir}\" check --staged || exit 1"
         ),
-        format!(
-            "to chain, add this line to each of them: deal -C \"$(git rev-parse --show-toplevel){}\" check --staged || exit 1",
-            if prefix.is_empty() {
-                String::new()
-            } else {
-                format!("/{prefix}")
-            }
-        ),
-    ))
+    )
 }
 
 /// Refuses an uninstall while a hook that is not deal's is in place.
 fn refuse_foreign_uninstall(foreign: &[String]) -> Result<(), Error> {
-    if foreign.is_empty() {
-        return Ok(());
-    }
-    Err(Error::usage(
-        format!(
-            "{} {} not deal's; nothing was changed",
-            foreign.join(" and "),
-            if foreign.len() == 1 { "is" } else { "are" }
-        ),
+    refuse_hooks(
+        foreign,
+        ("is", "are"),
+        "not deal's; nothing was changed",
         "remove the `deal … check --staged` line from it by hand, if you added one",
-    ))
+    )
 }
 
 /// Writes a hook's script, never through a link (`O_NOFOLLOW`: a link
