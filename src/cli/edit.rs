@@ -232,10 +232,10 @@ fn refuse_without_identity(root: &Path) -> Result<(), Error> {
     }
 }
 
-pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
-    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
-    let d = p.one(&a.deal)?;
-    let repo = git2::Repository::discover(&p.root).map_err(|_| {
+/// The deal's copy for this pipeline, in the git directory of the
+/// repository the pipeline is in (refused when there is none).
+fn copy_for(root: &Path, slug: &str) -> Result<Copy, Error> {
+    let repo = git2::Repository::discover(root).map_err(|_| {
         Error::usage(
             "deal edit keeps its copy in the git directory, and this pipeline is in no git repository",
             "run `git init` in the pipeline root, or edit the file by hand and run `deal check`",
@@ -245,122 +245,167 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
         .workdir()
         .and_then(|w| std::fs::canonicalize(w).ok())
         .and_then(|w| {
-            std::fs::canonicalize(&p.root)
+            std::fs::canonicalize(root)
                 .ok()?
                 .strip_prefix(&w)
                 .ok()
                 .map(Path::to_path_buf)
         })
         .unwrap_or_default();
-    let copy = Copy::new(repo.path(), &key(&in_repo, &d.slug))?;
-    // Held until this session ends (or its process dies).
-    let _session = copy.lock(&d.slug)?;
-    if p.cfg.commit {
-        refuse_without_identity(&p.root)?;
+    Copy::new(repo.path(), &key(&in_repo, slug))
+}
+
+/// What is said when the deal changed since the copy was made and the
+/// copy reopens with that change merged in (`conflicts` of them clashing).
+fn merged_note(shown: &str, copy: &Path, before_merge: &Path, conflicts: usize) -> String {
+    if conflicts == 0 {
+        format!(
+            "deal: {shown} changed since your copy was made; your copy ({}) reopened with that change merged in (your text before the merge: {})",
+            copy.display(),
+            before_merge.display()
+        )
+    } else {
+        format!(
+            "deal: {shown} changed since your copy was made, and {conflicts} of its changes conflict with yours: your copy ({}) reopened with git's conflict markers (<<<<<<< your copy … >>>>>>> the deal now); keep what you want and remove the markers, or it will not be written (your text before the merge: {})",
+            copy.display(),
+            before_merge.display()
+        )
     }
-    let shown = crate::base::diag::display_path(&p.root.join(&d.rel));
-    let rel = d.rel.display().to_string();
-    // Said before the editor opens, and again after it closes (a
-    // full-screen editor hides what was said before it).
-    let mut note: Option<String> = None;
-    match copy.read() {
-        Some((_, base)) if base.rel != rel => {
-            return Err(Error::Refused {
+}
+
+impl Copy {
+    /// Makes the copy ready for the editor: reopens an earlier copy (the
+    /// deal's change since merged in), or starts one from the deal. Returns
+    /// what to say again after the editor closes; refuses a copy made from
+    /// the deal in another place.
+    fn prepare(
+        &self,
+        ctx: &Ctx,
+        d: &crate::model::deal::Deal,
+        shown: &str,
+    ) -> Result<Option<String>, Error> {
+        match self.read() {
+            Some((_, base)) if base.rel != d.rel.display().to_string() => Err(Error::Refused {
                 message: format!(
                     "your copy from an earlier `deal edit {}` was made from {}, and the deal is now {shown} (moved since); nothing was written",
                     d.slug, base.rel
                 ),
                 help: format!(
                     "your text is kept in {}: bring its changes into the deal by hand (or with `deal set`), then delete the copy and its `.base` file to edit afresh",
-                    copy.text.display()
+                    self.text.display()
                 ),
-            });
-        }
-        Some((_, base)) if base.text == d.text => {
-            if !ctx.quiet {
-                eprintln!(
-                    "deal: reopening your copy from the last `deal edit {}` ({})",
-                    d.slug,
-                    copy.text.display()
-                );
+            }),
+            Some((_, base)) if base.text == d.text => {
+                if !ctx.quiet {
+                    eprintln!(
+                        "deal: reopening your copy from the last `deal edit {}` ({})",
+                        d.slug,
+                        self.text.display()
+                    );
+                }
+                Ok(None)
             }
-        }
-        Some((mine, base)) => {
-            // The deal changed since the copy was made (a commit, a move
-            // back, a hand edit): bring that change into the copy.
-            write_plain(&copy.before_merge, &mine)?;
-            let merged = crate::rules::merge::merge(
-                &base.text,
-                &mine,
-                &d.text,
-                7,
-                &crate::rules::merge::Labels {
-                    ours: "your copy",
-                    theirs: "the deal now",
-                },
-            );
-            write_plain(&copy.text, &merged.text)?;
-            copy.write_base(&d.rel, &d.text)?;
-            note = Some(if merged.conflicts == 0 {
-                format!(
-                    "deal: {shown} changed since your copy was made; your copy ({}) reopened with that change merged in (your text before the merge: {})",
-                    copy.text.display(),
-                    copy.before_merge.display()
-                )
-            } else {
-                format!(
-                    "deal: {shown} changed since your copy was made, and {} of its changes conflict with yours: your copy ({}) reopened with git's conflict markers (<<<<<<< your copy … >>>>>>> the deal now); keep what you want and remove the markers, or it will not be written (your text before the merge: {})",
-                    merged.conflicts,
-                    copy.text.display(),
-                    copy.before_merge.display()
-                )
-            });
-            eprintln!("{}", note.as_deref().unwrap_or_default());
-        }
-        None => {
-            // A copy without its note (deleted by hand, or from an older
-            // deal) is never thrown away: it is kept beside, and said.
-            if let Some(orphan) = read_plain(&copy.text).filter(|t| *t != d.text) {
-                write_plain(&copy.orphan, &orphan)?;
-                eprintln!(
-                    "deal: a copy of {} without its note of what it was made from was kept as {} (deal never deletes it); this edit starts from the deal as it is",
-                    d.slug,
-                    copy.orphan.display()
-                );
+            Some((mine, base)) => self.merge_in(d, &mine, &base, shown).map(Some),
+            None => {
+                self.start_from(d)?;
+                Ok(None)
             }
-            write_plain(&copy.text, &d.text)?;
-            copy.write_base(&d.rel, &d.text)?;
         }
     }
+
+    /// The deal changed since the copy was made (a commit, a move back, a
+    /// hand edit): brings that change into the copy, keeping the text from
+    /// before the merge beside it, and says so.
+    fn merge_in(
+        &self,
+        d: &crate::model::deal::Deal,
+        mine: &str,
+        base: &Base,
+        shown: &str,
+    ) -> Result<String, Error> {
+        write_plain(&self.before_merge, mine)?;
+        let merged = crate::rules::merge::merge(
+            &base.text,
+            mine,
+            &d.text,
+            7,
+            &crate::rules::merge::Labels {
+                ours: "your copy",
+                theirs: "the deal now",
+            },
+        );
+        write_plain(&self.text, &merged.text)?;
+        self.write_base(&d.rel, &d.text)?;
+        let note = merged_note(shown, &self.text, &self.before_merge, merged.conflicts);
+        eprintln!("{note}");
+        Ok(note)
+    }
+
+    /// Starts a fresh copy from the deal. A copy without its note (deleted
+    /// by hand, or from an older deal) is never thrown away: it is kept
+    /// beside, and said.
+    fn start_from(&self, d: &crate::model::deal::Deal) -> Result<(), Error> {
+        if let Some(orphan) = read_plain(&self.text).filter(|t| *t != d.text) {
+            write_plain(&self.orphan, &orphan)?;
+            eprintln!(
+                "deal: a copy of {} without its note of what it was made from was kept as {} (deal never deletes it); this edit starts from the deal as it is",
+                d.slug,
+                self.orphan.display()
+            );
+        }
+        write_plain(&self.text, &d.text)?;
+        self.write_base(&d.rel, &d.text)
+    }
+
+    /// The text the editor left, and what the copy was made from.
+    fn read_edited(&self, slug: &str) -> Result<(String, Base), Error> {
+        let edited = std::fs::read(&self.text).map_err(|e| Error::io(&self.text, e))?;
+        let Ok(edited) = String::from_utf8(edited) else {
+            return Err(kept(
+                self,
+                slug,
+                format!(
+                    "{}: the edited text is not UTF-8; nothing was written",
+                    self.text.display()
+                ),
+            ));
+        };
+        let Some((_, base)) = self.read() else {
+            return Err(Error::usage(
+                format!(
+                    "{} vanished while the editor was open; nothing was written",
+                    self.base.display()
+                ),
+                format!("run `deal edit {slug}` again"),
+            ));
+        };
+        Ok((edited, base))
+    }
+}
+
+pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
+    let p = Pipeline::open_for(&ctx.start, &a.deal)?;
+    let d = p.one(&a.deal)?;
+    let copy = copy_for(&p.root, &d.slug)?;
+    // Held until this session ends (or its process dies).
+    let _session = copy.lock(&d.slug)?;
+    if p.cfg.commit {
+        refuse_without_identity(&p.root)?;
+    }
+    let shown = crate::base::diag::display_path(&p.root.join(&d.rel));
+    // Said before the editor opens, and again after it closes (a
+    // full-screen editor hides what was said before it).
+    let note = copy.prepare(ctx, d, &shown)?;
     // The editor runs without the write lock: other writers go on meanwhile.
     run_editor(&copy.text)?;
     if let Some(n) = &note {
         eprintln!("{n}");
     }
-    let edited = std::fs::read(&copy.text).map_err(|e| Error::io(&copy.text, e))?;
-    let Ok(edited) = String::from_utf8(edited) else {
-        return Err(kept(
-            &copy,
-            &d.slug,
-            format!(
-                "{}: the edited text is not UTF-8; nothing was written",
-                copy.text.display()
-            ),
-        ));
-    };
-    let Some((_, base)) = copy.read() else {
-        return Err(Error::usage(
-            format!(
-                "{} vanished while the editor was open; nothing was written",
-                copy.base.display()
-            ),
-            format!("run `deal edit {}` again", d.slug),
-        ));
-    };
+    let (edited, base) = copy.read_edited(&d.slug)?;
     // Now the lock, then the deal as it is now.
     let _lock = crate::cli::ctx::lock_for_write(ctx)?;
     crate::store::repo::prefetch_vars(&ctx.start);
-    let now_p = Pipeline::open_for(&p.root, &rel).ok();
+    let now_p = Pipeline::open_for(&p.root, &d.rel.display().to_string()).ok();
     let now_d = now_p
         .as_ref()
         .and_then(|np| np.deals.iter().find(|x| x.rel == d.rel));
@@ -390,11 +435,26 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
+    commit_edit(ctx, &a, &copy, now_p, now_d, &edited, &shown)
+}
+
+/// Judges the edited text as `deal set` would (a refusal keeps the copy,
+/// naming the copy's lines), then commits it and removes the copy. The
+/// deal now is at the path the session opened, so its slug is the same.
+fn commit_edit(
+    ctx: &Ctx,
+    a: &EditArgs,
+    copy: &Copy,
+    now_p: &Pipeline,
+    now_d: &crate::model::deal::Deal,
+    edited: &str,
+    shown: &str,
+) -> Result<i32, Error> {
     let guard = crate::cli::set::Guard {
         force: a.force.force,
         reason: a.force.reason.clone(),
     };
-    let (edited, forced) = match judge(ctx, now_p, now_d, &edited, Some(&guard)) {
+    let (edited, forced) = match judge(ctx, now_p, now_d, edited, Some(&guard)) {
         Ok(judged) => judged,
         Err(e) => {
             let why = match e {
@@ -403,14 +463,14 @@ pub fn run(ctx: &Ctx, a: EditArgs) -> Result<i32, Error> {
             };
             // The lines named are the copy's.
             let why = why.replace(&format!("{shown}:"), &format!("{}:", copy.text.display()));
-            return Err(kept(&copy, &d.slug, why));
+            return Err(kept(copy, &now_d.slug, why));
         }
     };
     let change = Change {
         ops: Vec::new(),
-        subject: format!("deal({}): edit", d.slug),
+        subject: format!("deal({}): edit", now_d.slug),
         trailers: forced,
-        done: format!("Edited {}", d.slug),
+        done: format!("Edited {}", now_d.slug),
         unchanged: String::new(),
         guard: None,
     };
@@ -450,5 +510,52 @@ mod tests {
             key(Path::new("a"), "b-acme"),
             key(Path::new("a%2Fb"), "acme")
         );
+    }
+
+    #[test]
+    fn a_clean_merge_note_names_the_copy_and_the_text_before_it() {
+        let note = merged_note(
+            "deals/lead/acme.md",
+            Path::new("/g/acme.md"),
+            Path::new("/g/acme.before-merge.md"),
+            0,
+        );
+        assert_eq!(
+            note,
+            "deal: deals/lead/acme.md changed since your copy was made; your copy (/g/acme.md) reopened with that change merged in (your text before the merge: /g/acme.before-merge.md)"
+        );
+    }
+
+    #[test]
+    fn a_conflicted_merge_note_counts_the_conflicts_and_names_the_markers() {
+        let note = merged_note("d.md", Path::new("/g/c.md"), Path::new("/g/b.md"), 2);
+        assert!(note.starts_with("deal: d.md changed since your copy was made, and 2 of its changes conflict with yours: your copy (/g/c.md) reopened with git's conflict markers"));
+        assert!(note.ends_with("(your text before the merge: /g/b.md)"));
+    }
+
+    #[test]
+    fn a_refusal_keeps_the_copy_and_says_nothing_was_written_once() {
+        let copy = Copy {
+            text: "/g/deal-edit/acme.md".into(),
+            base: "/g/deal-edit/acme.base".into(),
+            before_merge: "/g/deal-edit/acme.before-merge.md".into(),
+            orphan: "/g/deal-edit/acme.without-base.md".into(),
+            lock: "/g/deal-edit/acme.lock".into(),
+        };
+        let Error::Refused { message, help } = kept(&copy, "acme", "bad stage".into()) else {
+            panic!("not a refusal");
+        };
+        assert_eq!(message, "bad stage; nothing was written");
+        assert!(
+            help.starts_with(
+                "your text is kept in /g/deal-edit/acme.md; `deal edit acme` reopens it"
+            )
+        );
+        let Error::Refused { message, .. } =
+            kept(&copy, "acme", "gone; nothing was written here".into())
+        else {
+            panic!("not a refusal");
+        };
+        assert_eq!(message, "gone; nothing was written here");
     }
 }

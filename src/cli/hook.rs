@@ -55,153 +55,229 @@ fn pristine(text: &str) -> bool {
 /// leave it in two folders).
 const HOOKS: [&str; 2] = ["pre-commit", "pre-merge-commit"];
 
-pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
-    let root = find_root(&ctx.start)?;
-    let repo = Repo::require(&root, "run `git init` first")?;
-    let dir = repo.hooks_dir();
-    let prefix = repo.rel(&root)?;
-    // Each hook: its path, what it holds now, and whether that is deal's.
-    let hooks: Vec<(std::path::PathBuf, Option<String>, bool)> = HOOKS
-        .iter()
-        .map(|name| {
-            let path = dir.join(name);
-            let existing = std::fs::read_to_string(&path).ok();
-            let ours = existing.as_deref().is_some_and(|s| s.contains(MARK));
-            (path, existing, ours)
-        })
-        .collect();
-    let foreign: Vec<String> = hooks
-        .iter()
-        .filter(|(_, e, ours)| e.is_some() && !ours)
-        .map(|(p, _, _)| crate::base::diag::display_path(p))
-        .collect();
-    // deal's hook with lines the user added: neither replaced nor removed.
-    let edited: Vec<String> = hooks
-        .iter()
-        .filter(|(_, e, ours)| *ours && e.as_deref().is_some_and(|t| !pristine(t)))
-        .map(|(p, _, _)| crate::base::diag::display_path(p))
-        .collect();
-    if !edited.is_empty() {
-        return Err(Error::usage(
-            format!(
-                "{} {} lines deal did not write; nothing was changed",
-                edited.join(" and "),
-                if edited.len() == 1 { "has" } else { "have" }
-            ),
-            "edit it by hand: keep your lines, and add or remove the `deal … check --staged` line yourself",
-        ));
+/// One of deal's hooks as found: its path, what it holds now, and whether
+/// that is deal's (it carries [`MARK`]).
+struct Hook {
+    path: std::path::PathBuf,
+    text: Option<String>,
+    ours: bool,
+}
+
+impl Hook {
+    /// Reads the hook at `path` (absent: no text, not ours).
+    fn read(path: std::path::PathBuf) -> Hook {
+        let text = std::fs::read_to_string(&path).ok();
+        let ours = text.as_deref().is_some_and(|s| s.contains(MARK));
+        Hook { path, text, ours }
     }
+
+    /// A hook someone else wrote: deal neither replaces nor removes it.
+    fn foreign(&self) -> bool {
+        self.text.is_some() && !self.ours
+    }
+
+    /// deal's hook with lines the user added: neither replaced nor removed.
+    fn edited(&self) -> bool {
+        self.ours && self.text.as_deref().is_some_and(|t| !pristine(t))
+    }
+}
+
+/// The hooks of `hooks` that `which` picks, as shown to the user.
+fn shown(hooks: &[Hook], which: impl Fn(&Hook) -> bool) -> Vec<String> {
+    hooks
+        .iter()
+        .filter(|h| which(h))
+        .map(|h| crate::base::diag::display_path(&h.path))
+        .collect()
+}
+
+/// Refuses (exit 2) naming `hooks`: "`a` and `b` <verb> <rest>", the
+/// verb as `(one, many)` says for their number; nothing to refuse when
+/// there are none.
+fn refuse_hooks(
+    hooks: &[String],
+    (one, many): (&str, &str),
+    rest: &str,
+    help: impl Into<String>,
+) -> Result<(), Error> {
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let verb = if hooks.len() == 1 { one } else { many };
+    Err(Error::usage(
+        format!("{} {verb} {rest}", hooks.join(" and ")),
+        help,
+    ))
+}
+
+/// Refuses when one of deal's hooks holds lines deal did not write.
+fn refuse_edited(edited: &[String]) -> Result<(), Error> {
+    refuse_hooks(
+        edited,
+        ("has", "have"),
+        "lines deal did not write; nothing was changed",
+        "edit it by hand: keep your lines, and add or remove the `deal … check --staged` line yourself",
+    )
+}
+
+/// Refuses an install over hooks that are not deal's, saying the line
+/// that chains deal's check from them.
+fn refuse_foreign_install(foreign: &[String], prefix: &str) -> Result<(), Error> {
+    let dir = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("/{prefix}")
+    };
+    refuse_hooks(
+        foreign,
+        ("exists and is", "exist and are"),
+        "not deal's; nothing was changed",
+        format!(
+            "to chain, add this line to each of them: deal -C \"$(git rev-parse --show-toplevel){dir}\" check --staged || exit 1"
+        ),
+    )
+}
+
+/// Refuses an uninstall while a hook that is not deal's is in place.
+fn refuse_foreign_uninstall(foreign: &[String]) -> Result<(), Error> {
+    refuse_hooks(
+        foreign,
+        ("is", "are"),
+        "not deal's; nothing was changed",
+        "remove the `deal … check --staged` line from it by hand, if you added one",
+    )
+}
+
+/// Writes a hook's script, never through a link (`O_NOFOLLOW`: a link
+/// planted since the check is an error), and makes it executable.
+fn write_hook(hook: &std::path::Path, text: &str) -> Result<(), Error> {
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(hook)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| Error::io(hook, e))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(hook, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io(hook, e))?;
+    }
+    Ok(())
+}
+
+/// The repository's hooks folder and deal's hooks in it, for one pipeline.
+struct Site {
+    root: std::path::PathBuf,
+    repo: Repo,
+    /// The hooks folder (git's own, or `core.hooksPath`).
+    dir: std::path::PathBuf,
+    /// The pipeline's folder in the repository (`""` at its root).
+    prefix: String,
+    hooks: Vec<Hook>,
+}
+
+impl Site {
+    /// Finds the pipeline, its repository, and reads each of [`HOOKS`].
+    fn open(ctx: &Ctx) -> Result<Site, Error> {
+        let root = find_root(&ctx.start)?;
+        let repo = Repo::require(&root, "run `git init` first")?;
+        let dir = repo.hooks_dir();
+        let prefix = repo.rel(&root)?;
+        let hooks = HOOKS
+            .iter()
+            .map(|name| Hook::read(dir.join(name)))
+            .collect();
+        Ok(Site {
+            root,
+            repo,
+            dir,
+            prefix,
+            hooks,
+        })
+    }
+
+    /// Refuses a link (dangling or not) in the hooks folder: it could
+    /// point anywhere (docs/safety.md). Nor is git's own hooks folder
+    /// written when it is a link (a `core.hooksPath` the user set is
+    /// theirs to point where they like).
+    fn refuse_links(&self) -> Result<(), Error> {
+        let is_link =
+            |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink());
+        if self.dir == self.repo.git().commondir().join("hooks") && is_link(&self.dir) {
+            return Err(crate::base::safepath::link_error(&self.dir));
+        }
+        if let Some(h) = self.hooks.iter().find(|h| is_link(&h.path)) {
+            return Err(crate::base::safepath::link_error(&h.path));
+        }
+        Ok(())
+    }
+
+    /// `deal hook install`: writes both hooks (replacing deal's own) and
+    /// registers the merge driver.
+    fn install(&self, ctx: &Ctx, foreign: &[String]) -> Result<i32, Error> {
+        self.refuse_links()?;
+        refuse_foreign_install(foreign, &self.prefix)?;
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "deal".into())
+            .replace('\'', "");
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        for h in &self.hooks {
+            write_hook(&h.path, &script(&self.prefix, &exe))?;
+        }
+        let attributes = register_merge_driver(&self.repo, &self.root, &exe)?;
+        if !ctx.quiet {
+            let updated = self.hooks.iter().any(|h| h.ours);
+            println!(
+                "{} {}: each commit and each merge now runs `deal check --staged`.",
+                if updated { "Updated" } else { "Installed" },
+                shown(&self.hooks, |_| true).join(" and ")
+            );
+            println!(
+                "Registered the merge driver for deal files (merge.deal.driver; {}): commit it, so every clone's merges use it.",
+                attributes
+            );
+        }
+        Ok(0)
+    }
+
+    /// `deal hook uninstall`: removes deal's hooks and the merge driver.
+    fn uninstall(&self, ctx: &Ctx, foreign: &[String]) -> Result<i32, Error> {
+        refuse_foreign_uninstall(foreign)?;
+        unregister_merge_driver(&self.repo, &self.root)?;
+        let mut removed = Vec::new();
+        for h in self.hooks.iter().filter(|h| h.ours) {
+            std::fs::remove_file(&h.path).map_err(|e| Error::io(&h.path, e))?;
+            removed.push(crate::base::diag::display_path(&h.path));
+        }
+        if !ctx.quiet {
+            if removed.is_empty() {
+                println!(
+                    "No deal hook in {}; nothing to do.",
+                    crate::base::diag::display_path(&self.dir)
+                );
+            } else {
+                println!("Removed {}.", removed.join(" and "));
+            }
+        }
+        Ok(0)
+    }
+}
+
+pub fn run(ctx: &Ctx, a: HookArgs) -> Result<i32, Error> {
+    let site = Site::open(ctx)?;
+    let foreign = shown(&site.hooks, Hook::foreign);
+    refuse_edited(&shown(&site.hooks, Hook::edited))?;
     match a.action {
-        HookAction::Install => {
-            // A link in the hooks folder (dangling or not) is never written
-            // through: it could point anywhere (docs/safety.md). Nor is git's
-            // own hooks folder when it is a link (a `core.hooksPath` the user
-            // set is theirs to point where they like).
-            if dir == repo.git().commondir().join("hooks")
-                && std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_symlink())
-            {
-                return Err(crate::base::safepath::link_error(&dir));
-            }
-            if let Some((link, _, _)) = hooks
-                .iter()
-                .find(|(p, _, _)| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink()))
-            {
-                return Err(crate::base::safepath::link_error(link));
-            }
-            if !foreign.is_empty() {
-                return Err(Error::usage(
-                    format!(
-                        "{} exist{} and {} not deal's; nothing was changed",
-                        foreign.join(" and "),
-                        if foreign.len() == 1 { "s" } else { "" },
-                        if foreign.len() == 1 { "is" } else { "are" }
-                    ),
-                    format!(
-                        "to chain, add this line to each of them: deal -C \"$(git rev-parse --show-toplevel){}\" check --staged || exit 1",
-                        if prefix.is_empty() {
-                            String::new()
-                        } else {
-                            format!("/{prefix}")
-                        }
-                    ),
-                ));
-            }
-            let exe = std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| "deal".into())
-                .replace('\'', "");
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            for (hook, _, _) in &hooks {
-                // O_NOFOLLOW: a link planted since the check is an error.
-                {
-                    use std::io::Write as _;
-                    use std::os::unix::fs::OpenOptionsExt as _;
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .create(true)
-                        .truncate(true)
-                        .custom_flags(libc::O_NOFOLLOW)
-                        .open(hook)
-                        .and_then(|mut f| f.write_all(script(&prefix, &exe).as_bytes()))
-                        .map_err(|e| Error::io(hook, e))?;
-                }
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(hook, std::fs::Permissions::from_mode(0o755))
-                        .map_err(|e| Error::io(hook, e))?;
-                }
-            }
-            let attributes = register_merge_driver(&repo, &root, &exe)?;
-            if !ctx.quiet {
-                let updated = hooks.iter().any(|(_, _, ours)| *ours);
-                let shown: Vec<String> = hooks
-                    .iter()
-                    .map(|(p, _, _)| crate::base::diag::display_path(p))
-                    .collect();
-                println!(
-                    "{} {}: each commit and each merge now runs `deal check --staged`.",
-                    if updated { "Updated" } else { "Installed" },
-                    shown.join(" and ")
-                );
-                println!(
-                    "Registered the merge driver for deal files (merge.deal.driver; {}): commit it, so every clone's merges use it.",
-                    attributes
-                );
-            }
-            Ok(0)
-        }
-        HookAction::Uninstall => {
-            if !foreign.is_empty() {
-                return Err(Error::usage(
-                    format!(
-                        "{} {} not deal's; nothing was changed",
-                        foreign.join(" and "),
-                        if foreign.len() == 1 { "is" } else { "are" }
-                    ),
-                    "remove the `deal … check --staged` line from it by hand, if you added one",
-                ));
-            }
-            unregister_merge_driver(&repo, &root)?;
-            let mut removed = Vec::new();
-            for (hook, _, ours) in &hooks {
-                if *ours {
-                    std::fs::remove_file(hook).map_err(|e| Error::io(hook, e))?;
-                    removed.push(crate::base::diag::display_path(hook));
-                }
-            }
-            if !ctx.quiet {
-                if removed.is_empty() {
-                    println!(
-                        "No deal hook in {}; nothing to do.",
-                        crate::base::diag::display_path(&dir)
-                    );
-                } else {
-                    println!("Removed {}.", removed.join(" and "));
-                }
-            }
-            Ok(0)
-        }
+        HookAction::Install => site.install(ctx, &foreign),
+        HookAction::Uninstall => site.uninstall(ctx, &foreign),
     }
 }
 
@@ -290,4 +366,77 @@ fn unregister_merge_driver(repo: &Repo, root: &std::path::Path) -> Result<(), Er
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(text: Option<String>) -> Hook {
+        let ours = text.as_deref().is_some_and(|s| s.contains(MARK));
+        Hook {
+            path: "/repo/.git/hooks/pre-commit".into(),
+            text,
+            ours,
+        }
+    }
+
+    fn message(e: Error) -> (String, String) {
+        match e {
+            Error::Usage { message, help } => (message, help),
+            other => panic!("not a usage error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_script_runs_check_staged_in_the_pipeline_folder() {
+        let s = script("sales/eu", "/opt/deal");
+        assert!(s.starts_with("#!/bin/sh\n# installed by `deal hook install`;"));
+        assert!(s.contains("else deal='/opt/deal'; fi\n"));
+        assert!(s.ends_with("exec \"$deal\" -C \"$top/sales/eu\" check --staged\n"));
+        assert!(script("", "deal").ends_with("-C \"$top\" check --staged\n"));
+    }
+
+    #[test]
+    fn deals_own_hook_for_another_folder_or_binary_is_still_pristine() {
+        assert!(pristine(&script("sales", "/usr/local/bin/deal")));
+        let mut added = script("", "deal");
+        added.push_str("echo mine\n");
+        assert!(!pristine(&added));
+    }
+
+    #[test]
+    fn a_hook_is_foreign_edited_or_replaceable_by_what_it_holds() {
+        let absent = hook(None);
+        assert!(!absent.foreign() && !absent.edited());
+        let theirs = hook(Some("#!/bin/sh\nmake lint\n".into()));
+        assert!(theirs.foreign() && !theirs.edited());
+        let ours = hook(Some(script("", "/x/deal")));
+        assert!(!ours.foreign() && !ours.edited());
+        let grown = hook(Some(format!("{}make lint\n", script("", "deal"))));
+        assert!(!grown.foreign() && grown.edited());
+    }
+
+    #[test]
+    fn an_install_over_foreign_hooks_says_the_line_that_chains_deal() {
+        assert!(refuse_foreign_install(&[], "").is_ok());
+        let (msg, help) = message(refuse_foreign_install(&["a".into()], "").unwrap_err());
+        assert_eq!(msg, "a exists and is not deal's; nothing was changed");
+        assert!(
+            help.ends_with("deal -C \"$(git rev-parse --show-toplevel)\" check --staged || exit 1")
+        );
+        let (msg, help) =
+            message(refuse_foreign_install(&["a".into(), "b".into()], "sales").unwrap_err());
+        assert_eq!(msg, "a and b exist and are not deal's; nothing was changed");
+        assert!(help.contains("--show-toplevel)/sales\" check"));
+    }
+
+    #[test]
+    fn edited_hooks_are_refused_in_the_right_number() {
+        assert!(refuse_edited(&[]).is_ok());
+        let (msg, _) = message(refuse_edited(&["h".into()]).unwrap_err());
+        assert_eq!(msg, "h has lines deal did not write; nothing was changed");
+        let (msg, _) = message(refuse_foreign_uninstall(&["a".into(), "b".into()]).unwrap_err());
+        assert_eq!(msg, "a and b are not deal's; nothing was changed");
+    }
 }

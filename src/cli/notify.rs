@@ -51,6 +51,42 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
         range_deliveries(&cfg, &repo, &prefix, range)?
     };
     // Refusals first: nothing is sent when anything would refuse.
+    let pending = unrecorded(git, deliveries);
+    if !a.dry_run && !a.allow_commands {
+        refuse_commands(&pending)?;
+    }
+    let urls = if !a.dry_run && !pending.is_empty() {
+        webhook_urls(&cfg)?
+    } else {
+        HashMap::new()
+    };
+    let mut sender = Sender {
+        ctx,
+        root: &root,
+        git,
+        urls,
+        sent: 0,
+        failed: 0,
+    };
+    for d in &pending {
+        let (text, body) = payload(&cfg, d);
+        if a.dry_run {
+            print!("{}", preview(d, &body));
+            continue;
+        }
+        sender.deliver(d, &text, &body)?;
+    }
+    if !a.dry_run && !ctx.quiet && pending.is_empty() {
+        println!("Nothing to send.");
+    }
+    let (sent, failed) = (sender.sent, sender.failed);
+    ctx.trace(|| format!("{sent} sent, {failed} failed"));
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// The deliveries still to make: each record key once, and none that the
+/// notes record as sent already.
+fn unrecorded<'c>(git: &Repository, deliveries: Vec<Delivery<'c>>) -> Vec<Delivery<'c>> {
     let mut pending: Vec<Delivery> = Vec::new();
     let mut seen = HashSet::new();
     for d in deliveries {
@@ -58,98 +94,137 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             pending.push(d);
         }
     }
-    if !a.dry_run && !a.allow_commands {
-        let mut named: Vec<String> = pending
-            .iter()
-            .filter(|d| matches!(d.trigger.action, Action::Command(_)))
-            .map(|d| d.trigger.place())
-            .collect();
-        named.dedup();
-        if !named.is_empty() {
-            return Err(Error::usage(
-                format!("{} would run a command; nothing was sent", named.join(", ")),
-                "pass --allow-commands if you trust this pipeline.yaml (a stranger's runs no code without it), or change the trigger to a webhook",
-            ));
-        }
+    pending
+}
+
+/// The places of the command triggers among `pending` (a run of the same
+/// trigger named once).
+fn command_places(pending: &[Delivery]) -> Vec<String> {
+    let mut named: Vec<String> = pending
+        .iter()
+        .filter(|d| matches!(d.trigger.action, Action::Command(_)))
+        .map(|d| d.trigger.place())
+        .collect();
+    named.dedup();
+    named
+}
+
+/// Refuses (exit 2) when a pending delivery would run a command and
+/// `--allow-commands` was not given.
+fn refuse_commands(pending: &[Delivery]) -> Result<(), Error> {
+    let named = command_places(pending);
+    if !named.is_empty() {
+        return Err(Error::usage(
+            format!("{} would run a command; nothing was sent", named.join(", ")),
+            "pass --allow-commands if you trust this pipeline.yaml (a stranger's runs no code without it), or change the trigger to a webhook",
+        ));
     }
-    // Every webhook's variables, not only those of the triggers that fire
-    // this time: a missing secret is found on the first run that has
-    // anything to send, before anything is sent.
+    Ok(())
+}
+
+/// Every webhook's URL with its variables expanded, by trigger id; not
+/// only those of the triggers that fire this time: a missing secret is
+/// found on the first run that has anything to send, before anything is
+/// sent.
+fn webhook_urls(cfg: &Config) -> Result<HashMap<&str, String>, Error> {
     let mut urls: HashMap<&str, String> = HashMap::new();
-    if !a.dry_run && !pending.is_empty() {
-        for t in &cfg.triggers {
-            if let Action::Webhook(w) = &t.action {
-                let url = notify::expand(w).map_err(|var| {
-                    Error::usage(
-                        format!(
-                            "{}: the webhook's {var} is unset or empty; nothing was sent",
-                            t.place()
-                        ),
-                        format!(
-                            "set {} in the environment `deal notify` runs in (a CI secret)",
-                            var.trim_start_matches('$')
-                        ),
-                    )
-                })?;
-                urls.insert(&t.id, url);
-            }
+    for t in &cfg.triggers {
+        if let Action::Webhook(w) = &t.action {
+            let url = notify::expand(w).map_err(|var| {
+                Error::usage(
+                    format!(
+                        "{}: the webhook's {var} is unset or empty; nothing was sent",
+                        t.place()
+                    ),
+                    format!(
+                        "set {} in the environment `deal notify` runs in (a CI secret)",
+                        var.trim_start_matches('$')
+                    ),
+                )
+            })?;
+            urls.insert(&t.id, url);
         }
     }
-    let mut failed = 0;
-    let mut sent = 0;
-    for d in &pending {
-        let (text, warning) = d.event.text(&cfg, d.trigger);
-        if let Some(w) = warning {
-            eprintln!("warning: {w}");
-        }
-        let body = match d.trigger.format {
-            Payload::Text => serde_json::json!({ "text": text }),
-            Payload::Full => d.event.json(d.trigger, &text, false),
-        };
-        let body = body.to_string();
-        let what = describe(&d.event);
-        if a.dry_run {
-            let to = match &d.trigger.action {
-                Action::Webhook(w) => format!("POST {w}"),
-                Action::Command(c) => format!("run `{c}`"),
-            };
-            println!("would send: trigger `{}`: {what}: {to}", d.trigger.id);
-            println!("  {body}");
-            continue;
-        }
-        // Each send and its record under the writers' lock (`deal.lock`):
-        // two runs at once take turns, and the second sees the first's
-        // record and sends nothing again.
-        let lock = crate::store::lock::acquire_in(git.path())?;
-        if notify::recorded(git, &d.key) {
-            continue;
+    Ok(urls)
+}
+
+/// A delivery's text and the body a webhook posts (the text alone, or the
+/// whole event); a warning about the text goes to stderr.
+fn payload(cfg: &Config, d: &Delivery) -> (String, String) {
+    let (text, warning) = d.event.text(cfg, d.trigger);
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    let body = match d.trigger.format {
+        Payload::Text => serde_json::json!({ "text": text }),
+        Payload::Full => d.event.json(d.trigger, &text, false),
+    };
+    (text, body.to_string())
+}
+
+/// What `--dry-run` prints for a delivery: the trigger, the event, where it
+/// would go, then the body.
+fn preview(d: &Delivery, body: &str) -> String {
+    let to = match &d.trigger.action {
+        Action::Webhook(w) => format!("POST {w}"),
+        Action::Command(c) => format!("run `{c}`"),
+    };
+    format!(
+        "would send: trigger `{}`: {}: {to}\n  {body}\n",
+        d.trigger.id,
+        describe(&d.event)
+    )
+}
+
+/// Sends the pending deliveries one at a time, counting what was sent and
+/// what failed.
+struct Sender<'a> {
+    ctx: &'a Ctx,
+    root: &'a std::path::Path,
+    git: &'a Repository,
+    /// The webhooks' expanded URLs, by trigger id.
+    urls: HashMap<&'a str, String>,
+    sent: usize,
+    failed: usize,
+}
+
+impl Sender<'_> {
+    /// Sends one delivery and records it, both under the writers' lock
+    /// (`deal.lock`): two runs at once take turns, and the second sees the
+    /// first's record and sends nothing again. A failure is said and
+    /// counted; the next delivery still goes out.
+    fn deliver(&mut self, d: &Delivery, text: &str, body: &str) -> Result<(), Error> {
+        let lock = crate::store::lock::acquire_in(self.git.path())?;
+        if notify::recorded(self.git, &d.key) {
+            return Ok(());
         }
         let result = match &d.trigger.action {
-            Action::Webhook(_) => notify::post(&urls[d.trigger.id.as_str()], &body),
+            Action::Webhook(_) => notify::post(&self.urls[d.trigger.id.as_str()], body),
             Action::Command(c) => {
-                let full = d.event.json(d.trigger, &text, false).to_string();
-                notify::run_command(&root, c, &d.event, d.trigger, &full)
+                let full = d.event.json(d.trigger, text, false).to_string();
+                notify::run_command(self.root, c, &d.event, d.trigger, &full)
             }
         };
+        let what = describe(&d.event);
         match result {
             Ok(()) => {
-                sent += 1;
-                if let Err(e) = notify::record(git, &d.key, ctx.now) {
+                self.sent += 1;
+                if let Err(e) = notify::record(self.git, &d.key, self.ctx.now) {
                     // Delivered but not recorded: the next run sends it
                     // again, so the run is not a success.
-                    failed += 1;
+                    self.failed += 1;
                     eprintln!(
                         "error: {}: {what}: sent, but not recorded in {} ({}); the next run sends it again",
                         d.trigger.place(),
                         notify::NOTES_REF,
                         crate::base::diag::one_line(e.message())
                     );
-                } else if !ctx.quiet {
+                } else if !self.ctx.quiet {
                     println!("sent: trigger `{}`: {what}", d.trigger.id);
                 }
             }
             Err(why) => {
-                failed += 1;
+                self.failed += 1;
                 eprintln!(
                     "error: {}: {what}: not delivered: {why}; not recorded, the next run retries it",
                     d.trigger.place()
@@ -157,12 +232,8 @@ pub fn run(ctx: &Ctx, a: NotifyArgs) -> Result<i32, Error> {
             }
         }
         drop(lock);
+        Ok(())
     }
-    if !a.dry_run && !ctx.quiet && pending.is_empty() {
-        println!("Nothing to send.");
-    }
-    ctx.trace(|| format!("{sent} sent, {failed} failed"));
-    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 /// `lead acme-corp`, `due digest for bob`.
@@ -328,4 +399,81 @@ fn due_deliveries<'c>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trigger(id: &str, action: Action, line: Option<usize>) -> Trigger {
+        Trigger {
+            id: id.into(),
+            on: On::Won,
+            stage: Vec::new(),
+            source: Vec::new(),
+            owner: Vec::new(),
+            action,
+            format: Payload::Text,
+            text: None,
+            line,
+        }
+    }
+
+    fn won(slug: &str) -> Event {
+        Event {
+            on: On::Won,
+            commit: None,
+            config_at: None,
+            deal: Some(DealInfo {
+                slug: slug.into(),
+                ..Default::default()
+            }),
+            owner: None,
+            deals: Vec::new(),
+            when: "-".into(),
+        }
+    }
+
+    fn delivery<'c>(t: &'c Trigger, slug: &str) -> Delivery<'c> {
+        Delivery {
+            trigger: t,
+            event: won(slug),
+            key: format!("{}:{slug}", t.id),
+        }
+    }
+
+    #[test]
+    fn only_command_triggers_are_named_for_the_refusal_each_run_once() {
+        let hook = trigger(
+            "slack",
+            Action::Webhook("https://x/$DEAL_H".into()),
+            Some(3),
+        );
+        let cmd = trigger("crm", Action::Command("./sync".into()), Some(9));
+        let pending = [
+            delivery(&hook, "a"),
+            delivery(&cmd, "a"),
+            delivery(&cmd, "b"),
+        ];
+        assert_eq!(
+            command_places(&pending),
+            vec!["pipeline.yaml:9: trigger `crm`"]
+        );
+        assert!(refuse_commands(&pending[..1]).is_ok());
+        assert!(refuse_commands(&pending).is_err());
+    }
+
+    #[test]
+    fn a_dry_run_shows_the_webhook_unexpanded_and_the_body() {
+        let hook = trigger("slack", Action::Webhook("https://x/$DEAL_H".into()), None);
+        assert_eq!(
+            preview(&delivery(&hook, "acme"), "{\"text\":\"hi\"}"),
+            "would send: trigger `slack`: won acme: POST https://x/$DEAL_H\n  {\"text\":\"hi\"}\n"
+        );
+        let cmd = trigger("crm", Action::Command("./sync".into()), None);
+        assert!(
+            preview(&delivery(&cmd, "acme"), "{}")
+                .starts_with("would send: trigger `crm`: won acme: run `./sync`\n")
+        );
+    }
 }

@@ -350,37 +350,103 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
     p.warn_unreadable();
     let s = Stats::compute(&p, ctx.now);
     if a.format == StatsFormat::Json {
-        // The current month's forecast beside the figures, so a dashboard
-        // reads one document; and the deal files left out.
-        let mut v = serde_json::to_value(&s).unwrap_or_default();
-        let f = crate::reports::forecast::Forecast::compute(
-            &p.cfg,
-            &p.deals,
-            ctx.now,
-            crate::reports::forecast::By::Month,
-            1,
-            None,
-        );
-        if let Some(m) = v.as_object_mut() {
-            if let Some(period) = f.periods.first() {
-                m.insert(
-                    "forecast".into(),
-                    serde_json::to_value(period).unwrap_or_default(),
-                );
-            }
-            m.insert(
-                "unreadable".into(),
-                serde_json::to_value(p.unreadable()).unwrap_or_default(),
-            );
-        }
+        let v = stats_json(&p, &s, ctx.now);
         println!(
             "{}",
             serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".into())
         );
         return Ok(0);
     }
+    print!("{}", stats_text(&s, output::table_width(a.wide.wide)));
+    Ok(0)
+}
+
+/// `deal stats --format json`: the figures, with the current month's
+/// forecast beside them (so a dashboard reads one document) and the deal
+/// files left out.
+fn stats_json(p: &Pipeline, s: &Stats, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    let mut v = serde_json::to_value(s).unwrap_or_default();
+    let f = crate::reports::forecast::Forecast::compute(
+        &p.cfg,
+        &p.deals,
+        now,
+        crate::reports::forecast::By::Month,
+        1,
+        None,
+    );
+    if let Some(m) = v.as_object_mut() {
+        if let Some(period) = f.periods.first() {
+            m.insert(
+                "forecast".into(),
+                serde_json::to_value(period).unwrap_or_default(),
+            );
+        }
+        m.insert(
+            "unreadable".into(),
+            serde_json::to_value(p.unreadable()).unwrap_or_default(),
+        );
+    }
+    v
+}
+
+/// A share as a percentage with one decimal: `0.25` is `25.0%`.
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// `deal stats` in the terminal: the headline figures, the stage table,
+/// the lost reasons (when any), the owner table, and the deals left out
+/// of the sums for their currency.
+fn stats_text(s: &Stats, width: usize) -> String {
     let cur = &s.currency;
-    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    let mut out = stats_headline(s);
+    out.push_str(&output::table(
+        &[
+            "STAGE",
+            "OPEN",
+            "VALUE",
+            "WEIGHTED",
+            "ENTERED",
+            "WENT ON",
+            "CONVERSION",
+            "MEDIAN DAYS",
+            "LOST HERE",
+        ],
+        &stage_rows(s),
+        width,
+    ));
+    if !s.lost_reasons.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = s
+            .lost_reasons
+            .iter()
+            .map(|r| vec![r.stage.clone(), r.reason.clone(), r.count.to_string()])
+            .collect();
+        out.push_str(&output::table(
+            &["LOST AT", "REASON", "DEALS"],
+            &rows,
+            width,
+        ));
+    }
+    out.push('\n');
+    out.push_str(&output::table(
+        &["OWNER", "OPEN", "VALUE", "WON", "LOST", "FORCED", "WAIVERS"],
+        &owner_rows(s),
+        width,
+    ));
+    if !s.currency_mismatch.is_empty() {
+        out.push_str(&format!(
+            "\nLeft out of the sums (not in {cur}): {}\n",
+            s.currency_mismatch.join(", ")
+        ));
+    }
+    out
+}
+
+/// The three lines above the tables: deals and win rate, the open
+/// pipeline and its pace, and speed to lead; then a blank line.
+fn stats_headline(s: &Stats) -> String {
+    let cur = &s.currency;
     let mut out = String::new();
     out.push_str(&format!(
         "{} deals: {} open, {} won, {} lost. Win rate {}. Won {} {cur} (average {}).\n",
@@ -409,9 +475,12 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
             crate::base::time::human_minutes
         )
     ));
-    let width = output::table_width(a.wide.wide);
-    let rows: Vec<Vec<String>> = s
-        .stages
+    out
+}
+
+/// The stage table's rows, one per stage, in the columns of its header.
+fn stage_rows(s: &Stats) -> Vec<Vec<String>> {
+    s.stages
         .iter()
         .map(|st| {
             vec![
@@ -426,38 +495,12 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
                 st.lost_here.to_string(),
             ]
         })
-        .collect();
-    out.push_str(&output::table(
-        &[
-            "STAGE",
-            "OPEN",
-            "VALUE",
-            "WEIGHTED",
-            "ENTERED",
-            "WENT ON",
-            "CONVERSION",
-            "MEDIAN DAYS",
-            "LOST HERE",
-        ],
-        &rows,
-        width,
-    ));
-    if !s.lost_reasons.is_empty() {
-        out.push('\n');
-        let rows: Vec<Vec<String>> = s
-            .lost_reasons
-            .iter()
-            .map(|r| vec![r.stage.clone(), r.reason.clone(), r.count.to_string()])
-            .collect();
-        out.push_str(&output::table(
-            &["LOST AT", "REASON", "DEALS"],
-            &rows,
-            width,
-        ));
-    }
-    out.push('\n');
-    let rows: Vec<Vec<String>> = s
-        .owners
+        .collect()
+}
+
+/// The owner table's rows, one per owner, in the columns of its header.
+fn owner_rows(s: &Stats) -> Vec<Vec<String>> {
+    s.owners
         .iter()
         .map(|o| {
             vec![
@@ -470,18 +513,107 @@ pub fn run_stats(ctx: &Ctx, a: StatsArgs) -> Result<i32, Error> {
                 o.waivers.to_string(),
             ]
         })
-        .collect();
-    out.push_str(&output::table(
-        &["OWNER", "OPEN", "VALUE", "WON", "LOST", "FORCED", "WAIVERS"],
-        &rows,
-        width,
-    ));
-    if !s.currency_mismatch.is_empty() {
-        out.push_str(&format!(
-            "\nLeft out of the sums (not in {cur}): {}\n",
-            s.currency_mismatch.join(", ")
-        ));
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::stats::{OwnerStats, SpeedToLead, StageStats};
+
+    /// Figures for a pipeline with nothing in it yet.
+    fn empty() -> Stats {
+        Stats {
+            currency: "EUR".into(),
+            deals: 0,
+            open: 0,
+            won: 0,
+            lost: 0,
+            win_rate: None,
+            won_value: 0.0,
+            avg_won_value: None,
+            cycle_days_median: None,
+            weighted_pipeline: 0.0,
+            open_value: 0.0,
+            velocity_per_day: None,
+            speed_to_lead_minutes_median: None,
+            stages: Vec::new(),
+            lost_reasons: Vec::new(),
+            owners: Vec::new(),
+            speed_to_lead: SpeedToLead {
+                inbound: 0,
+                contacted: 0,
+                within_target: 0,
+                target_minutes: 90,
+                median_minutes: None,
+                buckets: Vec::new(),
+            },
+            currency_mismatch: Vec::new(),
+        }
     }
-    print!("{out}");
-    Ok(0)
+
+    #[test]
+    fn a_stage_row_shows_money_grouped_and_missing_figures_as_a_dash() {
+        let mut s = empty();
+        s.stages.push(StageStats {
+            id: "qualify".into(),
+            name: "Qualify".into(),
+            open: 3,
+            value: 48000.0,
+            weighted_value: 12000.0,
+            entered: 8,
+            conversion: Some(0.25),
+            median_days: None,
+            went_on: 2,
+            lost_here: 1,
+            probability: 0.25,
+        });
+        assert_eq!(
+            stage_rows(&s),
+            vec![vec![
+                "qualify", "3", "48,000", "12,000", "8", "2", "25.0%", "–", "1"
+            ]]
+        );
+    }
+
+    #[test]
+    fn an_owner_row_counts_forced_moves_and_waivers() {
+        let mut s = empty();
+        s.owners.push(OwnerStats {
+            owner: "ana".into(),
+            name: None,
+            open: 2,
+            value: 1250.5,
+            won: 4,
+            lost: 1,
+            forced: 3,
+            waivers: 0,
+            rotting: 0,
+        });
+        assert_eq!(
+            owner_rows(&s),
+            vec![vec!["ana", "2", "1,250.50", "4", "1", "3", "0"]]
+        );
+    }
+
+    #[test]
+    fn the_headline_of_an_empty_pipeline_dashes_what_cannot_be_computed() {
+        assert_eq!(
+            stats_headline(&empty()),
+            "0 deals: 0 open, 0 won, 0 lost. Win rate –. Won 0 EUR (average –).\n\
+             Open pipeline 0 EUR, weighted 0 EUR. Sales cycle – (median). Velocity –.\n\
+             Speed to lead: 0 inbound, 0 contacted within 1 h 30 min, median –.\n\n"
+        );
+    }
+
+    #[test]
+    fn deals_in_another_currency_are_named_below_the_tables() {
+        let mut s = empty();
+        assert!(!stats_text(&s, usize::MAX).contains("Left out"));
+        s.currency_mismatch = vec!["acme".into(), "zeta".into()];
+        assert!(
+            stats_text(&s, usize::MAX)
+                .ends_with("\nLeft out of the sums (not in EUR): acme, zeta\n")
+        );
+    }
 }
