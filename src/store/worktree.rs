@@ -98,13 +98,14 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
     if let Err(e) = rename_no_replace(old, change.new) {
         let _ = std::fs::remove_file(&tmp);
         undo_dir();
-        return Err(Error::usage(
+        return Err(Error::usage_from(
             format!(
                 "cannot move {} to {}: {e}; nothing was changed",
                 crate::base::diag::display_path(old),
                 crate::base::diag::display_path(change.new)
             ),
             "check that both folders are writable, then run the command again",
+            e,
         ));
     }
     crate::store::repo::fault_step("renamed");

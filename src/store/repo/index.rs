@@ -129,9 +129,10 @@ fn unwritable_index(e: Error) -> Error {
     } else {
         return e;
     };
-    Error::git(
+    Error::git_from(
         format!("{}; nothing was changed", text.lines().next().unwrap_or("")),
         fix,
+        e,
     )
 }
 

@@ -332,30 +332,31 @@ impl Repo {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let refuse = |why: String| {
-            Error::git(
-                format!("commit.gpgsign is true, and signing the commit failed: {why}"),
-                "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on",
-            )
+        // The io error underneath, when there is one, is kept as the source.
+        let refuse = |why: String, source: Option<std::io::Error>| Error::Git {
+            message: format!("commit.gpgsign is true, and signing the commit failed: {why}"),
+            help: "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on".into(),
+            source: source.map(Into::into),
         };
         let mut child = cmd
             .spawn()
-            .map_err(|e| refuse(format!("cannot run git: {e}")))?;
+            .map_err(|e| refuse(format!("cannot run git: {e}"), Some(e)))?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(msg.as_bytes())
-                .map_err(|e| refuse(e.to_string()))?;
+                .map_err(|e| refuse(e.to_string(), Some(e)))?;
         }
         let out = child
             .wait_with_output()
-            .map_err(|e| refuse(e.to_string()))?;
+            .map_err(|e| refuse(e.to_string(), Some(e)))?;
         if !out.status.success() {
             return Err(refuse(
                 String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                None,
             ));
         }
         Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())
-            .map_err(|_| refuse("git printed no commit id".into()))
+            .map_err(|_| refuse("git printed no commit id".into(), None))
     }
 
     /// Moves `head.refname` from `from` to `to`, only if it is still at `from`.
@@ -376,12 +377,12 @@ impl Repo {
                 .reference(&head.refname, to, false, log)
                 .map(|_| ()),
         };
-        res.map_err(|_| {
+        res.map_err(|e| {
             // A lock left by a killed git or deal blocks every update of
             // the ref: say so, and how to clear it.
             let lock = self.repo.path().join(format!("{}.lock", head.refname));
             if lock.exists() {
-                return Error::git(
+                return Error::git_from(
                     format!(
                         "{} is locked ({} exists): another git process is running, or one was killed; nothing was changed",
                         head.refname,
@@ -391,14 +392,16 @@ impl Repo {
                         "wait for it to finish; if no git command is running, remove the stale lock: rm {}",
                         lock.display()
                     ),
+                    e,
                 );
             }
-            Error::git(
+            Error::git_from(
                 format!(
                     "{} moved while deal was working (another commit?); nothing was changed",
                     head.refname
                 ),
                 "run the command again",
+                e,
             )
         })
     }
@@ -613,18 +616,18 @@ impl Repo {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let refuse = |why: String| {
-            Error::git(
-                format!(
-                    "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
-                    conv.join(", ")
-                ),
-                "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes",
-            )
+        // The io error underneath, when there is one, is kept as the source.
+        let refuse = |why: String, source: Option<std::io::Error>| Error::Git {
+            message: format!(
+                "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
+                conv.join(", ")
+            ),
+            help: "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes".into(),
+            source: source.map(Into::into),
         };
         let mut child = cmd
             .spawn()
-            .map_err(|e| refuse(format!("cannot run git: {e}")))?;
+            .map_err(|e| refuse(format!("cannot run git: {e}"), Some(e)))?;
         // Fed from a thread: a filter may write before it has read it all.
         let stdin = child.stdin.take();
         let out = std::thread::scope(|sc| {
@@ -635,14 +638,15 @@ impl Repo {
             });
             child.wait_with_output()
         })
-        .map_err(|e| refuse(e.to_string()))?;
+        .map_err(|e| refuse(e.to_string(), Some(e)))?;
         if !out.status.success() {
             return Err(refuse(
                 String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                None,
             ));
         }
         Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())
-            .map_err(|_| refuse("git printed no object id".into()))
+            .map_err(|_| refuse("git printed no object id".into(), None))
     }
 
     /// Writes each change's bytes as a blob; returns their ids, in order.
