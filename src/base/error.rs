@@ -170,8 +170,6 @@ pub struct RollbackFailed {
     pub cause: Error,
     /// What could not be put back; never empty.
     pub left: Vec<Unrestored>,
-    /// What to run to see and finish the undo by hand.
-    pub help: String,
 }
 
 /// One thing a failed write could not put back.
@@ -182,34 +180,46 @@ pub struct Unrestored {
     /// How it was left, a phrase after `what` (`still holds the changed
     /// text`).
     pub state: String,
+    /// What the user can run to put it right (a command and what it does).
+    pub fix: String,
     /// Why putting it back failed.
     pub error: Error,
 }
 
-impl RollbackFailed {
-    /// The error for `cause` with `left` not put back, as an [`Error`].
-    pub fn error(cause: Error, left: Vec<Unrestored>, help: impl Into<String>) -> Error {
-        Error::RollbackFailed(Box::new(RollbackFailed {
-            cause,
-            left,
-            help: help.into(),
-        }))
+impl Error {
+    /// This error, as the cause of a write that was undone: itself when
+    /// everything was put back (`left` empty), else a
+    /// [`Error::RollbackFailed`] naming what was not.
+    pub fn after_undo(self, left: Vec<Unrestored>) -> Error {
+        if left.is_empty() {
+            return self;
+        }
+        Error::RollbackFailed(Box::new(RollbackFailed { cause: self, left }))
     }
 }
 
 impl fmt::Display for RollbackFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cause = self.cause.headline();
+        // The cause's promise no longer holds once the undo failed.
+        let cause = cause
+            .strip_suffix("; nothing was changed")
+            .unwrap_or(&cause);
         write!(
             f,
-            "{}; undoing it failed too, so the change is left half undone:",
-            self.cause.headline()
+            "{cause}; undoing it failed too, so the change is left half undone:"
         )?;
         for u in &self.left {
             let why = u.error.headline();
             let why = why.lines().next().unwrap_or("");
             write!(f, "\n  {} {} ({why})", u.what, u.state)?;
         }
-        write!(f, "{}", HelpLine(&self.help))
+        let mut help = String::from("`git status` shows what is left");
+        for u in &self.left {
+            help.push_str("; ");
+            help.push_str(&u.fix);
+        }
+        write!(f, "{}", HelpLine(&help))
     }
 }
 
@@ -275,5 +285,160 @@ impl ConfigError {
 impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Error {
         Error::Config(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+    use std::io::ErrorKind;
+
+    fn config_error() -> ConfigError {
+        ConfigError {
+            path: PathBuf::from("/nowhere/pipeline.yaml"),
+            line: Some(3),
+            col: Some(5),
+            key: Some("stages".into()),
+            message: "expected a list".into(),
+            help: Some("write `stages:` as a list".into()),
+            excerpt: None,
+        }
+    }
+
+    fn left(what: &str, state: &str, fix: &str) -> Unrestored {
+        Unrestored {
+            what: what.into(),
+            state: state.into(),
+            fix: fix.into(),
+            error: Error::io("deals/lead/acme.md", ErrorKind::PermissionDenied.into()),
+        }
+    }
+
+    #[test]
+    fn only_a_refusal_exits_one_and_every_other_kind_two() {
+        let rollback = Error::git("HEAD moved", "").after_undo(vec![left("a", "b", "c")]);
+        let kinds = [
+            (
+                Error::Refused {
+                    message: "no".into(),
+                    help: String::new(),
+                },
+                1,
+            ),
+            (Error::usage("bad flag", ""), 2),
+            (Error::git("locked", ""), 2),
+            (Error::from(config_error()), 2),
+            (Error::io("x.md", ErrorKind::NotFound.into()), 2),
+            (rollback, 2),
+        ];
+        for (e, code) in kinds {
+            assert_eq!(e.exit_code(), code, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_shows_its_help_on_a_line_of_its_own_only_when_there_is_help() {
+        let with = Error::usage("no deal `acme`", "type more of the slug");
+        assert_eq!(
+            with.to_string(),
+            "no deal `acme`\n   = help: type more of the slug"
+        );
+        assert_eq!(
+            Error::git("cannot read HEAD: bad", "").to_string(),
+            "cannot read HEAD: bad"
+        );
+    }
+
+    #[test]
+    fn a_git_error_keeps_the_git2_error_as_its_source_and_its_own_text() {
+        let g = git2::Error::from_str("object not found");
+        let e = Error::git_from(format!("cannot read HEAD: {}", g.message()), "", g);
+        assert_eq!(e.to_string(), "cannot read HEAD: object not found");
+        let src = e.source().expect("a source");
+        let git = src.downcast_ref::<git2::Error>().expect("a git2 error");
+        assert_eq!(git.message(), "object not found");
+        assert!(Error::git("no identity", "").source().is_none());
+    }
+
+    #[test]
+    fn the_source_chain_of_a_failed_undo_reaches_the_git2_error_that_started_it() {
+        let cause = Error::git_from("HEAD moved", "", git2::Error::from_str("ref changed"));
+        let e = cause.after_undo(vec![left("a", "b", "c")]);
+        let first = e.source().expect("the cause");
+        assert_eq!(first.to_string(), "HEAD moved");
+        let root = first.source().expect("the git2 error");
+        assert_eq!(
+            root.downcast_ref::<git2::Error>().unwrap().message(),
+            "ref changed"
+        );
+    }
+
+    #[test]
+    fn an_undo_that_put_everything_back_leaves_the_error_as_it_was() {
+        let e = Error::usage("cannot move", "try again").after_undo(Vec::new());
+        assert!(matches!(e, Error::Usage { .. }));
+        assert_eq!(e.to_string(), "cannot move\n   = help: try again");
+    }
+
+    #[test]
+    fn a_failed_undo_names_what_was_left_how_and_what_to_run() {
+        let e = Error::git(
+            "refs/heads/main moved while deal was working; nothing was changed",
+            "run the command again",
+        )
+        .after_undo(vec![
+            left(
+                "deals/lead/acme.md",
+                "still holds the changed text, not the text it had",
+                "`git checkout HEAD -- deals/lead/acme.md` brings back its last committed text",
+            ),
+            left(
+                "the git index",
+                "still stages the change at deals/lead/acme.md",
+                "`git reset -q -- deals/lead/acme.md` sets those index entries back as HEAD has them",
+            ),
+        ]);
+        assert_eq!(
+            e.to_string(),
+            "refs/heads/main moved while deal was working; undoing it failed too, so the change is left half undone:\n  \
+             deals/lead/acme.md still holds the changed text, not the text it had (deals/lead/acme.md: permission denied)\n  \
+             the git index still stages the change at deals/lead/acme.md (deals/lead/acme.md: permission denied)\n   \
+             = help: `git status` shows what is left; `git checkout HEAD -- deals/lead/acme.md` brings back its last committed text; \
+             `git reset -q -- deals/lead/acme.md` sets those index entries back as HEAD has them"
+        );
+        assert!(matches!(e, Error::RollbackFailed(_)));
+    }
+
+    #[test]
+    fn a_closed_pipe_is_found_through_a_wrapping_io_error_and_nowhere_else() {
+        let wrapped = std::io::Error::other(std::io::Error::from(ErrorKind::BrokenPipe));
+        assert!(Error::io("-", wrapped).is_broken_pipe());
+        assert!(Error::io("-", ErrorKind::BrokenPipe.into()).is_broken_pipe());
+        let other = std::io::Error::other(std::io::Error::from(ErrorKind::NotFound));
+        assert!(!Error::io("-", other).is_broken_pipe());
+        let git = Error::git_from("x", "", std::io::Error::from(ErrorKind::BrokenPipe));
+        assert!(!git.is_broken_pipe());
+    }
+
+    #[test]
+    fn an_io_error_shows_the_path_and_gives_the_io_error_as_source() {
+        let e = Error::io("/nowhere/x.md", ErrorKind::NotFound.into());
+        assert_eq!(e.to_string(), "/nowhere/x.md: entity not found");
+        let src = e
+            .source()
+            .unwrap()
+            .downcast_ref::<std::io::Error>()
+            .unwrap();
+        assert_eq!(src.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_config_error_shows_without_its_trailing_newline() {
+        let e = Error::from(config_error());
+        assert_eq!(
+            e.to_string(),
+            "/nowhere/pipeline.yaml:3:5: stages: expected a list\n   = help: write `stages:` as a list"
+        );
     }
 }

@@ -18,6 +18,7 @@ use git2::{FileMode, Oid, build::TreeUpdateBuilder};
 
 use crate::base::error::Error;
 use crate::store::worktree::write_worktree;
+use crate::store::worktree::{undo_all, undo_each};
 
 use super::*;
 
@@ -333,10 +334,12 @@ impl Repo {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // The io error underneath, when there is one, is kept as the source.
-        let refuse = |why: String, source: Option<std::io::Error>| Error::Git {
+        let refuse = |why: String, source: Option<std::io::Error>| {
+            Error::Git {
             message: format!("commit.gpgsign is true, and signing the commit failed: {why}"),
             help: "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on".into(),
             source: source.map(Into::into),
+        }
         };
         let mut child = cmd
             .spawn()
@@ -445,23 +448,12 @@ impl Repo {
         for change in changes {
             match write_worktree(change) {
                 Ok(w) => done.push(w),
-                Err(e) => {
-                    for (w, c) in done.iter().zip(changes) {
-                        w.undo(c);
-                    }
-                    return Err(e);
-                }
+                Err(e) => return Err(undo_all(e, &done, changes)),
             }
         }
         fault_step("worktree");
-        let undo_files = |done: &[crate::store::worktree::WorktreeUndo]| {
-            for (w, c) in done.iter().zip(changes) {
-                w.undo(c);
-            }
-        };
         if let Err(e) = self.update_index(changes, &blobs) {
-            undo_files(&done);
-            return Err(e);
+            return Err(undo_all(e, &done, changes));
         }
         fault_step("index");
         if let Some(new) = commit {
@@ -470,9 +462,9 @@ impl Repo {
                 .map(|m| m.text.lines().next().unwrap_or(""))
                 .unwrap_or("");
             if let Err(e) = self.swap_ref(head, head.oid, new, &format!("deal: {subject}")) {
-                undo_files(&done);
-                self.restore_index(&saved);
-                return Err(e);
+                let mut left = undo_each(&done, changes);
+                left.extend(self.restore_index(&saved).err());
+                return Err(e.after_undo(left));
             }
             fault_step("head");
         }
@@ -617,13 +609,15 @@ impl Repo {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // The io error underneath, when there is one, is kept as the source.
-        let refuse = |why: String, source: Option<std::io::Error>| Error::Git {
+        let refuse = |why: String, source: Option<std::io::Error>| {
+            Error::Git {
             message: format!(
                 "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
                 conv.join(", ")
             ),
             help: "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes".into(),
             source: source.map(Into::into),
+        }
         };
         let mut child = cmd
             .spawn()
