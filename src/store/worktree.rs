@@ -65,14 +65,24 @@ fn undo_move(old: &Path, bytes: &[u8], new: &Path) -> Result<(), Unrestored> {
     let back = std::fs::rename(new, old).is_ok();
     let stray = if back { None } else { remove_new(new).err() };
     let rewritten = write_atomic(old, bytes);
-    let (state, fix, error) = match (stray, rewritten) {
-        (None, Ok(())) => return Ok(()),
-        (None, Err(e)) if back => (
-            "is back in its place but still holds the changed text".to_string(),
+    let left = |what: &Path, state: String, fix: String, error: Error| {
+        Err(Unrestored {
+            what: shown(what),
+            state,
+            fix,
+            error,
+        })
+    };
+    match (stray, rewritten) {
+        (None, Ok(())) => Ok(()),
+        (None, Err(e)) if back => left(
+            old,
+            "is back in its place but still holds the changed text".into(),
             committed_text(old),
             e,
         ),
-        (None, Err(e)) => (
+        (None, Err(e)) => left(
+            old,
             format!(
                 "is missing: {} was removed, and the old text could not be written back",
                 shown(new)
@@ -80,35 +90,25 @@ fn undo_move(old: &Path, bytes: &[u8], new: &Path) -> Result<(), Unrestored> {
             committed_text(old),
             e,
         ),
-        (Some(e), Ok(())) => {
-            return Err(Unrestored {
-                what: shown(new),
-                state: format!(
-                    "is still there beside {}: the deal sits in two places",
-                    shown(old)
-                ),
-                fix: format!("delete {}", shown(new)),
-                error: e,
-            });
-        }
-        (Some(e), Err(_)) => {
-            return Err(Unrestored {
-                what: shown(new),
-                state: format!(
-                    "still holds the changed deal; it could not be moved back to {}",
-                    shown(old)
-                ),
-                fix: format!("move it back by hand: mv {} {}", shown(new), shown(old)),
-                error: e,
-            });
-        }
-    };
-    Err(Unrestored {
-        what: shown(old),
-        state,
-        fix,
-        error,
-    })
+        (Some(e), Ok(())) => left(
+            new,
+            format!(
+                "is still there beside {}: the deal sits in two places",
+                shown(old)
+            ),
+            format!("delete {}", shown(new)),
+            e,
+        ),
+        (Some(e), Err(_)) => left(
+            new,
+            format!(
+                "still holds the changed deal; it could not be moved back to {}",
+                shown(old)
+            ),
+            format!("move it back by hand: mv {} {}", shown(new), shown(old)),
+            e,
+        ),
+    }
 }
 
 /// Removes a file the write made; one already gone is fine.

@@ -335,11 +335,12 @@ impl Repo {
             .stderr(Stdio::piped());
         // The io error underneath, when there is one, is kept as the source.
         let refuse = |why: String, source: Option<std::io::Error>| {
-            Error::Git {
-            message: format!("commit.gpgsign is true, and signing the commit failed: {why}"),
-            help: "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on".into(),
-            source: source.map(Into::into),
-        }
+            let message = format!("commit.gpgsign is true, and signing the commit failed: {why}");
+            let help = "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on";
+            match source {
+                Some(e) => Error::git_from(message, help, e),
+                None => Error::git(message, help),
+            }
         };
         let mut child = cmd
             .spawn()
@@ -610,14 +611,15 @@ impl Repo {
             .stderr(Stdio::piped());
         // The io error underneath, when there is one, is kept as the source.
         let refuse = |why: String, source: Option<std::io::Error>| {
-            Error::Git {
-            message: format!(
+            let message = format!(
                 "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
                 conv.join(", ")
-            ),
-            help: "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes".into(),
-            source: source.map(Into::into),
-        }
+            );
+            let help = "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes";
+            match source {
+                Some(e) => Error::git_from(message, help, e),
+                None => Error::git(message, help),
+            }
         };
         let mut child = cmd
             .spawn()
