@@ -268,12 +268,7 @@ pub fn record_files(
         for c in &changes {
             match crate::store::worktree::write_worktree(c) {
                 Ok(w) => done.push(w),
-                Err(e) => {
-                    for (w, c) in done.iter().zip(&changes) {
-                        w.undo(c);
-                    }
-                    return Err(e);
-                }
+                Err(e) => return Err(crate::store::worktree::undo_all(e, &done, &changes)),
             }
         }
         return Ok(Recorded {

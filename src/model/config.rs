@@ -8,8 +8,7 @@
 //!    leave the pipeline root (positions from [`crate::yaml::positions`]).
 
 use std::collections::HashSet;
-use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
@@ -28,58 +27,9 @@ pub const FILE: &str = "pipeline.yaml";
 pub const WON: &str = "won";
 pub const LOST: &str = "lost";
 
-/// A malformed `pipeline.yaml` (or a template it depends on).
-#[derive(Debug, Clone)]
-pub struct ConfigError {
-    pub path: PathBuf,
-    pub line: Option<usize>,
-    pub col: Option<usize>,
-    pub key: Option<String>,
-    pub message: String,
-    pub help: Option<String>,
-    pub excerpt: Option<String>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", diag::display_path(&self.path))?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.col {
-                write!(f, ":{c}")?;
-            }
-        }
-        write!(f, ": ")?;
-        if let Some(k) = &self.key {
-            write!(f, "{k}: ")?;
-        }
-        writeln!(f, "{}", self.message)?;
-        if let Some(e) = &self.excerpt {
-            write!(f, "{e}")?;
-        }
-        if let Some(h) = &self.help {
-            writeln!(f, "   = help: {h}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-impl ConfigError {
-    /// A symbolic link inside the pipeline, which deal never follows.
-    pub fn symlink(link: PathBuf) -> ConfigError {
-        ConfigError {
-            path: link,
-            line: None,
-            col: None,
-            key: None,
-            message: "a symbolic link; deal never reads or writes through a link inside the pipeline".into(),
-            help: Some("replace it with a real file or folder; a link in a cloned repository could point anywhere".into()),
-            excerpt: None,
-        }
-    }
-}
+/// A malformed `pipeline.yaml` (or a template it depends on): declared in
+/// [`crate::base::error`] beside the error that carries it, named here too.
+pub use crate::base::error::ConfigError;
 
 /// A team member, keyed by handle.
 #[derive(Debug, Clone, Deserialize, Default)]

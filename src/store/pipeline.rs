@@ -7,15 +7,18 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::base::error::Error;
-use crate::model::config::{self, Config, ConfigError};
+use crate::model::config::{self, Config};
 use crate::model::deal::{Deal, ParseProblem, Place};
 
 /// Finds the pipeline root: the nearest folder from `start` upwards that
 /// holds `pipeline.yaml`.
 pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
-    let start = std::fs::canonicalize(start).map_err(|e| Error::Usage {
-        message: format!("cannot open folder {}: {e}", start.display()),
-        help: "pass an existing folder to -C".into(),
+    let start = std::fs::canonicalize(start).map_err(|e| {
+        Error::usage_from(
+            format!("cannot open folder {}: {e}", start.display()),
+            "pass an existing folder to -C",
+            e,
+        )
     })?;
     let mut dir = start.as_path();
     loop {
@@ -30,15 +33,14 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
         match dir.parent() {
             Some(p) => dir = p,
             None => {
-                return Err(Error::Usage {
-                    message: format!(
+                return Err(Error::usage(
+                    format!(
                         "no {} in {} or any folder above it",
                         config::FILE,
                         crate::base::diag::display_path(&start)
                     ),
-                    help: "run `deal init` to create a pipeline here, or pass -C <pipeline folder>"
-                        .into(),
-                });
+                    "run `deal init` to create a pipeline here, or pass -C <pipeline folder>",
+                ));
             }
         }
     }
@@ -704,20 +706,19 @@ impl Pipeline {
                 if let Some(p) = self.problems.iter().find(|p| p.slug == arg) {
                     return Err(unreadable(p));
                 }
-                Err(Error::Usage {
-                    message: format!("no deal `{arg}`"),
-                    help: "give a slug, a unique prefix of one, or a path; `deal list` shows them"
-                        .into(),
-                })
+                Err(Error::usage(
+                    format!("no deal `{arg}`"),
+                    "give a slug, a unique prefix of one, or a path; `deal list` shows them",
+                ))
             }
             _ => {
                 let mut names: Vec<&str> = matches.iter().map(|d| d.slug.as_str()).collect();
                 names.sort();
                 names.truncate(8);
-                Err(Error::Usage {
-                    message: format!("`{arg}` matches several deals: {}", names.join(", ")),
-                    help: "type more of the slug".into(),
-                })
+                Err(Error::usage(
+                    format!("`{arg}` matches several deals: {}", names.join(", ")),
+                    "type more of the slug",
+                ))
             }
         }
     }
@@ -767,8 +768,8 @@ pub fn keep_choices(cfg: &Config, files: &[PathBuf]) -> String {
 
 /// The error for a slug that sits in several files.
 pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> Error {
-    Error::Usage {
-        message: format!(
+    Error::usage(
+        format!(
             "the deal `{slug}` sits in {} places: {}",
             files.len(),
             files
@@ -777,11 +778,11 @@ pub fn duplicated(root: &Path, cfg: &Config, slug: &str, files: &[PathBuf]) -> E
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        help: format!(
+        format!(
             "keep the right copy with `deal resolve {slug} --keep <{}>` (two branches moved it), or rename one with `git mv` if they are two deals",
             keep_choices(cfg, files)
         ),
-    }
+    )
 }
 
 /// Reads and parses deal files in parallel; each deal goes through `f`.
@@ -913,14 +914,8 @@ fn out_of_descriptors(e: &std::io::Error) -> bool {
 }
 
 fn unreadable(p: &FileProblem) -> Error {
-    Error::Usage {
-        message: format!("{} cannot be read as a deal", p.rel.display()),
-        help: "run `deal check` to see why, and fix the file first".into(),
-    }
-}
-
-impl From<ConfigError> for Error {
-    fn from(e: ConfigError) -> Error {
-        Error::Config(Box::new(e))
-    }
+    Error::usage(
+        format!("{} cannot be read as a deal", p.rel.display()),
+        "run `deal check` to see why, and fix the file first",
+    )
 }

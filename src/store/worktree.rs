@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::base::error::Error;
+use crate::base::error::{Error, Unrestored};
 use crate::store::repo::Change;
 
 /// What writing the working tree did, so it can be undone.
@@ -15,26 +15,121 @@ pub struct WorktreeUndo {
 }
 
 impl WorktreeUndo {
-    /// Puts the old file back and removes the new one.
-    pub fn undo(&self, change: &Change) {
-        match (change.old, change.old_bytes) {
-            (Some(old), Some(bytes)) if old != change.new => {
-                if std::fs::rename(change.new, old).is_err() {
-                    let _ = std::fs::remove_file(change.new);
-                }
-                let _ = write_atomic(old, bytes);
-            }
-            (Some(old), Some(bytes)) => {
-                let _ = write_atomic(old, bytes);
-            }
-            _ => {
-                let _ = std::fs::remove_file(change.new);
-            }
-        }
+    /// Puts the old file back and removes the new one. `Err` says what was
+    /// left as the write made it.
+    pub fn undo(&self, change: &Change) -> Result<(), Unrestored> {
+        let res = match (change.old, change.old_bytes) {
+            (Some(old), Some(bytes)) if old != change.new => undo_move(old, bytes, change.new),
+            (Some(old), Some(bytes)) => write_atomic(old, bytes).map_err(|error| Unrestored {
+                what: shown(old),
+                state: "still holds the changed text, not the text it had".into(),
+                fix: committed_text(old),
+                error,
+            }),
+            _ => remove_new(change.new).map_err(|error| Unrestored {
+                what: shown(change.new),
+                state: "was written and could not be removed".into(),
+                fix: format!("delete {}", shown(change.new)),
+                error,
+            }),
+        };
+        // A folder the write made and cannot remove now is left empty (or
+        // holds what came since), which git does not track: not a failure.
         if let Some(d) = &self.created_dir {
             let _ = std::fs::remove_dir(d);
         }
+        res
     }
+}
+
+/// Undoes the writes `done` (one per change, in order) after `cause`
+/// stopped the write: `cause` itself when everything was put back, else
+/// [`Error::RollbackFailed`] naming what was not.
+pub fn undo_all(cause: Error, done: &[WorktreeUndo], changes: &[Change]) -> Error {
+    cause.after_undo(undo_each(done, changes))
+}
+
+/// Undoes each write in `done` (one per change, in order); returns what
+/// could not be put back.
+pub fn undo_each(done: &[WorktreeUndo], changes: &[Change]) -> Vec<Unrestored> {
+    done.iter()
+        .zip(changes)
+        .filter_map(|(w, c)| w.undo(c).err())
+        .collect()
+}
+
+/// Puts a moved deal back: from `new` to `old`, with its old text `bytes`.
+/// Where the rename back fails, the new file is removed and the old text
+/// written afresh.
+fn undo_move(old: &Path, bytes: &[u8], new: &Path) -> Result<(), Unrestored> {
+    let back = std::fs::rename(new, old).is_ok();
+    let stray = if back { None } else { remove_new(new).err() };
+    let rewritten = write_atomic(old, bytes);
+    let left = |what: &Path, state: String, fix: String, error: Error| {
+        Err(Unrestored {
+            what: shown(what),
+            state,
+            fix,
+            error,
+        })
+    };
+    match (stray, rewritten) {
+        (None, Ok(())) => Ok(()),
+        (None, Err(e)) if back => left(
+            old,
+            "is back in its place but still holds the changed text".into(),
+            committed_text(old),
+            e,
+        ),
+        (None, Err(e)) => left(
+            old,
+            format!(
+                "is missing: {} was removed, and the old text could not be written back",
+                shown(new)
+            ),
+            committed_text(old),
+            e,
+        ),
+        (Some(e), Ok(())) => left(
+            new,
+            format!(
+                "is still there beside {}: the deal sits in two places",
+                shown(old)
+            ),
+            format!("delete {}", shown(new)),
+            e,
+        ),
+        (Some(e), Err(_)) => left(
+            new,
+            format!(
+                "still holds the changed deal; it could not be moved back to {}",
+                shown(old)
+            ),
+            format!("move it back by hand: mv {} {}", shown(new), shown(old)),
+            e,
+        ),
+    }
+}
+
+/// Removes a file the write made; one already gone is fine.
+fn remove_new(path: &Path) -> Result<(), Error> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// A path as the messages show it.
+fn shown(path: &Path) -> String {
+    crate::base::diag::display_path(path)
+}
+
+/// The fix for a deal file left with the wrong text: git's copy of it.
+fn committed_text(path: &Path) -> String {
+    format!(
+        "`git checkout HEAD -- {}` brings back its last committed text",
+        shown(path)
+    )
 }
 
 /// Writes the change to the working tree: an edit in place through a
@@ -98,21 +193,35 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
     if let Err(e) = rename_no_replace(old, change.new) {
         let _ = std::fs::remove_file(&tmp);
         undo_dir();
-        return Err(Error::usage(
+        return Err(Error::usage_from(
             format!(
                 "cannot move {} to {}: {e}; nothing was changed",
                 crate::base::diag::display_path(old),
                 crate::base::diag::display_path(change.new)
             ),
             "check that both folders are writable, then run the command again",
+            e,
         ));
     }
     crate::store::repo::fault_step("renamed");
     if let Err(e) = std::fs::rename(&tmp, change.new) {
-        let _ = std::fs::rename(change.new, old);
+        let back = std::fs::rename(change.new, old);
         let _ = std::fs::remove_file(&tmp);
         undo_dir();
-        return Err(Error::io(change.new, e));
+        let left = back.err().map(|b| Unrestored {
+            what: shown(change.new),
+            state: format!(
+                "holds the deal's old text, but was not moved back to {}",
+                shown(old)
+            ),
+            fix: format!(
+                "move it back by hand: mv {} {}",
+                shown(change.new),
+                shown(old)
+            ),
+            error: Error::io(old, b),
+        });
+        return Err(Error::io(change.new, e).after_undo(left.into_iter().collect()));
     }
     Ok(undo)
 }
@@ -196,4 +305,84 @@ fn write_tmp(
             Error::io(&tmp, e)
         })?;
     Ok(tmp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change<'a>(old: Option<(&'a Path, &'a [u8])>, new: &'a Path, bytes: &'a [u8]) -> Change<'a> {
+        Change {
+            old: old.map(|(p, _)| p),
+            old_bytes: old.map(|(_, b)| b),
+            new,
+            new_bytes: bytes,
+            gone: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn undoing_a_move_puts_the_old_text_back_in_its_place_and_removes_the_new_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (
+            dir.path().join("lead/acme.md"),
+            dir.path().join("won/acme.md"),
+        );
+        std::fs::create_dir(dir.path().join("lead")).unwrap();
+        std::fs::write(&old, "old").unwrap();
+        let c = change(Some((&old, b"old")), &new, b"new");
+        let undo = write_worktree(&c).unwrap();
+        assert_eq!(std::fs::read(&new).unwrap(), b"new");
+        assert!(undo.undo(&c).is_ok());
+        assert_eq!(std::fs::read(&old).unwrap(), b"old");
+        assert!(!dir.path().join("won").exists());
+    }
+
+    #[test]
+    fn a_new_file_that_cannot_be_removed_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("acme.md");
+        let c = change(None, &new, b"new");
+        let undo = write_worktree(&c).unwrap();
+        // Something else now sits at the name, which unlink refuses.
+        std::fs::remove_file(&new).unwrap();
+        std::fs::create_dir_all(new.join("inside")).unwrap();
+        let left = undo.undo(&c).unwrap_err();
+        assert_eq!(left.what, shown(&new));
+        assert_eq!(left.state, "was written and could not be removed");
+        assert_eq!(left.fix, format!("delete {}", shown(&new)));
+        assert!(matches!(left.error, Error::Io { .. }));
+    }
+
+    #[test]
+    fn undo_all_gives_the_cause_back_unless_something_was_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("acme.md");
+        let c = change(None, &new, b"new");
+        let done = vec![write_worktree(&c).unwrap()];
+        let e = undo_all(
+            Error::git("HEAD moved", ""),
+            &done,
+            std::slice::from_ref(&c),
+        );
+        assert!(matches!(e, Error::Git { .. }));
+        assert!(!new.exists());
+
+        let done = vec![write_worktree(&c).unwrap()];
+        std::fs::remove_file(&new).unwrap();
+        std::fs::create_dir_all(new.join("inside")).unwrap();
+        let e = undo_all(
+            Error::git("HEAD moved", ""),
+            &done,
+            std::slice::from_ref(&c),
+        );
+        let Error::RollbackFailed(r) = &e else {
+            panic!("expected a failed rollback, got {e:?}");
+        };
+        assert_eq!(r.left.len(), 1);
+        assert!(
+            e.to_string()
+                .contains("was written and could not be removed")
+        );
+    }
 }

@@ -109,7 +109,7 @@ impl Refusal {
     pub fn new(e: &Error, action: &str, form: &Form) -> Refusal {
         let (message, help, status) = match e {
             Error::Refused { message, help } => (message.clone(), help.clone(), 422),
-            Error::Usage { message, help } | Error::Git { message, help } => {
+            Error::Usage { message, help, .. } | Error::Git { message, help, .. } => {
                 (message.clone(), help.clone(), 422)
             }
             other => (other.to_string(), String::new(), 500),

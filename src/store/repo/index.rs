@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use git2::Oid;
 
 use crate::base::error::Error;
+use crate::base::error::Unrestored;
 
 use super::*;
 
@@ -129,9 +130,10 @@ fn unwritable_index(e: Error) -> Error {
     } else {
         return e;
     };
-    Error::git(
+    Error::git_from(
         format!("{}; nothing was changed", text.lines().next().unwrap_or("")),
         fix,
+        e,
     )
 }
 
@@ -278,34 +280,71 @@ impl Repo {
         ))
     }
 
-    /// Puts back index entries saved by [`Repo::index_entries`].
-    pub(super) fn restore_index(&self, saved: &Saved) {
-        match saved {
-            Saved::Raw(entries) => {
-                let remove: Vec<Vec<u8>> = entries
-                    .iter()
-                    .map(|(rel, _)| rel.as_bytes().to_vec())
-                    .collect();
-                let add: Vec<Vec<u8>> = entries.iter().filter_map(|(_, e)| e.clone()).collect();
-                let _ = self.edit_raw(&remove, &add);
+    /// Puts back index entries saved by [`Repo::index_entries`]. `Err`
+    /// says the index still stages the change, and how to unstage it.
+    pub(super) fn restore_index(&self, saved: &Saved) -> Result<(), Unrestored> {
+        let (rels, res): (Vec<&String>, _) = match saved {
+            Saved::Raw(entries) => (
+                entries.iter().map(|(rel, _)| rel).collect(),
+                self.restore_raw(entries),
+            ),
+            Saved::Lib(entries) => (
+                entries.iter().map(|(rel, _)| rel).collect(),
+                self.restore_lib(entries),
+            ),
+        };
+        res.map_err(|error| {
+            let paths: Vec<String> = rels
+                .iter()
+                .map(|rel| crate::base::diag::display_path(&self.workdir.join(rel)))
+                .collect();
+            let paths = paths.join(" ");
+            Unrestored {
+                what: "the git index".into(),
+                state: format!("still stages the change at {paths}"),
+                fix: format!(
+                    "`git reset -q -- {paths}` sets those index entries back as HEAD has them"
+                ),
+                error,
             }
-            Saved::Lib(entries) => {
-                let Ok(mut index) = self.fresh_index() else {
-                    return;
-                };
-                for (rel, e) in entries {
-                    match e {
-                        Some(e) => {
-                            let _ = index.add(e);
-                        }
-                        None => {
-                            let _ = index.remove_path(Path::new(rel));
-                        }
-                    }
-                }
-                let _ = index.write();
+        })
+    }
+
+    /// Puts back entries saved from the index file read directly.
+    fn restore_raw(&self, entries: &[(String, Option<Vec<u8>>)]) -> Result<(), Error> {
+        let remove: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|(rel, _)| rel.as_bytes().to_vec())
+            .collect();
+        let add: Vec<Vec<u8>> = entries.iter().filter_map(|(_, e)| e.clone()).collect();
+        if self.edit_raw(&remove, &add)? {
+            return Ok(());
+        }
+        Err(Error::git(
+            "the git index is locked, or no longer in a form deal rewrites",
+            "",
+        ))
+    }
+
+    /// Puts back entries saved through libgit2: every entry is tried and
+    /// the index written even when one fails; the first failure is
+    /// returned.
+    fn restore_lib(&self, entries: &[(String, Option<git2::IndexEntry>)]) -> Result<(), Error> {
+        let mut index = self.fresh_index()?;
+        let mut first = Ok(());
+        for (rel, e) in entries {
+            let put = match e {
+                Some(e) => index.add(e),
+                None => index.remove_path(Path::new(rel)),
+            };
+            if first.is_ok() {
+                first = put.map_err(|e| git_err("cannot put the git index back", e));
             }
         }
+        index
+            .write()
+            .map_err(|e| git_err("cannot write the git index", e))?;
+        first
     }
 
     /// Rewrites the index file itself: under `index.lock`, taken before the

@@ -213,12 +213,13 @@ fn find_once(path: &Path) -> Result<Option<Repository>, Error> {
                 // git: "fatal: not a git repository: '<GIT_DIR>'", never
                 // a fall back to no repository (a write without the lock).
                 Err(e) if e.code() == git2::ErrorCode::NotFound => {
-                    return Err(Error::git(
+                    return Err(Error::git_from(
                         format!(
                             "not a git repository: GIT_DIR is '{}' (git refuses it too); nothing was changed",
                             gd.display()
                         ),
                         "point GIT_DIR at a repository's git directory, or unset it",
+                        e,
                     ));
                 }
                 Err(e) => return refused(&gd, e).map(|_| None),
@@ -301,7 +302,7 @@ fn refused(git_dir: &Path, e: git2::Error) -> Result<(), Error> {
             .filter(|_| git_dir.ends_with(".git"))
             .unwrap_or(git_dir);
         let top = std::fs::canonicalize(top).unwrap_or_else(|_| top.to_path_buf());
-        return Err(Error::git(
+        return Err(Error::git_from(
             format!(
                 "detected dubious ownership in repository at '{}': it belongs to another user, and git will not work in it (nor will deal); nothing was changed",
                 top.display()
@@ -310,18 +311,20 @@ fn refused(git_dir: &Path, e: git2::Error) -> Result<(), Error> {
                 "if you trust it, add an exception as git says: git config --global --add safe.directory {}",
                 top.display()
             ),
+            e,
         ));
     }
     if e.code() == git2::ErrorCode::NotFound {
         return Ok(());
     }
-    Err(Error::git(
+    Err(Error::git_from(
         format!(
             "cannot open the git repository at {}: {}",
             crate::base::diag::display_path(git_dir),
             e.message()
         ),
         "check it with `git status` there",
+        e,
     ))
 }
 
@@ -390,7 +393,7 @@ pub fn init(dir: &Path) -> Result<(), git2::Error> {
 }
 
 fn git_err(what: &str, e: git2::Error) -> Error {
-    Error::git(format!("{what}: {}", e.message()), "")
+    Error::git_from(format!("{what}: {}", e.message()), "", e)
 }
 
 /// A repository opened for recording changes.
@@ -486,9 +489,10 @@ impl Repo {
             .and_then(|o| o.peel_to_commit())
             .map(|c| c.id())
             .map_err(|e| {
-                Error::usage(
+                Error::usage_from(
                     format!("`{rev}` is not a commit here: {}", e.message()),
                     "give a branch, tag, commit id or an expression like HEAD~3",
+                    e,
                 )
             })
     }
@@ -529,10 +533,11 @@ impl Repo {
         if prefix.is_empty() {
             return Ok(tree);
         }
-        let entry = tree.get_path(Path::new(&prefix)).map_err(|_| {
-            Error::usage(
+        let entry = tree.get_path(Path::new(&prefix)).map_err(|e| {
+            Error::usage_from(
                 format!("the pipeline folder {prefix} does not exist at that commit"),
                 "give a later commit",
+                e,
             )
         })?;
         self.repo
@@ -618,9 +623,10 @@ impl Repo {
     /// The merge-base of two commits.
     pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Oid, Error> {
         self.repo.merge_base(a, b).map_err(|e| {
-            Error::usage(
+            Error::usage_from(
                 format!("the two revisions share no history: {}", e.message()),
                 "give a base on the same history as HEAD",
+                e,
             )
         })
     }

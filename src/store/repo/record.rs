@@ -18,6 +18,7 @@ use git2::{FileMode, Oid, build::TreeUpdateBuilder};
 
 use crate::base::error::Error;
 use crate::store::worktree::write_worktree;
+use crate::store::worktree::{undo_all, undo_each};
 
 use super::*;
 
@@ -332,30 +333,34 @@ impl Repo {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let refuse = |why: String| {
-            Error::git(
-                format!("commit.gpgsign is true, and signing the commit failed: {why}"),
-                "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on",
-            )
+        // The io error underneath, when there is one, is kept as the source.
+        let refuse = |why: String, source: Option<std::io::Error>| {
+            let message = format!("commit.gpgsign is true, and signing the commit failed: {why}");
+            let help = "check user.signingkey and gpg.format (`git commit -S` must work), or pass --no-commit; deal never commits unsigned when signing is on";
+            match source {
+                Some(e) => Error::git_from(message, help, e),
+                None => Error::git(message, help),
+            }
         };
         let mut child = cmd
             .spawn()
-            .map_err(|e| refuse(format!("cannot run git: {e}")))?;
+            .map_err(|e| refuse(format!("cannot run git: {e}"), Some(e)))?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(msg.as_bytes())
-                .map_err(|e| refuse(e.to_string()))?;
+                .map_err(|e| refuse(e.to_string(), Some(e)))?;
         }
         let out = child
             .wait_with_output()
-            .map_err(|e| refuse(e.to_string()))?;
+            .map_err(|e| refuse(e.to_string(), Some(e)))?;
         if !out.status.success() {
             return Err(refuse(
                 String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                None,
             ));
         }
         Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())
-            .map_err(|_| refuse("git printed no commit id".into()))
+            .map_err(|_| refuse("git printed no commit id".into(), None))
     }
 
     /// Moves `head.refname` from `from` to `to`, only if it is still at `from`.
@@ -376,12 +381,12 @@ impl Repo {
                 .reference(&head.refname, to, false, log)
                 .map(|_| ()),
         };
-        res.map_err(|_| {
+        res.map_err(|e| {
             // A lock left by a killed git or deal blocks every update of
             // the ref: say so, and how to clear it.
             let lock = self.repo.path().join(format!("{}.lock", head.refname));
             if lock.exists() {
-                return Error::git(
+                return Error::git_from(
                     format!(
                         "{} is locked ({} exists): another git process is running, or one was killed; nothing was changed",
                         head.refname,
@@ -391,14 +396,16 @@ impl Repo {
                         "wait for it to finish; if no git command is running, remove the stale lock: rm {}",
                         lock.display()
                     ),
+                    e,
                 );
             }
-            Error::git(
+            Error::git_from(
                 format!(
                     "{} moved while deal was working (another commit?); nothing was changed",
                     head.refname
                 ),
                 "run the command again",
+                e,
             )
         })
     }
@@ -442,23 +449,12 @@ impl Repo {
         for change in changes {
             match write_worktree(change) {
                 Ok(w) => done.push(w),
-                Err(e) => {
-                    for (w, c) in done.iter().zip(changes) {
-                        w.undo(c);
-                    }
-                    return Err(e);
-                }
+                Err(e) => return Err(undo_all(e, &done, changes)),
             }
         }
         fault_step("worktree");
-        let undo_files = |done: &[crate::store::worktree::WorktreeUndo]| {
-            for (w, c) in done.iter().zip(changes) {
-                w.undo(c);
-            }
-        };
         if let Err(e) = self.update_index(changes, &blobs) {
-            undo_files(&done);
-            return Err(e);
+            return Err(undo_all(e, &done, changes));
         }
         fault_step("index");
         if let Some(new) = commit {
@@ -467,9 +463,9 @@ impl Repo {
                 .map(|m| m.text.lines().next().unwrap_or(""))
                 .unwrap_or("");
             if let Err(e) = self.swap_ref(head, head.oid, new, &format!("deal: {subject}")) {
-                undo_files(&done);
-                self.restore_index(&saved);
-                return Err(e);
+                let mut left = undo_each(&done, changes);
+                left.extend(self.restore_index(&saved).err());
+                return Err(e.after_undo(left));
             }
             fault_step("head");
         }
@@ -613,18 +609,21 @@ impl Repo {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let refuse = |why: String| {
-            Error::git(
-                format!(
-                    "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
-                    conv.join(", ")
-                ),
-                "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes",
-            )
+        // The io error underneath, when there is one, is kept as the source.
+        let refuse = |why: String, source: Option<std::io::Error>| {
+            let message = format!(
+                "{rel} must be stored through {} (git's own conversion for it), and that failed: {why}; nothing was changed",
+                conv.join(", ")
+            );
+            let help = "make `git add` work for that file (the filter's program installed and configured, as for git), or remove the attribute from .gitattributes";
+            match source {
+                Some(e) => Error::git_from(message, help, e),
+                None => Error::git(message, help),
+            }
         };
         let mut child = cmd
             .spawn()
-            .map_err(|e| refuse(format!("cannot run git: {e}")))?;
+            .map_err(|e| refuse(format!("cannot run git: {e}"), Some(e)))?;
         // Fed from a thread: a filter may write before it has read it all.
         let stdin = child.stdin.take();
         let out = std::thread::scope(|sc| {
@@ -635,14 +634,15 @@ impl Repo {
             });
             child.wait_with_output()
         })
-        .map_err(|e| refuse(e.to_string()))?;
+        .map_err(|e| refuse(e.to_string(), Some(e)))?;
         if !out.status.success() {
             return Err(refuse(
                 String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                None,
             ));
         }
         Oid::from_str(String::from_utf8_lossy(&out.stdout).trim())
-            .map_err(|_| refuse("git printed no object id".into()))
+            .map_err(|_| refuse("git printed no object id".into(), None))
     }
 
     /// Writes each change's bytes as a blob; returns their ids, in order.
