@@ -383,7 +383,7 @@ mod tests {
 
     fn message(e: Error) -> (String, String) {
         match e {
-            Error::Usage { message, help } => (message, help),
+            Error::Usage { message, help, .. } => (message, help),
             other => panic!("not a usage error: {other:?}"),
         }
     }
