@@ -6,3 +6,6 @@ pub mod deal;
 pub mod fields;
 pub mod notes;
 pub mod objection;
+
+#[cfg(test)]
+mod tests;
