@@ -792,7 +792,7 @@ fn export_then_import_preset_deal_round_trips_in_one_run() {
     let fresh = Test::empty()
         .file(
             "pipeline.yaml",
-            &deal::model::config::default_yaml(&[], deal::model::config::Qualification::Bant),
+            &deal::default_yaml(&[], deal::Qualification::Bant),
         )
         .file("export.csv", &csv)
         .repo();
