@@ -389,11 +389,6 @@ impl Commit {
     pub fn is_merge(&self) -> bool {
         self.parents.len() > 1
     }
-
-    /// The author's email, lower-cased (empty when it has none).
-    pub fn author_email(&self) -> String {
-        email_of(&self.author)
-    }
 }
 
 /// `Name <email>` → `email`, lower-cased; a bare email or handle as it is.
@@ -722,19 +717,6 @@ fn parse_header(data: &[u8]) -> Option<Header> {
         // A date git's fsck flags (`badDate`) reads as 0, as git log shows it.
         time: time.unwrap_or(0),
     })
-}
-
-/// HEAD's first-parent line from `head` back to the root commit, newest
-/// first.
-pub fn first_parent(repo: &Repository, head: Oid) -> Vec<Commit> {
-    let mut out = Vec::new();
-    let mut next = Some(head);
-    while let Some(id) = next {
-        let Some(c) = commit(repo, id) else { break };
-        next = c.parents.first().copied();
-        out.push(c);
-    }
-    out
 }
 
 /// Whether `ancestor` is reachable from `head` within `limit` commits
