@@ -27,7 +27,7 @@ fn layers_of(architecture: &str) -> Vec<String> {
     picture
         .lines()
         .filter_map(|l| {
-            let word = l.trim_start().split_whitespace().next()?;
+            let word = l.split_whitespace().next()?;
             let name = word.strip_suffix('/')?;
             (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
                 .then(|| name.to_string())
