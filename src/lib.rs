@@ -16,14 +16,34 @@ macro_rules! eprintln {
     }};
 }
 
-pub mod base;
-pub mod cli;
-pub mod intake;
-pub mod model;
-pub mod reports;
-pub mod rules;
-pub mod store;
-pub mod yaml;
+mod base;
+mod cli;
+mod intake;
+mod model;
+mod reports;
+mod rules;
+mod store;
+mod yaml;
+
+/// The `deal` command: runs the command the process's arguments name and
+/// returns its exit code (0 ok, 1 findings, 2 usage or configuration
+/// error); src/main.rs exits with it.
+pub use cli::entry::main;
+
+/// The command line as clap defines it: every command, flag and help text
+/// (the tests parse commands with it and walk its subcommands).
+pub use cli::args::Cli;
+
+/// The `pipeline.yaml` that `deal init` writes, for a team and a
+/// qualification framework (the tests' pipelines start from it).
+pub use model::config::{Qualification, default_yaml};
+
+/// The rule ids `deal check` runs, in the order `-v` lists them.
+pub use rules::check::RULES;
+
+/// The first line of `deal review`'s Markdown, which a workflow looks for
+/// to edit its own earlier comment.
+pub use reports::review::MARKER;
 
 #[cfg(test)]
 mod house;

@@ -281,7 +281,6 @@ mod tests {
                 rotting: false,
                 overdue: false,
                 path: format!("deals/02-outreach/{slug}.md"),
-                place: Place::Stage(1),
             },
             sort: sort.map(|s| serde_yaml::from_str(s).unwrap()),
         }

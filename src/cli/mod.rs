@@ -16,6 +16,7 @@ pub mod complete;
 pub mod ctx;
 pub mod due;
 pub mod edit;
+pub mod entry;
 pub mod forecast;
 pub mod hook;
 pub mod import;
@@ -145,7 +146,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
                 }
             };
             // The registration calls `deal` on PATH back with COMPLETE set
-            // (see main.rs), so it keeps working across upgrades.
+            // (see entry.rs), so it keeps working across upgrades.
             let mut out = Vec::new();
             env.write_registration("COMPLETE", "deal", "deal", "deal", &mut out)
                 .map_err(|e| Error::io("stdout", e))?;

@@ -416,11 +416,9 @@ pub fn write_deal(
     Ok(0)
 }
 
-/// What a front-matter write did: the line `deal set` prints, and the
-/// commit (`None` when the edit changed nothing).
+/// What a front-matter write did: the line `deal set` prints.
 pub struct Written {
     pub message: String,
-    pub recorded: Option<crate::cli::record::Recorded>,
 }
 
 /// [`write_deal`] without the printing, for `deal serve`.
@@ -461,7 +459,6 @@ pub fn write_deal_with(
     if text == d.text {
         return Ok(Written {
             message: change.unchanged,
-            recorded: None,
         });
     }
     let mut change = change;
@@ -542,7 +539,6 @@ pub fn commit_text(
     })?;
     Ok(Written {
         message: format!("{}{}.", change.done, outcome(&done)),
-        recorded: Some(done),
     })
 }
 

@@ -431,12 +431,14 @@ fn parse_time(t: &str) -> Option<(u32, u32, u32)> {
 }
 
 /// [`parse_date_in`] with the default order, `M/D/YYYY`.
+#[cfg(test)]
 pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     parse_date_in(s, DateOrder::Mdy).ok()
 }
 
 /// Parses an amount as `deal import` does without `--decimal-comma`
 /// ([`crate::base::money::parse`]).
+#[cfg(test)]
 pub fn parse_amount(s: &str) -> Option<crate::base::money::Amount> {
     crate::base::money::parse(s, false).ok().map(|(v, _)| v)
 }
@@ -471,16 +473,6 @@ pub struct RowDeal {
     /// `crm:` entries: header → the cell, verbatim.
     pub crm: Vec<(String, String)>,
     pub body: Option<String>,
-}
-
-impl RowDeal {
-    /// The YAML text of a field the row sets.
-    pub fn field(&self, path: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == path)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// One source column and where it goes.
@@ -1068,11 +1060,6 @@ impl Slugs {
         }
     }
 
-    /// Whether `slug` is taken.
-    pub fn contains(&self, slug: &str) -> bool {
-        self.taken.contains(slug)
-    }
-
     /// A unique slug for a title (or the row's own slug).
     pub fn unique(&mut self, hint: Option<&str>, title: &str) -> String {
         let base = base_slug(hint, title);
@@ -1088,19 +1075,6 @@ impl Slugs {
             }
         }
     }
-}
-
-/// A unique slug for a title (or the row's own slug), against `taken`.
-pub fn unique_slug(hint: Option<&str>, title: &str, taken: &mut HashSet<String>) -> String {
-    let base = base_slug(hint, title);
-    let mut s = base.clone();
-    let mut n = 2;
-    while taken.contains(&s) {
-        s = format!("{base}-{n}");
-        n += 1;
-    }
-    taken.insert(s.clone());
-    s
 }
 
 #[cfg(test)]

@@ -3,3 +3,6 @@
 pub mod example;
 pub mod import;
 pub mod leads;
+
+#[cfg(test)]
+mod tests;

@@ -98,7 +98,10 @@ struct RawStage {
     id: String,
     name: Option<String>,
     dir: Option<String>,
-    action: Option<String>,
+    /// Accepted and type-checked as a string (docs/reference.md lists it);
+    /// nothing reads it.
+    #[serde(rename = "action")]
+    _action: Option<String>,
     owner_role: Option<String>,
     probability: Option<f64>,
     rot_after_days: Option<f64>,
@@ -168,7 +171,6 @@ pub struct Stage {
     pub name: String,
     /// Folder under `deals_dir`.
     pub dir: String,
-    pub action: Option<String>,
     pub owner_role: Option<String>,
     pub probability: f64,
     pub rot_after_days: Option<f64>,
@@ -235,7 +237,6 @@ impl Stage {
 /// The loaded, validated `pipeline.yaml`.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub version: u32,
     pub currency: String,
     pub deals_dir: String,
     pub qualification: Qualification,
@@ -641,7 +642,6 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             id: st.id.clone(),
             name: st.name.clone().unwrap_or_else(|| title_case(&st.id)),
             dir,
-            action: st.action.clone(),
             owner_role: st.owner_role.clone(),
             probability,
             rot_after_days: st.rot_after_days,
@@ -674,7 +674,6 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             .map(|p| p.line);
     }
     Ok(Config {
-        version,
         currency: raw.currency.unwrap_or_else(|| "EUR".into()),
         deals_dir,
         qualification,

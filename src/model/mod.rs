@@ -10,3 +10,6 @@ pub mod notes;
 pub mod objection;
 pub mod team;
 pub mod triggers;
+
+#[cfg(test)]
+mod tests;

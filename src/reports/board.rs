@@ -30,8 +30,6 @@ pub struct Row {
     pub rotting: bool,
     pub overdue: bool,
     pub path: String,
-    #[serde(skip)]
-    pub place: Place,
 }
 
 /// Rounds to one decimal, as every day figure in the output is.
@@ -70,7 +68,6 @@ impl Row {
             rotting,
             overdue,
             path: d.rel.display().to_string(),
-            place: d.place,
         }
     }
 

@@ -14,7 +14,6 @@ use std::cmp::Ordering;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
-pub use crate::model::team::email_of;
 
 /// A file (blob or symlink) in a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -391,11 +390,6 @@ impl Commit {
     pub fn is_merge(&self) -> bool {
         self.parents.len() > 1
     }
-
-    /// The author's email, lower-cased (empty when it has none).
-    pub fn author_email(&self) -> String {
-        email_of(&self.author)
-    }
 }
 
 /// A commit's trailers, as git reads them.
@@ -716,19 +710,6 @@ fn parse_header(data: &[u8]) -> Option<Header> {
         // A date git's fsck flags (`badDate`) reads as 0, as git log shows it.
         time: time.unwrap_or(0),
     })
-}
-
-/// HEAD's first-parent line from `head` back to the root commit, newest
-/// first.
-pub fn first_parent(repo: &Repository, head: Oid) -> Vec<Commit> {
-    let mut out = Vec::new();
-    let mut next = Some(head);
-    while let Some(id) = next {
-        let Some(c) = commit(repo, id) else { break };
-        next = c.parents.first().copied();
-        out.push(c);
-    }
-    out
 }
 
 /// Whether `ancestor` is reachable from `head` within `limit` commits

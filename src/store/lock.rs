@@ -9,7 +9,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::base::error::Error;
@@ -24,13 +24,6 @@ const WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct WriteLock {
     file: File,
-    path: PathBuf,
-}
-
-impl WriteLock {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Drop for WriteLock {
@@ -109,7 +102,7 @@ pub fn acquire_in(git_dir: &Path) -> Result<WriteLock, Error> {
         std::process::id(),
         crate::base::diag::one_line(&args.join(" "))
     );
-    Ok(WriteLock { file, path })
+    Ok(WriteLock { file })
 }
 
 /// 10 seconds; debug builds let tests shorten it with

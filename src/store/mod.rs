@@ -5,3 +5,6 @@ pub mod lock;
 pub mod pipeline;
 pub mod repo;
 pub mod worktree;
+
+#[cfg(test)]
+mod tests;

@@ -689,7 +689,7 @@ fn the_workflows_deal_commands_parse_with_deals_own_flags() {
                     })
                     .cloned()
                     .collect();
-                if let Err(e) = deal::cli::args::Cli::try_parse_from(&cmd) {
+                if let Err(e) = deal::Cli::try_parse_from(&cmd) {
                     panic!("`{}` does not parse with deal's flags: {e}", cmd.join(" "));
                 }
                 commands.push(cmd.join(" "));
@@ -717,7 +717,7 @@ fn the_workflow_runs_on_main_comments_once_and_builds_deal_once() {
     );
     assert!(yaml["on"].get("pull_request").is_some());
     // The sticky comment: found by deal review's marker, edited in place.
-    assert!(text.contains(deal::reports::review::MARKER), "{text}");
+    assert!(text.contains(deal::MARKER), "{text}");
     assert!(text.contains("-X PATCH"), "{text}");
     // deal built once per Cargo.lock and cached.
     assert!(text.contains("cargo install --locked"), "{text}");
@@ -987,7 +987,7 @@ fn the_workflow_reviews_what_a_push_to_main_brought() {
     assert!(out.contains("status=1"), "{said}\n{out}");
     let md = std::fs::read_to_string(t.path().join("review.md")).unwrap();
     assert!(
-        md.starts_with(deal::reports::review::MARKER) && md.contains("hand-waiver"),
+        md.starts_with(deal::MARKER) && md.contains("hand-waiver"),
         "{md}"
     );
     // A force-push whose old tip is gone: skipped, not failed.

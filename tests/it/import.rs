@@ -71,10 +71,15 @@ fn stats(t: &Test) -> Value {
     serde_json::from_str(&t.cmd(&["stats", "--format", "json"]).code(0).stdout).unwrap()
 }
 
+/// The front-matter of a deal file deal wrote: the lines between its
+/// opening `---` and the next `---` line, parsed.
 fn front(t: &Test, rel: &str) -> serde_yaml::Value {
     let text = std::fs::read_to_string(t.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    let s = deal::yaml::frontmatter::split(&text).unwrap();
-    serde_yaml::from_str(&text[s.yaml]).unwrap()
+    let (yaml, _) = text
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+        .unwrap_or_else(|| panic!("{rel}: no front-matter"));
+    serde_yaml::from_str(yaml).unwrap()
 }
 
 /// One row of a hand-worked table: where the deal lands and what it holds.
@@ -787,7 +792,7 @@ fn export_then_import_preset_deal_round_trips_in_one_run() {
     let fresh = Test::empty()
         .file(
             "pipeline.yaml",
-            &deal::model::config::default_yaml(&[], deal::model::config::Qualification::Bant),
+            &deal::default_yaml(&[], deal::Qualification::Bant),
         )
         .file("export.csv", &csv)
         .repo();

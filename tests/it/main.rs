@@ -56,7 +56,7 @@ pub fn default_config() -> String {
         ("dana", "Dana Lee", "dana@example.com"),
     ]
     .map(|(h, n, e)| (h.to_string(), n.to_string(), e.to_string()));
-    deal::model::config::default_yaml(&team, deal::model::config::Qualification::Bant)
+    deal::default_yaml(&team, deal::Qualification::Bant)
 }
 
 impl Default for Test {

@@ -675,62 +675,6 @@ fn audit_follows_the_main_line_and_credits_forced_moves_to_their_own_commit() {
     assert_eq!(by, vec![("bob".to_string(), 1)], "{j:#}");
 }
 
-#[test]
-fn the_tree_diff_agrees_with_git_diff_tree() {
-    // Names whose git order differs from plain byte order (`a.md` < `a/`),
-    // a file that becomes a folder, nested folders, deletions and additions.
-    let t = Test::new()
-        .file("x/a.md", "1")
-        .file("x/a-b.md", "1")
-        .file("x/a/b.md", "1")
-        .file("x/keep/same.md", "1")
-        .file("x/z.md", "1")
-        .file("x/t", "file")
-        .repo();
-    let a = t.git(&["rev-parse", "HEAD"]);
-    std::fs::write(t.path().join("x/a.md"), "2").unwrap();
-    std::fs::write(t.path().join("x/a/b.md"), "2").unwrap();
-    std::fs::remove_file(t.path().join("x/z.md")).unwrap();
-    std::fs::remove_file(t.path().join("x/t")).unwrap();
-    std::fs::create_dir_all(t.path().join("x/t")).unwrap();
-    std::fs::write(t.path().join("x/t/inner.md"), "3").unwrap();
-    std::fs::write(t.path().join("x/a0.md"), "new").unwrap();
-    t.git(&["add", "-A"]);
-    t.git(&["commit", "-q", "-m", "change"]);
-    let b = t.git(&["rev-parse", "HEAD"]);
-    let want = t.git(&[
-        "diff-tree",
-        "-r",
-        "--name-only",
-        "--no-renames",
-        a.trim(),
-        b.trim(),
-        "--",
-        "x",
-    ]);
-    let mut want: Vec<&str> = want
-        .lines()
-        .map(|l| l.strip_prefix("x/").unwrap())
-        .collect();
-    want.sort();
-    let repo = git2::Repository::open(t.path()).unwrap();
-    let tree = |c: &str| {
-        repo.find_commit(git2::Oid::from_str(c.trim()).unwrap())
-            .unwrap()
-            .tree()
-            .unwrap()
-    };
-    let (ta, tb) = (tree(&a), tree(&b));
-    let (sa, sb) = (
-        deal::store::history::subtree(&repo, &ta, "x").unwrap(),
-        deal::store::history::subtree(&repo, &tb, "x").unwrap(),
-    );
-    let got = deal::store::history::diff(&repo, Some(&sa), Some(&sb));
-    let got: Vec<&str> = got.iter().map(|c| c.path.as_str()).collect();
-    assert_eq!(got, want);
-    assert_eq!(want, ["a.md", "a/b.md", "a0.md", "t", "t/inner.md", "z.md"]);
-}
-
 // ------------------------------------------------ found by a hostile tester
 
 #[test]

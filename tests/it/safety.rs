@@ -6,8 +6,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use proptest::prelude::*;
-
 use crate::{GOOD_BODY, Output, Test, good_deal};
 
 pub(crate) const LEAD: &str =
@@ -894,65 +892,6 @@ fn export_guards_formulas_and_import_preset_deal_round_trips() {
     assert_eq!(fresh.git(&["rev-parse", "HEAD"]), head);
     assert_eq!(fresh.state(), before);
     let _ = GOOD_BODY;
-}
-
-// ------------------------------------------------------------- proptests
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, .. ProptestConfig::default() })]
-
-    /// Every path and YAML parser returns a value or an error for any
-    /// string: nothing panics.
-    #[test]
-    fn path_and_yaml_parsers_never_panic(s in "\\PC{0,80}", bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
-        let _ = deal::yaml::positions::parse_path(&s);
-        let _ = deal::yaml::positions::flow_too_deep(&s);
-        let _ = deal::yaml::positions::first_duplicate_key(&s);
-        let _ = deal::yaml::positions::locate(&s, &deal::yaml::positions::parse_path(&s));
-        let _ = deal::model::deal::parse_mapping(&s, 1);
-        let _ = deal::yaml::edit::split_path(&s);
-        let _ = deal::yaml::edit::mapping_of(&s);
-        let _ = deal::yaml::frontmatter::split(&s);
-        let _ = deal::base::expr::check_depth(&s);
-        let _ = deal::base::expr::check_template_depth(&s);
-        let _ = deal::base::expr::check_syntax(&deal::base::expr::environment(), &s);
-        let _ = deal::intake::import::Target::parse(&s);
-        let _ = deal::intake::import::parse_date(&s);
-        let _ = deal::intake::import::parse_amount(&s);
-        let _ = deal::intake::import::csv_unguard(&deal::intake::import::csv_guard(&s));
-        let _ = deal::base::time::parse_timestamp(&s);
-        let _ = deal::base::slug::slugify(&s);
-        let _ = deal::store::pipeline::name_kind(&s);
-        let _ = deal::store::pipeline::rename_fix(Path::new(&s));
-        let _ = deal::store::pipeline::slug_of(Path::new(&s));
-        let _ = deal::base::safepath::first_link(Path::new("/nonexistent-deal-base"), Path::new(&s));
-        let _ = deal::model::config::parse(&s, Path::new("pipeline.yaml"), &deal::model::notes::Templates::builtin_only());
-        let _ = deal::model::body::outline(&s);
-        if let Ok(text) = deal::yaml::frontmatter::as_text(&bytes) {
-            let _ = deal::yaml::frontmatter::split(text);
-            let _ = deal::model::deal::parse_mapping(text, 1);
-            let _ = deal::yaml::positions::flow_too_deep(text);
-        }
-        let guarded = deal::intake::import::csv_guard(&s);
-        prop_assert_eq!(deal::intake::import::csv_unguard(&guarded), s.as_str());
-    }
-
-    /// YAML-ish punctuation, nested and unbalanced, never panics the
-    /// parsers, and the depth bound agrees with itself on balanced input.
-    #[test]
-    fn nested_yaml_never_panics(parts in proptest::collection::vec(
-        prop_oneof![
-            Just("[".to_string()), Just("]".to_string()), Just("{".to_string()), Just("}".to_string()),
-            Just(": ".to_string()), Just(", ".to_string()), Just("\n".to_string()), Just("- ".to_string()),
-            Just("'".to_string()), Just("\"".to_string()), Just("#".to_string()), Just("a".to_string()),
-            Just("&x ".to_string()), Just("*x".to_string()), Just("? ".to_string()), Just("|\n".to_string()),
-        ], 0..200)) {
-        let s = format!("k: {}", parts.concat());
-        let _ = deal::yaml::positions::flow_too_deep(&s);
-        let _ = deal::model::deal::parse_mapping(&s, 1);
-        let _ = deal::model::config::parse(&s, Path::new("pipeline.yaml"), &deal::model::notes::Templates::builtin_only());
-        let _ = deal::yaml::positions::first_duplicate_key(&s);
-    }
 }
 
 // ------------------------------------------------ found by a hostile tester

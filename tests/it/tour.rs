@@ -154,7 +154,7 @@ fn help_and_errors_point_at_the_reference_never_at_spec() {
     let t = crate::Test::new();
     let top = t.cmd(&["--help"]).code(0);
     assert!(top.stdout.contains("docs/reference.md"), "{}", top.stdout);
-    let mut names: Vec<String> = deal::cli::args::Cli::command()
+    let mut names: Vec<String> = deal::Cli::command()
         .get_subcommands()
         .map(|c| c.get_name().to_string())
         .collect();
@@ -175,7 +175,7 @@ fn help_and_errors_point_at_the_reference_never_at_spec() {
     // The reference documents every rule `deal check` runs.
     let reference = include_str!("../../docs/reference.md");
     let help = t_help_check();
-    for rule in deal::rules::check::RULES {
+    for rule in deal::RULES {
         assert!(
             reference.contains(&format!("| `{rule}` |")),
             "docs/reference.md lacks rule {rule}"

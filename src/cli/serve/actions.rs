@@ -153,7 +153,6 @@ pub fn post(srv: &mut Server, path: &str, form: &Form) -> Reply {
                 let lines = scaffold(ctx, &slug, kind, |d| unchanged_since(d, &blob))?;
                 Ok(Written {
                     message: lines.join(" "),
-                    recorded: None,
                 })
             })
         }

@@ -452,10 +452,6 @@ impl Repo {
         &self.repo
     }
 
-    pub fn workdir(&self) -> &Path {
-        &self.workdir
-    }
-
     /// `abs` relative to the work tree, with `/` separators, as git names it.
     pub fn rel(&self, abs: &Path) -> Result<String, Error> {
         let r = abs.strip_prefix(&self.workdir).map_err(|_| {

@@ -410,20 +410,10 @@ impl Repo {
         })
     }
 
-    /// Records `change`: writes the working tree and the index, and with a
-    /// message commits it and moves HEAD (only if HEAD is still `head`).
-    /// Returns the new commit. On any failure everything is rolled back.
-    pub fn record(
-        &self,
-        change: &Change,
-        message: Option<&Message>,
-        head: &Head,
-        ident: Option<&Ident>,
-    ) -> Result<Option<Oid>, Error> {
-        self.record_all(std::slice::from_ref(change), message, head, ident)
-    }
-
-    /// [`Repo::record`] for several files in one commit.
+    /// Records `changes` in one commit: writes the working tree and the
+    /// index, and with a message commits it and moves HEAD (only if HEAD is
+    /// still `head`). Returns the new commit. On any failure everything is
+    /// rolled back.
     ///
     /// Git's own order: objects, then the working tree and the index, then
     /// HEAD. A kill between any two steps leaves nothing changed (stray
