@@ -11,6 +11,7 @@ use crate::base::error::Error;
 use crate::base::time::format_ts;
 use crate::model::config::{Config, yaml_scalar};
 use crate::model::deal::{Deal, Place};
+pub use crate::model::fields::check_member;
 use crate::rules::criteria::{Evaluator, StageGap, unmet};
 use crate::yaml::edit::Op;
 
@@ -92,20 +93,6 @@ pub fn lost_reason(cfg: &Config, reason: Option<&str>) -> Result<String, Error> 
                 ),
             )
         })
-}
-
-/// Checks that `handle` is a team member (when there is a team).
-pub fn check_member(cfg: &Config, handle: &str, flag: &str) -> Result<(), Error> {
-    if cfg.team.is_empty() || cfg.team.contains_key(handle) {
-        return Ok(());
-    }
-    Err(Error::usage(
-        format!("`{handle}` is not in pipeline.yaml's team"),
-        format!(
-            "pass {flag} with one of: {}",
-            cfg.team.keys().cloned().collect::<Vec<_>>().join(", ")
-        ),
-    ))
 }
 
 fn has_role(cfg: &Config, handle: &str, role: &str) -> bool {
