@@ -116,99 +116,13 @@ pub fn plan(
     }
     let now_ts = format_ts(now);
     let mut ops = vec![Op::set(&format!("stages.{}", to.id(cfg)), now_ts.clone())];
-    let owner = deal.fields.owner.clone().unwrap_or_default();
-
-    // Where the deal stands in the process, for judging forward and backward.
-    let from_stage = match from {
-        Place::Stage(i) => i,
-        Place::Won => cfg.stages.len(),
-        Place::Lost => deal
-            .fields
-            .lost_stage
-            .as_deref()
-            .and_then(|s| cfg.stage_index(s))
-            .unwrap_or(0),
-    };
-    let must_meet: Vec<usize> = match to {
-        Place::Stage(t) if t > from_stage => (from_stage..t).collect(),
-        Place::Stage(_) | Place::Lost => Vec::new(),
-        Place::Won => (0..cfg.stages.len()).collect(),
-    };
-    let gaps: Vec<StageGap> = must_meet
-        .into_iter()
-        .filter(|&i| !deal.fields.waived.contains_key(&cfg.stages[i].id))
-        .filter(|&i| !crate::rules::criteria::before_import(cfg, deal, i))
-        .filter_map(|i| {
-            let missing = unmet(ev, i, deal);
-            (!missing.is_empty()).then_some(StageGap { stage: i, missing })
-        })
-        .collect();
-
-    let mut waived = Vec::new();
-    if !gaps.is_empty() {
-        if !req.force {
-            return Err(Refusal::Criteria(gaps));
-        }
-        let Some(reason) = req
-            .reason
-            .map(crate::base::diag::one_line)
-            .filter(|r| !r.is_empty())
-        else {
-            return Err(Refusal::Usage(Error::usage(
-                "--force needs --reason: a waiver records why",
-                "pass --reason \"why the criteria do not apply\"",
-            )));
-        };
-        // `waived.<stage>: {reason, by, at}` (docs/reference.md, "Moves"):
-        // who forced it and when, so `stats` and the report, which read
-        // only files, credit the same person as `audit`.
-        for g in &gaps {
-            let id = cfg.stages[g.stage].id.clone();
-            ops.extend(waiver_ops(&id, &reason, req.by, now));
-            waived.push(id);
-        }
-    }
-
+    let gaps = gaps_on_the_way(cfg, ev, deal, to);
+    let waived = waive(cfg, req, &gaps, now, &mut ops)?;
     let mut new_owner = None;
     let mut lost = None;
     match to {
         Place::Stage(t) => {
-            let role = cfg.stages[t].owner_role.as_deref();
-            match req.owner {
-                Some(o) => {
-                    check_member(cfg, o, "--owner")?;
-                    if let Some(role) = role
-                        && !cfg.team.is_empty()
-                        && !has_role(cfg, o, role)
-                    {
-                        return Err(Refusal::Usage(Error::usage(
-                            format!(
-                                "`{o}` does not have the role `{role}` that {} needs",
-                                cfg.stages[t].id
-                            ),
-                            handoff_help(cfg, role),
-                        )));
-                    }
-                    if o != owner {
-                        new_owner = Some(o.to_string());
-                    }
-                }
-                None => {
-                    if let Some(role) = role
-                        && !cfg.team.is_empty()
-                        && !has_role(cfg, &owner, role)
-                    {
-                        return Err(Refusal::Usage(Error::usage(
-                            format!(
-                                "{} is a handoff: its owner role is `{role}`, which {} does not have",
-                                cfg.stages[t].id,
-                                if owner.is_empty() { "nobody" } else { &owner }
-                            ),
-                            handoff_help(cfg, role),
-                        )));
-                    }
-                }
-            }
+            new_owner = stage_owner(cfg, deal, req, t)?;
             if cfg.stages[t].id == "outreach" && deal.fields.first_contact.is_none() {
                 ops.push(Op::set("first_contact", now_ts.clone()));
             }
@@ -216,27 +130,7 @@ pub fn plan(
                 ops.push(Op::remove("lost"));
             }
         }
-        Place::Won | Place::Lost => {
-            if req.owner.is_some() {
-                return Err(Refusal::Usage(Error::usage(
-                    format!(
-                        "--owner does not apply to {}: the owner stays, credited with the outcome",
-                        to.id(cfg)
-                    ),
-                    "name delivery with `deal set DEAL delivery_owner=HANDLE`, or use `deal assign`",
-                )));
-            }
-            if to == Place::Lost {
-                let r = lost_reason(cfg, req.reason)?;
-                ops.push(Op::remove("lost"));
-                ops.push(Op::set("lost.reason", yaml_scalar(&r)));
-                ops.push(Op::set("lost.stage", yaml_scalar(from.id(cfg))));
-                ops.push(Op::set("lost.at", now_ts.clone()));
-                lost = Some(r);
-            } else if from == Place::Lost {
-                ops.push(Op::remove("lost"));
-            }
-        }
+        Place::Won | Place::Lost => lost = outcome_ops(cfg, req, from, to, &now_ts, &mut ops)?,
     }
     if let Some(o) = &new_owner {
         ops.push(Op::set("owner", yaml_scalar(o)));
@@ -250,6 +144,163 @@ pub fn plan(
         lost_reason: lost,
         reopened: from == Place::Lost,
     }))
+}
+
+/// The stage a deal stands at, for judging moves forward and backward: a
+/// lost deal stands where it was lost (else at the first stage), a won
+/// one past the last.
+fn standing(cfg: &Config, deal: &Deal) -> usize {
+    match deal.place {
+        Place::Stage(i) => i,
+        Place::Won => cfg.stages.len(),
+        Place::Lost => deal
+            .fields
+            .lost_stage
+            .as_deref()
+            .and_then(|s| cfg.stage_index(s))
+            .unwrap_or(0),
+    }
+}
+
+/// The stages a move to `to` passes whose exit criteria are not met:
+/// those from where the deal stands up to `to` (every stage for `won`,
+/// none backward or to `lost`), less waived stages and an import's
+/// history.
+fn gaps_on_the_way(cfg: &Config, ev: &Evaluator, deal: &Deal, to: Place) -> Vec<StageGap> {
+    let from_stage = standing(cfg, deal);
+    let must_meet: Vec<usize> = match to {
+        Place::Stage(t) if t > from_stage => (from_stage..t).collect(),
+        Place::Stage(_) | Place::Lost => Vec::new(),
+        Place::Won => (0..cfg.stages.len()).collect(),
+    };
+    must_meet
+        .into_iter()
+        .filter(|&i| !deal.fields.waived.contains_key(&cfg.stages[i].id))
+        .filter(|&i| !crate::rules::criteria::before_import(cfg, deal, i))
+        .filter_map(|i| {
+            let missing = unmet(ev, i, deal);
+            (!missing.is_empty()).then_some(StageGap { stage: i, missing })
+        })
+        .collect()
+}
+
+/// Waives the unmet `gaps` of a forced move with its reason, adding the
+/// waivers to `ops`; the stage ids waived. Refused when there are gaps
+/// and the move is not forced, or forced without a reason.
+fn waive(
+    cfg: &Config,
+    req: &Request,
+    gaps: &[StageGap],
+    now: DateTime<Utc>,
+    ops: &mut Vec<Op>,
+) -> Result<Vec<String>, Refusal> {
+    let mut waived = Vec::new();
+    if gaps.is_empty() {
+        return Ok(waived);
+    }
+    if !req.force {
+        return Err(Refusal::Criteria(gaps.to_vec()));
+    }
+    let Some(reason) = req
+        .reason
+        .map(crate::base::diag::one_line)
+        .filter(|r| !r.is_empty())
+    else {
+        return Err(Refusal::Usage(Error::usage(
+            "--force needs --reason: a waiver records why",
+            "pass --reason \"why the criteria do not apply\"",
+        )));
+    };
+    // `waived.<stage>: {reason, by, at}` (docs/reference.md, "Moves"):
+    // who forced it and when, so `stats` and the report, which read
+    // only files, credit the same person as `audit`.
+    for g in gaps {
+        let id = cfg.stages[g.stage].id.clone();
+        ops.extend(waiver_ops(&id, &reason, req.by, now));
+        waived.push(id);
+    }
+    Ok(waived)
+}
+
+/// The new owner of a deal moving into stage `t`, when it changes: the
+/// `--owner` given must be in the team, and on a handoff stage (one with
+/// an owner role) the owner, given or kept, must have that role.
+fn stage_owner(
+    cfg: &Config,
+    deal: &Deal,
+    req: &Request,
+    t: usize,
+) -> Result<Option<String>, Refusal> {
+    let owner = deal.fields.owner.clone().unwrap_or_default();
+    let role = cfg.stages[t].owner_role.as_deref();
+    match req.owner {
+        Some(o) => {
+            check_member(cfg, o, "--owner")?;
+            if let Some(role) = role
+                && !cfg.team.is_empty()
+                && !has_role(cfg, o, role)
+            {
+                return Err(Refusal::Usage(Error::usage(
+                    format!(
+                        "`{o}` does not have the role `{role}` that {} needs",
+                        cfg.stages[t].id
+                    ),
+                    handoff_help(cfg, role),
+                )));
+            }
+            Ok((o != owner).then(|| o.to_string()))
+        }
+        None => {
+            if let Some(role) = role
+                && !cfg.team.is_empty()
+                && !has_role(cfg, &owner, role)
+            {
+                return Err(Refusal::Usage(Error::usage(
+                    format!(
+                        "{} is a handoff: its owner role is `{role}`, which {} does not have",
+                        cfg.stages[t].id,
+                        if owner.is_empty() { "nobody" } else { &owner }
+                    ),
+                    handoff_help(cfg, role),
+                )));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The edits of a move to `won` or `lost` (`--owner` refused: the owner
+/// stays): a lost deal's `lost: {reason, stage, at}`, a reopened one's
+/// `lost` removed. The lost reason, as written.
+fn outcome_ops(
+    cfg: &Config,
+    req: &Request,
+    from: Place,
+    to: Place,
+    now_ts: &str,
+    ops: &mut Vec<Op>,
+) -> Result<Option<String>, Refusal> {
+    if req.owner.is_some() {
+        return Err(Refusal::Usage(Error::usage(
+            format!(
+                "--owner does not apply to {}: the owner stays, credited with the outcome",
+                to.id(cfg)
+            ),
+            "name delivery with `deal set DEAL delivery_owner=HANDLE`, or use `deal assign`",
+        )));
+    }
+    if to == Place::Lost {
+        let r = lost_reason(cfg, req.reason)?;
+        ops.push(Op::remove("lost"));
+        ops.push(Op::set("lost.reason", yaml_scalar(&r)));
+        ops.push(Op::set("lost.stage", yaml_scalar(from.id(cfg))));
+        ops.push(Op::set("lost.at", now_ts.to_string()));
+        return Ok(Some(r));
+    }
+    if from == Place::Lost {
+        ops.push(Op::remove("lost"));
+    }
+    Ok(None)
 }
 
 /// The edits that record a waiver of stage `id`: `waived.<id>: {reason,
