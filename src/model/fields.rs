@@ -469,6 +469,139 @@ mod tests {
         }
     }
 
+    fn cfg() -> Config {
+        crate::model::config::parse(
+            &crate::model::config::default_yaml(
+                &[("ann".into(), "Ann".into(), "ann@example.com".into())],
+                crate::model::config::Qualification::Bant,
+            ),
+            std::path::Path::new("pipeline.yaml"),
+            &crate::model::notes::Templates::builtin_only(),
+        )
+        .unwrap()
+    }
+
+    fn typed(yaml: &str) -> (Fields, Vec<crate::model::deal::SchemaIssue>) {
+        let m: serde_yaml::Mapping = serde_yaml::from_str(yaml).unwrap();
+        crate::model::deal::type_fields(&m, &cfg())
+    }
+
+    #[test]
+    fn each_path_is_declared_once() {
+        let mut paths: Vec<&str> = FIELDS.iter().map(|f| f.path).collect();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), FIELDS.len());
+    }
+
+    #[test]
+    fn the_sortable_fields_are_the_scalar_rows_in_table_order() {
+        let sortable: Vec<&str> = sortable().collect();
+        assert_eq!(
+            sortable[..8],
+            [
+                "title",
+                "owner",
+                "company",
+                "value",
+                "currency",
+                "source",
+                "source_id",
+                "created"
+            ]
+        );
+        assert!(sortable.contains(&"next_step.due") && !sortable.contains(&"next_step"));
+        assert!(!sortable.iter().any(|p| p.contains('*')));
+        assert_eq!(sortable.last(), Some(&"delivery_owner"));
+    }
+
+    #[test]
+    fn the_rows_read_by_their_kind_fill_their_members() {
+        let (f, issues) = typed(
+            "title: Acme\nowner: ann\ncompany: Acme Inc\ncurrency: USD\nsource: web\n\
+             created: 2026-01-02\nfirst_contact: 2026-01-03\nengaged: 2026-01-04\n\
+             kickoff_on: 2026-01-05\nverbal_agreement_on: 2026-01-06\n\
+             last_activity: 2026-01-07\nexpected_close: 2026-01-08\n",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(f.title.as_deref(), Some("Acme"));
+        assert_eq!(f.owner.as_deref(), Some("ann"));
+        assert_eq!(f.company.as_deref(), Some("Acme Inc"));
+        assert_eq!(f.currency.as_deref(), Some("USD"));
+        assert_eq!(f.source.as_deref(), Some("web"));
+        let days: Vec<String> = [
+            f.created,
+            f.first_contact,
+            f.engaged,
+            f.kickoff_on,
+            f.verbal_agreement_on,
+            f.last_activity,
+            f.expected_close,
+        ]
+        .iter()
+        .map(|t| t.map(format_date).unwrap_or_default())
+        .collect();
+        assert_eq!(
+            days,
+            (2..=8).map(|d| format!("2026-01-0{d}")).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_type_is_an_issue_naming_its_path() {
+        let (f, issues) = typed("title: Acme\nowner: ann\ncompany: [a, b]\nengaged: true\n");
+        assert!(f.company.is_none() && f.engaged.is_none());
+        let said: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.key.as_str(), i.message.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("company", "`company` must be text, not a list"),
+                ("engaged", "`engaged` must be a date, not a boolean"),
+            ]
+        );
+    }
+
+    #[test]
+    fn issues_come_in_the_order_of_the_typing_steps() {
+        // The dates before `source_id`, `contract` and `delivery_owner`,
+        // though the table lists `source_id` first; then the checks.
+        let (_, issues) = typed(
+            "owner: ann\nsource_id: [1]\ncreated: soon\ncontract: {a: 1}\n\
+             delivery_owner: [b]\nvalue: lots\n",
+        );
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "created",
+                "delivery_owner",
+                "contract",
+                "source_id",
+                "title",
+                "value"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_handle_must_be_in_the_team_and_a_stage_in_the_pipeline() {
+        let c = cfg();
+        let now = chrono::Utc::now();
+        assert_eq!(typed_value(&c, "owner", "ann", now).unwrap(), "ann");
+        let e = typed_value(&c, "delivery_owner", "zed", now).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`zed` is not in pipeline.yaml's team")
+        );
+        assert!(check_member(&c, "zed", "--owner").is_err());
+        assert!(typed_value(&c, "stages.won", "2026-01-02", now).is_ok());
+        let e = typed_value(&c, "stages.nowhere", "2026-01-02", now).unwrap_err();
+        assert!(e.to_string().contains("`nowhere` is not a stage"));
+    }
+
     #[test]
     fn the_user_reference_documents_every_field() {
         let doc = include_str!("../../docs/reference.md");
