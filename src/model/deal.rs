@@ -838,3 +838,24 @@ pub fn is_filled(v: &Value) -> bool {
         _ => true,
     }
 }
+
+/// Builders for the unit tests of the modules that read deals: a config
+/// from its YAML, a deal from its front-matter lines.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Config, Deal, Place};
+
+    /// The config `yaml` says, with the built-in note templates.
+    pub fn config(yaml: &str) -> Config {
+        let templates = crate::model::notes::Templates::builtin_only();
+        crate::model::config::parse(yaml, std::path::Path::new("pipeline.yaml"), &templates)
+            .unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+    }
+
+    /// The deal `acme` in `place`: `title: Acme`, then the lines `front`.
+    pub fn deal(cfg: &Config, place: Place, front: &str) -> Deal {
+        let text = format!("---\ntitle: Acme\n{front}---\n");
+        let rel = std::path::PathBuf::from("deals/acme.md");
+        Deal::parse("acme".into(), rel, place, text.into_bytes(), cfg).unwrap()
+    }
+}

@@ -406,6 +406,7 @@ pub fn amount_currency(raw: &str) -> Option<crate::base::money::Named> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::config::Qualification;
 
     #[test]
     fn paths_with_keys_and_items_find_their_row() {
@@ -470,15 +471,9 @@ mod tests {
     }
 
     fn cfg() -> Config {
-        crate::model::config::parse(
-            &crate::model::config::default_yaml(
-                &[("ann".into(), "Ann".into(), "ann@example.com".into())],
-                crate::model::config::Qualification::Bant,
-            ),
-            std::path::Path::new("pipeline.yaml"),
-            &crate::model::notes::Templates::builtin_only(),
-        )
-        .unwrap()
+        let team = [("ann".into(), "Ann".into(), "ann@example.com".into())];
+        let yaml = crate::model::config::default_yaml(&team, Qualification::Bant);
+        crate::model::deal::fixtures::config(&yaml)
     }
 
     fn typed(yaml: &str) -> (Fields, Vec<crate::model::deal::SchemaIssue>) {

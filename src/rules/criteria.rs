@@ -450,24 +450,11 @@ mod tests {
              \x20 - id: proposal\n    exit:\n      - field: contract\n        matches: \"^contracts/\"\n\
              \x20 - id: negotiation\n"
         );
-        crate::model::config::parse(
-            &yaml,
-            Path::new("pipeline.yaml"),
-            &crate::model::notes::Templates::builtin_only(),
-        )
-        .unwrap()
+        crate::model::deal::fixtures::config(&yaml)
     }
 
     fn deal(cfg: &Config, place: Place, front: &str) -> Deal {
-        let text = format!("---\ntitle: Acme\nowner: ann\n{front}---\n");
-        Deal::parse(
-            "acme".into(),
-            "deals/acme.md".into(),
-            place,
-            text.into_bytes(),
-            cfg,
-        )
-        .unwrap()
+        crate::model::deal::fixtures::deal(cfg, place, &format!("owner: ann\n{front}"))
     }
 
     fn outcome(cfg: &Config, stage: usize, d: &Deal) -> Outcome {
@@ -516,11 +503,8 @@ mod tests {
     #[test]
     fn the_stages_before_the_current_one_apply_less_the_waived() {
         let c = cfg("");
-        let d = deal(
-            &c,
-            Place::Stage(3),
-            "waived: {discovery: met at the fair}\n",
-        );
+        let waived = "waived: {discovery: met at the fair}\n";
+        let d = deal(&c, Place::Stage(3), waived);
         assert_eq!(applicable_stages(&c, &d), vec![0, 2]);
         let won = deal(&c, Place::Won, "");
         assert_eq!(applicable_stages(&c, &won), vec![0, 1, 2, 3]);
@@ -531,19 +515,13 @@ mod tests {
     #[test]
     fn an_imported_deal_is_not_judged_on_its_crm_history() {
         let c = cfg("");
-        let d = deal(
-            &c,
-            Place::Stage(3),
-            "imported: {at: 2026-01-05, stage: proposal}\n",
-        );
+        let imported = "imported: {at: 2026-01-05, stage: proposal}\n";
+        let d = deal(&c, Place::Stage(3), imported);
         assert!(before_import(&c, &d, 1));
         assert!(!before_import(&c, &d, 2));
         assert_eq!(applicable_stages(&c, &d), vec![2]);
-        let lost = deal(
-            &c,
-            Place::Lost,
-            "imported: {at: 2026-01-05, stage: lost}\nlost: {stage: discovery}\n",
-        );
+        let front = "imported: {at: 2026-01-05, stage: lost}\nlost: {stage: discovery}\n";
+        let lost = deal(&c, Place::Lost, front);
         assert!(before_import(&c, &lost, 0) && !before_import(&c, &lost, 1));
         assert!(!needs_lost_reason(&lost));
         assert!(needs_lost_reason(&deal(&c, Place::Lost, "")));
@@ -552,11 +530,9 @@ mod tests {
     #[test]
     fn stages_left_before_enforce_from_do_not_apply() {
         let c = cfg("enforce_from: 2026-02-01\n");
-        let d = deal(
-            &c,
-            Place::Stage(3),
-            "stages: {outreach: 2026-01-02, discovery: 2026-01-10, proposal: 2026-02-03, negotiation: 2026-02-20}\n",
-        );
+        let dates = "stages: {outreach: 2026-01-02, discovery: 2026-01-10, \
+                     proposal: 2026-02-03, negotiation: 2026-02-20}\n";
+        let d = deal(&c, Place::Stage(3), dates);
         // Outreach was left on 01-10 and discovery on 02-03.
         assert_eq!(applicable_stages(&c, &d), vec![1, 2]);
         assert_eq!(

@@ -342,44 +342,47 @@ mod tests {
     use chrono::TimeZone;
 
     /// Three stages: outreach asks for a contact email, discovery is a
-    /// handoff to an `ae`; ann is an `sdr`, bob an `ae`.
+    /// handoff to an `ae` and asks for a next step's date; ann is an
+    /// `sdr`, bob an `ae`.
     fn cfg() -> Config {
-        let yaml = "lost_reasons: [price, timing]\n\
-            team:\n  ann: { name: Ann, roles: [sdr] }\n  bob: { name: Bob, roles: [ae] }\n\
-            stages:\n  - id: outreach\n    exit:\n      - field: contact.email\n        format: email\n\
-            \x20 - id: discovery\n    owner_role: ae\n    exit:\n      - field: next_step.due\n\
-            \x20 - id: proposal\n";
-        crate::model::config::parse(
-            yaml,
-            std::path::Path::new("pipeline.yaml"),
-            &crate::model::notes::Templates::builtin_only(),
+        crate::model::deal::fixtures::config(
+            "lost_reasons: [price, timing]\n\
+             team:\n  ann: { name: Ann, roles: [sdr] }\n  bob: { name: Bob, roles: [ae] }\n\
+             stages:\n  - id: outreach\n    exit:\n      - field: contact.email\n        format: email\n\
+             \x20 - id: discovery\n    owner_role: ae\n    exit:\n      - field: next_step.due\n\
+             \x20 - id: proposal\n",
         )
-        .unwrap()
     }
 
-    fn deal(cfg: &Config, place: Place, front: &str) -> Deal {
-        let text = format!("---\ntitle: Acme\n{front}---\n");
-        Deal::parse(
-            "acme".into(),
-            "deals/acme.md".into(),
-            place,
-            text.into_bytes(),
-            cfg,
-        )
-        .unwrap()
+    /// Meets outreach's criterion.
+    const EMAIL: &str = "contact: {email: jo@acme.com}\n";
+
+    /// The deal in `place`, owned by `owner`, with the lines `more`.
+    fn deal(cfg: &Config, place: Place, owner: &str, more: &str) -> Deal {
+        crate::model::deal::fixtures::deal(cfg, place, &format!("owner: {owner}\n{more}"))
     }
+
+    /// When every plan here is made.
+    const NOW: &str = "2026-03-02T09:30:00Z";
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).unwrap()
     }
 
-    fn to(place: Place) -> Request<'static> {
+    /// A move to `to`, with `--owner` and `--reason` when given, forced
+    /// when `force`.
+    fn req(
+        to: Place,
+        owner: Option<&'static str>,
+        reason: Option<&'static str>,
+        force: bool,
+    ) -> Request<'static> {
         Request {
-            to: place,
-            owner: None,
-            reason: None,
-            force: false,
-            by: None,
+            to,
+            owner,
+            reason,
+            force,
+            by: Some("ann"),
         }
     }
 
@@ -388,33 +391,66 @@ mod tests {
         plan(cfg, &ev, d, req, now())
     }
 
-    fn usage(r: Result<Option<Plan>, Refusal>) -> String {
-        match r {
+    /// The plan of a move that must be allowed.
+    fn allowed(cfg: &Config, d: &Deal, req: &Request) -> Plan {
+        run(cfg, d, req).unwrap().expect("a move")
+    }
+
+    /// The message of a move that must be refused as a usage error.
+    fn usage(cfg: &Config, d: &Deal, req: &Request) -> String {
+        match run(cfg, d, req) {
             Err(Refusal::Usage(e)) => e.to_string(),
             other => panic!("not a usage refusal: {other:?}"),
         }
     }
 
+    /// The stages whose criteria refuse a move that must be refused so.
+    fn gaps(cfg: &Config, d: &Deal, req: &Request) -> Vec<StageGap> {
+        match run(cfg, d, req) {
+            Err(Refusal::Criteria(gaps)) => gaps,
+            other => panic!("not refused by criteria: {other:?}"),
+        }
+    }
+
+    /// Asserts that the message `why` says `part`.
+    fn says(why: &str, part: &str) {
+        assert!(why.contains(part), "{why:?} does not say {part:?}");
+    }
+
+    /// The plan's edits, one a line: `set PATH VALUE` or `remove PATH`,
+    /// the time of the move as `NOW`.
+    fn written(p: &Plan) -> String {
+        p.ops
+            .iter()
+            .map(|op| match op {
+                Op::Set(path, v) => format!("set {} {}\n", path.join("."), v),
+                Op::Remove(path) => format!("remove {}\n", path.join(".")),
+            })
+            .collect::<String>()
+            .replace(NOW, "NOW")
+    }
+
+    fn stages_of(gaps: &[StageGap]) -> Vec<usize> {
+        gaps.iter().map(|g| g.stage).collect()
+    }
+
     #[test]
     fn a_move_to_where_the_deal_is_plans_nothing() {
         let c = cfg();
-        let d = deal(&c, Place::Stage(1), "owner: bob\n");
-        assert!(run(&c, &d, &to(Place::Stage(1))).unwrap().is_none());
+        let d = deal(&c, Place::Stage(1), "bob", "");
+        assert!(
+            run(&c, &d, &req(Place::Stage(1), None, None, false))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn a_move_whose_criteria_are_met_writes_only_the_stage_date() {
         let c = cfg();
-        let d = deal(
-            &c,
-            Place::Stage(0),
-            "owner: bob\ncontact: {email: jo@acme.com}\n",
-        );
-        let p = run(&c, &d, &to(Place::Stage(1))).unwrap().unwrap();
-        assert_eq!(
-            p.ops,
-            vec![Op::set("stages.discovery", "2026-03-02T09:30:00Z")]
-        );
+        let d = deal(&c, Place::Stage(0), "bob", EMAIL);
+        let p = allowed(&c, &d, &req(Place::Stage(1), None, None, false));
+        assert_eq!(p.ops, vec![Op::set("stages.discovery", NOW)]);
         assert_eq!((p.from, p.to), (Place::Stage(0), Place::Stage(1)));
         assert!(p.new_owner.is_none() && p.waived.is_empty() && !p.reopened);
     }
@@ -422,92 +458,48 @@ mod tests {
     #[test]
     fn unmet_criteria_of_the_stages_passed_refuse_the_move() {
         let c = cfg();
-        let d = deal(
-            &c,
-            Place::Stage(0),
-            "owner: bob\ncontact: {email: not-mail}\n",
-        );
-        match run(&c, &d, &to(Place::Stage(2))) {
-            Err(Refusal::Criteria(gaps)) => {
-                let stages: Vec<usize> = gaps.iter().map(|g| g.stage).collect();
-                assert_eq!(stages, vec![0, 1]);
-                assert!(
-                    gaps[0].missing[0]
-                        .detail
-                        .as_deref()
-                        .unwrap()
-                        .contains("not-mail")
-                );
-            }
-            other => panic!("not refused by criteria: {other:?}"),
-        }
+        let d = deal(&c, Place::Stage(0), "bob", "contact: {email: not-mail}\n");
+        let gaps = gaps(&c, &d, &req(Place::Stage(2), None, None, false));
+        assert_eq!(stages_of(&gaps), vec![0, 1]);
+        let detail = gaps[0].missing[0].detail.as_deref().unwrap_or("");
+        says(&detail, "not-mail");
     }
 
     #[test]
     fn a_forced_move_records_a_waiver_per_unmet_stage() {
         let c = cfg();
-        let d = deal(&c, Place::Stage(0), "owner: bob\n");
-        let req = Request {
-            force: true,
-            reason: Some("met at the fair"),
-            by: Some("ann"),
-            ..to(Place::Stage(1))
-        };
-        let p = run(&c, &d, &req).unwrap().unwrap();
+        let d = deal(&c, Place::Stage(0), "bob", "");
+        let p = allowed(
+            &c,
+            &d,
+            &req(Place::Stage(1), None, Some("met at the fair"), true),
+        );
         assert_eq!(p.waived, vec!["outreach".to_string()]);
         assert_eq!(
-            p.ops,
-            vec![
-                Op::set("stages.discovery", "2026-03-02T09:30:00Z"),
-                Op::remove("waived.outreach"),
-                Op::set("waived.outreach.reason", "met at the fair"),
-                Op::set("waived.outreach.by", "ann"),
-                Op::set("waived.outreach.at", "2026-03-02T09:30:00Z"),
-            ]
+            written(&p),
+            "set stages.discovery NOW\nremove waived.outreach\n\
+             set waived.outreach.reason met at the fair\n\
+             set waived.outreach.by ann\nset waived.outreach.at NOW\n"
         );
     }
 
     #[test]
     fn a_forced_move_without_a_reason_is_refused() {
         let c = cfg();
-        let d = deal(&c, Place::Stage(0), "owner: bob\n");
-        let req = Request {
-            force: true,
-            reason: Some("  "),
-            ..to(Place::Stage(1))
-        };
-        assert!(usage(run(&c, &d, &req)).contains("--force needs --reason"));
+        let d = deal(&c, Place::Stage(0), "bob", "");
+        let why = usage(&c, &d, &req(Place::Stage(1), None, Some("  "), true));
+        says(&why, "--force needs --reason");
     }
 
     #[test]
     fn a_handoff_needs_an_owner_with_the_stage_role() {
         let c = cfg();
-        let d = deal(
-            &c,
-            Place::Stage(0),
-            "owner: ann\ncontact: {email: jo@acme.com}\n",
-        );
-        let kept = usage(run(&c, &d, &to(Place::Stage(1))));
-        assert!(kept.contains("discovery is a handoff"), "{kept}");
-        let given = usage(run(
-            &c,
-            &d,
-            &Request {
-                owner: Some("ann"),
-                ..to(Place::Stage(1))
-            },
-        ));
-        assert!(given.contains("does not have the role `ae`"), "{given}");
-        let p = run(
-            &c,
-            &d,
-            &Request {
-                owner: Some("bob"),
-                ..to(Place::Stage(1))
-            },
-        )
-        .unwrap()
-        .unwrap();
+        let d = deal(&c, Place::Stage(0), "ann", EMAIL);
+        let kept = usage(&c, &d, &req(Place::Stage(1), None, None, false));
+        says(&kept, "discovery is a handoff");
+        let given = usage(&c, &d, &req(Place::Stage(1), Some("ann"), None, false));
+        says(&given, "does not have the role `ae`");
+        let p = allowed(&c, &d, &req(Place::Stage(1), Some("bob"), None, false));
         assert_eq!(p.new_owner.as_deref(), Some("bob"));
         assert_eq!(p.ops.last(), Some(&Op::set("owner", "bob")));
     }
@@ -515,113 +507,66 @@ mod tests {
     #[test]
     fn an_owner_outside_the_team_is_refused() {
         let c = cfg();
-        let d = deal(&c, Place::Stage(2), "owner: bob\n");
-        let req = Request {
-            owner: Some("zed"),
-            ..to(Place::Stage(1))
-        };
-        assert!(usage(run(&c, &d, &req)).contains("`zed` is not in pipeline.yaml's team"));
+        let d = deal(&c, Place::Stage(2), "bob", "");
+        let why = usage(&c, &d, &req(Place::Stage(1), Some("zed"), None, false));
+        says(&why, "`zed` is not in pipeline.yaml's team");
     }
 
     #[test]
     fn a_won_deal_must_meet_every_stage_before_it() {
         let c = cfg();
-        let d = deal(
-            &c,
-            Place::Stage(2),
-            "owner: bob\ncontact: {email: jo@acme.com}\n",
-        );
-        match run(&c, &d, &to(Place::Won)) {
-            Err(Refusal::Criteria(gaps)) => {
-                assert_eq!(gaps.iter().map(|g| g.stage).collect::<Vec<_>>(), vec![1])
-            }
-            other => panic!("not refused by criteria: {other:?}"),
-        }
-        let req = Request {
-            owner: Some("bob"),
-            ..to(Place::Won)
-        };
-        let done = deal(
-            &c,
-            Place::Stage(2),
-            "owner: bob\ncontact: {email: jo@acme.com}\nnext_step: {due: 2026-04-01}\n",
-        );
-        assert!(usage(run(&c, &done, &req)).contains("--owner does not apply to won"));
-        let p = run(&c, &done, &to(Place::Won)).unwrap().unwrap();
-        assert_eq!(p.ops, vec![Op::set("stages.won", "2026-03-02T09:30:00Z")]);
+        let open = deal(&c, Place::Stage(2), "bob", EMAIL);
+        let won = req(Place::Won, None, None, false);
+        assert_eq!(stages_of(&gaps(&c, &open, &won)), vec![1]);
+        let due = format!("{EMAIL}next_step: {{due: 2026-04-01}}\n");
+        let done = deal(&c, Place::Stage(2), "bob", &due);
+        let why = usage(&c, &done, &req(Place::Won, Some("bob"), None, false));
+        says(&why, "--owner does not apply to won");
+        let p = allowed(&c, &done, &won);
+        assert_eq!(p.ops, vec![Op::set("stages.won", NOW)]);
     }
 
     #[test]
     fn a_lost_move_writes_the_reason_as_listed_the_stage_and_when() {
         let c = cfg();
-        let d = deal(&c, Place::Stage(1), "owner: bob\n");
-        let req = Request {
-            reason: Some("Price"),
-            ..to(Place::Lost)
-        };
-        let p = run(&c, &d, &req).unwrap().unwrap();
+        let d = deal(&c, Place::Stage(1), "bob", "");
+        let p = allowed(&c, &d, &req(Place::Lost, None, Some("Price"), false));
         assert_eq!(p.lost_reason.as_deref(), Some("price"));
         assert_eq!(
-            p.ops,
-            vec![
-                Op::set("stages.lost", "2026-03-02T09:30:00Z"),
-                Op::remove("lost"),
-                Op::set("lost.reason", "price"),
-                Op::set("lost.stage", "discovery"),
-                Op::set("lost.at", "2026-03-02T09:30:00Z"),
-            ]
+            written(&p),
+            "set stages.lost NOW\nremove lost\nset lost.reason price\n\
+             set lost.stage discovery\nset lost.at NOW\n"
         );
-        let bad = usage(run(
-            &c,
-            &d,
-            &Request {
-                reason: Some("weather"),
-                ..to(Place::Lost)
-            },
-        ));
-        assert!(bad.contains("\"weather\" is not one of pipeline.yaml's lost_reasons"));
+        let why = usage(&c, &d, &req(Place::Lost, None, Some("weather"), false));
+        says(
+            &why,
+            "\"weather\" is not one of pipeline.yaml's lost_reasons",
+        );
     }
 
     #[test]
     fn a_reopened_deal_is_judged_from_where_it_was_lost() {
         let c = cfg();
-        let d = deal(
-            &c,
-            Place::Lost,
-            "owner: bob\nlost: {reason: price, stage: discovery}\nfirst_contact: 2026-01-01\n",
-        );
+        let lost = "lost: {reason: price, stage: discovery}\nfirst_contact: 2026-01-01\n";
+        let d = deal(&c, Place::Lost, "bob", lost);
         // Back into the stage it was lost from: nothing to meet.
-        let p = run(&c, &d, &to(Place::Stage(1))).unwrap().unwrap();
+        let p = allowed(&c, &d, &req(Place::Stage(1), None, None, false));
         assert!(p.reopened);
-        assert_eq!(
-            p.ops,
-            vec![
-                Op::set("stages.discovery", "2026-03-02T09:30:00Z"),
-                Op::remove("lost"),
-            ]
-        );
+        let reopen = vec![Op::set("stages.discovery", NOW), Op::remove("lost")];
+        assert_eq!(p.ops, reopen);
         // On to the next: discovery's criteria apply, outreach's do not.
-        match run(&c, &d, &to(Place::Stage(2))) {
-            Err(Refusal::Criteria(gaps)) => assert_eq!(gaps[0].stage, 1),
-            other => panic!("not refused by criteria: {other:?}"),
-        }
+        let on = req(Place::Stage(2), None, None, false);
+        assert_eq!(stages_of(&gaps(&c, &d, &on)), vec![1]);
     }
 
     #[test]
     fn entering_outreach_records_a_first_contact_once() {
         let c = cfg();
-        let fresh = deal(&c, Place::Stage(1), "owner: bob\n");
-        let p = run(&c, &fresh, &to(Place::Stage(0))).unwrap().unwrap();
-        assert_eq!(
-            p.ops.last(),
-            Some(&Op::set("first_contact", "2026-03-02T09:30:00Z"))
-        );
-        let known = deal(
-            &c,
-            Place::Stage(1),
-            "owner: bob\nfirst_contact: 2026-01-01\n",
-        );
-        let p = run(&c, &known, &to(Place::Stage(0))).unwrap().unwrap();
-        assert_eq!(p.ops.len(), 1);
+        let back = req(Place::Stage(0), None, None, false);
+        let fresh = deal(&c, Place::Stage(1), "bob", "");
+        let p = allowed(&c, &fresh, &back);
+        assert_eq!(p.ops.last(), Some(&Op::set("first_contact", NOW)));
+        let known = deal(&c, Place::Stage(1), "bob", "first_contact: 2026-01-01\n");
+        assert_eq!(allowed(&c, &known, &back).ops.len(), 1);
     }
 }
