@@ -462,7 +462,7 @@ mod tests {
         let gaps = gaps(&c, &d, &req(Place::Stage(2), None, None, false));
         assert_eq!(stages_of(&gaps), vec![0, 1]);
         let detail = gaps[0].missing[0].detail.as_deref().unwrap_or("");
-        says(&detail, "not-mail");
+        says(detail, "not-mail");
     }
 
     #[test]
