@@ -578,6 +578,59 @@ mod tests {
         assert_eq!(from_i128(48000), Ok(d("48000")));
     }
 
+    #[test]
+    fn whole_amounts_are_json_integers_and_fractions_floats() {
+        assert_eq!(json(d("48000.00")), serde_json::json!(48000));
+        assert_eq!(json(d("-1500")), serde_json::json!(-1500));
+        assert_eq!(json(d("1250.5")), serde_json::json!(1250.5));
+        assert!(json(d("48000")).is_u64());
+    }
+
+    #[test]
+    fn the_range_is_zero_up_to_below_ten_to_the_fifteen() {
+        assert_eq!(check_range(d("-0")), Ok(d("0")));
+        assert_eq!(check_range(d("12.500")).unwrap().to_string(), "12.5");
+        assert_eq!(check_range(d("-0.01")), Err("a negative amount".into()));
+        assert_eq!(check_range(limit()), Err("10^15 or more".into()));
+        assert!(check_range(limit() - d("0.01")).is_ok());
+        assert!(from_i128(999_999_999_999_999).is_ok());
+        assert_eq!(from_i128(-1), Err("a negative amount".into()));
+    }
+
+    #[test]
+    fn minor_units_and_table_currencies_ignore_case() {
+        assert_eq!(minor_unit("jpy"), 0);
+        assert_eq!(minor_unit("Kwd"), 3);
+        assert_eq!(minor_unit("CHF"), 2);
+        assert!(counts_in(None, "EUR"));
+        assert!(counts_in(Some("eur"), "EUR"));
+        assert!(!counts_in(Some("USD"), "EUR"));
+        assert_eq!(in_table(d("1234.567"), Some("kwd"), "EUR"), "1,234.567 KWD");
+    }
+
+    #[test]
+    fn figures_that_are_not_finite_show_as_a_dash() {
+        assert_eq!(format_f64(f64::INFINITY), "-");
+        assert_eq!(format_f64_in(f64::NEG_INFINITY, 0), "-");
+        assert_eq!(format_f64_in(1234.5, 0), "1,235");
+        assert_eq!(format(d("-0.004"), 2), "0");
+        assert_eq!(format(d("-1999.995"), 2), "-2,000");
+        assert_eq!(format(d("1000000"), 2), "1,000,000");
+    }
+
+    #[test]
+    fn a_sign_stands_for_its_usual_currency_or_one_written_with_it() {
+        let dollar = Named::Sign('$');
+        assert!(dollar.agrees(" cad "));
+        assert!(!dollar.agrees("EUR"));
+        assert_eq!(dollar.code_in("EUR"), "USD");
+        assert_eq!(dollar.code_in("aud"), "AUD");
+        assert_eq!(Named::Code("CHF".into()).code_in("EUR"), "CHF");
+        assert_eq!(Named::Sign('€').to_string(), "€");
+        assert_eq!(parse("€ 5 €", false), Ok((d("5"), Some(Named::Sign('€')))));
+        assert!(parse("£5 $", false).unwrap_err().contains("two currencies"));
+    }
+
     /// The digits of an amount a person writes, and how they write it.
     fn written() -> impl Strategy<Value = (u64, Option<String>, String, bool)> {
         (

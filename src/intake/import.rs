@@ -517,6 +517,29 @@ pub struct PlanError {
     pub help: String,
 }
 
+/// Each header's position; an error when two columns share one (a
+/// column without a header, a spreadsheet's trailing commas, is left out:
+/// it is named by its position).
+fn header_positions(headers: &[String]) -> Result<HashMap<&str, usize>, PlanError> {
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(h.as_str(), i) {
+            return Err(PlanError {
+                message: format!(
+                    "columns {} and {} are both named {h:?}: a second column with one header would be lost",
+                    first + 1,
+                    i + 1
+                ),
+                help: "rename one of them in the header row, then import again".into(),
+            });
+        }
+    }
+    Ok(seen)
+}
+
 impl Plan {
     /// Maps each header to its target: `--skip`, then `--map`, then the
     /// preset, then (generic, deal) headers that are field paths or special
@@ -530,24 +553,7 @@ impl Plan {
         skips: &[String],
         reading: Reading,
     ) -> Result<Plan, PlanError> {
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
-        for (i, h) in headers.iter().enumerate() {
-            // A column without a header (a spreadsheet's trailing commas)
-            // is named by its position below.
-            if h.is_empty() {
-                continue;
-            }
-            if let Some(first) = seen.insert(h.as_str(), i) {
-                return Err(PlanError {
-                    message: format!(
-                        "columns {} and {} are both named {h:?}: a second column with one header would be lost",
-                        first + 1,
-                        i + 1
-                    ),
-                    help: "rename one of them in the header row, then import again".into(),
-                });
-            }
-        }
+        let seen = header_positions(headers)?;
         let by_norm: HashMap<String, usize> = headers
             .iter()
             .enumerate()
@@ -719,26 +725,7 @@ pub fn read_row(
     rec: &csv::StringRecord,
     line: u64,
 ) -> Result<RowDeal, RowProblem> {
-    let problem = |m: String| RowProblem { line, message: m };
-    let in_col = |c: &Column, m: String| RowProblem {
-        line,
-        message: format!("column {:?}: {m}", c.header),
-    };
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut set: HashSet<String> = HashSet::new();
-    let mut crm: Vec<(String, String)> = Vec::new();
-    let mut stage: Option<Place> = None;
-    let mut status: Option<String> = None;
-    let mut closed = None;
-    let mut lost_reason = None;
-    let mut source_id = None;
-    let mut slug_hint = None;
-    let mut body = None;
-    let mut owner_raw = None;
-    // The currency the value's cell names (`USD 99,999`), with its column
-    // and cell, and the currency column's cell.
-    let mut value_named: Option<(crate::base::money::Named, &Column, &str)> = None;
-    let mut currency_cell: Option<(&Column, &str)> = None;
+    let mut row = Row::new(line);
     for c in &plan.columns {
         let cell = rec.get(c.index).unwrap_or("");
         let cell = if plan.unguard {
@@ -749,16 +736,107 @@ pub fn read_row(
         if cell.trim().is_empty() {
             continue;
         }
-        // A second column for something a column gave already: kept.
+        row.take_cell(cfg, plan, c, cell)?;
+    }
+    row.settle_currency(cfg)?;
+    // The stage column of a lost row (Pipedrive keeps the stage a deal was
+    // lost at, and says `lost` in its status).
+    let stage_col = row.stage.filter(|p| p.is_open());
+    match row.status.as_deref() {
+        Some("won") => row.stage = Some(Place::Won),
+        Some("lost") => row.stage = Some(Place::Lost),
+        _ => {}
+    }
+    let title = row.title()?;
+    let place = row.stage.unwrap_or(Place::Stage(0));
+    row.add_closed(cfg, place);
+    if let Some(src) = &row.source_id {
+        row.fields.push(("source_id".into(), yaml_scalar(src)));
+    }
+    row.add_lost(cfg, plan, place, stage_col);
+    Ok(RowDeal {
+        line,
+        slug_hint: row.slug_hint,
+        title,
+        place,
+        owner_raw: row.owner_raw,
+        source_id: row.source_id,
+        fields: row.fields,
+        crm: row.crm,
+        body: row.body,
+    })
+}
+
+/// What [`read_row`] has read of a row so far: the front-matter pairs in
+/// order, the `crm:` entries, and what the import resolves itself.
+struct Row<'a> {
+    line: u64,
+    fields: Vec<(String, String)>,
+    /// The paths `fields` holds.
+    set: HashSet<String>,
+    crm: Vec<(String, String)>,
+    stage: Option<Place>,
+    status: Option<String>,
+    closed: Option<DateTime<Utc>>,
+    lost_reason: Option<String>,
+    source_id: Option<String>,
+    slug_hint: Option<String>,
+    body: Option<String>,
+    owner_raw: Option<String>,
+    /// The currency the value's cell names (`USD 99,999`), with its column
+    /// and cell.
+    value_named: Option<(crate::base::money::Named, &'a Column, &'a str)>,
+    /// The currency column and its cell.
+    currency_cell: Option<(&'a Column, &'a str)>,
+}
+
+impl<'a> Row<'a> {
+    fn new(line: u64) -> Row<'a> {
+        Row {
+            line,
+            fields: Vec::new(),
+            set: HashSet::new(),
+            crm: Vec::new(),
+            stage: None,
+            status: None,
+            closed: None,
+            lost_reason: None,
+            source_id: None,
+            slug_hint: None,
+            body: None,
+            owner_raw: None,
+            value_named: None,
+            currency_cell: None,
+        }
+    }
+
+    /// The problem `m` with column `c`'s cell.
+    fn in_col(&self, c: &Column, m: String) -> RowProblem {
+        RowProblem {
+            line: self.line,
+            message: format!("column {:?}: {m}", c.header),
+        }
+    }
+
+    /// Takes the non-empty `cell` of column `c` where its target says; a
+    /// second column for something a column gave already is kept under
+    /// `crm:`.
+    fn take_cell(
+        &mut self,
+        cfg: &Config,
+        plan: &Plan,
+        c: &'a Column,
+        cell: &'a str,
+    ) -> Result<(), RowProblem> {
         let keep = |crm: &mut Vec<(String, String)>| crm.push((c.header.clone(), cell.to_string()));
         let cell_t = cell.trim();
         match &c.target {
             Target::Skip => {}
-            Target::Crm(k) => crm.push((k.clone(), cell.to_string())),
-            Target::Stage if stage.is_some() => keep(&mut crm),
+            Target::Crm(k) => self.crm.push((k.clone(), cell.to_string())),
+            Target::Stage if self.stage.is_some() => keep(&mut self.crm),
             Target::Stage => {
-                stage = Some(plan.stage_of(cfg, cell_t).ok_or_else(|| {
-                    in_col(
+                self.stage = Some(plan.stage_of(cfg, cell_t).ok_or_else(|| {
+                    self.in_col(
                         c,
                         format!(
                             "unknown stage \"{cell_t}\": pass --stage-map \"{cell_t}=<stage id>\""
@@ -766,47 +844,71 @@ pub fn read_row(
                     )
                 })?)
             }
-            Target::Status => status = Some(norm(cell_t)),
-            Target::Closed if closed.is_some() => keep(&mut crm),
+            Target::Status => self.status = Some(norm(cell_t)),
+            Target::Closed if self.closed.is_some() => keep(&mut self.crm),
             Target::Closed => {
-                closed = Some(parse_date_in(cell_t, plan.reading.dates).map_err(|m| in_col(c, m))?)
+                self.closed =
+                    Some(parse_date_in(cell_t, plan.reading.dates).map_err(|m| self.in_col(c, m))?)
             }
-            Target::LostReason if lost_reason.is_some() => keep(&mut crm),
-            Target::LostReason => lost_reason = Some(cell_t.to_string()),
-            Target::SourceId if source_id.is_some() => keep(&mut crm),
-            Target::SourceId => source_id = Some(cell_t.to_string()),
-            Target::Slug => slug_hint = Some(cell_t.to_string()),
-            Target::Body if body.is_some() => keep(&mut crm),
-            Target::Body => body = Some(cell.replace("\r\n", "\n")),
-            Target::Field(p) if p == "owner" && owner_raw.is_some() => keep(&mut crm),
-            Target::Field(p) if p == "owner" => owner_raw = Some(cell_t.to_string()),
+            Target::LostReason if self.lost_reason.is_some() => keep(&mut self.crm),
+            Target::LostReason => self.lost_reason = Some(cell_t.to_string()),
+            Target::SourceId if self.source_id.is_some() => keep(&mut self.crm),
+            Target::SourceId => self.source_id = Some(cell_t.to_string()),
+            Target::Slug => self.slug_hint = Some(cell_t.to_string()),
+            Target::Body if self.body.is_some() => keep(&mut self.crm),
+            Target::Body => self.body = Some(cell.replace("\r\n", "\n")),
+            Target::Field(p) if p == "owner" && self.owner_raw.is_some() => keep(&mut self.crm),
+            Target::Field(p) if p == "owner" => self.owner_raw = Some(cell_t.to_string()),
             Target::Field(p) => {
-                if set.contains(p) || p.split('.').next().is_some_and(|top| set.contains(top)) {
-                    keep(&mut crm);
-                    continue;
-                }
-                let v = typed(cfg, plan.reading, p, cell_t).map_err(|m| in_col(c, m))?;
-                if p == "value"
-                    && let Ok((_, Some(named))) =
-                        crate::base::money::parse(cell_t, plan.reading.decimal_comma)
+                if self.set.contains(p)
+                    || p.split('.')
+                        .next()
+                        .is_some_and(|top| self.set.contains(top))
                 {
-                    value_named = Some((named, c, cell_t));
+                    keep(&mut self.crm);
+                } else {
+                    self.take_field(cfg, plan, c, p, cell_t)?;
                 }
-                if p == "currency" {
-                    currency_cell = Some((c, cell_t));
-                }
-                set.insert(p.clone());
-                fields.push((p.clone(), v));
             }
         }
+        Ok(())
     }
-    // The currency an amount names is the deal's: written when the row
-    // has no currency column and it is not the pipeline's, a problem row
-    // when the currency column says another.
-    if let Some((named, vc, vcell)) = &value_named {
-        match currency_cell {
+
+    /// Takes the cell of column `c` as front-matter path `p`, typed, noting
+    /// the currency a value names and the currency column's cell.
+    fn take_field(
+        &mut self,
+        cfg: &Config,
+        plan: &Plan,
+        c: &'a Column,
+        p: &str,
+        cell_t: &'a str,
+    ) -> Result<(), RowProblem> {
+        let v = typed(cfg, plan.reading, p, cell_t).map_err(|m| self.in_col(c, m))?;
+        if p == "value"
+            && let Ok((_, Some(named))) =
+                crate::base::money::parse(cell_t, plan.reading.decimal_comma)
+        {
+            self.value_named = Some((named, c, cell_t));
+        }
+        if p == "currency" {
+            self.currency_cell = Some((c, cell_t));
+        }
+        self.set.insert(p.to_string());
+        self.fields.push((p.to_string(), v));
+        Ok(())
+    }
+
+    /// The currency an amount names is the deal's: written when the row
+    /// has no currency column and it is not the pipeline's, a problem row
+    /// when the currency column says another.
+    fn settle_currency(&mut self, cfg: &Config) -> Result<(), RowProblem> {
+        let Some((named, vc, vcell)) = &self.value_named else {
+            return Ok(());
+        };
+        match self.currency_cell {
             Some((cc, ccell)) if !named.agrees(ccell) => {
-                return Err(in_col(
+                return Err(self.in_col(
                     vc,
                     format!(
                         "`{vcell}` is an amount in {} but column {:?} says {ccell}: write the amount without a currency, or fix one of the two",
@@ -819,112 +921,113 @@ pub fn read_row(
             None => {
                 let code = named.code_in(&cfg.currency);
                 if !code.eq_ignore_ascii_case(&cfg.currency) {
-                    let at = fields
+                    let at = self
+                        .fields
                         .iter()
                         .position(|(k, _)| k == "value")
-                        .map_or(fields.len(), |i| i + 1);
-                    fields.insert(at, ("currency".into(), yaml_scalar(&code)));
-                    set.insert("currency".into());
+                        .map_or(self.fields.len(), |i| i + 1);
+                    self.fields
+                        .insert(at, ("currency".into(), yaml_scalar(&code)));
+                    self.set.insert("currency".into());
                 }
             }
         }
+        Ok(())
     }
-    // The stage column of a lost row (Pipedrive keeps the stage a deal was
-    // lost at, and says `lost` in its status).
-    let stage_col = stage.filter(|p| p.is_open());
-    match status.as_deref() {
-        Some("won") => stage = Some(Place::Won),
-        Some("lost") => stage = Some(Place::Lost),
-        _ => {}
+
+    /// The deal's title as text: the title's cell, else the company's
+    /// (then written as `title` first); a problem row without either.
+    fn title(&mut self) -> Result<String, RowProblem> {
+        let title = self
+            .fields
+            .iter()
+            .find(|(k, _)| k == "title")
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                self.fields
+                    .iter()
+                    .find(|(k, _)| k == "company")
+                    .map(|(_, v)| v.clone())
+            });
+        let Some(title_yaml) = title else {
+            return Err(RowProblem {
+                line: self.line,
+                message: "no title: the row has no deal name or company".into(),
+            });
+        };
+        let title: String = serde_yaml::from_str::<serde_yaml::Value>(&title_yaml)
+            .ok()
+            .and_then(|v| crate::model::deal::scalar_text(&v))
+            .unwrap_or(title_yaml.clone());
+        if !self.set.contains("title") {
+            self.fields.insert(0, ("title".into(), title_yaml));
+            self.set.insert("title".into());
+        }
+        Ok(title)
     }
-    let title = fields
-        .iter()
-        .find(|(k, _)| k == "title")
-        .map(|(_, v)| v.clone())
-        .or_else(|| {
-            fields
-                .iter()
-                .find(|(k, _)| k == "company")
-                .map(|(_, v)| v.clone())
-        });
-    let Some(title_yaml) = title else {
-        return Err(problem(
-            "no title: the row has no deal name or company".into(),
-        ));
-    };
-    let title: String = serde_yaml::from_str::<serde_yaml::Value>(&title_yaml)
-        .ok()
-        .and_then(|v| crate::model::deal::scalar_text(&v))
-        .unwrap_or(title_yaml.clone());
-    if !set.contains("title") {
-        fields.insert(0, ("title".into(), title_yaml));
-        set.insert("title".into());
-    }
-    let place = stage.unwrap_or(Place::Stage(0));
-    let id = |p: Place| p.id(cfg).to_string();
-    if let Some(t) = closed {
+
+    /// The close date where it belongs for a deal in `place`: the won or
+    /// lost date of a closed deal, `expected_close` of an open one (unless
+    /// a column gave it).
+    fn add_closed(&mut self, cfg: &Config, place: Place) {
+        let Some(t) = self.closed else { return };
         let k = match place {
-            Place::Won | Place::Lost => format!("stages.{}", id(place)),
+            Place::Won | Place::Lost => format!("stages.{}", place.id(cfg)),
             Place::Stage(_) => "expected_close".to_string(),
         };
-        if !set.contains(&k) {
-            fields.push((k.clone(), date_text(t)));
-            set.insert(k);
+        if !self.set.contains(&k) {
+            self.fields.push((k.clone(), date_text(t)));
+            self.set.insert(k);
         }
     }
-    if let Some(src) = &source_id {
-        fields.push(("source_id".into(), yaml_scalar(src)));
-    }
-    if place == Place::Lost && !set.contains("lost") {
-        if let Some(r) = &lost_reason {
-            let canonical = cfg
-                .lost_reasons
+
+    /// A lost deal's `lost: {reason, stage, at}` (unless a column gave
+    /// `lost`): the reason as `lost_reasons` spells it, the last stage the
+    /// row dates (else the stage it names, `stage_col`), the close date.
+    /// A reason on a row that is not lost is the CRM's: kept.
+    fn add_lost(&mut self, cfg: &Config, plan: &Plan, place: Place, stage_col: Option<Place>) {
+        if place == Place::Lost && !self.set.contains("lost") {
+            if let Some(r) = &self.lost_reason {
+                let canonical = cfg
+                    .lost_reasons
+                    .iter()
+                    .find(|l| l.eq_ignore_ascii_case(r) || norm(l) == norm(r))
+                    .cloned()
+                    .unwrap_or_else(|| r.clone());
+                self.fields
+                    .push(("lost.reason".into(), yaml_scalar(&canonical)));
+            }
+            // The last stage the row dates; else the stage the row names.
+            let last = self
+                .fields
                 .iter()
-                .find(|l| l.eq_ignore_ascii_case(r) || norm(l) == norm(r))
-                .cloned()
-                .unwrap_or_else(|| r.clone());
-            fields.push(("lost.reason".into(), yaml_scalar(&canonical)));
+                .filter_map(|(k, v)| {
+                    let s = k.strip_prefix("stages.")?;
+                    let i = cfg.stage_index(s)?;
+                    Some((crate::base::time::parse_timestamp(v)?, i))
+                })
+                .max();
+            let lost_at = last.map(|(_, i)| i).or(match stage_col {
+                Some(Place::Stage(i)) => Some(i),
+                _ => None,
+            });
+            if let Some(i) = lost_at {
+                self.fields
+                    .push(("lost.stage".into(), yaml_scalar(&cfg.stages[i].id)));
+            }
+            if let Some(t) = self.closed {
+                self.fields.push(("lost.at".into(), date_text(t)));
+            }
+        } else if let Some(r) = self.lost_reason.take() {
+            let header = plan
+                .columns
+                .iter()
+                .find(|c| c.target == Target::LostReason)
+                .map(|c| c.header.clone())
+                .unwrap_or_else(|| "lost_reason".into());
+            self.crm.push((header, r));
         }
-        // The last stage the row dates; else the stage the row names.
-        let last = fields
-            .iter()
-            .filter_map(|(k, v)| {
-                let s = k.strip_prefix("stages.")?;
-                let i = cfg.stage_index(s)?;
-                Some((crate::base::time::parse_timestamp(v)?, i))
-            })
-            .max();
-        let lost_at = last.map(|(_, i)| i).or(match stage_col {
-            Some(Place::Stage(i)) => Some(i),
-            _ => None,
-        });
-        if let Some(i) = lost_at {
-            fields.push(("lost.stage".into(), yaml_scalar(&cfg.stages[i].id)));
-        }
-        if let Some(t) = closed {
-            fields.push(("lost.at".into(), date_text(t)));
-        }
-    } else if let Some(r) = lost_reason {
-        // A reason on a row that is not lost is the CRM's: kept.
-        let header = plan
-            .columns
-            .iter()
-            .find(|c| c.target == Target::LostReason)
-            .map(|c| c.header.clone())
-            .unwrap_or_else(|| "lost_reason".into());
-        crm.push((header, r));
     }
-    Ok(RowDeal {
-        line,
-        slug_hint,
-        title,
-        place,
-        owner_raw,
-        source_id,
-        fields,
-        crm,
-        body,
-    })
 }
 
 /// A tree of front-matter keys, written in first-seen order.

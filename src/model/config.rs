@@ -500,6 +500,8 @@ pub fn parse(src: &str, path: &Path, templates: &Templates) -> Result<Config, Co
     validate(raw, &cx, templates)
 }
 
+/// The meaning of a config of the right shape: each key checked in turn
+/// (the first problem is the error), the defaults filled in.
 fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, ConfigError> {
     let version = raw.version.unwrap_or(1);
     if version != 1 {
@@ -509,31 +511,8 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             "this deal understands `version: 1`",
         ));
     }
-    let deals_dir = raw.deals_dir.unwrap_or_else(|| "deals".into());
-    if !stays_inside(&deals_dir) {
-        return Err(cx.err(
-            "deals_dir",
-            format!("`{deals_dir}` leaves the pipeline root"),
-            "use a relative folder inside the pipeline, such as `deals`",
-        ));
-    }
-    if in_git_dir(&deals_dir) {
-        return Err(cx.err(
-            "deals_dir",
-            format!("`{deals_dir}` is inside `.git`, git's own folder"),
-            "use a folder of the work tree, such as `deals`",
-        ));
-    }
-    let enforce_from = match &raw.enforce_from {
-        None => None,
-        Some(s) => Some(crate::base::time::parse_timestamp(s).ok_or_else(|| {
-            cx.err(
-                "enforce_from",
-                format!("`{s}` is not a date"),
-                "write a date such as `2026-11-01` or an RFC 3339 timestamp",
-            )
-        })?),
-    };
+    let deals_dir = deals_dir(raw.deals_dir.clone(), cx)?;
+    let enforce_from = enforce_from(raw.enforce_from.as_deref(), cx)?;
     if raw.stages.is_empty() {
         return Err(cx.err(
             "stages",
@@ -541,113 +520,19 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
             "run `deal init` in an empty folder to see the default seven stages",
         ));
     }
-    let env = crate::base::expr::environment();
     let qualification = raw.qualification.unwrap_or_default();
-    let mut seen_ids: Vec<&str> = Vec::new();
-    let mut seen_dirs: Vec<String> = Vec::new();
+    let mut reader = StageReader {
+        cx,
+        deals_dir: &deals_dir,
+        env: crate::base::expr::environment(),
+        templates,
+        q: qualification,
+        seen_ids: Vec::new(),
+        seen_dirs: Vec::new(),
+    };
     let mut stages = Vec::new();
     for (i, st) in raw.stages.iter().enumerate() {
-        let key = format!("stages[{i}]");
-        if !is_id(&st.id) {
-            return Err(cx.err(
-                &format!("{key}.id"),
-                format!("`{}` is not a valid stage id", st.id),
-                "stage ids are lower-case letters, digits and `-`",
-            ));
-        }
-        if st.id == WON || st.id == LOST {
-            return Err(cx.err(
-                &format!("{key}.id"),
-                format!("`{}` is an outcome, not a stage", st.id),
-                "`won` and `lost` follow the last stage by themselves; remove this stage",
-            ));
-        }
-        if let Some(j) = seen_ids.iter().position(|s| *s == st.id) {
-            return Err(cx.err(
-                &format!("{key}.id"),
-                format!("duplicate stage id `{}` (also stages[{j}])", st.id),
-                "give each stage its own id",
-            ));
-        }
-        seen_ids.push(&st.id);
-        let dir = st
-            .dir
-            .clone()
-            .unwrap_or_else(|| format!("{:02}-{}", i + 1, st.id));
-        if !stays_inside(&dir) {
-            return Err(cx.err(
-                &format!("{key}.dir"),
-                format!("`{dir}` leaves the pipeline root"),
-                format!(
-                    "use a folder name inside `{deals_dir}`, such as `{:02}-{}`",
-                    i + 1,
-                    st.id
-                ),
-            ));
-        }
-        if in_git_dir(&dir) {
-            return Err(cx.err(
-                &format!("{key}.dir"),
-                format!("`{dir}` is inside `.git`, git's own folder"),
-                format!("use a folder name such as `{:02}-{}`", i + 1, st.id),
-            ));
-        }
-        if dir == WON || dir == LOST || seen_dirs.contains(&dir) {
-            return Err(cx.err(
-                &format!("{key}.dir"),
-                format!("the folder `{dir}` is already used"),
-                "give each stage its own folder",
-            ));
-        }
-        seen_dirs.push(dir.clone());
-        let probability = st.probability.unwrap_or(0.0);
-        if !(0.0..=1.0).contains(&probability) {
-            return Err(cx.err(
-                &format!("{key}.probability"),
-                format!("{probability} is not between 0 and 1"),
-                "write the probability as a fraction, such as `0.25`",
-            ));
-        }
-        if let Some(r) = st.rot_after_days
-            && (r.is_nan() || r <= 0.0)
-        {
-            return Err(cx.err(
-                &format!("{key}.rot_after_days"),
-                format!("{r} is not a positive number of days"),
-                "remove the key if the stage never rots",
-            ));
-        }
-        let forecast = match st.forecast.as_deref() {
-            None => None,
-            Some(f) => Some(Category::parse(f).ok_or_else(|| {
-                cx.err(
-                    &format!("{key}.forecast"),
-                    format!("`{f}` is not a forecast category"),
-                    "write commit, best_case, pipeline or omitted; without the key, the probability decides (0.7 and more: commit, 0.4 and more: best_case)",
-                )
-            })?),
-        };
-        let mut exit = Vec::new();
-        for (j, c) in st.exit.iter().enumerate() {
-            exit.push(criterion(
-                c,
-                &format!("{key}.exit[{j}]"),
-                cx,
-                &env,
-                templates,
-                qualification,
-            )?);
-        }
-        stages.push(Stage {
-            id: st.id.clone(),
-            name: st.name.clone().unwrap_or_else(|| title_case(&st.id)),
-            dir,
-            owner_role: st.owner_role.clone(),
-            probability,
-            rot_after_days: st.rot_after_days,
-            forecast,
-            exit,
-        });
+        stages.push(reader.stage(i, st)?);
     }
     let lead_err = |(key, msg, help): LeadError| cx.err(&key, msg, help);
     let routing = raw
@@ -700,6 +585,188 @@ fn validate(raw: RawConfig, cx: &Ctx, templates: &Templates) -> Result<Config, C
         prompts: templates.prompts(qualification),
         triggers,
     })
+}
+
+/// `deals_dir` (default `deals`): a folder inside the pipeline root, not
+/// inside `.git`.
+fn deals_dir(dir: Option<String>, cx: &Ctx) -> Result<String, ConfigError> {
+    let deals_dir = dir.unwrap_or_else(|| "deals".into());
+    if !stays_inside(&deals_dir) {
+        return Err(cx.err(
+            "deals_dir",
+            format!("`{deals_dir}` leaves the pipeline root"),
+            "use a relative folder inside the pipeline, such as `deals`",
+        ));
+    }
+    if in_git_dir(&deals_dir) {
+        return Err(cx.err(
+            "deals_dir",
+            format!("`{deals_dir}` is inside `.git`, git's own folder"),
+            "use a folder of the work tree, such as `deals`",
+        ));
+    }
+    Ok(deals_dir)
+}
+
+/// `enforce_from`, when given: a date or timestamp.
+fn enforce_from(s: Option<&str>, cx: &Ctx) -> Result<Option<DateTime<Utc>>, ConfigError> {
+    let Some(s) = s else { return Ok(None) };
+    let t = crate::base::time::parse_timestamp(s).ok_or_else(|| {
+        cx.err(
+            "enforce_from",
+            format!("`{s}` is not a date"),
+            "write a date such as `2026-11-01` or an RFC 3339 timestamp",
+        )
+    })?;
+    Ok(Some(t))
+}
+
+/// Reads the stages in order: what each needs from the config, and the
+/// ids and folders of the stages before it, which a stage may not repeat.
+struct StageReader<'a> {
+    cx: &'a Ctx<'a>,
+    deals_dir: &'a str,
+    env: minijinja::Environment<'static>,
+    templates: &'a Templates,
+    q: Qualification,
+    seen_ids: Vec<String>,
+    seen_dirs: Vec<String>,
+}
+
+impl StageReader<'_> {
+    /// `stages[i]`, checked and with its defaults.
+    fn stage(&mut self, i: usize, st: &RawStage) -> Result<Stage, ConfigError> {
+        let key = format!("stages[{i}]");
+        self.check_id(&key, st)?;
+        let dir = self.dir(&key, i, st)?;
+        let probability = self.probability(&key, st)?;
+        let forecast = self.forecast(&key, st)?;
+        let mut exit = Vec::new();
+        for (j, c) in st.exit.iter().enumerate() {
+            exit.push(criterion(
+                c,
+                &format!("{key}.exit[{j}]"),
+                self.cx,
+                &self.env,
+                self.templates,
+                self.q,
+            )?);
+        }
+        Ok(Stage {
+            id: st.id.clone(),
+            name: st.name.clone().unwrap_or_else(|| title_case(&st.id)),
+            dir,
+            owner_role: st.owner_role.clone(),
+            probability,
+            rot_after_days: st.rot_after_days,
+            forecast,
+            exit,
+        })
+    }
+
+    /// The stage's id: valid, not an outcome, not an earlier stage's.
+    fn check_id(&mut self, key: &str, st: &RawStage) -> Result<(), ConfigError> {
+        let cx = self.cx;
+        if !is_id(&st.id) {
+            return Err(cx.err(
+                &format!("{key}.id"),
+                format!("`{}` is not a valid stage id", st.id),
+                "stage ids are lower-case letters, digits and `-`",
+            ));
+        }
+        if st.id == WON || st.id == LOST {
+            return Err(cx.err(
+                &format!("{key}.id"),
+                format!("`{}` is an outcome, not a stage", st.id),
+                "`won` and `lost` follow the last stage by themselves; remove this stage",
+            ));
+        }
+        if let Some(j) = self.seen_ids.iter().position(|s| *s == st.id) {
+            return Err(cx.err(
+                &format!("{key}.id"),
+                format!("duplicate stage id `{}` (also stages[{j}])", st.id),
+                "give each stage its own id",
+            ));
+        }
+        self.seen_ids.push(st.id.clone());
+        Ok(())
+    }
+
+    /// The stage's folder (default `01-<id>`, by its place): inside the
+    /// pipeline, not inside `.git`, not an outcome's or an earlier stage's.
+    fn dir(&mut self, key: &str, i: usize, st: &RawStage) -> Result<String, ConfigError> {
+        let cx = self.cx;
+        let dir = st
+            .dir
+            .clone()
+            .unwrap_or_else(|| format!("{:02}-{}", i + 1, st.id));
+        if !stays_inside(&dir) {
+            return Err(cx.err(
+                &format!("{key}.dir"),
+                format!("`{dir}` leaves the pipeline root"),
+                format!(
+                    "use a folder name inside `{}`, such as `{:02}-{}`",
+                    self.deals_dir,
+                    i + 1,
+                    st.id
+                ),
+            ));
+        }
+        if in_git_dir(&dir) {
+            return Err(cx.err(
+                &format!("{key}.dir"),
+                format!("`{dir}` is inside `.git`, git's own folder"),
+                format!("use a folder name such as `{:02}-{}`", i + 1, st.id),
+            ));
+        }
+        if dir == WON || dir == LOST || self.seen_dirs.contains(&dir) {
+            return Err(cx.err(
+                &format!("{key}.dir"),
+                format!("the folder `{dir}` is already used"),
+                "give each stage its own folder",
+            ));
+        }
+        self.seen_dirs.push(dir.clone());
+        Ok(dir)
+    }
+
+    /// The stage's probability (default 0), between 0 and 1; and its
+    /// `rot_after_days`, when given, a positive number.
+    fn probability(&self, key: &str, st: &RawStage) -> Result<f64, ConfigError> {
+        let probability = st.probability.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&probability) {
+            return Err(self.cx.err(
+                &format!("{key}.probability"),
+                format!("{probability} is not between 0 and 1"),
+                "write the probability as a fraction, such as `0.25`",
+            ));
+        }
+        if let Some(r) = st.rot_after_days
+            && (r.is_nan() || r <= 0.0)
+        {
+            return Err(self.cx.err(
+                &format!("{key}.rot_after_days"),
+                format!("{r} is not a positive number of days"),
+                "remove the key if the stage never rots",
+            ));
+        }
+        Ok(probability)
+    }
+
+    /// The stage's forecast category, when given.
+    fn forecast(&self, key: &str, st: &RawStage) -> Result<Option<Category>, ConfigError> {
+        let Some(f) = st.forecast.as_deref() else {
+            return Ok(None);
+        };
+        let c = Category::parse(f).ok_or_else(|| {
+            self.cx.err(
+                &format!("{key}.forecast"),
+                format!("`{f}` is not a forecast category"),
+                "write commit, best_case, pipeline or omitted; without the key, the probability decides (0.7 and more: commit, 0.4 and more: best_case)",
+            )
+        })?;
+        Ok(Some(c))
+    }
 }
 
 /// One `icp` rule: its kind and weight, and what it matches.
@@ -974,6 +1041,8 @@ fn title_case(id: &str) -> String {
     }
 }
 
+/// The criterion `c` at `key` (`stages[2].exit[0]`): its kind checked
+/// and read, its label given or made from what it asks.
 fn criterion(
     c: &RawCriterion,
     key: &str,
@@ -982,6 +1051,35 @@ fn criterion(
     templates: &Templates,
     q: Qualification,
 ) -> Result<Criterion, ConfigError> {
+    check_criterion_keys(c, key, cx)?;
+    let (kind, default_label) = if let Some(f) =
+        c.field.clone().map(|f| vec![f]).or(c.fields.clone())
+    {
+        field_criterion(c, f, key, cx)?
+    } else if let Some(h) = &c.section {
+        section_criterion(c, h, key, cx, templates, q)?
+    } else if let Some(list) = &c.any {
+        any_criterion(list, key, cx, env, templates, q)?
+    } else {
+        let e = c.expr.clone().unwrap_or_default();
+        crate::base::expr::check_syntax(env, &e).map_err(|m| {
+            cx.err(
+                &format!("{key}.expr"),
+                format!("invalid expression: {m}"),
+                "expressions are minijinja, e.g. `objections | rejectattr('resolved') | list | length == 0`",
+            )
+        })?;
+        (Kind::Expr(e.clone()), format!("`{e}` holds"))
+    };
+    Ok(Criterion {
+        label: c.label.clone().unwrap_or(default_label),
+        kind,
+    })
+}
+
+/// A criterion has exactly one kind, and `format`, `matches` and `filled`
+/// only with the kinds they apply to.
+fn check_criterion_keys(c: &RawCriterion, key: &str, cx: &Ctx) -> Result<(), ConfigError> {
     let kinds = [
         c.field.is_some(),
         c.fields.is_some(),
@@ -1022,103 +1120,118 @@ fn criterion(
             "move it next to a `section:`",
         ));
     }
-    let (kind, default_label) = if let Some(f) =
-        c.field.clone().map(|f| vec![f]).or(c.fields.clone())
-    {
-        if f.is_empty() || f.iter().any(|p| p.trim().is_empty()) {
-            return Err(cx.err(
-                key,
-                "an empty field name",
-                "name a front-matter key, such as `contact.email`",
-            ));
-        }
-        let matches = match &c.matches {
-            None => None,
-            Some(m) => Some(Regex::new(m).map_err(|e| {
-                cx.err(
-                    &format!("{key}.matches"),
-                    format!(
-                        "invalid regex: {}",
-                        e.to_string().lines().last().unwrap_or("")
-                    ),
-                    "fix the pattern; it is a Rust `regex` (no look-around)",
-                )
-            })?),
-        };
-        let label = match c.format {
-            Some(fmt) => format!("{} is a valid {}", f.join(", "), fmt.as_str()),
-            None => format!("{} filled in", f.join(", ")),
-        };
-        (
-            Kind::Field {
-                fields: f,
-                format: c.format,
-                matches,
-            },
-            label,
-        )
-    } else if let Some(h) = &c.section {
-        if h.trim().is_empty() {
-            return Err(cx.err(
-                &format!("{key}.section"),
-                "an empty heading",
-                "name the section heading",
-            ));
-        }
-        let note = NoteKind::for_section(h);
-        let required = match (c.filled, note) {
-            (None, _) => None,
-            (Some(Filled::All), Some(n)) => Some(templates.required_headings(n, q)?),
-            (Some(Filled::All), None) => Some(Vec::new()),
-        };
-        (
-            Kind::Section {
-                heading: h.clone(),
-                required,
-                note,
-            },
-            format!("section \"{h}\" written"),
-        )
-    } else if let Some(list) = &c.any {
-        if list.is_empty() {
-            return Err(cx.err(
-                &format!("{key}.any"),
-                "`any` needs at least one criterion",
-                "",
-            ));
-        }
-        let mut subs = Vec::new();
-        for (i, s) in list.iter().enumerate() {
-            subs.push(criterion(
-                s,
-                &format!("{key}.any[{i}]"),
-                cx,
-                env,
-                templates,
-                q,
-            )?);
-        }
-        let label = subs
-            .iter()
-            .map(|s| s.label.clone())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        (Kind::Any(subs), label)
-    } else {
-        let e = c.expr.clone().unwrap_or_default();
-        crate::base::expr::check_syntax(env, &e).map_err(|m| {
+    Ok(())
+}
+
+/// A `field` or `fields` criterion on the paths `f`, with its `format`
+/// and `matches` pattern, and its default label.
+fn field_criterion(
+    c: &RawCriterion,
+    f: Vec<String>,
+    key: &str,
+    cx: &Ctx,
+) -> Result<(Kind, String), ConfigError> {
+    if f.is_empty() || f.iter().any(|p| p.trim().is_empty()) {
+        return Err(cx.err(
+            key,
+            "an empty field name",
+            "name a front-matter key, such as `contact.email`",
+        ));
+    }
+    let matches = match &c.matches {
+        None => None,
+        Some(m) => Some(Regex::new(m).map_err(|e| {
             cx.err(
-                &format!("{key}.expr"),
-                format!("invalid expression: {m}"),
-                "expressions are minijinja, e.g. `objections | rejectattr('resolved') | list | length == 0`",
+                &format!("{key}.matches"),
+                format!(
+                    "invalid regex: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                ),
+                "fix the pattern; it is a Rust `regex` (no look-around)",
             )
-        })?;
-        (Kind::Expr(e.clone()), format!("`{e}` holds"))
+        })?),
     };
-    Ok(Criterion {
-        label: c.label.clone().unwrap_or(default_label),
-        kind,
-    })
+    let label = match c.format {
+        Some(fmt) => format!("{} is a valid {}", f.join(", "), fmt.as_str()),
+        None => format!("{} filled in", f.join(", ")),
+    };
+    Ok((
+        Kind::Field {
+            fields: f,
+            format: c.format,
+            matches,
+        },
+        label,
+    ))
+}
+
+/// A `section` criterion on heading `h`: with `filled: all`, the headings
+/// its note template requires. And its default label.
+fn section_criterion(
+    c: &RawCriterion,
+    h: &str,
+    key: &str,
+    cx: &Ctx,
+    templates: &Templates,
+    q: Qualification,
+) -> Result<(Kind, String), ConfigError> {
+    if h.trim().is_empty() {
+        return Err(cx.err(
+            &format!("{key}.section"),
+            "an empty heading",
+            "name the section heading",
+        ));
+    }
+    let note = NoteKind::for_section(h);
+    let required = match (c.filled, note) {
+        (None, _) => None,
+        (Some(Filled::All), Some(n)) => Some(templates.required_headings(n, q)?),
+        (Some(Filled::All), None) => Some(Vec::new()),
+    };
+    Ok((
+        Kind::Section {
+            heading: h.to_string(),
+            required,
+            note,
+        },
+        format!("section \"{h}\" written"),
+    ))
+}
+
+/// An `any` criterion: at least one criterion, each read in turn, the
+/// default label theirs joined by "or".
+fn any_criterion(
+    list: &[RawCriterion],
+    key: &str,
+    cx: &Ctx,
+    env: &minijinja::Environment<'static>,
+    templates: &Templates,
+    q: Qualification,
+) -> Result<(Kind, String), ConfigError> {
+    if list.is_empty() {
+        return Err(cx.err(
+            &format!("{key}.any"),
+            "`any` needs at least one criterion",
+            "",
+        ));
+    }
+    let mut subs = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        subs.push(criterion(
+            s,
+            &format!("{key}.any[{i}]"),
+            cx,
+            env,
+            templates,
+            q,
+        )?);
+    }
+    let label = subs
+        .iter()
+        .map(|s| s.label.clone())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Ok((Kind::Any(subs), label))
 }
 
 /// The default `pipeline.yaml` written by `deal init`.

@@ -1,10 +1,10 @@
 //! A deal: one Markdown file with YAML front-matter, in a stage folder.
 //!
 //! The front-matter is kept as a YAML mapping (unknown keys are the users'
-//! custom fields and are kept), and the known fields of SPEC §2 are typed
-//! into [`Fields`]. A wrong type is a [`SchemaIssue`], never a panic.
+//! custom fields and are kept), and the known fields (declared once in
+//! [`crate::model::fields`]) are typed into [`Fields`]. A wrong type is a
+//! [`SchemaIssue`], never a panic.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -14,6 +14,7 @@ use serde_yaml::{Mapping, Value};
 use crate::base::time::parse_timestamp;
 use crate::model::body::{self, Outline};
 use crate::model::config::{Config, LOST, WON};
+pub use crate::model::fields::{Fields, Imported, Waiver};
 use crate::yaml::frontmatter::{self, Split, SplitError};
 pub use crate::yaml::mapping::{ParseProblem, kind_name, lookup, parse_mapping, scalar_text};
 
@@ -76,58 +77,6 @@ pub struct SchemaIssue {
     pub help: String,
 }
 
-/// The typed known fields of SPEC §2. Absent or null fields are `None`.
-#[derive(Debug, Clone, Default)]
-pub struct Fields {
-    pub title: Option<String>,
-    pub owner: Option<String>,
-    pub company: Option<String>,
-    /// `value`, exact (docs/reference.md, "Money").
-    pub value: Option<crate::base::money::Amount>,
-    /// `imported: {at, stage}`, written by `deal import`.
-    pub imported: Option<Imported>,
-    pub currency: Option<String>,
-    pub source: Option<String>,
-    pub created: Option<DateTime<Utc>>,
-    pub first_contact: Option<DateTime<Utc>>,
-    pub last_activity: Option<DateTime<Utc>>,
-    pub expected_close: Option<DateTime<Utc>>,
-    pub next_action: Option<String>,
-    pub next_due: Option<DateTime<Utc>>,
-    /// Stage id or outcome → when the deal last entered it.
-    pub stages: BTreeMap<String, DateTime<Utc>>,
-    pub lost_reason: Option<String>,
-    pub lost_stage: Option<String>,
-    pub lost_at: Option<DateTime<Utc>>,
-    /// Stage id → waiver, written by a forced move.
-    pub waived: BTreeMap<String, Waiver>,
-    pub delivery_owner: Option<String>,
-    pub contract: Option<String>,
-    pub source_id: Option<String>,
-    /// `forecast`: overrides the stage's forecast category.
-    pub forecast: Option<crate::model::config::Category>,
-}
-
-/// A stage's waiver (`waived.<stage>`): `{reason, by, at}` as `deal move
-/// --force` writes it, or the older bare reason (no `by` or `at`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Waiver {
-    pub reason: String,
-    /// Who forced it: a team handle, or `Name <email>`.
-    pub by: Option<String>,
-    pub at: Option<DateTime<Utc>>,
-}
-
-/// Where and when `deal import` brought a deal in (`imported`): the
-/// criteria of the stages before `stage` are its CRM's history
-/// (docs/reference.md, "Import"). An older import wrote the date alone
-/// (no stage).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Imported {
-    pub at: Option<DateTime<Utc>>,
-    /// A stage id, `won` or `lost`.
-    pub stage: Option<String>,
-}
 /// Who forced a move or wrote a waiver, when nothing says (the older
 /// waivers, `waived.<stage>: reason`), as `stats` and `audit` list them.
 pub const NOT_RECORDED: &str = "(not recorded)";
@@ -380,6 +329,16 @@ impl Typer<'_> {
     }
 }
 
+impl crate::model::fields::Reader for Typer<'_> {
+    fn text(&mut self, path: &str) -> Option<String> {
+        self.string(path)
+    }
+
+    fn timestamp(&mut self, path: &str) -> Option<DateTime<Utc>> {
+        self.ts(path)
+    }
+}
+
 // `value` and `stages`, the fields a summary of many versions reads with
 // `currency` ([`Deal::quick_fields`]): typed here for both paths.
 
@@ -485,36 +444,43 @@ pub fn type_fields(m: &Mapping, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
     type_fields_in(m, None, cfg)
 }
 
-/// Types the known fields of a front-matter mapping. Given the `yaml` it
-/// was parsed from, a fractional `value` is read from its written digits,
-/// exactly (`999999999999999.99`, which a float would make 10^15), not
-/// from the float YAML parsed it into.
+/// [`type_fields`] of a mapping parsed from `yaml`: a fractional `value`
+/// is read from its written digits, exactly (`999999999999999.99`, which
+/// a float would make 10^15), not from the float YAML parsed it into.
+/// The steps run in this order, which is the order of the issues.
 pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields, Vec<SchemaIssue>) {
     let mut t = Typer {
         m,
         yaml,
         issues: Vec::new(),
     };
-    let mut f = Fields {
-        title: t.string("title"),
-        owner: t.string("owner"),
-        company: t.string("company"),
-        currency: t.string("currency"),
-        source: t.string("source"),
-        created: t.ts("created"),
-        first_contact: t.ts("first_contact"),
-        ..Fields::default()
-    };
-    // Checked as dates, in this order (the issues' order), but not kept:
-    // nothing reads them.
-    for key in ["engaged", "kickoff_on", "verbal_agreement_on"] {
-        let _ = t.ts(key);
-    }
-    f.last_activity = t.ts("last_activity");
-    f.expected_close = t.ts("expected_close");
+    let mut f = Fields::default();
+    f.read_plain(&mut t);
+    type_late_text(&mut t, &mut f);
+    require_title_and_owner(&mut t, &f);
+    type_value(&mut t, &mut f);
+    type_forecast(&mut t, &mut f);
+    type_contact_and_next_step(&mut t, &mut f);
+    type_imported(&mut t, cfg, &mut f);
+    type_stages(&mut t, cfg, &mut f);
+    type_lost(&mut t, cfg, &mut f);
+    type_waived(&mut t, cfg, &mut f);
+    check_objections(&mut t);
+    check_problem_and_proposal(&mut t);
+    check_contract(&mut t, &f);
+    (f, t.issues)
+}
+
+/// `delivery_owner`, `contract` and `source_id`, read as text right after
+/// the rows [`Fields::read_plain`] reads.
+fn type_late_text(t: &mut Typer, f: &mut Fields) {
     f.delivery_owner = t.string("delivery_owner");
     f.contract = t.string("contract");
     f.source_id = t.string("source_id");
+}
+
+/// An issue for a missing or blank `title` or `owner`.
+fn require_title_and_owner(t: &mut Typer, f: &Fields) {
     if f.title.as_deref().is_none_or(|s| s.trim().is_empty()) {
         t.issue(
             "title",
@@ -529,8 +495,11 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
             "add `owner: <team handle>` to the front-matter",
         );
     }
-    type_value(&mut t, &mut f);
-    if let Some(v) = lookup(m, "forecast") {
+}
+
+/// `forecast`: one of the forecast categories.
+fn type_forecast(t: &mut Typer, f: &mut Fields) {
+    if let Some(v) = lookup(t.m, "forecast") {
         let text = scalar_text(v);
         match text
             .as_deref()
@@ -547,6 +516,11 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
             ),
         }
     }
+}
+
+/// `contact` (its keys checked as text) and `next_step` (its action and
+/// due date kept).
+fn type_contact_and_next_step(t: &mut Typer, f: &mut Fields) {
     if t.mapping("contact", "name, email, phone and role")
         .is_some()
     {
@@ -558,7 +532,11 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
         f.next_action = t.string("next_step.action");
         f.next_due = t.ts("next_step.due");
     }
-    match lookup(m, "imported") {
+}
+
+/// `imported`: `{at, stage}`, or the older bare date.
+fn type_imported(t: &mut Typer, cfg: &Config, f: &mut Fields) {
+    match lookup(t.m, "imported") {
         None | Some(Value::Null) => {}
         Some(Value::Mapping(_)) => {
             let stage = t.string("imported.stage");
@@ -583,7 +561,11 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
             });
         }
     }
-    type_stages(&mut t, cfg, &mut f);
+}
+
+/// `lost`: its reason, the stage it was lost from (a stage of this
+/// pipeline) and when.
+fn type_lost(t: &mut Typer, cfg: &Config, f: &mut Fields) {
     if t.mapping("lost", "reason, stage and at").is_some() {
         f.lost_reason = t.string("lost.reason");
         f.lost_stage = t.string("lost.stage");
@@ -598,88 +580,65 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
         }
         f.lost_at = t.ts("lost.at");
     }
-    if let Some(w) = t.mapping("waived", "stage ids and reasons").cloned() {
-        for (k, v) in &w {
-            let Some(id) = k.as_str() else { continue };
-            let key = format!("waived.{id}");
-            if cfg.stage_index(id).is_none() {
-                t.issue(
-                    &key,
-                    format!("`{id}` is not a stage of this pipeline"),
-                    "waivers name the stage whose criteria were waived",
-                );
-                continue;
-            }
-            if let Value::Mapping(_) = v {
-                // `{reason, by, at}`: written by `deal move --force`.
-                let reason = t.string(&format!("{key}.reason"));
-                let by = t.string(&format!("{key}.by"));
-                let at = t.ts(&format!("{key}.at"));
-                if reason.is_none() {
-                    t.issue(
-                        &key,
-                        format!("`{key}` has no `reason`"),
-                        format!("write `{key}.reason: why the criteria were waived`"),
-                    );
-                }
-                f.waived.insert(
-                    id.to_string(),
-                    Waiver {
-                        reason: reason.unwrap_or_default(),
-                        by: by.filter(|b| !b.trim().is_empty()),
-                        at,
-                    },
-                );
-            } else if let Some(r) = t.string_at(&key, (!v.is_null()).then_some(v)) {
-                f.waived.insert(
-                    id.to_string(),
-                    Waiver {
-                        reason: r,
-                        ..Waiver::default()
-                    },
-                );
-            }
+}
+
+/// `waived`: stage id → a waiver, each id a stage of this pipeline.
+fn type_waived(t: &mut Typer, cfg: &Config, f: &mut Fields) {
+    let Some(w) = t.mapping("waived", "stage ids and reasons").cloned() else {
+        return;
+    };
+    for (k, v) in &w {
+        let Some(id) = k.as_str() else { continue };
+        let key = format!("waived.{id}");
+        if cfg.stage_index(id).is_none() {
+            t.issue(
+                &key,
+                format!("`{id}` is not a stage of this pipeline"),
+                "waivers name the stage whose criteria were waived",
+            );
+            continue;
+        }
+        if let Some(waiver) = waiver_at(t, &key, v) {
+            f.waived.insert(id.to_string(), waiver);
         }
     }
-    match lookup(m, "objections") {
+}
+
+/// The waiver at `key` (`waived.<stage>`): `{reason, by, at}` as `deal
+/// move --force` writes it (an issue when the reason is missing), or the
+/// older bare reason.
+fn waiver_at(t: &mut Typer, key: &str, v: &Value) -> Option<Waiver> {
+    if let Value::Mapping(_) = v {
+        let reason = t.string(&format!("{key}.reason"));
+        let by = t.string(&format!("{key}.by"));
+        let at = t.ts(&format!("{key}.at"));
+        if reason.is_none() {
+            t.issue(
+                key,
+                format!("`{key}` has no `reason`"),
+                format!("write `{key}.reason: why the criteria were waived`"),
+            );
+        }
+        return Some(Waiver {
+            reason: reason.unwrap_or_default(),
+            by: by.filter(|b| !b.trim().is_empty()),
+            at,
+        });
+    }
+    let r = t.string_at(key, (!v.is_null()).then_some(v))?;
+    Some(Waiver {
+        reason: r,
+        ..Waiver::default()
+    })
+}
+
+/// `objections`: a list of mappings, each checked by [`check_objection`].
+fn check_objections(t: &mut Typer) {
+    match lookup(t.m, "objections") {
         None => {}
         Some(Value::Sequence(items)) => {
             for (i, item) in items.iter().enumerate() {
-                let key = format!("objections[{i}]");
-                let Value::Mapping(o) = item else {
-                    t.issue(
-                        &key,
-                        "each objection must be a mapping with objection, response and resolved"
-                            .into(),
-                        "write `- { objection: …, response: …, resolved: false }`",
-                    );
-                    continue;
-                };
-                match o.get("resolved") {
-                    None | Some(Value::Null) | Some(Value::Bool(_)) => {}
-                    Some(other) => {
-                        let shown =
-                            scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
-                        let hint = match shown.to_lowercase().as_str() {
-                            "yes" | "y" | "on" | "true" => {
-                                "write `resolved: true` (yes/no are not booleans here)"
-                            }
-                            "no" | "n" | "off" | "false" => {
-                                "write `resolved: false` (yes/no are not booleans here)"
-                            }
-                            _ => "write `resolved: true` or `resolved: false`",
-                        };
-                        t.issue(
-                            &format!("{key}.resolved"),
-                            format!("`resolved` must be true or false, not `{shown}`"),
-                            hint,
-                        );
-                    }
-                }
-                for k in ["objection", "response"] {
-                    let v = o.get(k).filter(|v| !v.is_null());
-                    t.string_at(&format!("{key}.{k}"), v);
-                }
+                check_objection(t, &format!("objections[{i}]"), item);
             }
         }
         Some(other) => {
@@ -691,6 +650,47 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
             );
         }
     }
+}
+
+/// One objection at `key` (`objections[1]`): a mapping whose `resolved`
+/// is a boolean and whose `objection` and `response` are text.
+fn check_objection(t: &mut Typer, key: &str, item: &Value) {
+    let Value::Mapping(o) = item else {
+        t.issue(
+            key,
+            "each objection must be a mapping with objection, response and resolved".into(),
+            "write `- { objection: …, response: …, resolved: false }`",
+        );
+        return;
+    };
+    match o.get("resolved") {
+        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+        Some(other) => {
+            let shown = scalar_text(other).unwrap_or_else(|| kind_name(other).to_string());
+            let hint = match shown.to_lowercase().as_str() {
+                "yes" | "y" | "on" | "true" => {
+                    "write `resolved: true` (yes/no are not booleans here)"
+                }
+                "no" | "n" | "off" | "false" => {
+                    "write `resolved: false` (yes/no are not booleans here)"
+                }
+                _ => "write `resolved: true` or `resolved: false`",
+            };
+            t.issue(
+                &format!("{key}.resolved"),
+                format!("`resolved` must be true or false, not `{shown}`"),
+                hint,
+            );
+        }
+    }
+    for k in ["objection", "response"] {
+        let v = o.get(k).filter(|v| !v.is_null());
+        t.string_at(&format!("{key}.{k}"), v);
+    }
+}
+
+/// `problem` and `proposal`: mappings whose keys have their types.
+fn check_problem_and_proposal(t: &mut Typer) {
     if t.mapping("problem", "confirmed_by and confirmed_on")
         .is_some()
     {
@@ -700,6 +700,10 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
     if t.mapping("proposal", "reviewed_on").is_some() {
         t.ts("proposal.reviewed_on");
     }
+}
+
+/// `contract`: a path inside the pipeline or an http(s) URL.
+fn check_contract(t: &mut Typer, f: &Fields) {
     if let Some(c) = &f.contract
         && !(c.starts_with("http://") || c.starts_with("https://"))
         && !crate::model::config::stays_inside(c)
@@ -710,7 +714,6 @@ pub fn type_fields_in(m: &Mapping, yaml: Option<&str>, cfg: &Config) -> (Fields,
             "write a relative path such as `contracts/acme.pdf`, or a URL",
         );
     }
-    (f, t.issues)
 }
 
 /// Whether a value counts as "present and not empty" for criteria.
@@ -721,5 +724,26 @@ pub fn is_filled(v: &Value) -> bool {
         Value::Sequence(s) => !s.is_empty(),
         Value::Mapping(m) => !m.is_empty(),
         _ => true,
+    }
+}
+
+/// Builders for the unit tests of the modules that read deals: a config
+/// from its YAML, a deal from its front-matter lines.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Config, Deal, Place};
+
+    /// The config `yaml` says, with the built-in note templates.
+    pub fn config(yaml: &str) -> Config {
+        let templates = crate::model::notes::Templates::builtin_only();
+        crate::model::config::parse(yaml, std::path::Path::new("pipeline.yaml"), &templates)
+            .unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+    }
+
+    /// The deal `acme` in `place`: `title: Acme`, then the lines `front`.
+    pub fn deal(cfg: &Config, place: Place, front: &str) -> Deal {
+        let text = format!("---\ntitle: Acme\n{front}---\n");
+        let rel = std::path::PathBuf::from("deals/acme.md");
+        Deal::parse("acme".into(), rel, place, text.into_bytes(), cfg).unwrap()
     }
 }

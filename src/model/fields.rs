@@ -1,13 +1,19 @@
-//! The known front-matter fields of a deal (SPEC §2), written once: their
-//! paths, types and meanings. `deal set` and `deal import` type values by
-//! this table, `deal list` sorts by its scalar fields, and tests hold deal
-//! parsing (`deal::type_fields`) and the user reference (docs/reference.md)
-//! to it, so a new field is one row here.
+//! The known front-matter fields of a deal (docs/reference.md), declared
+//! once: their paths, kinds and meanings, and for the fields a parsed deal
+//! keeps, the member of [`Fields`] that holds each and how it is typed.
+//! `deal set` and `deal import` type values by this table, `deal list`
+//! sorts by its scalar fields, deal parsing (`deal::type_fields`) fills
+//! [`Fields`] from it, and tests hold parsing and the user reference to
+//! it, so a new field is one row of [`known_fields!`].
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 use crate::base::error::Error;
+use crate::base::money::Amount;
 use crate::base::time::{format_date, format_ts, parse_timestamp};
+use crate::model::config::{Category, LOST, WON};
 use crate::model::config::{Config, yaml_scalar};
 
 /// How a field's value is written and checked.
@@ -46,152 +52,137 @@ const fn f(path: &'static str, kind: Kind, meaning: &'static str) -> Field {
     }
 }
 
-/// Every known field.
-pub const FIELDS: &[Field] = &[
-    f("title", Kind::Text, "what the deal is (required)"),
-    f("owner", Kind::Handle, "who owns the deal (required)"),
-    f("company", Kind::Text, "the customer"),
-    f("value", Kind::Amount, "the deal's value, in `currency`"),
-    f("currency", Kind::Text, "default: the pipeline's"),
-    f("source", Kind::Text, "where the lead came from"),
-    f(
-        "source_id",
-        Kind::Text,
-        "the record id in the CRM it was imported from",
-    ),
-    f("created", Kind::Timestamp, "when the lead was captured"),
-    f(
-        "first_contact",
-        Kind::Timestamp,
-        "the first reply to the lead",
-    ),
-    f(
-        "engaged",
-        Kind::Timestamp,
-        "the prospect replied, accepted a call or engaged",
-    ),
-    f("kickoff_on", Kind::Timestamp, "the delivery kickoff"),
-    f(
-        "verbal_agreement_on",
-        Kind::Timestamp,
-        "verbal agreement to move to contract",
-    ),
-    f(
-        "last_activity",
-        Kind::Timestamp,
-        "the last touch; idle time counts from it",
-    ),
-    f(
-        "expected_close",
-        Kind::Timestamp,
-        "when the owner expects it to close",
-    ),
-    f(
-        "forecast",
-        Kind::Category,
-        "overrides the stage's forecast category",
-    ),
-    f("contact", Kind::Block, "name, email, phone, role"),
-    f("contact.name", Kind::Text, "the contact's name"),
-    f("contact.email", Kind::Text, "the contact's email"),
-    f("contact.phone", Kind::Text, "the contact's direct dial"),
-    f("contact.role", Kind::Text, "the contact's role"),
-    f("next_step", Kind::Block, "action and due date"),
-    f("next_step.action", Kind::Text, "what happens next"),
-    f("next_step.due", Kind::Timestamp, "by when"),
-    f(
-        "stages",
-        Kind::Block,
-        "stage id, won or lost → when the deal last entered it",
-    ),
-    f(
-        "stages.*",
-        Kind::Timestamp,
-        "when the deal last entered that stage",
-    ),
-    f(
-        "lost",
-        Kind::Block,
-        "reason, stage, at: written when a deal is lost",
-    ),
-    f("lost.reason", Kind::Text, "why it was lost"),
-    f("lost.stage", Kind::Text, "the stage it was lost from"),
-    f("lost.at", Kind::Timestamp, "when it was lost"),
-    f(
-        "imported",
-        Kind::Block,
-        "at, stage: written by `deal import`",
-    ),
-    f("imported.at", Kind::Timestamp, "when the deal was imported"),
-    f(
-        "imported.stage",
-        Kind::Text,
-        "where it came in: the criteria of earlier stages are not enforced",
-    ),
-    f(
-        "crm",
-        Kind::Block,
-        "the CRM's columns kept verbatim by `deal import`, keyed by header",
-    ),
-    f("crm.*", Kind::Text, "a CRM column's value, verbatim"),
-    f(
-        "waived",
-        Kind::Block,
-        "stage id → {reason, by, at}, written by a forced move",
-    ),
-    f(
-        "waived.*",
-        Kind::Text,
-        "why that stage's criteria were waived (the older form: the reason alone)",
-    ),
-    f(
-        "waived.*.reason",
-        Kind::Text,
-        "why that stage's criteria were waived",
-    ),
-    f(
-        "waived.*.by",
-        Kind::Text,
-        "who forced the move: a team handle, or `Name <email>`",
-    ),
-    f("waived.*.at", Kind::Timestamp, "when the move was forced"),
-    f(
-        "objections",
-        Kind::Block,
-        "a list of {objection, response, resolved}",
-    ),
-    f(
-        "objections.*.objection",
-        Kind::Text,
-        "the objection, in the prospect's words",
-    ),
-    f("objections.*.response", Kind::Text, "how it was answered"),
-    f("objections.*.resolved", Kind::Bool, "whether it is settled"),
-    f("problem", Kind::Block, "confirmed_by, confirmed_on"),
-    f(
-        "problem.confirmed_by",
-        Kind::Text,
-        "who confirmed the problem statement",
-    ),
-    f("problem.confirmed_on", Kind::Timestamp, "when"),
-    f("proposal", Kind::Block, "reviewed_on"),
-    f(
-        "proposal.reviewed_on",
-        Kind::Timestamp,
-        "when the proposal was reviewed with the prospect",
-    ),
-    f(
-        "contract",
-        Kind::Text,
-        "a path inside the pipeline, or an http(s) URL",
-    ),
-    f("delivery_owner", Kind::Handle, "who delivers once won"),
-    f(
-        "icp",
-        Kind::Block,
-        "the lead's profile, scored by pipeline.yaml's icp",
-    ),
-];
+/// How deal parsing reads a field at its path: the value, or `None` when
+/// it is absent or null, or of the wrong type (then it records an issue
+/// naming the path).
+pub trait Reader {
+    fn text(&mut self, path: &str) -> Option<String>;
+    fn timestamp(&mut self, path: &str) -> Option<DateTime<Utc>>;
+}
+
+/// Declares the known fields, once. Each row is a path, its [`Kind`] and
+/// its meaning; a field deal parsing keeps adds the [`Fields`] member that
+/// holds it and how it is typed: `read` (by its kind, from its own path,
+/// in the order of the rows, by [`Fields::read_plain`]) or `own` (by its
+/// own step of `deal::type_fields_in`, for a value with more to check).
+/// The rows give [`FIELDS`] (in their order), [`Fields`] and the typing.
+macro_rules! known_fields {
+    ($(
+        $path:literal, $kind:ident, $meaning:literal
+        $(=> $how:ident $member:ident: $ty:ty)?;
+    )*) => {
+        /// Every known field.
+        pub const FIELDS: &[Field] = &[$(f($path, Kind::$kind, $meaning)),*];
+
+        /// The typed known fields (docs/reference.md). Absent or null
+        /// fields are `None` (or empty).
+        #[derive(Debug, Clone, Default)]
+        pub struct Fields {
+            $($(
+                #[doc = concat!("`", $path, "`: ", $meaning, ".")]
+                pub $member: $ty,
+            )?)*
+        }
+
+        impl Fields {
+            /// Reads the rows typed by their kind into their members.
+            pub fn read_plain(&mut self, r: &mut impl Reader) {
+                $($(known_fields!(@$how r, self.$member, $kind, $path);)?)*
+            }
+        }
+    };
+    (@read $r:ident, $slot:expr, Text, $path:literal) => { $slot = $r.text($path) };
+    (@read $r:ident, $slot:expr, Handle, $path:literal) => { $slot = $r.text($path) };
+    (@read $r:ident, $slot:expr, Timestamp, $path:literal) => { $slot = $r.timestamp($path) };
+    (@own $($rest:tt)*) => {};
+}
+
+// `source_id`, `contract` and `delivery_owner` are typed by their own
+// step, after the dates, so their issues keep the place they always had.
+known_fields! {
+    "title", Text, "what the deal is (required)" => read title: Option<String>;
+    "owner", Handle, "who owns the deal (required)" => read owner: Option<String>;
+    "company", Text, "the customer" => read company: Option<String>;
+    "value", Amount, "the deal's value, in `currency`" => own value: Option<Amount>;
+    "currency", Text, "default: the pipeline's" => read currency: Option<String>;
+    "source", Text, "where the lead came from" => read source: Option<String>;
+    "source_id", Text, "the record id in the CRM it was imported from"
+        => own source_id: Option<String>;
+    "created", Timestamp, "when the lead was captured" => read created: Option<DateTime<Utc>>;
+    "first_contact", Timestamp, "the first reply to the lead"
+        => read first_contact: Option<DateTime<Utc>>;
+    "engaged", Timestamp, "the prospect replied, accepted a call or engaged"
+        => read engaged: Option<DateTime<Utc>>;
+    "kickoff_on", Timestamp, "the delivery kickoff" => read kickoff_on: Option<DateTime<Utc>>;
+    "verbal_agreement_on", Timestamp, "verbal agreement to move to contract"
+        => read verbal_agreement_on: Option<DateTime<Utc>>;
+    "last_activity", Timestamp, "the last touch; idle time counts from it"
+        => read last_activity: Option<DateTime<Utc>>;
+    "expected_close", Timestamp, "when the owner expects it to close"
+        => read expected_close: Option<DateTime<Utc>>;
+    "forecast", Category, "overrides the stage's forecast category"
+        => own forecast: Option<Category>;
+    "contact", Block, "name, email, phone, role";
+    "contact.name", Text, "the contact's name";
+    "contact.email", Text, "the contact's email";
+    "contact.phone", Text, "the contact's direct dial";
+    "contact.role", Text, "the contact's role";
+    "next_step", Block, "action and due date";
+    "next_step.action", Text, "what happens next" => own next_action: Option<String>;
+    "next_step.due", Timestamp, "by when" => own next_due: Option<DateTime<Utc>>;
+    "stages", Block, "stage id, won or lost → when the deal last entered it"
+        => own stages: BTreeMap<String, DateTime<Utc>>;
+    "stages.*", Timestamp, "when the deal last entered that stage";
+    "lost", Block, "reason, stage, at: written when a deal is lost";
+    "lost.reason", Text, "why it was lost" => own lost_reason: Option<String>;
+    "lost.stage", Text, "the stage it was lost from" => own lost_stage: Option<String>;
+    "lost.at", Timestamp, "when it was lost" => own lost_at: Option<DateTime<Utc>>;
+    "imported", Block, "at, stage: written by `deal import`" => own imported: Option<Imported>;
+    "imported.at", Timestamp, "when the deal was imported";
+    "imported.stage", Text, "where it came in: the criteria of earlier stages are not enforced";
+    "crm", Block, "the CRM's columns kept verbatim by `deal import`, keyed by header";
+    "crm.*", Text, "a CRM column's value, verbatim";
+    "waived", Block, "stage id → {reason, by, at}, written by a forced move"
+        => own waived: BTreeMap<String, Waiver>;
+    "waived.*", Text, "why that stage's criteria were waived (the older form: the reason alone)";
+    "waived.*.reason", Text, "why that stage's criteria were waived";
+    "waived.*.by", Text, "who forced the move: a team handle, or `Name <email>`";
+    "waived.*.at", Timestamp, "when the move was forced";
+    "objections", Block, "a list of {objection, response, resolved}";
+    "objections.*.objection", Text, "the objection, in the prospect's words";
+    "objections.*.response", Text, "how it was answered";
+    "objections.*.resolved", Bool, "whether it is settled";
+    "problem", Block, "confirmed_by, confirmed_on";
+    "problem.confirmed_by", Text, "who confirmed the problem statement";
+    "problem.confirmed_on", Timestamp, "when";
+    "proposal", Block, "reviewed_on";
+    "proposal.reviewed_on", Timestamp, "when the proposal was reviewed with the prospect";
+    "contract", Text, "a path inside the pipeline, or an http(s) URL"
+        => own contract: Option<String>;
+    "delivery_owner", Handle, "who delivers once won" => own delivery_owner: Option<String>;
+    "icp", Block, "the lead's profile, scored by pipeline.yaml's icp";
+}
+
+/// A stage's waiver (`waived.<stage>`): `{reason, by, at}` as `deal move
+/// --force` writes it, or the older bare reason (no `by` or `at`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Waiver {
+    pub reason: String,
+    /// Who forced it: a team handle, or `Name <email>`.
+    pub by: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Where and when `deal import` brought a deal in (`imported`): the
+/// criteria of the stages before `stage` are its CRM's history
+/// (docs/reference.md, "Import"). An older import wrote the date alone
+/// (no stage).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub at: Option<DateTime<Utc>>,
+    /// A stage id, `won` or `lost`.
+    pub stage: Option<String>,
+}
 
 /// Where a view prints a key in its own place (the others it lists
 /// together): `deal show`, the report's deal page.
@@ -327,9 +318,11 @@ pub fn typed_value(
         return Ok(String::new());
     }
     let parts: Vec<&str> = key.split('.').collect();
+    // A stage id, `won` or `lost`: the places a deal enters.
     if parts.len() == 2
         && parts[0] == "stages"
-        && crate::model::deal::Place::parse(parts[1], cfg).is_none()
+        && ![WON, LOST].contains(&parts[1])
+        && cfg.stage_index(parts[1]).is_none()
     {
         return Err(Error::usage(
             format!("`{}` is not a stage of this pipeline", parts[1]),
@@ -372,7 +365,7 @@ pub fn typed_value(
             };
         }
         Some(Kind::Handle) => {
-            crate::rules::transition::check_member(cfg, raw, &format!("{key}="))?;
+            check_member(cfg, raw, &format!("{key}="))?;
             return Ok(yaml_scalar(raw));
         }
         Some(Kind::Text) => return Ok(yaml_scalar(raw)),
@@ -386,6 +379,22 @@ pub fn typed_value(
     }
 }
 
+/// Checks that `handle` is a team member (when there is a team): a
+/// [`Kind::Handle`] value, and the handle of an `--owner` flag; `flag`
+/// names where it was given.
+pub fn check_member(cfg: &Config, handle: &str, flag: &str) -> Result<(), Error> {
+    if cfg.team.is_empty() || cfg.team.contains_key(handle) {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!("`{handle}` is not in pipeline.yaml's team"),
+        format!(
+            "pass {flag} with one of: {}",
+            cfg.team.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    ))
+}
+
 /// The currency an amount as written names (`USD 12`, `$12`), if any: the
 /// deal's currency, which `deal new` writes and `deal set` checks.
 pub fn amount_currency(raw: &str) -> Option<crate::base::money::Named> {
@@ -397,6 +406,7 @@ pub fn amount_currency(raw: &str) -> Option<crate::base::money::Named> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::config::Qualification;
 
     #[test]
     fn paths_with_keys_and_items_find_their_row() {
@@ -458,6 +468,133 @@ mod tests {
                 f.path
             );
         }
+    }
+
+    fn cfg() -> Config {
+        let team = [("ann".into(), "Ann".into(), "ann@example.com".into())];
+        let yaml = crate::model::config::default_yaml(&team, Qualification::Bant);
+        crate::model::deal::fixtures::config(&yaml)
+    }
+
+    fn typed(yaml: &str) -> (Fields, Vec<crate::model::deal::SchemaIssue>) {
+        let m: serde_yaml::Mapping = serde_yaml::from_str(yaml).unwrap();
+        crate::model::deal::type_fields(&m, &cfg())
+    }
+
+    #[test]
+    fn each_path_is_declared_once() {
+        let mut paths: Vec<&str> = FIELDS.iter().map(|f| f.path).collect();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), FIELDS.len());
+    }
+
+    #[test]
+    fn the_sortable_fields_are_the_scalar_rows_in_table_order() {
+        let sortable: Vec<&str> = sortable().collect();
+        assert_eq!(
+            sortable[..8],
+            [
+                "title",
+                "owner",
+                "company",
+                "value",
+                "currency",
+                "source",
+                "source_id",
+                "created"
+            ]
+        );
+        assert!(sortable.contains(&"next_step.due") && !sortable.contains(&"next_step"));
+        assert!(!sortable.iter().any(|p| p.contains('*')));
+        assert_eq!(sortable.last(), Some(&"delivery_owner"));
+    }
+
+    #[test]
+    fn the_rows_read_by_their_kind_fill_their_members() {
+        let (f, issues) = typed(
+            "title: Acme\nowner: ann\ncompany: Acme Inc\ncurrency: USD\nsource: web\n\
+             created: 2026-01-02\nfirst_contact: 2026-01-03\nengaged: 2026-01-04\n\
+             kickoff_on: 2026-01-05\nverbal_agreement_on: 2026-01-06\n\
+             last_activity: 2026-01-07\nexpected_close: 2026-01-08\n",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(f.title.as_deref(), Some("Acme"));
+        assert_eq!(f.owner.as_deref(), Some("ann"));
+        assert_eq!(f.company.as_deref(), Some("Acme Inc"));
+        assert_eq!(f.currency.as_deref(), Some("USD"));
+        assert_eq!(f.source.as_deref(), Some("web"));
+        let days: Vec<String> = [
+            f.created,
+            f.first_contact,
+            f.engaged,
+            f.kickoff_on,
+            f.verbal_agreement_on,
+            f.last_activity,
+            f.expected_close,
+        ]
+        .iter()
+        .map(|t| t.map(format_date).unwrap_or_default())
+        .collect();
+        assert_eq!(
+            days,
+            (2..=8).map(|d| format!("2026-01-0{d}")).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_type_is_an_issue_naming_its_path() {
+        let (f, issues) = typed("title: Acme\nowner: ann\ncompany: [a, b]\nengaged: true\n");
+        assert!(f.company.is_none() && f.engaged.is_none());
+        let said: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.key.as_str(), i.message.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("company", "`company` must be text, not a list"),
+                ("engaged", "`engaged` must be a date, not a boolean"),
+            ]
+        );
+    }
+
+    #[test]
+    fn issues_come_in_the_order_of_the_typing_steps() {
+        // The dates before `source_id`, `contract` and `delivery_owner`,
+        // though the table lists `source_id` first; then the checks.
+        let (_, issues) = typed(
+            "owner: ann\nsource_id: [1]\ncreated: soon\ncontract: {a: 1}\n\
+             delivery_owner: [b]\nvalue: lots\n",
+        );
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "created",
+                "delivery_owner",
+                "contract",
+                "source_id",
+                "title",
+                "value"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_handle_must_be_in_the_team_and_a_stage_in_the_pipeline() {
+        let c = cfg();
+        let now = chrono::Utc::now();
+        assert_eq!(typed_value(&c, "owner", "ann", now).unwrap(), "ann");
+        let e = typed_value(&c, "delivery_owner", "zed", now).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`zed` is not in pipeline.yaml's team")
+        );
+        assert!(check_member(&c, "zed", "--owner").is_err());
+        assert!(typed_value(&c, "stages.won", "2026-01-02", now).is_ok());
+        let e = typed_value(&c, "stages.nowhere", "2026-01-02", now).unwrap_err();
+        assert!(e.to_string().contains("`nowhere` is not a stage"));
     }
 
     #[test]

@@ -291,50 +291,84 @@ pub fn check_file(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
 
 /// All findings for one parsed deal.
 pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let f = &d.fields;
-    for issue in &d.issues {
-        let key = Some(issue.key.as_str())
-            .filter(|k| !matches!(*k, "title" | "owner") || d.fm.contains_key(*k));
-        out.push(finding(
-            d,
-            "schema",
-            Severity::Error,
-            key,
-            issue.message.clone(),
-            issue.help.clone(),
-        ));
+    let mut out = schema_findings(d);
+    out.extend(owner_findings(cfg, d));
+    out.extend(criteria_findings(cfg, ev, d));
+    out.extend(lost_reason_finding(cfg, d));
+    if let Place::Stage(k) = d.place {
+        out.extend(open_deal_findings(cfg, d, k, now));
+        out.extend(next_step_overdue(d, now));
     }
-    if !cfg.team.is_empty() {
-        for key in ["owner", "delivery_owner"] {
-            let who = if key == "owner" {
-                &f.owner
-            } else {
-                &f.delivery_owner
-            };
-            if let Some(o) = who.as_deref().filter(|o| !o.trim().is_empty())
-                && !cfg.team.contains_key(o)
-            {
-                let handles: Vec<&str> = cfg.team.keys().map(String::as_str).collect();
-                out.push(finding(
-                    d,
-                    "unknown-owner",
-                    Severity::Error,
-                    Some(key),
-                    format!("{key} `{o}` is not in the team"),
-                    format!(
-                        "use one of {}, or add `{o}` to `team` in pipeline.yaml",
-                        handles.join(", ")
-                    ),
-                ));
-            }
+    if let Some(w) = speed_to_lead(cfg, d, now) {
+        out.push(w);
+    }
+    out.extend(currency_mismatch(cfg, d));
+    out
+}
+
+/// `schema`: each issue deal parsing found with a known field (a missing
+/// `title` or `owner` points at the file, not at the key).
+fn schema_findings(d: &Deal) -> Vec<Finding> {
+    d.issues
+        .iter()
+        .map(|issue| {
+            let key = Some(issue.key.as_str())
+                .filter(|k| !matches!(*k, "title" | "owner") || d.fm.contains_key(*k));
+            finding(
+                d,
+                "schema",
+                Severity::Error,
+                key,
+                issue.message.clone(),
+                issue.help.clone(),
+            )
+        })
+        .collect()
+}
+
+/// `unknown-owner`: an `owner` or `delivery_owner` not in the team (when
+/// there is one).
+fn owner_findings(cfg: &Config, d: &Deal) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if cfg.team.is_empty() {
+        return out;
+    }
+    let f = &d.fields;
+    for key in ["owner", "delivery_owner"] {
+        let who = if key == "owner" {
+            &f.owner
+        } else {
+            &f.delivery_owner
+        };
+        if let Some(o) = who.as_deref().filter(|o| !o.trim().is_empty())
+            && !cfg.team.contains_key(o)
+        {
+            let handles: Vec<&str> = cfg.team.keys().map(String::as_str).collect();
+            out.push(finding(
+                d,
+                "unknown-owner",
+                Severity::Error,
+                Some(key),
+                format!("{key} `{o}` is not in the team"),
+                format!(
+                    "use one of {}, or add `{o}` to `team` in pipeline.yaml",
+                    handles.join(", ")
+                ),
+            ));
         }
     }
+    out
+}
+
+/// `exit-criteria`: one finding per stage passed without its criteria,
+/// a note per unmet criterion and each distinct fix once.
+fn criteria_findings(cfg: &Config, ev: &Evaluator, d: &Deal) -> Vec<Finding> {
     let place_name = |p: Place| match p {
         Place::Stage(i) => format!("in {}", cfg.stages[i].id),
         Place::Won => "won".to_string(),
         Place::Lost => "lost".to_string(),
     };
+    let mut out = Vec::new();
     for gap in criteria::gaps(ev, d) {
         let mut fnd = finding(
             d,
@@ -361,149 +395,164 @@ pub fn check_deal(cfg: &Config, ev: &Evaluator, d: &Deal, now: DateTime<Utc>) ->
         fnd.help = helps.join("\n");
         out.push(fnd);
     }
-    if d.place == Place::Lost {
-        let lost_at = f.stages.get("lost").copied().or(f.lost_at);
-        let historic = matches!((cfg.enforce_from, lost_at), (Some(from), Some(at)) if at < from)
-            || !criteria::needs_lost_reason(d);
-        if !historic {
-            match f.lost_reason.as_deref().filter(|r| !r.trim().is_empty()) {
-                None => out.push(finding(
-                    d,
-                    "missing-lost-reason",
-                    Severity::Error,
-                    None,
-                    "lost, with no `lost.reason`".into(),
-                    format!(
-                        "add the reason: `deal set {} lost.reason=\"{}\"`",
-                        d.slug,
-                        cfg.lost_reasons.first().map(String::as_str).unwrap_or("…")
-                    ),
-                )),
-                Some(r)
-                    if !cfg.lost_reasons.is_empty() && !cfg.lost_reasons.iter().any(|x| x == r) =>
-                {
-                    out.push(finding(
-                        d,
-                        "missing-lost-reason",
-                        Severity::Error,
-                        Some("lost.reason"),
-                        format!("lost reason `{r}` is not one of `lost_reasons`"),
-                        format!("use one of: {}", cfg.lost_reasons.join(", ")),
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
+    out
+}
+
+/// `missing-lost-reason`: a lost deal (lost since `enforce_from`, not
+/// imported as lost) without `lost.reason`, or with one not in
+/// `lost_reasons`.
+fn lost_reason_finding(cfg: &Config, d: &Deal) -> Option<Finding> {
+    let f = &d.fields;
+    if d.place != Place::Lost {
+        return None;
     }
-    if let Place::Stage(k) = d.place {
-        let stage = &cfg.stages[k];
-        if let Some((idle, rot)) = d.rotting(cfg, now) {
-            out.push(finding(
-                d,
-                "rotting",
-                Severity::Warning,
-                None,
-                format!("idle for {idle:.1} days in {} (rots after {rot})", stage.id),
-                format!(
-                    "log the last touch with `deal note {} call`, or move the deal on",
-                    d.slug
-                ),
-            ));
-        }
-        let proposal = cfg.stage_index("proposal");
-        if proposal.is_some_and(|p| k >= p) && f.next_action.is_none() && f.next_due.is_none() {
-            out.push(finding(
-                d,
-                "next-step-missing",
-                Severity::Warning,
-                None,
-                format!("in {} with no next step", stage.id),
-                format!(
-                    "`deal set {} next_step.action=\"…\" next_step.due=YYYY-MM-DD`",
-                    d.slug
-                ),
-            ));
-        }
-        if let Some(close) = f.expected_close
-            && d.close_date_passed(now)
-        {
-            let late = (now.date_naive() - close.date_naive()).num_days();
-            out.push(finding(
-                d,
-                "close-date-passed",
-                Severity::Warning,
-                Some("expected_close"),
-                format!(
-                    "expected to close on {} ({late} day{} ago); the forecast counts it as past due",
-                    format_date(close),
-                    if late == 1 { "" } else { "s" }
-                ),
-                format!(
-                    "set the date it will close: `deal set {} expected_close=YYYY-MM-DD`, or move it to won or lost",
-                    d.slug
-                ),
-            ));
-        }
-        if proposal.is_some_and(|p| k >= p) && f.expected_close.is_none() {
-            out.push(finding(
-                d,
-                "close-date-missing",
-                Severity::Warning,
-                None,
-                format!(
-                    "in {} with no expected_close; the forecast cannot place it",
-                    stage.id
-                ),
-                format!("`deal set {} expected_close=YYYY-MM-DD`", d.slug),
-            ));
-        }
-        if let Some(due) = f.next_due
-            && d.next_step_overdue(now)
-        {
-            let late = (now.date_naive() - due.date_naive()).num_days();
-            out.push(finding(
-                d,
-                "next-step-overdue",
-                Severity::Warning,
-                Some("next_step.due"),
-                format!(
-                    "next step {}was due {} ({late} day{} ago)",
-                    f.next_action
-                        .as_deref()
-                        .map(|a| format!("\"{a}\" "))
-                        .unwrap_or_default(),
-                    format_date(due),
-                    if late == 1 { "" } else { "s" }
-                ),
-                format!(
-                    "do it, or set a new date: `deal set {} next_step.due=YYYY-MM-DD`",
-                    d.slug
-                ),
-            ));
-        }
+    let lost_at = f.stages.get("lost").copied().or(f.lost_at);
+    let historic = matches!((cfg.enforce_from, lost_at), (Some(from), Some(at)) if at < from)
+        || !criteria::needs_lost_reason(d);
+    if historic {
+        return None;
     }
-    if let Some(w) = speed_to_lead(cfg, d, now) {
-        out.push(w);
+    match f.lost_reason.as_deref().filter(|r| !r.trim().is_empty()) {
+        None => Some(finding(
+            d,
+            "missing-lost-reason",
+            Severity::Error,
+            None,
+            "lost, with no `lost.reason`".into(),
+            format!(
+                "add the reason: `deal set {} lost.reason=\"{}\"`",
+                d.slug,
+                cfg.lost_reasons.first().map(String::as_str).unwrap_or("…")
+            ),
+        )),
+        Some(r) if !cfg.lost_reasons.is_empty() && !cfg.lost_reasons.iter().any(|x| x == r) => {
+            Some(finding(
+                d,
+                "missing-lost-reason",
+                Severity::Error,
+                Some("lost.reason"),
+                format!("lost reason `{r}` is not one of `lost_reasons`"),
+                format!("use one of: {}", cfg.lost_reasons.join(", ")),
+            ))
+        }
+        Some(_) => None,
     }
-    if let Some(c) = &f.currency
-        && c != &cfg.currency
-    {
+}
+
+/// The warnings of a deal open in stage `k`: `rotting`, and from the
+/// proposal stage on, `next-step-missing`, `close-date-passed` and
+/// `close-date-missing`.
+fn open_deal_findings(cfg: &Config, d: &Deal, k: usize, now: DateTime<Utc>) -> Vec<Finding> {
+    let f = &d.fields;
+    let stage = &cfg.stages[k];
+    let mut out = Vec::new();
+    if let Some((idle, rot)) = d.rotting(cfg, now) {
         out.push(finding(
             d,
-            "currency-mismatch",
+            "rotting",
             Severity::Warning,
-            Some("currency"),
+            None,
+            format!("idle for {idle:.1} days in {} (rots after {rot})", stage.id),
             format!(
-                "value in {c}, but the pipeline counts in {}; it is left out of the sums",
-                cfg.currency
-            ),
-            format!(
-                "convert the value to {} and remove `currency`, or keep it out of the sums",
-                cfg.currency
+                "log the last touch with `deal note {} call`, or move the deal on",
+                d.slug
             ),
         ));
     }
+    let proposal = cfg.stage_index("proposal");
+    if proposal.is_some_and(|p| k >= p) && f.next_action.is_none() && f.next_due.is_none() {
+        out.push(finding(
+            d,
+            "next-step-missing",
+            Severity::Warning,
+            None,
+            format!("in {} with no next step", stage.id),
+            format!(
+                "`deal set {} next_step.action=\"…\" next_step.due=YYYY-MM-DD`",
+                d.slug
+            ),
+        ));
+    }
+    if let Some(close) = f.expected_close
+        && d.close_date_passed(now)
+    {
+        let late = (now.date_naive() - close.date_naive()).num_days();
+        out.push(finding(
+            d,
+            "close-date-passed",
+            Severity::Warning,
+            Some("expected_close"),
+            format!(
+                "expected to close on {} ({late} day{} ago); the forecast counts it as past due",
+                format_date(close),
+                if late == 1 { "" } else { "s" }
+            ),
+            format!(
+                "set the date it will close: `deal set {} expected_close=YYYY-MM-DD`, or move it to won or lost",
+                d.slug
+            ),
+        ));
+    }
+    if proposal.is_some_and(|p| k >= p) && f.expected_close.is_none() {
+        out.push(finding(
+            d,
+            "close-date-missing",
+            Severity::Warning,
+            None,
+            format!(
+                "in {} with no expected_close; the forecast cannot place it",
+                stage.id
+            ),
+            format!("`deal set {} expected_close=YYYY-MM-DD`", d.slug),
+        ));
+    }
     out
+}
+
+/// `next-step-overdue`: an open deal's `next_step.due` before today.
+fn next_step_overdue(d: &Deal, now: DateTime<Utc>) -> Option<Finding> {
+    let f = &d.fields;
+    let due = f.next_due.filter(|_| d.next_step_overdue(now))?;
+    let late = (now.date_naive() - due.date_naive()).num_days();
+    Some(finding(
+        d,
+        "next-step-overdue",
+        Severity::Warning,
+        Some("next_step.due"),
+        format!(
+            "next step {}was due {} ({late} day{} ago)",
+            f.next_action
+                .as_deref()
+                .map(|a| format!("\"{a}\" "))
+                .unwrap_or_default(),
+            format_date(due),
+            if late == 1 { "" } else { "s" }
+        ),
+        format!(
+            "do it, or set a new date: `deal set {} next_step.due=YYYY-MM-DD`",
+            d.slug
+        ),
+    ))
+}
+
+/// `currency-mismatch`: a deal valued in another currency than the
+/// pipeline's, which the sums leave out.
+fn currency_mismatch(cfg: &Config, d: &Deal) -> Option<Finding> {
+    let c = d.fields.currency.as_ref().filter(|c| **c != cfg.currency)?;
+    Some(finding(
+        d,
+        "currency-mismatch",
+        Severity::Warning,
+        Some("currency"),
+        format!(
+            "value in {c}, but the pipeline counts in {}; it is left out of the sums",
+            cfg.currency
+        ),
+        format!(
+            "convert the value to {} and remove `currency`, or keep it out of the sums",
+            cfg.currency
+        ),
+    ))
 }
 
 fn speed_to_lead(cfg: &Config, d: &Deal, now: DateTime<Utc>) -> Option<Finding> {

@@ -440,4 +440,109 @@ mod tests {
         assert!(!email_re().is_match("jane@acme"));
         assert!(!email_re().is_match("jane doe@acme.com"));
     }
+
+    /// Four stages, each asking for one thing; `enforce_from` when given.
+    fn cfg(enforce_from: &str) -> Config {
+        let yaml = format!(
+            "{enforce_from}stages:\n\
+             \x20 - id: outreach\n    exit:\n      - field: contact.email\n        format: email\n\
+             \x20 - id: discovery\n    exit:\n      - any:\n          - field: problem.confirmed_by\n          - expr: \"value > 1000\"\n\
+             \x20 - id: proposal\n    exit:\n      - field: contract\n        matches: \"^contracts/\"\n\
+             \x20 - id: negotiation\n"
+        );
+        crate::model::deal::fixtures::config(&yaml)
+    }
+
+    fn deal(cfg: &Config, place: Place, front: &str) -> Deal {
+        crate::model::deal::fixtures::deal(cfg, place, &format!("owner: ann\n{front}"))
+    }
+
+    fn outcome(cfg: &Config, stage: usize, d: &Deal) -> Outcome {
+        let ev = Evaluator::with_files(cfg, HashSet::new());
+        ev.eval(&cfg.stages[stage].exit[0], d)
+    }
+
+    #[test]
+    fn a_field_criterion_names_what_is_missing_or_malformed() {
+        let c = cfg("");
+        let missing = deal(&c, Place::Stage(1), "");
+        assert_eq!(
+            outcome(&c, 0, &missing).detail.as_deref(),
+            Some("`contact.email` is missing")
+        );
+        let bad = deal(&c, Place::Stage(1), "contact: {email: jo}\n");
+        assert_eq!(
+            outcome(&c, 0, &bad).detail.as_deref(),
+            Some("`contact.email` is not a valid email: `jo`")
+        );
+        let good = deal(&c, Place::Stage(1), "contact: {email: jo@acme.com}\n");
+        assert_eq!(outcome(&c, 0, &good), Outcome::ok());
+        let elsewhere = deal(&c, Place::Stage(3), "contract: deals/x.pdf\n");
+        assert_eq!(
+            outcome(&c, 2, &elsewhere).detail.as_deref(),
+            Some("`contract` does not match `^contracts/`")
+        );
+    }
+
+    #[test]
+    fn an_any_criterion_holds_when_one_of_its_criteria_holds() {
+        let c = cfg("");
+        let neither = deal(&c, Place::Stage(2), "value: 10\n");
+        let o = outcome(&c, 1, &neither);
+        assert!(!o.met);
+        assert_eq!(
+            o.detail.as_deref(),
+            Some("none holds: `problem.confirmed_by` is missing; the expression is false")
+        );
+        let big = deal(&c, Place::Stage(2), "value: 5000\n");
+        assert!(outcome(&c, 1, &big).met);
+        let confirmed = deal(&c, Place::Stage(2), "problem: {confirmed_by: CFO}\n");
+        assert!(outcome(&c, 1, &confirmed).met);
+    }
+
+    #[test]
+    fn the_stages_before_the_current_one_apply_less_the_waived() {
+        let c = cfg("");
+        let waived = "waived: {discovery: met at the fair}\n";
+        let d = deal(&c, Place::Stage(3), waived);
+        assert_eq!(applicable_stages(&c, &d), vec![0, 2]);
+        let won = deal(&c, Place::Won, "");
+        assert_eq!(applicable_stages(&c, &won), vec![0, 1, 2, 3]);
+        let lost = deal(&c, Place::Lost, "");
+        assert!(applicable_stages(&c, &lost).is_empty());
+    }
+
+    #[test]
+    fn an_imported_deal_is_not_judged_on_its_crm_history() {
+        let c = cfg("");
+        let imported = "imported: {at: 2026-01-05, stage: proposal}\n";
+        let d = deal(&c, Place::Stage(3), imported);
+        assert!(before_import(&c, &d, 1));
+        assert!(!before_import(&c, &d, 2));
+        assert_eq!(applicable_stages(&c, &d), vec![2]);
+        let front = "imported: {at: 2026-01-05, stage: lost}\nlost: {stage: discovery}\n";
+        let lost = deal(&c, Place::Lost, front);
+        assert!(before_import(&c, &lost, 0) && !before_import(&c, &lost, 1));
+        assert!(!needs_lost_reason(&lost));
+        assert!(needs_lost_reason(&deal(&c, Place::Lost, "")));
+    }
+
+    #[test]
+    fn stages_left_before_enforce_from_do_not_apply() {
+        let c = cfg("enforce_from: 2026-02-01\n");
+        let dates = "stages: {outreach: 2026-01-02, discovery: 2026-01-10, \
+                     proposal: 2026-02-03, negotiation: 2026-02-20}\n";
+        let d = deal(&c, Place::Stage(3), dates);
+        // Outreach was left on 01-10 and discovery on 02-03.
+        assert_eq!(applicable_stages(&c, &d), vec![1, 2]);
+        assert_eq!(
+            exit_time(&c, &d, 0).map(crate::base::time::format_date),
+            Some("2026-01-10".to_string())
+        );
+        // Without dates, the deal's first record decides.
+        let old = deal(&c, Place::Stage(3), "created: 2026-01-02\n");
+        assert!(applicable_stages(&c, &old).is_empty());
+        let new = deal(&c, Place::Stage(3), "created: 2026-02-02\n");
+        assert_eq!(applicable_stages(&c, &new), vec![0, 1, 2]);
+    }
 }

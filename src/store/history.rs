@@ -14,7 +14,6 @@ use std::cmp::Ordering;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
-
 /// A file (blob or symlink) in a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeFile {
