@@ -437,9 +437,9 @@ fn first_commit(dir: &Path, rels: &[String], subject: &str) -> Result<Option<Str
                 .map_err(|e| Error::io(&p, e))
         })
         .collect::<Result<_, _>>()?;
-    let changes: Vec<crate::store::repo::Change> = files
+    let changes: Vec<crate::store::worktree::Change> = files
         .iter()
-        .map(|(p, b)| crate::store::repo::Change {
+        .map(|(p, b)| crate::store::worktree::Change {
             old: Some(p),
             old_bytes: Some(b),
             new: p,

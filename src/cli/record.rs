@@ -12,7 +12,8 @@ use crate::model::deal::Deal;
 use crate::rules::check::check_deal;
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::place_of;
-use crate::store::repo::{Change, Message, Repo};
+use crate::store::repo::{Message, Repo};
+use crate::store::worktree::Change;
 
 /// One deal's change, ready to record.
 pub struct Recording<'a> {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::error::ConfigError;
 use crate::model::body;
-use crate::model::config::ConfigError;
 
 /// Which qualification framework `deal note X qualification` scaffolds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

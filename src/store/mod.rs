@@ -1,5 +1,6 @@
 //! Where deals live: the work tree and git (the repository, its index, history, worktrees, the lock) and the pipeline read from either. Uses model/ and below.
 
+pub mod files;
 pub mod history;
 pub mod lock;
 pub mod pipeline;

@@ -10,6 +10,8 @@ use crate::base::error::Error;
 use crate::model::config::{self, Config};
 use crate::model::deal::{Deal, ParseProblem, Place};
 
+pub use crate::store::files::{Content, Entry, NameKind, name_kind};
+
 /// Finds the pipeline root: the nearest folder from `start` upwards that
 /// holds `pipeline.yaml`.
 pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
@@ -46,25 +48,6 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
     }
 }
 
-/// Where a file's bytes come from.
-#[derive(Debug)]
-pub enum Content {
-    /// A file in the working tree, read when the pipeline loads.
-    Path(PathBuf),
-    /// Bytes from a git blob.
-    Bytes(Vec<u8>),
-    /// A symbolic link: never followed or read.
-    Symlink,
-    /// A git blob over the size limit (its size), never read.
-    TooBig(u64),
-    /// A git blob that cannot be read (missing from a partial clone, or
-    /// corrupt), and why.
-    Unreadable(String),
-    /// Not a regular file (a FIFO, a socket, a device): never opened, so a
-    /// reader never blocks on it; what it is.
-    Special(&'static str),
-}
-
 /// What a file that is neither a regular file, a folder nor a link is, in
 /// a few words, or `None` for those three.
 pub fn special_kind(ft: &std::fs::FileType) -> Option<&'static str> {
@@ -79,29 +62,6 @@ pub fn special_kind(ft: &std::fs::FileType) -> Option<&'static str> {
         Some("a device")
     } else {
         Some("not a regular file")
-    }
-}
-
-/// What a file's name under `deals_dir` makes it (docs/safety.md, "File names").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameKind {
-    /// `*.md`, not hidden: read as a deal (`check` still flags a stem that
-    /// is not a slug, such as `Acme.md`).
-    Deal,
-    /// Any other file (`x.MD`, `.hidden.md`, `notes.txt`): `bad-file-name`.
-    Bad,
-    /// `.gitkeep`, and deal's own temporary files mid-write.
-    Ignored,
-}
-
-/// Classifies a file name found under `deals_dir`.
-pub fn name_kind(name: &str) -> NameKind {
-    if name == ".gitkeep" || name.ends_with(".deal-tmp") {
-        NameKind::Ignored
-    } else if name.ends_with(".md") && !name.starts_with('.') {
-        NameKind::Deal
-    } else {
-        NameKind::Bad
     }
 }
 
@@ -137,13 +97,6 @@ pub fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
-}
-
-/// A file found under `deals_dir`, path relative to the pipeline root.
-#[derive(Debug)]
-pub struct Entry {
-    pub rel: PathBuf,
-    pub content: Content,
 }
 
 /// A deal file that could not be loaded as a deal.

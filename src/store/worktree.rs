@@ -5,9 +5,48 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::base::error::{Error, Unrestored};
-use crate::store::repo::Change;
+
+/// One deal file's change: where it was, where it goes, and its new bytes.
+/// Paths are absolute; both are inside the work tree.
+pub struct Change<'a> {
+    pub old: Option<&'a Path>,
+    pub old_bytes: Option<&'a [u8]>,
+    pub new: &'a Path,
+    pub new_bytes: &'a [u8],
+    /// Other places of the same deal that are gone from the working tree
+    /// (a move staged with `--no-commit`, a hand `git mv`): removed from the
+    /// commit and the index too, so the deal is never in two places.
+    pub gone: Vec<PathBuf>,
+}
+
+/// A test hook for crash safety: a debug build with `DEAL_TEST_KILL_AT`
+/// set to a step's name (`tmp`: a new file written under its temporary
+/// name; `objects`, `worktree`, `index`, `head`) kills
+/// itself with SIGKILL right after that step; `DEAL_TEST_STEP_DELAY_MS`
+/// sleeps after each step, so a test can kill it anywhere in between.
+/// Release builds have no hook.
+pub fn fault_step(step: &str) {
+    #[cfg(debug_assertions)]
+    {
+        if let Some(ms) = std::env::var("DEAL_TEST_STEP_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        if std::env::var("DEAL_TEST_KILL_AT").is_ok_and(|v| v == step) {
+            let _ = Command::new("kill")
+                .args(["-9", &std::process::id().to_string()])
+                .status();
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = step;
+}
 
 /// What writing the working tree did, so it can be undone.
 pub struct WorktreeUndo {
@@ -165,7 +204,7 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
                 return Err(e);
             }
         };
-        crate::store::repo::fault_step("tmp");
+        fault_step("tmp");
         if let Err(e) = rename_no_replace(&tmp, change.new) {
             let _ = std::fs::remove_file(&tmp);
             undo_dir();
@@ -203,7 +242,7 @@ pub fn write_worktree(change: &Change) -> Result<WorktreeUndo, Error> {
             e,
         ));
     }
-    crate::store::repo::fault_step("renamed");
+    fault_step("renamed");
     if let Err(e) = std::fs::rename(&tmp, change.new) {
         let back = std::fs::rename(change.new, old);
         let _ = std::fs::remove_file(&tmp);

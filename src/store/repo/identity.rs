@@ -8,7 +8,7 @@ use git2::Signature;
 
 use crate::base::error::Error;
 
-use super::*;
+use super::repository::*;
 
 /// `git var -l` in `dir`, its output captured.
 pub(super) fn var_list(dir: &Path) -> Command {

@@ -8,8 +8,10 @@ use git2::Oid;
 
 use crate::base::error::Error;
 use crate::base::error::Unrestored;
+use crate::store::worktree::Change;
 
-use super::*;
+use super::rawindex;
+use super::repository::*;
 
 /// The files of folder `dir` in the index (stage 0, name, mode, id), if
 /// they are exactly HEAD's tree `want` there: no conflict, no subfolder,
@@ -94,21 +96,11 @@ pub(super) fn index_entry(
     }
 }
 
-/// The second from which an entry's modification time makes it "racily
-/// clean" for an index written now: the last two seconds.
-pub(super) fn racy_since() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-        - 2
-}
-
 /// Marks entries modified in the last two seconds as "racily clean" the way
 /// git does (size 0), so that a file edited in the same clock tick as this
 /// index write is re-checked by content, never trusted by its stat data.
 pub(super) fn smudge_racy(index: &mut git2::Index) {
-    let recent = racy_since();
+    let recent = rawindex::racy_since();
     let racy: Vec<git2::IndexEntry> = index
         .iter()
         .filter(|e| e.file_size != 0 && i64::from(e.mtime.seconds()) >= recent)

@@ -196,7 +196,7 @@ impl RawIndex {
     /// written (its own timestamp vouched for them, the new one would not;
     /// git smudges these too), and those modified in the last two seconds.
     pub(super) fn edited(&self, remove: &[Vec<u8>], add: &[Vec<u8>]) -> Vec<u8> {
-        let recent = super::index::racy_since();
+        let recent = racy_since();
         // The new entries by path, sorted, replacing any stage-0 entry there.
         let mut added: Vec<(&[u8], &[u8])> = add
             .iter()
@@ -365,6 +365,16 @@ fn invalidate_tree(data: &[u8], changed: &[&[u8]]) -> Option<Vec<u8>> {
         pos = next;
     }
     Some(out)
+}
+
+/// The second from which an entry's modification time makes it "racily
+/// clean" for an index written now: the last two seconds.
+pub(super) fn racy_since() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        - 2
 }
 
 #[cfg(test)]

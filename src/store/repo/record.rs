@@ -17,36 +17,12 @@ use std::process::{Command, Stdio};
 use git2::{FileMode, Oid, build::TreeUpdateBuilder};
 
 use crate::base::error::Error;
-use crate::store::worktree::write_worktree;
+use crate::store::worktree::{Change, fault_step, write_worktree};
 use crate::store::worktree::{undo_all, undo_each};
 
-use super::*;
-
-/// A tree object's bytes for files `entries`, sorted by name (files only,
-/// so git's order is plain byte order).
-pub(super) fn tree_bytes(entries: &[(Vec<u8>, u32, Oid)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entries.len() * 60);
-    for (name, mode, id) in entries {
-        out.extend_from_slice(format!("{mode:o} ").as_bytes());
-        out.extend_from_slice(name);
-        out.push(0);
-        out.extend_from_slice(id.as_bytes());
-    }
-    out
-}
-
-/// One deal file's change: where it was, where it goes, and its new bytes.
-/// Paths are absolute; both are inside the work tree.
-pub struct Change<'a> {
-    pub old: Option<&'a Path>,
-    pub old_bytes: Option<&'a [u8]>,
-    pub new: &'a Path,
-    pub new_bytes: &'a [u8],
-    /// Other places of the same deal that are gone from the working tree
-    /// (a move staged with `--no-commit`, a hand `git mv`): removed from the
-    /// commit and the index too, so the deal is never in two places.
-    pub gone: Vec<PathBuf>,
-}
+use super::identity::Ident;
+use super::index::*;
+use super::repository::*;
 
 /// The commit to make, or none (`--no-commit`: staged only).
 pub struct Message {
@@ -64,32 +40,6 @@ pub struct Head {
 
 /// From this many files on, blobs are written by `git fast-import`.
 pub(super) const BULK_BLOBS: usize = 64;
-
-/// A test hook for crash safety: a debug build with `DEAL_TEST_KILL_AT`
-/// set to a step's name (`tmp`: a new file written under its temporary
-/// name; `objects`, `worktree`, `index`, `head`) kills
-/// itself with SIGKILL right after that step; `DEAL_TEST_STEP_DELAY_MS`
-/// sleeps after each step, so a test can kill it anywhere in between.
-/// Release builds have no hook.
-pub fn fault_step(step: &str) {
-    #[cfg(debug_assertions)]
-    {
-        if let Some(ms) = std::env::var("DEAL_TEST_STEP_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-        if std::env::var("DEAL_TEST_KILL_AT").is_ok_and(|v| v == step) {
-            let _ = Command::new("kill")
-                .args(["-9", &std::process::id().to_string()])
-                .status();
-            std::thread::sleep(std::time::Duration::from_secs(60));
-        }
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = step;
-}
 
 /// A test hook: debug builds run `DEAL_TEST_BEFORE_REF_UPDATE` (a shell
 /// command) just before HEAD is moved, so tests can move HEAD under deal's
