@@ -6,11 +6,11 @@ use crate::cli::args::AssignArgs;
 use crate::cli::ctx::Ctx;
 use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
-use crate::model::config::yaml_scalar;
 use crate::model::deal::Place;
 use crate::rules::transition::check_member;
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit::{self, Op};
+use crate::yaml::emit::yaml_scalar;
 
 pub fn run(ctx: &Ctx, a: AssignArgs) -> Result<i32, Error> {
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;

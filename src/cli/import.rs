@@ -18,10 +18,11 @@ use crate::intake::import::RowDeal;
 use crate::intake::import::{
     DateOrder, Plan, Reading, RowProblem, Slugs, Target, deal_text, read_row,
 };
-use crate::model::config::{self, Config, yaml_scalar};
+use crate::model::config::{self, Config};
 use crate::model::deal::{Deal, Place, scalar_text};
 use crate::store::pipeline::{Pipeline, find_root};
 use crate::yaml::edit::{self, Op};
+use crate::yaml::emit::yaml_scalar;
 
 /// New team members found in the file: handle → (name, email).
 type NewMembers = IndexMap<String, (String, Option<String>)>;

@@ -10,9 +10,10 @@ use crate::cli::record::outcome;
 use crate::cli::record::{Recording, person, record, refuse_new_errors};
 use crate::cli::set::{parse_assignment, typed_value};
 use crate::intake::leads::Lead;
-use crate::model::config::{Config, yaml_scalar};
+use crate::model::config::Config;
 use crate::store::pipeline::{Pipeline, files_named, find_root};
 use crate::yaml::edit::{self, Op};
+use crate::yaml::emit::yaml_scalar;
 use chrono::{DateTime, Utc};
 use serde_yaml::{Mapping, Value};
 

@@ -6,10 +6,10 @@ use crate::base::error::Error;
 use crate::cli::args::{ObjectionAction, ObjectionArgs};
 use crate::cli::ctx::Ctx;
 use crate::cli::set::{Change, write_deal};
-use crate::model::config::yaml_scalar;
 use crate::model::objection::{self, NotFound, Objection};
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit::{APPEND, Op};
+use crate::yaml::emit::yaml_scalar;
 
 pub fn run(ctx: &Ctx, a: ObjectionArgs) -> Result<i32, Error> {
     match a.action {

@@ -12,8 +12,9 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use indexmap::IndexMap;
 
 use crate::base::slug::slugify;
-use crate::model::config::{Config, yaml_scalar};
+use crate::model::config::Config;
 use crate::model::deal::Place;
+use crate::yaml::emit::yaml_scalar;
 
 /// What a column feeds.
 #[derive(Debug, Clone, PartialEq, Eq)]

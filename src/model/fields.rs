@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use crate::base::error::Error;
 use crate::base::money::Amount;
 use crate::base::time::{format_date, format_ts, parse_timestamp};
+use crate::model::config::Config;
 use crate::model::config::{Category, LOST, WON};
-use crate::model::config::{Config, yaml_scalar};
+use crate::yaml::emit::yaml_scalar;
 
 /// How a field's value is written and checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -148,7 +148,7 @@ fn insert(m: &mut Value, path: &[String], v: Value) {
 fn yaml_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
-        Value::String(s) => crate::model::config::yaml_scalar(s),
+        Value::String(s) => crate::yaml::emit::yaml_scalar(s),
         Value::Bool(_) | Value::Number(_) => serde_yaml::to_string(v)
             .unwrap_or_default()
             .trim()

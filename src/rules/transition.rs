@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 
 use crate::base::error::Error;
 use crate::base::time::format_ts;
-use crate::model::config::{Config, yaml_scalar};
+use crate::model::config::Config;
 use crate::model::deal::{Deal, Place};
 pub use crate::model::fields::check_member;
 use crate::rules::criteria::{Evaluator, StageGap, unmet};
 use crate::yaml::edit::Op;
+use crate::yaml::emit::yaml_scalar;
 
 /// What the user asked for.
 pub struct Request<'a> {
