@@ -766,6 +766,45 @@ pub fn brought_in(repo: &Repository, merge: &Commit) -> Vec<Commit> {
     walk.flatten().filter_map(|id| commit(repo, id)).collect()
 }
 
+/// One line of a deal's log: the short commit id, its author date
+/// (`YYYY-MM-DD`) and subject.
+#[derive(Debug, serde::Serialize)]
+pub struct LogLine {
+    pub id: String,
+    pub date: String,
+    pub subject: String,
+}
+
+/// The deal's last 30 commits, newest first, as `git log` lists them
+/// (its file in any stage folder); none where git cannot say.
+pub fn deal_log(root: &std::path::Path, deals_dir: &str, slug: &str) -> Vec<LogLine> {
+    let out = std::process::Command::new("git")
+        .current_dir(root)
+        .args([
+            "log",
+            "-n",
+            "30",
+            "--no-show-signature",
+            "--format=%h%x1f%as%x1f%s",
+            "--",
+            &format!(":(glob){deals_dir}/**/{slug}.md"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else { return Vec::new() };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, '\u{1f}');
+            Some(LogLine {
+                id: it.next()?.to_string(),
+                date: it.next()?.to_string(),
+                subject: it.next()?.to_string(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -476,42 +476,6 @@ struct ObjectionRow {
     resolved: bool,
 }
 
-#[derive(Serialize)]
-struct Commit {
-    id: String,
-    date: String,
-    subject: String,
-}
-
-/// The deal's commits, newest first (its file in any stage folder).
-fn history(root: &std::path::Path, deals_dir: &str, slug: &str) -> Vec<Commit> {
-    let out = std::process::Command::new("git")
-        .current_dir(root)
-        .args([
-            "log",
-            "-n",
-            "30",
-            "--no-show-signature",
-            "--format=%h%x1f%as%x1f%s",
-            "--",
-            &format!(":(glob){deals_dir}/**/{slug}.md"),
-        ])
-        .stderr(std::process::Stdio::null())
-        .output();
-    let Ok(out) = out else { return Vec::new() };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let mut it = l.splitn(3, '\u{1f}');
-            Some(Commit {
-                id: it.next()?.to_string(),
-                date: it.next()?.to_string(),
-                subject: it.next()?.to_string(),
-            })
-        })
-        .collect()
-}
-
 /// `/deals/<slug>`: the checklist, the front-matter form, the body as the
 /// report renders it, objections and history.
 pub fn deal(
@@ -571,7 +535,7 @@ pub fn deal(
             blob => blob_id(d),
             inputs => ser(&inputs),
             objections => ser(&objections),
-            history => ser(&history(&p.root, &cfg.deals_dir, &d.slug)),
+            history => ser(&crate::store::history::deal_log(&p.root, &cfg.deals_dir, &d.slug)),
             note_kinds => crate::model::notes::NoteKind::ALL.map(|k| k.as_str()).to_vec(),
             flash => flash,
             refusal => ser(&refusal),
