@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks every SPEC §6 row against its peer, in one run, and prints the
+# Benchmarks every row of benches/README.md's targets against its peer, in one run, and prints the
 # medians, their spread (min-max) and the ratios.
 #
 #   benches/bench.sh [DIR]        DIR: where the synthetic pipeline goes

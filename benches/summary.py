@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints benches/bench.sh's results: each SPEC §6 row with its peer, the
+"""Prints benches/bench.sh's results: each speed target with its peer, the
 medians, their spread (min-max over the runs) and the ratio against the
 target, then the growth from 1,000 to 10,000 to 100,000 deals."""
 import json

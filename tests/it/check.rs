@@ -1,4 +1,4 @@
-//! Golden tests: one fixture per rule id of SPEC §4 "Check", with the exact
+//! Golden tests: one fixture per rule id of docs/reference.md, "Check rules", with the exact
 //! human output; plus JSON, GitHub, waivers, enforce_from and scopes.
 
 use crate::{Test, good_deal};

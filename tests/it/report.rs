@@ -38,7 +38,7 @@ fn metrics_test() -> Test {
             "company: Lost Three\nowner: dana\nlost:\n  reason: competitor\n  stage: outreach\n"))
 }
 
-/// Every key of SPEC §5's JSON, worked out by hand.
+/// Every key of the stats JSON (docs/reference.md, "Stats and the report"), worked out by hand.
 fn expected() -> Value {
     json!({
         // a, b, c open; w1, w2 won; l1, l2, l3 lost

@@ -1,4 +1,4 @@
-//! SPEC §4 "Reading and writing safely": parallel writers, kills at every
+//! docs/safety.md, "Reading and writing safely": parallel writers, kills at every
 //! step, symlinks planted in a cloned repository, pathological input,
 //! closed pipes, unreadable deals, file names, CSV formulas, identity.
 
