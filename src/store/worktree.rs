@@ -5,7 +5,6 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::base::error::{Error, Unrestored};
 
@@ -38,7 +37,7 @@ pub fn fault_step(step: &str) {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
         if std::env::var("DEAL_TEST_KILL_AT").is_ok_and(|v| v == step) {
-            let _ = Command::new("kill")
+            let _ = std::process::Command::new("kill")
                 .args(["-9", &std::process::id().to_string()])
                 .status();
             std::thread::sleep(std::time::Duration::from_secs(60));
