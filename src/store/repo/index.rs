@@ -1,6 +1,7 @@
 //! The git index: what is staged, conflicts in progress, and the entries a
 //! recorded change updates (from the blob already written and the file's
-//! stat data), with racy entries smudged and a failed change put back.
+//! stat data), with racy entries smudged and a failed change put back; all
+//! through the one writer [`super::indexedit`] chooses.
 
 use std::path::{Path, PathBuf};
 
@@ -10,43 +11,16 @@ use crate::base::error::Error;
 use crate::base::error::Unrestored;
 use crate::store::worktree::Change;
 
-use super::rawindex;
+use super::indexedit::*;
 use super::repository::*;
 
 /// The files of folder `dir` in the index (stage 0, name, mode, id), if
 /// they are exactly HEAD's tree `want` there: no conflict, no subfolder,
 /// nothing staged (checked by hashing them as a tree).
 pub(super) fn index_folder(repo: &Repo, dir: &str, want: Oid) -> Option<Vec<(Vec<u8>, u32, Oid)>> {
-    let out = match repo.raw() {
-        Some(raw) => raw.folder(dir)?,
-        None => {
-            let index = repo.staged_index().ok()?;
-            let prefix = format!("{dir}/");
-            let start = index.find_prefix(Path::new(&prefix)).ok()?;
-            let mut out = Vec::new();
-            for i in start..index.len() {
-                let e = index.get(i)?;
-                let Some(name) = e.path.strip_prefix(prefix.as_bytes()) else {
-                    break;
-                };
-                let stage = (e.flags >> 12) & 3;
-                if stage != 0 || name.contains(&b'/') {
-                    return None;
-                }
-                out.push((name.to_vec(), e.mode, e.id));
-            }
-            out
-        }
-    };
+    let out = repo.index_edit(Open::Read).ok()?.folder(dir)?;
     let id = Oid::hash_object(git2::ObjectType::Tree, &tree_bytes(&out)).ok()?;
     (id == want).then_some(out)
-}
-
-/// The index entries a failed record puts back: by libgit2, or as the
-/// raw bytes of the entries at each touched path.
-pub(super) enum Saved {
-    Lib(Vec<(String, Option<git2::IndexEntry>)>),
-    Raw(Vec<(String, Option<Vec<u8>>)>),
 }
 
 /// An index entry for a file written at `path` (repository-relative), with
@@ -96,39 +70,6 @@ pub(super) fn index_entry(
     }
 }
 
-/// Marks entries modified in the last two seconds as "racily clean" the way
-/// git does (size 0), so that a file edited in the same clock tick as this
-/// index write is re-checked by content, never trusted by its stat data.
-pub(super) fn smudge_racy(index: &mut git2::Index) {
-    let recent = rawindex::racy_since();
-    let racy: Vec<git2::IndexEntry> = index
-        .iter()
-        .filter(|e| e.file_size != 0 && i64::from(e.mtime.seconds()) >= recent)
-        .collect();
-    for mut e in racy {
-        e.file_size = 0;
-        let _ = index.add(&e);
-    }
-}
-
-/// A git index deal cannot write, with what to do: git's split index and
-/// sparse index are read by neither libgit2 nor [`rawindex`].
-fn unwritable_index(e: Error) -> Error {
-    let text = e.to_string();
-    let fix = if text.contains("'link'") {
-        "this index is a split index (core.splitIndex); turn it off for deal's writes: `git update-index --no-split-index`"
-    } else if text.contains("'sdir'") {
-        "this index is a sparse index; `git sparse-checkout set --no-sparse-index` (or `git sparse-checkout disable`) writes a full one"
-    } else {
-        return e;
-    };
-    Error::git_from(
-        format!("{}; nothing was changed", text.lines().next().unwrap_or("")),
-        fix,
-        e,
-    )
-}
-
 /// The pipeline as the index holds it (see [`Repo::index_view`]).
 #[derive(Default)]
 pub struct IndexView {
@@ -139,36 +80,11 @@ pub struct IndexView {
 }
 
 impl Repo {
-    /// Refuses when another git process holds the index.
-    pub fn check_unlocked(&self) -> Result<(), Error> {
-        let lock = self.index_lock();
-        if lock.exists() {
-            return Err(Error::git(
-                format!(
-                    "the git index is locked ({} exists): another git process is running, or one crashed",
-                    lock.display()
-                ),
-                format!(
-                    "wait for it to finish; if no git command is running (one was killed), remove the stale lock: rm {}",
-                    lock.display()
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     /// Whether the index holds something at `rel` that HEAD does not: a
     /// file the user staged there (not merely HEAD's copy of a deal whose
     /// move an interrupted command left in the work tree only).
     pub fn staged_at(&self, rel: &str) -> bool {
-        let id = match self.raw() {
-            Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
-            None => self
-                .staged_index()
-                .ok()
-                .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
-        };
-        let Some(id) = id else {
+        let Some(id) = self.index_id(rel) else {
             return false;
         };
         let head = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
@@ -177,13 +93,8 @@ impl Repo {
 
     /// The blob the index holds at `rel` (repository-relative), if any.
     pub fn index_id(&self, rel: &str) -> Option<Oid> {
-        match self.raw() {
-            Some(raw) => raw.get(rel.as_bytes()).map(|e| e.id),
-            None => self
-                .staged_index()
-                .ok()
-                .and_then(|i| i.get_path(Path::new(rel), 0).map(|e| e.id)),
-        }
+        let index = self.index_edit(Open::Read).ok()?;
+        index.entry(rel).map(|(_, id)| id)
     }
 
     /// Whether `rel` (repository-relative) is a new file that an earlier,
@@ -216,15 +127,6 @@ impl Repo {
         head != Some(want) && (id == Some(want) || id == head)
     }
 
-    /// The index file (`GIT_INDEX_FILE`'s, when set) read directly, if this
-    /// process may rewrite it itself: not for a format [`rawindex`] does
-    /// not know.
-    pub(super) fn raw(&self) -> Option<&rawindex::RawIndex> {
-        self.raw
-            .get_or_init(|| rawindex::RawIndex::read(&self.index_path()))
-            .as_ref()
-    }
-
     /// Every repository-relative path `changes` touch, once each.
     pub(super) fn touched(&self, changes: &[Change]) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
@@ -249,44 +151,15 @@ impl Repo {
     /// are now, so a failed record can put them back.
     pub(super) fn index_entries(&self, changes: &[Change]) -> Result<Saved, Error> {
         let touched = self.touched(changes)?;
-        if let Some(raw) = self.raw() {
-            return Ok(Saved::Raw(
-                touched
-                    .into_iter()
-                    .map(|rel| {
-                        let e = raw.entry_bytes(rel.as_bytes());
-                        (rel, e)
-                    })
-                    .collect(),
-            ));
-        }
-        let index = self.fresh_index()?;
-        Ok(Saved::Lib(
-            touched
-                .into_iter()
-                .map(|rel| {
-                    let e = index.get_path(Path::new(&rel), 0);
-                    (rel, e)
-                })
-                .collect(),
-        ))
+        Ok(self.index_edit(Open::Edit)?.save(touched))
     }
 
     /// Puts back index entries saved by [`Repo::index_entries`]. `Err`
     /// says the index still stages the change, and how to unstage it.
     pub(super) fn restore_index(&self, saved: &Saved) -> Result<(), Unrestored> {
-        let (rels, res): (Vec<&String>, _) = match saved {
-            Saved::Raw(entries) => (
-                entries.iter().map(|(rel, _)| rel).collect(),
-                self.restore_raw(entries),
-            ),
-            Saved::Lib(entries) => (
-                entries.iter().map(|(rel, _)| rel).collect(),
-                self.restore_lib(entries),
-            ),
-        };
-        res.map_err(|error| {
-            let paths: Vec<String> = rels
+        saved.restore(self).map_err(|error| {
+            let paths: Vec<String> = saved
+                .paths()
                 .iter()
                 .map(|rel| crate::base::diag::display_path(&self.workdir.join(rel)))
                 .collect();
@@ -302,169 +175,43 @@ impl Repo {
         })
     }
 
-    /// Puts back entries saved from the index file read directly.
-    fn restore_raw(&self, entries: &[(String, Option<Vec<u8>>)]) -> Result<(), Error> {
-        let remove: Vec<Vec<u8>> = entries
-            .iter()
-            .map(|(rel, _)| rel.as_bytes().to_vec())
-            .collect();
-        let add: Vec<Vec<u8>> = entries.iter().filter_map(|(_, e)| e.clone()).collect();
-        if self.edit_raw(&remove, &add)? {
-            return Ok(());
-        }
-        Err(Error::git(
-            "the git index is locked, or no longer in a form deal rewrites",
-            "",
-        ))
-    }
-
-    /// Puts back entries saved through libgit2: every entry is tried and
-    /// the index written even when one fails; the first failure is
-    /// returned.
-    fn restore_lib(&self, entries: &[(String, Option<git2::IndexEntry>)]) -> Result<(), Error> {
-        let mut index = self.fresh_index()?;
-        let mut first = Ok(());
-        for (rel, e) in entries {
-            let put = match e {
-                Some(e) => index.add(e),
-                None => index.remove_path(Path::new(rel)),
-            };
-            if first.is_ok() {
-                first = put.map_err(|e| git_err("cannot put the git index back", e));
-            }
-        }
-        index
-            .write()
-            .map_err(|e| git_err("cannot write the git index", e))?;
-        first
-    }
-
-    /// Rewrites the index file itself: under `index.lock`, taken before the
-    /// file is read again (so nothing staged meanwhile is lost), without
-    /// the stage-0 entries at `remove` and with the encoded entries `add`.
-    /// `Ok(false)`: the file is in a form this does not rewrite, nothing
-    /// was done, and libgit2 must.
-    fn edit_raw(&self, remove: &[Vec<u8>], add: &[Vec<u8>]) -> Result<bool, Error> {
-        let path = self.index_path();
-        let lock = self.index_lock();
-        let mut f = match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return self.check_unlocked().map(|_| false);
-            }
-            Err(e) => return Err(Error::io(&lock, e)),
-        };
-        let done = (|| {
-            let Some(fresh) = rawindex::RawIndex::read(&path) else {
-                return Ok(false);
-            };
-            let bytes = fresh.edited(remove, add);
-            use std::io::Write as _;
-            f.write_all(&bytes)?;
-            std::fs::rename(&lock, &path)?;
-            Ok(true)
-        })();
-        match done {
-            Ok(true) => Ok(true),
-            Ok(false) => {
-                let _ = std::fs::remove_file(&lock);
-                Ok(false)
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&lock);
-                Err(Error::io(&path, e))
-            }
-        }
-    }
-
-    /// The index as it is on disk now (not as this process last saw it), so
-    /// a write never drops what another git command staged meanwhile. The
-    /// file is read again only when its stamp (mtime to the nanosecond,
-    /// size, inode) changed since this process read it: a forced re-read
-    /// parsed and checksummed the 1 MB index of 10,000 deals twice more per
-    /// move.
-    pub(super) fn fresh_index(&self) -> Result<git2::Index, Error> {
-        let mut index = self.staged_index().map_err(unwritable_index)?;
-        index
-            .read(false)
-            .map_err(|e| git_err("cannot read the git index", e))
-            .map_err(unwritable_index)?;
-        Ok(index)
-    }
-
+    /// Stages `changes` (their blobs `blobs`, already written) by the
+    /// writer [`Repo::index_edit`] chooses; when the raw writer declines
+    /// the file, by libgit2.
     pub(super) fn update_index(&self, changes: &[Change], blobs: &[Oid]) -> Result<(), Error> {
         self.check_unlocked()?;
-        if let Some(raw) = self.raw() {
-            let mut remove = Vec::new();
-            let mut add = Vec::new();
-            for (change, &blob) in changes.iter().zip(blobs) {
-                let new_rel = self.rel(change.new)?;
-                let exec = |rel: &str| raw.get(rel.as_bytes()).is_some_and(|e| e.mode == 0o100755);
-                let old_rel = change.old.map(|o| self.rel(o)).transpose()?;
-                let was_exec = exec(&new_rel) || old_rel.as_deref().is_some_and(exec);
-                remove.extend(old_rel.map(String::into_bytes));
-                for g in &change.gone {
-                    remove.push(self.rel(g)?.into_bytes());
-                }
-                let meta =
-                    std::fs::symlink_metadata(change.new).map_err(|e| Error::io(change.new, e))?;
-                let mode = if was_exec { 0o100755 } else { 0o100644 };
-                add.push(rawindex::encode(&index_entry(&meta, mode, blob, &new_rel)));
-            }
-            if self.edit_raw(&remove, &add)? {
-                return Ok(());
-            }
+        if self.stage_all(Open::Edit, changes, blobs)? == Written::Done {
+            return Ok(());
         }
-        let mut index = self.fresh_index()?;
-        for (change, &blob) in changes.iter().zip(blobs) {
-            self.index_one(&mut index, change, blob)?;
-        }
-        smudge_racy(&mut index);
-        index.write().map_err(|e| {
-            git_err(
-                "cannot write the git index (is another git process running?)",
-                e,
-            )
-        })
+        self.stage_all(Open::Declined, changes, blobs).map(|_| ())
     }
 
-    pub(super) fn index_one(
-        &self,
-        index: &mut git2::Index,
-        change: &Change,
-        blob: Oid,
-    ) -> Result<(), Error> {
+    /// Every change staged through one writer, then written.
+    fn stage_all(&self, open: Open, changes: &[Change], blobs: &[Oid]) -> Result<Written, Error> {
+        let mut edit = self.index_edit(open)?;
+        for (change, &blob) in changes.iter().zip(blobs) {
+            self.stage_change(&mut edit, change, blob)?;
+        }
+        edit.write()
+    }
+
+    /// One change staged: the deal's old place and the places it is gone
+    /// from lose their entries, and its new place gets one from the blob
+    /// already written and the file's stat data.
+    fn stage_change(&self, edit: &mut IndexEdit, change: &Change, blob: Oid) -> Result<(), Error> {
         let new_rel = self.rel(change.new)?;
+        let old_rel = change.old.map(|o| self.rel(o)).transpose()?;
         // An executable deal stays executable where it moves (as in the
         // commit, and the file keeps its permissions).
-        let exec = |rel: &str| {
-            index
-                .get_path(Path::new(rel), 0)
-                .is_some_and(|e| e.mode == 0o100755)
-        };
-        let was_exec = exec(&new_rel)
-            || change
-                .old
-                .and_then(|o| self.rel(o).ok())
-                .is_some_and(|o| exec(&o));
-        if let Some(old) = change.old {
-            let old_rel = self.rel(old)?;
-            if old_rel != new_rel && index.get_path(Path::new(&old_rel), 0).is_some() {
-                index
-                    .remove_path(Path::new(&old_rel))
-                    .map_err(|e| git_err("cannot update the git index", e))?;
-            }
+        let exec = |rel: &str| edit.entry(rel).is_some_and(|(mode, _)| mode == 0o100755);
+        let was_exec = exec(&new_rel) || old_rel.as_deref().is_some_and(exec);
+        if let Some(old_rel) = old_rel.filter(|o| *o != new_rel) {
+            edit.remove(&old_rel)?;
         }
         for g in &change.gone {
             let g = self.rel(g)?;
-            if g != new_rel && index.get_path(Path::new(&g), 0).is_some() {
-                index
-                    .remove_path(Path::new(&g))
-                    .map_err(|e| git_err("cannot update the git index", e))?;
+            if g != new_rel {
+                edit.remove(&g)?;
             }
         }
         // The entry from the blob already written and the file's stat data:
@@ -472,46 +219,7 @@ impl Repo {
         // for attributes in every folder above it (most of a large import).
         let meta = std::fs::symlink_metadata(change.new).map_err(|e| Error::io(change.new, e))?;
         let mode = if was_exec { 0o100755 } else { 0o100644 };
-        index
-            .add(&index_entry(&meta, mode, blob, &new_rel))
-            .map_err(|e| git_err("cannot update the git index", e))
-    }
-
-    /// The index a commit will record: `GIT_INDEX_FILE` when git sets it
-    /// (`git commit -a`, `git commit PATH` and finishing a merge with `-a`
-    /// run their hooks on a temporary index), else the repository's own.
-    pub(super) fn staged_index(&self) -> Result<git2::Index, Error> {
-        let read = |e| git_err("cannot read the git index", e);
-        match self.alternate_index() {
-            Some(p) => git2::Index::open(&p).map_err(read),
-            None => self.repo.index().map_err(read),
-        }
-    }
-
-    /// `GIT_INDEX_FILE`, when git (or a script) points at another index
-    /// than the repository's. A relative one is read from the work tree's
-    /// top, as git reads it (whatever folder it was started in, or `-C`).
-    fn alternate_index(&self) -> Option<PathBuf> {
-        let p = PathBuf::from(std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty())?);
-        Some(if p.is_absolute() {
-            p
-        } else {
-            self.workdir.join(p)
-        })
-    }
-
-    /// The index file a change is staged in: `GIT_INDEX_FILE`, else the
-    /// repository's.
-    fn index_path(&self) -> PathBuf {
-        self.alternate_index()
-            .unwrap_or_else(|| self.repo.path().join("index"))
-    }
-
-    /// The lock git takes on that index.
-    fn index_lock(&self) -> PathBuf {
-        let mut s = self.index_path().into_os_string();
-        s.push(".lock");
-        PathBuf::from(s)
+        edit.stage(index_entry(&meta, mode, blob, &new_rel))
     }
 
     /// The staged bytes of `rel` (relative to the pipeline root `root`).
@@ -613,10 +321,7 @@ impl Repo {
         let busy = ops.iter().find(|(_, f)| self.repo.path().join(f).exists());
         // An index only libgit2 reads must be readable now, before anything
         // is written.
-        let unmerged = match self.raw() {
-            Some(raw) => raw.has_conflicts(),
-            None => self.fresh_index()?.has_conflicts(),
-        };
+        let unmerged = self.index_edit(Open::Edit)?.has_conflicts();
         match (busy, unmerged) {
             (None, false) => Ok(()),
             (what, _) => {
@@ -637,5 +342,60 @@ impl Repo {
                 ))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::indexedit::tests::{committed, git};
+    use super::*;
+
+    /// `a.md` (executable in the index) moved to `d/a.md` and `b.md` gone,
+    /// staged by [`Repo::update_index`]; `v4_after_open` turns the index
+    /// into version 4 between opening and writing, so the raw writer
+    /// declines and libgit2 stages it.
+    fn staged_move(v4_before_open: bool, v4_after_open: bool) {
+        let t = committed();
+        git(t.path(), &["update-index", "--chmod=+x", "a.md"]);
+        if v4_before_open {
+            git(t.path(), &["update-index", "--index-version", "4"]);
+        }
+        let repo = Repo::open(t.path()).unwrap();
+        assert_eq!(repo.raw().is_some(), !v4_before_open);
+        if v4_after_open {
+            git(t.path(), &["update-index", "--index-version", "4"]);
+        }
+        let (old, new) = (repo.workdir.join("a.md"), repo.workdir.join("d/a.md"));
+        std::fs::create_dir_all(new.parent().unwrap()).unwrap();
+        std::fs::rename(&old, &new).unwrap();
+        let change = Change {
+            old: Some(&old),
+            old_bytes: Some(b"a\n"),
+            new: &new,
+            new_bytes: b"a\n",
+            gone: vec![repo.workdir.join("b.md")],
+        };
+        let blob = repo.repo.blob(b"a\n").unwrap();
+        repo.update_index(&[change], &[blob]).unwrap();
+        assert!(!t.path().join(".git/index.lock").exists());
+        assert_eq!(
+            git(t.path(), &["ls-files", "--stage"]),
+            format!("100755 {blob} 0\td/a.md\n")
+        );
+    }
+
+    #[test]
+    fn a_moved_executable_deal_stays_executable_by_the_raw_writer() {
+        staged_move(false, false);
+    }
+
+    #[test]
+    fn a_moved_executable_deal_stays_executable_by_libgit2() {
+        staged_move(true, false);
+    }
+
+    #[test]
+    fn a_move_the_raw_writer_declines_is_staged_by_libgit2() {
+        staged_move(false, true);
     }
 }

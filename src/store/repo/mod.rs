@@ -6,12 +6,15 @@
 //! - [`identity`]: who commits (`git var -l`, started early);
 //! - [`index`]: what is staged, conflicts, and the index entries a change
 //!   updates;
+//! - [`indexedit`]: the index file and its two writers (read and rewritten
+//!   directly, or by libgit2), chosen in one place;
 //! - [`record`]: recording a change as one commit.
 //!
 //! History walks (tree diffs, first-parent lines) are [`crate::store::history`].
 
 mod identity;
 mod index;
+mod indexedit;
 mod rawindex;
 mod record;
 mod repository;

@@ -407,16 +407,10 @@ mod tests {
         assert!(invalidate_tree(b"\x001 0\nshort", &[]).is_none());
     }
 
-    /// Runs git in `dir` with a fixed identity.
+    /// Runs git in `dir` with a fixed identity; its stdout, whether or not
+    /// it succeeds (a merge stops on its conflict).
     fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .unwrap();
+        let out = super::super::indexedit::tests::git_run(dir, args);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
