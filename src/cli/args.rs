@@ -1,13 +1,39 @@
 //! Command-line definition: the single source of truth for flags, help text
-//! and shell completions.
+//! and shell completions. This file holds the top of it: `Cli` with the
+//! global flags, and `Command`, each command's name and help. Each
+//! command's own arguments (`CheckArgs`, `ImportArgs`, …, with the value
+//! enums only it uses) sit at the top of its file in `cli/`; the flag
+//! groups and value enums two or more commands share are in `cli/flags.rs`,
+//! which the command files use, so none of them reaches back here.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::ArgValueCandidates;
+use clap::{Parser, Subcommand};
 
+use crate::cli::assign::AssignArgs;
+use crate::cli::audit::AuditArgs;
+use crate::cli::check::CheckArgs;
+use crate::cli::due::DueArgs;
+use crate::cli::edit::EditArgs;
+use crate::cli::forecast::ForecastArgs;
+use crate::cli::hook::HookArgs;
+use crate::cli::import::{ExportArgs, ImportArgs};
+use crate::cli::init::InitArgs;
+use crate::cli::list::ListArgs;
+use crate::cli::merge_driver::MergeDriverArgs;
+use crate::cli::mv::MoveArgs;
+use crate::cli::new::NewArgs;
+use crate::cli::note::NoteArgs;
+use crate::cli::notify::NotifyArgs;
+use crate::cli::objection::ObjectionArgs;
 use crate::cli::output::ColorChoice;
-use crate::model::config::Qualification;
+use crate::cli::report::{ReportArgs, StatsArgs};
+use crate::cli::resolve::ResolveArgs;
+use crate::cli::review::ReviewArgs;
+use crate::cli::serve::ServeArgs;
+use crate::cli::set::{SetArgs, UnsetArgs};
+use crate::cli::show::ShowArgs;
+use crate::cli::trend::TrendArgs;
 
 const AFTER_HELP: &str = "\
 A pipeline is a folder with pipeline.yaml and deals/<stage>/<slug>.md files, usually in git.
@@ -529,537 +555,82 @@ Examples:
     },
 }
 
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// Folder to create the pipeline in (default: the current folder, or -C)
-    pub path: Option<PathBuf>,
-    /// Add sample deals to try the commands on
-    #[arg(long)]
-    pub example: bool,
-    /// Which qualification note `deal note X qualification` scaffolds
-    #[arg(long, value_enum, default_value_t = QualificationArg::Bant)]
-    pub qualification: QualificationArg,
-}
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum QualificationArg {
-    Bant,
-    Meddic,
-    Meddpicc,
-}
+    use super::{Cli, Command};
+    use crate::cli::flags::{StatsFormat, TableFormat};
 
-impl From<QualificationArg> for Qualification {
-    fn from(q: QualificationArg) -> Qualification {
-        match q {
-            QualificationArg::Bant => Qualification::Bant,
-            QualificationArg::Meddic => Qualification::Meddic,
-            QualificationArg::Meddpicc => Qualification::Meddpicc,
+    fn parse(line: &str) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(line.split(' ')).map(|c| c.command)
+    }
+
+    /// clap's own check: every `conflicts_with`, `requires` and default
+    /// names an argument of the command it sits in, wherever it is defined.
+    #[test]
+    fn the_definition_of_every_command_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn each_command_line_lands_in_its_commands_own_arguments() {
+        let Ok(Command::Unset(u)) = parse("deal unset acme next_step --force --reason gone") else {
+            panic!("unset");
+        };
+        assert_eq!(u.keys, ["next_step"]);
+        assert!(u.force.force);
+        assert_eq!(u.force.reason.as_deref(), Some("gone"));
+        let Ok(Command::Audit(a)) = parse("deal audit --last 5 --format json --wide") else {
+            panic!("audit");
+        };
+        assert_eq!(
+            (a.last, a.format, a.wide.wide),
+            (5, StatsFormat::Json, true)
+        );
+        let Ok(Command::Trend(t)) = parse("deal trend --format csv") else {
+            panic!("trend");
+        };
+        assert_eq!((t.format, t.last), (TableFormat::Csv, 12));
+        let Ok(Command::Serve(s)) = parse("deal serve --port 8123") else {
+            panic!("serve");
+        };
+        assert_eq!(
+            (s.port, s.bind.to_string()),
+            (8123, "127.0.0.1".to_string())
+        );
+    }
+
+    #[test]
+    fn a_shared_flag_group_keeps_its_rules_in_every_command() {
+        for line in ["deal set acme a=b --force", "deal edit acme --reason why"] {
+            let e = parse(line).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "{line}"
+            );
         }
     }
-}
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum CheckFormat {
-    Human,
-    Json,
-    Github,
-}
-
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Deals to check: slugs (or unique prefixes), deal files or folders (default: the whole pipeline)
-    #[arg(conflicts_with_all = ["staged", "rev"], add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub paths: Vec<PathBuf>,
-    /// Check what is staged in the git index (for a pre-commit hook): only staged deal files,
-    /// plus duplicate slugs and pipeline.yaml errors
-    #[arg(long, conflicts_with = "rev")]
-    pub staged: bool,
-    /// Check the pipeline as it is at a commit
-    #[arg(long, value_name = "REV")]
-    pub rev: Option<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
-    pub format: CheckFormat,
-    /// Exit 1 on warnings too
-    #[arg(long)]
-    pub deny_warnings: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ListFormat {
-    Table,
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Only deals in this stage (a stage id, `won` or `lost`)
-    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::stages))]
-    pub stage: Option<String>,
-    /// Only deals owned by this team handle
-    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
-    pub owner: Option<String>,
-    /// Only deals idle past their stage's rot_after_days
-    #[arg(long)]
-    pub rotting: bool,
-    /// Sort by slug, stage, owner, value, days, criteria, due, or any front-matter field
-    #[arg(long, default_value = "stage")]
-    pub sort: String,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
-    pub format: ListFormat,
-    #[command(flatten)]
-    pub wide: WideFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct NoteArgs {
-    /// Slug, unique prefix, or path
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub deal: String,
-    /// Which note
-    #[arg(value_enum)]
-    pub kind: crate::model::notes::NoteKind,
-    /// Print the scaffold without writing anything
-    #[arg(long)]
-    pub print: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    /// Slug, unique prefix, or path
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub deal: String,
-}
-
-#[derive(Debug, Args)]
-pub struct NewArgs {
-    /// What the deal is, e.g. "Acme Corp, Kubernetes migration" (with --json: from the payload)
-    #[arg(required_unless_present = "json")]
-    pub title: Option<String>,
-    /// A form or webhook payload (JSON), mapped to fields by pipeline.yaml's intake; - reads stdin
-    #[arg(long, value_name = "FILE|-")]
-    pub json: Option<String>,
-    /// The prospect's company
-    #[arg(long)]
-    pub company: Option<String>,
-    /// Team handle of the owner (default: the team member with the git user's email)
-    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
-    pub owner: Option<String>,
-    /// Deal value, a number in the pipeline's currency
-    #[arg(long)]
-    pub value: Option<String>,
-    /// Contact email (contact.email)
-    #[arg(long)]
-    pub email: Option<String>,
-    /// Contact phone (contact.phone)
-    #[arg(long)]
-    pub phone: Option<String>,
-    /// Lead source, e.g. inbound-form (speed-to-lead applies to inbound_sources)
-    #[arg(long)]
-    pub source: Option<String>,
-    /// The slug (file name) to use instead of one made from the title
-    #[arg(long)]
-    pub slug: Option<String>,
-    /// Any other front-matter field, as for `deal set` (repeatable)
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// With --set: add a field of your own although its name is within two edits of a known field
-    #[arg(long)]
-    pub new_field: bool,
-    #[command(flatten)]
-    pub commit: CommitFlag,
-    /// Print the file that would be created, and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
-/// `--wide`, defined once for every command that prints a table.
-#[derive(Debug, Clone, Copy, Default, Args)]
-pub struct WideFlag {
-    /// Print whole cells on a terminal too (when stdout is not a terminal they always are)
-    #[arg(long)]
-    pub wide: bool,
-}
-
-/// `--no-commit`, defined once for every command that commits.
-#[derive(Debug, Clone, Copy, Default, Args)]
-pub struct CommitFlag {
-    /// Make the change and stage it, but do not commit (the default when pipeline.yaml says `commit: false`)
-    #[arg(long)]
-    pub no_commit: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct SetArgs {
-    /// Slug, unique prefix, or path
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub deal: String,
-    /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01); KEY= sets null
-    #[arg(required = true, value_name = "KEY=VALUE")]
-    pub assignments: Vec<String>,
-    #[command(flatten)]
-    pub force: ForceArgs,
-    /// Add a field of your own although its name is within two edits of a known field
-    #[arg(long)]
-    pub new_field: bool,
-    #[command(flatten)]
-    pub commit: CommitFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct EditArgs {
-    /// Slug, unique prefix, or path
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub deal: String,
-    #[command(flatten)]
-    pub force: ForceArgs,
-}
-
-/// `--force --reason`: make an edit that breaks a criterion of a stage the
-/// deal has left, waiving that stage as a forced move does.
-#[derive(Debug, Args)]
-pub struct ForceArgs {
-    /// Make a change that breaks a criterion of a stage the deal has left,
-    /// waiving that stage (needs --reason; recorded as a forced move is)
-    #[arg(long, requires = "reason")]
-    pub force: bool,
-    /// Why the waived stage's criterion no longer applies (with --force)
-    #[arg(long, requires = "force")]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct UnsetArgs {
-    /// Slug, unique prefix, or path
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub deal: String,
-    /// Keys to remove, dotted paths (next_step, contact.phone, objections.0)
-    #[arg(required = true, value_name = "KEY")]
-    pub keys: Vec<String>,
-    #[command(flatten)]
-    pub force: ForceArgs,
-    #[command(flatten)]
-    pub commit: CommitFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct MoveArgs {
-    /// Slug, unique prefix, or path
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub deal: String,
-    /// Target: a stage id, won or lost (or a stage folder name)
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::stages))]
-    pub stage: String,
-    /// New owner, for a handoff into a stage whose owner_role the owner lacks
-    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
-    pub owner: Option<String>,
-    /// Why: required for lost (from lost_reasons) and with --force
-    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::lost_reasons))]
-    pub reason: Option<String>,
-    /// Move although exit criteria are not met, waiving them (needs --reason)
-    #[arg(long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub commit: CommitFlag,
-    /// A paragraph for the commit message, between the subject and the trailers
-    #[arg(short, long = "message", value_name = "MSG")]
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct AssignArgs {
-    /// Slug, unique prefix, or path
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub deal: String,
-    /// Team handle of the new owner
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::handles))]
-    pub owner: String,
-    /// Why (recorded as a Reason: trailer)
-    #[arg(long)]
-    pub reason: Option<String>,
-    #[command(flatten)]
-    pub commit: CommitFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Output folder (default: report/ under the pipeline root)
-    #[arg(short = 'o', long = "output", value_name = "DIR")]
-    pub output: Option<PathBuf>,
-    /// Render the pipeline as it was at this commit (read from git; the working tree is untouched)
-    #[arg(long, value_name = "REV")]
-    pub rev: Option<String>,
-    /// Show what changed since this revision or date (YYYY-MM-DD)
-    #[arg(long, value_name = "REV|DATE")]
-    pub since: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum StatsFormat {
-    Human,
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct StatsArgs {
-    /// Output format
-    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
-    pub format: StatsFormat,
-    #[command(flatten)]
-    pub wide: WideFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct ObjectionArgs {
-    #[command(subcommand)]
-    pub action: ObjectionAction,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ObjectionAction {
-    /// Add a named objection (resolved: false), and commit
-    Add {
-        /// Slug, unique prefix, or path
-        #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-        deal: String,
-        /// The objection, in the prospect's words
-        text: String,
-        #[command(flatten)]
-        commit: CommitFlag,
-    },
-    /// Mark an objection resolved, with the response that settled it, and commit
-    Resolve {
-        /// Slug, unique prefix, or path
-        #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-        deal: String,
-        /// Its number in `deal objection list` (from 1), or its text (a unique piece is enough)
-        #[arg(value_name = "N|TEXT")]
-        which: String,
-        /// How it was answered; kept as `response`
-        #[arg(long, value_name = "TEXT")]
-        response: Option<String>,
-        #[command(flatten)]
-        commit: CommitFlag,
-    },
-    /// List the objections, numbered from 1
-    List {
-        /// Slug, unique prefix, or path
-        #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-        deal: String,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum HookAction {
-    Install,
-    Uninstall,
-}
-
-/// What git passes a merge driver: `%O %A %B --marker-size %L --path %P`.
-#[derive(Debug, Args)]
-pub struct MergeDriverArgs {
-    /// The common ancestor's version (%O)
-    pub base: PathBuf,
-    /// Ours (%A): the merged result is written here
-    pub ours: PathBuf,
-    /// Theirs (%B)
-    pub theirs: PathBuf,
-    /// Conflict marker length (%L)
-    #[arg(long, default_value_t = 7)]
-    pub marker_size: usize,
-    /// The path being merged (%P), for messages
-    #[arg(long)]
-    pub path: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct HookArgs {
-    /// install or uninstall
-    #[arg(value_enum)]
-    pub action: HookAction,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ReviewFormat {
-    Markdown,
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct ReviewArgs {
-    /// BASE, or BASE..HEAD (HEAD defaults to HEAD)
-    #[arg(value_name = "BASE[..HEAD]")]
-    pub range: String,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = ReviewFormat::Markdown)]
-    pub format: ReviewFormat,
-}
-
-#[derive(Debug, Args)]
-pub struct ResolveArgs {
-    /// The duplicated slug
-    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
-    pub slug: String,
-    /// The copy to keep: a stage id, a stage folder, won, lost, or a path
-    #[arg(long, value_name = "PATH|STAGE", add = ArgValueCandidates::new(crate::cli::complete::stages))]
-    pub keep: String,
-    #[command(flatten)]
-    pub commit: CommitFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// How many closed deals
-    #[arg(long, default_value_t = 30)]
-    pub last: usize,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
-    pub format: StatsFormat,
-    #[command(flatten)]
-    pub wide: WideFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The CSV file
-    pub file: PathBuf,
-    /// Which export the headers come from
-    #[arg(long, value_enum, default_value_t = crate::intake::import::Preset::Generic)]
-    pub preset: crate::intake::import::Preset,
-    /// Map a column to a field (repeatable)
-    #[arg(long = "map", value_name = "COLUMN=FIELD")]
-    pub map: Vec<String>,
-    /// Translate a stage value (repeatable)
-    #[arg(long = "stage-map", value_name = "VALUE=STAGE")]
-    pub stage_map: Vec<String>,
-    /// Map a CRM owner to a team handle (repeatable)
-    #[arg(long = "owner-map", value_name = "NAME=HANDLE")]
-    pub owner_map: Vec<String>,
-    /// Leave a column out (repeatable); every other column is mapped or kept under crm:
-    #[arg(long = "skip", value_name = "COLUMN")]
-    pub skip: Vec<String>,
-    /// The order of dates that are not ISO 8601, e.g. D/M/YYYY (default M/D/YYYY)
-    #[arg(long = "date-format", value_name = "F")]
-    pub date_format: Option<String>,
-    /// Amounts use a decimal comma (12.400,50)
-    #[arg(long)]
-    pub decimal_comma: bool,
-    /// Show what would be imported, and write nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Import nothing if any row has a problem
-    #[arg(long)]
-    pub strict: bool,
-    #[command(flatten)]
-    pub commit: CommitFlag,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ExportFormat {
-    Csv,
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// Output format
-    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-    pub format: ExportFormat,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum DueFormat {
-    Table,
-    Json,
-    Ics,
-}
-
-#[derive(Debug, Args)]
-pub struct DueArgs {
-    /// How many days ahead count as upcoming
-    #[arg(long, default_value_t = 7)]
-    pub days: i64,
-    /// Only this owner's deals
-    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
-    pub owner: Option<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = DueFormat::Table)]
-    pub format: DueFormat,
-    #[command(flatten)]
-    pub wide: WideFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct NotifyArgs {
-    /// The range of commits whose events to send (BASE must be a first-parent ancestor of HEAD)
-    #[arg(
-        value_name = "BASE..HEAD",
-        required_unless_present = "due",
-        conflicts_with = "due"
-    )]
-    pub range: Option<String>,
-    /// Send the follow-up digest (`due`) and uncontacted leads (`uncontacted`) for now
-    #[arg(long)]
-    pub due: bool,
-    /// Print what would be sent; send and record nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Run `command` triggers (a pipeline.yaml from a stranger runs no code without it)
-    #[arg(long)]
-    pub allow_commands: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum TableFormat {
-    Table,
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Args)]
-pub struct ForecastArgs {
-    /// Period length
-    #[arg(long, value_enum, default_value_t = crate::reports::forecast::By::Month)]
-    pub by: crate::reports::forecast::By,
-    /// How many periods, from the current one
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=120))]
-    pub periods: u16,
-    /// Only this owner's deals
-    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
-    pub owner: Option<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
-    pub format: TableFormat,
-    #[command(flatten)]
-    pub wide: WideFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct TrendArgs {
-    /// Period length
-    #[arg(long, value_enum, default_value_t = crate::reports::trend::Every::Week)]
-    pub every: crate::reports::trend::Every,
-    /// How many periods, ending now
-    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..=520))]
-    pub last: u16,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
-    pub format: TableFormat,
-    #[command(flatten)]
-    pub wide: WideFlag,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Port to listen on (0 picks a free one)
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// Address to listen on; anything but 127.0.0.1 is warned about
-    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
-    pub bind: std::net::IpAddr,
-    /// Open the board in the default browser
-    #[arg(long)]
-    pub open: bool,
+    /// `--no-commit` and `--wide` are one definition each: the same help in
+    /// every command that has them.
+    #[test]
+    fn a_shared_flag_reads_the_same_in_every_command() {
+        let cli = Cli::command();
+        for flag in ["no_commit", "wide"] {
+            let helps: Vec<(String, String)> = cli
+                .get_subcommands()
+                .filter_map(|c| {
+                    let a = c.get_arguments().find(|a| a.get_id() == flag)?;
+                    Some((c.get_name().to_string(), a.get_help()?.to_string()))
+                })
+                .collect();
+            assert!(helps.len() >= 2, "{flag}: {helps:?}");
+            assert!(
+                helps.iter().all(|(_, h)| *h == helps[0].1),
+                "{flag}: {helps:?}"
+            );
+        }
+    }
 }

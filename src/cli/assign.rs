@@ -1,9 +1,12 @@
 //! `deal assign DEAL OWNER [--reason TEXT]`: hand a deal to another owner,
 //! and commit with `Owner` and `Previous-Owner` trailers.
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::AssignArgs;
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::CommitFlag;
 use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
 use crate::model::deal::Place;
@@ -11,6 +14,21 @@ use crate::rules::transition::check_member;
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit::{self, Op};
 use crate::yaml::emit::yaml_scalar;
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub deal: String,
+    /// Team handle of the new owner
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::handles))]
+    pub owner: String,
+    /// Why (recorded as a Reason: trailer)
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+}
 
 pub fn run(ctx: &Ctx, a: AssignArgs) -> Result<i32, Error> {
     let p = Pipeline::open_for(&ctx.start, &a.deal)?;

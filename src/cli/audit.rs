@@ -1,11 +1,25 @@
 //! `deal audit [--last N]`: the last N closed deals, from git history.
 
+use clap::Args;
+
 use crate::base::error::Error;
-use crate::cli::args::{AuditArgs, StatsFormat};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::{StatsFormat, WideFlag};
 use crate::reports::audit::{self, TRAINING_WINDOW_DAYS};
 use crate::store::pipeline::{Pipeline, find_root};
 use crate::store::repo::Repo;
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// How many closed deals
+    #[arg(long, default_value_t = 30)]
+    pub last: usize,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
+    pub format: StatsFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
+}
 
 pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;

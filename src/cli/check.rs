@@ -3,13 +3,42 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use clap::{Args, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::{CheckArgs, CheckFormat};
 use crate::cli::ctx::Ctx;
 use crate::cli::output;
 use crate::rules::check::{self, Scope};
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::Pipeline;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Deals to check: slugs (or unique prefixes), deal files or folders (default: the whole pipeline)
+    #[arg(conflicts_with_all = ["staged", "rev"], add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub paths: Vec<PathBuf>,
+    /// Check what is staged in the git index (for a pre-commit hook): only staged deal files,
+    /// plus duplicate slugs and pipeline.yaml errors
+    #[arg(long, conflicts_with = "rev")]
+    pub staged: bool,
+    /// Check the pipeline as it is at a commit
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Exit 1 on warnings too
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    Github,
+}
 
 /// Makes `p` absolute against `base` and removes `.`/`..` lexically, without
 /// following a symlink in the last component.

@@ -1,12 +1,37 @@
 //! `deal due [--days N] [--owner O] [--format table|json|ics]`: the
 //! follow-up list. Always exits 0, for cron and CI.
 
+use clap::{Args, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::{DueArgs, DueFormat};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::WideFlag;
 use crate::cli::output;
 use crate::reports::due;
 use crate::store::pipeline::Pipeline;
+
+#[derive(Debug, Args)]
+pub struct DueArgs {
+    /// How many days ahead count as upcoming
+    #[arg(long, default_value_t = 7)]
+    pub days: i64,
+    /// Only this owner's deals
+    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
+    pub owner: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DueFormat::Table)]
+    pub format: DueFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DueFormat {
+    Table,
+    Json,
+    Ics,
+}
 
 pub fn run(ctx: &Ctx, a: DueArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;

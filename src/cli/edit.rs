@@ -25,11 +25,23 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::EditArgs;
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::ForceArgs;
 use crate::cli::set::{Change, commit_text, judge};
 use crate::store::pipeline::Pipeline;
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub deal: String,
+    #[command(flatten)]
+    pub force: ForceArgs,
+}
 
 /// The folder of copies in the git directory.
 pub const DIR: &str = "deal-edit";

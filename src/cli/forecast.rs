@@ -3,16 +3,37 @@
 //! sheet: one row per period, totals, then the past-due deals named with
 //! their owners.
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::{ForecastArgs, TableFormat};
 use crate::cli::ctx::Ctx;
 use crate::cli::ctx::warn_unreadable;
+use crate::cli::flags::{TableFormat, WideFlag};
 use crate::cli::output;
 use crate::cli::output::number;
 use crate::model::deal::Deal;
 use crate::reports::board::money;
 use crate::reports::forecast::Forecast;
 use crate::store::pipeline::Pipeline;
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// Period length
+    #[arg(long, value_enum, default_value_t = crate::reports::forecast::By::Month)]
+    pub by: crate::reports::forecast::By,
+    /// How many periods, from the current one
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=120))]
+    pub periods: u16,
+    /// Only this owner's deals
+    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
+    pub owner: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
+}
 
 pub fn run(ctx: &Ctx, a: ForecastArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;

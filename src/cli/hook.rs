@@ -1,11 +1,25 @@
 //! `deal hook install|uninstall`: git `pre-commit` and `pre-merge-commit`
 //! hooks that run `deal -C <pipeline root> check --staged`.
 
+use clap::{Args, ValueEnum};
+
 use crate::base::error::Error;
-use crate::cli::args::{HookAction, HookArgs};
 use crate::cli::ctx::Ctx;
 use crate::store::pipeline::find_root;
 use crate::store::repo::Repo;
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// install or uninstall
+    #[arg(value_enum)]
+    pub action: HookAction,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum HookAction {
+    Install,
+    Uninstall,
+}
 
 /// The line that marks a hook as deal's own.
 const MARK: &str = "# installed by `deal hook install`";

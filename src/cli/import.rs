@@ -7,12 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use clap::{Args, ValueEnum};
 use indexmap::IndexMap;
 
 use crate::base::error::Error;
 use crate::base::slug::slugify;
-use crate::cli::args::{ExportArgs, ExportFormat, ImportArgs};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::CommitFlag;
 use crate::cli::record::{FileEdit, message, record_files};
 use crate::intake::import::RowDeal;
 use crate::intake::import::{
@@ -23,6 +24,54 @@ use crate::model::deal::{Deal, Place, scalar_text};
 use crate::store::pipeline::{Pipeline, find_root};
 use crate::yaml::edit::{self, Op};
 use crate::yaml::emit::yaml_scalar;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file
+    pub file: PathBuf,
+    /// Which export the headers come from
+    #[arg(long, value_enum, default_value_t = crate::intake::import::Preset::Generic)]
+    pub preset: crate::intake::import::Preset,
+    /// Map a column to a field (repeatable)
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub map: Vec<String>,
+    /// Translate a stage value (repeatable)
+    #[arg(long = "stage-map", value_name = "VALUE=STAGE")]
+    pub stage_map: Vec<String>,
+    /// Map a CRM owner to a team handle (repeatable)
+    #[arg(long = "owner-map", value_name = "NAME=HANDLE")]
+    pub owner_map: Vec<String>,
+    /// Leave a column out (repeatable); every other column is mapped or kept under crm:
+    #[arg(long = "skip", value_name = "COLUMN")]
+    pub skip: Vec<String>,
+    /// The order of dates that are not ISO 8601, e.g. D/M/YYYY (default M/D/YYYY)
+    #[arg(long = "date-format", value_name = "F")]
+    pub date_format: Option<String>,
+    /// Amounts use a decimal comma (12.400,50)
+    #[arg(long)]
+    pub decimal_comma: bool,
+    /// Show what would be imported, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import nothing if any row has a problem
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
 
 /// New team members found in the file: handle → (name, email).
 type NewMembers = IndexMap<String, (String, Option<String>)>;

@@ -1,11 +1,42 @@
 //! `deal init [DIR]`: create a pipeline.
 
 use std::path::Path;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
 
 use crate::base::error::Error;
-use crate::cli::args::InitArgs;
 use crate::cli::ctx::Ctx;
 use crate::model::config::{self, Qualification};
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the pipeline in (default: the current folder, or -C)
+    pub path: Option<PathBuf>,
+    /// Add sample deals to try the commands on
+    #[arg(long)]
+    pub example: bool,
+    /// Which qualification note `deal note X qualification` scaffolds
+    #[arg(long, value_enum, default_value_t = QualificationArg::Bant)]
+    pub qualification: QualificationArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QualificationArg {
+    Bant,
+    Meddic,
+    Meddpicc,
+}
+
+impl From<QualificationArg> for Qualification {
+    fn from(q: QualificationArg) -> Qualification {
+        match q {
+            QualificationArg::Bant => Qualification::Bant,
+            QualificationArg::Meddic => Qualification::Meddic,
+            QualificationArg::Meddpicc => Qualification::Meddpicc,
+        }
+    }
+}
 
 /// A team handle from a git identity: the email's local part as a slug.
 pub fn handle_for(name: &str, email: &str) -> String {

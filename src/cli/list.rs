@@ -1,13 +1,44 @@
 //! `deal list`: one row per deal.
 
+use clap::{Args, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::{ListArgs, ListFormat};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::WideFlag;
 use crate::cli::output;
 use crate::model::deal::{Place, lookup, scalar_text};
 use crate::reports::board::Row;
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::Pipeline;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only deals in this stage (a stage id, `won` or `lost`)
+    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::stages))]
+    pub stage: Option<String>,
+    /// Only deals owned by this team handle
+    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
+    pub owner: Option<String>,
+    /// Only deals idle past their stage's rot_after_days
+    #[arg(long)]
+    pub rotting: bool,
+    /// Sort by slug, stage, owner, value, days, criteria, due, or any front-matter field
+    #[arg(long, default_value = "stage")]
+    pub sort: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Csv,
+}
 
 /// The `--sort` keys that are columns rather than front-matter fields.
 const SORT_COLUMNS: [&str; 7] = ["slug", "stage", "owner", "value", "days", "criteria", "due"];

@@ -4,10 +4,30 @@
 //! versions in temporary files; the merged text goes to OURS, and a
 //! non-zero exit tells git the path is conflicted.
 
+use std::path::PathBuf;
+
+use clap::Args;
+
 use crate::base::error::Error;
-use crate::cli::args::MergeDriverArgs;
 use crate::cli::ctx::Ctx;
 use crate::rules::merge::{Labels, bytes_merge, merge};
+
+/// What git passes a merge driver: `%O %A %B --marker-size %L --path %P`.
+#[derive(Debug, Args)]
+pub struct MergeDriverArgs {
+    /// The common ancestor's version (%O)
+    pub base: PathBuf,
+    /// Ours (%A): the merged result is written here
+    pub ours: PathBuf,
+    /// Theirs (%B)
+    pub theirs: PathBuf,
+    /// Conflict marker length (%L)
+    #[arg(long, default_value_t = 7)]
+    pub marker_size: usize,
+    /// The path being merged (%P), for messages
+    #[arg(long)]
+    pub path: Option<String>,
+}
 
 pub fn run(_ctx: &Ctx, a: MergeDriverArgs) -> Result<i32, Error> {
     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::io(p, e));

@@ -17,6 +17,7 @@ pub mod ctx;
 pub mod due;
 pub mod edit;
 pub mod entry;
+pub mod flags;
 pub mod forecast;
 pub mod hook;
 pub mod import;
@@ -45,7 +46,7 @@ fn writes(cmd: &Command) -> bool {
         Command::New(a) => !a.dry_run,
         Command::Import(a) => !a.dry_run,
         Command::Note(a) => !a.print,
-        Command::Objection(a) => !matches!(a.action, crate::cli::args::ObjectionAction::List { .. }),
+        Command::Objection(a) => !matches!(a.action, objection::ObjectionAction::List { .. }),
         Command::Set(_)
         | Command::Unset(_)
         | Command::Move(_)

@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::MoveArgs;
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::CommitFlag;
 use crate::cli::record::forcer;
 use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
@@ -15,6 +18,30 @@ use crate::rules::criteria::{Evaluator, StageGap};
 use crate::rules::transition::{self, Refusal, Request};
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit;
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub deal: String,
+    /// Target: a stage id, won or lost (or a stage folder name)
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::stages))]
+    pub stage: String,
+    /// New owner, for a handoff into a stage whose owner_role the owner lacks
+    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
+    pub owner: Option<String>,
+    /// Why: required for lost (from lost_reasons) and with --force
+    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::lost_reasons))]
+    pub reason: Option<String>,
+    /// Move although exit criteria are not met, waiving them (needs --reason)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+    /// A paragraph for the commit message, between the subject and the trailers
+    #[arg(short, long = "message", value_name = "MSG")]
+    pub message: Option<String>,
+}
 
 /// Parses a stage argument: a stage id, `won`, `lost`, or a stage folder.
 pub fn parse_place(cfg: &Config, arg: &str) -> Result<Place, Error> {

@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::NewArgs;
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::CommitFlag;
 use crate::cli::record::outcome;
 use crate::cli::record::{Recording, person, record, refuse_new_errors};
 use crate::cli::set::{parse_assignment, typed_value};
@@ -16,6 +19,48 @@ use crate::yaml::edit::{self, Op};
 use crate::yaml::emit::yaml_scalar;
 use chrono::{DateTime, Utc};
 use serde_yaml::{Mapping, Value};
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What the deal is, e.g. "Acme Corp, Kubernetes migration" (with --json: from the payload)
+    #[arg(required_unless_present = "json")]
+    pub title: Option<String>,
+    /// A form or webhook payload (JSON), mapped to fields by pipeline.yaml's intake; - reads stdin
+    #[arg(long, value_name = "FILE|-")]
+    pub json: Option<String>,
+    /// The prospect's company
+    #[arg(long)]
+    pub company: Option<String>,
+    /// Team handle of the owner (default: the team member with the git user's email)
+    #[arg(long, add = ArgValueCandidates::new(crate::cli::complete::handles))]
+    pub owner: Option<String>,
+    /// Deal value, a number in the pipeline's currency
+    #[arg(long)]
+    pub value: Option<String>,
+    /// Contact email (contact.email)
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Contact phone (contact.phone)
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Lead source, e.g. inbound-form (speed-to-lead applies to inbound_sources)
+    #[arg(long)]
+    pub source: Option<String>,
+    /// The slug (file name) to use instead of one made from the title
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Any other front-matter field, as for `deal set` (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// With --set: add a field of your own although its name is within two edits of a known field
+    #[arg(long)]
+    pub new_field: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+    /// Print the file that would be created, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 /// Sets a dotted path in a mapping (for routing's look at a lead to be).
 fn insert_path(m: &mut Mapping, path: &str, v: &str) {
@@ -520,7 +565,7 @@ mod tests {
             slug: None,
             set: Vec::new(),
             new_field: false,
-            commit: crate::cli::args::CommitFlag { no_commit: false },
+            commit: CommitFlag { no_commit: false },
             dry_run: false,
         }
     }

@@ -1,13 +1,28 @@
 //! `deal note DEAL KIND [--print]`: append a scaffolded section from a template.
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
 use crate::base::time::{format_date, format_ts};
-use crate::cli::args::NoteArgs;
 use crate::cli::ctx::Ctx;
 use crate::model::deal::Deal;
 use crate::model::notes::{NoteContext, NoteKind, Templates};
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit;
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub deal: String,
+    /// Which note
+    #[arg(value_enum)]
+    pub kind: crate::model::notes::NoteKind,
+    /// Print the scaffold without writing anything
+    #[arg(long)]
+    pub print: bool,
+}
 
 /// The front-matter signals a note adds when they are missing.
 pub fn signal_keys(kind: NoteKind) -> &'static [&'static str] {

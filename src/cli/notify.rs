@@ -13,15 +13,35 @@
 
 use std::collections::{HashMap, HashSet};
 
+use clap::Args;
 use git2::{Oid, Repository};
 
 use crate::base::error::Error;
-use crate::cli::args::NotifyArgs;
 use crate::cli::ctx::Ctx;
 use crate::model::config::{self, Config};
 use crate::reports::notify::{self, Action, DealInfo, Event, On, Payload, Trigger};
 use crate::store::pipeline::{Pipeline, find_root};
 use crate::store::repo::Repo;
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The range of commits whose events to send (BASE must be a first-parent ancestor of HEAD)
+    #[arg(
+        value_name = "BASE..HEAD",
+        required_unless_present = "due",
+        conflicts_with = "due"
+    )]
+    pub range: Option<String>,
+    /// Send the follow-up digest (`due`) and uncontacted leads (`uncontacted`) for now
+    #[arg(long)]
+    pub due: bool,
+    /// Print what would be sent; send and record nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run `command` triggers (a pipeline.yaml from a stranger runs no code without it)
+    #[arg(long)]
+    pub allow_commands: bool,
+}
 
 /// One delivery to make: a trigger, its event and the record key.
 struct Delivery<'c> {

@@ -2,14 +2,57 @@
 //! objections. Writes go through `set::write_deal`, the path `deal set`
 //! takes: one lossless edit, one commit.
 
+use clap::{Args, Subcommand};
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::{ObjectionAction, ObjectionArgs};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::CommitFlag;
 use crate::cli::set::{Change, write_deal};
 use crate::model::objection::{self, NotFound, Objection};
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit::{APPEND, Op};
 use crate::yaml::emit::yaml_scalar;
+
+#[derive(Debug, Args)]
+pub struct ObjectionArgs {
+    #[command(subcommand)]
+    pub action: ObjectionAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ObjectionAction {
+    /// Add a named objection (resolved: false), and commit
+    Add {
+        /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+        deal: String,
+        /// The objection, in the prospect's words
+        text: String,
+        #[command(flatten)]
+        commit: CommitFlag,
+    },
+    /// Mark an objection resolved, with the response that settled it, and commit
+    Resolve {
+        /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+        deal: String,
+        /// Its number in `deal objection list` (from 1), or its text (a unique piece is enough)
+        #[arg(value_name = "N|TEXT")]
+        which: String,
+        /// How it was answered; kept as `response`
+        #[arg(long, value_name = "TEXT")]
+        response: Option<String>,
+        #[command(flatten)]
+        commit: CommitFlag,
+    },
+    /// List the objections, numbered from 1
+    List {
+        /// Slug, unique prefix, or path
+        #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+        deal: String,
+    },
+}
 
 pub fn run(ctx: &Ctx, a: ObjectionArgs) -> Result<i32, Error> {
     match a.action {

@@ -3,15 +3,39 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Args;
+
 use crate::base::error::Error;
-use crate::cli::args::{ReportArgs, StatsArgs, StatsFormat};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::{StatsFormat, WideFlag};
 use crate::cli::output;
 use crate::reports::board::money;
 use crate::reports::report::{self, Changes};
 use crate::reports::stats::Stats;
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::{Pipeline, find_root};
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output folder (default: report/ under the pipeline root)
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Render the pipeline as it was at this commit (read from git; the working tree is untouched)
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Show what changed since this revision or date (YYYY-MM-DD)
+    #[arg(long, value_name = "REV|DATE")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatsFormat::Human)]
+    pub format: StatsFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
+}
 
 /// The pipeline now, or at `rev`, with the evaluator that fits it.
 fn load(

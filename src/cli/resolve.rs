@@ -4,13 +4,28 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
-use crate::cli::args::ResolveArgs;
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::CommitFlag;
 use crate::cli::record::outcome;
 use crate::cli::record::{FileEdit, message, person, record_files};
 use crate::model::deal::Place;
 use crate::store::pipeline::{Pipeline, find_root, place_of, slug_of, worktree_entries};
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The duplicated slug
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub slug: String,
+    /// The copy to keep: a stage id, a stage folder, won, lost, or a path
+    #[arg(long, value_name = "PATH|STAGE", add = ArgValueCandidates::new(crate::cli::complete::stages))]
+    pub keep: String,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+}
 
 /// Which of `files` (root-relative) `keep` names: a path, a stage id or
 /// folder, `won` or `lost`.

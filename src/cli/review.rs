@@ -9,8 +9,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
+use clap::{Args, ValueEnum};
+
 use crate::base::error::Error;
-use crate::cli::args::{ReviewArgs, ReviewFormat};
 use crate::cli::ctx::Ctx;
 use crate::model::config::Config;
 use crate::reports::review::{self, Sides, slug_key};
@@ -18,6 +19,22 @@ use crate::rules::criteria::Evaluator;
 use crate::store::history::{self, TreeFile};
 use crate::store::pipeline::{Content, Entry, MAX_DEAL_BYTES, Pipeline, find_root, slug_of};
 use crate::store::repo::Repo;
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// BASE, or BASE..HEAD (HEAD defaults to HEAD)
+    #[arg(value_name = "BASE[..HEAD]")]
+    pub range: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Markdown)]
+    pub format: ReviewFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReviewFormat {
+    Markdown,
+    Json,
+}
 
 /// A deal file name: `.md` (any case) under the deals folder, not hidden.
 fn deal_name(path: &str, dir_slash: &str) -> bool {

@@ -1,8 +1,11 @@
 //! `deal set DEAL KEY=VALUE...`: update front-matter fields, nested paths
 //! included, with a lossless edit, and commit.
 
-use crate::cli::args::SetArgs;
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::{CommitFlag, ForceArgs};
 use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
 
@@ -10,6 +13,37 @@ use crate::base::error::Error;
 use crate::model::deal::Deal;
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit::{self, Op};
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub deal: String,
+    /// Fields to set: KEY=VALUE, KEY a dotted path (next_step.due=2026-12-01); KEY= sets null
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub assignments: Vec<String>,
+    #[command(flatten)]
+    pub force: ForceArgs,
+    /// Add a field of your own although its name is within two edits of a known field
+    #[arg(long)]
+    pub new_field: bool,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub deal: String,
+    /// Keys to remove, dotted paths (next_step, contact.phone, objections.0)
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<String>,
+    #[command(flatten)]
+    pub force: ForceArgs,
+    #[command(flatten)]
+    pub commit: CommitFlag,
+}
 
 /// Splits `KEY=VALUE` and checks the key's form.
 pub fn parse_assignment(arg: &str) -> Result<(String, String), Error> {
@@ -295,7 +329,7 @@ pub fn refuse_odd_key(
 
 /// `deal unset DEAL KEY...`: removes keys (with their blocks) by a lossless
 /// edit, through the same write path as `set`.
-pub fn run_unset(ctx: &Ctx, a: crate::cli::args::UnsetArgs) -> Result<i32, Error> {
+pub fn run_unset(ctx: &Ctx, a: UnsetArgs) -> Result<i32, Error> {
     write_deal(ctx, &a.deal, a.commit.no_commit, |_, d| {
         // Keys as named, each resolved against the deal as it is (`-1` to
         // the last item's number), so `objections.0 objections.0` removes

@@ -1,8 +1,10 @@
 //! `deal show DEAL`: stage, owner, age, the exit checklist, next step, history.
 
+use clap::Args;
+use clap_complete::ArgValueCandidates;
+
 use crate::base::error::Error;
 use crate::base::time::{days_between, format_date};
-use crate::cli::args::ShowArgs;
 use crate::cli::ctx::Ctx;
 use crate::cli::output::Style;
 use crate::model::config::Config;
@@ -11,6 +13,13 @@ use crate::model::deal::{Place, lookup, scalar_text};
 use crate::rules::criteria::{self, Evaluator};
 use crate::store::pipeline::Pipeline;
 use chrono::{DateTime, Utc};
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Slug, unique prefix, or path
+    #[arg(add = ArgValueCandidates::new(crate::cli::complete::slugs))]
+    pub deal: String,
+}
 
 /// The `close` line: the expected close date (red when it has passed) and
 /// where the forecast category comes from.

@@ -1,14 +1,31 @@
 //! `deal trend [--every week|month] [--last N] [--format table|json|csv]`:
 //! snapshots of the pipeline read from git history.
 
+use clap::Args;
+
 use crate::base::error::Error;
-use crate::cli::args::{TableFormat, TrendArgs};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::{TableFormat, WideFlag};
 use crate::cli::output;
 use crate::cli::output::number;
 use crate::reports::board::money;
 use crate::reports::trend::{Trend, cell};
 use crate::store::pipeline::find_root;
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// Period length
+    #[arg(long, value_enum, default_value_t = crate::reports::trend::Every::Week)]
+    pub every: crate::reports::trend::Every,
+    /// How many periods, ending now
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..=520))]
+    pub last: u16,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    #[command(flatten)]
+    pub wide: WideFlag,
+}
 
 pub fn run(ctx: &Ctx, a: TrendArgs) -> Result<i32, Error> {
     let root = find_root(&ctx.start)?;

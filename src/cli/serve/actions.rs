@@ -8,8 +8,9 @@
 use super::http::{Form, Reply, Server};
 use super::pages::{self, Refusal, STALE, blob_id};
 use crate::base::error::Error;
-use crate::cli::args::{CommitFlag, MoveArgs};
 use crate::cli::ctx::Ctx;
+use crate::cli::flags::CommitFlag;
+use crate::cli::mv::MoveArgs;
 use crate::cli::mv::{Moved, move_deal};
 use crate::cli::note::scaffold;
 use crate::cli::objection::{add_change, one_line, resolve_change};

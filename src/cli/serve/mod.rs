@@ -19,10 +19,24 @@ pub mod actions;
 pub mod http;
 pub mod pages;
 
+use clap::Args;
+
 use crate::base::error::Error;
-use crate::cli::args::ServeArgs;
 use crate::cli::ctx::Ctx;
 use http::{Form, Reply, Routes, Server, slug_ok};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Address to listen on; anything but 127.0.0.1 is warned about
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+    /// Open the board in the default browser
+    #[arg(long)]
+    pub open: bool,
+}
 
 /// The board's routes: its pages and its writes.
 struct Board;
