@@ -304,6 +304,20 @@ hf before-history \
   -n 'before: deal review' "$B review $BASE~10..$BASE" -n 'after: deal review' "$DEAL review $BASE~10..$BASE"
 hf before-report \
   -n 'before: deal report' "$B report -q -o $OUT/report-before" -n 'after: deal report' "$DEAL report -q -o $OUT/report"
+MAVEN=${MAVEN:-/work/shared/data/crm-maven}
+if [ -f "$MAVEN/sales_pipeline.csv" ]; then
+  MAP="--map opportunity_id=source_id --map sales_agent=owner --map account=company --map product=title --map deal_stage=stage --map close_date=closed --map close_value=value --map engage_date=stages.outreach --stage-map Engaging=outreach"
+  SHM=/dev/shm/deal-bench-before
+  (
+    export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+    W=1 R=${R:-5} hf before-import \
+      --prepare "sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q .'" \
+      --prepare "sh -c 'rm -rf $SHM && mkdir -p $SHM && cd $SHM && $DEAL init -q .'" \
+      -n 'before: deal import maven' "$B -C $SHM import -q $MAVEN/sales_pipeline.csv $MAP" \
+      -n 'after: deal import maven' "$DEAL -C $SHM import -q $MAVEN/sales_pipeline.csv $MAP"
+  )
+  rm -rf "$SHM"
+fi
 fi
 
 if [ "${GROWTH:-0}" = 1 ] && want growth; then
