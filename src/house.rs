@@ -4,10 +4,16 @@
 //! other in a circle), no function over 120 lines, and no citation of a
 //! document the repository does not hold.
 //!
-//! It reads the sources as text, as a reviewer would: every `crate::…` and
-//! `super::…` path, and a parent's `child::…`, outside comments, strings
-//! and `#[cfg(test)]` modules (tests may reach anything they check). A path
-//! is an edge to the deepest module it names.
+//! It reads the sources as text, as a reviewer would: every `crate::…`,
+//! `$crate::…`, `super::…` and `self::…` path, a parent's `child::…`, and a
+//! string that is a path (serde's `serialize_with`), outside comments,
+//! other strings and `#[cfg(test)]` code (tests may reach anything they
+//! check). A path is an edge to the deepest module it names; `lib.rs`, the
+//! facade, stands above every layer. What would hide a path from this
+//! reading (an alias or glob of the crate's root, `#[path]`, `include!`) is
+//! refused where it stands. The "outside document" is the product contract
+//! the code once cited by name; the check looks for that name. Spaces
+//! before `::` are not read: `cargo fmt --check` removes them first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -42,7 +48,8 @@ fn read_tree(src: &Path) -> Vec<File> {
     for entry in walkdir::WalkDir::new(src).sort_by_file_name() {
         let entry = entry.expect("src/ is readable");
         let p = entry.path();
-        if p.extension().and_then(|e| e.to_str()) != Some("rs") {
+        // main.rs is the binary, a crate of its own that uses the facade.
+        if p.extension().and_then(|e| e.to_str()) != Some("rs") || p == src.join("main.rs") {
             continue;
         }
         let rel = p
@@ -70,69 +77,112 @@ fn read_tree(src: &Path) -> Vec<File> {
     files
 }
 
-/// The text with comments, string and char literals blanked (their line
-/// breaks kept, so lines still count), and every `#[cfg(test)]` item (a
-/// `mod tests { … }`, a `mod props;`) blanked too unless `keep_tests`.
+/// The text with comments, string and char literals blanked, byte for
+/// byte (line breaks kept, so lines and offsets still count), and every
+/// `#[cfg(test)]` item (a `mod tests { … }`, a `mod props;`) blanked too
+/// unless `keep_tests`. A string that is itself a path (`"crate::x::f"`,
+/// as serde's `serialize_with` takes) is kept: it is an import too.
 fn code_of(text: &str, keep_tests: bool) -> String {
+    let code = blank_literals(text);
+    if keep_tests {
+        return code;
+    }
+    // On the blanked text, so a brace in a test's string or comment cannot
+    // end its module early.
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code.as_str();
+    while let Some(k) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..k]);
+        let len = cfg_test_item_len(&rest[k..]);
+        out.push_str(&blank(&rest[k..k + len]));
+        rest = &rest[k + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `span` as spaces, its line breaks kept: the same length in bytes.
+fn blank(span: &str) -> String {
+    span.chars()
+        .map(|c| {
+            if c == '\n' {
+                "\n".to_string()
+            } else {
+                " ".repeat(c.len_utf8())
+            }
+        })
+        .collect()
+}
+
+/// Comments, string and char literals blanked (see [`code_of`]).
+fn blank_literals(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < b.len() {
         let rest = &text[i..];
-        if rest.starts_with("//") {
-            i += rest.find('\n').unwrap_or(rest.len());
+        let len = if rest.starts_with("//") {
+            rest.find('\n').unwrap_or(rest.len())
         } else if rest.starts_with("/*") {
-            let from = i;
-            let mut depth = 0;
-            while i < b.len() {
-                if text[i..].starts_with("/*") {
-                    depth += 1;
-                    i += 2;
-                } else if text[i..].starts_with("*/") {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            out.push_str(&breaks(&text[from..i.min(b.len())]));
+            block_comment_len(rest)
         } else if let Some(len) = raw_string_len(rest) {
-            out.push_str("\"\"");
-            out.push_str(&breaks(&rest[..len]));
-            i += len;
+            len
         } else if b[i] == b'"' {
-            let from = i;
-            i += 1;
-            while i < b.len() && b[i] != b'"' {
-                i += if b[i] == b'\\' { 2 } else { 1 };
+            let mut j = 1;
+            while j < rest.len() && rest.as_bytes()[j] != b'"' {
+                j += if rest.as_bytes()[j] == b'\\' { 2 } else { 1 };
             }
-            i += 1;
-            out.push_str("\"\"");
-            out.push_str(&breaks(&text[from..i.min(b.len())]));
+            let len = (j + 1).min(rest.len());
+            let inner = &rest[1..len.saturating_sub(1).max(1)];
+            if is_path_string(inner) {
+                out.push(' ');
+                out.push_str(inner);
+                out.push(' ');
+                i += len;
+                continue;
+            }
+            len
         } else if b[i] == b'\'' {
             // A char literal ('x', '\n', '\u{1F600}') or a lifetime ('a).
-            let len = char_literal_len(rest);
-            out.push_str(&rest[..len.max(1)].replace(|c: char| c != '\'', " "));
-            i += len.max(1);
-        } else if !keep_tests && rest.starts_with("#[cfg(test)]") {
-            let len = cfg_test_item_len(rest);
-            out.push_str(&breaks(&rest[..len]));
-            i += len;
+            char_literal_len(rest).max(1)
         } else {
             let c = rest.chars().next().unwrap();
             out.push(c);
             i += c.len_utf8();
-        }
+            continue;
+        };
+        out.push_str(&blank(&rest[..len]));
+        i += len;
     }
     out
 }
 
-/// The line breaks of a blanked span, so the lines after it keep their numbers.
-fn breaks(span: &str) -> String {
-    "\n".repeat(span.matches('\n').count())
+/// Whether a string literal's text is a path into the crate.
+fn is_path_string(s: &str) -> bool {
+    (s.starts_with("crate::") || s.starts_with("super::"))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// How long the (nested) block comment at the start of `s` is.
+fn block_comment_len(s: &str) -> usize {
+    let mut depth = 0;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with("/*") {
+            depth += 1;
+            i += 2;
+        } else if s[i..].starts_with("*/") {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += s[i..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    s.len()
 }
 
 fn raw_string_len(s: &str) -> Option<usize> {
@@ -184,8 +234,7 @@ fn paths_in(file: &File, code: &str, children: &BTreeSet<String>) -> Vec<Vec<Str
         i == 0
             || !(bytes[i - 1].is_ascii_alphanumeric()
                 || bytes[i - 1] == b'_'
-                || bytes[i - 1] == b':'
-                || bytes[i - 1] == b'$')
+                || bytes[i - 1] == b':')
     };
     let mut i = 0;
     while i < code.len() {
@@ -304,7 +353,8 @@ fn path_tails(s: &str) -> (Vec<Vec<String>>, usize) {
 fn test_modules(files: &[File]) -> BTreeSet<Vec<String>> {
     let mut out = BTreeSet::new();
     for f in files {
-        let mut rest = f.text.as_str();
+        let code = code_of(&f.text, true);
+        let mut rest = code.as_str();
         while let Some(k) = rest.find("#[cfg(test)]") {
             rest = &rest[k + "#[cfg(test)]".len()..];
             let item = rest.trim_start();
@@ -364,20 +414,64 @@ fn layer_of(path: &str) -> Option<&str> {
     path.split_once('/').map(|(l, _)| l)
 }
 
+/// Ways a file could reach a module without a path the house reads: an
+/// alias of the crate's root, a glob of it, a file mounted by `#[path]` or
+/// pasted by `include!` (build output excepted). Each is refused where it
+/// stands, as "path: what".
+fn hiding_places(files: &[File]) -> Vec<String> {
+    let tests = test_modules(files);
+    let mut out = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| !tests.iter().any(|t| f.module.starts_with(t)))
+    {
+        let code = code_of(&f.text, false);
+        let squeezed: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
+        for (needle, what) in [
+            ("crate as ", "an alias of the crate's root"),
+            ("self as ", "an alias of a module by `self as`"),
+            ("super as ", "an alias of a parent by `super as`"),
+            ("extern crate self", "an alias of the crate's root"),
+            ("crate::*", "a glob of the crate's root"),
+            ("self::super", "a path the house does not fold"),
+            ("#[path", "a file mounted from elsewhere"),
+        ] {
+            if squeezed.contains(needle) {
+                out.push(format!("src/{}: {what} (`{needle}`)", f.path));
+            }
+        }
+        let includes = squeezed.matches("include!(").count();
+        let built = squeezed.matches("include!(concat!(env!(\"\"").count()
+            + squeezed.matches("include!(concat!(env!( ").count();
+        if includes > built {
+            out.push(format!("src/{}: code pasted by `include!`", f.path));
+        }
+    }
+    out
+}
+
 /// Every edge that runs up the picture, as "from -> to (layer -> layer)".
 fn upward(layers: &[String], edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
-    let rank = |p: &str| layer_of(p).and_then(|l| layers.iter().position(|x| x == l));
+    // Top first: a smaller rank stands higher. lib.rs (the facade) stands
+    // above every layer: its re-exports are for the binary and the tests.
+    let rank = |p: &str| match p {
+        "lib.rs" => Some(-1),
+        _ => layer_of(p)
+            .and_then(|l| layers.iter().position(|x| x == l))
+            .map(|r| r as isize),
+    };
+    let name = |r: isize| usize::try_from(r).map_or("lib.rs (the facade)", |r| layers[r].as_str());
     let mut out = Vec::new();
     for (from, tos) in edges {
         let Some(rf) = rank(from) else { continue };
         for to in tos {
-            // Top first: a smaller rank stands higher.
             if let Some(rt) = rank(to)
                 && rt < rf
             {
                 out.push(format!(
                     "{from} -> {to} ({} is above {})",
-                    layers[rt], layers[rf]
+                    name(rt),
+                    name(rf)
                 ));
             }
         }
@@ -579,7 +673,7 @@ mod tests {
             text: String::new(),
         };
         let code = code_of(
-            "use crate::{x::{self, Y}, z};\n// crate::c1\nlet s = \"crate::c2\"; let c = '\"'; \
+            "use crate::{x::{self, Y}, z};\n// crate::c1\nlet s = \"see crate::c2\"; let c = '\"'; \
              let r = r#\"crate::c3\"#; super::w::f(); fn f<'a>(_: &'a str) {}\n\
              #[cfg(test)]\nmod tests { use crate::t; }\n",
             false,
@@ -636,5 +730,68 @@ mod tests {
             "cite ARCHITECTURE.md or docs/ instead:\n{}",
             cites.join("\n")
         );
+    }
+
+    #[test]
+    fn no_file_hides_an_import_from_the_house() {
+        let (_, files) = tree();
+        let hidden = hiding_places(&files);
+        assert!(
+            hidden.is_empty(),
+            "write the path out instead:\n{}",
+            hidden.join("\n")
+        );
+    }
+
+    #[test]
+    fn aliases_macros_and_path_strings_are_read_too() {
+        let file = |path: &str, text: &str| {
+            let module: Vec<String> = path
+                .trim_end_matches(".rs")
+                .split('/')
+                .map(String::from)
+                .collect();
+            let mut module = module;
+            if module.last().is_some_and(|m| m == "mod" || m == "lib") {
+                module.pop();
+            }
+            File {
+                path: path.into(),
+                module,
+                text: text.into(),
+            }
+        };
+        let mut files = vec![
+            file(
+                "base/a.rs",
+                "macro_rules! m { () => { $crate::cli::go() } }\n",
+            ),
+            file(
+                "base/b.rs",
+                "#[serde(serialize_with = \"crate::cli::go\")]\nstruct S;\n",
+            ),
+            file("base/c.rs", "fn f() { crate::RULES; }\n"),
+            file("cli/mod.rs", "pub fn go() {}\n"),
+            file("lib.rs", "mod base;\nmod cli;\npub use cli::go as RULES;\n"),
+        ];
+        let layers = vec!["cli".to_string(), "base".to_string()];
+        let up = upward(&layers, &edges(&files));
+        for from in ["base/a.rs", "base/b.rs"] {
+            assert!(
+                up.iter()
+                    .any(|u| u.starts_with(&format!("{from} -> cli/mod.rs"))),
+                "{from}: {up:?}"
+            );
+        }
+        assert!(
+            up.iter().any(|u| u.starts_with("base/c.rs -> lib.rs")),
+            "{up:?}"
+        );
+        files.push(file(
+            "base/d.rs",
+            "use crate as c;\n#[path = \"../cli/x.rs\"]\nmod x;\n",
+        ));
+        let hidden = hiding_places(&files);
+        assert_eq!(hidden.len(), 2, "{hidden:?}");
     }
 }
