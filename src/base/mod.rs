@@ -1,4 +1,6 @@
-//! The leaves: values and text helpers that know nothing of deals or git: the error type, diagnostics and escaping, time, money, slugs, template expressions, conflict markers, safe paths. Uses nothing of the crate.
+//! The leaves: values and text helpers that know nothing of deals or git: the
+//! error type, diagnostics and escaping, time, money, slugs, template
+//! expressions, conflict markers, safe paths. Uses nothing of the crate.
 
 pub mod conflict;
 pub mod diag;

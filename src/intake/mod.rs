@@ -1,4 +1,5 @@
-//! What comes in: CRM imports, leads from forms, the example pipeline. Uses reports/ and below.
+//! What comes in: CRM imports, leads from forms, the example pipeline. Uses
+//! reports/ and below.
 
 pub mod example;
 pub mod import;

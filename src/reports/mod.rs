@@ -1,4 +1,6 @@
-//! What is read out of a pipeline: the board, stats, forecast, trend, charts, the HTML report, due dates, the audit of moves, a pull request's review, notifications. Uses rules/ and below.
+//! What is read out of a pipeline: the board, stats, forecast, trend, charts,
+//! the HTML report, due dates, the audit of moves, a pull request's review,
+//! notifications. Uses rules/ and below.
 
 pub mod audit;
 pub mod board;

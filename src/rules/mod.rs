@@ -1,4 +1,5 @@
-//! The process: exit criteria, the check, a move's plan, the three-way merge of a deal. Uses store/ and below.
+//! The process: exit criteria, the check, a move's plan, the three-way merge
+//! of a deal. Uses store/ and below.
 
 pub mod check;
 pub mod criteria;

@@ -1,4 +1,6 @@
-//! Where deals live: the work tree and git (the repository, its index, history, worktrees, the lock) and the pipeline read from either. Uses model/ and below.
+//! Where deals live: the work tree and git (the repository, its index,
+//! history, worktrees, the lock), the files listed under `deals_dir`, and the
+//! pipeline read from either. Uses model/ and below.
 
 pub mod files;
 pub mod history;
