@@ -76,6 +76,36 @@ fn pipeline() -> Test {
     git_on(&t, "2026-10-01", &["commit", "-q", "-m", "seed"]);
     t
 }
+/// Dana forces gamma from prospecting into qualification on 2026-10-05
+/// ("skip the call"); the forced move's commit.
+fn force_gamma(t: &Test) -> String {
+    by(
+        t,
+        DANA,
+        "2026-10-05",
+        &[
+            "move",
+            "gamma",
+            "qualification",
+            "--force",
+            "--reason",
+            "skip the call",
+        ],
+    )
+    .code(0);
+    t.git(&["rev-parse", "HEAD"]).trim().to_string()
+}
+
+/// Dana loses gamma on `date`, for no budget.
+fn lose_gamma(t: &Test, date: &str) {
+    by(
+        t,
+        DANA,
+        date,
+        &["move", "gamma", "lost", "--reason", "no budget"],
+    )
+    .code(0);
+}
 
 /// The branch work, on `work` from main (2026-10-02 to 10-07): acme moves
 /// through three stages; bob forces beta to qualification and hands it to
@@ -101,21 +131,7 @@ fn branch_work(t: &Test) -> String {
     )
     .code(0);
     by(t, BOB, "2026-10-04", &["move", "acme", "qualification"]).code(0);
-    by(
-        t,
-        DANA,
-        "2026-10-05",
-        &[
-            "move",
-            "gamma",
-            "qualification",
-            "--force",
-            "--reason",
-            "skip the call",
-        ],
-    )
-    .code(0);
-    let gamma_forced = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let gamma_forced = force_gamma(t);
     let p = t.path().join("pipeline.yaml");
     let cfg = std::fs::read_to_string(&p).unwrap();
     let tighter = cfg.replace(
@@ -239,13 +255,7 @@ fn scenario(style: Style) -> Test {
         }
     }
     git_on(&t, "2026-10-10", &["revert", "--no-edit", &revert]);
-    by(
-        &t,
-        DANA,
-        "2026-10-12",
-        &["move", "gamma", "lost", "--reason", "no budget"],
-    )
-    .code(0);
+    lose_gamma(&t, "2026-10-12");
     by(
         &t,
         BOB,
@@ -666,13 +676,7 @@ fn forcers_outside_the_team_and_older_commits_are_named_by_identity() {
             .trim(),
         "dana@example.com"
     );
-    by(
-        &t,
-        DANA,
-        "2026-10-08",
-        &["move", "gamma", "lost", "--reason", "no budget"],
-    )
-    .code(0);
+    lose_gamma(&t, "2026-10-08");
     by(
         &t,
         BOB,
@@ -792,21 +796,7 @@ fn rebases_and_cherry_picks_date_stages_by_the_move_not_the_merge() {
 #[test]
 fn a_revert_undoes_a_forced_move_and_a_revert_of_the_revert_restores_it() {
     let t = pipeline();
-    by(
-        &t,
-        DANA,
-        "2026-10-05",
-        &[
-            "move",
-            "gamma",
-            "qualification",
-            "--force",
-            "--reason",
-            "skip the call",
-        ],
-    )
-    .code(0);
-    let forced = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let forced = force_gamma(&t);
     git_on(&t, "2026-10-06", &["revert", "--no-edit", &forced]);
     let msg = t.git(&["log", "-1", "--format=%B"]);
     assert!(
@@ -814,13 +804,7 @@ fn a_revert_undoes_a_forced_move_and_a_revert_of_the_revert_restores_it() {
         "{msg}"
     );
     // A branch that is merged later: the revert stands.
-    by(
-        &t,
-        DANA,
-        "2026-10-08",
-        &["move", "gamma", "lost", "--reason", "no budget"],
-    )
-    .code(0);
+    lose_gamma(&t, "2026-10-08");
     let gamma = audited(&t, "gamma");
     assert_eq!(gamma["forced_moves"], json!([]), "{gamma:#}");
     assert_eq!(gamma["training_gap"], false);
@@ -836,31 +820,11 @@ fn a_revert_undoes_a_forced_move_and_a_revert_of_the_revert_restores_it() {
 
     // The revert reverted, before the loss: the forced move counts again.
     let t = pipeline();
-    by(
-        &t,
-        DANA,
-        "2026-10-05",
-        &[
-            "move",
-            "gamma",
-            "qualification",
-            "--force",
-            "--reason",
-            "skip the call",
-        ],
-    )
-    .code(0);
-    let forced = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let forced = force_gamma(&t);
     git_on(&t, "2026-10-06", &["revert", "--no-edit", &forced]);
     let revert = t.git(&["rev-parse", "HEAD"]).trim().to_string();
     git_on(&t, "2026-10-07", &["revert", "--no-edit", &revert]);
-    by(
-        &t,
-        DANA,
-        "2026-10-08",
-        &["move", "gamma", "lost", "--reason", "no budget"],
-    )
-    .code(0);
+    lose_gamma(&t, "2026-10-08");
     let gamma = audited(&t, "gamma");
     assert_eq!(gamma["forced_moves"][0]["by"], "dana", "{gamma:#}");
     assert_eq!(gamma["training_gap"], true);
@@ -890,13 +854,7 @@ fn a_deal_forced_to_won_skipped_every_stage_after_its_last() {
         "{}",
         trailers_of(&t, "HEAD")
     );
-    by(
-        &t,
-        DANA,
-        "2026-10-04",
-        &["move", "gamma", "lost", "--reason", "no budget"],
-    )
-    .code(0);
+    lose_gamma(&t, "2026-10-04");
     let beta = audited(&t, "beta");
     assert_eq!(
         beta["skipped"],
@@ -919,21 +877,7 @@ fn a_revert_of_a_commit_git_no_longer_has_is_matched_by_its_subject() {
     // The squashed branch was deleted and pruned: the id the revert names
     // is gone, and its subject says which move it undid.
     let t = pipeline();
-    by(
-        &t,
-        DANA,
-        "2026-10-05",
-        &[
-            "move",
-            "gamma",
-            "qualification",
-            "--force",
-            "--reason",
-            "skip the call",
-        ],
-    )
-    .code(0);
-    let forced = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let forced = force_gamma(&t);
     git_on(&t, "2026-10-06", &["revert", "--no-commit", &forced]);
     let gone = "0123456789abcdef0123456789abcdef01234567";
     git_on(
@@ -952,13 +896,7 @@ fn a_revert_of_a_commit_git_no_longer_has_is_matched_by_its_subject() {
         t.git_cmd(t.path(), &["cat-file", "-e", gone], None).code != 0,
         "the reverted id must be unknown to git"
     );
-    by(
-        &t,
-        DANA,
-        "2026-10-08",
-        &["move", "gamma", "lost", "--reason", "no budget"],
-    )
-    .code(0);
+    lose_gamma(&t, "2026-10-08");
     let gamma = audited(&t, "gamma");
     assert_eq!(gamma["forced_moves"], json!([]), "{gamma:#}");
     assert_eq!(gamma["training_gap"], false);

@@ -278,6 +278,16 @@ fn strangers_change_nothing() {
         ("blob", &blob),
         ("to", "outreach"),
     ]);
+    // A GET with the Host and the session cookie a signed-in browser sends.
+    let signed_in_get = |what, status, line: &str| {
+        (
+            what,
+            status,
+            line.to_string(),
+            vec![host.clone(), cookie.clone()],
+            String::new(),
+        )
+    };
     let cases: Vec<(&str, u16, String, Vec<String>, String)> = vec![
         (
             "no cookie, no token",
@@ -357,41 +367,15 @@ fn strangers_change_nothing() {
                 ("to", "outreach"),
             ]),
         ),
-        (
-            "a move by GET",
-            404,
-            "GET /move?slug=initech&to=outreach".into(),
-            vec![host.clone(), cookie.clone()],
-            String::new(),
-        ),
-        (
-            "a path with ..",
-            404,
-            "GET /deals/../pipeline.yaml".into(),
-            vec![host.clone(), cookie.clone()],
-            String::new(),
-        ),
-        (
-            "an encoded ..",
-            404,
-            "GET /deals/%2e%2e/%2e%2e/etc/passwd".into(),
-            vec![host.clone(), cookie.clone()],
-            String::new(),
-        ),
-        (
+        signed_in_get("a move by GET", 404, "GET /move?slug=initech&to=outreach"),
+        signed_in_get("a path with ..", 404, "GET /deals/../pipeline.yaml"),
+        signed_in_get("an encoded ..", 404, "GET /deals/%2e%2e/%2e%2e/etc/passwd"),
+        signed_in_get(
             "a report page with ..",
             404,
-            "GET /report/deals/../../pipeline.yaml".into(),
-            vec![host.clone(), cookie.clone()],
-            String::new(),
+            "GET /report/deals/../../pipeline.yaml",
         ),
-        (
-            "a symlinked deal",
-            400,
-            "GET /deals/evil".into(),
-            vec![host.clone(), cookie.clone()],
-            String::new(),
-        ),
+        signed_in_get("a symlinked deal", 400, "GET /deals/evil"),
     ];
     for (what, status, line, headers, body) in cases {
         let a = s.raw(&line, &headers, &body);
@@ -775,6 +759,19 @@ impl Browser {
     }
 }
 
+/// The board test's pipeline served, in a desktop-sized browser that shows
+/// the board with `slug`'s card.
+fn board_in_browser(slug: &str) -> (Test, Served, Browser) {
+    let t = board_test();
+    let s = serve(&t);
+    let mut b = Browser::start(1400, true);
+    b.goto(&s.url);
+    b.wait_for(&format!(
+        "document.querySelector('.card[data-slug=\"{slug}\"]') !== null"
+    ));
+    (t, s, b)
+}
+
 fn chromium_here(test: &str) -> bool {
     crate::have_tool("chromium", test, "apt-get install chromium")
 }
@@ -784,11 +781,7 @@ fn dragging_a_card_whose_criteria_hold_commits_the_move() {
     if !chromium_here("serve::dragging_a_card_whose_criteria_hold_commits_the_move") {
         return;
     }
-    let t = board_test();
-    let s = serve(&t);
-    let mut b = Browser::start(1400, true);
-    b.goto(&s.url);
-    b.wait_for("document.querySelector('.card[data-slug=\"initech\"]') !== null");
+    let (t, _server, mut b) = board_in_browser("initech");
     let before = head(&t);
     b.drag("initech", "outreach");
     b.wait_new_page();
@@ -812,11 +805,7 @@ fn dragging_a_card_whose_criteria_fail_shows_what_is_missing() {
     if !chromium_here("serve::dragging_a_card_whose_criteria_fail_shows_what_is_missing") {
         return;
     }
-    let t = board_test();
-    let s = serve(&t);
-    let mut b = Browser::start(1400, true);
-    b.goto(&s.url);
-    b.wait_for("document.querySelector('.card[data-slug=\"globex\"]') !== null");
+    let (t, _server, mut b) = board_in_browser("globex");
     let before = t.state();
     b.drag("globex", "outreach");
     b.wait_new_page();
@@ -840,11 +829,7 @@ fn moving_to_lost_asks_the_reason() {
     if !chromium_here("serve::moving_to_lost_asks_the_reason") {
         return;
     }
-    let t = board_test();
-    let s = serve(&t);
-    let mut b = Browser::start(1400, true);
-    b.goto(&s.url);
-    b.wait_for("document.querySelector('.card[data-slug=\"initech\"]') !== null");
+    let (t, _server, mut b) = board_in_browser("initech");
     let before = t.state();
     b.drag("initech", "lost");
     b.wait_for("document.getElementById('lost-dialog').open === true");
@@ -1201,11 +1186,7 @@ fn a_card_moves_from_the_keyboard() {
     if !chromium_here("serve::a_card_moves_from_the_keyboard") {
         return;
     }
-    let t = board_test();
-    let s = serve(&t);
-    let mut b = Browser::start(1400, true);
-    b.goto(&s.url);
-    b.wait_for("document.querySelector('.card[data-slug=\"initech\"]') !== null");
+    let (t, _server, mut b) = board_in_browser("initech");
     b.eval("window.__before = 1; document.querySelector('.card[data-slug=\"initech\"]').focus(); document.activeElement.getAttribute('data-slug') === 'initech'");
     for kind in ["rawKeyDown", "keyUp"] {
         b.call(
