@@ -36,7 +36,8 @@ pub use cli::args::Cli;
 
 /// The `pipeline.yaml` that `deal init` writes, for a team and a
 /// qualification framework (the tests' pipelines start from it).
-pub use model::config::{Qualification, default_yaml};
+pub use model::config::default_yaml;
+pub use model::notes::Qualification;
 
 /// The rule ids `deal check` runs, in the order `-v` lists them.
 pub use rules::check::RULES;

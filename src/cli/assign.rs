@@ -10,7 +10,7 @@ use crate::cli::flags::CommitFlag;
 use crate::cli::record::outcome;
 use crate::cli::record::{Recording, owner_trailers, record, refuse_new_errors};
 use crate::model::deal::Place;
-use crate::rules::transition::check_member;
+use crate::model::fields::check_member;
 use crate::store::pipeline::Pipeline;
 use crate::yaml::edit::{self, Op};
 use crate::yaml::emit::yaml_scalar;

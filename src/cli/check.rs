@@ -139,7 +139,7 @@ fn keys(f: &check::Finding) -> Vec<(String, PathBuf, String, String)> {
 fn all_findings(
     root: &Path,
     cfg: &crate::model::config::Config,
-    entries: Vec<crate::store::pipeline::Entry>,
+    entries: Vec<crate::store::files::Entry>,
     ev: &Evaluator,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<check::Finding> {
@@ -158,7 +158,7 @@ fn caused_by_config(
     root: &Path,
     new: &crate::model::config::Config,
     old: Option<&crate::model::config::Config>,
-    entries: impl Fn(&crate::model::config::Config) -> Vec<crate::store::pipeline::Entry>,
+    entries: impl Fn(&crate::model::config::Config) -> Vec<crate::store::files::Entry>,
     files: Option<HashSet<String>>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<check::Finding> {
@@ -308,16 +308,16 @@ pub fn run(ctx: &Ctx, a: CheckArgs) -> Result<i32, Error> {
                 && !meta.is_dir()
                 && !entries.iter().any(|e| e.rel == rel)
             {
-                entries.push(crate::store::pipeline::Entry {
+                entries.push(crate::store::files::Entry {
                     rel: rel.to_path_buf(),
                     content: if meta.file_type().is_symlink() {
-                        crate::store::pipeline::Content::Symlink
+                        crate::store::files::Content::Symlink
                     } else if let Some(kind) =
                         crate::store::pipeline::special_kind(&meta.file_type())
                     {
-                        crate::store::pipeline::Content::Special(kind)
+                        crate::store::files::Content::Special(kind)
                     } else {
-                        crate::store::pipeline::Content::Path(abs.clone())
+                        crate::store::files::Content::Path(abs.clone())
                     },
                 });
             }
@@ -484,10 +484,10 @@ fn staged_config_findings(
     let entries = |_: &crate::model::config::Config| {
         view.deals
             .iter()
-            .map(|(rel, id, mode)| crate::store::pipeline::Entry {
+            .map(|(rel, id, mode)| crate::store::files::Entry {
                 rel: rel.clone(),
                 content: if *mode == 0o120000 {
-                    crate::store::pipeline::Content::Symlink
+                    crate::store::files::Content::Symlink
                 } else {
                     repo.blob(*id, crate::store::pipeline::MAX_DEAL_BYTES as usize)
                 },

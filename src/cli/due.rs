@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, a: DueArgs) -> Result<i32, Error> {
     p.warn_unreadable();
     let cfg = &p.cfg;
     if let Some(o) = &a.owner {
-        crate::rules::transition::check_member(cfg, o, "--owner")?;
+        crate::model::fields::check_member(cfg, o, "--owner")?;
     }
     match a.format {
         DueFormat::Ics => print!("{}", due::ics(cfg, &p.deals, ctx.now, a.owner.as_deref())),

@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, a: ForecastArgs) -> Result<i32, Error> {
     let p = Pipeline::open(&ctx.start)?;
     ctx.trace_pipeline(&p, "work tree");
     if let Some(o) = &a.owner {
-        crate::rules::transition::check_member(&p.cfg, o, "--owner")?;
+        crate::model::fields::check_member(&p.cfg, o, "--owner")?;
     }
     let mut f = Forecast::compute(
         &p.cfg,

@@ -20,10 +20,11 @@ use crate::intake::import::{
     DateOrder, Plan, Reading, RowProblem, Slugs, Target, deal_text, read_row,
 };
 use crate::model::config::{self, Config};
-use crate::model::deal::{Deal, Place, scalar_text};
+use crate::model::deal::{Deal, Place};
 use crate::store::pipeline::{Pipeline, find_root};
 use crate::yaml::edit::{self, Op};
 use crate::yaml::emit::yaml_scalar;
+use crate::yaml::mapping::scalar_text;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -1112,7 +1113,7 @@ pub(crate) mod tests {
         crate::model::config::parse(
             &crate::model::config::default_yaml(
                 &[("bob".into(), "Bob".into(), "bob@example.com".into())],
-                crate::model::config::Qualification::Bant,
+                crate::model::notes::Qualification::Bant,
             ),
             std::path::Path::new("pipeline.yaml"),
             &crate::model::notes::Templates::builtin_only(),

@@ -7,7 +7,8 @@ use clap::{Args, ValueEnum};
 
 use crate::base::error::Error;
 use crate::cli::ctx::Ctx;
-use crate::model::config::{self, Qualification};
+use crate::model::config::{self};
+use crate::model::notes::Qualification;
 
 #[derive(Debug, Args)]
 pub struct InitArgs {

@@ -7,10 +7,11 @@ use crate::base::error::Error;
 use crate::cli::ctx::Ctx;
 use crate::cli::flags::WideFlag;
 use crate::cli::output;
-use crate::model::deal::{Place, lookup, scalar_text};
+use crate::model::deal::Place;
 use crate::reports::board::Row;
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::Pipeline;
+use crate::yaml::mapping::{lookup, scalar_text};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {

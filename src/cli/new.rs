@@ -11,9 +11,10 @@ use crate::cli::ctx::Ctx;
 use crate::cli::flags::CommitFlag;
 use crate::cli::record::outcome;
 use crate::cli::record::{Recording, person, record, refuse_new_errors};
-use crate::cli::set::{parse_assignment, typed_value};
+use crate::cli::set::parse_assignment;
 use crate::intake::leads::Lead;
 use crate::model::config::Config;
+use crate::model::fields::typed_value;
 use crate::store::pipeline::{Pipeline, files_named, find_root};
 use crate::yaml::edit::{self, Op};
 use crate::yaml::emit::yaml_scalar;
@@ -140,7 +141,7 @@ fn same_lead(left: &str, ours: &str, now: &str) -> bool {
 /// the git user's.
 fn owner_of(cfg: &Config, root: &std::path::Path, given: Option<&str>) -> Result<String, Error> {
     if let Some(o) = given {
-        crate::rules::transition::check_member(cfg, o, "--owner")?;
+        crate::model::fields::check_member(cfg, o, "--owner")?;
         return Ok(o.to_string());
     }
     let ident = crate::store::repo::identity(root);

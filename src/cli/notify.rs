@@ -19,7 +19,8 @@ use git2::{Oid, Repository};
 use crate::base::error::Error;
 use crate::cli::ctx::Ctx;
 use crate::model::config::{self, Config};
-use crate::reports::notify::{self, Action, DealInfo, Event, On, Payload, Trigger};
+use crate::model::triggers::{Action, On, Payload, Trigger};
+use crate::reports::notify::{self, DealInfo, Event};
 use crate::store::pipeline::{Pipeline, find_root};
 use crate::store::repo::Repo;
 

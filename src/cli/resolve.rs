@@ -164,7 +164,7 @@ fn copies(
     root: &Path,
     cfg: &crate::model::config::Config,
     key: &str,
-) -> Vec<crate::store::pipeline::Entry> {
+) -> Vec<crate::store::files::Entry> {
     let mut entries: Vec<_> = worktree_entries(root, cfg)
         .into_iter()
         .filter(|e| slug_of(&e.rel).to_lowercase() == key)
@@ -184,11 +184,11 @@ fn copies(
             let rel = rel_dir.join(f.file_name());
             if name == format!("{key}.md") && !entries.iter().any(|e| e.rel == rel) {
                 let is_link = f.file_type().is_ok_and(|t| t.is_symlink());
-                entries.push(crate::store::pipeline::Entry {
+                entries.push(crate::store::files::Entry {
                     content: if is_link {
-                        crate::store::pipeline::Content::Symlink
+                        crate::store::files::Content::Symlink
                     } else {
-                        crate::store::pipeline::Content::Path(root.join(&rel))
+                        crate::store::files::Content::Path(root.join(&rel))
                     },
                     rel,
                 });
@@ -624,7 +624,7 @@ mod tests {
                 "Ana".to_string(),
                 "ana@example.com".to_string(),
             )],
-            crate::model::config::Qualification::Bant,
+            crate::model::notes::Qualification::Bant,
         );
         crate::model::config::parse(
             &yaml,

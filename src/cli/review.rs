@@ -16,8 +16,9 @@ use crate::cli::ctx::Ctx;
 use crate::model::config::Config;
 use crate::reports::review::{self, Sides, slug_key};
 use crate::rules::criteria::Evaluator;
+use crate::store::files::{Content, Entry};
 use crate::store::history::{self, TreeFile};
-use crate::store::pipeline::{Content, Entry, MAX_DEAL_BYTES, Pipeline, find_root, slug_of};
+use crate::store::pipeline::{MAX_DEAL_BYTES, Pipeline, find_root, slug_of};
 use crate::store::repo::Repo;
 
 #[derive(Debug, Args)]
@@ -48,7 +49,7 @@ fn deal_name(path: &str, dir_slash: &str) -> bool {
 /// A deal folder's file name as `deal` names files: `<slug>.md`, or the
 /// `.gitkeep` that `deal init` writes.
 fn good_name(p: &std::path::Path) -> bool {
-    use crate::store::pipeline::{NameKind, name_kind};
+    use crate::store::files::{NameKind, name_kind};
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy())

@@ -71,7 +71,7 @@ pub fn parse_assignment(arg: &str) -> Result<(String, String), Error> {
     Ok((k.to_string(), v.to_string()))
 }
 
-pub use crate::model::fields::typed_value;
+use crate::model::fields::typed_value;
 
 pub fn run(ctx: &Ctx, a: SetArgs) -> Result<i32, Error> {
     write_deal(ctx, &a.deal, a.commit.no_commit, |p, d| {
@@ -111,7 +111,7 @@ pub fn assignments(
         }
         if v.trim().is_empty()
             && let Some(serde_yaml::Value::Mapping(_) | serde_yaml::Value::Sequence(_)) =
-                crate::model::deal::lookup(&d.fm, &k)
+                crate::yaml::mapping::lookup(&d.fm, &k)
         {
             return Err(Error::usage(
                 format!(
@@ -313,7 +313,7 @@ pub fn refuse_odd_key(
     if key == "stage" || key.starts_with("stage.") {
         return Err(no_stage_field(slug));
     }
-    if new_field || fm.is_some_and(|fm| crate::model::deal::lookup(fm, key).is_some()) {
+    if new_field || fm.is_some_and(|fm| crate::yaml::mapping::lookup(fm, key).is_some()) {
         return Ok(());
     }
     match crate::model::fields::near_miss(key) {
@@ -349,7 +349,7 @@ pub fn run_unset(ctx: &Ctx, a: UnsetArgs) -> Result<i32, Error> {
                 ));
             }
             let k = resolve_last(&d.fm, &k);
-            if crate::model::deal::lookup(&d.fm, &k).is_none() {
+            if crate::yaml::mapping::lookup(&d.fm, &k).is_none() {
                 if let Some(known) = crate::model::fields::near_miss(&k) {
                     return Err(Error::usage(
                         format!("{} has no `{k}`: did you mean `{known}`?", d.slug),
@@ -396,7 +396,7 @@ fn resolve_last(fm: &serde_yaml::Mapping, key: &str) -> String {
     for seg in segs {
         if seg == "-1"
             && let Some(serde_yaml::Value::Sequence(items)) =
-                crate::model::deal::lookup(fm, &out.join("."))
+                crate::yaml::mapping::lookup(fm, &out.join("."))
             && !items.is_empty()
         {
             out.push((items.len() - 1).to_string());
@@ -579,5 +579,5 @@ pub fn commit_text(
 /// The owner written in a deal's text, if it parses.
 pub fn edited_owner(text: &str) -> Option<String> {
     let m = edit::mapping_of(text).ok()?;
-    crate::model::deal::lookup(&m, "owner").and_then(crate::model::deal::scalar_text)
+    crate::yaml::mapping::lookup(&m, "owner").and_then(crate::yaml::mapping::scalar_text)
 }

@@ -9,9 +9,10 @@ use crate::cli::ctx::Ctx;
 use crate::cli::output::Style;
 use crate::model::config::Config;
 use crate::model::deal::Deal;
-use crate::model::deal::{Place, lookup, scalar_text};
+use crate::model::deal::Place;
 use crate::rules::criteria::{self, Evaluator};
 use crate::store::pipeline::Pipeline;
+use crate::yaml::mapping::{lookup, scalar_text};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Args)]

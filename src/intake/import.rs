@@ -958,7 +958,7 @@ impl<'a> Row<'a> {
         };
         let title: String = serde_yaml::from_str::<serde_yaml::Value>(&title_yaml)
             .ok()
-            .and_then(|v| crate::model::deal::scalar_text(&v))
+            .and_then(|v| crate::yaml::mapping::scalar_text(&v))
             .unwrap_or(title_yaml.clone());
         if !self.set.contains("title") {
             self.fields.insert(0, ("title".into(), title_yaml));

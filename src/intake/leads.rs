@@ -31,7 +31,8 @@ use serde_yaml::{Mapping, Value};
 
 use crate::base::error::Error;
 use crate::model::config::{Config, IcpKind};
-use crate::model::deal::{Deal, lookup, scalar_text};
+use crate::model::deal::Deal;
+use crate::yaml::mapping::{lookup, scalar_text};
 
 /// The intake mapping: payload key → front-matter path (or `body`).
 pub fn intake(cfg: &Config) -> Vec<(String, String)> {

@@ -18,7 +18,7 @@ proptest! {
         let _ = crate::yaml::positions::flow_too_deep(&s);
         let _ = crate::yaml::positions::first_duplicate_key(&s);
         let _ = crate::yaml::positions::locate(&s, &crate::yaml::positions::parse_path(&s));
-        let _ = crate::model::deal::parse_mapping(&s, 1);
+        let _ = crate::yaml::mapping::parse_mapping(&s, 1);
         let _ = crate::yaml::edit::split_path(&s);
         let _ = crate::yaml::edit::mapping_of(&s);
         let _ = crate::yaml::frontmatter::split(&s);
@@ -31,7 +31,7 @@ proptest! {
         let _ = crate::intake::import::csv_unguard(&crate::intake::import::csv_guard(&s));
         let _ = crate::base::time::parse_timestamp(&s);
         let _ = crate::base::slug::slugify(&s);
-        let _ = crate::store::pipeline::name_kind(&s);
+        let _ = crate::store::files::name_kind(&s);
         let _ = crate::store::pipeline::rename_fix(Path::new(&s));
         let _ = crate::store::pipeline::slug_of(Path::new(&s));
         let _ = crate::base::safepath::first_link(Path::new("/nonexistent-deal-base"), Path::new(&s));
@@ -39,7 +39,7 @@ proptest! {
         let _ = crate::model::body::outline(&s);
         if let Ok(text) = crate::yaml::frontmatter::as_text(&bytes) {
             let _ = crate::yaml::frontmatter::split(text);
-            let _ = crate::model::deal::parse_mapping(text, 1);
+            let _ = crate::yaml::mapping::parse_mapping(text, 1);
             let _ = crate::yaml::positions::flow_too_deep(text);
         }
         let guarded = crate::intake::import::csv_guard(&s);

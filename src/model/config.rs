@@ -16,7 +16,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::base::diag;
-pub use crate::model::notes::Qualification;
+use crate::model::notes::Qualification;
 use crate::model::notes::{self, NoteKind, Templates};
 use crate::yaml::emit::yaml_scalar;
 use crate::yaml::positions as yamlpos;
@@ -30,7 +30,7 @@ pub const LOST: &str = "lost";
 
 /// A malformed `pipeline.yaml` (or a template it depends on): declared in
 /// [`crate::base::error`] beside the error that carries it, named here too.
-pub use crate::base::error::ConfigError;
+use crate::base::error::ConfigError;
 
 /// A team member, keyed by handle.
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -14,9 +14,9 @@ use serde_yaml::{Mapping, Value};
 use crate::base::time::parse_timestamp;
 use crate::model::body::{self, Outline};
 use crate::model::config::{Config, LOST, WON};
-pub use crate::model::fields::{Fields, Imported, Waiver};
+use crate::model::fields::{Fields, Imported, Waiver};
 use crate::yaml::frontmatter::{self, Split, SplitError};
-pub use crate::yaml::mapping::{ParseProblem, kind_name, lookup, parse_mapping, scalar_text};
+use crate::yaml::mapping::{ParseProblem, kind_name, lookup, parse_mapping, scalar_text};
 
 /// Where a deal sits: a stage (by index) or an outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

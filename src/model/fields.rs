@@ -407,7 +407,7 @@ pub fn amount_currency(raw: &str) -> Option<crate::base::money::Named> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::config::Qualification;
+    use crate::model::notes::Qualification;
 
     #[test]
     fn paths_with_keys_and_items_find_their_row() {
@@ -445,7 +445,7 @@ mod tests {
         // A field of kind Timestamp must be read as one: a bad date is a
         // schema issue naming it.
         let cfg = crate::model::config::parse(
-            &crate::model::config::default_yaml(&[], crate::model::config::Qualification::Bant),
+            &crate::model::config::default_yaml(&[], crate::model::notes::Qualification::Bant),
             std::path::Path::new("pipeline.yaml"),
             &crate::model::notes::Templates::builtin_only(),
         )

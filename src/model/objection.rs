@@ -4,7 +4,7 @@
 
 use serde_yaml::{Mapping, Value};
 
-use crate::model::deal::{lookup, scalar_text};
+use crate::yaml::mapping::{lookup, scalar_text};
 
 /// One item of `objections`, as read (a malformed item reads as empty
 /// text; `deal check` reports it).

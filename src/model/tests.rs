@@ -16,7 +16,7 @@ fn default_config() -> String {
         ("dana", "Dana Lee", "dana@example.com"),
     ]
     .map(|(h, n, e)| (h.to_string(), n.to_string(), e.to_string()));
-    crate::model::config::default_yaml(&team, crate::model::config::Qualification::Bant)
+    crate::model::config::default_yaml(&team, crate::model::notes::Qualification::Bant)
 }
 
 /// [`default_config`], loaded once: the same for every case, and loading
@@ -40,7 +40,7 @@ proptest! {
         if let Ok(text) = crate::yaml::frontmatter::as_text(&data)
             && let Ok(s) = crate::yaml::frontmatter::split(text)
         {
-            let _ = crate::model::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line);
+            let _ = crate::yaml::mapping::parse_mapping(&text[s.yaml.clone()], s.yaml_line);
             let _ = crate::model::body::outline(&text[s.body..]);
         }
     }
@@ -61,7 +61,7 @@ proptest! {
         let cfg = &*DEFAULT_CONFIG;
         if let Ok(s) = crate::yaml::frontmatter::split(&text) {
             let yaml = &text[s.yaml.clone()];
-            if let Ok(m) = crate::model::deal::parse_mapping(yaml, s.yaml_line) {
+            if let Ok(m) = crate::yaml::mapping::parse_mapping(yaml, s.yaml_line) {
                 let _ = crate::model::deal::type_fields(&m, cfg);
             }
             let _ = crate::yaml::positions::first_duplicate_key(yaml);
@@ -153,7 +153,7 @@ proptest! {
         if let Ok(out) = apply(&text, &ops) {
             prop_assert!(out.ends_with(&body));
             let s = crate::yaml::frontmatter::split(&out).unwrap();
-            let m = crate::model::deal::parse_mapping(&out[s.yaml.clone()], s.yaml_line).unwrap();
+            let m = crate::yaml::mapping::parse_mapping(&out[s.yaml.clone()], s.yaml_line).unwrap();
             let mut last = std::collections::HashMap::new();
             for op in &ops {
                 match op {
@@ -201,7 +201,7 @@ proptest! {
         ]), 0..200)) {
         let s = format!("k: {}", parts.concat());
         let _ = crate::yaml::positions::flow_too_deep(&s);
-        let _ = crate::model::deal::parse_mapping(&s, 1);
+        let _ = crate::yaml::mapping::parse_mapping(&s, 1);
         let _ = crate::model::config::parse(&s, Path::new("pipeline.yaml"), &crate::model::notes::Templates::builtin_only());
         let _ = crate::yaml::positions::first_duplicate_key(&s);
     }

@@ -186,7 +186,7 @@ pub struct Touch {
 #[derive(Debug, Clone, Default)]
 struct FileFacts {
     stages: BTreeMap<String, DateTime<Utc>>,
-    waived: BTreeMap<String, crate::model::deal::Waiver>,
+    waived: BTreeMap<String, crate::model::fields::Waiver>,
 }
 
 /// Reading history for a set of deals: the deal files read so far, the
@@ -515,11 +515,11 @@ fn forced_waivers<'f>(
     block: &history::Block,
     facts: Option<&'f FileFacts>,
     time: Option<i64>,
-) -> Vec<&'f crate::model::deal::Waiver> {
+) -> Vec<&'f crate::model::fields::Waiver> {
     let Some(f) = facts else {
         return Vec::new();
     };
-    let mine: Vec<&crate::model::deal::Waiver> = f
+    let mine: Vec<&crate::model::fields::Waiver> = f
         .waived
         .values()
         .filter(|w| w.at.is_some() && w.at.map(|a| a.timestamp()) == time)
@@ -1304,8 +1304,8 @@ mod tests {
         }
     }
 
-    fn waiver(at: Option<i64>) -> crate::model::deal::Waiver {
-        crate::model::deal::Waiver {
+    fn waiver(at: Option<i64>) -> crate::model::fields::Waiver {
+        crate::model::fields::Waiver {
             reason: "urgent".into(),
             by: Some("ann".into()),
             at: at.map(ts),

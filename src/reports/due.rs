@@ -19,7 +19,8 @@ use serde::Serialize;
 
 use crate::base::time::format_date;
 use crate::model::config::Config;
-use crate::model::deal::{Deal, Place, lookup, scalar_text};
+use crate::model::deal::{Deal, Place};
+use crate::yaml::mapping::{lookup, scalar_text};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {

@@ -23,7 +23,7 @@ use serde_json::{Value as Json, json};
 
 use crate::model::config::Config;
 use crate::model::deal::{Deal, Place};
-pub use crate::model::triggers::{Action, On, Payload, Trigger};
+use crate::model::triggers::{Action, On, Trigger};
 use crate::model::triggers::{host, substitute, vars};
 
 /// The git notes ref where each delivery that succeeded is recorded.

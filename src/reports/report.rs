@@ -18,13 +18,14 @@ use serde::Serialize;
 
 use crate::base::error::Error;
 use crate::model::config::Config;
-use crate::model::deal::Fields;
-use crate::model::deal::{Deal, Place, lookup, scalar_text};
+use crate::model::deal::{Deal, Place};
+use crate::model::fields::Fields;
 use crate::model::notes::Templates;
 use crate::reports::board::{Row, money, round1};
 use crate::reports::stats::{Column, Stats, board};
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::Pipeline;
+use crate::yaml::mapping::{lookup, scalar_text};
 
 /// Whether a link target may be kept: http(s), mailto, or an in-page anchor.
 pub fn safe_href(url: &str) -> bool {

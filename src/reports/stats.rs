@@ -53,7 +53,8 @@ use serde::Serialize;
 
 use crate::base::time::days_between;
 use crate::model::config::Config;
-use crate::model::deal::{Deal, Fields, Place};
+use crate::model::deal::{Deal, Place};
+use crate::model::fields::Fields;
 use crate::reports::board::{Row, round1};
 use crate::rules::criteria::{Evaluator, exit_time};
 use crate::store::pipeline::Pipeline;

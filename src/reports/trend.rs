@@ -38,11 +38,13 @@ use serde::Serialize;
 
 use crate::base::error::Error;
 use crate::model::config::{self, Config};
-use crate::model::deal::{Fields, Place};
+use crate::model::deal::Place;
+use crate::model::fields::Fields;
 use crate::reports::forecast::Unreadable;
 use crate::reports::stats::{self, num};
+use crate::store::files::{Content, Entry};
 use crate::store::history;
-use crate::store::pipeline::{self, Content, Entry, FileProblem, MAX_DEAL_BYTES, Pipeline};
+use crate::store::pipeline::{self, FileProblem, MAX_DEAL_BYTES, Pipeline};
 use crate::store::repo::Repo;
 
 /// How long a period is.

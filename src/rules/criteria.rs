@@ -11,7 +11,8 @@ use serde_yaml::Value;
 
 use crate::model::body::{SectionGap, check_section};
 use crate::model::config::{Config, Criterion, Format, Kind};
-use crate::model::deal::{Deal, Place, is_filled, lookup, scalar_text};
+use crate::model::deal::{Deal, Place, is_filled};
+use crate::yaml::mapping::{lookup, scalar_text};
 
 /// The result of one criterion.
 #[derive(Debug, Clone, PartialEq)]

@@ -403,7 +403,7 @@ struct Parts<'a> {
 
 fn parts(text: &str) -> Option<Parts<'_>> {
     let s = crate::yaml::frontmatter::split(text).ok()?;
-    let map = crate::model::deal::parse_mapping(&text[s.yaml.clone()], s.yaml_line).ok()?;
+    let map = crate::yaml::mapping::parse_mapping(&text[s.yaml.clone()], s.yaml_line).ok()?;
     Some(Parts {
         head: &text[..s.yaml.start],
         yaml: &text[s.yaml.clone()],
@@ -559,13 +559,13 @@ mod tests {
         let r = m(base, &ours, &theirs);
         assert_eq!(r.conflicts, 0, "{}", r.text);
         let fm = edit::mapping_of(&r.text).unwrap();
-        assert_eq!(crate::model::deal::lookup(&fm, "owner").unwrap(), "dana");
+        assert_eq!(crate::yaml::mapping::lookup(&fm, "owner").unwrap(), "dana");
         assert_eq!(
-            crate::model::deal::lookup(&fm, "next_step.due").unwrap(),
+            crate::yaml::mapping::lookup(&fm, "next_step.due").unwrap(),
             "2026-12-05"
         );
-        assert!(crate::model::deal::lookup(&fm, "stages.outreach").is_some());
-        assert!(crate::model::deal::lookup(&fm, "stages.qualification").is_some());
+        assert!(crate::yaml::mapping::lookup(&fm, "stages.outreach").is_some());
+        assert!(crate::yaml::mapping::lookup(&fm, "stages.qualification").is_some());
     }
 
     #[test]
@@ -766,7 +766,7 @@ mod tests {
         }
 
         fn leaf_value(m: &Mapping, leaf: &str) -> Option<Value> {
-            crate::model::deal::lookup(m, leaf).cloned()
+            crate::yaml::mapping::lookup(m, leaf).cloned()
         }
 
         fn text(m: &Mapping) -> String {

@@ -11,7 +11,7 @@ use crate::base::error::Error;
 use crate::base::time::format_ts;
 use crate::model::config::Config;
 use crate::model::deal::{Deal, Place};
-pub use crate::model::fields::check_member;
+use crate::model::fields::check_member;
 use crate::rules::criteria::{Evaluator, StageGap, unmet};
 use crate::yaml::edit::Op;
 use crate::yaml::emit::yaml_scalar;

@@ -8,9 +8,10 @@ use rayon::prelude::*;
 
 use crate::base::error::Error;
 use crate::model::config::{self, Config};
-use crate::model::deal::{Deal, ParseProblem, Place};
+use crate::model::deal::{Deal, Place};
+use crate::yaml::mapping::ParseProblem;
 
-pub use crate::store::files::{Content, Entry, NameKind, name_kind};
+use crate::store::files::{Content, Entry, NameKind, name_kind};
 
 /// Finds the pipeline root: the nearest folder from `start` upwards that
 /// holds `pipeline.yaml`.
@@ -807,7 +808,7 @@ pub fn quick_entry<T>(
     cfg: &Config,
     rel: &Path,
     bytes: &[u8],
-    f: impl Fn(Place, &crate::model::deal::Fields) -> T,
+    f: impl Fn(Place, &crate::model::fields::Fields) -> T,
 ) -> Option<T> {
     let place = deal_place(rel, cfg).ok()?;
     if conflict_in(bytes).is_some() {

@@ -599,7 +599,7 @@ mod tests {
         static CFG: std::sync::OnceLock<crate::model::config::Config> = std::sync::OnceLock::new();
         CFG.get_or_init(|| {
             crate::model::config::parse(
-                &crate::model::config::default_yaml(&[], crate::model::config::Qualification::Bant),
+                &crate::model::config::default_yaml(&[], crate::model::notes::Qualification::Bant),
                 std::path::Path::new("pipeline.yaml"),
                 &crate::model::notes::Templates::builtin_only(),
             )
@@ -613,7 +613,7 @@ mod tests {
         let Some(quick) = scan(yaml, WANTED) else {
             return Ok(false);
         };
-        let m = crate::model::deal::parse_mapping(yaml, 2)
+        let m = crate::yaml::mapping::parse_mapping(yaml, 2)
             .map_err(|e| format!("accepted {yaml:?}, which does not parse: {}", e.message))?;
         for k in WANTED {
             if quick.get(k) != m.get(k) {

@@ -11,11 +11,12 @@ use serde::Serialize;
 
 use super::http::{Form, Reply, Server};
 use crate::base::error::Error;
-use crate::model::deal::{Deal, lookup, scalar_text};
+use crate::model::deal::Deal;
 use crate::model::fields::{FIELDS, Kind};
 use crate::reports::board::Row;
 use crate::rules::criteria::Evaluator;
 use crate::store::pipeline::Pipeline;
+use crate::yaml::mapping::{lookup, scalar_text};
 
 /// What a refused write says when the file changed under the page.
 pub const STALE: &str = "changed since you opened it";
